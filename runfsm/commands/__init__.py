@@ -1,0 +1,1 @@
+"""The ``runfsm`` subcommands, one module each (``add_arguments`` and ``run``)."""

@@ -1,0 +1,44 @@
+"""``runfsm lifecycle``: print the declaration as a markdown table or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle
+from runfsm.status import LifecycleState
+
+__all__ = ["add_arguments", "markdown_table", "run"]
+
+
+def markdown_table(lifecycle: Lifecycle[LifecycleState] = RUN_LIFECYCLE) -> str:  # type: ignore[assignment]
+    """The edges as a markdown table: from, to, documented or lenient, trigger, evidence."""
+    lines = [
+        "| from | to | kind | trigger | evidence |",
+        "|---|---|---|---|---|",
+    ]
+    for edge in lifecycle.edges:
+        lines.append(
+            f"| {edge.source.name} | {edge.dest.name} | {edge.kind.value} | {edge.trigger.value} | {edge.evidence} |"
+        )
+    terminal = ", ".join(s.name for s in lifecycle.states if s in lifecycle.terminal)
+    lines.append("")
+    lines.append(f"Terminal: {terminal}. Anything not listed is illegal; repeating a status is not a transition.")
+    return "\n".join(lines) + "\n"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``runfsm lifecycle``."""
+    parser.add_argument(
+        "--format", choices=("markdown", "json"), default="markdown", help="output format (default: markdown)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the lifecycle declaration."""
+    if args.format == "json":
+        sys.stdout.write(json.dumps(RUN_LIFECYCLE.to_dict(), indent=2) + "\n")
+    else:
+        sys.stdout.write(markdown_table())
+    return 0

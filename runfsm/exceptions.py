@@ -1,0 +1,170 @@
+"""Every exception runfsm raises, under one root.
+
+The tree::
+
+    RunfsmError
+    ├── UnknownStatus (also ValueError)       a status runfsm does not know
+    ├── NotARunStatus (also ValueError)       a run-step, message or thread event, not a run status
+    ├── WrongRun (also ValueError)            a tracker was fed another run's object
+    ├── LifecycleError (also ValueError)      a lifecycle declaration that is not consistent
+    ├── IllegalTransition                     an observed jump the lifecycle forbids
+    │   └── MissingClientCall                 a jump that needs a client call nobody recorded
+    ├── CallbackError                         a user's on-enter callback raised
+    └── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+
+Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
+``transitions.MachineError`` never escapes runfsm: it is translated at the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runfsm.lifecycle import Trigger
+    from runfsm.status import LifecycleState
+
+__all__ = [
+    "CallbackError",
+    "IllegalTransition",
+    "InputError",
+    "LifecycleError",
+    "MissingClientCall",
+    "NotARunStatus",
+    "RunfsmError",
+    "UnknownStatus",
+    "WrongRun",
+]
+
+
+class RunfsmError(Exception):
+    """The root of every error runfsm raises."""
+
+
+class UnknownStatus(RunfsmError, ValueError):
+    """A value that names no known status.
+
+    ``value`` is what was given; ``known`` lists the accepted spellings' canonical forms.
+    """
+
+    def __init__(self, value: object, known: Iterable[str], *, where: str | None = None) -> None:
+        self.value = value
+        self.known = tuple(known)
+        self.where = where
+        prefix = f"{where}: " if where else ""
+        super().__init__(
+            f"{prefix}unknown run status {value!r}; expected one of {', '.join(self.known)} "
+            "(wire value, member name, ordinal 0-10 or stream event name)"
+        )
+
+
+class NotARunStatus(RunfsmError, ValueError):
+    """An event that carries no run status: run steps, messages, threads, errors, ``done``."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        super().__init__(
+            f"{event!r} is not a run status event: run-step, message and thread events "
+            "describe other objects; only 'thread.run.*' events change a run's status"
+        )
+
+
+class WrongRun(RunfsmError, ValueError):
+    """A tracker following one run was given an object of another run."""
+
+    def __init__(self, expected: str, got: str) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(f"this tracker follows run {expected!r} but was given run {got!r}")
+
+
+class LifecycleError(RunfsmError, ValueError):
+    """A lifecycle declaration that contradicts itself (an edge out of a terminal state, ...)."""
+
+
+class IllegalTransition(RunfsmError):
+    """An observed jump the lifecycle does not allow.
+
+    Carries the run id, the state the run was in (``source``), the observed status
+    (``target``), the observation's position in the run's history (``index``), the
+    observation mode and the statuses that would have been accepted (``allowed``).
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str | None,
+        source: LifecycleState,
+        target: LifecycleState,
+        index: int,
+        mode: str,
+        allowed: Sequence[LifecycleState],
+        reason: str = "",
+    ) -> None:
+        self.run_id = run_id
+        self.source = source
+        self.target = target
+        self.index = index
+        self.mode = mode
+        self.allowed = tuple(allowed)
+        self.reason = reason
+        names = ", ".join(s.name for s in self.allowed) or "nothing (terminal)"
+        run = run_id if run_id is not None else "<unnamed run>"
+        extra = f"; {reason}" if reason else ""
+        super().__init__(
+            f"run {run}: illegal jump {source.name} -> {target.name} at observation {index} "
+            f"({mode} mode); allowed from {source.name}: {names}{extra}"
+        )
+
+
+class MissingClientCall(IllegalTransition):
+    """A polled jump that only a client call (submit tool outputs, cancel) explains, and none was recorded."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str | None,
+        source: LifecycleState,
+        target: LifecycleState,
+        index: int,
+        mode: str,
+        allowed: Sequence[LifecycleState],
+        missing: Sequence[Trigger],
+    ) -> None:
+        self.missing = tuple(missing)
+        calls = " and ".join(t.value for t in self.missing)
+        super().__init__(
+            run_id=run_id,
+            source=source,
+            target=target,
+            index=index,
+            mode=mode,
+            allowed=allowed,
+            reason=f"explained only by a {calls} call that was not recorded",
+        )
+
+
+class CallbackError(RunfsmError):
+    """One or more on-enter callbacks raised.
+
+    The tracker's state and history were already updated when the callbacks ran; the
+    first exception is the ``__cause__``, all of them are in ``errors``.
+    """
+
+    def __init__(self, errors: Sequence[BaseException]) -> None:
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        super().__init__(f"an on-enter callback raised {type(first).__name__}: {first}{more}")
+
+
+class InputError(RunfsmError, ValueError):
+    """Input that cannot be used, located precisely: source name, 1-based line, what was expected."""
+
+    def __init__(self, message: str, *, source: str = "<input>", line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.detail = message
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")

@@ -1,0 +1,331 @@
+"""The one declaration of the run lifecycle, and every view derived from it.
+
+``RUN_EDGES`` is the edge table (states are the rows of :class:`~runfsm.status.RunStatus`);
+``RUN_LIFECYCLE`` builds from it the shared ``transitions`` machine, the successor sets,
+the frozen lookup table used on fast paths, the routes a poller may have skipped, and the
+JSON export. No other module lists statuses or edges: diagrams, strategies, the README
+table and the fake server all read this one.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from runfsm.exceptions import LifecycleError
+from runfsm.status import LifecycleState, RunStatus, StateKind
+
+if TYPE_CHECKING:
+    from transitions import Machine
+
+__all__ = [
+    "ENTER_HOOK",
+    "RUN_EDGES",
+    "RUN_LIFECYCLE",
+    "Edge",
+    "EdgeKind",
+    "Lifecycle",
+    "Route",
+    "Trigger",
+]
+
+S = TypeVar("S", bound=LifecycleState)
+
+ENTER_HOOK = "_runfsm_entered"
+"""Name of the model method every state of the shared machine calls on entering."""
+
+
+class Trigger(enum.Enum):
+    """Who causes an edge."""
+
+    CREATE = "create"
+    """The client's create call (``runs.create``, ``create_and_poll``, ``stream``)."""
+    SERVER = "server"
+    """The server, on its own."""
+    SUBMIT_TOOL_OUTPUTS = "submit_tool_outputs"
+    """The client's ``submit_tool_outputs`` call."""
+    CANCEL = "cancel"
+    """The client's ``cancel`` call."""
+
+    @property
+    def is_client_call(self) -> bool:
+        """True for the calls a poller must have made (and recorded) to explain a jump."""
+        return self in (Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL)
+
+
+class EdgeKind(enum.Enum):
+    """How sure we are an edge exists."""
+
+    DOCUMENTED = "documented"
+    """In the API reference or the lifecycle documentation."""
+    LENIENT = "lenient"
+    """Undocumented, but evidence (or "cancellation is attempted but not guaranteed") makes it possible."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edge(Generic[S]):
+    """One legal direct transition."""
+
+    source: S
+    dest: S
+    kind: EdgeKind
+    trigger: Trigger
+    evidence: str
+
+    @property
+    def is_lenient(self) -> bool:
+        """True for edges accepted on evidence rather than documentation."""
+        return self.kind is EdgeKind.LENIENT
+
+
+@dataclass(frozen=True, slots=True)
+class Route(Generic[S]):
+    """How a polled jump is explained: the unobserved states in between and what the path used."""
+
+    source: S
+    dest: S
+    inferred: tuple[S, ...]
+    edges: tuple[Edge[S], ...]
+
+    @property
+    def calls(self) -> frozenset[Trigger]:
+        """The client calls the path needs."""
+        return frozenset(e.trigger for e in self.edges if e.trigger.is_client_call)
+
+    @property
+    def lenient(self) -> tuple[Edge[S], ...]:
+        """The lenient edges on the path."""
+        return tuple(e for e in self.edges if e.is_lenient)
+
+
+# ----------------------------------------------------------------------------- the table
+
+_D = EdgeKind.DOCUMENTED
+_L = EdgeKind.LENIENT
+_R = RunStatus
+
+#: (source, destinations, kind, trigger, evidence). Sources in ../shared/LIFECYCLE.md.
+_RUN_TABLE: tuple[tuple[RunStatus, tuple[RunStatus, ...], EdgeKind, Trigger, str], ...] = (
+    (_R.Null, (_R.Created,), _D, Trigger.CREATE, "stream examples in the API spec; streams only [S1]"),
+    (_R.Null, (_R.Queued,), _D, Trigger.CREATE, "create returns queued [S1, S2]"),
+    (_R.Created, (_R.Queued,), _D, Trigger.CREATE, "thread.run.created is followed by thread.run.queued [S1]"),
+    (_R.Queued, (_R.InProgress,), _D, Trigger.SERVER, "run lifecycle table [S2]"),
+    (_R.Queued, (_R.Expired,), _L, Trigger.SERVER, "runs that take too long expire [S2]"),
+    (_R.Queued, (_R.Failed,), _L, Trigger.SERVER, "first poll already failed [O-rmcp19]"),
+    (_R.Queued, (_R.Cancelling,), _L, Trigger.CANCEL, "cancelling queued runs is common practice [O-933385]"),
+    (
+        _R.InProgress,
+        (_R.RequiresAction, _R.Completed, _R.Failed, _R.Incomplete, _R.Expired),
+        _D,
+        Trigger.SERVER,
+        "run lifecycle table [S2]; expired after hanging [O-5449]; incomplete [O-1306]",
+    ),
+    (_R.InProgress, (_R.Cancelling,), _D, Trigger.CANCEL, "cancel returns cancelling [S1]"),
+    (_R.RequiresAction, (_R.Queued,), _D, Trigger.SUBMIT_TOOL_OUTPUTS, "all outputs in one request [S1, S2]"),
+    (_R.RequiresAction, (_R.Expired,), _D, Trigger.SERVER, "outputs not submitted before expires_at [S2, O-71]"),
+    (_R.RequiresAction, (_R.Cancelling,), _L, Trigger.CANCEL, "cancel while waiting for tools [O-as-code]"),
+    (_R.RequiresAction, (_R.Failed,), _L, Trigger.SERVER, "plausible server error; no report"),
+    (_R.Cancelling, (_R.Cancelled,), _D, Trigger.SERVER, "run lifecycle table [S2]"),
+    (
+        _R.Cancelling,
+        (_R.Completed, _R.Failed, _R.Incomplete, _R.Expired),
+        _L,
+        Trigger.SERVER,
+        "cancellation is attempted but not guaranteed [S2]",
+    ),
+)
+
+RUN_EDGES: tuple[Edge[RunStatus], ...] = tuple(
+    Edge(source, dest, kind, trigger, evidence)
+    for source, dests, kind, trigger, evidence in _RUN_TABLE
+    for dest in dests
+)
+"""Every legal direct edge of the Assistants run lifecycle."""
+
+
+# ----------------------------------------------------------------------------- the model
+
+ILLEGAL, DOCUMENTED, LENIENT, SAME = 0, 1, 2, 3
+"""Codes of :attr:`Lifecycle.lookup`."""
+
+_CLIENT_CALLS = (Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL)
+_CALL_SETS: tuple[frozenset[Trigger], ...] = tuple(
+    frozenset(c) for r in range(len(_CLIENT_CALLS) + 1) for c in itertools.combinations(_CLIENT_CALLS, r)
+)
+
+
+class Lifecycle(Generic[S]):
+    """A lifecycle: a state enum plus an edge table, and the views derived from them.
+
+    Immutable after construction. Every view is computed from ``edges``; the shared
+    ``transitions`` machine is built on first use.
+    """
+
+    def __init__(self, name: str, states: type[S], edges: Iterable[Edge[S]], *, initial: S) -> None:
+        self.name = name
+        self.states: tuple[S, ...] = tuple(states)
+        self.state_type = states
+        self.initial = initial
+        self.edges: tuple[Edge[S], ...] = tuple(edges)
+        self.terminal: frozenset[S] = frozenset(s for s in self.states if s.kind is StateKind.TERMINAL)
+        self._edge_map: dict[tuple[S, S], Edge[S]] = {}
+        for edge in self.edges:
+            if (edge.source, edge.dest) in self._edge_map:
+                raise LifecycleError(f"{name}: edge {edge.source.name} -> {edge.dest.name} declared twice")
+            if edge.source in self.terminal:
+                raise LifecycleError(f"{name}: terminal state {edge.source.name} has an edge out")
+            if edge.dest is initial or edge.source is edge.dest:
+                raise LifecycleError(f"{name}: edge {edge.source.name} -> {edge.dest.name} is not allowed")
+            self._edge_map[(edge.source, edge.dest)] = edge
+        self._successors: dict[S, tuple[S, ...]] = {
+            s: tuple(sorted((e.dest for e in self.edges if e.source is s), key=int)) for s in self.states
+        }
+        size = max(int(s) for s in self.states) + 1
+        rows = [[ILLEGAL] * size for _ in range(size)]
+        for s in self.states:
+            rows[int(s)][int(s)] = SAME
+        for edge in self.edges:
+            rows[int(edge.source)][int(edge.dest)] = LENIENT if edge.is_lenient else DOCUMENTED
+        self.lookup: tuple[tuple[int, ...], ...] = tuple(tuple(r) for r in rows)
+        """``lookup[source][dest]``: ILLEGAL, DOCUMENTED, LENIENT, or SAME (a repeat), by ordinal."""
+
+    def __repr__(self) -> str:
+        return f"<Lifecycle {self.name!r}: {len(self.states)} states, {len(self.edges)} edges>"
+
+    # -- queries
+
+    def edge(self, source: S, dest: S) -> Edge[S] | None:
+        """The direct edge from ``source`` to ``dest``, or None."""
+        return self._edge_map.get((source, dest))
+
+    def successors(self, state: S) -> tuple[S, ...]:
+        """The states reachable from ``state`` by one edge, in ordinal order."""
+        return self._successors[state]
+
+    def is_legal(self, source: S, dest: S) -> bool:
+        """True if ``source -> dest`` is a direct edge (documented or lenient)."""
+        return self.lookup[source][dest] in (DOCUMENTED, LENIENT)
+
+    def reachable(self, state: S) -> frozenset[S]:
+        """Every state reachable from ``state`` by one or more edges."""
+        seen: set[S] = set()
+        todo = list(self._successors[state])
+        while todo:
+            s = todo.pop()
+            if s not in seen:
+                seen.add(s)
+                todo.extend(self._successors[s])
+        return frozenset(seen)
+
+    # -- poll routes
+
+    @cached_property
+    def _routes(self) -> dict[tuple[S, S, frozenset[Trigger]], Route[S]]:
+        table: dict[tuple[S, S, frozenset[Trigger]], Route[S]] = {}
+        for calls in _CALL_SETS:
+            for source in self.states:
+                for dest, route in self._shortest_from(source, calls).items():
+                    table[(source, dest, calls)] = route
+        return table
+
+    def _shortest_from(self, source: S, calls: frozenset[Trigger]) -> dict[S, Route[S]]:
+        """Best path to every state: fewest edges, then fewest lenient edges, then lowest ordinals."""
+        usable = [e for e in self.edges if not e.trigger.is_client_call or e.trigger in calls]
+        out: dict[S, list[Edge[S]]] = {}
+        for e in usable:
+            out.setdefault(e.source, []).append(e)
+        best: dict[S, Route[S]] = {}
+        heap: list[tuple[int, int, tuple[int, ...], S, tuple[Edge[S], ...]]] = []
+        for e in out.get(source, []):
+            heapq.heappush(heap, (1, int(e.is_lenient), (int(e.dest),), e.dest, (e,)))
+        while heap:
+            length, lenient, key, state, path = heapq.heappop(heap)
+            if state in best:
+                continue
+            best[state] = Route(source, state, tuple(e.dest for e in path[:-1]), path)
+            if state is source:
+                continue
+            for e in out.get(state, []):
+                if e.dest not in best:
+                    heapq.heappush(
+                        heap, (length + 1, lenient + int(e.is_lenient), (*key, int(e.dest)), e.dest, (*path, e))
+                    )
+        return best
+
+    def route(self, source: S, dest: S, *, calls: Iterable[Trigger] = ()) -> Route[S] | None:
+        """How a poller that saw ``source`` and then ``dest`` explains the jump.
+
+        The path uses server edges, plus client-call edges whose trigger is in ``calls``
+        (the calls known to have happened). ``source == dest`` asks for a cycle of at
+        least one edge. Among the shortest paths, the one with fewest lenient edges wins.
+        Returns None when no such path exists.
+        """
+        allowed = frozenset(c for c in calls if c.is_client_call)
+        return self._routes.get((source, dest, allowed))
+
+    # -- transitions
+
+    def trigger_name(self, state: S) -> str:
+        """The ``transitions`` trigger that observes ``state`` (its wire value, or its lower-case name)."""
+        return state.wire if state.wire is not None else state.name.lower()
+
+    @cached_property
+    def machine(self) -> Machine:
+        """The one shared ``transitions.Machine``: states are the enum, triggers the observed statuses.
+
+        It has no models: trackers drive it with ``machine.events[name].trigger(tracker)``,
+        so starting to track a run costs nothing here (no ``add_model``). Each state calls
+        the model's ``_runfsm_entered(event_data)`` on entering.
+        """
+        from transitions import Machine  # noqa: PLC0415  (kept out of `import runfsm`)
+
+        machine = Machine(
+            model=None,
+            states=self.state_type,
+            initial=self.initial,
+            transitions=[
+                {"trigger": self.trigger_name(e.dest), "source": e.source, "dest": e.dest} for e in self.edges
+            ],
+            auto_transitions=False,
+            send_event=True,
+            name=self.name,
+        )
+        for state in self.states:
+            machine.get_state(state).add_callback("enter", ENTER_HOOK)
+        return machine
+
+    # -- export
+
+    def to_dict(self) -> dict[str, Any]:
+        """The declaration as plain JSON-ready data (states, initial state, edges)."""
+        return {
+            "name": self.name,
+            "initial": self.initial.name,
+            "states": [
+                {"name": s.name, "ordinal": int(s), "wire": s.wire, "kind": s.kind.value, "event": s.event}
+                for s in self.states
+            ],
+            "edges": [
+                {
+                    "source": e.source.name,
+                    "dest": e.dest.name,
+                    "kind": e.kind.value,
+                    "trigger": e.trigger.value,
+                    "evidence": e.evidence,
+                }
+                for e in self.edges
+            ],
+        }
+
+    def by_name(self) -> Mapping[str, S]:
+        """States keyed by member name."""
+        return {s.name: s for s in self.states}
+
+
+RUN_LIFECYCLE: Lifecycle[RunStatus] = Lifecycle("assistants-run", RunStatus, RUN_EDGES, initial=RunStatus.Null)
+"""The Assistants run lifecycle."""

@@ -1,0 +1,671 @@
+"""The run tracker: follows one run through the lifecycle, one observation at a time.
+
+Modes
+-----
+``"stream"``
+    Every change is seen (SSE streams emit an event per status), so consecutive statuses
+    must be direct edges.
+``"poll"``
+    Polls sample: a jump is accepted when a path of unobserved server-driven edges explains
+    it, and the states in between are recorded as *inferred*. A path through a client call
+    (``submit_tool_outputs``, ``cancel``) is accepted only if the tracker was told of the call
+    (:meth:`RunTracker.submitted_tool_outputs`, :meth:`RunTracker.cancel_requested`). The first
+    poll may find the run in any status: it is recorded as the ``START``.
+
+Callbacks
+---------
+``tracker.on_enter(RunStatus.RequiresAction, fn)`` or a subclass method
+``on_enter_RequiresAction(self, event)``. They fire after the state and the history are
+updated, once for every state entered, inferred ones included, in path order, with
+``event.inferred`` telling which. Repeats enter nothing. An exception in a callback does not
+undo anything: the remaining callbacks still run, then :class:`~runfsm.exceptions.CallbackError`
+is raised. When a tracker has callbacks, its state changes go through the one shared
+``transitions`` machine of the lifecycle (the tracker is its model, never added to it);
+without callbacks the tracker applies the same change from the lookup table directly, which
+is what keeps an observation at a few microseconds.
+
+Threads
+-------
+Trackers share only immutable data and the shared machine, which processes events without a
+queue and keeps no per-event state: different runs may be fed from different threads. One
+tracker is not locked: feed it from one thread at a time, or hold your own lock around it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from runfsm.exceptions import (
+    CallbackError,
+    IllegalTransition,
+    MissingClientCall,
+    NotARunStatus,
+    RunfsmError,
+    UnknownStatus,
+    WrongRun,
+)
+from runfsm.invariants import check_fields
+from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Lifecycle, Route, Trigger
+from runfsm.status import RunSnapshot, RunStatus, read_run
+
+__all__ = [
+    "EnterCallback",
+    "Mode",
+    "Observation",
+    "OnIllegal",
+    "OnMissingCall",
+    "RunTracker",
+    "StateEntered",
+    "Verdict",
+]
+
+logger = logging.getLogger("runfsm")
+
+Mode = Literal["stream", "poll"]
+OnIllegal = Literal["log", "raise", "record"]
+OnMissingCall = Literal["reject", "assume"]
+
+_MODES: tuple[str, ...] = ("stream", "poll")
+_ON_ILLEGAL: tuple[str, ...] = ("log", "raise", "record")
+_ON_MISSING: tuple[str, ...] = ("reject", "assume")
+_ALL_CALLS = frozenset({Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL})
+_NO_CALLS: frozenset[Trigger] = frozenset()
+
+
+class Verdict(enum.Enum):
+    """What the tracker made of one observation."""
+
+    START = "start"
+    """Poll mode: the first status seen; watching began here."""
+    ACCEPTED = "accepted"
+    """A direct edge of the lifecycle (see ``Observation.lenient`` for lenient ones)."""
+    INFERRED = "inferred"
+    """Poll mode: a jump explained by unobserved states, listed in ``Observation.inferred``."""
+    REPEATED = "repeated"
+    """The current status again: a normal re-observation, not a transition."""
+    UNRECORDED_CALL = "unrecorded_call"
+    """Poll mode with ``on_missing_call="assume"``: explained only by a client call nobody recorded."""
+    ILLEGAL = "illegal"
+    """Rejected: the state did not change."""
+    UNKNOWN_STATUS = "unknown_status"
+    """Rejected: the status is not one runfsm knows."""
+    CALL = "call"
+    """A client call the tracker was told of (no status)."""
+
+    @property
+    def is_rejection(self) -> bool:
+        """True for the verdicts that left the state unchanged because the input was wrong."""
+        return self in (Verdict.ILLEGAL, Verdict.UNKNOWN_STATUS)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One entry of a tracker's history."""
+
+    index: int
+    """Position in the history, from 0."""
+    time: float | None
+    """When it was observed (the ``at`` argument, or the tracker's clock)."""
+    raw: object
+    """What was passed to ``observe`` (or the call's name for ``CALL`` entries)."""
+    status: RunStatus | None
+    """The parsed status; None for unknown statuses and for calls."""
+    source: RunStatus
+    """The tracker's state before."""
+    state: RunStatus
+    """The tracker's state after (equal to ``source`` when rejected)."""
+    verdict: Verdict
+    inferred: tuple[RunStatus, ...] = ()
+    """Poll mode: states the run must have passed through unobserved, in order."""
+    lenient: tuple[Edge[RunStatus], ...] = ()
+    """Lenient edges this observation used (directly or on its inferred path)."""
+    calls: tuple[Trigger, ...] = ()
+    """Client calls: the one recorded (``CALL``), or those the inferred path used up."""
+    missing_calls: tuple[Trigger, ...] = ()
+    """Client calls the jump needed that were not recorded."""
+    warnings: tuple[str, ...] = ()
+    """Field-invariant warnings and other notes; never a reason to reject."""
+
+    @property
+    def accepted(self) -> bool:
+        """True unless the observation was rejected."""
+        return not self.verdict.is_rejection
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``raw`` made JSON-safe)."""
+        return {
+            "index": self.index,
+            "time": self.time,
+            "raw": _jsonable(self.raw),
+            "status": self.status.name if self.status is not None else None,
+            "source": self.source.name,
+            "state": self.state.name,
+            "verdict": self.verdict.value,
+            "inferred": [s.name for s in self.inferred],
+            "lenient": [[e.source.name, e.dest.name] for e in self.lenient],
+            "calls": [c.value for c in self.calls],
+            "missing_calls": [c.value for c in self.missing_calls],
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE) -> Observation:
+        """Inverse of :meth:`to_dict`."""
+        names = lifecycle.by_name()
+        lenient: list[Edge[RunStatus]] = []
+        for source, dest in data.get("lenient", ()):
+            edge = lifecycle.edge(names[source], names[dest])
+            if edge is None:
+                raise ValueError(f"history names {source} -> {dest} as a lenient edge; the lifecycle has no such edge")
+            lenient.append(edge)
+        return cls(
+            index=int(data["index"]),
+            time=data.get("time"),
+            raw=data.get("raw"),
+            status=names[data["status"]] if data.get("status") is not None else None,
+            source=names[data["source"]],
+            state=names[data["state"]],
+            verdict=Verdict(data["verdict"]),
+            inferred=tuple(names[s] for s in data.get("inferred", ())),
+            lenient=tuple(lenient),
+            calls=tuple(Trigger(c) for c in data.get("calls", ())),
+            missing_calls=tuple(Trigger(c) for c in data.get("missing_calls", ())),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StateEntered:
+    """What an on-enter callback receives."""
+
+    tracker: RunTracker
+    state: RunStatus
+    """The state entered (the tracker is in it while the callback runs)."""
+    previous: RunStatus
+    """The state left."""
+    observation: Observation
+    """The observation that caused it (already in the history)."""
+    inferred: bool
+    """True if the state was not observed but inferred on a poll path."""
+
+
+EnterCallback = Callable[[StateEntered], object]
+
+
+@dataclass(slots=True)
+class _Entering:
+    observation: Observation
+    dest: RunStatus
+    previous: RunStatus
+    errors: list[BaseException] = field(default_factory=list)
+
+
+def _jsonable(value: object) -> object:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value.name if isinstance(value, RunStatus) else value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return _jsonable(dump(mode="json"))
+    event = getattr(value, "event", None)
+    if isinstance(event, str):
+        return {"event": event, "data": _jsonable(getattr(value, "data", None))}
+    return repr(value)
+
+
+class RunTracker:
+    """Follows one run: feed it what you observe; it knows where the run is and what was legal.
+
+    >>> t = RunTracker("run_1", mode="stream", on_illegal="record")
+    >>> t.observe("queued").verdict, t.observe("in_progress").verdict
+    (<Verdict.ACCEPTED: 'accepted'>, <Verdict.ACCEPTED: 'accepted'>)
+    >>> t.observe("queued").verdict, t.state
+    (<Verdict.ILLEGAL: 'illegal'>, <RunStatus.InProgress: 3>)
+    """
+
+    __slots__ = (
+        "_callbacks",
+        "_clock",
+        "_entering",
+        "_pending",
+        "history",
+        "keep_raw",
+        "lifecycle",
+        "mode",
+        "on_illegal",
+        "on_missing_call",
+        "run_id",
+        "state",
+    )
+
+    _class_hooks: ClassVar[dict[RunStatus, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        hooks: dict[RunStatus, str] = {}
+        for status in RunStatus:
+            name = f"on_enter_{status.name}"
+            if callable(getattr(cls, name, None)):
+                hooks[status] = name
+        cls._class_hooks = hooks
+
+    def __init__(
+        self,
+        run_id: str | None = None,
+        *,
+        mode: Mode = "poll",
+        on_illegal: OnIllegal = "log",
+        on_missing_call: OnMissingCall = "reject",
+        keep_raw: bool = True,
+        clock: Callable[[], float] | None = time.time,
+        lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+    ) -> None:
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+        if on_illegal not in _ON_ILLEGAL:
+            raise ValueError(f"on_illegal must be one of {_ON_ILLEGAL}, got {on_illegal!r}")
+        if on_missing_call not in _ON_MISSING:
+            raise ValueError(f"on_missing_call must be one of {_ON_MISSING}, got {on_missing_call!r}")
+        self.run_id = run_id
+        self.mode: Mode = mode
+        self.on_illegal: OnIllegal = on_illegal
+        self.on_missing_call: OnMissingCall = on_missing_call
+        self.keep_raw = keep_raw
+        self.lifecycle = lifecycle
+        self.state: RunStatus = lifecycle.initial
+        self.history: list[Observation] = []
+        self._pending: frozenset[Trigger] = _NO_CALLS
+        self._callbacks: dict[RunStatus, list[EnterCallback]] | None = None
+        self._clock = clock
+        self._entering: _Entering | None = None
+
+    def __repr__(self) -> str:
+        return f"<RunTracker {self.run_id!r} {self.state.name} ({self.mode}, {len(self.history)} observations)>"
+
+    # -- reading
+
+    @property
+    def status(self) -> RunStatus:
+        """The current state (alias of ``state``)."""
+        return self.state
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once a terminal status was accepted."""
+        return self.state in self.lifecycle.terminal
+
+    @property
+    def is_paused(self) -> bool:
+        """True while the run waits for tool outputs."""
+        return self.state.is_paused
+
+    @property
+    def pending_calls(self) -> frozenset[Trigger]:
+        """Client calls recorded and not yet used to explain a jump."""
+        return self._pending
+
+    def allowed(self) -> tuple[RunStatus, ...]:
+        """Statuses a stream may show next (direct successors)."""
+        return self.lifecycle.successors(self.state)
+
+    @property
+    def violations(self) -> list[Observation]:
+        """The rejected observations, in order."""
+        return [o for o in self.history if o.verdict.is_rejection]
+
+    # -- callbacks
+
+    def on_enter(self, state: RunStatus, callback: EnterCallback) -> EnterCallback:
+        """Call ``callback(event)`` whenever the run enters ``state``; returns ``callback``."""
+        if not isinstance(state, RunStatus):
+            raise TypeError(f"on_enter takes a RunStatus, got {state!r}")
+        if not callable(callback):
+            raise TypeError(f"on_enter callback must be callable, got {callback!r}")
+        if self._callbacks is None:
+            self._callbacks = {}
+        self._callbacks.setdefault(state, []).append(callback)
+        return callback
+
+    def _has_callbacks(self) -> bool:
+        return self._callbacks is not None or bool(self._class_hooks)
+
+    # -- client calls
+
+    def submitted_tool_outputs(self, *, at: float | None = None) -> Observation:
+        """Record that the client submitted tool outputs (explains requires_action -> queued in polls)."""
+        return self.record_call(Trigger.SUBMIT_TOOL_OUTPUTS, at=at)
+
+    def cancel_requested(self, *, at: float | None = None) -> Observation:
+        """Record that the client asked to cancel (explains a polled jump into cancelling)."""
+        return self.record_call(Trigger.CANCEL, at=at)
+
+    def record_call(self, call: Trigger, *, at: float | None = None) -> Observation:
+        """Record a client call (``Trigger.SUBMIT_TOOL_OUTPUTS`` or ``Trigger.CANCEL``)."""
+        if not isinstance(call, Trigger) or not call.is_client_call:
+            raise ValueError(f"record_call takes Trigger.SUBMIT_TOOL_OUTPUTS or Trigger.CANCEL, got {call!r}")
+        warnings: tuple[str, ...] = ()
+        if self.is_terminal:
+            warnings = (f"{call.value} recorded after the run ended ({self.state})",)
+        elif call is Trigger.SUBMIT_TOOL_OUTPUTS and self.state is not RunStatus.RequiresAction:
+            warnings = (f"submit_tool_outputs recorded while the run was last seen {self.state}",)
+        self._pending = self._pending | {call}
+        obs = Observation(
+            index=len(self.history),
+            time=self._now(at),
+            raw=call.value,
+            status=None,
+            source=self.state,
+            state=self.state,
+            verdict=Verdict.CALL,
+            calls=(call,),
+            warnings=warnings,
+        )
+        self.history.append(obs)
+        return obs
+
+    # -- observing
+
+    def _now(self, at: float | None) -> float | None:
+        if at is not None:
+            return at
+        return self._clock() if self._clock is not None else None
+
+    def observe(self, value: object, *, at: float | None = None) -> Observation:
+        """Feed one observed status; return the history entry it produced.
+
+        ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
+        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts.
+        Run objects are also checked against the field invariants (warnings only).
+
+        Rejected observations (illegal jumps, unknown statuses) leave the state unchanged and
+        are kept in the history; depending on ``on_illegal`` they are logged (default),
+        raised as :class:`~runfsm.exceptions.IllegalTransition` /
+        :class:`~runfsm.exceptions.UnknownStatus`, or only recorded. Run-step and message
+        events raise :class:`~runfsm.exceptions.NotARunStatus`: filter them out first.
+        """
+        try:
+            snap = value if isinstance(value, RunStatus) else None
+            snapshot = RunSnapshot(snap) if snap is not None else read_run(value)
+        except NotARunStatus:
+            raise
+        except UnknownStatus as err:
+            return self._reject_unknown(value, err, at)
+        if snapshot.run_id is not None:
+            if self.run_id is None:
+                self.run_id = snapshot.run_id
+            elif snapshot.run_id != self.run_id:
+                raise WrongRun(self.run_id, snapshot.run_id)
+        warnings = check_fields(snapshot.status, snapshot.fields) if snapshot.fields is not None else ()
+        return self._advance(value, snapshot.status, warnings, at)
+
+    def _advance(self, raw: object, dest: RunStatus, warnings: tuple[str, ...], at: float | None) -> Observation:
+        source = self.state
+        lifecycle = self.lifecycle
+        code = lifecycle.lookup[source][dest]
+        verdict = Verdict.ACCEPTED
+        route: Route[RunStatus] | None = None
+        lenient: tuple[Edge[RunStatus], ...] = ()
+        used: frozenset[Trigger] = _NO_CALLS
+        missing: tuple[Trigger, ...] = ()
+
+        if code == SAME:
+            verdict = Verdict.REPEATED
+            if self._pending and self.mode == "poll":
+                cycle = lifecycle.route(source, dest, calls=self._pending)
+                if cycle is not None and cycle.calls:
+                    route, verdict = cycle, Verdict.INFERRED
+        elif source is lifecycle.initial and self.mode == "poll":
+            verdict = Verdict.START
+        elif code == DOCUMENTED or code == LENIENT:
+            edge = lifecycle.edge(source, dest)
+            assert edge is not None  # the lookup table says so
+            if code == LENIENT:
+                lenient = (edge,)
+            if edge.trigger.is_client_call:
+                used = frozenset((edge.trigger,))
+        elif self.mode == "poll":
+            route = lifecycle.route(source, dest, calls=self._pending)
+            if route is not None:
+                verdict = Verdict.INFERRED
+            else:
+                needed = lifecycle.route(source, dest, calls=_ALL_CALLS)
+                if needed is None:
+                    verdict = Verdict.ILLEGAL
+                else:
+                    missing = tuple(sorted(needed.calls - self._pending, key=lambda c: c.value))
+                    if self.on_missing_call == "assume":
+                        route, verdict = needed, Verdict.UNRECORDED_CALL
+                    else:
+                        verdict = Verdict.ILLEGAL
+        else:
+            verdict = Verdict.ILLEGAL
+
+        if route is not None:
+            lenient = route.lenient
+            used = route.calls
+        rejected = verdict is Verdict.ILLEGAL
+        obs = Observation(
+            index=len(self.history),
+            time=self._now(at),
+            raw=raw if self.keep_raw else None,
+            status=dest,
+            source=source,
+            state=source if rejected else dest,
+            verdict=verdict,
+            inferred=route.inferred if route is not None else (),
+            lenient=lenient,
+            calls=tuple(sorted(used, key=lambda c: c.value)),
+            missing_calls=missing,
+            warnings=warnings,
+        )
+        self.history.append(obs)
+        if rejected:
+            self._report_illegal(obs)
+            return obs
+        if used:
+            self._pending = self._pending - used
+        if verdict is Verdict.REPEATED:
+            return obs
+        if self._has_callbacks():
+            self._enter_through_machine(obs, route)
+        else:
+            self.state = dest
+        return obs
+
+    # -- rejections
+
+    def _reject_unknown(self, raw: object, err: UnknownStatus, at: float | None) -> Observation:
+        obs = Observation(
+            index=len(self.history),
+            time=self._now(at),
+            raw=raw if self.keep_raw else None,
+            status=None,
+            source=self.state,
+            state=self.state,
+            verdict=Verdict.UNKNOWN_STATUS,
+            warnings=(str(err),),
+        )
+        self.history.append(obs)
+        if self.on_illegal == "raise":
+            raise err
+        if self.on_illegal == "log":
+            logger.warning(
+                "run %s: unknown status %r at observation %d; state stays %s",
+                self.run_id,
+                err.value,
+                obs.index,
+                self.state.name,
+                extra={
+                    "run_id": self.run_id,
+                    "source": self.state.name,
+                    "target": repr(err.value),
+                    "mode": self.mode,
+                    "index": obs.index,
+                    "verdict": obs.verdict.value,
+                    "allowed": [s.name for s in self.allowed()],
+                },
+            )
+        return obs
+
+    def _report_illegal(self, obs: Observation) -> None:
+        assert obs.status is not None
+        allowed = self.lifecycle.successors(obs.source)
+        if self.on_illegal == "raise":
+            if obs.missing_calls:
+                raise MissingClientCall(
+                    run_id=self.run_id,
+                    source=obs.source,
+                    target=obs.status,
+                    index=obs.index,
+                    mode=self.mode,
+                    allowed=allowed,
+                    missing=obs.missing_calls,
+                )
+            raise IllegalTransition(
+                run_id=self.run_id, source=obs.source, target=obs.status, index=obs.index, mode=self.mode, allowed=allowed
+            )
+        if self.on_illegal == "log":
+            why = f"; needs an unrecorded {' and '.join(c.value for c in obs.missing_calls)}" if obs.missing_calls else ""
+            logger.warning(
+                "run %s: illegal jump %s -> %s at observation %d (%s mode); allowed: %s%s",
+                self.run_id,
+                obs.source.name,
+                obs.status.name,
+                obs.index,
+                self.mode,
+                ", ".join(s.name for s in allowed) or "nothing (terminal)",
+                why,
+                extra={
+                    "run_id": self.run_id,
+                    "source": obs.source.name,
+                    "target": obs.status.name,
+                    "mode": self.mode,
+                    "index": obs.index,
+                    "verdict": obs.verdict.value,
+                    "allowed": [s.name for s in allowed],
+                    "missing_calls": [c.value for c in obs.missing_calls],
+                },
+            )
+
+    # -- entering states through the shared machine
+
+    def _enter_through_machine(self, obs: Observation, route: Route[RunStatus] | None) -> None:
+        from transitions.core import EventData, MachineError  # noqa: PLC0415
+
+        machine = self.lifecycle.machine
+        dest = obs.state
+        path = (*route.inferred, dest) if route is not None else (dest,)
+        entering = _Entering(observation=obs, dest=dest, previous=self.state)
+        self._entering = entering
+        try:
+            if obs.verdict is Verdict.START and not self.lifecycle.is_legal(self.state, dest):
+                # watching began mid-run: no edge was taken, the state is simply entered
+                machine.set_state(dest, model=self)
+                machine.get_state(dest).enter(EventData(machine.get_state(dest), None, machine, self, (), {}))
+            else:
+                for state in path:
+                    machine.events[self.lifecycle.trigger_name(state)].trigger(self)
+        except MachineError as err:  # pragma: no cover - the structural tests prove this cannot happen
+            self.state = dest
+            raise RunfsmError(f"internal error: the transitions machine disagrees with the lookup table: {err}") from err
+        finally:
+            self._entering = None
+        if entering.errors:
+            raise CallbackError(entering.errors) from entering.errors[0]
+
+    def _runfsm_entered(self, event_data: Any) -> None:
+        """The shared machine's on-enter hook: dispatches to this tracker's callbacks."""
+        entering = self._entering
+        if entering is None:  # pragma: no cover - only the tracker drives the machine
+            return
+        state = self.state
+        event = StateEntered(
+            tracker=self,
+            state=state,
+            previous=entering.previous,
+            observation=entering.observation,
+            inferred=state is not entering.dest,
+        )
+        entering.previous = state
+        callbacks: list[EnterCallback] = []
+        hook = self._class_hooks.get(state)
+        if hook is not None:
+            callbacks.append(getattr(self, hook))
+        if self._callbacks is not None:
+            callbacks.extend(self._callbacks.get(state, ()))
+        for callback in callbacks:
+            try:
+                callback(event)
+            except Exception as err:  # noqa: BLE001 - collected and re-raised as CallbackError
+                entering.errors.append(err)
+
+    # -- persistence
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: settings, state, recorded calls and the history.
+
+        Callbacks are code, not data: register them again after :meth:`from_dict`.
+        """
+        return {
+            "format": "runfsm.tracker/1",
+            "lifecycle": self.lifecycle.name,
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "on_illegal": self.on_illegal,
+            "on_missing_call": self.on_missing_call,
+            "keep_raw": self.keep_raw,
+            "state": self.state.name,
+            "pending_calls": sorted(c.value for c in self._pending),
+            "history": [o.to_dict() for o in self.history],
+        }
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        clock: Callable[[], float] | None = time.time,
+        lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+    ) -> RunTracker:
+        """Restore a tracker saved with :meth:`to_dict`."""
+        if data.get("format") != "runfsm.tracker/1":
+            raise ValueError(f"not a saved runfsm tracker (format {data.get('format')!r}, expected 'runfsm.tracker/1')")
+        if data.get("lifecycle") != lifecycle.name:
+            raise ValueError(f"saved for lifecycle {data.get('lifecycle')!r}, restoring into {lifecycle.name!r}")
+        tracker = cls(
+            data.get("run_id"),
+            mode=data["mode"],
+            on_illegal=data["on_illegal"],
+            on_missing_call=data["on_missing_call"],
+            keep_raw=bool(data.get("keep_raw", True)),
+            clock=clock,
+            lifecycle=lifecycle,
+        )
+        tracker.state = lifecycle.by_name()[data["state"]]
+        tracker._pending = frozenset(Trigger(c) for c in data.get("pending_calls", ()))
+        tracker.history = [Observation.from_dict(o, lifecycle=lifecycle) for o in data.get("history", ())]
+        return tracker
+
+    @classmethod
+    def from_json(cls, text: str, **kwargs: Any) -> RunTracker:
+        """Restore a tracker saved with :meth:`to_json`."""
+        return cls.from_dict(json.loads(text), **kwargs)
+
+    # -- convenience
+
+    def observe_all(self, values: Iterable[object]) -> list[Observation]:
+        """Observe each value in order; return their history entries."""
+        return [self.observe(v) for v in values]
