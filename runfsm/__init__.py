@@ -19,7 +19,7 @@ from runfsm.exceptions import (
 from runfsm.invariants import check_fields
 from runfsm.lifecycle import RUN_EDGES, RUN_LIFECYCLE, Edge, EdgeKind, Lifecycle, Route, Trigger
 from runfsm.status import LifecycleState, RunSnapshot, RunStatus, StateKind, parse_status, read_run
-from runfsm.tracker import Observation, RunTracker, StateEntered, Verdict
+from runfsm.tracker import Observation, Outcome, RunTracker, StateEntered
 
 __version__ = "0.1.0"
 
@@ -46,7 +46,7 @@ __all__ = [
     "StateKind",
     "Trigger",
     "UnknownStatus",
-    "Verdict",
+    "Outcome",
     "WrongRun",
     "__version__",
     "check_fields",

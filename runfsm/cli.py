@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from runfsm.exceptions import RunfsmError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["EXIT_FAILURES", "EXIT_OK", "EXIT_USAGE", "main"]
 

@@ -18,10 +18,11 @@ Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from runfsm.lifecycle import Trigger
     from runfsm.status import LifecycleState
 

@@ -64,9 +64,7 @@ def check_fields(status: RunStatus, fields: Mapping[str, Any]) -> tuple[str, ...
     elif status is RunStatus.Queued:
         created, expires = fields.get("created_at"), fields.get("expires_at")
         if isinstance(created, int) and isinstance(expires, int) and expires - created != EXPIRY_WINDOW_S:
-            warnings.append(
-                f"{name}: expires_at - created_at is {expires - created} s, expected {EXPIRY_WINDOW_S} s"
-            )
+            warnings.append(f"{name}: expires_at - created_at is {expires - created} s, expected {EXPIRY_WINDOW_S} s")
     if status is not RunStatus.RequiresAction and not _missing(fields, "required_action"):
         warnings.append(f"{name}: required_action should be null outside requires_action")
     return tuple(warnings)

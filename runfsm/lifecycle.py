@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import heapq
 import itertools
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -21,6 +20,8 @@ from runfsm.exceptions import LifecycleError
 from runfsm.status import LifecycleState, RunStatus, StateKind
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from transitions import Machine
 
 __all__ = [

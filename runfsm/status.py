@@ -47,6 +47,7 @@ class LifecycleState(enum.IntEnum):
     event: str | None
 
     def __new__(cls, ordinal: int, wire: str | None, kind: StateKind, event: str | None) -> LifecycleState:
+        """Unpack a member's tuple: ordinal, wire value, kind, stream event name."""
         member = int.__new__(cls, ordinal)
         member._value_ = ordinal
         member.wire = wire

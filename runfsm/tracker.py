@@ -62,7 +62,7 @@ __all__ = [
     "OnMissingCall",
     "RunTracker",
     "StateEntered",
-    "Verdict",
+    "Outcome",
 ]
 
 logger = logging.getLogger("runfsm")
@@ -78,8 +78,8 @@ _ALL_CALLS = frozenset({Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL})
 _NO_CALLS: frozenset[Trigger] = frozenset()
 
 
-class Verdict(enum.Enum):
-    """What the tracker made of one observation."""
+class Outcome(enum.Enum):
+    """What the tracker made of one observation (the per-observation verdict)."""
 
     START = "start"
     """Poll mode: the first status seen; watching began here."""
@@ -100,8 +100,8 @@ class Verdict(enum.Enum):
 
     @property
     def is_rejection(self) -> bool:
-        """True for the verdicts that left the state unchanged because the input was wrong."""
-        return self in (Verdict.ILLEGAL, Verdict.UNKNOWN_STATUS)
+        """True for the outcomes that left the state unchanged because the input was wrong."""
+        return self in (Outcome.ILLEGAL, Outcome.UNKNOWN_STATUS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,7 @@ class Observation:
     """The tracker's state before."""
     state: RunStatus
     """The tracker's state after (equal to ``source`` when rejected)."""
-    verdict: Verdict
+    outcome: Outcome
     inferred: tuple[RunStatus, ...] = ()
     """Poll mode: states the run must have passed through unobserved, in order."""
     lenient: tuple[Edge[RunStatus], ...] = ()
@@ -135,7 +135,7 @@ class Observation:
     @property
     def accepted(self) -> bool:
         """True unless the observation was rejected."""
-        return not self.verdict.is_rejection
+        return not self.outcome.is_rejection
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``raw`` made JSON-safe)."""
@@ -146,7 +146,7 @@ class Observation:
             "status": self.status.name if self.status is not None else None,
             "source": self.source.name,
             "state": self.state.name,
-            "verdict": self.verdict.value,
+            "outcome": self.outcome.value,
             "inferred": [s.name for s in self.inferred],
             "lenient": [[e.source.name, e.dest.name] for e in self.lenient],
             "calls": [c.value for c in self.calls],
@@ -171,7 +171,7 @@ class Observation:
             status=names[data["status"]] if data.get("status") is not None else None,
             source=names[data["source"]],
             state=names[data["state"]],
-            verdict=Verdict(data["verdict"]),
+            outcome=Outcome(data["outcome"]),
             inferred=tuple(names[s] for s in data.get("inferred", ())),
             lenient=tuple(lenient),
             calls=tuple(Trigger(c) for c in data.get("calls", ())),
@@ -226,10 +226,10 @@ class RunTracker:
     """Follows one run: feed it what you observe; it knows where the run is and what was legal.
 
     >>> t = RunTracker("run_1", mode="stream", on_illegal="record")
-    >>> t.observe("queued").verdict, t.observe("in_progress").verdict
-    (<Verdict.ACCEPTED: 'accepted'>, <Verdict.ACCEPTED: 'accepted'>)
-    >>> t.observe("queued").verdict, t.state
-    (<Verdict.ILLEGAL: 'illegal'>, <RunStatus.InProgress: 3>)
+    >>> t.observe("queued").outcome, t.observe("in_progress").outcome
+    (<Outcome.ACCEPTED: 'accepted'>, <Outcome.ACCEPTED: 'accepted'>)
+    >>> t.observe("queued").outcome, t.state
+    (<Outcome.ILLEGAL: 'illegal'>, <RunStatus.InProgress: 3>)
     """
 
     __slots__ = (
@@ -320,7 +320,7 @@ class RunTracker:
     @property
     def violations(self) -> list[Observation]:
         """The rejected observations, in order."""
-        return [o for o in self.history if o.verdict.is_rejection]
+        return [o for o in self.history if o.outcome.is_rejection]
 
     # -- callbacks
 
@@ -365,7 +365,7 @@ class RunTracker:
             status=None,
             source=self.state,
             state=self.state,
-            verdict=Verdict.CALL,
+            outcome=Outcome.CALL,
             calls=(call,),
             warnings=warnings,
         )
@@ -411,21 +411,21 @@ class RunTracker:
         source = self.state
         lifecycle = self.lifecycle
         code = lifecycle.lookup[source][dest]
-        verdict = Verdict.ACCEPTED
+        outcome = Outcome.ACCEPTED
         route: Route[RunStatus] | None = None
         lenient: tuple[Edge[RunStatus], ...] = ()
         used: frozenset[Trigger] = _NO_CALLS
         missing: tuple[Trigger, ...] = ()
 
         if code == SAME:
-            verdict = Verdict.REPEATED
+            outcome = Outcome.REPEATED
             if self._pending and self.mode == "poll":
                 cycle = lifecycle.route(source, dest, calls=self._pending)
                 if cycle is not None and cycle.calls:
-                    route, verdict = cycle, Verdict.INFERRED
+                    route, outcome = cycle, Outcome.INFERRED
         elif source is lifecycle.initial and self.mode == "poll":
-            verdict = Verdict.START
-        elif code == DOCUMENTED or code == LENIENT:
+            outcome = Outcome.START
+        elif code in (DOCUMENTED, LENIENT):
             edge = lifecycle.edge(source, dest)
             assert edge is not None  # the lookup table says so
             if code == LENIENT:
@@ -435,24 +435,24 @@ class RunTracker:
         elif self.mode == "poll":
             route = lifecycle.route(source, dest, calls=self._pending)
             if route is not None:
-                verdict = Verdict.INFERRED
+                outcome = Outcome.INFERRED
             else:
                 needed = lifecycle.route(source, dest, calls=_ALL_CALLS)
                 if needed is None:
-                    verdict = Verdict.ILLEGAL
+                    outcome = Outcome.ILLEGAL
                 else:
                     missing = tuple(sorted(needed.calls - self._pending, key=lambda c: c.value))
                     if self.on_missing_call == "assume":
-                        route, verdict = needed, Verdict.UNRECORDED_CALL
+                        route, outcome = needed, Outcome.UNRECORDED_CALL
                     else:
-                        verdict = Verdict.ILLEGAL
+                        outcome = Outcome.ILLEGAL
         else:
-            verdict = Verdict.ILLEGAL
+            outcome = Outcome.ILLEGAL
 
         if route is not None:
             lenient = route.lenient
             used = route.calls
-        rejected = verdict is Verdict.ILLEGAL
+        rejected = outcome is Outcome.ILLEGAL
         obs = Observation(
             index=len(self.history),
             time=self._now(at),
@@ -460,7 +460,7 @@ class RunTracker:
             status=dest,
             source=source,
             state=source if rejected else dest,
-            verdict=verdict,
+            outcome=outcome,
             inferred=route.inferred if route is not None else (),
             lenient=lenient,
             calls=tuple(sorted(used, key=lambda c: c.value)),
@@ -473,7 +473,7 @@ class RunTracker:
             return obs
         if used:
             self._pending = self._pending - used
-        if verdict is Verdict.REPEATED:
+        if outcome is Outcome.REPEATED:
             return obs
         if self._has_callbacks():
             self._enter_through_machine(obs, route)
@@ -491,7 +491,7 @@ class RunTracker:
             status=None,
             source=self.state,
             state=self.state,
-            verdict=Verdict.UNKNOWN_STATUS,
+            outcome=Outcome.UNKNOWN_STATUS,
             warnings=(str(err),),
         )
         self.history.append(obs)
@@ -510,7 +510,7 @@ class RunTracker:
                     "target": repr(err.value),
                     "mode": self.mode,
                     "index": obs.index,
-                    "verdict": obs.verdict.value,
+                    "outcome": obs.outcome.value,
                     "allowed": [s.name for s in self.allowed()],
                 },
             )
@@ -531,10 +531,17 @@ class RunTracker:
                     missing=obs.missing_calls,
                 )
             raise IllegalTransition(
-                run_id=self.run_id, source=obs.source, target=obs.status, index=obs.index, mode=self.mode, allowed=allowed
+                run_id=self.run_id,
+                source=obs.source,
+                target=obs.status,
+                index=obs.index,
+                mode=self.mode,
+                allowed=allowed,
             )
         if self.on_illegal == "log":
-            why = f"; needs an unrecorded {' and '.join(c.value for c in obs.missing_calls)}" if obs.missing_calls else ""
+            why = (
+                f"; needs an unrecorded {' and '.join(c.value for c in obs.missing_calls)}" if obs.missing_calls else ""
+            )
             logger.warning(
                 "run %s: illegal jump %s -> %s at observation %d (%s mode); allowed: %s%s",
                 self.run_id,
@@ -550,7 +557,7 @@ class RunTracker:
                     "target": obs.status.name,
                     "mode": self.mode,
                     "index": obs.index,
-                    "verdict": obs.verdict.value,
+                    "outcome": obs.outcome.value,
                     "allowed": [s.name for s in allowed],
                     "missing_calls": [c.value for c in obs.missing_calls],
                 },
@@ -567,7 +574,7 @@ class RunTracker:
         entering = _Entering(observation=obs, dest=dest, previous=self.state)
         self._entering = entering
         try:
-            if obs.verdict is Verdict.START and not self.lifecycle.is_legal(self.state, dest):
+            if obs.outcome is Outcome.START and not self.lifecycle.is_legal(self.state, dest):
                 # watching began mid-run: no edge was taken, the state is simply entered
                 machine.set_state(dest, model=self)
                 machine.get_state(dest).enter(EventData(machine.get_state(dest), None, machine, self, (), {}))
@@ -576,7 +583,9 @@ class RunTracker:
                     machine.events[self.lifecycle.trigger_name(state)].trigger(self)
         except MachineError as err:  # pragma: no cover - the structural tests prove this cannot happen
             self.state = dest
-            raise RunfsmError(f"internal error: the transitions machine disagrees with the lookup table: {err}") from err
+            raise RunfsmError(
+                f"internal error: the transitions machine disagrees with the lookup table: {err}"
+            ) from err
         finally:
             self._entering = None
         if entering.errors:

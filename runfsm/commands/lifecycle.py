@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle
-from runfsm.status import LifecycleState
+
+if TYPE_CHECKING:
+    import argparse
+
+    from runfsm.status import LifecycleState
 
 __all__ = ["add_arguments", "markdown_table", "run"]
 
