@@ -1,0 +1,17 @@
+"""Shared test configuration: hypothesis profiles.
+
+``quick`` (default) keeps the suite fast while developing; ``ci`` (chosen when ``CI`` is set)
+explores more examples. Pick one explicitly with ``HYPOTHESIS_PROFILE=...``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("quick", max_examples=60, deadline=None)
+settings.register_profile(
+    "ci", max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "quick"))
