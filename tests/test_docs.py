@@ -25,12 +25,14 @@ def test_module_doctests(module: object) -> None:
 
 
 def test_readme_sessions() -> None:
-    """Each ``pycon`` block of the README is a doctest that passes."""
+    """The README's ``pycon`` blocks, run in order as one session, all pass."""
     blocks = re.findall(r"```pycon\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
     assert blocks, "the README shows a pycon session"
     parser = doctest.DocTestParser()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    session: dict[str, object] = {"runfsm": runfsm}
     for n, block in enumerate(blocks):
-        test = parser.get_doctest(block, {"runfsm": runfsm}, f"README[{n}]", str(README), 0)
-        runner.run(test)
+        test = parser.get_doctest(block, session, f"README[{n}]", str(README), 0)
+        runner.run(test, clear_globs=False)
+        session = test.globs  # DocTest copies its globals: carry the session on
     assert runner.failures == 0
