@@ -187,9 +187,7 @@ def test_openai_run_objects_and_stream_events() -> None:
     assert len(snap.fields) > 5
 
     adapter: TypeAdapter[AssistantStreamEvent] = TypeAdapter(AssistantStreamEvent)
-    event = adapter.validate_python(
-        {"event": "thread.run.in_progress", "data": _sdk_run("in_progress").model_dump()}
-    )
+    event = adapter.validate_python({"event": "thread.run.in_progress", "data": _sdk_run("in_progress").model_dump()})
     assert parse_status(event) is RunStatus.InProgress
     assert read_run(event).run_id == "run_sdk"
 
