@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from runfsm.exceptions import InputError
 from runfsm.lifecycle import Trigger
-from runfsm.records import Record, detect_format, read_paths, read_records
+from runfsm.records import InputFormat, Record, detect_format, read_paths, read_records
 from runfsm.status import RunStatus
 
 R = RunStatus
@@ -91,7 +91,8 @@ def test_raw_sse() -> None:
 
 def test_compact_forms_with_calls_names_and_ordinals() -> None:
     """A JSON array (run id FILE:LINE) or {run_id, statuses}; wire values, names, ordinals and calls."""
-    text = '["queued", "InProgress", 4]\n{"run_id": "r", "statuses": ["requires_action", "submit_tool_outputs", "cancel"]}\n'
+    text = '["queued", "InProgress", 4]\n'
+    text += '{"run_id": "r", "statuses": ["requires_action", "submit_tool_outputs", "cancel"]}\n'
     recs = _records(_read(text))
     assert [(r.run_id, r.status, r.call) for r in recs] == [
         ("log:1", R.Queued, None),
@@ -282,8 +283,9 @@ def test_read_records_checks_its_arguments() -> None:
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_give_records_or_input_errors(data: bytes) -> None:
     """Whatever the bytes, every reader yields Records or InputErrors and never raises."""
-    for fmt in ("auto", "jsonl", "sse", "csv"):
-        for item in read_records(io.BytesIO(data), input_format=fmt):  # type: ignore[arg-type]
+    formats: tuple[InputFormat, ...] = ("auto", "jsonl", "sse", "csv")
+    for fmt in formats:
+        for item in read_records(io.BytesIO(data), input_format=fmt):
             assert isinstance(item, (Record, InputError))
 
 

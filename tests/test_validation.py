@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
@@ -16,6 +15,10 @@ from runfsm.simulate import SimulatedRun, simulate_run
 from runfsm.status import RunStatus
 from runfsm.validation import Summary, validate, validate_many, validate_paths
 from runfsm.verdict import Location, OffenseKind, RunResult, StepKind
+
+if TYPE_CHECKING:
+    import random
+    from pathlib import Path
 
 R = RunStatus
 
@@ -286,7 +289,7 @@ def test_validate_paths_raises_the_first_error_without_on_error(tmp_path: Path) 
     """Without on_error, the first unusable line raises InputError."""
     log = tmp_path / "log.jsonl"
     log.write_text("{oops\n")
-    with pytest.raises(InputError, match="log.jsonl:1"):
+    with pytest.raises(InputError, match=r"log\.jsonl:1"):
         list(validate_paths([log]))
 
 
