@@ -682,6 +682,7 @@ def validate_paths(
     linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
+    partition: tuple[int, int] | None = None,
 ) -> Iterator[Verdict]:
     """Read the files (``"-"`` is standard input) as one stream of records and judge every run.
 
@@ -690,11 +691,12 @@ def validate_paths(
     processing continues; without ``on_error`` the first one is raised. With ``sort_by``,
     each run's records are ordered by that field (numbers or ISO 8601 text) before judging;
     this holds the whole input in memory. ``on_record`` is called once per record read (for
-    progress display).
+    progress display). ``partition=(k, n)`` judges only the runs worker ``k`` of ``n`` owns
+    (:func:`~runfsm.records.owns`): n processes, one partition each, judge every run once.
     """
     _check_mode(mode)
     _check_linger(linger)
-    items = read_paths(paths, input_format=input_format, sort_by=sort_by)
+    items = read_paths(paths, input_format=input_format, sort_by=sort_by, partition=partition)
     validator = _Validator(mode, strict, linger, check_fields)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
@@ -743,6 +745,13 @@ class Summary:
         self.warnings += len(verdict.warnings)
         if verdict.offenses:
             self.unrecorded_calls += sum(1 for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL)
+
+    def merge(self, other: Summary) -> None:
+        """Add another summary's counts (from another worker) to this one."""
+        for name in ("runs", "legal", "illegal", "unknown_status", "unfinished", "observations"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "input_errors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def add_error(self, error: InputError) -> None:
         """Count one unusable input line."""

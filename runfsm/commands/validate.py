@@ -138,8 +138,25 @@ def collect(
     keep_all: bool = False,
     check_fields: bool = True,
     progress: bool = False,
+    jobs: int = 1,
+    partition: tuple[int, int] | None = None,
 ) -> ValidationReport:
-    """Validate ``paths`` and gather the report (the command's work, without printing)."""
+    """Validate ``paths`` and gather the report (the command's work, without printing).
+
+    With ``jobs`` > 1, that many worker processes each judge the runs of one partition
+    (by a hash of the run id) and their reports are merged. Standard input is read once,
+    so it is always validated in this process.
+    """
+    options: dict[str, Any] = {
+        "mode": mode,
+        "strict": strict,
+        "sort_by": sort_by,
+        "input_format": input_format,
+        "keep_all": keep_all,
+        "check_fields": check_fields,
+    }
+    if jobs > 1 and "-" not in paths:
+        return _collect_parallel(paths, jobs, options)
     summary = Summary(strict=strict)
     report = ValidationReport(summary)
 
@@ -157,6 +174,7 @@ def collect(
         input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
         check_fields=check_fields,
         on_record=tick,
+        partition=partition,
     )
     try:
         for verdict in verdicts:
@@ -165,6 +183,31 @@ def collect(
                 report.verdicts.append(verdict)
     finally:
         close()
+    report.records = summary.observations
+    return report
+
+
+def _worker(
+    job: tuple[list[str], int, int, dict[str, Any]],
+) -> tuple[Summary, list[Verdict], list[tuple[str, str, int | None]]]:
+    paths, part, parts, options = job
+    report = collect(paths, partition=(part, parts), **options)
+    # InputError does not pickle its fields: send them as plain tuples
+    return report.summary, report.verdicts, [(e.detail, e.source, e.line) for e in report.errors]
+
+
+def _collect_parallel(paths: list[str], jobs: int, options: dict[str, Any]) -> ValidationReport:
+    import multiprocessing  # noqa: PLC0415  (only for --jobs)
+
+    summary = Summary(strict=bool(options["strict"]))
+    report = ValidationReport(summary)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(jobs) as pool:
+        for part_summary, verdicts, errors in pool.imap(_worker, [(paths, k, jobs, options) for k in range(jobs)]):
+            summary.merge(part_summary)
+            report.verdicts.extend(verdicts)
+            report.errors.extend(InputError(detail, source=source, line=line) for detail, source, line in errors)
+    report.errors.sort(key=lambda e: (e.source, e.line or 0))
     report.records = summary.observations
     return report
 
@@ -271,7 +314,8 @@ def run(args: argparse.Namespace) -> int:
         input_format=args.input_format,
         keep_all=args.output_format == "json" and not args.only_failures,
         check_fields=not args.no_field_checks,
-        progress=progress,
+        progress=progress and args.jobs == 1,
+        jobs=args.jobs,
     )
     if args.sample:
         _relative_to_samples(report)
