@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Route, Trigger
-from runfsm.records import InputFormat, Record, read_paths
+from runfsm.records import CompactRecord, InputFormat, Item, Record, as_record, read_items
 from runfsm.status import RunStatus
 from runfsm.tracker import RunTracker
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
@@ -322,7 +322,7 @@ class _Run:
         self.run_id = run_id
         self.mode: Mode | None = mode
         self.codes: list[int] = []
-        self.records: list[Record | None] = []
+        self.records: list[Record | CompactRecord | None] = []
         """The run's records (after it ended, only its client calls: they locate notes)."""
         self.warnings: list[tuple[int, Location | None, str]] | None = None
         self.shape: _Shape | None = None
@@ -364,7 +364,7 @@ class _Validator:
 
     def consume(
         self,
-        items: Iterable[Record | InputError],
+        items: Iterable[Item],
         on_error: Callable[[InputError], object] | None = None,
         on_record: Callable[[], object] | None = None,
     ) -> Iterator[Verdict]:
@@ -379,16 +379,43 @@ class _Validator:
         fields_on = self.fields
         check = check_fields
         record_type = Record
-        for rec in items:
-            if type(rec) is not record_type:
+        warn = self._warn
+        closed = self.closed
+        new_mode: Mode = "poll" if self.mode == "auto" else self.mode  # a run object is a poll
+        for item in items:
+            kind = type(item)
+            rec = item
+            if kind is tuple:  # a CompactRecord: a plain run object
+                if on_record is not None:
+                    on_record()
+                run_id, dest, obj, line, source = item  # type: ignore[misc]  # the tuple is a CompactRecord
+                run = get_open(run_id)
+                if run is None and run_id not in closed:
+                    run = self.open[run_id] = _Run(run_id, new_mode)
+                if run is not None and run.tracker is None and run.mode is not None:
+                    codes = run.codes
+                    index = len(codes)
+                    codes.append(dest)
+                    run.records.append(item)  # type: ignore[arg-type]  # a CompactRecord
+                    if fields_on:
+                        for message in check(dest, obj):
+                            warn(run, index, Location(source, line), message)
+                    if terminal[dest]:
+                        verdict = self._ended(run)
+                        if verdict is not None:
+                            yield verdict
+                    continue
+                rec = as_record(item)  # type: ignore[arg-type]  # a CompactRecord
+            elif kind is not record_type:
                 if not isinstance(rec, InputError):
                     raise TypeError(f"expected Record objects, got {type(rec).__name__}")
                 if on_error is None:
                     raise rec
                 on_error(rec)
                 continue
-            if on_record is not None:
+            elif on_record is not None:
                 on_record()
+            assert isinstance(rec, Record)
             run = get_open(rec.run_id)
             dest = rec.status
             if run is not None and dest is not None and run.tracker is None and run.mode is not None:
@@ -398,7 +425,7 @@ class _Validator:
                 run.records.append(rec)
                 if fields_on and rec.fields is not None:
                     for message in check(dest, rec.fields):
-                        self._warn(run, index, rec, message)
+                        warn(run, index, rec.location, message)
                 if terminal[dest]:
                     verdict = self._ended(run)
                     if verdict is not None:
@@ -442,14 +469,14 @@ class _Validator:
         run.records.append(rec)
         if self.fields and rec.fields is not None:
             for message in check_fields(dest, rec.fields):
-                self._warn(run, index, rec, message)
+                self._warn(run, index, rec.location, message)
         return self._ended(run) if _IS_TERMINAL[dest] else None
 
     @staticmethod
-    def _warn(run: _Run, index: int, rec: Record, message: str) -> None:
+    def _warn(run: _Run, index: int, location: Location, message: str) -> None:
         if run.warnings is None:
             run.warnings = []
-        run.warnings.append((index, rec.location, message))
+        run.warnings.append((index, location, message))
 
     def _shape(self, run: _Run) -> _Shape | None:
         mode = run.mode or "poll"
@@ -483,7 +510,7 @@ class _Validator:
         records, run.records, run.codes = run.records, [], []
         for rec in records:
             assert rec is not None  # only ended runs drop records
-            self._feed_tracker(run, rec)
+            self._feed_tracker(run, rec if type(rec) is Record else as_record(rec))  # type: ignore[arg-type]
 
     def _feed_tracker(self, run: _Run, rec: Record) -> None:
         tracker = run.tracker
@@ -535,8 +562,7 @@ class _Validator:
             self.closed[run.run_id] = _Closed(self._verdict(run), len(run.tracker.history))
         else:
             # keep the shape, not the run objects: a late repeat only extends the shape
-            run.records = [r if r is not None and r.call is not None else None for r in run.records]
-            run.shape = None
+            run.records = [r if type(r) is Record and r.call is not None else None for r in run.records]
             self.closed[run.run_id] = run
         if len(self.closed) > self.linger:
             return self._let_go(self.closed.popitem(last=False)[1])
@@ -554,10 +580,11 @@ class _Validator:
             if rec.call is not None or dest is final:
                 index = len(codes)
                 codes.append(dest if dest is not None else _call_code(rec.call))
+                entry.shape = None
                 entry.records.append(rec if rec.call is not None else None)
                 if dest is not None and self.fields and rec.fields is not None:
                     for message in check_fields(dest, rec.fields):
-                        self._warn(entry, index, rec, message)
+                        self._warn(entry, index, rec.location, message)
                 return
             ended = _Closed(self._verdict(entry), len(codes))
             self.closed[rec.run_id] = ended
@@ -615,8 +642,10 @@ def _call_code(call: Trigger | None) -> int:
     return _SUBMIT_CODE if call is Trigger.SUBMIT_TOOL_OUTPUTS else _CANCEL_CODE
 
 
-def _location(rec: Record | None) -> Location | None:
-    return rec.location if rec is not None else None
+def _location(rec: Record | CompactRecord | None) -> Location | None:
+    if rec is None:
+        return None
+    return rec.location if isinstance(rec, Record) else Location(rec[4], rec[3])
 
 
 def _raw_text(raw: object) -> str:
@@ -652,19 +681,20 @@ def validate_many(
 
 
 def _sorted_by_run(
-    items: Iterable[Record | InputError],
+    items: Iterable[Item],
     on_error: Callable[[InputError], object] | None,
     on_record: Callable[[], object] | None,
 ) -> Iterator[Record]:
     groups: dict[str, list[Record]] = {}
-    for rec in items:
-        if isinstance(rec, InputError):
+    for item in items:
+        if isinstance(item, InputError):
             if on_error is None:
-                raise rec
-            on_error(rec)
+                raise item
+            on_error(item)
             continue
         if on_record is not None:
             on_record()
+        rec = item if isinstance(item, Record) else as_record(item)
         groups.setdefault(rec.run_id, []).append(rec)
     for group in groups.values():
         group.sort(key=lambda r: r.timestamp if r.timestamp is not None else float("-inf"))
@@ -696,7 +726,7 @@ def validate_paths(
     """
     _check_mode(mode)
     _check_linger(linger)
-    items = read_paths(paths, input_format=input_format, sort_by=sort_by, partition=partition)
+    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition)
     validator = _Validator(mode, strict, linger, check_fields)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)

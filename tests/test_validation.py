@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,7 +19,6 @@ from runfsm.verdict import Location, OffenseKind, RunResult, StepKind
 
 if TYPE_CHECKING:
     import random
-    from pathlib import Path
 
 R = RunStatus
 
@@ -347,3 +347,26 @@ def test_summary_counts_and_exit_code() -> None:
     summary.add_error(InputError("bad", source="f", line=1))
     assert summary.exit_code == 2
     assert Summary(strict=True, unfinished=1).exit_code == 1
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]))
+def test_files_give_the_same_verdicts_as_records(seed: int, fmt: str) -> None:
+    """validate_paths (compact records on its fast path) agrees with validate_many over read Records."""
+    import io
+    import tempfile
+
+    from runfsm.records import read_paths
+    from runfsm.simulate import simulate_runs, write_corpus
+
+    mode = "stream" if fmt in ("events", "sse") else "poll"
+    runs = simulate_runs(12, seed=seed, mode=mode, illegal=0.3, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
+    text = io.StringIO()
+    write_corpus(text, runs, fmt=fmt, concurrency=4, seed=seed)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"corpus.{fmt}"
+        path.write_text(text.getvalue())
+        from_paths = list(validate_paths([path], linger=2))
+        records = [r for r in read_paths([path]) if isinstance(r, Record)]
+        from_records = list(validate_many(records, linger=2))
+    assert from_paths == from_records
+    assert len({v.run_id for v in from_paths}) == 12  # a small linger may split a run in two
