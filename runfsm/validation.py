@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Route, Trigger
-from runfsm.records import CompactRecord, InputFormat, Item, Record, as_record, read_items
+from runfsm.records import InputFormat, Item, Record, as_record, read_items
 from runfsm.status import RunStatus
 from runfsm.tracker import RunTracker
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
@@ -316,14 +316,15 @@ def _judge_shape(mode: Mode, codes: list[int]) -> _Shape | None:
 class _Run:
     """One open run: its history shape and records (fast path), or its tracker (slow path)."""
 
-    __slots__ = ("codes", "locations", "mode", "records", "run_id", "shape", "tracker", "warnings")
+    __slots__ = ("codes", "lines", "locations", "mode", "run_id", "shape", "sources", "tracker", "warnings")
 
     def __init__(self, run_id: str, mode: Mode | None) -> None:
         self.run_id = run_id
         self.mode: Mode | None = mode
         self.codes: list[int] = []
-        self.records: list[Record | CompactRecord | None] = []
-        """The run's records (after it ended, only its client calls: they locate notes)."""
+        self.sources: list[str] = []
+        self.lines: list[int | None] = []
+        """Where each code came from: a run keeps no record objects (nor the run objects they hold)."""
         self.warnings: list[tuple[int, Location | None, str]] | None = None
         self.shape: _Shape | None = None
         self.tracker: RunTracker | None = None
@@ -396,7 +397,8 @@ class _Validator:
                     codes = run.codes
                     index = len(codes)
                     codes.append(dest)
-                    run.records.append(item)  # type: ignore[arg-type]  # a CompactRecord
+                    run.sources.append(source)
+                    run.lines.append(line)
                     if fields_on:
                         for message in check(dest, obj):
                             warn(run, index, Location(source, line), message)
@@ -422,7 +424,8 @@ class _Validator:
                 codes = run.codes
                 index = len(codes)
                 codes.append(dest)
-                run.records.append(rec)
+                run.sources.append(rec.source)
+                run.lines.append(rec.line)
                 if fields_on and rec.fields is not None:
                     for message in check(dest, rec.fields):
                         warn(run, index, rec.location, message)
@@ -457,16 +460,18 @@ class _Validator:
         if dest is None:
             call = rec.call
             if call is None:  # an unknown status: the tracker reports it
-                run.records.append(rec)
                 self._to_tracker(run)
+                self._feed_tracker(run, rec)
                 return None
             run.codes.append(_call_code(call))
-            run.records.append(rec)
+            run.sources.append(rec.source)
+            run.lines.append(rec.line)
             return None
         if run.mode is None:
             run.mode = rec.mode or "poll"
         run.codes.append(dest)
-        run.records.append(rec)
+        run.sources.append(rec.source)
+        run.lines.append(rec.line)
         if self.fields and rec.fields is not None:
             for message in check_fields(dest, rec.fields):
                 self._warn(run, index, rec.location, message)
@@ -504,13 +509,20 @@ class _Validator:
     # -- the slow path: a real tracker
 
     def _to_tracker(self, run: _Run) -> None:
-        """Replay the run so far into a tracker (which records the trouble), then keep feeding it."""
+        """Replay the run so far into a tracker (which records the trouble), then keep feeding it.
+
+        The tracker sees statuses, not run objects: the field warnings are this class's
+        (``run.warnings``, merged into the verdict), computed as each record arrives.
+        """
         tracker = _tracker(run.run_id, run.mode or "poll")
         run.tracker = tracker
-        records, run.records, run.codes = run.records, [], []
-        for rec in records:
-            assert rec is not None  # only ended runs drop records
-            self._feed_tracker(run, rec if type(rec) is Record else as_record(rec))  # type: ignore[arg-type]
+        for code, source, line in zip(run.codes, run.sources, run.lines, strict=True):
+            if code >= _SUBMIT_CODE:
+                tracker.record_call(_CODE_CALL[code])
+            else:
+                tracker.observe(_BY_ORDINAL[code])
+            run.locations.append(Location(source, line))
+        run.codes, run.sources, run.lines = [], [], []
 
     def _feed_tracker(self, run: _Run, rec: Record) -> None:
         tracker = run.tracker
@@ -518,7 +530,16 @@ class _Validator:
         if rec.call is None and run.mode is None:
             run.mode = rec.mode or "poll"
             tracker.mode = run.mode
-        _feed(tracker, rec)
+        index = len(tracker.history)
+        if rec.call is not None:
+            tracker.record_call(rec.call)
+        elif rec.status is None:
+            tracker.observe(rec.raw)  # an unknown status: the tracker records it as such
+        else:
+            tracker.observe(rec.status)
+            if self.fields and rec.fields is not None:
+                for message in check_fields(rec.status, rec.fields):
+                    self._warn(run, index, rec.location, message)
         run.locations.append(rec.location)
 
     # -- ending a run
@@ -532,14 +553,15 @@ class _Validator:
                 run.shape = shape
         if run.tracker is not None:
             verdict = Verdict.from_tracker(run.tracker, locations=run.locations, strict=self.strict)
-            if not self.fields:
-                verdict = dataclasses.replace(verdict, warnings=())
+            if run.warnings:
+                merged = sorted([*verdict.warnings, *run.warnings], key=lambda w: w[0])
+                verdict = dataclasses.replace(verdict, warnings=tuple(merged))
             return verdict
         shape = run.shape
         assert shape is not None
         warnings: list[tuple[int, Location | None, str]] = run.warnings or []
         if shape.notes:
-            notes = [(i, _location(run.records[i]), m) for i, m in shape.notes]
+            notes = [(i, Location(run.sources[i], run.lines[i]), m) for i, m in shape.notes]
             warnings = sorted([*warnings, *notes], key=lambda w: w[0])
         final = shape.final
         return Verdict(
@@ -561,9 +583,7 @@ class _Validator:
         if run.tracker is not None:
             self.closed[run.run_id] = _Closed(self._verdict(run), len(run.tracker.history))
         else:
-            # keep the shape, not the run objects: a late repeat only extends the shape
-            run.records = [r if type(r) is Record and r.call is not None else None for r in run.records]
-            self.closed[run.run_id] = run
+            self.closed[run.run_id] = run  # its codes: a late repeat only extends them
         if len(self.closed) > self.linger:
             return self._let_go(self.closed.popitem(last=False)[1])
         return None
@@ -581,7 +601,8 @@ class _Validator:
                 index = len(codes)
                 codes.append(dest if dest is not None else _call_code(rec.call))
                 entry.shape = None
-                entry.records.append(rec if rec.call is not None else None)
+                entry.sources.append(rec.source)
+                entry.lines.append(rec.line)
                 if dest is not None and self.fields and rec.fields is not None:
                     for message in check_fields(dest, rec.fields):
                         self._warn(entry, index, rec.location, message)
@@ -640,12 +661,6 @@ class _Validator:
 
 def _call_code(call: Trigger | None) -> int:
     return _SUBMIT_CODE if call is Trigger.SUBMIT_TOOL_OUTPUTS else _CANCEL_CODE
-
-
-def _location(rec: Record | CompactRecord | None) -> Location | None:
-    if rec is None:
-        return None
-    return rec.location if isinstance(rec, Record) else Location(rec[4], rec[3])
 
 
 def _raw_text(raw: object) -> str:

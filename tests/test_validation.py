@@ -23,10 +23,17 @@ if TYPE_CHECKING:
 R = RunStatus
 
 
-def _records(run: SimulatedRun, *, source: str = "log") -> list[Record]:
-    """A simulated run as records (stream runs as events, poll runs as run objects)."""
+def _records(run: SimulatedRun, *, source: str = "log", spoil: random.Random | None = None) -> list[Record]:
+    """A simulated run as records (stream runs as events, poll runs as run objects).
+
+    With ``spoil``, some run objects lose or gain a field, so that field warnings appear.
+    """
     out: list[Record] = []
     for line, (item, snap) in enumerate(zip(run.observed, run.snapshots, strict=True), 1):
+        if spoil is not None and snap and spoil.random() < 0.3:
+            for name in ("started_at", "completed_at", "last_error", "cancelled_at"):
+                snap.pop(name, None)
+            snap["required_action"] = snap.get("required_action") or {"type": "odd"}
         if isinstance(item, Trigger):
             out.append(Record(run.run_id, None, item.value, source=source, line=line, mode=None, call=item))
         elif run.mode == "stream":
@@ -191,7 +198,7 @@ def test_fast_path_gives_the_reference_verdicts(runs: list[SimulatedRun], rng: r
     histories: dict[str, list[Record]] = {}
     late_ok = linger >= len(runs)
     for run in runs:
-        records = _records(run, source=run.run_id)
+        records = _records(run, source=run.run_id, spoil=rng)
         if not late_ok:  # nothing may arrive after the end: the run may already be let go of
             end = next((k for k, r in enumerate(records) if r.status in RunStatus.terminal_states()), None)
             records = records if end is None else records[: end + 1]
@@ -199,7 +206,9 @@ def test_fast_path_gives_the_reference_verdicts(runs: list[SimulatedRun], rng: r
             last = records[-1]
             late = rng.choice([last.status, RunStatus.InProgress, None])
             raw = last.raw if late is last.status else ("bogus" if late is None else "in_progress")
-            records.append(Record(run.run_id, late, raw, source=run.run_id, line=len(records) + 1, mode=last.mode))
+            fields = last.fields if late is last.status else None
+            line = len(records) + 1
+            records.append(Record(run.run_id, late, raw, source=run.run_id, line=line, mode=last.mode, fields=fields))
         histories[run.run_id] = records
     pending = {k: list(v) for k, v in histories.items()}
     stream: list[Record] = []
