@@ -1,13 +1,16 @@
 """Validating observed run histories: one run, many interleaved runs, whole files; and their summary.
 
 :func:`validate` judges one run with a :class:`~runfsm.tracker.RunTracker` (the reference).
-:func:`validate_many` judges interleaved records grouped by run id, on a fast path: each run
-keeps a compact state and is advanced with ``RUN_LIFECYCLE.lookup`` and ``route``; only a run
-that goes wrong (an illegal jump, an unknown status, an unrecorded client call) is handed to a
-tracker and judged by :meth:`Verdict.from_tracker`. Both give equal verdicts (a tested property).
+:func:`validate_many` judges interleaved records grouped by run id, on a fast path: a run
+keeps only its history shape (its statuses and client calls as small codes, and where each came
+from); when a terminal status arrives the shape is judged with tables precomputed from
+``RUN_LIFECYCLE.lookup`` and ``route`` (and remembered: most runs share a few shapes), and field
+warnings are checked as records arrive. Only a run that goes wrong (an illegal jump, an unknown
+status, an unrecorded client call) is replayed into a tracker and judged by
+:meth:`Verdict.from_tracker`. Both paths give equal verdicts (a tested property).
 
-Memory follows the runs open at once: a run is forgotten once it ended and ``linger`` more runs
-ended after it. Until then a late record of that run (one arriving after its terminal status)
+Memory follows the runs open at once, not the input size: no run object is kept, and a run is
+let go of once it ended and ``linger`` more runs ended after it. Until then a late record of that run (one arriving after its terminal status)
 is still attached to it and reported as an illegal jump out of the terminal status. A record
 arriving later than that starts a new history under the same id (in stream mode that history
 is itself illegal, since a stream cannot begin mid-run).
