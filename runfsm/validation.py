@@ -10,8 +10,9 @@ status, an unrecorded client call) is replayed into a tracker and judged by
 :meth:`Verdict.from_tracker`. Both paths give equal verdicts (a tested property).
 
 Memory follows the runs open at once, not the input size: no run object is kept, and a run is
-let go of once it ended and ``linger`` more runs ended after it. Until then a late record of that run (one arriving after its terminal status)
-is still attached to it and reported as an illegal jump out of the terminal status. A record
+let go of once it ended and ``linger`` more runs ended after it. Until then a late record of that
+run (one arriving after its terminal status) is still attached to it: a repeat of the terminal
+status is a re-observation, anything else an illegal jump out of the terminal status. A record
 arriving later than that starts a new history under the same id (in stream mode that history
 is itself illegal, since a stream cannot begin mid-run).
 """
@@ -21,12 +22,12 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Route, Trigger
-from runfsm.records import InputFormat, Item, Record, as_record, read_items
+from runfsm.records import CompactRecord, InputFormat, Item, Record, as_record, read_items
 from runfsm.status import RunStatus
 from runfsm.tracker import RunTracker
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
@@ -392,10 +393,23 @@ class _Validator:
             if kind is tuple:  # a CompactRecord: a plain run object
                 if on_record is not None:
                     on_record()
-                run_id, dest, obj, line, source = item  # type: ignore[misc]  # the tuple is a CompactRecord
+                run_id, dest, obj, line, source = cast("CompactRecord", item)
                 run = get_open(run_id)
-                if run is None and run_id not in closed:
-                    run = self.open[run_id] = _Run(run_id, new_mode)
+                if run is None:
+                    ended = closed.get(run_id)
+                    if ended is None:
+                        run = self.open[run_id] = _Run(run_id, new_mode)
+                    elif type(ended) is _Run and ended.codes and ended.codes[-1] is dest:
+                        # the common late record: the poller saw the terminal status once more
+                        index = len(ended.codes)
+                        ended.codes.append(dest)
+                        ended.sources.append(source)
+                        ended.lines.append(line)
+                        ended.shape = None
+                        if fields_on:
+                            for message in check(dest, obj):
+                                warn(ended, index, Location(source, line), message)
+                        continue
                 if run is not None and run.tracker is None and run.mode is not None:
                     codes = run.codes
                     index = len(codes)
@@ -422,17 +436,17 @@ class _Validator:
                 on_record()
             assert isinstance(rec, Record)
             run = get_open(rec.run_id)
-            dest = rec.status
-            if run is not None and dest is not None and run.tracker is None and run.mode is not None:
+            status = rec.status
+            if run is not None and status is not None and run.tracker is None and run.mode is not None:
                 codes = run.codes
                 index = len(codes)
-                codes.append(dest)
+                codes.append(status)
                 run.sources.append(rec.source)
                 run.lines.append(rec.line)
                 if fields_on and rec.fields is not None:
-                    for message in check(dest, rec.fields):
+                    for message in check(status, rec.fields):
                         warn(run, index, rec.location, message)
-                if terminal[dest]:
+                if terminal[status]:
                     verdict = self._ended(run)
                     if verdict is not None:
                         yield verdict
