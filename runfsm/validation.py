@@ -225,7 +225,7 @@ _CODE_BITS: dict[int, int] = {
     _CANCEL_CODE: _CALL_BITS[Trigger.CANCEL],
 }
 _CODE_CALL: dict[int, Trigger] = {_SUBMIT_CODE: Trigger.SUBMIT_TOOL_OUTPUTS, _CANCEL_CODE: Trigger.CANCEL}
-_SHAPES_MAX = 4096
+_SHAPES_MAX = 1024
 
 
 class _Shape:
