@@ -333,6 +333,7 @@ class _Run:
         self.shape: _Shape | None = None
         self.tracker: RunTracker | None = None
         self.locations: list[Location | None] = []
+        """Slow path: the location of each tracker history entry."""
 
 
 class _Closed:

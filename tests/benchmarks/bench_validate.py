@@ -116,24 +116,26 @@ def machine_per_run(path: Path, limit: int) -> int:
     return seen
 
 
-def peak_rss_kib(path: Path) -> int:
-    """Peak RSS (KiB) of a child process running ``runfsm validate --quiet FILE``.
+def peak_rss_kib(path: Path) -> tuple[int, int]:
+    """Peak RSS (KiB) of a child process validating FILE as ``runfsm validate`` does, and its unfinished runs.
 
-    Read from ``VmHWM`` in ``/proc/self/status``: ``ru_maxrss`` on Linux survives fork and exec,
-    so a child of a big parent would report the parent's peak.
+    Unfinished runs stay open to the end of the input, so they are what memory may grow with.
+    The peak is read from ``VmHWM`` in ``/proc/self/status``: ``ru_maxrss`` on Linux survives
+    fork and exec, so a child of a big parent would report the parent's peak.
     """
     code = (
         "import resource, sys\n"
-        "from runfsm.cli import main\n"
-        "main(['validate', '--quiet', sys.argv[1]])\n"
+        "from runfsm.commands.validate import collect\n"
+        "report = collect([sys.argv[1]])\n"
         "try:\n"
         "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
         "except OSError:\n"
         "    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(hwm)\n"
+        "print(hwm, report.summary.unfinished)\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
-    return int(out.stdout.split()[-1])
+    hwm, unfinished = out.stdout.split()[-2:]
+    return int(hwm), int(unfinished)
 
 
 def best(times: dict[str, list[float]], name: str, fn: Callable[[], object]) -> None:
@@ -162,8 +164,7 @@ def run(argv: list[str] | None = None) -> None:
     print(f"corpus: {big} ({events:,} events, {big.stat().st_size / 1e6:,.0f} MB); JSON parser: {parser_name}")
     print(f"cpus: {os.cpu_count()}; load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    small_rss = peak_rss_kib(small)  # measured first, from a small parent
-    big_rss = peak_rss_kib(big)
+    (small_rss, small_open), (big_rss, big_open) = peak_rss_kib(small), peak_rss_kib(big)  # from a small parent
 
     times: dict[str, list[float]] = {}
     machine_seen = 0
@@ -188,6 +189,7 @@ def run(argv: list[str] | None = None) -> None:
     print()
     print(f"peak memory of runfsm validate: {count_lines(small):,} events {small_rss / 1024:,.1f} MiB; ", end="")
     print(f"{events:,} events {big_rss / 1024:,.1f} MiB; ratio {big_rss / small_rss:.2f}")
+    print(f"(runs left open at the end, i.e. unfinished: {small_open:,} and {big_open:,})")
     print()
     single = rate["runfsm validate"] / floor
     fastest = max(v for k, v in rate.items() if k.startswith("runfsm validate")) / floor
