@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from runfsm.records import InputFormat, Record, detect_format, owns, read_paths,
 from runfsm.status import RunStatus
 
 R = RunStatus
-SAMPLES = Path(__file__).resolve().parent.parent / "runfsm" / "samples"
+SAMPLES = Path(str(resources.files("runfsm") / "samples"))  # the installed package's (also from a wheel)
 
 
 def _read(text: str | bytes, **kwargs: object) -> list[Record | InputError]:
