@@ -29,6 +29,7 @@ EXIT_USAGE = 2
 #: subcommand -> (module, one-line help). Modules are imported lazily.
 COMMANDS: dict[str, tuple[str, str]] = {
     "lifecycle": ("runfsm.commands.lifecycle", "print the lifecycle declaration (markdown table or JSON)"),
+    "diagram": ("runfsm.commands.diagram", "draw the lifecycle, or observed runs on it (Mermaid, DOT, SVG, PNG)"),
 }
 
 

@@ -261,7 +261,12 @@ def to_mermaid(diagram: Diagram) -> str:
     lines = ["---", f"title: {_mermaid_text(diagram.title)}", "---", "stateDiagram-v2"]
     if diagram.caption:
         lines.append(f"    %% {_mermaid_text(diagram.caption)}")
-    lines.extend(f"    classDef {name} {style}" for name, style in _MERMAID_CLASSES)
+    classes: dict[str, list[str]] = {}
+    for node in diagram.nodes:
+        classes.setdefault("unreached" if not node.reached else node.kind.value, []).append(node.id)
+        if node.highlighted:
+            classes.setdefault("highlighted", []).append(node.id)
+    lines.extend(f"    classDef {name} {style}" for name, style in _MERMAID_CLASSES if name in classes)
     for node in diagram.nodes:
         text = node.label
         if node.kind is StateKind.CLIENT:
@@ -279,15 +284,7 @@ def to_mermaid(diagram: Diagram) -> str:
         suffix = f": {_mermaid_text(label)}" if label else ""
         lines.append(f"    {edge.source.name} --> {edge.dest.name}{suffix}")
     lines.extend(f"    {node.id} --> [*]" for node in diagram.nodes if node.kind is StateKind.TERMINAL)
-    classes: dict[str, list[str]] = {}
-    for node in diagram.nodes:
-        name = "unreached" if not node.reached else node.kind.value
-        classes.setdefault(name, []).append(node.id)
-        if node.highlighted:
-            classes.setdefault("highlighted", []).append(node.id)
-    for name, _style in _MERMAID_CLASSES:
-        if name in classes:
-            lines.append(f"    class {','.join(classes[name])} {name}")
+    lines.extend(f"    class {', '.join(classes[name])} {name}" for name, _style in _MERMAID_CLASSES if name in classes)
     return "\n".join(lines) + "\n"
 
 
@@ -321,8 +318,9 @@ _OVERLAY_LEGEND = (
 
 
 def _q(text: str) -> str:
-    """A DOT double-quoted string; backslashes doubled, so Graphviz escapes such as backslash-N stay literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "") + '"'
+    """A DOT double-quoted string drawn literally: ``&`` (entities) and backslash escapes are neutralised."""
+    escaped = text.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "") + '"'
 
 
 def _penwidth(total: int, max_count: int) -> str:
