@@ -23,8 +23,8 @@ from runfsm.commands.diagram import README_BEGIN, README_END, readme_block
 from runfsm.diagram import (
     FORMATS,
     Diagram,
-    Format,
     EdgeRole,
+    Format,
     format_for,
     lifecycle_diagram,
     render,
