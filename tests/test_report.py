@@ -1,0 +1,162 @@
+"""runfsm.report: the offline, self-contained HTML report (summary, overlay as inline SVG, failing runs)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runfsm.report import Report, write_report
+from runfsm.tracker import Mode, RunTracker
+from runfsm.verdict import Location, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+
+def _verdict(
+    statuses: Sequence[object], *, run_id: str, source: str = "logs/runs.jsonl", mode: Mode = "stream"
+) -> Verdict:
+    tracker = RunTracker(run_id, mode=mode, on_illegal="record", on_missing_call="assume", clock=None)
+    tracker.observe_all(statuses)
+    return Verdict.from_tracker(tracker, locations=[Location(source, i + 1) for i in range(len(statuses))])
+
+
+class _Page(HTMLParser):
+    """Collects tags, their attributes, and the text of every <code> element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.code: list[str] = []
+        self._in_code = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_code = tag == "code"
+        if self._in_code:
+            self.code.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "code":
+            self._in_code = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_code:
+            self.code[-1] += data
+
+
+def _parse(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def _sample() -> list[Verdict]:
+    return [
+        _verdict(["queued", "in_progress", "completed"], run_id="ok_1"),
+        _verdict(["queued", "in_progress", "completed"], run_id="ok_2"),
+        _verdict(["queued", "in_progress", "completed", "queued"], run_id="bad_1"),
+        _verdict(["queued", "in_progress", "paused_forever"], run_id="odd_1", source="logs/other.csv"),
+        _verdict(["queued", "in_progress"], run_id="open_1"),
+    ]
+
+
+def test_report_needs_no_network() -> None:
+    """No script, link, image, font or url(); a CSP forbids loading anything; URLs are only XML namespaces."""
+    page = Report(sources=["logs/runs.jsonl"]).update(_sample()).html()
+    tags = _parse(page).tags
+    assert not [t for t, _ in tags if t in ("script", "link", "img", "iframe", "object", "embed", "image", "use")]
+    assert not [a for _t, a in tags for k in a if k.startswith("on")]  # no event handlers
+    assert "url(" not in page
+    assert "@import" not in page
+    csp = [a["content"] for t, a in tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert csp == ["default-src 'none'; style-src 'unsafe-inline'; img-src data:"]
+    urls = set(re.findall(r"https?://[^\s\"'<>]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert "<!DOCTYPE svg" not in page  # the SVG's DTD reference is dropped
+
+
+def test_report_shows_summary_diagram_and_failing_runs() -> None:
+    """Counts by result, the overlay as well-formed inline SVG, and one row per failing run with file:line."""
+    report = Report(sources=["logs/runs.jsonl"]).update(_sample())
+    page = report.html()
+    assert re.search(r"runs legal</th><td class=\"n\">2<", page)
+    assert re.search(r"runs illegal</th><td class=\"n\">1<", page)
+    assert re.search(r"runs unknown_status</th><td class=\"n\">1<", page)
+    assert re.search(r"runs unfinished</th><td class=\"n\">1<", page)
+    svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
+    root = ET.fromstring(svg)  # well-formed
+    ids = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g")}
+    assert "illegal-Completed-Queued" in ids
+    assert "state-Null" in ids
+    assert "state-Incomplete" in ids
+    code = _parse(page).code
+    assert "bad_1" in code
+    assert "odd_1" in code
+    assert "logs/runs.jsonl:4" in code  # the illegal jump's line
+    assert "logs/other.csv:3" in code  # the unknown status's line
+    assert "ok_1" not in code
+    assert "open_1" not in code  # unfinished is not failing
+    assert "illegal jump completed -&gt; queued" in page
+    assert "Failing runs (2)" in page
+
+
+def test_failing_table_is_bounded() -> None:
+    """Past max_failures, failing runs are counted, not kept."""
+    bad = [_verdict(["queued", "completed", "queued"], run_id=f"b{i}", mode="poll") for i in range(7)]
+    report = Report(max_failures=3).update(bad)
+    assert len(report.failures) == 3
+    assert report.failures_not_listed == 4
+    assert "and 4 more failing runs not listed" in report.html()
+    with pytest.raises(ValueError, match="max_failures"):
+        Report(max_failures=-1)
+
+
+@settings(max_examples=20)
+@given(
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30),
+)
+def test_everything_from_the_input_is_escaped(run_id: str, source: str) -> None:
+    """Any run id and file name come back as the same text, never as markup."""
+    page = (
+        Report(sources=[source], highlight=run_id)
+        .update([_verdict(["queued", "completed"], run_id=run_id, source=source)])
+        .html()
+    )
+    parsed = _parse(page)
+    assert run_id in parsed.code
+    assert source in parsed.code
+    assert f"{source}:2" in parsed.code
+    assert [t for t, _ in parsed.tags].count("script") == 0
+    body = page[page.index("<body>") :]
+    assert "<svg" in body
+    ET.fromstring(body[body.index("<svg") : body.index("</svg>") + 6])  # the run id in the SVG caption is escaped too
+
+
+def test_hostile_run_id_is_not_markup() -> None:
+    """A run id that is an HTML tag appears escaped only."""
+    page = (
+        Report(highlight="<script>x</script>")
+        .update([_verdict(["queued", "failed", "queued"], run_id="<script>x</script>")])
+        .html()
+    )
+    assert "<script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+def test_report_is_deterministic_and_written(tmp_path: Path) -> None:
+    """Same verdicts, same page; write_report writes exactly html()."""
+    first = Report(sources=["a"]).update(_sample()).html()
+    assert first == Report(sources=["a"]).update(_sample()).html()
+    out = tmp_path / "report.html"
+    report = write_report(out, iter(_sample()), sources=["a"])
+    assert out.read_text(encoding="utf-8") == first == report.html()
