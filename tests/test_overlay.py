@@ -245,7 +245,7 @@ def test_poll_corpus_start_and_end_counts_match(corpus: list[tuple[list[RunStatu
     """
     polled: list[list[RunStatus]] = []
     for run, keep in corpus:
-        legal = [s for s in run if s is not R.Created]
+        legal: list[RunStatus] = [s for s in run if s is not R.Created]
         kept = [s for i, s in enumerate(legal) if keep[i] or i == len(legal) - 1]
         if kept and legal[-1].is_terminal and all(not s.is_terminal for s in legal[:-1]):
             polled.append(kept)
