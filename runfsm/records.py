@@ -1,0 +1,674 @@
+"""Observed run records: one type, and a reader per log format with auto-detection.
+
+Formats (detected from the first non-blank line of each input)
+--------------------------------------------------------------
+``jsonl``
+    JSON Lines. Each line is one of:
+
+    - a run object as ``runs.retrieve`` returns it: ``{"object": "thread.run", "id": ..., "status": ...}``
+      (poll mode); a ``runs.list`` page ``{"object": "list", "data": [run, ...]}`` gives one record per run;
+    - a recorded stream event ``{"event": "thread.run.in_progress", "data": {run object}}`` (stream mode;
+      run-step, message, thread, ``error`` and ``done`` events are skipped);
+    - a compact run: a JSON array of statuses ``["queued", "in_progress", "completed"]`` (the run id is
+      ``FILE:LINE``) or ``{"run_id": "run_1", "statuses": [...]}`` (poll mode);
+    - a client call: ``{"run_id": "run_1", "call": "submit_tool_outputs"}`` or ``"cancel"``.
+``sse``
+    Raw server-sent events as captured from the wire: ``event:`` / ``data:`` lines, a blank line
+    between events (stream mode). Non-run events are skipped as above.
+``csv``
+    A header naming at least ``run_id`` and ``status`` (any order; ``timestamp`` and other columns
+    allowed), then one row per observation (poll mode).
+
+Statuses may be wire strings, member names, the eleven ordinals or stream event names. Inside a
+compact list or a CSV ``status`` cell, ``"submit_tool_outputs"`` and ``"cancel"`` record client calls.
+
+Readers never raise on bad input: they yield an :class:`~runfsm.exceptions.InputError` naming the
+source, the line and what was expected, and go on with the next line.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol
+
+from runfsm.exceptions import InputError, NotARunStatus, UnknownStatus
+from runfsm.lifecycle import Trigger
+from runfsm.status import RunStatus, parse_status
+from runfsm.verdict import Location
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+__all__ = [
+    "FORMATS",
+    "MAX_LINE_BYTES",
+    "InputFormat",
+    "Record",
+    "detect_format",
+    "json_parser",
+    "read_paths",
+    "read_records",
+]
+
+InputFormat = Literal["auto", "jsonl", "sse", "csv"]
+FORMATS: Final[tuple[str, ...]] = ("auto", "jsonl", "sse", "csv")
+
+MAX_LINE_BYTES: Final = 16 * 1024 * 1024
+"""Longest line read (16 MiB); longer lines are reported and skipped."""
+
+_MAX_ERRORS_PER_SOURCE: Final = 100
+_STDIN_NAME: Final = "<stdin>"
+
+ObservedMode = Literal["stream", "poll"]
+
+
+def json_parser() -> tuple[str, Callable[[bytes | str], Any]]:
+    """The JSON parser the readers use: ``("orjson", orjson.loads)`` if installed, else the stdlib's."""
+    try:
+        import orjson  # noqa: PLC0415  (optional: the `cli` extra)
+    except ImportError:  # pragma: no cover - orjson is in the dev install
+        import json  # noqa: PLC0415
+
+        return "json", json.loads
+    return "orjson", orjson.loads
+
+
+class Record:
+    """One observation of one run, located in its input.
+
+    Either a status observation (``status`` set, or ``None`` with ``raw`` holding an unknown
+    status) or a client call (``call`` set). ``raw`` is what a :class:`~runfsm.tracker.RunTracker`
+    is fed: the run object or stream event as parsed, or the status as written.
+    """
+
+    __slots__ = ("call", "fields", "line", "mode", "raw", "run_id", "source", "status", "timestamp")
+
+    def __init__(
+        self,
+        run_id: str,
+        status: RunStatus | None,
+        raw: object,
+        *,
+        source: str = "<input>",
+        line: int | None = None,
+        mode: ObservedMode | None = "poll",
+        fields: Mapping[str, Any] | None = None,
+        call: Trigger | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.status = status
+        """The parsed status; ``None`` for client calls and unknown statuses."""
+        self.raw = raw
+        self.source = source
+        self.line = line
+        self.mode: ObservedMode | None = mode
+        """What the format implies: ``"stream"`` for stream events, ``"poll"`` otherwise, ``None`` for calls."""
+        self.fields = fields
+        """The run object, for the field-invariant checks (``None`` for compact forms)."""
+        self.call = call
+        self.timestamp = timestamp
+        """The ``--sort-by`` field (or the CSV ``timestamp`` column) as seconds, when known."""
+
+    @property
+    def location(self) -> Location:
+        """Where the record came from."""
+        return Location(self.source, self.line)
+
+    @property
+    def is_call(self) -> bool:
+        """True for a client-call record."""
+        return self.call is not None
+
+    def __repr__(self) -> str:
+        what = self.call.value if self.call is not None else (self.status.name if self.status else repr(self.raw))
+        return f"<Record {self.run_id} {what} at {self.location}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking value type: equality only
+
+
+# ----------------------------------------------------------------------------- small parsers
+
+_CALLS: Final[dict[str, Trigger]] = {t.value: t for t in Trigger if t.is_client_call}
+_FAST_STATUS: Final[dict[str, RunStatus]] = {m.wire: m for m in RunStatus if m.wire is not None}
+_EXPECTED_LINE = (
+    "expected a run object ({'object': 'thread.run', 'id': ..., 'status': ...}), a stream event "
+    "({'event': ..., 'data': {...}}), a compact run ([statuses] or {'run_id': ..., 'statuses': [...]}) "
+    "or a client call ({'run_id': ..., 'call': 'submit_tool_outputs' | 'cancel'})"
+)
+
+
+def _status_of(value: object) -> RunStatus | None:
+    """The status, or None when unknown. Raises NotARunStatus for step/message events."""
+    if isinstance(value, str):
+        fast = _FAST_STATUS.get(value)
+        if fast is not None:
+            return fast
+    try:
+        return parse_status(value)
+    except UnknownStatus:
+        return None
+
+
+def _timestamp(value: object, what: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            return datetime.fromisoformat(value.strip()).timestamp()
+        except ValueError:
+            pass
+    raise ValueError(f"{what} is {value!r}: expected a number of seconds or an ISO 8601 date-time")
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Source:
+    """Per-input reading state: its name, the sort field, and an error budget."""
+
+    __slots__ = ("errors", "name", "sort_by")
+
+    def __init__(self, name: str, sort_by: str | None) -> None:
+        self.name = name
+        self.sort_by = sort_by
+        self.errors = 0
+
+    def error(self, message: str, line: int | None) -> InputError:
+        self.errors += 1
+        return InputError(message, source=self.name, line=line)
+
+    def sort_key(self, obj: Mapping[str, Any], data: object, line: int) -> float | None:
+        """The ``sort_by`` value of a JSON record (top level, then its ``data``); raises ValueError."""
+        field = self.sort_by
+        if field is None:
+            return None
+        if field in obj:
+            return _timestamp(obj[field], f"field {field!r}")
+        if isinstance(data, dict) and field in data:
+            return _timestamp(data[field], f"field {field!r}")
+        raise ValueError(f"--sort-by {field}: the record has no {field!r} field")
+
+
+# ----------------------------------------------------------------------------- JSON Lines
+
+
+def _compact(
+    items: object, run_id: str, src: _Source, line: int, timestamp: float | None
+) -> Iterator[Record | InputError]:
+    if not isinstance(items, list):
+        yield src.error(f"'statuses' must be a list of statuses, got {_short(items)}", line)
+        return
+    for position, item in enumerate(items, 1):
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            yield src.error(
+                f"entry {position} of the statuses is {_short(item)}: expected a status string or ordinal "
+                "(0-10), or a client call ('submit_tool_outputs', 'cancel')",
+                line,
+            )
+            continue
+        if isinstance(item, str) and item in _CALLS:
+            yield Record(run_id, None, item, source=src.name, line=line, mode=None, call=_CALLS[item])
+            continue
+        try:
+            status = _status_of(item)
+        except NotARunStatus as err:
+            yield src.error(f"entry {position} of the statuses: {err}", line)
+            continue
+        yield Record(run_id, status, item, source=src.name, line=line, timestamp=timestamp)
+
+
+def _event_record(obj: dict[str, Any], src: _Source, line: int) -> Record | InputError | None:
+    event = obj["event"]
+    data = obj.get("data")
+    if not isinstance(event, str):
+        return src.error(f"'event' is {_short(event)}: expected a stream event name such as 'thread.run.queued'", line)
+    try:
+        status = _status_of(event)
+    except NotARunStatus:
+        return None  # run steps, messages, thread, error, done: not about the run's status
+    if not isinstance(data, dict):
+        return src.error(f"event {event!r}: 'data' is {_short(data)}: expected the run object", line)
+    run_id = data.get("id")
+    if not isinstance(run_id, str) or not run_id:
+        return src.error(f"event {event!r}: the run object in 'data' has no string 'id' (the run id)", line)
+    try:
+        stamp = src.sort_key(obj, data, line)
+    except ValueError as err:
+        return src.error(str(err), line)
+    return Record(run_id, status, obj, source=src.name, line=line, mode="stream", fields=data, timestamp=stamp)
+
+
+def _json_records(obj: object, src: _Source, line: int) -> Iterator[Record | InputError]:
+    """Records from one parsed JSON line that is not a plain run object (the fast path handles those)."""
+    if isinstance(obj, list):
+        yield from _compact(obj, f"{src.name}:{line}", src, line, None)
+        return
+    if not isinstance(obj, dict):
+        yield src.error(f"got {_short(obj)}; {_EXPECTED_LINE}", line)
+        return
+    if "event" in obj:
+        rec = _event_record(obj, src, line)
+        if rec is not None:
+            yield rec
+        return
+    kind = obj.get("object")
+    if kind == "list" and isinstance(obj.get("data"), list):
+        for item in obj["data"]:
+            yield from _run_object(item, src, line)
+        return
+    if kind is not None and kind != "thread.run":
+        if isinstance(kind, str) and kind.startswith(("thread.run.step", "thread.message", "thread")):
+            return  # other objects of the Assistants API: not about a run's status
+        yield src.error(f"'object' is {_short(kind)}: expected 'thread.run'", line)
+        return
+    if "status" in obj:
+        yield from _run_object(obj, src, line)
+        return
+    if "run_id" in obj:
+        run_id = obj["run_id"]
+        if not isinstance(run_id, str) or not run_id:
+            yield src.error(f"'run_id' is {_short(run_id)}: expected a non-empty string", line)
+            return
+        try:
+            stamp = src.sort_key(obj, None, line)
+        except ValueError as err:
+            yield src.error(str(err), line)
+            return
+        if "statuses" in obj:
+            yield from _compact(obj["statuses"], run_id, src, line, stamp)
+            return
+        if "call" in obj:
+            call = obj["call"]
+            if not isinstance(call, str) or call not in _CALLS:
+                yield src.error(f"'call' is {_short(call)}: expected 'submit_tool_outputs' or 'cancel'", line)
+                return
+            yield Record(run_id, None, call, source=src.name, line=line, mode=None, call=_CALLS[call], timestamp=stamp)
+            return
+        yield src.error("a record with 'run_id' needs 'statuses' (a list) or 'call'", line)
+        return
+    yield src.error(_EXPECTED_LINE, line)
+
+
+def _run_object(obj: object, src: _Source, line: int) -> Iterator[Record | InputError]:
+    if not isinstance(obj, dict):
+        yield src.error(f"a runs.list page entry is {_short(obj)}: expected a run object", line)
+        return
+    run_id = obj.get("id")
+    if not isinstance(run_id, str) or not run_id:
+        what = "has no 'id'" if run_id is None else f"has 'id' {_short(run_id)}"
+        yield src.error(f"run object {what}: expected the run id as a non-empty string", line)
+        return
+    if "status" not in obj:
+        yield src.error(f"run {run_id} has no 'status' field", line)
+        return
+    raw = obj["status"]
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        yield src.error(f"run {run_id}: 'status' is {_short(raw)}: expected a status string", line)
+        return
+    try:
+        status = _status_of(raw)
+        stamp = src.sort_key(obj, None, line)
+    except (NotARunStatus, ValueError) as err:
+        yield src.error(f"run {run_id}: {err}", line)
+        return
+    yield Record(run_id, status, obj, source=src.name, line=line, fields=obj, timestamp=stamp)
+
+
+def _read_lines(stream: _Lines, src: _Source, limit: int) -> Iterator[tuple[int, bytes] | InputError]:
+    """Numbered lines, with over-long lines reported (and skipped to their end)."""
+    readline = stream.readline
+    number = 0
+    while True:
+        chunk = readline(limit + 1)
+        if not chunk:
+            return
+        number += 1
+        if len(chunk) > limit and not chunk.endswith(b"\n"):
+            size = len(chunk)
+            while True:
+                rest = readline(1 << 20)
+                size += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield src.error(f"line is longer than {limit} bytes (at least {size}); skipped", number)
+            continue
+        yield number, chunk
+
+
+def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | InputError]:
+    _name, loads = json_parser()
+    name = src.name
+    fast = _FAST_STATUS
+    sort_by = src.sort_by
+    for item in _read_lines(stream, src, limit):
+        if type(item) is not tuple:
+            yield item  # type: ignore[misc]  # an InputError from the line reader
+            continue
+        line, chunk = item
+        try:
+            obj = loads(chunk)
+        except ValueError as err:
+            if not chunk.strip():
+                continue
+            if not chunk.endswith(b"\n"):
+                yield src.error(f"truncated last line (no newline at the end, and not complete JSON: {err})", line)
+            else:
+                yield src.error(f"malformed JSON ({err}); {_EXPECTED_LINE}", line)
+            continue
+        # fast path: a run object with a wire status and a string id
+        if type(obj) is dict and sort_by is None:
+            status = fast.get(obj.get("status"))  # type: ignore[arg-type]  # non-str keys simply miss
+            run_id = obj.get("id")
+            if (
+                status is not None
+                and type(run_id) is str
+                and run_id
+                and obj.get("object", "thread.run") == "thread.run"
+            ):
+                yield Record(run_id, status, obj, source=name, line=line, fields=obj)
+                continue
+        yield from _json_records(obj, src, line)
+
+
+# ----------------------------------------------------------------------------- SSE
+
+
+def _read_sse(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | InputError]:
+    _name, loads = json_parser()
+    event: str | None = None
+    data: list[str] = []
+    start: int | None = None
+
+    def dispatch(line: int) -> Iterator[Record | InputError]:
+        if event is None:
+            yield src.error("an SSE event without an 'event:' line: expected 'event: thread.run.<status>'", line)
+            return
+        text = "\n".join(data)
+        if event == "done" or text == "[DONE]":
+            return
+        try:
+            payload = loads(text)
+        except ValueError as err:
+            try:
+                _status_of(event)
+            except NotARunStatus:
+                return  # a non-run event whose payload we do not need
+            yield src.error(f"event {event!r}: malformed JSON in its data ({err})", line)
+            return
+        rec = _event_record({"event": event, "data": payload}, src, line)
+        if rec is not None:
+            yield rec
+
+    for item in _read_lines(stream, src, limit):
+        if type(item) is not tuple:
+            yield item  # type: ignore[misc]  # an InputError from the line reader
+            continue
+        number, chunk = item
+        try:
+            text = chunk.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield src.error("not UTF-8 text: expected SSE lines ('event: ...', 'data: ...')", number)
+            continue
+        if not text:
+            if start is not None:
+                yield from dispatch(start)
+            event, data, start = None, [], None
+            continue
+        if text.startswith(":"):
+            continue  # a comment
+        field, sep, value = text.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if start is None:
+            start = number
+        if field == "event":
+            event = value
+        elif field == "data":
+            data.append(value)
+        elif field in ("id", "retry"):
+            pass
+        else:
+            yield src.error(f"{_short(text)} is not an SSE line: expected 'event: ...' or 'data: ...'", number)
+    if start is not None:
+        if event is not None and not data:
+            yield src.error(f"truncated last event {event!r}: no 'data:' line", start)
+        else:
+            yield from dispatch(start)
+
+
+# ----------------------------------------------------------------------------- CSV
+
+
+def _read_csv(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | InputError]:
+    header: list[str] | None = None
+    columns: dict[str, int] = {}
+    for item in _read_lines(stream, src, limit):
+        if type(item) is not tuple:
+            yield item  # type: ignore[misc]  # an InputError from the line reader
+            continue
+        number, chunk = item
+        try:
+            text = chunk.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            yield src.error("not UTF-8 text: expected a CSV row", number)
+            continue
+        if not text.strip():
+            continue
+        try:
+            row = next(csv.reader([text]))
+        except csv.Error as err:
+            yield src.error(f"malformed CSV row ({err})", number)
+            continue
+        if header is None:
+            header = [cell.strip().lower() for cell in row]
+            if "run_id" not in header or "status" not in header:
+                yield src.error(
+                    f"CSV without a header: the first line is {_short(text.strip())}; expected a header naming "
+                    "the columns, at least 'run_id,status' (optionally ',timestamp')",
+                    number,
+                )
+                return
+            columns = {name: i for i, name in enumerate(header)}
+            if src.sort_by is not None and src.sort_by.lower() not in columns:
+                yield src.error(f"--sort-by {src.sort_by}: the CSV header has no such column", number)
+                return
+            continue
+        if len(row) != len(header):
+            yield src.error(f"{len(row)} cells, expected {len(header)} ({','.join(header)})", number)
+            continue
+        run_id = row[columns["run_id"]].strip()
+        if not run_id:
+            yield src.error("empty run_id: expected the run id", number)
+            continue
+        cell = row[columns["status"]].strip()
+        stamp: float | None = None
+        stamp_column = src.sort_by.lower() if src.sort_by is not None else "timestamp"
+        if stamp_column in columns and row[columns[stamp_column]].strip():
+            try:
+                stamp = _timestamp(row[columns[stamp_column]].strip(), f"column {stamp_column!r}")
+            except ValueError as err:
+                yield src.error(str(err), number)
+                continue
+        elif src.sort_by is not None:
+            yield src.error(f"--sort-by {src.sort_by}: empty cell", number)
+            continue
+        if cell in _CALLS:
+            yield Record(
+                run_id, None, cell, source=src.name, line=number, mode=None, call=_CALLS[cell], timestamp=stamp
+            )
+            continue
+        if not cell:
+            yield src.error("empty status: expected a status (wire value, name or ordinal)", number)
+            continue
+        try:
+            status = _status_of(cell)
+        except NotARunStatus as err:
+            yield src.error(str(err), number)
+            continue
+        yield Record(run_id, status, cell, source=src.name, line=number, timestamp=stamp)
+
+
+# ----------------------------------------------------------------------------- detection and entry points
+
+
+def detect_format(first_line: bytes) -> Literal["jsonl", "sse", "csv"] | None:
+    """The format a file's first non-blank line announces, or None when it is none of them."""
+    text = first_line.lstrip(b"\xef\xbb\xbf").strip()
+    if text.startswith((b"{", b"[")):
+        return "jsonl"
+    if text.startswith((b"event:", b"data:", b":", b"id:", b"retry:")):
+        return "sse"
+    if b"\x00" in text:
+        return None
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "csv" if b"," in text else None
+
+
+_READERS: Final = {"jsonl": _read_jsonl, "sse": _read_sse, "csv": _read_csv}
+
+
+def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[str, IO[bytes], bool]:
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        if name == "-":
+            return _STDIN_NAME, sys.stdin.buffer, False
+        if os.path.isdir(name):
+            raise IsADirectoryError(21, "is a directory, expected a file", name)
+        return name, open(name, "rb"), True
+    label = getattr(source, "name", None)
+    return (label if isinstance(label, str) else "<input>"), source, False
+
+
+def read_records(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    input_format: InputFormat = "auto",
+    sort_by: str | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    name: str | None = None,
+) -> Iterator[Record | InputError]:
+    """Records of one input, in file order, with an :class:`InputError` in place of each unusable line.
+
+    ``source`` is a path, ``"-"`` (standard input) or a binary file object. The format is
+    detected from the first non-blank line unless ``input_format`` names it. With ``sort_by``,
+    each record's ``timestamp`` is read from that field (a number or ISO 8601 text); records
+    without it are reported. ``name`` overrides the source name used in locations. Never raises
+    for bad input; raises ``ValueError`` for bad arguments.
+    """
+    if input_format not in FORMATS:
+        raise ValueError(f"input_format must be one of {FORMATS}, got {input_format!r}")
+    if max_line_bytes < 1:
+        raise ValueError(f"max_line_bytes must be positive, got {max_line_bytes!r}")
+    try:
+        opened_name, stream, owned = _open(source)
+    except OSError as err:
+        where = name or (os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<input>")
+        yield InputError(f"cannot read: {err.strerror or err}", source=where)
+        return
+    where = name or opened_name
+    try:
+        yield from _read_stream(stream, _Source(where, sort_by), input_format, max_line_bytes)
+    except OSError as err:
+        yield InputError(f"read error: {err.strerror or err}", source=where)
+    finally:
+        if owned:
+            stream.close()
+
+
+def _read_stream(
+    stream: IO[bytes], src: _Source, input_format: InputFormat, limit: int
+) -> Iterator[Record | InputError]:
+    head = b""
+    kind: str | None = input_format if input_format != "auto" else None
+    buffered: _Lines = stream
+    if kind is None:
+        # find the first non-blank line without consuming it: read ahead, then chain
+        lines: list[bytes] = []
+        while True:
+            chunk = buffered.readline(limit + 1)
+            if not chunk:
+                break
+            lines.append(chunk)
+            if chunk.strip():
+                head = chunk
+                break
+        if not head:
+            yield src.error("empty file: expected JSON Lines, SSE text (event:/data: lines) or CSV with a header", None)
+            return
+        kind = detect_format(head)
+        if kind is None:
+            why = "binary data" if b"\x00" in head or not _is_utf8(head) else f"{_short(head.strip())}"
+            yield src.error(
+                f"{why}: not a known format; expected JSON Lines (run objects, stream events, compact runs), "
+                "SSE text (event:/data: lines) or CSV with a 'run_id,status' header",
+                len(lines),
+            )
+            return
+        stream_: _Lines = _Chain(lines, buffered)
+    else:
+        stream_ = buffered
+    reader = _READERS[kind]
+    for item in reader(stream_, src, limit):
+        yield item
+        if type(item) is InputError and src.errors >= _MAX_ERRORS_PER_SOURCE:
+            yield InputError(f"{src.errors} unusable lines; giving up on the rest of this input", source=src.name)
+            return
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _Lines(Protocol):
+    """What the readers need of an input: ``readline`` with a size limit."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+class _Chain:
+    """A ``readline`` over lines already read, then the rest of the stream."""
+
+    __slots__ = ("_lines", "_stream")
+
+    def __init__(self, lines: list[bytes], stream: _Lines) -> None:
+        self._lines = lines
+        self._stream = stream
+
+    def readline(self, size: int = -1, /) -> bytes:
+        if self._lines:
+            return self._lines.pop(0)
+        return self._stream.readline(size)
+
+
+def read_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    input_format: InputFormat = "auto",
+    sort_by: str | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> Iterator[Record | InputError]:
+    """:func:`read_records` of each path in turn (``"-"`` is standard input)."""
+    for path in paths:
+        yield from read_records(path, input_format=input_format, sort_by=sort_by, max_line_bytes=max_line_bytes)
