@@ -3,8 +3,10 @@
 One self-contained file: CSS inline, the diagram as inline SVG, no script, no font, no link,
 and a Content-Security-Policy that forbids the page to load anything, so it opens the same
 without a network. Everything taken from the input (run ids, file names, raw statuses) is
-HTML-escaped. Memory is bounded: verdicts are counted as they come, and only the first
-``max_failures`` failing runs are kept for the table (the rest are counted).
+HTML-escaped. The summary is :class:`runfsm.validation.Summary`, the one ``runfsm validate``
+prints, and a run fails as it decides (:meth:`Summary.is_failure`). Memory is bounded: verdicts
+are counted as they come, and only the first ``max_failures`` failing runs and input errors are
+kept for the tables (the rest are counted).
 """
 
 from __future__ import annotations
@@ -17,18 +19,17 @@ from typing import TYPE_CHECKING
 from runfsm.diagram import to_svg
 from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle
 from runfsm.overlay import Overlay
-from runfsm.verdict import OffenseKind, RunResult, Verdict
+from runfsm.validation import Summary
+from runfsm.verdict import RunResult, Verdict
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Sequence
 
+    from runfsm.exceptions import InputError
     from runfsm.status import RunStatus
 
-__all__ = ["FAILING", "Report", "write_report"]
-
-FAILING: frozenset[RunResult] = frozenset({RunResult.ILLEGAL, RunResult.UNKNOWN_STATUS})
-"""The results listed in the table of failing runs."""
+__all__ = ["Report", "write_report"]
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _CSS = """
@@ -62,10 +63,11 @@ def _esc(value: object) -> str:
 
 
 class Report:
-    """Collects verdicts (:meth:`add`) and renders the report (:meth:`html`).
+    """Collects verdicts (:meth:`add`) and input errors (:meth:`add_error`); renders the page (:meth:`html`).
 
-    ``sources`` names the inputs in the page; ``highlight`` is a run id to draw as a path on
-    the overlay; ``max_failures`` bounds the table of failing runs.
+    ``sources`` names the inputs in the page; ``strict`` is ``runfsm validate --strict``
+    (unfinished runs fail); ``highlight`` is a run id drawn as a path on the overlay;
+    ``max_failures`` bounds the table of failing runs (and of input errors).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class Report:
         *,
         title: str = "runfsm validation report",
         sources: Sequence[str] = (),
+        strict: bool = False,
         highlight: str | None = None,
         max_failures: int = 500,
         lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
@@ -82,14 +85,12 @@ class Report:
         self.title = title
         self.sources = tuple(str(s) for s in sources)
         self.max_failures = max_failures
+        self.summary = Summary(strict=strict)
+        """The counts ``runfsm validate`` prints."""
         self.overlay = Overlay(lifecycle=lifecycle, highlight=highlight)
         self.failures: list[_FailingRun] = []
         self.failures_not_listed = 0
-        self.observations = 0
-        self.offenses: dict[OffenseKind, int] = {}
-        self.lenient_uses = 0
-        self.inferred_jumps = 0
-        self.warnings = 0
+        self.errors: list[str] = []
 
     @property
     def runs(self) -> int:
@@ -99,27 +100,24 @@ class Report:
     def add(self, verdict: Verdict) -> None:
         """Count one run; keep it for the table if it failed (up to ``max_failures``)."""
         self.overlay.add(verdict)  # validates the type
-        self.observations += verdict.observations
-        for offense in verdict.offenses:
-            self.offenses[offense.kind] = self.offenses.get(offense.kind, 0) + 1
-        self.lenient_uses += len(verdict.lenient)
-        self.inferred_jumps += len(verdict.inferred)
-        self.warnings += len(verdict.warnings)
-        if verdict.result in FAILING:
-            if len(self.failures) < self.max_failures:
-                self.failures.append(
-                    _FailingRun(
-                        verdict.run_id,
-                        verdict.result,
-                        verdict.final,
-                        tuple(
-                            (o.kind.value, o.message, str(o.location) if o.location is not None else "")
-                            for o in verdict.offenses
-                        ),
-                    )
-                )
-            else:
-                self.failures_not_listed += 1
+        self.summary.add(verdict)
+        if not self.summary.is_failure(verdict):
+            return
+        if len(self.failures) >= self.max_failures:
+            self.failures_not_listed += 1
+            return
+        offenses = tuple(
+            (o.kind.value, o.message, str(o.location) if o.location is not None else "") for o in verdict.offenses
+        )
+        if verdict.result is RunResult.UNFINISHED:
+            offenses += (("unfinished", f"no terminal status observed; last status {verdict.final}", ""),)
+        self.failures.append(_FailingRun(verdict.run_id, verdict.result, verdict.final, offenses))
+
+    def add_error(self, error: InputError) -> None:
+        """Count one unusable input line (the first ``max_failures`` are listed)."""
+        self.summary.add_error(error)
+        if len(self.errors) < self.max_failures:
+            self.errors.append(str(error))
 
     def update(self, verdicts: Iterable[Verdict]) -> Report:
         """Add every verdict of an iterable; return the report."""
@@ -130,18 +128,18 @@ class Report:
     # -- rendering
 
     def _summary(self) -> str:
-        rows = [("runs", self.runs), ("status observations", self.observations)]
-        rows.extend((f"runs {r.value}", n) for r, n in self.overlay.results.items())
-        rows.extend((f"offenses: {k.value}", self.offenses[k]) for k in OffenseKind if k in self.offenses)
-        rows.extend(
-            [
-                ("polled jumps explained by inferred states", self.inferred_jumps),
-                ("lenient edges taken", self.lenient_uses),
-                ("field warnings", self.warnings),
-            ]
-        )
+        rows = [(k.replace("_", " "), v) for k, v in self.summary.to_dict().items() if not isinstance(v, bool)]
         body = "".join(f'<tr><th scope="row">{_esc(k)}</th><td class="n">{v:,}</td></tr>' for k, v in rows)
-        return f"<table>{body}</table>"
+        mode = " (strict: unfinished runs fail)" if self.summary.strict else ""
+        return f"<table>{body}</table>{mode and f'<p>{mode.strip()}</p>'}"
+
+    def _errors(self) -> str:
+        if not self.summary.input_errors:
+            return ""
+        items = "".join(f"<li><code>{_esc(e)}</code></li>" for e in self.errors)
+        more = self.summary.input_errors - len(self.errors)
+        rest = f"<p>… and {more:,} more.</p>" if more > 0 else ""
+        return f'<h2 id="errors">Unusable input ({self.summary.input_errors:,})</h2>\n<ul>{items}</ul>{rest}\n'
 
     def _failures(self) -> str:
         if not self.failures:
@@ -165,13 +163,19 @@ class Report:
         )
         return f"<table>{head}{''.join(rows)}</table>{more}"
 
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`html` to ``path`` (UTF-8)."""
+        text = self.html()
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
     def html(self) -> str:
         """The whole page (deterministic: no timestamp)."""
         from runfsm import __version__  # noqa: PLC0415  (the package imports nothing of this module)
 
         svg = _BEFORE_SVG.sub("", to_svg(self.overlay.diagram()), count=1)
         sources = ", ".join(f"<code>{_esc(s)}</code>" for s in self.sources) or "(no sources named)"
-        failing = sum(n for r, n in self.overlay.results.items() if r in FAILING)
+        failing = len(self.failures) + self.failures_not_listed
         return (
             "<!DOCTYPE html>\n"
             '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -183,6 +187,7 @@ class Report:
             f'<h2 id="summary">Summary</h2>\n{self._summary()}\n'
             f'<h2 id="diagram">Observed runs on the lifecycle</h2>\n<figure>\n{svg}</figure>\n'
             f'<h2 id="failing">Failing runs ({failing:,})</h2>\n{self._failures()}\n'
+            f"{self._errors()}"
             "</body>\n</html>\n"
         )
 
@@ -193,13 +198,12 @@ def write_report(
     *,
     title: str = "runfsm validation report",
     sources: Sequence[str] = (),
+    strict: bool = False,
     highlight: str | None = None,
     max_failures: int = 500,
 ) -> Report:
     """Build the report from ``verdicts`` (consumed once) and write it to ``path``; return the report."""
-    report = Report(title=title, sources=sources, highlight=highlight, max_failures=max_failures)
+    report = Report(title=title, sources=sources, strict=strict, highlight=highlight, max_failures=max_failures)
     report.update(verdicts)
-    text = report.html()
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    report.write(path)
     return report

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runfsm.exceptions import InputError
 from runfsm.report import Report, write_report
 from runfsm.tracker import Mode, RunTracker
 from runfsm.verdict import Location, Verdict
@@ -88,10 +89,9 @@ def test_report_shows_summary_diagram_and_failing_runs() -> None:
     """Counts by result, the overlay as well-formed inline SVG, and one row per failing run with file:line."""
     report = Report(sources=["logs/runs.jsonl"]).update(_sample())
     page = report.html()
-    assert re.search(r"runs legal</th><td class=\"n\">2<", page)
-    assert re.search(r"runs illegal</th><td class=\"n\">1<", page)
-    assert re.search(r"runs unknown_status</th><td class=\"n\">1<", page)
-    assert re.search(r"runs unfinished</th><td class=\"n\">1<", page)
+    for label, count in (("runs", 5), ("legal", 2), ("illegal", 1), ("unknown status", 1), ("unfinished", 1)):
+        assert f'<th scope="row">{label}</th><td class="n">{count}<' in page
+    assert report.summary.to_dict()["observations"] == 15
     svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
     root = ET.fromstring(svg)  # well-formed
     ids = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g")}
@@ -107,6 +107,26 @@ def test_report_shows_summary_diagram_and_failing_runs() -> None:
     assert "open_1" not in code  # unfinished is not failing
     assert "illegal jump completed -&gt; queued" in page
     assert "Failing runs (2)" in page
+
+
+def test_strict_report_lists_unfinished_runs() -> None:
+    """With strict (``runfsm validate --strict``), unfinished runs fail and are listed."""
+    page = Report(strict=True).update(_sample()).html()
+    assert "open_1" in _parse(page).code
+    assert "no terminal status observed; last status in_progress" in page
+    assert "Failing runs (3)" in page
+
+
+def test_input_errors_are_listed_escaped() -> None:
+    """Unusable lines are counted in the summary and listed with their location, escaped."""
+    report = Report(max_failures=1)
+    report.add_error(InputError("expected a JSON object, got '<b>'", source="a.jsonl", line=3))
+    report.add_error(InputError("bad", source="a.jsonl", line=4))
+    page = report.html()
+    assert "a.jsonl:3: expected a JSON object, got '<b>'" in _parse(page).code
+    assert "Unusable input (2)" in page
+    assert "and 1 more" in page
+    assert '<th scope="row">input errors</th><td class="n">2<' in page
 
 
 def test_failing_table_is_bounded() -> None:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Iterator
 
+    from runfsm.report import Report
+
 __all__ = ["ValidationReport", "add_arguments", "collect", "render_json", "render_text", "run", "sample_paths"]
 
 _SHOWN_ERRORS = 50
@@ -71,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "holds the whole input in memory",
     )
     parser.add_argument("--no-field-checks", action="store_true", help="skip the field-invariant checks (faster)")
+    parser.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write an offline HTML report: summary, the runs drawn on the lifecycle, failing runs "
+        "(needs Graphviz)",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
@@ -138,8 +146,12 @@ def collect(
     keep_all: bool = False,
     check_fields: bool = True,
     progress: bool = False,
+    on_verdict: Callable[[Verdict], object] | None = None,
 ) -> ValidationReport:
-    """Validate ``paths`` and gather the report (the command's work, without printing)."""
+    """Validate ``paths`` and gather the report (the command's work, without printing).
+
+    ``on_verdict`` is called with every verdict as it comes (the HTML report counts them).
+    """
     summary = Summary(strict=strict)
     report = ValidationReport(summary)
 
@@ -161,6 +173,8 @@ def collect(
     try:
         for verdict in verdicts:
             summary.add(verdict)
+            if on_verdict is not None:
+                on_verdict(verdict)
             if keep_all or verdict.offenses or summary.is_failure(verdict) or verdict.warnings:
                 report.verdicts.append(verdict)
     finally:
@@ -262,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         print(f"runfsm validate: error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
+    html = _html_report(paths, strict=args.strict) if args.report else None
     progress = not args.quiet and sys.stderr.isatty()
     report = collect(
         paths,
@@ -272,7 +287,11 @@ def run(args: argparse.Namespace) -> int:
         keep_all=args.output_format == "json" and not args.only_failures,
         check_fields=not args.no_field_checks,
         progress=progress,
+        on_verdict=html.add if html else None,
     )
+    if html is not None:
+        for error in report.errors:
+            html.add_error(error)
     if args.sample:
         _relative_to_samples(report)
     if not args.quiet:
@@ -280,7 +299,22 @@ def run(args: argparse.Namespace) -> int:
             render_json(report, sys.stdout, only_failures=args.only_failures)
         else:
             render_text(report, sys.stdout, only_failures=args.only_failures, show_warnings=args.show_warnings)
+    if html is not None:
+        try:
+            html.write(args.report)
+        except OSError as err:
+            print(f"runfsm validate: error: cannot write the report {args.report}: {err.strerror}", file=sys.stderr)
+            return 2
     return report.summary.exit_code
+
+
+def _html_report(paths: list[str], *, strict: bool) -> Report:
+    """The HTML report to fill (``--report``); raises GraphvizMissing before any input is read."""
+    from runfsm.diagram import lifecycle_diagram, render  # noqa: PLC0415  (only --report draws)
+    from runfsm.report import Report  # noqa: PLC0415
+
+    render(lifecycle_diagram(), format="svg")
+    return Report(sources=paths, strict=strict)
 
 
 def _relative_to_samples(report: ValidationReport) -> None:
