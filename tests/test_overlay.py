@@ -6,6 +6,7 @@ The corpus properties count consecutive statuses straight from the generated his
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import json
@@ -262,9 +263,11 @@ def test_poll_corpus_start_and_end_counts_match(corpus: list[tuple[list[RunStatu
 def test_memory_does_not_grow_with_runs() -> None:
     """Only counters are kept: 5,000 runs retain no more memory than 50 (verdicts are dropped)."""
 
+    template = _verdict(["queued", "in_progress", "requires_action", "queued", "completed"])
+
     def runs(n: int) -> Iterator[Verdict]:
         for i in range(n):
-            yield _verdict(["queued", "in_progress", "requires_action", "queued", "completed"], run_id=f"run_{i}")
+            yield dataclasses.replace(template, run_id=f"run_{i}")  # a new verdict each time
 
     retained = []
     for n in (50, 5000):
