@@ -215,7 +215,7 @@ def _count_label(counts: EdgeCounts) -> str:
         parts.append(f"inferred {_X}{counts.inferred}")
     if counts.unrecorded:
         parts.append(f"unrecorded call {_X}{counts.unrecorded}")
-    return ", ".join(parts) if parts else f"{_X}0"
+    return ", ".join(parts)
 
 
 def edge_label(edge: DiagramEdge, *, overlay: bool = False) -> str:
@@ -227,7 +227,7 @@ def edge_label(edge: DiagramEdge, *, overlay: bool = False) -> str:
             parts.append(call)
         if edge.role is EdgeRole.LENIENT:
             parts.append("lenient")
-    if overlay and edge.counts is not None:
+    if overlay and edge.counts is not None and edge.counts.total:
         parts.append(_count_label(edge.counts))
     if edge.steps:
         parts.append("run step " + ",".join(str(i) for i in edge.steps))
@@ -258,7 +258,8 @@ def to_mermaid(diagram: Diagram) -> str:
     labels (``lenient``, the client call, ``ILLEGAL``); states carry classes (client,
     active, paused, terminal, and in overlays unreached and highlighted).
     """
-    lines = ["---", f"title: {_mermaid_text(diagram.title)}", "---", "stateDiagram-v2"]
+    title = " ".join(diagram.title.split()).replace("\\", "\\\\").replace('"', '\\"')
+    lines = ["---", f'title: "{title}"', "---", "stateDiagram-v2"]  # a YAML double-quoted string
     if diagram.caption:
         lines.append(f"    %% {_mermaid_text(diagram.caption)}")
     classes: dict[str, list[str]] = {}

@@ -168,7 +168,8 @@ class Overlay:
                 edges.append(DiagramEdge(source, dest, EdgeRole.ILLEGAL, None, EdgeCounts(illegal=row[4]), steps))
         max_count = max((e.counts.total for e in edges if e.counts is not None), default=0)
         return Diagram(
-            title=title or f"{self.lifecycle.name}: {self.runs} observed run{'s' if self.runs != 1 else ''}",
+            title=title
+            or f"{self.runs} observed run{'s' if self.runs != 1 else ''} on the {self.lifecycle.name} lifecycle",
             initial=self.lifecycle.initial,
             nodes=nodes,
             edges=tuple(edges),

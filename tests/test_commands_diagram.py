@@ -64,7 +64,7 @@ def test_output_format_follows_the_extension(tmp_path: Path) -> None:
 def test_title_option(capsys: pytest.CaptureFixture[str]) -> None:
     """--title replaces the title."""
     assert main(["diagram", "--title", "My runs"]) == 0
-    assert "title: My runs\n" in capsys.readouterr().out
+    assert 'title: "My runs"\n' in capsys.readouterr().out
 
 
 def test_overlay_options_need_overlay(capsys: pytest.CaptureFixture[str]) -> None:

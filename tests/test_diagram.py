@@ -19,7 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm.commands.diagram import README_BEGIN, README_END, readme_block
+from runfsm.cli import main
+from runfsm.commands.diagram import README_BEGIN, README_END, SAMPLES_OVERLAY_ARGS, readme_block
+from runfsm.commands.validate import sample_paths
 from runfsm.diagram import (
     FORMATS,
     Diagram,
@@ -333,11 +335,34 @@ def test_committed_svg_is_current() -> None:
     assert set(_svg_states(committed)) == {s.name for s in RunStatus}
 
 
+def test_committed_samples_overlay_is_current(tmp_path: Path) -> None:
+    """diagrams/samples-overlay.svg is the bundled samples drawn now (same DOT hash, same content)."""
+    fresh = tmp_path / "overlay.svg"
+    assert main(["diagram", "--overlay", *sample_paths(), *SAMPLES_OVERLAY_ARGS, "-o", str(fresh)]) == 0
+    committed = (ROOT / "diagrams" / "samples-overlay.svg").read_text(encoding="utf-8")
+    now = fresh.read_text(encoding="utf-8")
+    digest = re.search(r"<!-- runfsm dot sha256=(\w+) -->", now)
+    assert digest is not None
+    assert digest[0] in committed, "stale: run `python diagrams/update.py`"
+    assert _svg_signature(committed) == _svg_signature(now)
+
+
 def test_readme_embeds_the_current_diagram_and_table() -> None:
     """The README's lifecycle block is the current Mermaid diagram and transition table."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = readme.find(README_BEGIN), readme.find(README_END)
     assert 0 <= start < end, "README markers missing"
     assert readme[start : end + len(README_END) + 1] == readme_block(), "stale: run `python diagrams/update.py`"
-    assert "```mermaid\n---\ntitle: assistants-run lifecycle\n---\nstateDiagram-v2\n" in readme_block()
+    assert '```mermaid\n---\ntitle: "assistants-run lifecycle"\n---\nstateDiagram-v2\n' in readme_block()
     assert "| RequiresAction | Queued | documented | submit_tool_outputs |" in readme_block()
+
+
+def test_diagram_modules_import_no_graphviz() -> None:
+    """Importing the diagram, overlay and report modules loads neither graphviz nor transitions' diagram code."""
+    code = (
+        "import sys, runfsm.diagram, runfsm.overlay, runfsm.report, runfsm.commands.diagram\n"
+        "bad = sorted(m for m in sys.modules if m == 'graphviz' or m.startswith(('graphviz.', 'transitions.extensions')))\n"
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True).stdout
+    assert out.strip() == "[]"

@@ -117,7 +117,8 @@ def test_drawn_edges_carry_counts_and_styles() -> None:
     assert attrs["edge-Queued-InProgress"]["style"] == "solid"  # seen directly too
     assert attrs["edge-Queued-Expired"]["label"] == "lenient \u00b7 \u00d71"
     assert attrs["edge-Queued-Expired"]["arrowhead"] == "empty"
-    assert attrs["edge-Cancelling-Cancelled"]["label"] == "\u00d70"
+    assert attrs["edge-Cancelling-Cancelled"].get("label", "") == ""  # unused: no count, drawn grey
+    assert attrs["edge-Cancelling-Completed"]["label"] == "lenient"
     assert attrs["edge-Cancelling-Cancelled"]["color"] == "#bdc1c6"
     widths = {k: float(v["penwidth"]) for k, v in attrs.items()}
     assert widths["edge-Queued-InProgress"] > widths["edge-Queued-Expired"] > widths["edge-Cancelling-Cancelled"]

@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
     from runfsm.diagram import Diagram, Format
 
-__all__ = ["README_BEGIN", "README_END", "add_arguments", "readme_block", "run"]
+__all__ = ["README_BEGIN", "README_END", "SAMPLES_OVERLAY_ARGS", "add_arguments", "readme_block", "run"]
 
 README_BEGIN = "<!-- BEGIN generated from the declaration by `python diagrams/update.py`: do not edit -->"
 README_END = "<!-- END generated -->"
+SAMPLES_OVERLAY_ARGS = ("--run", "run_late4")
+"""How ``diagrams/samples-overlay.svg`` is drawn from the bundled samples (after ``--overlay SAMPLES...``)."""
 
 
 def readme_block() -> str:
