@@ -263,7 +263,6 @@ def test_poll_corpus_start_and_end_counts_match(corpus: list[tuple[list[RunStatu
 
 def test_memory_does_not_grow_with_runs() -> None:
     """Only counters are kept: 5,000 runs retain no more memory than 50 (verdicts are dropped)."""
-
     template = _verdict(["queued", "in_progress", "requires_action", "queued", "completed"])
 
     def runs(n: int) -> Iterator[Verdict]:
