@@ -47,9 +47,12 @@ __all__ = [
     "EdgeCounts",
     "EdgeRole",
     "Format",
+    "edge_label",
+    "format_for",
     "graphviz_available",
     "lifecycle_diagram",
     "render",
+    "state_label",
     "to_dot",
     "to_mermaid",
     "to_svg",
@@ -223,7 +226,8 @@ def edge_label(edge: DiagramEdge, *, overlay: bool = False) -> str:
     parts: list[str] = []
     if edge.role in (EdgeRole.DOCUMENTED, EdgeRole.LENIENT):
         call = _trigger_label(edge.trigger, edge.dest)
-        if call and (edge.trigger is not Trigger.CREATE or edge.dest is not RunStatus.Queued or not overlay):
+        # overlays drop the plain create() labels: every run has one, the counts say more
+        if call and not (overlay and call == "create()"):
             parts.append(call)
         if edge.role is EdgeRole.LENIENT:
             parts.append("lenient")
