@@ -339,13 +339,7 @@ def _read_lines(stream: _Lines, src: _Source, limit: int) -> Iterator[tuple[int,
             return
         number += 1
         if len(chunk) > limit and not chunk.endswith(b"\n"):
-            size = len(chunk)
-            while True:
-                rest = readline(1 << 20)
-                size += len(rest)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield src.error(f"line is longer than {limit} bytes (at least {size}); skipped", number)
+            yield _too_long(stream, src, number, limit, len(chunk))
             continue
         yield number, chunk
 
@@ -355,11 +349,18 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | I
     name = src.name
     fast = _FAST_STATUS
     sort_by = src.sort_by
-    for item in _read_lines(stream, src, limit):
-        if type(item) is not tuple:
-            yield item  # type: ignore[misc]  # an InputError from the line reader
+    readline = stream.readline
+    size = limit + 1
+    line = 0
+    new = Record
+    while True:
+        chunk = readline(size)
+        if not chunk:
+            return
+        line += 1
+        if len(chunk) == size and not chunk.endswith(b"\n"):
+            yield _too_long(stream, src, line, limit, len(chunk))
             continue
-        line, chunk = item
         try:
             obj = loads(chunk)
         except ValueError as err:
@@ -370,19 +371,26 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | I
             else:
                 yield src.error(f"malformed JSON ({err}); {_EXPECTED_LINE}", line)
             continue
-        # fast path: a run object with a wire status and a string id
+        # the fast path: a run object with a wire status and a string id
         if type(obj) is dict and sort_by is None:
-            status = fast.get(obj.get("status"))  # type: ignore[arg-type]  # non-str keys simply miss
+            text = obj.get("status")
             run_id = obj.get("id")
-            if (
-                status is not None
-                and type(run_id) is str
-                and run_id
-                and obj.get("object", "thread.run") == "thread.run"
-            ):
-                yield Record(run_id, status, obj, source=name, line=line, fields=obj)
-                continue
+            if type(text) is str and type(run_id) is str and run_id:
+                status = fast.get(text)
+                if status is not None and obj.get("object", "thread.run") == "thread.run":
+                    yield new(run_id, status, obj, source=name, line=line, fields=obj)
+                    continue
         yield from _json_records(obj, src, line)
+
+
+def _too_long(stream: _Lines, src: _Source, line: int, limit: int, size: int) -> InputError:
+    """Skip the rest of an over-long line; report it."""
+    while True:
+        rest = stream.readline(1 << 20)
+        size += len(rest)
+        if not rest or rest.endswith(b"\n"):
+            break
+    return src.error(f"line is longer than {limit} bytes (at least {size}); skipped", line)
 
 
 # ----------------------------------------------------------------------------- SSE

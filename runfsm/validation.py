@@ -16,7 +16,7 @@ is itself illegal, since a stream cannot begin mid-run).
 from __future__ import annotations
 
 import dataclasses
-import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -51,12 +51,16 @@ DEFAULT_LINGER: Final = 10_000
 _LOOKUP = RUN_LIFECYCLE.lookup
 _TERMINAL = RUN_LIFECYCLE.terminal
 _INITIAL = RUN_LIFECYCLE.initial
-_NO_CALLS: frozenset[Trigger] = frozenset()
 
 
 def _check_mode(mode: str) -> None:
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+
+
+def _check_linger(linger: int) -> None:
+    if not isinstance(linger, int) or isinstance(linger, bool) or linger < 0:
+        raise ValueError(f"linger must be a non-negative int, got {linger!r}")
 
 
 def _call_of(item: object) -> Trigger | None:
@@ -140,18 +144,73 @@ def validate(
 
 
 # ----------------------------------------------------------------------------- the fast path
+#
+# Everything the per-record path needs is precomputed from RUN_LIFECYCLE into tuples indexed
+# by ordinal (RunStatus is an IntEnum), so that no enum is hashed per record.
 
-_STEP_CACHE: dict[tuple[RunStatus, RunStatus, StepKind, bool, int], Step] = {}
+_STATES = RUN_LIFECYCLE.states
+_BY_ORDINAL: tuple[RunStatus, ...] = tuple(sorted(RunStatus, key=int))
+_SIZE = len(_BY_ORDINAL)
+assert all(int(s) == i for i, s in enumerate(_BY_ORDINAL)), "the tables below index states by ordinal"
+_IS_TERMINAL: tuple[bool, ...] = tuple(any(int(t) == i for t in _TERMINAL) for i in range(_SIZE))
+_EDGE_TABLE: tuple[tuple[Edge[RunStatus] | None, ...], ...] = tuple(
+    tuple(RUN_LIFECYCLE.edge(a, b) if a in _STATES and b in _STATES else None for b in _BY_ORDINAL) for a in _BY_ORDINAL
+)
+_CALL_BITS: dict[Trigger, int] = {Trigger.SUBMIT_TOOL_OUTPUTS: 1, Trigger.CANCEL: 2}
+_CALLS_OF_MASK: tuple[frozenset[Trigger], ...] = tuple(
+    frozenset(t for t, bit in _CALL_BITS.items() if mask & bit) for mask in range(4)
+)
+_BITS_OF_EDGE: tuple[tuple[int, ...], ...] = tuple(
+    tuple(_CALL_BITS.get(e.trigger, 0) if e is not None else 0 for e in row) for row in _EDGE_TABLE
+)
 
 
-def _step(source: RunStatus, dest: RunStatus, kind: StepKind, lenient: bool, index: int) -> Step:
-    """Steps are small immutable values: share them instead of building one per event."""
-    key = (source, dest, kind, lenient, index)
-    step = _STEP_CACHE.get(key)
-    if step is None:
-        step = Step(source, dest, kind, lenient, index)
-        if len(_STEP_CACHE) < 100_000:
-            _STEP_CACHE[key] = step
+class _Path:
+    """A poll route, precomputed: what a jump along it adds to a verdict."""
+
+    __slots__ = ("bits", "inferred", "lenient", "pairs")
+
+    def __init__(self, route: Route[RunStatus]) -> None:
+        self.inferred = route.inferred
+        self.lenient = route.lenient
+        self.bits = sum(_CALL_BITS[c] for c in route.calls)
+        """The recorded calls the route uses up."""
+        self.pairs = tuple((e.source, e.dest, e.is_lenient) for e in route.edges)
+
+
+def _route_row(mask: int, a: RunStatus) -> tuple[_Path | None, ...]:
+    routes = (RUN_LIFECYCLE.route(a, b, calls=_CALLS_OF_MASK[mask]) for b in _BY_ORDINAL)
+    return tuple(None if route is None else _Path(route) for route in routes)
+
+
+_ROUTES: tuple[tuple[tuple[_Path | None, ...], ...], ...] = tuple(
+    tuple(_route_row(mask, a) for a in _BY_ORDINAL) for mask in range(4)
+)
+"""``_ROUTES[pending calls mask][source][dest]``: ``RUN_LIFECYCLE.route``, precomputed."""
+
+_StepCache = list[list[list[list[Step]]]]
+
+
+def _step_cache() -> _StepCache:
+    return [[[[], []] for _ in range(_SIZE)] for _ in range(_SIZE)]
+
+
+_STEP_CACHES: dict[StepKind, _StepCache] = {kind: _step_cache() for kind in StepKind}
+_START = _STEP_CACHES[StepKind.START]
+_OBSERVED = _STEP_CACHES[StepKind.OBSERVED]
+_INFERRED = _STEP_CACHES[StepKind.INFERRED]
+_ILLEGAL_STEPS = _STEP_CACHES[StepKind.ILLEGAL]
+
+
+def _step(table: _StepCache, source: RunStatus, dest: RunStatus, lenient: bool, index: int) -> Step:
+    """Steps are small immutable values: share them instead of building one per record."""
+    cache = table[source][dest][lenient]
+    if index < len(cache):
+        return cache[index]
+    kind = next(k for k, t in _STEP_CACHES.items() if t is table)
+    step = Step(source, dest, kind, lenient, index)
+    if index == len(cache) and index < 1024:
+        cache.append(step)
     return step
 
 
@@ -180,7 +239,8 @@ class _Run:
         self.state: RunStatus = _INITIAL
         self.index = 0
         self.observations = 0
-        self.pending: frozenset[Trigger] = _NO_CALLS
+        self.pending = 0
+        """Recorded client calls not used yet, as bits (1 submit_tool_outputs, 2 cancel)."""
         self.records: list[Record] = []
         self.inferred: list[tuple[int, tuple[RunStatus, ...]]] = []
         self.lenient: list[Edge[RunStatus]] = []
@@ -193,11 +253,18 @@ class _Run:
 class _Closed:
     """A run that ended: its verdict, kept a while to catch late records."""
 
-    __slots__ = ("index", "verdict")
+    __slots__ = ("index", "repeats", "verdict")
 
     def __init__(self, verdict: Verdict, index: int) -> None:
         self.verdict = verdict
         self.index = index
+        self.repeats = 0
+        """Late repeats of the terminal status, not yet counted in the verdict."""
+
+    def final_verdict(self) -> Verdict:
+        if self.repeats:
+            return dataclasses.replace(self.verdict, observations=self.verdict.observations + self.repeats)
+        return self.verdict
 
 
 class _Validator:
@@ -209,7 +276,69 @@ class _Validator:
         self.linger = linger
         self.fields = fields
         self.open: dict[str, _Run] = {}
-        self.closed: dict[str, _Closed] = {}
+        self.closed: OrderedDict[str, _Closed] = OrderedDict()
+
+    # -- many records
+
+    def consume(
+        self,
+        items: Iterable[Record | InputError],
+        on_error: Callable[[InputError], object] | None = None,
+        on_record: Callable[[], object] | None = None,
+    ) -> Iterator[Verdict]:
+        """Judge every record; yield verdicts as runs are let go of, then the rest.
+
+        The loop inlines the most common record (a documented edge of an open run on the
+        fast path) and hands everything else to :meth:`feed`; both do the same thing.
+        """
+        feed = self.feed
+        get_open = self.open.get
+        lookup = _LOOKUP
+        observed = _OBSERVED
+        bits = _BITS_OF_EDGE
+        terminal = _IS_TERMINAL
+        initial = _INITIAL
+        fields_on = self.fields
+        check = check_fields
+        record_type = Record
+        for rec in items:
+            if type(rec) is not record_type:
+                if not isinstance(rec, InputError):
+                    raise TypeError(f"expected Record objects, got {type(rec).__name__}")
+                if on_error is None:
+                    raise rec
+                on_error(rec)
+                continue
+            if on_record is not None:
+                on_record()
+            run = get_open(rec.run_id)
+            dest = rec.status
+            if run is not None and dest is not None and run.tracker is None:
+                source = run.state
+                if lookup[source][dest] == DOCUMENTED and source is not initial:
+                    index = run.index
+                    run.records.append(rec)
+                    if run.pending:
+                        run.pending &= ~bits[source][dest]
+                    cache = observed[source][dest][0]
+                    run.steps.append(
+                        cache[index] if index < len(cache) else _step(observed, source, dest, False, index)
+                    )
+                    run.state = dest
+                    run.index = index + 1
+                    run.observations += 1
+                    if fields_on and rec.fields is not None:
+                        for message in check(dest, rec.fields):
+                            run.warnings.append((index, rec.location, message))
+                    if terminal[dest]:
+                        verdict = self._close(run)
+                        if verdict is not None:
+                            yield verdict
+                    continue
+            verdict = feed(rec)
+            if verdict is not None:
+                yield verdict
+        yield from self.finish()
 
     # -- one record
 
@@ -224,63 +353,67 @@ class _Validator:
                 return None
             mode = rec.mode if self.mode == "auto" else self.mode
             run = self.open[run_id] = _Run(run_id, mode)
-        if run.tracker is not None:
-            self._feed_tracker(run, rec)
-        else:
+        if run.tracker is None:
             self._advance(run, rec)
-        state = run.tracker.state if run.tracker is not None else run.state
-        if state in _TERMINAL:
+            if _IS_TERMINAL[run.state]:
+                return self._close(run)
+            return None
+        self._feed_tracker(run, rec)
+        if _IS_TERMINAL[run.tracker.state]:
             return self._close(run)
         return None
 
     def _advance(self, run: _Run, rec: Record) -> None:
         index = run.index
         run.records.append(rec)
-        call = rec.call
-        if call is not None:
+        dest = rec.status
+        if dest is None:
+            call = rec.call
+            if call is None:  # an unknown status: the tracker reports it
+                self._to_tracker(run)
+                return
             run.index = index + 1
             state = run.state
-            if state in _TERMINAL:
+            if _IS_TERMINAL[state]:
                 run.warnings.append((index, rec.location, f"{call.value} recorded after the run ended ({state})"))
             elif call is Trigger.SUBMIT_TOOL_OUTPUTS and state is not RunStatus.RequiresAction:
                 run.warnings.append(
                     (index, rec.location, f"submit_tool_outputs recorded while the run was last seen {state}")
                 )
-            run.pending = run.pending | {call}
+            run.pending |= _CALL_BITS[call]
             return
-        dest = rec.status
-        if dest is None:
-            self._to_tracker(run)
-            return
-        if run.mode is None:
-            run.mode = rec.mode or "poll"
+        mode = run.mode
+        if mode is None:
+            mode = run.mode = rec.mode or "poll"
         source = run.state
         code = _LOOKUP[source][dest]
-        poll = run.mode == "poll"
         if code == SAME:
-            if run.pending and poll:
-                cycle = RUN_LIFECYCLE.route(source, dest, calls=run.pending)
-                if cycle is not None and cycle.calls:
-                    self._route(run, index, cycle, dest)
-        elif source is _INITIAL and poll:
-            run.steps.append(_step(source, dest, StepKind.START, False, index))
+            if run.pending and mode == "poll":
+                found = _ROUTES[run.pending][source][dest]
+                if found is not None and found.bits:
+                    self._route(run, index, found, dest)
+        elif source is _INITIAL and mode == "poll":
+            run.steps.append(_step(_START, source, dest, False, index))
             run.state = dest
-        elif code in (DOCUMENTED, LENIENT):
-            lenient = code == LENIENT
-            edge = RUN_LIFECYCLE.edge(source, dest) if lenient or run.pending else None
-            if lenient:
-                assert edge is not None
-                run.lenient.append(edge)
-            if edge is not None and edge.trigger.is_client_call and run.pending:
-                run.pending = run.pending - {edge.trigger}
-            run.steps.append(_step(source, dest, StepKind.OBSERVED, lenient, index))
+        elif code == DOCUMENTED:
+            if run.pending:
+                run.pending &= ~_BITS_OF_EDGE[source][dest]
+            run.steps.append(_step(_OBSERVED, source, dest, False, index))
             run.state = dest
-        elif poll:
-            route = RUN_LIFECYCLE.route(source, dest, calls=run.pending)
-            if route is None:
+        elif code == LENIENT:
+            edge = _EDGE_TABLE[source][dest]
+            assert edge is not None
+            run.lenient.append(edge)
+            if run.pending:
+                run.pending &= ~_BITS_OF_EDGE[source][dest]
+            run.steps.append(_step(_OBSERVED, source, dest, True, index))
+            run.state = dest
+        elif mode == "poll":
+            found = _ROUTES[run.pending][source][dest]
+            if found is None:
                 self._to_tracker(run)
                 return
-            self._route(run, index, route, dest)
+            self._route(run, index, found, dest)
         else:
             self._to_tracker(run)
             return
@@ -291,16 +424,14 @@ class _Validator:
             for message in check_fields(dest, fields):
                 run.warnings.append((index, rec.location, message))
 
-    def _route(self, run: _Run, index: int, route: Route[RunStatus], dest: RunStatus) -> None:
-        inferred = route.inferred
-        run.inferred.append((index, inferred))
-        run.lenient.extend(route.lenient)
-        calls = route.calls
-        if calls:
-            run.pending = run.pending - calls
-        for a, b in itertools.pairwise((run.state, *inferred, dest)):
-            edge = RUN_LIFECYCLE.edge(a, b)
-            run.steps.append(_step(a, b, StepKind.INFERRED, edge is not None and edge.is_lenient, index))
+    def _route(self, run: _Run, index: int, path: _Path, dest: RunStatus) -> None:
+        run.inferred.append((index, path.inferred))
+        if path.lenient:
+            run.lenient.extend(path.lenient)
+        run.pending &= ~path.bits
+        steps = run.steps
+        for a, b, lenient in path.pairs:
+            steps.append(_step(_INFERRED, a, b, lenient, index))
         run.state = dest
 
     # -- the slow path: a real tracker
@@ -334,7 +465,7 @@ class _Validator:
         return Verdict(
             run_id=run.run_id,
             mode=run.mode or "poll",
-            result=RunResult.LEGAL if final in _TERMINAL else RunResult.UNFINISHED,
+            result=RunResult.LEGAL if _IS_TERMINAL[final] else RunResult.UNFINISHED,
             final=final,
             observations=run.observations,
             offenses=(),
@@ -350,8 +481,7 @@ class _Validator:
         index = len(run.tracker.history) if run.tracker is not None else run.index
         self.closed[run.run_id] = _Closed(self._verdict(run), index)
         if len(self.closed) > self.linger:
-            oldest = next(iter(self.closed))
-            return self.closed.pop(oldest).verdict
+            return self.closed.popitem(last=False)[1].final_verdict()
         return None
 
     def _late(self, ended: _Closed, rec: Record) -> None:
@@ -360,6 +490,11 @@ class _Validator:
         index = ended.index
         ended.index += 1
         final = verdict.final
+        if rec.status is final and (rec.fields is None or not self.fields or not check_fields(final, rec.fields)):
+            ended.repeats += 1  # a re-observation of the terminal status: counted when the verdict leaves
+            return
+        verdict = ended.verdict = ended.final_verdict()
+        ended.repeats = 0
         loc = rec.location
         if rec.call is not None:
             note = (index, loc, f"{rec.call.value} recorded after the run ended ({final})")
@@ -379,7 +514,7 @@ class _Validator:
         else:
             offense = Offense(OffenseKind.ILLEGAL, index, loc, final, rec.status, str(rec.status), ())
             result = RunResult.ILLEGAL
-            steps = (*verdict.steps, _step(final, rec.status, StepKind.ILLEGAL, False, index))
+            steps = (*verdict.steps, _step(_ILLEGAL_STEPS, final, rec.status, False, index))
         ended.verdict = dataclasses.replace(
             verdict,
             result=result,
@@ -392,7 +527,7 @@ class _Validator:
     def finish(self) -> Iterator[Verdict]:
         """The verdicts still held: ended runs first, then the runs left open (unfinished)."""
         for ended in self.closed.values():
-            yield ended.verdict
+            yield ended.final_verdict()
         self.closed.clear()
         for run in self.open.values():
             yield self._verdict(run)
@@ -427,20 +562,24 @@ def validate_many(
     field-invariant warnings. Lazy and pure: it reads nothing but ``records``.
     """
     _check_mode(mode)
-    if not isinstance(linger, int) or linger < 0:
-        raise ValueError(f"linger must be a non-negative int, got {linger!r}")
-    validator = _Validator(mode, strict, linger, check_fields)
-    feed = validator.feed
-    for rec in records:
-        verdict = feed(rec)
-        if verdict is not None:
-            yield verdict
-    yield from validator.finish()
+    _check_linger(linger)
+    return _Validator(mode, strict, linger, check_fields).consume(records)
 
 
-def _sorted_by_run(records: Iterable[Record]) -> Iterator[Record]:
+def _sorted_by_run(
+    items: Iterable[Record | InputError],
+    on_error: Callable[[InputError], object] | None,
+    on_record: Callable[[], object] | None,
+) -> Iterator[Record]:
     groups: dict[str, list[Record]] = {}
-    for rec in records:
+    for rec in items:
+        if isinstance(rec, InputError):
+            if on_error is None:
+                raise rec
+            on_error(rec)
+            continue
+        if on_record is not None:
+            on_record()
         groups.setdefault(rec.run_id, []).append(rec)
     for group in groups.values():
         group.sort(key=lambda r: r.timestamp if r.timestamp is not None else float("-inf"))
@@ -469,22 +608,12 @@ def validate_paths(
     progress display).
     """
     _check_mode(mode)
-
-    def records() -> Iterator[Record]:
-        for item in read_paths(paths, input_format=input_format, sort_by=sort_by):
-            if type(item) is Record:
-                if on_record is not None:
-                    on_record()
-                yield item
-            elif isinstance(item, InputError):
-                if on_error is None:
-                    raise item
-                on_error(item)
-
-    stream: Iterable[Record] = records()
-    if sort_by is not None:
-        stream = _sorted_by_run(stream)
-    return validate_many(stream, mode=mode, strict=strict, linger=linger, check_fields=check_fields)
+    _check_linger(linger)
+    items = read_paths(paths, input_format=input_format, sort_by=sort_by)
+    validator = _Validator(mode, strict, linger, check_fields)
+    if sort_by is None:
+        return validator.consume(items, on_error, on_record)
+    return validator.consume(_sorted_by_run(items, on_error, on_record))
 
 
 # ----------------------------------------------------------------------------- the summary
