@@ -358,8 +358,9 @@ def _dot_edge(edge: DiagramEdge, diagram: Diagram) -> str:
         elif not counts.seen and edge.role is not EdgeRole.START:
             style = "dashed"
         attrs.append(f"penwidth={_penwidth(counts.total, diagram.max_count)}")
-    if edge.steps:
-        color = _COLORS["highlight"]
+    if edge.steps:  # on the highlighted run's path (illegal jumps stay red, numbered in purple)
+        if edge.role is not EdgeRole.ILLEGAL:
+            color = _COLORS["highlight"]
         attrs.append("fontcolor=" + _q(_COLORS["highlight"]))
     attrs.extend([f"color={_q(color)}", f"style={style}"])
     if label:

@@ -191,6 +191,12 @@ def test_highlighted_illegal_step_is_on_the_red_edge() -> None:
     overlay.add(_verdict(["queued", "failed", "completed"], run_id="x"))
     diagram = overlay.diagram()
     assert _edge(diagram, R.Failed, R.Completed, EdgeRole.ILLEGAL).steps == (3,)
+    attrs = _dot_edges(diagram)["illegal-Failed-Completed"]
+    assert (attrs["color"], attrs["fontcolor"], attrs["label"]) == (
+        "#d93025",
+        "#9334e6",
+        "ILLEGAL \u00d71 \u00b7 run step 3",
+    )
     assert R.Completed not in {n.state for n in diagram.nodes if n.highlighted}
 
 
