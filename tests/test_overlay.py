@@ -17,7 +17,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runfsm.diagram import EdgeCounts, EdgeRole, to_dot, to_mermaid
@@ -25,7 +25,7 @@ from runfsm.lifecycle import RUN_LIFECYCLE
 from runfsm.overlay import Overlay, overlay_diagram
 from runfsm.status import RunStatus
 from runfsm.tracker import Mode, RunTracker
-from runfsm.verdict import RunResult, Verdict
+from runfsm.verdict import RunResult, StepKind, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -286,3 +286,30 @@ def test_memory_does_not_grow_with_runs() -> None:
         assert overlay.runs == n
         retained.append(current)
     assert retained[1] < retained[0] + 16_384, retained
+
+
+_ANY_HISTORY = st.tuples(
+    st.sampled_from(["stream", "poll"]),
+    st.lists(st.one_of(st.sampled_from(list(RunStatus)), st.just("bogus_status")), max_size=8),
+)
+
+
+@settings(max_examples=30)
+@given(st.lists(_ANY_HISTORY, min_size=1, max_size=8), st.integers(0, 7))
+def test_any_overlay_counts_every_step_and_renders(histories: list[tuple[Mode, list[object]]], pick: int) -> None:
+    """Any histories (illegal, unknown, repeated statuses): every step counted once, and a valid drawing.
+
+    Graphviz parses the DOT, edge ids are unique, and Mermaid has one line per edge.
+    """
+    verdicts = [_verdict(h, mode=m, run_id=f"r{i}") for i, (m, h) in enumerate(histories)]
+    overlay = Overlay(highlight=f"r{pick % len(verdicts)}").update(verdicts)
+    assert sum(c.total for c in overlay.edges_used().values()) == sum(len(v.steps) for v in verdicts)
+    for state in RunStatus:
+        into = sum(1 for v in verdicts for s in v.steps if s.dest is state and s.kind is not StepKind.ILLEGAL)
+        assert overlay.entered(state) == (len(verdicts) if state is RUN_LIFECYCLE.initial else into)
+    assert overlay.highlighted == verdicts[pick % len(verdicts)].steps
+    diagram = overlay.diagram()
+    drawn = _dot_edges(diagram)
+    assert len(drawn) == len(diagram.edges) == len({e.id for e in diagram.edges})
+    mermaid_edges = [ln for ln in to_mermaid(diagram).splitlines() if " --> " in ln and "[*]" not in ln]
+    assert len(mermaid_edges) == len(diagram.edges)
