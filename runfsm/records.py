@@ -276,7 +276,7 @@ def _json_records(obj: object, src: _Source, line: int) -> Iterator[Record | Inp
             return  # other objects of the Assistants API: not about a run's status
         yield src.error(f"'object' is {_short(kind)}: expected 'thread.run'", line)
         return
-    if "status" in obj:
+    if "status" in obj or kind == "thread.run":
         yield from _run_object(obj, src, line)
         return
     if "run_id" in obj:

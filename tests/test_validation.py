@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
@@ -16,6 +15,10 @@ from runfsm.simulate import SimulatedRun, simulate_run
 from runfsm.status import RunStatus
 from runfsm.validation import Summary, validate, validate_many, validate_paths
 from runfsm.verdict import Location, OffenseKind, RunResult, StepKind
+
+if TYPE_CHECKING:
+    import random
+    from pathlib import Path
 
 R = RunStatus
 
@@ -76,7 +79,10 @@ def test_poll_history_infers_the_skipped_status() -> None:
 
 def test_auto_mode_is_stream_for_stream_events_and_poll_otherwise() -> None:
     """Auto mode: a history of stream events is judged as a stream; bare statuses as polls."""
-    events = [{"event": "thread.run.queued", "data": {"id": "r"}}, {"event": "thread.run.completed", "data": {"id": "r"}}]
+    events = [
+        {"event": "thread.run.queued", "data": {"id": "r"}},
+        {"event": "thread.run.completed", "data": {"id": "r"}},
+    ]
     assert validate(events).mode == "stream"
     assert validate(events).result is RunResult.ILLEGAL
     assert validate(["queued", "completed"]).mode == "poll"
@@ -221,7 +227,12 @@ def test_late_record_after_the_end_is_illegal_while_the_run_lingers() -> None:
     assert verdicts["a"].result is RunResult.ILLEGAL
     first = verdicts["a"].first_offense
     assert first is not None
-    assert (first.index, first.source, first.target, first.location) == (2, R.Completed, R.InProgress, Location("<input>", 4))
+    assert (first.index, first.source, first.target, first.location) == (
+        2,
+        R.Completed,
+        R.InProgress,
+        Location("<input>", 4),
+    )
 
 
 def test_finished_runs_are_forgotten_after_linger() -> None:
@@ -278,7 +289,7 @@ def test_validate_paths_raises_the_first_error_without_on_error(tmp_path: Path) 
     """Without on_error, the first unusable line raises InputError."""
     log = tmp_path / "log.jsonl"
     log.write_text("{oops\n")
-    with pytest.raises(InputError, match="log.jsonl:1"):
+    with pytest.raises(InputError, match=r"log\.jsonl:1"):
         list(validate_paths([log]))
 
 
@@ -287,7 +298,9 @@ def test_runs_are_joined_across_files(tmp_path: Path) -> None:
     first = tmp_path / "create.jsonl"
     second = tmp_path / "submit.jsonl"
     ev = '{{"event":"thread.run.{}","data":{{"id":"run_1"}}}}\n'
-    first.write_text(ev.format("created") + ev.format("queued") + ev.format("in_progress") + ev.format("requires_action"))
+    first.write_text(
+        ev.format("created") + ev.format("queued") + ev.format("in_progress") + ev.format("requires_action")
+    )
     second.write_text(ev.format("queued") + ev.format("in_progress") + ev.format("completed"))
     (verdict,) = validate_paths([first, second])
     assert verdict.result is RunResult.LEGAL
