@@ -1,4 +1,7 @@
-"""runfsm.report: the offline, self-contained HTML report (summary, overlay as inline SVG, failing runs)."""
+"""runfsm.report: the offline, self-contained HTML report (summary, overlay as inline SVG, failing runs).
+
+Also ``runfsm validate ... --report out.html``, the command that writes it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runfsm.cli import main
 from runfsm.exceptions import InputError
 from runfsm.report import Report, write_report
 from runfsm.tracker import Mode, RunTracker
@@ -180,3 +184,39 @@ def test_report_is_deterministic_and_written(tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     report = write_report(out, iter(_sample()), sources=["a"])
     assert out.read_text(encoding="utf-8") == first == report.html()
+
+
+# ----------------------------------------------------------------------------- runfsm validate --report
+
+
+def test_validate_report_on_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``runfsm validate FILE --report out.html`` writes the report; the exit code and text output are unchanged."""
+    corpus = tmp_path / "runs.jsonl"
+    assert main(["simulate", "--runs", "200", "--illegal", "0.05", "--seed", "11", "-o", str(corpus)]) == 0
+    capsys.readouterr()
+    plain = main(["validate", str(corpus)])
+    text = capsys.readouterr().out
+    page_path = tmp_path / "out.html"
+    assert main(["validate", str(corpus), "--report", str(page_path)]) == plain == 1
+    assert capsys.readouterr().out == text
+    page = page_path.read_text(encoding="utf-8")
+    failing = set(re.findall(r"^FAIL (\S+) ", text, flags=re.MULTILINE))
+    assert failing
+    for run_id in failing:
+        assert f"<code>{run_id}</code>" in page
+    runs = int(re.search(r"^runs\s+(\d+)", text, flags=re.MULTILINE)[1])  # type: ignore[index]
+    assert f'<th scope="row">runs</th><td class="n">{runs:,}<' in page
+    ET.fromstring(page[page.index("<svg") : page.index("</svg>") + 6])
+
+
+def test_validate_report_without_graphviz_fails_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without Graphviz, --report exits 2 before reading anything and writes no file."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    page = tmp_path / "out.html"
+    assert main(["validate", "--sample", "--report", str(page)]) == 2
+    captured = capsys.readouterr()
+    assert "apt-get install graphviz" in captured.err
+    assert captured.out == ""
+    assert not page.exists()

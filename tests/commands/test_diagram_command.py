@@ -1,4 +1,4 @@
-"""``runfsm diagram`` and ``runfsm validate --report`` from the command line, on real files.
+"""``runfsm diagram`` from the command line, on real files.
 
 The corpus tests generate logs with ``runfsm simulate``, count the transitions straight from
 the file (JSON parsing, ``Counter`` and the declared edge set), and compare with the counts
@@ -24,7 +24,7 @@ from runfsm.status import RunStatus, parse_status
 if TYPE_CHECKING:
     import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EDGES = {(e.source, e.dest) for e in RUN_EDGES}
 COUNT = re.compile(r"(?:^|· |, |ILLEGAL )\u00d7(\d+)")
 FIRST_SEEN = re.compile(r"first seen \u00d7(\d+)")
@@ -188,39 +188,3 @@ def test_bad_lines_are_reported_and_the_rest_drawn(tmp_path: Path, capsys: pytes
     assert main(["diagram", "--overlay", str(log), "-o", str(out)]) == 2
     assert f"{log}:2" in capsys.readouterr().err
     assert "2 observed runs" in out.read_text(encoding="utf-8")
-
-
-# ----------------------------------------------------------------------------- validate --report
-
-
-def test_validate_report_on_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``runfsm validate FILE --report out.html`` writes the report; the exit code and text output are unchanged."""
-    corpus = tmp_path / "runs.jsonl"
-    assert main(["simulate", "--runs", "200", "--illegal", "0.05", "--seed", "11", "-o", str(corpus)]) == 0
-    capsys.readouterr()
-    plain = main(["validate", str(corpus)])
-    text = capsys.readouterr().out
-    page_path = tmp_path / "out.html"
-    assert main(["validate", str(corpus), "--report", str(page_path)]) == plain == 1
-    assert capsys.readouterr().out == text
-    page = page_path.read_text(encoding="utf-8")
-    failing = set(re.findall(r"^FAIL (\S+) ", text, flags=re.MULTILINE))
-    assert failing
-    for run_id in failing:
-        assert f"<code>{run_id}</code>" in page
-    runs = int(re.search(r"^runs\s+(\d+)", text, flags=re.MULTILINE)[1])  # type: ignore[index]
-    assert f'<th scope="row">runs</th><td class="n">{runs:,}<' in page
-    ET.fromstring(page[page.index("<svg") : page.index("</svg>") + 6])
-
-
-def test_validate_report_without_graphviz_fails_first(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Without Graphviz, --report exits 2 before reading anything and writes no file."""
-    monkeypatch.setenv("PATH", str(tmp_path))
-    page = tmp_path / "out.html"
-    assert main(["validate", "--sample", "--report", str(page)]) == 2
-    captured = capsys.readouterr()
-    assert "apt-get install graphviz" in captured.err
-    assert captured.out == ""
-    assert not page.exists()
