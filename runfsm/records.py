@@ -33,6 +33,7 @@ import os
 import sys
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol
+from zlib import crc32
 
 from runfsm.exceptions import InputError, NotARunStatus, UnknownStatus
 from runfsm.lifecycle import Trigger
@@ -49,6 +50,7 @@ __all__ = [
     "Record",
     "detect_format",
     "json_parser",
+    "owns",
     "read_paths",
     "read_records",
 ]
@@ -179,13 +181,14 @@ def _short(value: object, limit: int = 80) -> str:
 
 
 class _Source:
-    """Per-input reading state: its name, the sort field, and an error budget."""
+    """Per-input reading state: its name, the sort field, the partition, and an error budget."""
 
-    __slots__ = ("errors", "name", "sort_by")
+    __slots__ = ("errors", "name", "partition", "sort_by")
 
-    def __init__(self, name: str, sort_by: str | None) -> None:
+    def __init__(self, name: str, sort_by: str | None, partition: tuple[int, int] | None = None) -> None:
         self.name = name
         self.sort_by = sort_by
+        self.partition = partition
         self.errors = 0
 
     def error(self, message: str, line: int | None) -> InputError:
@@ -353,18 +356,30 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | I
     size = limit + 1
     line = 0
     new = Record
+    part, parts = src.partition or (0, 1)
+    partition = src.partition
     while True:
         chunk = readline(size)
         if not chunk:
             return
         line += 1
         if len(chunk) == size and not chunk.endswith(b"\n"):
-            yield _too_long(stream, src, line, limit, len(chunk))
+            error = _too_long(stream, src, line, limit, len(chunk))
+            if part == 0:
+                yield error
             continue
+        owner = parts == 1
+        if not owner and chunk.startswith(_ID_PREFIX):
+            # a run object whose id comes first (as the API writes them): other workers' runs stay unparsed
+            end = chunk.find(b'"', 7)
+            if end > 7 and b"\\" not in chunk[7:end]:
+                if crc32(chunk[7:end]) % parts != part:
+                    continue
+                owner = True
         try:
             obj = loads(chunk)
         except ValueError as err:
-            if not chunk.strip():
+            if not chunk.strip() or not (owner or part == 0):
                 continue
             if not chunk.endswith(b"\n"):
                 yield src.error(f"truncated last line (no newline at the end, and not complete JSON: {err})", line)
@@ -378,9 +393,28 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | I
             if type(text) is str and type(run_id) is str and run_id:
                 status = fast.get(text)
                 if status is not None and obj.get("object", "thread.run") == "thread.run":
-                    yield new(run_id, status, obj, source=name, line=line, fields=obj)
+                    if owner or owns(run_id, partition):
+                        yield new(run_id, status, obj, source=name, line=line, fields=obj)
                     continue
-        yield from _json_records(obj, src, line)
+        if owner:
+            yield from _json_records(obj, src, line)
+            continue
+        for item in _json_records(obj, src, line):
+            if type(item) is Record:
+                if owns(item.run_id, partition):
+                    yield item
+            elif part == 0:
+                yield item
+
+
+_ID_PREFIX: Final = b'{"id":"'
+
+
+def owns(run_id: str, partition: tuple[int, int] | None) -> bool:
+    """True if worker ``partition[0]`` of ``partition[1]`` handles this run (all runs without partition)."""
+    if partition is None or partition[1] == 1:
+        return True
+    return crc32(run_id.encode("utf-8", "surrogatepass")) % partition[1] == partition[0]
 
 
 def _too_long(stream: _Lines, src: _Source, line: int, limit: int, size: int) -> InputError:
@@ -572,28 +606,38 @@ def read_records(
     sort_by: str | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     name: str | None = None,
+    partition: tuple[int, int] | None = None,
 ) -> Iterator[Record | InputError]:
     """Records of one input, in file order, with an :class:`InputError` in place of each unusable line.
 
     ``source`` is a path, ``"-"`` (standard input) or a binary file object. The format is
     detected from the first non-blank line unless ``input_format`` names it. With ``sort_by``,
     each record's ``timestamp`` is read from that field (a number or ISO 8601 text); records
-    without it are reported. ``name`` overrides the source name used in locations. Never raises
-    for bad input; raises ``ValueError`` for bad arguments.
+    without it are reported. ``name`` overrides the source name used in locations.
+    ``partition=(k, n)`` keeps only the runs worker ``k`` of ``n`` handles (see :func:`owns`),
+    and only worker 0 reports errors that belong to no run. Never raises for bad input;
+    raises ``ValueError`` for bad arguments.
     """
     if input_format not in FORMATS:
         raise ValueError(f"input_format must be one of {FORMATS}, got {input_format!r}")
     if max_line_bytes < 1:
         raise ValueError(f"max_line_bytes must be positive, got {max_line_bytes!r}")
+    if partition is not None and not (0 <= partition[0] < partition[1]):
+        raise ValueError(f"partition must be (k, n) with 0 <= k < n, got {partition!r}")
     try:
         opened_name, stream, owned = _open(source)
     except OSError as err:
         where = name or (os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<input>")
-        yield InputError(f"cannot read: {err.strerror or err}", source=where)
+        if partition is None or partition[0] == 0:
+            yield InputError(f"cannot read: {err.strerror or err}", source=where)
         return
     where = name or opened_name
     try:
-        yield from _read_stream(stream, _Source(where, sort_by), input_format, max_line_bytes)
+        items = _read_stream(stream, _Source(where, sort_by, partition), input_format, max_line_bytes)
+        if partition is None or partition[0] == 0:
+            yield from items
+        else:  # errors about the whole input: worker 0 reports them
+            yield from (i for i in items if type(i) is Record or i.line is not None)
     except OSError as err:
         yield InputError(f"read error: {err.strerror or err}", source=where)
     finally:
@@ -633,12 +677,23 @@ def _read_stream(
         stream_: _Lines = _Chain(lines, buffered)
     else:
         stream_ = buffered
-    reader = _READERS[kind]
-    for item in reader(stream_, src, limit):
+    items = _READERS[kind](stream_, src, limit)
+    if kind != "jsonl" and src.partition is not None and src.partition[1] > 1:
+        items = _partitioned(items, src.partition)
+    for item in items:
         yield item
         if type(item) is InputError and src.errors >= _MAX_ERRORS_PER_SOURCE:
             yield InputError(f"{src.errors} unusable lines; giving up on the rest of this input", source=src.name)
             return
+
+
+def _partitioned(items: Iterator[Record | InputError], partition: tuple[int, int]) -> Iterator[Record | InputError]:
+    for item in items:
+        if type(item) is Record:
+            if owns(item.run_id, partition):
+                yield item
+        elif partition[0] == 0:
+            yield item
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -676,7 +731,10 @@ def read_paths(
     input_format: InputFormat = "auto",
     sort_by: str | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    partition: tuple[int, int] | None = None,
 ) -> Iterator[Record | InputError]:
     """:func:`read_records` of each path in turn (``"-"`` is standard input)."""
     for path in paths:
-        yield from read_records(path, input_format=input_format, sort_by=sort_by, max_line_bytes=max_line_bytes)
+        yield from read_records(
+            path, input_format=input_format, sort_by=sort_by, max_line_bytes=max_line_bytes, partition=partition
+        )

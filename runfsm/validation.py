@@ -214,38 +214,118 @@ def _step(table: _StepCache, source: RunStatus, dest: RunStatus, lenient: bool, 
     return step
 
 
-class _Run:
-    """One open run on the fast path: its state, what the verdict needs, and its records."""
+_SUBMIT_CODE, _CANCEL_CODE = 16, 17
+"""How client calls appear in a run's code list (statuses appear as themselves, ordinals 0-10)."""
+_CODE_BITS: dict[int, int] = {
+    _SUBMIT_CODE: _CALL_BITS[Trigger.SUBMIT_TOOL_OUTPUTS],
+    _CANCEL_CODE: _CALL_BITS[Trigger.CANCEL],
+}
+_CODE_CALL: dict[int, Trigger] = {_SUBMIT_CODE: Trigger.SUBMIT_TOOL_OUTPUTS, _CANCEL_CODE: Trigger.CANCEL}
+_SHAPES_MAX = 4096
 
-    __slots__ = (
-        "index",
-        "inferred",
-        "lenient",
-        "locations",
-        "mode",
-        "observations",
-        "pending",
-        "records",
-        "run_id",
-        "state",
-        "steps",
-        "tracker",
-        "warnings",
+
+class _Shape:
+    """What a run's history shape (mode and sequence of statuses and calls) makes of it, without locations.
+
+    Runs with the same shape get the same verdict apart from the run id, the locations and
+    the field warnings, so shapes are judged once and remembered (up to ``_SHAPES_MAX`` of them).
+    """
+
+    __slots__ = ("final", "inferred", "lenient", "notes", "observations", "steps")
+
+    def __init__(
+        self,
+        *,
+        final: RunStatus,
+        observations: int,
+        inferred: list[tuple[int, tuple[RunStatus, ...]]],
+        lenient: list[Edge[RunStatus]],
+        steps: list[Step],
+        notes: list[tuple[int, str]],
+    ) -> None:
+        self.final = final
+        self.observations = observations
+        self.inferred = tuple(inferred)
+        self.lenient = tuple(lenient)
+        self.steps = tuple(steps)
+        self.notes = tuple(notes)
+        """Warnings about recorded calls: (index, message)."""
+
+
+def _judge_shape(mode: Mode, codes: list[int]) -> _Shape | None:
+    """Replay a history shape on the lookup table and the routes; None if it needs the tracker.
+
+    The same decisions as ``RunTracker`` in record/assume mode, for histories with no
+    illegal jump, unknown status or unrecorded call (property-tested against it).
+    """
+    state = _INITIAL
+    pending = 0
+    poll = mode == "poll"
+    observations = 0
+    steps: list[Step] = []
+    notes: list[tuple[int, str]] = []
+    inferred: list[tuple[int, tuple[RunStatus, ...]]] = []
+    lenient_edges: list[Edge[RunStatus]] = []
+    for index, code in enumerate(codes):
+        if code >= _SUBMIT_CODE:
+            if _IS_TERMINAL[state]:
+                notes.append((index, f"{_CODE_CALL[code].value} recorded after the run ended ({state})"))
+            elif code == _SUBMIT_CODE and state is not RunStatus.RequiresAction:
+                notes.append((index, f"submit_tool_outputs recorded while the run was last seen {state}"))
+            pending |= _CODE_BITS[code]
+            continue
+        dest = _BY_ORDINAL[code]
+        kind = _LOOKUP[state][dest]
+        path: _Path | None = None
+        if kind == SAME:
+            if pending and poll:
+                found = _ROUTES[pending][state][dest]
+                if found is not None and found.bits:
+                    path = found
+        elif state is _INITIAL and poll:
+            steps.append(_step(_START, state, dest, False, index))
+            state = dest
+        elif kind in (DOCUMENTED, LENIENT):
+            lenient = kind == LENIENT
+            if lenient:
+                edge = _EDGE_TABLE[state][dest]
+                assert edge is not None
+                lenient_edges.append(edge)
+            pending &= ~_BITS_OF_EDGE[state][dest]
+            steps.append(_step(_OBSERVED, state, dest, lenient, index))
+            state = dest
+        elif poll:
+            path = _ROUTES[pending][state][dest]
+            if path is None:
+                return None
+        else:
+            return None
+        if path is not None:
+            inferred.append((index, path.inferred))
+            lenient_edges.extend(path.lenient)
+            pending &= ~path.bits
+            for a, b, lenient in path.pairs:
+                steps.append(_step(_INFERRED, a, b, lenient, index))
+            state = dest
+        observations += 1
+    return _Shape(
+        final=state, observations=observations, inferred=inferred, lenient=lenient_edges, steps=steps, notes=notes
     )
+
+
+class _Run:
+    """One open run: its history shape and records (fast path), or its tracker (slow path)."""
+
+    __slots__ = ("codes", "locations", "mode", "records", "run_id", "shape", "tracker", "warnings")
 
     def __init__(self, run_id: str, mode: Mode | None) -> None:
         self.run_id = run_id
         self.mode: Mode | None = mode
-        self.state: RunStatus = _INITIAL
-        self.index = 0
-        self.observations = 0
-        self.pending = 0
-        """Recorded client calls not used yet, as bits (1 submit_tool_outputs, 2 cancel)."""
-        self.records: list[Record] = []
-        self.inferred: list[tuple[int, tuple[RunStatus, ...]]] = []
-        self.lenient: list[Edge[RunStatus]] = []
-        self.warnings: list[tuple[int, Location | None, str]] = []
-        self.steps: list[Step] = []
+        self.codes: list[int] = []
+        self.records: list[Record | None] = []
+        """The run's records (after it ended, only its client calls: they locate notes)."""
+        self.warnings: list[tuple[int, Location | None, str]] | None = None
+        self.shape: _Shape | None = None
         self.tracker: RunTracker | None = None
         self.locations: list[Location | None] = []
 
@@ -268,7 +348,7 @@ class _Closed:
 
 
 class _Validator:
-    """The state of :func:`validate_many`: open runs, recently ended runs, and the options."""
+    """The state of :func:`validate_many`: open runs, recently ended runs, remembered shapes, options."""
 
     def __init__(self, mode: ValidationMode, strict: bool, linger: int, fields: bool) -> None:
         self.mode = mode
@@ -276,7 +356,9 @@ class _Validator:
         self.linger = linger
         self.fields = fields
         self.open: dict[str, _Run] = {}
-        self.closed: OrderedDict[str, _Closed] = OrderedDict()
+        self.closed: OrderedDict[str, _Run | _Closed] = OrderedDict()
+        """Ended runs, oldest first: fast-path runs (judged when let go of) or verdicts."""
+        self.shapes: dict[tuple[str, bytes], _Shape | None] = {}
 
     # -- many records
 
@@ -288,16 +370,12 @@ class _Validator:
     ) -> Iterator[Verdict]:
         """Judge every record; yield verdicts as runs are let go of, then the rest.
 
-        The loop inlines the most common record (a documented edge of an open run on the
-        fast path) and hands everything else to :meth:`feed`; both do the same thing.
+        The loop inlines the common record (a known status of an open fast-path run) and
+        hands everything else to :meth:`feed`.
         """
         feed = self.feed
         get_open = self.open.get
-        lookup = _LOOKUP
-        observed = _OBSERVED
-        bits = _BITS_OF_EDGE
         terminal = _IS_TERMINAL
-        initial = _INITIAL
         fields_on = self.fields
         check = check_fields
         record_type = Record
@@ -313,28 +391,19 @@ class _Validator:
                 on_record()
             run = get_open(rec.run_id)
             dest = rec.status
-            if run is not None and dest is not None and run.tracker is None:
-                source = run.state
-                if lookup[source][dest] == DOCUMENTED and source is not initial:
-                    index = run.index
-                    run.records.append(rec)
-                    if run.pending:
-                        run.pending &= ~bits[source][dest]
-                    cache = observed[source][dest][0]
-                    run.steps.append(
-                        cache[index] if index < len(cache) else _step(observed, source, dest, False, index)
-                    )
-                    run.state = dest
-                    run.index = index + 1
-                    run.observations += 1
-                    if fields_on and rec.fields is not None:
-                        for message in check(dest, rec.fields):
-                            run.warnings.append((index, rec.location, message))
-                    if terminal[dest]:
-                        verdict = self._close(run)
-                        if verdict is not None:
-                            yield verdict
-                    continue
+            if run is not None and dest is not None and run.tracker is None and run.mode is not None:
+                codes = run.codes
+                index = len(codes)
+                codes.append(dest)
+                run.records.append(rec)
+                if fields_on and rec.fields is not None:
+                    for message in check(dest, rec.fields):
+                        self._warn(run, index, rec, message)
+                if terminal[dest]:
+                    verdict = self._ended(run)
+                    if verdict is not None:
+                        yield verdict
+                continue
             verdict = feed(rec)
             if verdict is not None:
                 yield verdict
@@ -343,7 +412,7 @@ class _Validator:
     # -- one record
 
     def feed(self, rec: Record) -> Verdict | None:
-        """Process one record; return the verdict of a run forgotten to make room, if any."""
+        """Process one record; return the verdict of a run let go of to make room, if any."""
         run_id = rec.run_id
         run = self.open.get(run_id)
         if run is None:
@@ -353,86 +422,57 @@ class _Validator:
                 return None
             mode = rec.mode if self.mode == "auto" else self.mode
             run = self.open[run_id] = _Run(run_id, mode)
-        if run.tracker is None:
-            self._advance(run, rec)
-            if _IS_TERMINAL[run.state]:
-                return self._close(run)
-            return None
-        self._feed_tracker(run, rec)
-        if _IS_TERMINAL[run.tracker.state]:
-            return self._close(run)
-        return None
-
-    def _advance(self, run: _Run, rec: Record) -> None:
-        index = run.index
-        run.records.append(rec)
+        if run.tracker is not None:
+            self._feed_tracker(run, rec)
+            return self._close(run) if _IS_TERMINAL[run.tracker.state] else None
         dest = rec.status
+        index = len(run.codes)
         if dest is None:
             call = rec.call
             if call is None:  # an unknown status: the tracker reports it
+                run.records.append(rec)
                 self._to_tracker(run)
-                return
-            run.index = index + 1
-            state = run.state
-            if _IS_TERMINAL[state]:
-                run.warnings.append((index, rec.location, f"{call.value} recorded after the run ended ({state})"))
-            elif call is Trigger.SUBMIT_TOOL_OUTPUTS and state is not RunStatus.RequiresAction:
-                run.warnings.append(
-                    (index, rec.location, f"submit_tool_outputs recorded while the run was last seen {state}")
-                )
-            run.pending |= _CALL_BITS[call]
-            return
-        mode = run.mode
-        if mode is None:
-            mode = run.mode = rec.mode or "poll"
-        source = run.state
-        code = _LOOKUP[source][dest]
-        if code == SAME:
-            if run.pending and mode == "poll":
-                found = _ROUTES[run.pending][source][dest]
-                if found is not None and found.bits:
-                    self._route(run, index, found, dest)
-        elif source is _INITIAL and mode == "poll":
-            run.steps.append(_step(_START, source, dest, False, index))
-            run.state = dest
-        elif code == DOCUMENTED:
-            if run.pending:
-                run.pending &= ~_BITS_OF_EDGE[source][dest]
-            run.steps.append(_step(_OBSERVED, source, dest, False, index))
-            run.state = dest
-        elif code == LENIENT:
-            edge = _EDGE_TABLE[source][dest]
-            assert edge is not None
-            run.lenient.append(edge)
-            if run.pending:
-                run.pending &= ~_BITS_OF_EDGE[source][dest]
-            run.steps.append(_step(_OBSERVED, source, dest, True, index))
-            run.state = dest
-        elif mode == "poll":
-            found = _ROUTES[run.pending][source][dest]
-            if found is None:
-                self._to_tracker(run)
-                return
-            self._route(run, index, found, dest)
-        else:
-            self._to_tracker(run)
-            return
-        run.index = index + 1
-        run.observations += 1
-        fields = rec.fields
-        if fields is not None and self.fields:
-            for message in check_fields(dest, fields):
-                run.warnings.append((index, rec.location, message))
+                return None
+            run.codes.append(_call_code(call))
+            run.records.append(rec)
+            return None
+        if run.mode is None:
+            run.mode = rec.mode or "poll"
+        run.codes.append(dest)
+        run.records.append(rec)
+        if self.fields and rec.fields is not None:
+            for message in check_fields(dest, rec.fields):
+                self._warn(run, index, rec, message)
+        return self._ended(run) if _IS_TERMINAL[dest] else None
 
-    def _route(self, run: _Run, index: int, path: _Path, dest: RunStatus) -> None:
-        run.inferred.append((index, path.inferred))
-        if path.lenient:
-            run.lenient.extend(path.lenient)
-        run.pending &= ~path.bits
-        steps = run.steps
-        for a, b, lenient in path.pairs:
-            steps.append(_step(_INFERRED, a, b, lenient, index))
-        run.state = dest
+    @staticmethod
+    def _warn(run: _Run, index: int, rec: Record, message: str) -> None:
+        if run.warnings is None:
+            run.warnings = []
+        run.warnings.append((index, rec.location, message))
+
+    def _shape(self, run: _Run) -> _Shape | None:
+        mode = run.mode or "poll"
+        key = (mode, bytes(run.codes))
+        shapes = self.shapes
+        if key in shapes:
+            return shapes[key]
+        shape = _judge_shape(mode, run.codes)
+        if len(shapes) < _SHAPES_MAX:
+            shapes[key] = shape
+        return shape
+
+    def _ended(self, run: _Run) -> Verdict | None:
+        """A terminal status arrived: close the run if its history really ended there."""
+        shape = self._shape(run)
+        if shape is None:
+            self._to_tracker(run)
+            assert run.tracker is not None
+            return self._close(run) if _IS_TERMINAL[run.tracker.state] else None
+        if not _IS_TERMINAL[shape.final]:  # pragma: no cover - a fast-path shape accepts every terminal status
+            return None
+        run.shape = shape
+        return self._close(run)
 
     # -- the slow path: a real tracker
 
@@ -440,8 +480,9 @@ class _Validator:
         """Replay the run so far into a tracker (which records the trouble), then keep feeding it."""
         tracker = _tracker(run.run_id, run.mode or "poll")
         run.tracker = tracker
-        records, run.records = run.records, []
+        records, run.records, run.codes = run.records, [], []
         for rec in records:
+            assert rec is not None  # only ended runs drop records
             self._feed_tracker(run, rec)
 
     def _feed_tracker(self, run: _Run, rec: Record) -> None:
@@ -456,36 +497,72 @@ class _Validator:
     # -- ending a run
 
     def _verdict(self, run: _Run) -> Verdict:
+        if run.tracker is None and run.shape is None:
+            shape = self._shape(run)
+            if shape is None:
+                self._to_tracker(run)
+            else:
+                run.shape = shape
         if run.tracker is not None:
             verdict = Verdict.from_tracker(run.tracker, locations=run.locations, strict=self.strict)
             if not self.fields:
                 verdict = dataclasses.replace(verdict, warnings=())
             return verdict
-        final = run.state
+        shape = run.shape
+        assert shape is not None
+        warnings: list[tuple[int, Location | None, str]] = run.warnings or []
+        if shape.notes:
+            notes = [(i, _location(run.records[i]), m) for i, m in shape.notes]
+            warnings = sorted([*warnings, *notes], key=lambda w: w[0])
+        final = shape.final
         return Verdict(
             run_id=run.run_id,
             mode=run.mode or "poll",
             result=RunResult.LEGAL if _IS_TERMINAL[final] else RunResult.UNFINISHED,
             final=final,
-            observations=run.observations,
+            observations=shape.observations,
             offenses=(),
-            inferred=tuple(run.inferred),
-            lenient=tuple(run.lenient),
-            warnings=tuple(run.warnings),
-            steps=tuple(run.steps),
+            inferred=shape.inferred,
+            lenient=shape.lenient,
+            warnings=tuple(warnings),
+            steps=shape.steps,
             strict=self.strict,
         )
 
     def _close(self, run: _Run) -> Verdict | None:
         del self.open[run.run_id]
-        index = len(run.tracker.history) if run.tracker is not None else run.index
-        self.closed[run.run_id] = _Closed(self._verdict(run), index)
+        if run.tracker is not None:
+            self.closed[run.run_id] = _Closed(self._verdict(run), len(run.tracker.history))
+        else:
+            # keep the shape, not the run objects: a late repeat only extends the shape
+            run.records = [r if r is not None and r.call is not None else None for r in run.records]
+            run.shape = None
+            self.closed[run.run_id] = run
         if len(self.closed) > self.linger:
-            return self.closed.popitem(last=False)[1].final_verdict()
+            return self._let_go(self.closed.popitem(last=False)[1])
         return None
 
-    def _late(self, ended: _Closed, rec: Record) -> None:
+    def _let_go(self, entry: _Run | _Closed) -> Verdict:
+        return entry.final_verdict() if isinstance(entry, _Closed) else self._verdict(entry)
+
+    def _late(self, entry: _Run | _Closed, rec: Record) -> None:
         """A record of a run that already ended: a repeat, a late call, or an illegal jump."""
+        if isinstance(entry, _Run):
+            dest = rec.status
+            codes = entry.codes
+            final = _BY_ORDINAL[next(c for c in reversed(codes) if c < _SUBMIT_CODE)]
+            if rec.call is not None or dest is final:
+                index = len(codes)
+                codes.append(dest if dest is not None else _call_code(rec.call))
+                entry.records.append(rec if rec.call is not None else None)
+                if dest is not None and self.fields and rec.fields is not None:
+                    for message in check_fields(dest, rec.fields):
+                        self._warn(entry, index, rec, message)
+                return
+            ended = _Closed(self._verdict(entry), len(codes))
+            self.closed[rec.run_id] = ended
+        else:
+            ended = entry
         verdict = ended.verdict
         index = ended.index
         ended.index += 1
@@ -527,11 +604,19 @@ class _Validator:
     def finish(self) -> Iterator[Verdict]:
         """The verdicts still held: ended runs first, then the runs left open (unfinished)."""
         for ended in self.closed.values():
-            yield ended.final_verdict()
+            yield self._let_go(ended)
         self.closed.clear()
         for run in self.open.values():
             yield self._verdict(run)
         self.open.clear()
+
+
+def _call_code(call: Trigger | None) -> int:
+    return _SUBMIT_CODE if call is Trigger.SUBMIT_TOOL_OUTPUTS else _CANCEL_CODE
+
+
+def _location(rec: Record | None) -> Location | None:
+    return rec.location if rec is not None else None
 
 
 def _raw_text(raw: object) -> str:
@@ -597,6 +682,7 @@ def validate_paths(
     linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
+    partition: tuple[int, int] | None = None,
 ) -> Iterator[Verdict]:
     """Read the files (``"-"`` is standard input) as one stream of records and judge every run.
 
@@ -605,11 +691,12 @@ def validate_paths(
     processing continues; without ``on_error`` the first one is raised. With ``sort_by``,
     each run's records are ordered by that field (numbers or ISO 8601 text) before judging;
     this holds the whole input in memory. ``on_record`` is called once per record read (for
-    progress display).
+    progress display). ``partition=(k, n)`` judges only the runs worker ``k`` of ``n`` owns
+    (:func:`~runfsm.records.owns`): n processes, one partition each, judge every run once.
     """
     _check_mode(mode)
     _check_linger(linger)
-    items = read_paths(paths, input_format=input_format, sort_by=sort_by)
+    items = read_paths(paths, input_format=input_format, sort_by=sort_by, partition=partition)
     validator = _Validator(mode, strict, linger, check_fields)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
@@ -658,6 +745,13 @@ class Summary:
         self.warnings += len(verdict.warnings)
         if verdict.offenses:
             self.unrecorded_calls += sum(1 for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL)
+
+    def merge(self, other: Summary) -> None:
+        """Add another summary's counts (from another worker) to this one."""
+        for name in ("runs", "legal", "illegal", "unknown_status", "unfinished", "observations"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "input_errors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def add_error(self, error: InputError) -> None:
         """Count one unusable input line."""

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from runfsm.exceptions import InputError
 from runfsm.lifecycle import Trigger
-from runfsm.records import InputFormat, Record, detect_format, read_paths, read_records
+from runfsm.records import InputFormat, Record, detect_format, owns, read_paths, read_records
 from runfsm.status import RunStatus
 
 R = RunStatus
@@ -321,3 +321,16 @@ def test_arbitrary_sse_text_gives_records_or_input_errors(text: str) -> None:
     """SSE-like text of any shape gives Records or InputErrors."""
     for item in read_records(io.BytesIO(text.encode()), input_format="sse"):
         assert isinstance(item, (Record, InputError))
+
+
+def test_partitions_split_the_runs_and_report_each_error_once(tmp_path: Path) -> None:
+    """Workers k of n together read every record exactly once, and each error once."""
+    log = tmp_path / "log.jsonl"
+    lines = [json.dumps({"id": f"run_{i}", "object": "thread.run", "status": "queued"}) for i in range(40)]
+    lines += ['{"event": "thread.run.queued", "data": {"id": "run_7"}}', "{broken", '{"id": "run_3", "status": 5.5}']
+    log.write_text("\n".join(lines) + "\n")
+    whole = list(read_records(log))
+    parts = [list(read_records(log, partition=(k, 3))) for k in range(3)]
+    merged = [i for part in parts for i in part]
+    assert sorted(map(repr, merged)) == sorted(map(repr, whole))
+    assert all(owns(i.run_id, (k, 3)) for k, part in enumerate(parts) for i in part if isinstance(i, Record))

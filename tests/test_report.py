@@ -220,3 +220,22 @@ def test_validate_report_without_graphviz_fails_first(
     assert "apt-get install graphviz" in captured.err
     assert captured.out == ""
     assert not page.exists()
+
+
+def test_validate_report_with_jobs_matches_one_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With --jobs 2 the workers send every verdict back: same output lines, same summary, same failing runs."""
+    corpus = tmp_path / "runs.jsonl"
+    assert main(["simulate", "--runs", "120", "--illegal", "0.1", "--seed", "5", "-o", str(corpus)]) == 0
+    capsys.readouterr()
+    pages, outputs = [], []
+    for jobs in ("1", "2"):
+        page = tmp_path / f"out{jobs}.html"
+        assert main(["validate", str(corpus), "--jobs", jobs, "--report", str(page)]) == 1
+        outputs.append(capsys.readouterr().out)
+        pages.append(page.read_text(encoding="utf-8"))
+    assert sorted(outputs[0].splitlines()) == sorted(outputs[1].splitlines())  # runs come in partition order
+    summary = [p[p.index('<h2 id="summary">') : p.index('<h2 id="failing">')] for p in pages]
+    assert summary[0] == summary[1]  # the summary and the overlay diagram
+    failing = [sorted(re.findall(r"<tr><td><code>([^<]+)</code>", p)) for p in pages]
+    assert failing[0] == failing[1]
+    assert failing[0]

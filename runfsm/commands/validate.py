@@ -147,11 +147,27 @@ def collect(
     check_fields: bool = True,
     progress: bool = False,
     on_verdict: Callable[[Verdict], object] | None = None,
+    jobs: int = 1,
+    partition: tuple[int, int] | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
-    ``on_verdict`` is called with every verdict as it comes (the HTML report counts them).
+    With ``jobs`` > 1, that many worker processes each judge the runs of one partition
+    (by a hash of the run id) and their reports are merged. Standard input is read once,
+    so it is always validated in this process. ``on_verdict`` is called with every verdict
+    judged in this process, as it comes (the HTML report counts them); worker processes
+    cannot call it.
     """
+    options: dict[str, Any] = {
+        "mode": mode,
+        "strict": strict,
+        "sort_by": sort_by,
+        "input_format": input_format,
+        "keep_all": keep_all,
+        "check_fields": check_fields,
+    }
+    if jobs > 1 and "-" not in paths:
+        return _collect_parallel(paths, jobs, options)
     summary = Summary(strict=strict)
     report = ValidationReport(summary)
 
@@ -169,6 +185,7 @@ def collect(
         input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
         check_fields=check_fields,
         on_record=tick,
+        partition=partition,
     )
     try:
         for verdict in verdicts:
@@ -179,6 +196,31 @@ def collect(
                 report.verdicts.append(verdict)
     finally:
         close()
+    report.records = summary.observations
+    return report
+
+
+def _worker(
+    job: tuple[list[str], int, int, dict[str, Any]],
+) -> tuple[Summary, list[Verdict], list[tuple[str, str, int | None]]]:
+    paths, part, parts, options = job
+    report = collect(paths, partition=(part, parts), **options)
+    # InputError does not pickle its fields: send them as plain tuples
+    return report.summary, report.verdicts, [(e.detail, e.source, e.line) for e in report.errors]
+
+
+def _collect_parallel(paths: list[str], jobs: int, options: dict[str, Any]) -> ValidationReport:
+    import multiprocessing  # noqa: PLC0415  (only for --jobs)
+
+    summary = Summary(strict=bool(options["strict"]))
+    report = ValidationReport(summary)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(jobs) as pool:
+        for part_summary, verdicts, errors in pool.imap(_worker, [(paths, k, jobs, options) for k in range(jobs)]):
+            summary.merge(part_summary)
+            report.verdicts.extend(verdicts)
+            report.errors.extend(InputError(detail, source=source, line=line) for detail, source, line in errors)
+    report.errors.sort(key=lambda e: (e.source, e.line or 0))
     report.records = summary.observations
     return report
 
@@ -277,6 +319,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"runfsm validate: error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
     html = _html_report(paths, strict=args.strict) if args.report else None
+    # worker processes cannot feed the HTML report: they send every verdict back instead
+    html_after = html is not None and args.jobs > 1 and "-" not in paths
     progress = not args.quiet and sys.stderr.isatty()
     report = collect(
         paths,
@@ -284,12 +328,15 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         sort_by=args.sort_by,
         input_format=args.input_format,
-        keep_all=args.output_format == "json" and not args.only_failures,
+        keep_all=(args.output_format == "json" and not args.only_failures) or html_after,
         check_fields=not args.no_field_checks,
-        progress=progress,
-        on_verdict=html.add if html else None,
+        progress=progress and args.jobs == 1,
+        jobs=args.jobs,
+        on_verdict=html.add if html is not None and not html_after else None,
     )
     if html is not None:
+        if html_after:
+            html.update(report.verdicts)
         for error in report.errors:
             html.add_error(error)
     if args.sample:

@@ -169,3 +169,22 @@ def test_progress_on_a_terminal(
     captured = capsys.readouterr()
     assert "records" in captured.err
     assert "records" not in captured.out
+
+
+def test_jobs_give_the_same_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--jobs 2 splits the runs between two processes by run id; the report holds the same verdicts."""
+    corpus = tmp_path / "corpus.jsonl"
+    assert main(["simulate", "--runs", "300", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    bad = _write(tmp_path, "bad.jsonl", LEGAL + "{oops\n")
+    capsys.readouterr()
+    docs = []
+    for jobs in ("1", "2"):
+        assert main(["validate", "--format", "json", "--jobs", jobs, str(corpus), bad]) == 2
+        docs.append(json.loads(capsys.readouterr().out))
+    assert docs[0]["summary"] == docs[1]["summary"]
+    assert docs[0]["input_errors"] == docs[1]["input_errors"]
+
+    def key(run: dict[str, object]) -> str:
+        return json.dumps(run, sort_keys=True)
+
+    assert sorted(docs[0]["runs"], key=key) == sorted(docs[1]["runs"], key=key)
