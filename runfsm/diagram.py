@@ -179,7 +179,7 @@ def lifecycle_diagram(lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE) -> Diagra
 
     >>> d = lifecycle_diagram()
     >>> len(d.nodes), len(d.edges), d.edges[0].source.name, d.edges[0].dest.name
-    (11, 27, 'Null', 'Created')
+    (11, 22, 'Null', 'Created')
     """
     if not isinstance(lifecycle, Lifecycle):
         raise TypeError(f"lifecycle_diagram takes a Lifecycle, got {lifecycle!r}")

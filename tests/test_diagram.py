@@ -367,3 +367,14 @@ def test_diagram_modules_import_no_graphviz() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", ["runfsm.diagram", "runfsm.overlay"])
+def test_docstring_examples_hold(module: str) -> None:
+    """The examples in the modules' docstrings run and give what they show (pytest collects only tests/)."""
+    import doctest
+    import importlib
+
+    failures, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert failures == 0
+    assert tried > 0
