@@ -29,10 +29,11 @@ source, the line and what was expected, and go on with the next line.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import sys
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 from zlib import crc32
 
 from runfsm.exceptions import InputError, NotARunStatus, UnknownStatus
@@ -49,8 +50,11 @@ __all__ = [
     "InputFormat",
     "Record",
     "detect_format",
+    "CompactRecord",
+    "as_record",
     "json_parser",
     "owns",
+    "read_items",
     "read_paths",
     "read_records",
 ]
@@ -65,6 +69,9 @@ _MAX_ERRORS_PER_SOURCE: Final = 100
 _STDIN_NAME: Final = "<stdin>"
 
 ObservedMode = Literal["stream", "poll"]
+
+CompactRecord = tuple[str, RunStatus, dict[str, Any], int, str]
+"""A plain run object as ``(run_id, status, run object, line, source)``: see :func:`read_items`."""
 
 
 def json_parser() -> tuple[str, Callable[[bytes | str], Any]]:
@@ -137,6 +144,16 @@ class Record:
     __hash__ = None  # type: ignore[assignment]  # mutable-looking value type: equality only
 
 
+Item = Record | InputError | CompactRecord
+"""What the readers yield."""
+
+
+def as_record(item: CompactRecord) -> Record:
+    """The :class:`Record` a compact record stands for."""
+    run_id, status, obj, line, source = item
+    return Record(run_id, status, obj, source=source, line=line, fields=obj)
+
+
 # ----------------------------------------------------------------------------- small parsers
 
 _CALLS: Final[dict[str, Trigger]] = {t.value: t for t in Trigger if t.is_client_call}
@@ -183,12 +200,15 @@ def _short(value: object, limit: int = 80) -> str:
 class _Source:
     """Per-input reading state: its name, the sort field, the partition, and an error budget."""
 
-    __slots__ = ("errors", "name", "partition", "sort_by")
+    __slots__ = ("compact", "errors", "name", "partition", "sort_by")
 
-    def __init__(self, name: str, sort_by: str | None, partition: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, name: str, sort_by: str | None, partition: tuple[int, int] | None = None, compact: bool = False
+    ) -> None:
         self.name = name
         self.sort_by = sort_by
         self.partition = partition
+        self.compact = compact
         self.errors = 0
 
     def error(self, message: str, line: int | None) -> InputError:
@@ -347,7 +367,7 @@ def _read_lines(stream: _Lines, src: _Source, limit: int) -> Iterator[tuple[int,
         yield number, chunk
 
 
-def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | InputError]:
+def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Item]:
     _name, loads = json_parser()
     name = src.name
     fast = _FAST_STATUS
@@ -358,6 +378,7 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | I
     new = Record
     part, parts = src.partition or (0, 1)
     partition = src.partition
+    compact = src.compact
     while True:
         chunk = readline(size)
         if not chunk:
@@ -394,7 +415,10 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | I
                 status = fast.get(text)
                 if status is not None and obj.get("object", "thread.run") == "thread.run":
                     if owner or owns(run_id, partition):
-                        yield new(run_id, status, obj, source=name, line=line, fields=obj)
+                        if compact:
+                            yield (run_id, status, obj, line, name)
+                        else:
+                            yield new(run_id, status, obj, source=name, line=line, fields=obj)
                     continue
         if owner:
             yield from _json_records(obj, src, line)
@@ -430,7 +454,7 @@ def _too_long(stream: _Lines, src: _Source, line: int, limit: int, size: int) ->
 # ----------------------------------------------------------------------------- SSE
 
 
-def _read_sse(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | InputError]:
+def _read_sse(stream: _Lines, src: _Source, limit: int) -> Iterator[Item]:
     _name, loads = json_parser()
     event: str | None = None
     data: list[str] = []
@@ -496,7 +520,7 @@ def _read_sse(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | Inp
 # ----------------------------------------------------------------------------- CSV
 
 
-def _read_csv(stream: _Lines, src: _Source, limit: int) -> Iterator[Record | InputError]:
+def _read_csv(stream: _Lines, src: _Source, limit: int) -> Iterator[Item]:
     header: list[str] | None = None
     columns: dict[str, int] = {}
     for item in _read_lines(stream, src, limit):
@@ -616,14 +640,40 @@ def read_records(
     without it are reported. ``name`` overrides the source name used in locations.
     ``partition=(k, n)`` keeps only the runs worker ``k`` of ``n`` handles (see :func:`owns`),
     and only worker 0 reports errors that belong to no run. Never raises for bad input;
-    raises ``ValueError`` for bad arguments.
+    raises ``ValueError`` for bad arguments (at once).
     """
+    _check_options(input_format, max_line_bytes, partition)
+    items = _read_source(
+        source,
+        input_format=input_format,
+        sort_by=sort_by,
+        max_line_bytes=max_line_bytes,
+        name=name,
+        partition=partition,
+        compact=False,
+    )
+    return cast("Iterator[Record | InputError]", items)
+
+
+def _check_options(input_format: str, max_line_bytes: int, partition: tuple[int, int] | None) -> None:
     if input_format not in FORMATS:
         raise ValueError(f"input_format must be one of {FORMATS}, got {input_format!r}")
     if max_line_bytes < 1:
         raise ValueError(f"max_line_bytes must be positive, got {max_line_bytes!r}")
     if partition is not None and not (0 <= partition[0] < partition[1]):
         raise ValueError(f"partition must be (k, n) with 0 <= k < n, got {partition!r}")
+
+
+def _read_source(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    input_format: InputFormat,
+    sort_by: str | None,
+    max_line_bytes: int,
+    name: str | None,
+    partition: tuple[int, int] | None,
+    compact: bool,
+) -> Iterator[Item]:
     try:
         opened_name, stream, owned = _open(source)
     except OSError as err:
@@ -633,11 +683,11 @@ def read_records(
         return
     where = name or opened_name
     try:
-        items = _read_stream(stream, _Source(where, sort_by, partition), input_format, max_line_bytes)
+        items = _read_stream(stream, _Source(where, sort_by, partition, compact), input_format, max_line_bytes)
         if partition is None or partition[0] == 0:
             yield from items
         else:  # errors about the whole input: worker 0 reports them
-            yield from (i for i in items if type(i) is Record or i.line is not None)
+            yield from (i for i in items if type(i) is not InputError or i.line is not None)
     except OSError as err:
         yield InputError(f"read error: {err.strerror or err}", source=where)
     finally:
@@ -645,14 +695,17 @@ def read_records(
             stream.close()
 
 
-def _read_stream(
-    stream: IO[bytes], src: _Source, input_format: InputFormat, limit: int
-) -> Iterator[Record | InputError]:
+def _read_stream(stream: IO[bytes], src: _Source, input_format: InputFormat, limit: int) -> Iterator[Item]:
     head = b""
     kind: str | None = input_format if input_format != "auto" else None
     buffered: _Lines = stream
     if kind is None:
-        # find the first non-blank line without consuming it: read ahead, then chain
+        # find the first non-blank line without consuming it: read ahead, then seek back (files)
+        # or chain the lines read to the rest (pipes)
+        try:
+            start: int | None = stream.tell() if stream.seekable() else None
+        except (OSError, ValueError):
+            start = None
         lines: list[bytes] = []
         while True:
             chunk = buffered.readline(limit + 1)
@@ -674,10 +727,14 @@ def _read_stream(
                 len(lines),
             )
             return
-        stream_: _Lines = _Chain(lines, buffered)
+        if start is not None:
+            stream.seek(start)
+            stream_: _Lines = stream
+        else:
+            stream_ = _Chain(lines, buffered)
     else:
         stream_ = buffered
-    items = _READERS[kind](stream_, src, limit)
+    items: Iterator[Item] = _READERS[kind](stream_, src, limit)
     if kind != "jsonl" and src.partition is not None and src.partition[1] > 1:
         items = _partitioned(items, src.partition)
     for item in items:
@@ -687,7 +744,7 @@ def _read_stream(
             return
 
 
-def _partitioned(items: Iterator[Record | InputError], partition: tuple[int, int]) -> Iterator[Record | InputError]:
+def _partitioned(items: Iterator[Item], partition: tuple[int, int]) -> Iterator[Item]:
     for item in items:
         if type(item) is Record:
             if owns(item.run_id, partition):
@@ -734,7 +791,41 @@ def read_paths(
     partition: tuple[int, int] | None = None,
 ) -> Iterator[Record | InputError]:
     """:func:`read_records` of each path in turn (``"-"`` is standard input)."""
-    for path in paths:
-        yield from read_records(
-            path, input_format=input_format, sort_by=sort_by, max_line_bytes=max_line_bytes, partition=partition
+    items = read_items(
+        paths,
+        input_format=input_format,
+        sort_by=sort_by,
+        max_line_bytes=max_line_bytes,
+        partition=partition,
+        compact=False,
+    )
+    return cast("Iterator[Record | InputError]", items)
+
+
+def read_items(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    input_format: InputFormat = "auto",
+    sort_by: str | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    partition: tuple[int, int] | None = None,
+    compact: bool = True,
+) -> Iterator[Item]:
+    """Like :func:`read_paths`, but a plain run object comes as a :data:`CompactRecord` tuple.
+
+    Building a :class:`Record` costs more than the tuple; bulk validation builds one
+    (:func:`as_record`) only for a run that needs it.
+    """
+    _check_options(input_format, max_line_bytes, partition)
+    return itertools.chain.from_iterable(
+        _read_source(
+            path,
+            input_format=input_format,
+            sort_by=sort_by,
+            max_line_bytes=max_line_bytes,
+            name=None,
+            partition=partition,
+            compact=compact,
         )
+        for path in paths
+    )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Route, Trigger
-from runfsm.records import InputFormat, Record, read_paths
+from runfsm.records import InputFormat, Item, Record, as_record, read_items
 from runfsm.status import RunStatus
 from runfsm.tracker import RunTracker
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
@@ -316,14 +316,15 @@ def _judge_shape(mode: Mode, codes: list[int]) -> _Shape | None:
 class _Run:
     """One open run: its history shape and records (fast path), or its tracker (slow path)."""
 
-    __slots__ = ("codes", "locations", "mode", "records", "run_id", "shape", "tracker", "warnings")
+    __slots__ = ("codes", "lines", "locations", "mode", "run_id", "shape", "sources", "tracker", "warnings")
 
     def __init__(self, run_id: str, mode: Mode | None) -> None:
         self.run_id = run_id
         self.mode: Mode | None = mode
         self.codes: list[int] = []
-        self.records: list[Record | None] = []
-        """The run's records (after it ended, only its client calls: they locate notes)."""
+        self.sources: list[str] = []
+        self.lines: list[int | None] = []
+        """Where each code came from: a run keeps no record objects (nor the run objects they hold)."""
         self.warnings: list[tuple[int, Location | None, str]] | None = None
         self.shape: _Shape | None = None
         self.tracker: RunTracker | None = None
@@ -364,7 +365,7 @@ class _Validator:
 
     def consume(
         self,
-        items: Iterable[Record | InputError],
+        items: Iterable[Item],
         on_error: Callable[[InputError], object] | None = None,
         on_record: Callable[[], object] | None = None,
     ) -> Iterator[Verdict]:
@@ -379,26 +380,55 @@ class _Validator:
         fields_on = self.fields
         check = check_fields
         record_type = Record
-        for rec in items:
-            if type(rec) is not record_type:
+        warn = self._warn
+        closed = self.closed
+        new_mode: Mode = "poll" if self.mode == "auto" else self.mode  # a run object is a poll
+        for item in items:
+            kind = type(item)
+            rec = item
+            if kind is tuple:  # a CompactRecord: a plain run object
+                if on_record is not None:
+                    on_record()
+                run_id, dest, obj, line, source = item  # type: ignore[misc]  # the tuple is a CompactRecord
+                run = get_open(run_id)
+                if run is None and run_id not in closed:
+                    run = self.open[run_id] = _Run(run_id, new_mode)
+                if run is not None and run.tracker is None and run.mode is not None:
+                    codes = run.codes
+                    index = len(codes)
+                    codes.append(dest)
+                    run.sources.append(source)
+                    run.lines.append(line)
+                    if fields_on:
+                        for message in check(dest, obj):
+                            warn(run, index, Location(source, line), message)
+                    if terminal[dest]:
+                        verdict = self._ended(run)
+                        if verdict is not None:
+                            yield verdict
+                    continue
+                rec = as_record(item)  # type: ignore[arg-type]  # a CompactRecord
+            elif kind is not record_type:
                 if not isinstance(rec, InputError):
                     raise TypeError(f"expected Record objects, got {type(rec).__name__}")
                 if on_error is None:
                     raise rec
                 on_error(rec)
                 continue
-            if on_record is not None:
+            elif on_record is not None:
                 on_record()
+            assert isinstance(rec, Record)
             run = get_open(rec.run_id)
             dest = rec.status
             if run is not None and dest is not None and run.tracker is None and run.mode is not None:
                 codes = run.codes
                 index = len(codes)
                 codes.append(dest)
-                run.records.append(rec)
+                run.sources.append(rec.source)
+                run.lines.append(rec.line)
                 if fields_on and rec.fields is not None:
                     for message in check(dest, rec.fields):
-                        self._warn(run, index, rec, message)
+                        warn(run, index, rec.location, message)
                 if terminal[dest]:
                     verdict = self._ended(run)
                     if verdict is not None:
@@ -430,26 +460,28 @@ class _Validator:
         if dest is None:
             call = rec.call
             if call is None:  # an unknown status: the tracker reports it
-                run.records.append(rec)
                 self._to_tracker(run)
+                self._feed_tracker(run, rec)
                 return None
             run.codes.append(_call_code(call))
-            run.records.append(rec)
+            run.sources.append(rec.source)
+            run.lines.append(rec.line)
             return None
         if run.mode is None:
             run.mode = rec.mode or "poll"
         run.codes.append(dest)
-        run.records.append(rec)
+        run.sources.append(rec.source)
+        run.lines.append(rec.line)
         if self.fields and rec.fields is not None:
             for message in check_fields(dest, rec.fields):
-                self._warn(run, index, rec, message)
+                self._warn(run, index, rec.location, message)
         return self._ended(run) if _IS_TERMINAL[dest] else None
 
     @staticmethod
-    def _warn(run: _Run, index: int, rec: Record, message: str) -> None:
+    def _warn(run: _Run, index: int, location: Location, message: str) -> None:
         if run.warnings is None:
             run.warnings = []
-        run.warnings.append((index, rec.location, message))
+        run.warnings.append((index, location, message))
 
     def _shape(self, run: _Run) -> _Shape | None:
         mode = run.mode or "poll"
@@ -477,13 +509,20 @@ class _Validator:
     # -- the slow path: a real tracker
 
     def _to_tracker(self, run: _Run) -> None:
-        """Replay the run so far into a tracker (which records the trouble), then keep feeding it."""
+        """Replay the run so far into a tracker (which records the trouble), then keep feeding it.
+
+        The tracker sees statuses, not run objects: the field warnings are this class's
+        (``run.warnings``, merged into the verdict), computed as each record arrives.
+        """
         tracker = _tracker(run.run_id, run.mode or "poll")
         run.tracker = tracker
-        records, run.records, run.codes = run.records, [], []
-        for rec in records:
-            assert rec is not None  # only ended runs drop records
-            self._feed_tracker(run, rec)
+        for code, source, line in zip(run.codes, run.sources, run.lines, strict=True):
+            if code >= _SUBMIT_CODE:
+                tracker.record_call(_CODE_CALL[code])
+            else:
+                tracker.observe(_BY_ORDINAL[code])
+            run.locations.append(Location(source, line))
+        run.codes, run.sources, run.lines = [], [], []
 
     def _feed_tracker(self, run: _Run, rec: Record) -> None:
         tracker = run.tracker
@@ -491,7 +530,16 @@ class _Validator:
         if rec.call is None and run.mode is None:
             run.mode = rec.mode or "poll"
             tracker.mode = run.mode
-        _feed(tracker, rec)
+        index = len(tracker.history)
+        if rec.call is not None:
+            tracker.record_call(rec.call)
+        elif rec.status is None:
+            tracker.observe(rec.raw)  # an unknown status: the tracker records it as such
+        else:
+            tracker.observe(rec.status)
+            if self.fields and rec.fields is not None:
+                for message in check_fields(rec.status, rec.fields):
+                    self._warn(run, index, rec.location, message)
         run.locations.append(rec.location)
 
     # -- ending a run
@@ -505,14 +553,15 @@ class _Validator:
                 run.shape = shape
         if run.tracker is not None:
             verdict = Verdict.from_tracker(run.tracker, locations=run.locations, strict=self.strict)
-            if not self.fields:
-                verdict = dataclasses.replace(verdict, warnings=())
+            if run.warnings:
+                merged = sorted([*verdict.warnings, *run.warnings], key=lambda w: w[0])
+                verdict = dataclasses.replace(verdict, warnings=tuple(merged))
             return verdict
         shape = run.shape
         assert shape is not None
         warnings: list[tuple[int, Location | None, str]] = run.warnings or []
         if shape.notes:
-            notes = [(i, _location(run.records[i]), m) for i, m in shape.notes]
+            notes = [(i, Location(run.sources[i], run.lines[i]), m) for i, m in shape.notes]
             warnings = sorted([*warnings, *notes], key=lambda w: w[0])
         final = shape.final
         return Verdict(
@@ -534,10 +583,7 @@ class _Validator:
         if run.tracker is not None:
             self.closed[run.run_id] = _Closed(self._verdict(run), len(run.tracker.history))
         else:
-            # keep the shape, not the run objects: a late repeat only extends the shape
-            run.records = [r if r is not None and r.call is not None else None for r in run.records]
-            run.shape = None
-            self.closed[run.run_id] = run
+            self.closed[run.run_id] = run  # its codes: a late repeat only extends them
         if len(self.closed) > self.linger:
             return self._let_go(self.closed.popitem(last=False)[1])
         return None
@@ -554,10 +600,12 @@ class _Validator:
             if rec.call is not None or dest is final:
                 index = len(codes)
                 codes.append(dest if dest is not None else _call_code(rec.call))
-                entry.records.append(rec if rec.call is not None else None)
+                entry.shape = None
+                entry.sources.append(rec.source)
+                entry.lines.append(rec.line)
                 if dest is not None and self.fields and rec.fields is not None:
                     for message in check_fields(dest, rec.fields):
-                        self._warn(entry, index, rec, message)
+                        self._warn(entry, index, rec.location, message)
                 return
             ended = _Closed(self._verdict(entry), len(codes))
             self.closed[rec.run_id] = ended
@@ -615,10 +663,6 @@ def _call_code(call: Trigger | None) -> int:
     return _SUBMIT_CODE if call is Trigger.SUBMIT_TOOL_OUTPUTS else _CANCEL_CODE
 
 
-def _location(rec: Record | None) -> Location | None:
-    return rec.location if rec is not None else None
-
-
 def _raw_text(raw: object) -> str:
     """The observed value as text, as :meth:`Verdict.from_tracker` writes it."""
     if isinstance(raw, str):
@@ -652,19 +696,20 @@ def validate_many(
 
 
 def _sorted_by_run(
-    items: Iterable[Record | InputError],
+    items: Iterable[Item],
     on_error: Callable[[InputError], object] | None,
     on_record: Callable[[], object] | None,
 ) -> Iterator[Record]:
     groups: dict[str, list[Record]] = {}
-    for rec in items:
-        if isinstance(rec, InputError):
+    for item in items:
+        if isinstance(item, InputError):
             if on_error is None:
-                raise rec
-            on_error(rec)
+                raise item
+            on_error(item)
             continue
         if on_record is not None:
             on_record()
+        rec = item if isinstance(item, Record) else as_record(item)
         groups.setdefault(rec.run_id, []).append(rec)
     for group in groups.values():
         group.sort(key=lambda r: r.timestamp if r.timestamp is not None else float("-inf"))
@@ -696,7 +741,7 @@ def validate_paths(
     """
     _check_mode(mode)
     _check_linger(linger)
-    items = read_paths(paths, input_format=input_format, sort_by=sort_by, partition=partition)
+    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition)
     validator = _Validator(mode, strict, linger, check_fields)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)

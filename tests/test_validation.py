@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,15 +19,21 @@ from runfsm.verdict import Location, OffenseKind, RunResult, StepKind
 
 if TYPE_CHECKING:
     import random
-    from pathlib import Path
 
 R = RunStatus
 
 
-def _records(run: SimulatedRun, *, source: str = "log") -> list[Record]:
-    """A simulated run as records (stream runs as events, poll runs as run objects)."""
+def _records(run: SimulatedRun, *, source: str = "log", spoil: random.Random | None = None) -> list[Record]:
+    """A simulated run as records (stream runs as events, poll runs as run objects).
+
+    With ``spoil``, some run objects lose or gain a field, so that field warnings appear.
+    """
     out: list[Record] = []
     for line, (item, snap) in enumerate(zip(run.observed, run.snapshots, strict=True), 1):
+        if spoil is not None and snap and spoil.random() < 0.3:
+            for name in ("started_at", "completed_at", "last_error", "cancelled_at"):
+                snap.pop(name, None)
+            snap["required_action"] = snap.get("required_action") or {"type": "odd"}
         if isinstance(item, Trigger):
             out.append(Record(run.run_id, None, item.value, source=source, line=line, mode=None, call=item))
         elif run.mode == "stream":
@@ -191,7 +198,7 @@ def test_fast_path_gives_the_reference_verdicts(runs: list[SimulatedRun], rng: r
     histories: dict[str, list[Record]] = {}
     late_ok = linger >= len(runs)
     for run in runs:
-        records = _records(run, source=run.run_id)
+        records = _records(run, source=run.run_id, spoil=rng)
         if not late_ok:  # nothing may arrive after the end: the run may already be let go of
             end = next((k for k, r in enumerate(records) if r.status in RunStatus.terminal_states()), None)
             records = records if end is None else records[: end + 1]
@@ -199,7 +206,9 @@ def test_fast_path_gives_the_reference_verdicts(runs: list[SimulatedRun], rng: r
             last = records[-1]
             late = rng.choice([last.status, RunStatus.InProgress, None])
             raw = last.raw if late is last.status else ("bogus" if late is None else "in_progress")
-            records.append(Record(run.run_id, late, raw, source=run.run_id, line=len(records) + 1, mode=last.mode))
+            fields = last.fields if late is last.status else None
+            line = len(records) + 1
+            records.append(Record(run.run_id, late, raw, source=run.run_id, line=line, mode=last.mode, fields=fields))
         histories[run.run_id] = records
     pending = {k: list(v) for k, v in histories.items()}
     stream: list[Record] = []
@@ -347,3 +356,26 @@ def test_summary_counts_and_exit_code() -> None:
     summary.add_error(InputError("bad", source="f", line=1))
     assert summary.exit_code == 2
     assert Summary(strict=True, unfinished=1).exit_code == 1
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]))
+def test_files_give_the_same_verdicts_as_records(seed: int, fmt: str) -> None:
+    """validate_paths (compact records on its fast path) agrees with validate_many over read Records."""
+    import io
+    import tempfile
+
+    from runfsm.records import read_paths
+    from runfsm.simulate import simulate_runs, write_corpus
+
+    mode = "stream" if fmt in ("events", "sse") else "poll"
+    runs = simulate_runs(12, seed=seed, mode=mode, illegal=0.3, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
+    text = io.StringIO()
+    write_corpus(text, runs, fmt=fmt, concurrency=4, seed=seed)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"corpus.{fmt}"
+        path.write_text(text.getvalue())
+        from_paths = list(validate_paths([path], linger=2))
+        records = [r for r in read_paths([path]) if isinstance(r, Record)]
+        from_records = list(validate_many(records, linger=2))
+    assert from_paths == from_records
+    assert len({v.run_id for v in from_paths}) == 12  # a small linger may split a run in two

@@ -261,6 +261,7 @@ def render_text(
     if not only_failures:
         rows = [
             ("runs", s.runs),
+            ("observations", s.observations),
             ("legal", s.legal),
             ("illegal", s.illegal),
             ("unknown status", s.unknown_status),
