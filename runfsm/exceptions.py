@@ -10,7 +10,9 @@ The tree::
     ├── IllegalTransition                     an observed jump the lifecycle forbids
     │   └── MissingClientCall                 a jump that needs a client call nobody recorded
     ├── CallbackError                         a user's on-enter callback raised
-    └── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+    ├── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+    └── DiagramError                          a diagram could not be drawn
+        └── GraphvizMissing (also RuntimeError)   SVG/PNG asked for, Graphviz (package or `dot`) not installed
 
 Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
 ``transitions.MachineError`` never escapes runfsm: it is translated at the boundary.
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallbackError",
+    "DiagramError",
+    "GraphvizMissing",
     "IllegalTransition",
     "InputError",
     "LifecycleError",
@@ -169,3 +173,23 @@ class InputError(RunfsmError, ValueError):
         self.detail = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
+
+
+# ----------------------------------------------------------------------------- diagrams (issue 4)
+
+
+class DiagramError(RunfsmError):
+    """A diagram could not be drawn (Graphviz failed, or the overlay names a run that is not there)."""
+
+
+class GraphvizMissing(DiagramError, RuntimeError):
+    """SVG or PNG was asked for and Graphviz is missing; the message says what to install.
+
+    ``what`` is ``"package"`` (the ``graphviz`` Python package: ``pip install 'runfsm[diagrams]'``)
+    or ``"program"`` (the ``dot`` executable: ``apt-get install graphviz``). Mermaid and DOT
+    output need neither.
+    """
+
+    def __init__(self, message: str, *, what: str) -> None:
+        self.what = what
+        super().__init__(f"{message} (Mermaid and DOT output need nothing installed)")

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Iterator
 
+    from runfsm.report import Report
+
 __all__ = ["ValidationReport", "add_arguments", "collect", "render_json", "render_text", "run", "sample_paths"]
 
 _SHOWN_ERRORS = 50
@@ -71,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "holds the whole input in memory",
     )
     parser.add_argument("--no-field-checks", action="store_true", help="skip the field-invariant checks (faster)")
+    parser.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write an offline HTML report: summary, the runs drawn on the lifecycle, failing runs "
+        "(needs Graphviz)",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
@@ -138,6 +146,7 @@ def collect(
     keep_all: bool = False,
     check_fields: bool = True,
     progress: bool = False,
+    on_verdict: Callable[[Verdict], object] | None = None,
     jobs: int = 1,
     partition: tuple[int, int] | None = None,
 ) -> ValidationReport:
@@ -145,7 +154,9 @@ def collect(
 
     With ``jobs`` > 1, that many worker processes each judge the runs of one partition
     (by a hash of the run id) and their reports are merged. Standard input is read once,
-    so it is always validated in this process.
+    so it is always validated in this process. ``on_verdict`` is called with every verdict
+    judged in this process, as it comes (the HTML report counts them); worker processes
+    cannot call it.
     """
     options: dict[str, Any] = {
         "mode": mode,
@@ -179,6 +190,8 @@ def collect(
     try:
         for verdict in verdicts:
             summary.add(verdict)
+            if on_verdict is not None:
+                on_verdict(verdict)
             if keep_all or verdict.offenses or summary.is_failure(verdict) or verdict.warnings:
                 report.verdicts.append(verdict)
     finally:
@@ -306,6 +319,9 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         print(f"runfsm validate: error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
+    html = _html_report(paths, strict=args.strict) if args.report else None
+    # worker processes cannot feed the HTML report: they send every verdict back instead
+    html_after = html is not None and args.jobs > 1 and "-" not in paths
     progress = not args.quiet and sys.stderr.isatty()
     report = collect(
         paths,
@@ -313,11 +329,17 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         sort_by=args.sort_by,
         input_format=args.input_format,
-        keep_all=args.output_format == "json" and not args.only_failures,
+        keep_all=(args.output_format == "json" and not args.only_failures) or html_after,
         check_fields=not args.no_field_checks,
         progress=progress and args.jobs == 1,
         jobs=args.jobs,
+        on_verdict=html.add if html is not None and not html_after else None,
     )
+    if html is not None:
+        if html_after:
+            html.update(report.verdicts)
+        for error in report.errors:
+            html.add_error(error)
     if args.sample:
         _relative_to_samples(report)
     if not args.quiet:
@@ -325,7 +347,22 @@ def run(args: argparse.Namespace) -> int:
             render_json(report, sys.stdout, only_failures=args.only_failures)
         else:
             render_text(report, sys.stdout, only_failures=args.only_failures, show_warnings=args.show_warnings)
+    if html is not None:
+        try:
+            html.write(args.report)
+        except OSError as err:
+            print(f"runfsm validate: error: cannot write the report {args.report}: {err.strerror}", file=sys.stderr)
+            return 2
     return report.summary.exit_code
+
+
+def _html_report(paths: list[str], *, strict: bool) -> Report:
+    """The HTML report to fill (``--report``); raises GraphvizMissing before any input is read."""
+    from runfsm.diagram import lifecycle_diagram, render  # noqa: PLC0415  (only --report draws)
+    from runfsm.report import Report  # noqa: PLC0415
+
+    render(lifecycle_diagram(), format="svg")
+    return Report(sources=paths, strict=strict)
 
 
 def _relative_to_samples(report: ValidationReport) -> None:
