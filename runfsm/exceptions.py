@@ -10,7 +10,8 @@ The tree::
     ├── IllegalTransition                     an observed jump the lifecycle forbids
     │   └── MissingClientCall                 a jump that needs a client call nobody recorded
     ├── CallbackError                         a user's on-enter callback raised
-    └── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+    ├── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+    └── ScriptError (also ValueError)         testing kit: a scripted run history the fake API cannot play
 
 Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
 ``transitions.MachineError`` never escapes runfsm: it is translated at the boundary.
@@ -34,6 +35,7 @@ __all__ = [
     "MissingClientCall",
     "NotARunStatus",
     "RunfsmError",
+    "ScriptError",
     "UnknownStatus",
     "WrongRun",
 ]
@@ -169,3 +171,20 @@ class InputError(RunfsmError, ValueError):
         self.detail = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
+
+
+# -- testing kit (runfsm.fake, runfsm.strategies) ----------------------------------------------
+
+
+class ScriptError(RunfsmError, ValueError):
+    """A scripted run history the fake Assistants API cannot play (an illegal step, a bad duration).
+
+    ``index`` is the position of the offending step in the script (None when the whole
+    script is at fault).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        self.index = index
+        self.detail = message
+        where = f"script step {index}: " if index is not None else "script: "
+        super().__init__(where + message)
