@@ -11,6 +11,7 @@ The tree::
     │   └── MissingClientCall                 a jump that needs a client call nobody recorded
     ├── CallbackError                         a user's on-enter callback raised
     ├── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+    ├── ScriptError (also ValueError)         testing kit: a scripted run history the fake API cannot play
     ├── ApiError                              one request to the API failed (kind, status code, retry-after)
     └── WatchError                            following a run ended without a result (run id, thread id, tracker)
         ├── WatchTimeout (also TimeoutError)  the deadline passed while the run could still change
@@ -44,6 +45,7 @@ __all__ = [
     "NotARunStatus",
     "RequestsFailed",
     "RunfsmError",
+    "ScriptError",
     "ToolOutputsRejected",
     "UnexpectedRunStatus",
     "UnknownStatus",
@@ -183,6 +185,23 @@ class InputError(RunfsmError, ValueError):
         self.detail = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
+
+
+# -- testing kit (runfsm.fake, runfsm.strategies) ----------------------------------------------
+
+
+class ScriptError(RunfsmError, ValueError):
+    """A scripted run history the fake Assistants API cannot play (an illegal step, a bad duration).
+
+    ``index`` is the position of the offending step in the script (None when the whole
+    script is at fault).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        self.index = index
+        self.detail = message
+        where = f"script step {index}: " if index is not None else "script: "
+        super().__init__(where + message)
 
 
 # ----------------------------------------------------------------------------- following runs (watcher, scheduler)
