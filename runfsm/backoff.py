@@ -6,7 +6,10 @@ many seconds since that status was first seen (both reset when the status change
 since watching began, and the server's ``openai-poll-after-ms`` hint. The pieces compose like
 tenacity's ``wait_*`` functions::
 
-    HintFloor(Jitter(ByStatus(Fixed(0.5), InProgress=Schedule(...)), fraction=0.1))
+    Jitter(ByStatus(Fixed(0.5), InProgress=Schedule(...)), fraction=0.1)
+
+The server's hint is applied by the watcher on top of any policy, as a lower bound on every
+response (``respect_hint=False`` to turn it off).
 
 Why not tenacity itself: tenacity decides from exceptions and attempt numbers; a poller decides
 from the run's *status* (and resets when it changes), and in a scheduler its sleeps are replaced
@@ -37,7 +40,6 @@ __all__ = [
     "Capped",
     "Exponential",
     "Fixed",
-    "HintFloor",
     "Jitter",
     "PollContext",
     "PollPolicy",
@@ -179,17 +181,6 @@ class Jitter:
 
 
 @dataclass(frozen=True, slots=True)
-class HintFloor:
-    """Never wait less than the server's ``openai-poll-after-ms`` hint of the last response."""
-
-    policy: PollPolicy
-
-    def __call__(self, ctx: PollContext) -> float:
-        wait = self.policy(ctx)
-        return max(wait, ctx.hint) if ctx.hint is not None else wait
-
-
-@dataclass(frozen=True, slots=True)
 class Capped:
     """At most ``cap`` seconds."""
 
@@ -234,7 +225,7 @@ class RetryPolicy:
 
 
 def _preset(steps: Sequence[tuple[float, float]], *, queued: float) -> PollPolicy:
-    return HintFloor(Jitter(ByStatus(Schedule(tuple(steps)), Queued=Fixed(queued)), fraction=0.05))
+    return Jitter(ByStatus(Schedule(tuple(steps)), Queued=Fixed(queued)), fraction=0.05)
 
 
 DEFAULT: PollPolicy = _preset(((0, 2.2), (25, 3.0)), queued=2.0)

@@ -129,6 +129,7 @@ class FollowCore:
         timeout: float | None = None,
         grace: float = DEFAULT_GRACE,
         has_handler: bool = False,
+        respect_hint: bool = True,
     ) -> None:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
@@ -142,6 +143,7 @@ class FollowCore:
         self.clock = clock
         self.grace = grace
         self.has_handler = has_handler
+        self.respect_hint = respect_hint
         self.result = WatchResult(tracker)
         self.started = clock()
         self.user_deadline = self.started + timeout if timeout is not None else None
@@ -192,7 +194,10 @@ class FollowCore:
             hint=self._hint,
             first_hint=self._first_hint,
         )
-        wait = min(max(self.policy(ctx), 0.0), self.deadline - now)
+        wait = max(self.policy(ctx), 0.0)
+        if self.respect_hint and self._hint is not None:
+            wait = max(wait, self._hint)  # the server's openai-poll-after-ms: a lower bound on every response
+        wait = min(wait, self.deadline - now)
         self.result.retrieves += 1
         return Step(StepKind.RETRIEVE, wait=wait)
 

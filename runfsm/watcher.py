@@ -69,6 +69,7 @@ class _BaseWatcher:
         retry: RetryPolicy | None = None,
         grace: float = DEFAULT_GRACE,
         on_illegal: OnIllegal = "log",
+        respect_hint: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not callable(policy):
@@ -77,6 +78,7 @@ class _BaseWatcher:
         self.retry = retry if retry is not None else RetryPolicy()
         self.grace = grace
         self.on_illegal: OnIllegal = on_illegal
+        self.respect_hint = respect_hint
         self.clock = clock
 
     def _core(
@@ -106,6 +108,7 @@ class _BaseWatcher:
             timeout=timeout,
             grace=self.grace,
             has_handler=has_handler,
+            respect_hint=self.respect_hint,
         )
 
 
@@ -125,10 +128,13 @@ class Watcher(_BaseWatcher):
         retry: RetryPolicy | None = None,
         grace: float = DEFAULT_GRACE,
         on_illegal: OnIllegal = "log",
+        respect_hint: bool = True,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
-        super().__init__(policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, clock=clock)
+        super().__init__(
+            policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, respect_hint=respect_hint, clock=clock
+        )
         if _is_api(client):
             self.api: RunsAPI = client
         elif hasattr(client, "beta"):
@@ -241,10 +247,13 @@ class AsyncWatcher(_BaseWatcher):
         retry: RetryPolicy | None = None,
         grace: float = DEFAULT_GRACE,
         on_illegal: OnIllegal = "log",
+        respect_hint: bool = True,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        super().__init__(policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, clock=clock)
+        super().__init__(
+            policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, respect_hint=respect_hint, clock=clock
+        )
         if _is_api(client):
             self.api: AsyncRunsAPI = client
         elif hasattr(client, "beta"):

@@ -86,10 +86,13 @@ class Fault:
     ``retry-after`` / ``retry-after-ms`` when given); ``"drop"`` closes the connection with no
     complete answer (``processed=True``: after the request took effect, as when a response is
     lost on the way back); ``"slow"`` lets ``seconds`` of virtual time pass (and
-    ``real_seconds`` of real time, for client timeout tests) before answering normally.
+    ``real_seconds`` of real time, for client timeout tests) before answering normally;
+    ``"garble"`` answers normally but with ``status`` in place of the run's status (a status
+    the client does not know); ``"cut"`` ends an SSE stream after ``events`` events, with no
+    ``done`` (a stream broken on the way).
     """
 
-    kind: Literal["status", "drop", "slow"]
+    kind: Literal["status", "drop", "slow", "garble", "cut"]
     route: Route | None = None
     run_id: str | None = None
     times: int = 1
@@ -99,6 +102,8 @@ class Fault:
     seconds: float = 0.0
     real_seconds: float = 0.0
     processed: bool = False
+    status: str = ""
+    events: int = 0
 
     def matches(self, route: Route, run_id: str | None) -> bool:
         """True if this fault applies to a request on ``route`` about ``run_id``."""
@@ -290,6 +295,20 @@ class FakeAssistants:
             Fault("slow", route=route, run_id=run_id, times=times, seconds=seconds, real_seconds=real_seconds)
         )
 
+    def garble_next(
+        self, status: str, *, route: Route | None = "retrieve_run", run_id: str | None = None, times: int = 1
+    ) -> Fault:
+        """Answer the next matching run responses with ``"status": status`` (e.g. a status no client knows)."""
+        return self.inject(Fault("garble", route=route, run_id=run_id, times=times, status=status))
+
+    def cut_stream_next(
+        self, *, events: int = 1, route: Route | None = "create_run", run_id: str | None = None, times: int = 1
+    ) -> Fault:
+        """End the next matching SSE streams after ``events`` events, without ``done`` (the run goes on)."""
+        if events < 0:
+            raise ValueError(f"cut_stream_next takes events >= 0, got {events}")
+        return self.inject(Fault("cut", route=route, run_id=run_id, times=times, events=events))
+
     def count(self, route: Route | None = None, *, run_id: str | None = None) -> int:
         """How many requests matched ``route`` (None: any) and ``run_id`` (None: any)."""
         with self._lock:
@@ -369,6 +388,11 @@ class FakeAssistants:
                 )
                 if fault is not None and fault.kind == "drop":
                     response = FakeResponse(0, {}, b"", drop=True)
+                elif fault is not None and fault.kind == "garble" and not response.stream and response.status_code == 200:
+                    response.body = json.dumps({**response.json(), "status": fault.status}).encode()
+                elif fault is not None and fault.kind == "cut" and response.stream:
+                    chunks = response.body.split(b"\n\n")[: fault.events]
+                    response.body = b"".join(chunk + b"\n\n" for chunk in chunks)
             if fault is not None and fault.kind == "slow":
                 response.real_delay = fault.real_seconds
             fault_name = None

@@ -282,7 +282,8 @@ def follow_each(name: str, plans: list[Plan], *, policy: PollPolicy | None, hint
             clock.sleep(next(tools))
             return tool_outputs(r)
 
-        watcher = Watcher(api, policy=policy or DEFAULT, clock=clock, sleep=clock.sleep)
+        watcher = Watcher(api, policy=policy or DEFAULT, respect_hint=not name.startswith("anchor"), clock=clock,
+                          sleep=clock.sleep)
         try:
             if policy is None:
                 result = watcher.watch("thread_sim", assistant_id="asst", on_action=handler, metadata={"run_id": run.id})
