@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from runfsm.exceptions import ApiError
 
@@ -102,7 +102,7 @@ def parse_hint(value: str | None) -> float | None:
         ms = float(value)
     except ValueError:
         return None
-    return ms / 1000 if ms >= 0 and ms == ms and ms != float("inf") else None
+    return ms / 1000 if 0 <= ms < float("inf") else None
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -180,7 +180,10 @@ class OpenAIRuns:
     def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> Reply:
         """Submit tool outputs."""
         return self._call(
-            self._runs.with_raw_response.submit_tool_outputs, run_id, thread_id=thread_id, tool_outputs=list(outputs)
+            self._runs.with_raw_response.submit_tool_outputs,
+            run_id,
+            thread_id=thread_id,
+            tool_outputs=cast("Any", list(outputs)),
         )
 
     def cancel(self, thread_id: str, run_id: str) -> Reply:
@@ -204,7 +207,9 @@ class OpenAIRuns:
     def submit_stream(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> Iterator[Any]:
         """``runs.submit_tool_outputs(..., stream=True)``, event by event."""
         return self._events(
-            lambda: self._runs.submit_tool_outputs(run_id, thread_id=thread_id, tool_outputs=list(outputs), stream=True)
+            lambda: self._runs.submit_tool_outputs(
+                run_id, thread_id=thread_id, tool_outputs=cast("Any", list(outputs)), stream=True
+            )
         )
 
 
@@ -237,7 +242,10 @@ class AsyncOpenAIRuns:
     async def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> Reply:
         """Submit tool outputs."""
         return await self._call(
-            self._runs.with_raw_response.submit_tool_outputs, run_id, thread_id=thread_id, tool_outputs=list(outputs)
+            self._runs.with_raw_response.submit_tool_outputs,
+            run_id,
+            thread_id=thread_id,
+            tool_outputs=cast("Any", list(outputs)),
         )
 
     async def cancel(self, thread_id: str, run_id: str) -> Reply:
@@ -263,5 +271,7 @@ class AsyncOpenAIRuns:
     def submit_stream(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> AsyncIterator[Any]:
         """``runs.submit_tool_outputs(..., stream=True)``, event by event."""
         return self._events(
-            lambda: self._runs.submit_tool_outputs(run_id, thread_id=thread_id, tool_outputs=list(outputs), stream=True)
+            lambda: self._runs.submit_tool_outputs(
+                run_id, thread_id=thread_id, tool_outputs=cast("Any", list(outputs)), stream=True
+            )
         )

@@ -24,6 +24,7 @@ run ages, capped so that a late finish is still seen within a few seconds.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -88,6 +89,7 @@ class Fixed:
         _check_positive("Fixed.seconds", self.seconds)
 
     def __call__(self, ctx: PollContext) -> float:
+        """The wait in seconds for ``ctx``."""
         return self.seconds
 
 
@@ -106,6 +108,7 @@ class Exponential:
             raise ValueError(f"Exponential.factor must be >= 1, got {self.factor!r}")
 
     def __call__(self, ctx: PollContext) -> float:
+        """The wait in seconds for ``ctx``."""
         if ctx.polls > 200:  # factor ** polls would overflow long after reaching the cap
             return self.cap
         return min(self.cap, self.initial * self.factor**ctx.polls)
@@ -125,7 +128,7 @@ class Schedule:
         steps = tuple((float(a), float(w)) for a, w in self.steps)
         if not steps or steps[0][0] != 0:
             raise ValueError(f"Schedule.steps must start with a step at 0 seconds, got {self.steps!r}")
-        for (a, _), (b, _) in zip(steps, steps[1:], strict=False):
+        for (a, _), (b, _) in itertools.pairwise(steps):
             if b <= a:
                 raise ValueError(f"Schedule.steps must be in increasing order of start time, got {self.steps!r}")
         for _, wait in steps:
@@ -133,6 +136,7 @@ class Schedule:
         object.__setattr__(self, "steps", steps)
 
     def __call__(self, ctx: PollContext) -> float:
+        """The wait in seconds for ``ctx``."""
         wait = self.steps[0][1]
         for after, step_wait in self.steps:
             if ctx.since_change < after:
@@ -155,12 +159,15 @@ class ByStatus:
                 status = RunStatus[name]
             except KeyError:
                 names = ", ".join(s.name for s in RunStatus)
-                raise ValueError(f"ByStatus: {name!r} is not a RunStatus member name; expected one of {names}") from None
+                raise ValueError(
+                    f"ByStatus: {name!r} is not a RunStatus member name; expected one of {names}"
+                ) from None
             overrides[status] = policy
         object.__setattr__(self, "default", default)
         object.__setattr__(self, "overrides", overrides)
 
     def __call__(self, ctx: PollContext) -> float:
+        """The wait in seconds for ``ctx``."""
         return self.overrides.get(ctx.status, self.default)(ctx)
 
 
@@ -177,6 +184,7 @@ class Jitter:
             raise ValueError(f"Jitter.fraction must be in [0, 1), got {self.fraction!r}")
 
     def __call__(self, ctx: PollContext) -> float:
+        """The wait in seconds for ``ctx``."""
         return self.policy(ctx) * self.rng.uniform(1 - self.fraction, 1 + self.fraction)
 
 
@@ -191,6 +199,7 @@ class Capped:
         _check_positive("Capped.cap", self.cap)
 
     def __call__(self, ctx: PollContext) -> float:
+        """The wait in seconds for ``ctx``."""
         return min(self.cap, self.policy(ctx))
 
 

@@ -30,10 +30,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from runfsm.tracker import RunTracker
-
     from runfsm.lifecycle import Trigger
     from runfsm.status import LifecycleState
+    from runfsm.tracker import RunTracker
 
 __all__ = [
     "ApiError",
@@ -257,8 +256,10 @@ class UnexpectedRunStatus(WatchError, ValueError):
 
 
 class ToolOutputsRejected(WatchError):
-    """The API refused the tool outputs (``400 Runs in status "expired" do not accept tool outputs.``, ...)
-    and the run was not found in a terminal status afterwards."""
+    """The API refused the tool outputs and the run was not found in a terminal status afterwards.
+
+    The API's words are in the message: ``400 Runs in status "expired" do not accept tool outputs.``
+    """
 
 
 class RequestsFailed(WatchError):

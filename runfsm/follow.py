@@ -12,9 +12,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runfsm.api import Reply, ToolOutput
 from runfsm.backoff import DEFAULT, PollContext, PollPolicy, RetryPolicy
 from runfsm.exceptions import (
     ApiError,
@@ -26,6 +25,9 @@ from runfsm.exceptions import (
 )
 from runfsm.status import RunStatus
 from runfsm.tracker import Outcome, RunTracker
+
+if TYPE_CHECKING:
+    from runfsm.api import Reply, ToolOutput
 
 __all__ = [
     "DEFAULT_EXPIRY",

@@ -12,7 +12,6 @@ The budget is a token bucket holding at most ``burst`` tokens, refilled at
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 import time
@@ -117,7 +116,9 @@ class Scheduler:
         elif hasattr(client, "beta"):
             self.api = OpenAIRuns(client)
         else:
-            raise TypeError(f"Scheduler takes an openai.OpenAI client or a runfsm.api.RunsAPI, got {type(client).__name__}")
+            raise TypeError(
+                f"Scheduler takes an openai.OpenAI client or a runfsm.api.RunsAPI, got {type(client).__name__}"
+            )
         self.clock = clock
         self.sleep = sleep
         self.bucket = TokenBucket(per_minute, burst=burst, now=clock())
@@ -147,7 +148,9 @@ class Scheduler:
 
         thread, run_id, obj = _split(run, thread_id)
         if tracker is None:
-            tracker = RunTracker(run_id, mode="poll", on_illegal=self.on_illegal, on_missing_call="assume", clock=self.clock)
+            tracker = RunTracker(
+                run_id, mode="poll", on_illegal=self.on_illegal, on_missing_call="assume", clock=self.clock
+            )
         core = FollowCore(
             thread,
             run_id,
@@ -249,12 +252,14 @@ class Scheduler:
             else:
                 reply = self.api.cancel(core.thread_id, core.run_id)
         except ApiError as err:
-            if err.kind == "rate_limited":
-                pause = err.retry_after if err.retry_after is not None else self.retry.wait(1)
-                self.paused_until = max(self.paused_until, self.clock() + pause)
-            self._advance(job, lambda: core.on_failure(err, request=step.kind))
+            failure = err
+        else:
+            self._advance(job, lambda: core.on_reply(reply))
             return
-        self._advance(job, lambda: core.on_reply(reply))
+        if failure.kind == "rate_limited":
+            pause = failure.retry_after if failure.retry_after is not None else self.retry.wait(1)
+            self.paused_until = max(self.paused_until, self.clock() + pause)
+        self._advance(job, lambda: core.on_failure(failure, request=step.kind))
 
     def max_in_window(self, window: float = _WINDOW) -> int:
         """The largest number of requests sent in any ``window`` seconds (closed interval)."""

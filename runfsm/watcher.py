@@ -140,7 +140,9 @@ class Watcher(_BaseWatcher):
         elif hasattr(client, "beta"):
             self.api = OpenAIRuns(client)
         else:
-            raise TypeError(f"Watcher takes an openai.OpenAI client or a runfsm.api.RunsAPI, got {type(client).__name__}")
+            raise TypeError(
+                f"Watcher takes an openai.OpenAI client or a runfsm.api.RunsAPI, got {type(client).__name__}"
+            )
         self.sleep = sleep
 
     def poll(
@@ -164,7 +166,12 @@ class Watcher(_BaseWatcher):
         return self._drive(core, step, on_action)
 
     def cancel(
-        self, run: object, *, thread_id: str | None = None, tracker: RunTracker | None = None, timeout: float | None = None
+        self,
+        run: object,
+        *,
+        thread_id: str | None = None,
+        tracker: RunTracker | None = None,
+        timeout: float | None = None,
     ) -> WatchResult:
         """Ask the server to cancel the run, then follow it to whatever terminal status really comes."""
         thread, run_id, obj = _split(run, thread_id)
@@ -206,7 +213,9 @@ class Watcher(_BaseWatcher):
             return core.on_stream_end(err)
         return core.on_stream_end()
 
-    def _drive(self, core: FollowCore, step: Step, on_action: ActionHandler | None, *, stream: bool = False) -> WatchResult:
+    def _drive(
+        self, core: FollowCore, step: Step, on_action: ActionHandler | None, *, stream: bool = False
+    ) -> WatchResult:
         while step.kind is not StepKind.DONE:
             if step.kind is StepKind.HANDLE:
                 assert on_action is not None  # the core asks only when there is a handler
@@ -260,7 +269,8 @@ class AsyncWatcher(_BaseWatcher):
             self.api = AsyncOpenAIRuns(client)
         else:
             raise TypeError(
-                f"AsyncWatcher takes an openai.AsyncOpenAI client or a runfsm.api.AsyncRunsAPI, got {type(client).__name__}"
+                "AsyncWatcher takes an openai.AsyncOpenAI client or a runfsm.api.AsyncRunsAPI, "
+                f"got {type(client).__name__}"
             )
         self.sleep = sleep
 
@@ -280,7 +290,12 @@ class AsyncWatcher(_BaseWatcher):
         return await self._drive(core, step, on_action)
 
     async def cancel(
-        self, run: object, *, thread_id: str | None = None, tracker: RunTracker | None = None, timeout: float | None = None
+        self,
+        run: object,
+        *,
+        thread_id: str | None = None,
+        tracker: RunTracker | None = None,
+        timeout: float | None = None,
     ) -> WatchResult:
         """See :meth:`Watcher.cancel`."""
         thread, run_id, obj = _split(run, thread_id)

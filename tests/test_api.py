@@ -35,17 +35,25 @@ def _status_error(code: int, headers: dict[str, str]) -> openai.APIStatusError:
 def test_translate_error_kinds_and_retry_after() -> None:
     """429 -> rate_limited with retry-after-ms preferred; 5xx -> server_error; 400 -> rejected; timeouts, drops."""
     limited = translate_error(_status_error(429, {"retry-after-ms": "2500", "retry-after": "9"}))
-    assert limited is not None and limited.kind == "rate_limited" and limited.retry_after == 2.5
+    assert limited is not None
+    assert limited.kind == "rate_limited"
+    assert limited.retry_after == 2.5
     assert limited.transient
     server = translate_error(_status_error(500, {"retry-after": "3"}))
-    assert server is not None and server.kind == "server_error" and server.retry_after == 3.0
+    assert server is not None
+    assert server.kind == "server_error"
+    assert server.retry_after == 3.0
     rejected = translate_error(_status_error(400, {}))
-    assert rejected is not None and rejected.kind == "rejected" and not rejected.transient
+    assert rejected is not None
+    assert rejected.kind == "rejected"
+    assert not rejected.transient
     request = httpx2.Request("GET", "http://127.0.0.1/")
     timeout = translate_error(openai.APITimeoutError(request))
-    assert timeout is not None and timeout.kind == "timeout"
+    assert timeout is not None
+    assert timeout.kind == "timeout"
     dropped = translate_error(httpx2.RemoteProtocolError("gone", request=request))
-    assert dropped is not None and dropped.kind == "connection"
+    assert dropped is not None
+    assert dropped.kind == "connection"
     assert translate_error(KeyError("x")) is None
 
 

@@ -34,7 +34,7 @@ contexts = st.builds(
 
 
 def test_exponential_grows_caps_and_restarts_with_the_status() -> None:
-    """initial * factor ** polls, capped; polls counts from the last status change."""
+    """Initial * factor ** polls, capped; polls counts from the last status change."""
     policy = Exponential(0.5, factor=2.0, cap=3.0)
     waits = [policy(PollContext(RunStatus.InProgress, polls=n)) for n in range(5)]
     assert waits == [0.5, 1.0, 2.0, 3.0, 3.0]

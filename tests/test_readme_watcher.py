@@ -23,5 +23,5 @@ def test_readme_watcher_example_runs_and_prints_the_shown_output() -> None:
     code, expected = match.groups()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, str(README), "exec"), {"__name__": "readme"})  # noqa: S102 - the README's own code
+        exec(compile(code, str(README), "exec"), {"__name__": "readme"})
     assert out.getvalue() == expected

@@ -58,6 +58,7 @@ def test_token_bucket_rejects_bad_budgets() -> None:
 
 
 def tools(run: Any) -> list[dict[str, str]]:
+    """Answer every tool call with "ok"."""
     return [{"tool_call_id": c.id, "output": "ok"} for c in run.required_action.submit_tool_outputs.tool_calls]
 
 
@@ -70,7 +71,14 @@ def test_many_runs_stay_within_budget_and_all_end(n: int, per_minute: int) -> No
     scheduler = Scheduler(client, per_minute=per_minute, clock=fake.clock.now, sleep=fake.clock.sleep)
     thread_ids = []
     for i in range(n):
-        script = ["queued", ("in_progress", 3 + i % 7), "requires_action", "queued", "in_progress", "completed"]
+        script: list[Any] = [
+            "queued",
+            ("in_progress", 3 + i % 7),
+            "requires_action",
+            "queued",
+            "in_progress",
+            "completed",
+        ]
         fake.queue_run(script if i % 3 == 0 else ["queued", ("in_progress", 2 + i % 11), "completed"])
         thread = client.beta.threads.create()
         thread_ids.append(thread.id)
@@ -97,7 +105,8 @@ def test_a_429_pauses_every_run() -> None:
     log = [r for r in fake.requests if r.route == "retrieve_run"]
     limited = next(r for r in log if r.status_code == 429)
     after = [r.at for r in log if r.at > limited.at]
-    assert after and min(after) - limited.at >= 10
+    assert after
+    assert min(after) - limited.at >= 10
 
 
 def test_runs_needing_action_go_first_and_handlers_may_return_futures() -> None:
@@ -105,10 +114,10 @@ def test_runs_needing_action_go_first_and_handlers_may_return_futures() -> None:
     fake = FakeAssistants(poll_after_ms=None)
     client = fake.client()
     scheduler = Scheduler(client, per_minute=12, burst=1, clock=fake.clock.now, sleep=fake.clock.sleep)
-    pending: list[Future[list[dict[str, str]]]] = []
+    pending: list[Future[Any]] = []
 
-    def later(run: Any) -> Future[list[dict[str, str]]]:
-        fut: Future[list[dict[str, str]]] = Future()
+    def later(run: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
         fut.set_result(tools(run))
         pending.append(fut)
         return fut

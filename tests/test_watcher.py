@@ -7,8 +7,8 @@ no real sleeping. The sync and async twins are checked on the same scenarios.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from typing import Any
+import itertools
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,9 +19,12 @@ from runfsm.fake import STUCK, FakeAssistants, FakeAssistantsServer
 from runfsm.follow import DEFAULT_GRACE
 from runfsm.watcher import AsyncWatcher, Watcher
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 
-TOOL_RUN = ["queued", ("in_progress", 5), "requires_action", "queued", ("in_progress", 3), "completed"]
+TOOL_RUN: list[Any] = ["queued", ("in_progress", 5), "requires_action", "queued", ("in_progress", 3), "completed"]
 
 
 def tools(run: Any) -> list[dict[str, str]]:
@@ -31,15 +34,18 @@ def tools(run: Any) -> list[dict[str, str]]:
 
 @pytest.fixture
 def fake() -> FakeAssistants:
+    """A fresh in-process fake API."""
     return FakeAssistants()
 
 
 @pytest.fixture
 def watcher(fake: FakeAssistants) -> Watcher:
+    """A watcher on the fake's virtual clock, with the real openai client."""
     return Watcher(fake.client(), clock=fake.clock.now, sleep=fake.clock.sleep)
 
 
 def start(fake: FakeAssistants, script: list[Any]) -> Any:
+    """Queue ``script`` and create a run that plays it."""
     fake.queue_run(script)
     client = fake.client()
     thread = client.beta.threads.create()
@@ -75,8 +81,9 @@ class TestPoll:
         run = start(fake, ["queued", ("in_progress", 30), "completed"])
         watcher.poll(run.id, thread_id=run.thread_id)
         times = [r.at for r in fake.requests if r.route == "retrieve_run"]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-        assert gaps and min(gaps) >= 4.0
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert gaps
+        assert min(gaps) >= 4.0
 
     def test_retries_429_honouring_retry_after_and_5xx(self, fake: FakeAssistants, watcher: Watcher) -> None:
         """A 429 with retry-after: 7 delays the next retrieve by at least 7 s; 500s are retried; the run is followed."""
@@ -87,10 +94,11 @@ class TestPoll:
         assert result.status is RunStatus.Completed
         assert result.failures == 3
         log = [r for r in fake.requests if r.route == "retrieve_run"]
-        assert log[0].status_code == 429 and log[1].at - log[0].at >= 7
+        assert log[0].status_code == 429
+        assert log[1].at - log[0].at >= 7
 
     def test_lost_submit_response_is_not_resubmitted(self, fake: FakeAssistants, watcher: Watcher) -> None:
-        """A submit applied by the server whose response was lost: the watcher retrieves, sees it applied, submits once."""
+        """A submit applied but its response lost: the watcher retrieves, sees it applied, and submits only once."""
         run = start(fake, TOOL_RUN)
         fake.drop_next(route="submit_tool_outputs", processed=True)
         result = watcher.poll(run, on_action=tools)
@@ -138,7 +146,8 @@ class TestPoll:
         run = start(fake, ["queued", ("in_progress", STUCK)])
         with pytest.raises(WatchTimeout, match=run.id) as info:
             watcher.poll(run, timeout=30)
-        assert info.value.run_id == run.id and info.value.tracker is not None
+        assert info.value.run_id == run.id
+        assert info.value.tracker is not None
         assert info.value.tracker.state is RunStatus.InProgress
 
     def test_deadline_is_expiry_plus_grace_when_the_server_never_ends_it(self, fake: FakeAssistants) -> None:
@@ -162,14 +171,14 @@ class TestPoll:
 class TestCancel:
     @pytest.mark.parametrize("outcome", ["cancelled", "completed", "failed"])
     def test_follows_cancelling_to_the_real_outcome(self, fake: FakeAssistants, outcome: str) -> None:
-        """Cancel is requested and recorded; the watch follows cancelling to whatever comes (cancel is not guaranteed)."""
+        """Cancel is requested and recorded; the watch follows cancelling to whatever comes (not guaranteed)."""
         fake.queue_run(["queued", ("in_progress", 30), "completed"], cancel_outcome=outcome, cancel_seconds=4)
         client = fake.client()
         run = client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="asst_1")
         watcher = Watcher(client, clock=fake.clock.now, sleep=fake.clock.sleep)
         fake.clock.advance(2)
         result = watcher.cancel(run.id, thread_id=run.thread_id, tracker=RunTracker(on_illegal="raise"))
-        assert result.status is RunStatus(RunStatus.parse(outcome))
+        assert result.status is RunStatus.parse(outcome)
         assert fake.count("cancel_run") == 1
         assert [o.outcome.value for o in result.tracker.history][:2] == ["call", "start"]
 
@@ -182,8 +191,10 @@ class TestStream:
         tracker = RunTracker(on_illegal="raise")
         result = watcher.watch(thread.id, assistant_id="asst_1", on_action=tools, tracker=tracker)
         assert result.status is RunStatus.Completed
-        assert fake.count("retrieve_run") == 0 and result.retrieves == 0
-        assert result.streams == 2 and tracker.mode == "stream"
+        assert fake.count("retrieve_run") == 0
+        assert result.retrieves == 0
+        assert result.streams == 2
+        assert tracker.mode == "stream"
         assert [o.status for o in tracker.history if o.status is not None] == [
             RunStatus.Created,
             RunStatus.Queued,
@@ -200,8 +211,10 @@ class TestStream:
         thread = fake.client().beta.threads.create()
         fake.cut_stream_next(events=3)
         result = watcher.watch(thread.id, assistant_id="asst_1", on_action=tools)
-        assert result.fell_back and result.status is RunStatus.Completed
-        assert result.retrieves >= 1 and not result.tracker.violations
+        assert result.fell_back
+        assert result.status is RunStatus.Completed
+        assert result.retrieves >= 1
+        assert not result.tracker.violations
 
 
 class TestAsync:
@@ -217,7 +230,8 @@ class TestAsync:
         fake.fail_next(429, route="retrieve_run", retry_after=2)
         fake.drop_next(route="retrieve_run")
         result = asyncio.run(watcher.poll(run, on_action=async_tools))
-        assert result.status is RunStatus.Completed and result.failures == 2
+        assert result.status is RunStatus.Completed
+        assert result.failures == 2
 
     def test_async_stream_and_cancel(self, fake: FakeAssistants) -> None:
         """AsyncWatcher.watch needs no retrieve; AsyncWatcher.cancel follows to cancelled."""
@@ -225,7 +239,8 @@ class TestAsync:
         thread = fake.client().beta.threads.create()
         watcher = AsyncWatcher(fake.async_client(), clock=fake.clock.now, sleep=fake.clock.async_sleep)
         result = asyncio.run(watcher.watch(thread.id, assistant_id="asst_1", on_action=tools))
-        assert result.status is RunStatus.Completed and fake.count("retrieve_run") == 0
+        assert result.status is RunStatus.Completed
+        assert fake.count("retrieve_run") == 0
         run = start(fake, ["queued", ("in_progress", STUCK)])
         cancelled = asyncio.run(watcher.cancel(run))
         assert cancelled.status is RunStatus.Cancelled
@@ -233,13 +248,14 @@ class TestAsync:
 
 @pytest.fixture
 def server() -> Iterator[FakeAssistantsServer]:
+    """The fake served over loopback HTTP."""
     with FakeAssistantsServer() as srv:
         yield srv
 
 
 def test_over_loopback_http(server: FakeAssistantsServer) -> None:
     """Over real HTTP on 127.0.0.1: a stream watch and a poll with a 500, sync and async."""
-    import openai  # noqa: PLC0415 - optional dependency
+    import openai
 
     clock = server.clock
     client = openai.OpenAI(base_url=server.url, api_key="test")

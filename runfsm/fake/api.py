@@ -388,7 +388,9 @@ class FakeAssistants:
                 )
                 if fault is not None and fault.kind == "drop":
                     response = FakeResponse(0, {}, b"", drop=True)
-                elif fault is not None and fault.kind == "garble" and not response.stream and response.status_code == 200:
+                elif (
+                    fault is not None and fault.kind == "garble" and not response.stream and response.status_code == 200
+                ):
                     response.body = json.dumps({**response.json(), "status": fault.status}).encode()
                 elif fault is not None and fault.kind == "cut" and response.stream:
                     chunks = response.body.split(b"\n\n")[: fault.events]

@@ -22,17 +22,19 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runfsm.api import Reply, ToolOutput
 from runfsm.backoff import DEFAULT, ECONOMY, RESPONSIVE, Exponential, Fixed, PollContext, PollPolicy
 from runfsm.exceptions import ApiError, WatchError, WatchTimeout
 from runfsm.scheduler import Scheduler
 from runfsm.watcher import Watcher
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
 
 WORKLOAD = Path("/work/shared/workloads/poll_reference.json")
 TERMINAL = {"completed", "failed", "incomplete", "cancelled", "expired"}
@@ -73,6 +75,7 @@ class Plan:
 
 
 def draw_plans(spec: Mapping[str, Any], n: int, seed: int) -> list[Plan]:
+    """Draw each run's plan from the workload's distributions (seeded)."""
     rng = random.Random(seed)
     ra = spec["requires_action"]
     outcomes = spec["outcome"]
@@ -141,7 +144,7 @@ class SimRun:
         return since, status
 
     def terminal_time(self) -> float:
-        since, status = self.at(math.inf)
+        since, _status = self.at(math.inf)
         return since
 
     def obj(self, t: float) -> dict[str, Any]:
@@ -255,6 +258,7 @@ class Row:
 
 
 def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank)."""
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -262,12 +266,22 @@ def pct(values: list[float], q: float) -> float:
 
 
 def tool_outputs(run: Any) -> list[ToolOutput]:
+    """One output per tool call of a requires_action run."""
     calls = run["required_action"]["submit_tool_outputs"]["tool_calls"]
     return [{"tool_call_id": c["id"], "output": "ok"} for c in calls]
 
 
-def follow_each(name: str, plans: list[Plan], *, policy: PollPolicy | None, hint: tuple[float, float],
-                use_create_response: bool, timeout: float | None, expires: float, seed: int) -> Row:
+def follow_each(
+    name: str,
+    plans: list[Plan],
+    *,
+    policy: PollPolicy | None,
+    hint: tuple[float, float],
+    use_create_response: bool,
+    timeout: float | None,
+    expires: float,
+    seed: int,
+) -> Row:
     """One watcher per run (each in its own virtual time line)."""
     row = Row(name)
     rng = random.Random(seed)
@@ -282,11 +296,14 @@ def follow_each(name: str, plans: list[Plan], *, policy: PollPolicy | None, hint
             clock.sleep(next(tools))
             return tool_outputs(r)
 
-        watcher = Watcher(api, policy=policy or DEFAULT, respect_hint=not name.startswith("anchor"), clock=clock,
-                          sleep=clock.sleep)
+        watcher = Watcher(
+            api, policy=policy or DEFAULT, respect_hint=not name.startswith("anchor"), clock=clock, sleep=clock.sleep
+        )
         try:
             if policy is None:
-                result = watcher.watch("thread_sim", assistant_id="asst", on_action=handler, metadata={"run_id": run.id})
+                result = watcher.watch(
+                    "thread_sim", assistant_id="asst", on_action=handler, metadata={"run_id": run.id}
+                )
             elif use_create_response:
                 result = watcher.poll(run.obj(0.0), on_action=handler, timeout=timeout)
             else:
@@ -303,8 +320,9 @@ def follow_each(name: str, plans: list[Plan], *, policy: PollPolicy | None, hint
     return row
 
 
-def many_runs(plans: list[Plan], *, scenario: Mapping[str, Any], hint: tuple[float, float], expires: float,
-              seed: int) -> Row:
+def many_runs(
+    plans: list[Plan], *, scenario: Mapping[str, Any], hint: tuple[float, float], expires: float, seed: int
+) -> Row:
     """The scheduler following ``concurrent_runs`` runs at once under the budget."""
     n = scenario["concurrent_runs"]
     clock = VirtualClock()
@@ -346,25 +364,34 @@ def sdk_poll(ctx: PollContext) -> float:
 
 
 def print_table(title: str, rows: list[Row]) -> None:
+    """Print one row per poller."""
     print(f"\n{title}")
-    head = (f"{'poller':<26}{'retrieves/run':>14}{'term p50':>10}{'term p95':>10}{'act p50':>9}{'act p95':>9}"
-            f"{'abandoned':>10}{'expired':>9}")
+    head = (
+        f"{'poller':<26}{'retrieves/run':>14}{'term p50':>10}{'term p95':>10}{'act p50':>9}{'act p95':>9}"
+        f"{'abandoned':>10}{'expired':>9}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r.name:<26}{statistics.fmean(r.retrieves):>14.2f}{pct(r.terminal, 0.5):>10.2f}"
-              f"{pct(r.terminal, 0.95):>10.2f}{pct(r.action, 0.5):>9.2f}{pct(r.action, 0.95):>9.2f}"
-              f"{r.abandoned:>10}{r.expired:>9}")
+        print(
+            f"{r.name:<26}{statistics.fmean(r.retrieves):>14.2f}{pct(r.terminal, 0.5):>10.2f}"
+            f"{pct(r.terminal, 0.95):>10.2f}{pct(r.action, 0.5):>9.2f}{pct(r.action, 0.95):>9.2f}"
+            f"{r.abandoned:>10}{r.expired:>9}"
+        )
 
 
 def dominates(a: Row, b: Row) -> bool:
     """``a`` has fewer retrieves and lower p95 delays than ``b`` and abandons nothing."""
-    return (statistics.fmean(a.retrieves) < statistics.fmean(b.retrieves)
-            and pct(a.terminal, 0.95) < pct(b.terminal, 0.95)
-            and pct(a.action, 0.95) < pct(b.action, 0.95) and a.abandoned == 0)
+    return (
+        statistics.fmean(a.retrieves) < statistics.fmean(b.retrieves)
+        and pct(a.terminal, 0.95) < pct(b.terminal, 0.95)
+        and pct(a.action, 0.95) < pct(b.action, 0.95)
+        and a.abandoned == 0
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run every scenario, print the tables and the goals; exit 1 if a goal is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workload", type=Path, default=WORKLOAD)
     parser.add_argument("--runs", type=int, default=None, help="override the workload's run count")
@@ -388,31 +415,54 @@ def main(argv: list[str] | None = None) -> int:
     base_hint = spec["server_poll_hint_ms"]
     scenarios = {
         "reference": (base_hint["fraction_of_responses"], base_hint["value"] / 1000),
-        "server_hints": (spec["scenarios"]["server_hints"]["server_poll_hint_ms"]["fraction_of_responses"],
-                         spec["scenarios"]["server_hints"]["server_poll_hint_ms"]["value"] / 1000),
+        "server_hints": (
+            spec["scenarios"]["server_hints"]["server_poll_hint_ms"]["fraction_of_responses"],
+            spec["scenarios"]["server_hints"]["server_poll_hint_ms"]["value"] / 1000,
+        ),
     }
-    print(f"bench_poll: {n} runs, seed {seed}, virtual time; delays in seconds (term: terminal status seen "
-          f"after it happened; act: requires_action seen after it happened)")
+    print(
+        f"bench_poll: {n} runs, seed {seed}, virtual time; delays in seconds (term: terminal status seen "
+        f"after it happened; act: requires_action seen after it happened)"
+    )
     verdicts: list[tuple[str, bool]] = []
     for scenario, hint in scenarios.items():
-        rows = [follow_each(name, plans, policy=policy, hint=hint, use_create_response=create, timeout=timeout,
-                            expires=expires, seed=seed) for name, policy, create, timeout in pollers]
+        rows = [
+            follow_each(
+                name,
+                plans,
+                policy=policy,
+                hint=hint,
+                use_create_response=create,
+                timeout=timeout,
+                expires=expires,
+                seed=seed,
+            )
+            for name, policy, create, timeout in pollers
+        ]
         print_table(f"scenario {scenario} (hint on {hint[0]:.0%} of responses, {hint[1]:g} s)", rows)
         by = {r.name: r for r in rows}
         default = by["runfsm DEFAULT"]
         verdicts.append((f"{scenario}: DEFAULT dominates seed_backoff", dominates(default, by["anchor seed_backoff"])))
-        beaten = [r.name for r in rows if r.name.startswith("anchor")
-                  and statistics.fmean(r.retrieves) < statistics.fmean(default.retrieves)
-                  and pct(r.terminal, 0.95) < pct(default.terminal, 0.95)]
+        beaten = [
+            r.name
+            for r in rows
+            if r.name.startswith("anchor")
+            and statistics.fmean(r.retrieves) < statistics.fmean(default.retrieves)
+            and pct(r.terminal, 0.95) < pct(default.terminal, 0.95)
+        ]
         verdicts.append((f"{scenario}: no anchor beats DEFAULT on retrieves and p95 ({beaten or 'none'})", not beaten))
         verdicts.append((f"{scenario}: stream watch needs 0 retrieves", sum(by["runfsm stream watch"].retrieves) == 0))
     many = spec["scenarios"]["many_runs"]
     row = many_runs(plans, scenario=many, hint=scenarios["reference"], expires=expires, seed=seed)
-    print_table(f"scenario many_runs ({many['concurrent_runs']} runs at once, budget "
-                f"{many['budget_requests_per_minute']}/min, server limit {many['server_rate_limit_per_minute']}/min)",
-                [row])
-    print(f"largest number of requests in any 60 s window: {row.max_window} (budget "
-          f"{many['budget_requests_per_minute']}); 429s received: {row.rate_limited}")
+    print_table(
+        f"scenario many_runs ({many['concurrent_runs']} runs at once, budget "
+        f"{many['budget_requests_per_minute']}/min, server limit {many['server_rate_limit_per_minute']}/min)",
+        [row],
+    )
+    print(
+        f"largest number of requests in any 60 s window: {row.max_window} (budget "
+        f"{many['budget_requests_per_minute']}); 429s received: {row.rate_limited}"
+    )
     verdicts.append(("many_runs: scheduler within budget", (row.max_window or 0) <= many["budget_requests_per_minute"]))
     print("\ngoals:")
     for text, ok in verdicts:
