@@ -65,6 +65,10 @@ class RunsAPI(Protocol):
         """Create a run with ``stream=True``; yield its SSE events."""
         ...
 
+    def latest_run(self, thread_id: str) -> Reply | None:
+        """The thread's newest run (None if it has none): finds a run whose create stream broke early."""
+        ...
+
     def submit_stream(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> Iterator[Any]:
         """Submit tool outputs with ``stream=True``; yield the SSE events that follow."""
         ...
@@ -87,6 +91,10 @@ class AsyncRunsAPI(Protocol):
 
     def create_stream(self, thread_id: str, params: Mapping[str, Any]) -> AsyncIterator[Any]:
         """Create a run with ``stream=True``; yield its SSE events."""
+        ...
+
+    async def latest_run(self, thread_id: str) -> Reply | None:
+        """The thread's newest run (None if it has none): finds a run whose create stream broke early."""
         ...
 
     def submit_stream(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> AsyncIterator[Any]:
@@ -190,6 +198,17 @@ class OpenAIRuns:
         """Request cancellation."""
         return self._call(self._runs.with_raw_response.cancel, run_id, thread_id=thread_id)
 
+    def latest_run(self, thread_id: str) -> Reply | None:
+        """``runs.list(thread_id, limit=1, order="desc")``: the newest run, or None."""
+        try:
+            page = self._runs.list(thread_id, limit=1, order="desc")
+        except Exception as err:
+            api_error = translate_error(err)
+            if api_error is None:
+                raise
+            raise api_error from err
+        return Reply(page.data[0]) if page.data else None
+
     def _events(self, open_stream: Any) -> Iterator[Any]:
         try:
             with open_stream() as stream:
@@ -251,6 +270,17 @@ class AsyncOpenAIRuns:
     async def cancel(self, thread_id: str, run_id: str) -> Reply:
         """Request cancellation."""
         return await self._call(self._runs.with_raw_response.cancel, run_id, thread_id=thread_id)
+
+    async def latest_run(self, thread_id: str) -> Reply | None:
+        """``runs.list(thread_id, limit=1, order="desc")``: the newest run, or None."""
+        try:
+            page = await self._runs.list(thread_id, limit=1, order="desc")
+        except Exception as err:
+            api_error = translate_error(err)
+            if api_error is None:
+                raise
+            raise api_error from err
+        return Reply(page.data[0]) if page.data else None
 
     async def _events(self, open_stream: Any) -> AsyncIterator[Any]:
         try:

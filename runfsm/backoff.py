@@ -29,6 +29,7 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from runfsm.status import RunStatus
 
@@ -49,9 +50,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class PollContext:
-    """What a policy knows when it picks the next wait."""
+class PollContext(NamedTuple):
+    """What a policy knows when it picks the next wait (a named tuple: built after every response)."""
 
     status: RunStatus
     """The status of the last response."""
@@ -241,8 +241,8 @@ DEFAULT: PollPolicy = _preset(((0, 2.2), (25, 3.0)), queued=2.0)
 """Balanced: fewer retrieves and lower p95 delays than a 0.5 s x1.5 loop capped at 5 s, or a fixed 2.5 s poll."""
 ECONOMY: PollPolicy = _preset(((0, 4.0), (20, 6.0), (60, 10.0)), queued=3.0)
 """Fewest requests when a few seconds of delay do not matter (batch jobs)."""
-RESPONSIVE: PollPolicy = _preset(((0, 0.9), (20, 1.5), (60, 3.0)), queued=0.6)
-"""Sub-second delays for most runs (interactive use), for about twice the retrieves of DEFAULT."""
+RESPONSIVE: PollPolicy = _preset(((0, 0.9), (20, 1.6), (60, 3.0)), queued=1.5)
+"""Sub-second delays for 95 % of runs (interactive use), with fewer retrieves than the SDK's 1 s poll."""
 
 PRESETS: Mapping[str, PollPolicy] = {"DEFAULT": DEFAULT, "ECONOMY": ECONOMY, "RESPONSIVE": RESPONSIVE}
 """The presets by name."""

@@ -53,6 +53,8 @@ class StepKind(enum.Enum):
     """Call the user's tool handler with ``Step.run``, then give its outputs to :meth:`FollowCore.handled`."""
     SUBMIT = "submit"
     CANCEL = "cancel"
+    LOCATE = "locate"
+    """The create stream broke before naming the run: find the thread's newest run (:meth:`FollowCore.on_located`)."""
     DONE = "done"
 
 
@@ -160,6 +162,7 @@ class FollowCore:
         self._rejected: str | None = None
         self._want_cancel = False
         self._cancel_sent = False
+        self._stream_error: ApiError | None = None
 
     # -- deadline
 
@@ -310,14 +313,28 @@ class FollowCore:
             if error.kind == "rejected" and self._round is not None:
                 self._rejected = error.message
                 self.result.rejection = error.message
-        if self.run_id is None:
-            cause = f": {error}" if error is not None else ""
-            raise self._error(WatchError, f"the create stream ended before the run was announced{cause}")
+        note = f"stream ended ({error or 'closed early'})"
         self.tracker.mode = "poll"
         self.result.fell_back = True
-        self.result.events.append(f"stream ended ({error or 'closed early'}); polling")
+        if self.run_id is None:
+            # The run may exist although its id never arrived: look for it rather than lose it.
+            self._stream_error = error
+            self.result.events.append(f"{note}; looking for the run on the thread")
+            return Step(StepKind.LOCATE)
+        self.result.events.append(f"{note}; polling")
         self.result.retrieves += 1
         return Step(StepKind.RETRIEVE, wait=(error.retry_after or 0.0) if error is not None else 0.0)
+
+    def on_located(self, reply: Reply | None) -> Step:
+        """The thread's newest run after a broken create stream (None: the thread has none)."""
+        created = _field(reply.run, "created_at") if reply is not None else None
+        if reply is None or not isinstance(created, (int, float)) or created < self.started - 2:
+            cause = f": {self._stream_error}" if self._stream_error is not None else ""
+            raise self._error(WatchError, f"the create stream failed before the run was created{cause}")
+        run_id = _field(reply.run, "id")
+        self.run_id = run_id if isinstance(run_id, str) else None
+        self.result.events.append(f"found {self.run_id} on the thread; polling")
+        return self.on_reply(reply)
 
     def on_failure(self, error: ApiError, *, request: StepKind) -> Step:
         """A request failed: retry it (honouring ``retry-after``), check the run, or give up with a clear error."""

@@ -36,7 +36,7 @@ ActionHandler = Callable[[Any], Sequence[ToolOutput]]
 AsyncActionHandler = Callable[[Any], Sequence[ToolOutput] | Awaitable[Sequence[ToolOutput]]]
 """The same, for :class:`AsyncWatcher`; may be a coroutine function."""
 
-_API_METHODS = ("retrieve", "submit_tool_outputs", "cancel", "create_stream", "submit_stream")
+_API_METHODS = ("retrieve", "submit_tool_outputs", "cancel", "create_stream", "submit_stream", "latest_run")
 
 
 def _is_api(obj: object) -> bool:
@@ -231,7 +231,18 @@ class Watcher(_BaseWatcher):
             step = self._request(core, step)
         return core.result
 
+    def _retry_locate(self, core: FollowCore, err: ApiError) -> Any:
+        """One more try after the backoff; the run, if any, is still there."""
+        self.sleep(self.retry.wait(1, retry_after=err.retry_after))
+        return self.api.latest_run(core.thread_id)
+
     def _request(self, core: FollowCore, step: Step) -> Step:
+        if step.kind is StepKind.LOCATE:
+            try:
+                found = self.api.latest_run(core.thread_id)
+            except ApiError as err:
+                found = None if err.kind == "rejected" else self._retry_locate(core, err)
+            return core.on_located(found)
         assert core.run_id is not None
         try:
             if step.kind is StepKind.RETRIEVE:
@@ -359,6 +370,16 @@ class AsyncWatcher(_BaseWatcher):
         return core.result
 
     async def _request(self, core: FollowCore, step: Step) -> Step:
+        if step.kind is StepKind.LOCATE:
+            try:
+                found = await self.api.latest_run(core.thread_id)
+            except ApiError as err:
+                if err.kind == "rejected":
+                    found = None
+                else:  # one more try after the backoff; the run, if any, is still there
+                    await self.sleep(self.retry.wait(1, retry_after=err.retry_after))
+                    found = await self.api.latest_run(core.thread_id)
+            return core.on_located(found)
         assert core.run_id is not None
         try:
             if step.kind is StepKind.RETRIEVE:

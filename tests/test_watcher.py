@@ -14,7 +14,7 @@ import pytest
 
 from runfsm import RunStatus, RunTracker
 from runfsm.backoff import Fixed
-from runfsm.exceptions import UnexpectedRunStatus, WatchTimeout
+from runfsm.exceptions import UnexpectedRunStatus, WatchError, WatchTimeout
 from runfsm.fake import STUCK, FakeAssistants, FakeAssistantsServer
 from runfsm.follow import DEFAULT_GRACE
 from runfsm.watcher import AsyncWatcher, Watcher
@@ -215,6 +215,27 @@ class TestStream:
         assert result.status is RunStatus.Completed
         assert result.retrieves >= 1
         assert not result.tracker.violations
+
+    def test_create_stream_dropped_after_the_run_was_created_finds_the_run(
+        self, fake: FakeAssistants, watcher: Watcher
+    ) -> None:
+        """The connection drops after the server created the run: the watcher finds it on the thread and follows it."""
+        fake.queue_run(TOOL_RUN)
+        thread = fake.client().beta.threads.create()
+        fake.drop_next(route="create_run", processed=True)
+        result = watcher.watch(thread.id, assistant_id="asst_1", on_action=tools)
+        assert result.status is RunStatus.Completed
+        assert result.fell_back
+        assert fake.count("create_run") == 1
+        assert fake.count("list_runs") == 1
+
+    def test_create_stream_dropped_before_the_run_existed_says_so(self, fake: FakeAssistants, watcher: Watcher) -> None:
+        """The connection drops before the server saw the create: a clear WatchError says no run was created."""
+        thread = fake.client().beta.threads.create()
+        fake.drop_next(route="create_run")
+        with pytest.raises(WatchError, match="failed before the run was created"):
+            watcher.watch(thread.id, assistant_id="asst_1")
+        assert fake.run_ids() == []
 
 
 class TestAsync:

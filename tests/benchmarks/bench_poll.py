@@ -219,6 +219,9 @@ class SimAPI:
     def cancel(self, thread_id: str, run_id: str) -> Reply:
         raise NotImplementedError("nobody cancels in this workload")
 
+    def latest_run(self, thread_id: str) -> Reply | None:
+        raise NotImplementedError("streams never break in this workload")
+
     def _events(self, run: SimRun, start: int) -> Iterator[dict[str, Any]]:
         i = start
         while True:
@@ -425,9 +428,15 @@ def main(argv: list[str] | None = None) -> int:
         f"after it happened; act: requires_action seen after it happened)"
     )
     verdicts: list[tuple[str, bool]] = []
+    hint_blind = {"anchor tight_loop 0.1s", "anchor seed_backoff", "anchor fixed_2_5s"}
+    first_rows: dict[str, Row] = {}
     for scenario, hint in scenarios.items():
-        rows = [
-            follow_each(
+        rows = []
+        for name, policy, create, timeout in pollers:
+            if name in hint_blind and name in first_rows:
+                rows.append(first_rows[name])  # these loops never read the hint: the same runs give the same figures
+                continue
+            row = follow_each(
                 name,
                 plans,
                 policy=policy,
@@ -437,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                 expires=expires,
                 seed=seed,
             )
-            for name, policy, create, timeout in pollers
-        ]
+            first_rows.setdefault(name, row)
+            rows.append(row)
         print_table(f"scenario {scenario} (hint on {hint[0]:.0%} of responses, {hint[1]:g} s)", rows)
         by = {r.name: r for r in rows}
         default = by["runfsm DEFAULT"]
