@@ -31,7 +31,7 @@ from runfsm.fake.objects import (
 from runfsm.fake.script import RunScript, ScriptLike, Step
 from runfsm.invariants import EXPIRY_WINDOW_S
 from runfsm.lifecycle import RUN_LIFECYCLE, Trigger
-from runfsm.status import RunStatus
+from runfsm.status import RunStatus, parse_status
 from runfsm.tracker import RunTracker
 
 if TYPE_CHECKING:
@@ -329,6 +329,35 @@ class FakeAssistants:
             run = self._runs[run_id]
             self._settle(run)
             return run.status
+
+    def move(self, run_id: str, status: RunStatus | str) -> RunStatus:
+        """Make the server move run ``run_id`` to ``status`` now, along a server edge of the lifecycle.
+
+        For tests that drive runs step by step (the stateful machine): queue scripts whose
+        steps are ``STUCK`` and call this. Raises ``ValueError`` naming the allowed statuses
+        when ``status`` is not a server-driven successor of the run's current status.
+        """
+        target = parse_status(status)
+        with self._lock:
+            run = self._runs[run_id]
+            self._settle(run)
+            allowed = self.server_moves(run_id)
+            if target not in allowed:
+                names = ", ".join(s.wire or s.name for s in allowed) or "nothing"
+                raise ValueError(f"run {run_id} is {run.status}; the server can move it to {names}, not {target}")
+            self._enter(run, target, self.clock.now(), None)
+            return run.status
+
+    def server_moves(self, run_id: str) -> tuple[RunStatus, ...]:
+        """The statuses the server may move run ``run_id`` to from where it is now (server edges)."""
+        with self._lock:
+            run = self._runs[run_id]
+            self._settle(run)
+            return tuple(
+                dest
+                for dest in RUN_LIFECYCLE.successors(run.status)
+                if (edge := RUN_LIFECYCLE.edge(run.status, dest)) is not None and edge.trigger is Trigger.SERVER
+            )
 
     def warnings(self) -> list[str]:
         """Field-invariant warnings the trackers found on runs the fake served (should be none)."""
