@@ -27,7 +27,7 @@ from runfsm.status import RunStatus
 from runfsm.tracker import Outcome, RunTracker
 
 if TYPE_CHECKING:
-    from runfsm.api import Reply, ToolOutput
+    from runfsm.client import Reply, ToolOutput
 
 __all__ = [
     "DEFAULT_EXPIRY",

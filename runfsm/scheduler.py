@@ -20,8 +20,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from runfsm.api import OpenAIRuns, Reply, RunsAPI, ToolOutput
 from runfsm.backoff import DEFAULT, PollPolicy, RetryPolicy
+from runfsm.client import OpenAIRuns, Reply, RunsAPI, ToolOutput
 from runfsm.exceptions import ApiError, WatchError
 from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult
 from runfsm.tracker import OnIllegal, RunTracker
@@ -117,7 +117,7 @@ class Scheduler:
             self.api = OpenAIRuns(client)
         else:
             raise TypeError(
-                f"Scheduler takes an openai.OpenAI client or a runfsm.api.RunsAPI, got {type(client).__name__}"
+                f"Scheduler takes an openai.OpenAI client or a runfsm.client.RunsAPI, got {type(client).__name__}"
             )
         self.clock = clock
         self.sleep = sleep

@@ -12,7 +12,7 @@ by :class:`~runfsm.follow.FollowCore`; the twins differ only in I/O and sleeping
 >>> Watcher(object())
 Traceback (most recent call last):
   ...
-TypeError: Watcher takes an openai.OpenAI client or a runfsm.api.RunsAPI, got object
+TypeError: Watcher takes an openai.OpenAI client or a runfsm.client.RunsAPI, got object
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
-from runfsm.api import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
 from runfsm.backoff import DEFAULT, PollPolicy, RetryPolicy
+from runfsm.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
 from runfsm.exceptions import ApiError
 from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult
 from runfsm.tracker import Mode, OnIllegal, RunTracker
@@ -113,11 +113,11 @@ class _BaseWatcher:
 
 
 class Watcher(_BaseWatcher):
-    """Follows runs with a synchronous client: ``openai.OpenAI`` or any :class:`~runfsm.api.RunsAPI`.
+    """Follows runs with a synchronous client: ``openai.OpenAI`` or any :class:`~runfsm.client.RunsAPI`.
 
     ``clock`` (unix seconds, compared with ``expires_at``) and ``sleep`` are injectable, so a
     test drives a watch on a virtual clock. Requests are retried by the watcher, not the SDK
-    (see :mod:`runfsm.api`).
+    (see :mod:`runfsm.client`).
     """
 
     def __init__(
@@ -141,7 +141,7 @@ class Watcher(_BaseWatcher):
             self.api = OpenAIRuns(client)
         else:
             raise TypeError(
-                f"Watcher takes an openai.OpenAI client or a runfsm.api.RunsAPI, got {type(client).__name__}"
+                f"Watcher takes an openai.OpenAI client or a runfsm.client.RunsAPI, got {type(client).__name__}"
             )
         self.sleep = sleep
 
@@ -257,7 +257,7 @@ class Watcher(_BaseWatcher):
 
 
 class AsyncWatcher(_BaseWatcher):
-    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI`` or any :class:`~runfsm.api.AsyncRunsAPI`."""
+    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI`` or any :class:`~runfsm.client.AsyncRunsAPI`."""
 
     def __init__(
         self,
@@ -280,7 +280,7 @@ class AsyncWatcher(_BaseWatcher):
             self.api = AsyncOpenAIRuns(client)
         else:
             raise TypeError(
-                "AsyncWatcher takes an openai.AsyncOpenAI client or a runfsm.api.AsyncRunsAPI, "
+                "AsyncWatcher takes an openai.AsyncOpenAI client or a runfsm.client.AsyncRunsAPI, "
                 f"got {type(client).__name__}"
             )
         self.sleep = sleep

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runfsm.api import Reply, ToolOutput
 from runfsm.backoff import DEFAULT, ECONOMY, RESPONSIVE, Exponential, Fixed, PollContext, PollPolicy
+from runfsm.client import Reply, ToolOutput
 from runfsm.exceptions import ApiError, WatchError, WatchTimeout
 from runfsm.scheduler import Scheduler
 from runfsm.watcher import Watcher

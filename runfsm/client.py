@@ -1,7 +1,8 @@
-"""The small client protocol the watcher and the scheduler talk to, and its openai adapters.
+"""The small client protocol the watcher and the scheduler talk to (``RunsAPI``), and its openai adapters.
 
-:class:`RunsAPI` / :class:`AsyncRunsAPI` are the five calls a watcher needs (retrieve, submit
-tool outputs, cancel, and the two SSE streams). :class:`OpenAIRuns` / :class:`AsyncOpenAIRuns`
+:class:`RunsAPI` / :class:`AsyncRunsAPI` are the six calls a watcher needs (retrieve, submit
+tool outputs, cancel, the two SSE streams, and the thread's newest run, to find a run whose
+create stream broke before naming it). :class:`OpenAIRuns` / :class:`AsyncOpenAIRuns`
 implement them with the real ``openai`` client: they read the ``openai-poll-after-ms`` header
 through ``with_raw_response``, and translate the SDK's errors into :class:`~runfsm.exceptions.ApiError`
 with the server's ``retry-after`` in seconds.
