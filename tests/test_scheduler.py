@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runfsm import RunStatus
+from runfsm.exceptions import UnexpectedRunStatus
 from runfsm.fake import FakeAssistants
 from runfsm.follow import WatchResult
 from runfsm.scheduler import Scheduler, TokenBucket
@@ -139,3 +140,22 @@ def test_runs_needing_action_go_first_and_handlers_may_return_futures() -> None:
     submit = next(i for i, r in enumerate(log) if r.route == "submit_tool_outputs")
     # other runs' retrieves were due all along (the budget is tight), yet the submit is the very next request
     assert submit == seen + 1
+
+
+def test_one_failing_run_does_not_stop_the_others() -> None:
+    """A run answering an unknown status ends with its WatchError in the results; the other runs are followed."""
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = Scheduler(client, per_minute=600, clock=fake.clock.now, sleep=fake.clock.sleep)
+    runs = []
+    for _ in range(3):
+        fake.queue_run(["queued", ("in_progress", 8), "completed"])
+        runs.append(client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a"))
+        scheduler.add(runs[-1])
+    fake.garble_next("on_hold", run_id=runs[1].id)
+    results = scheduler.run()
+    assert isinstance(results[runs[1].id], UnexpectedRunStatus)
+    for run in (runs[0], runs[2]):
+        result = results[run.id]
+        assert isinstance(result, WatchResult)
+        assert result.status is RunStatus.Completed

@@ -297,3 +297,16 @@ def test_over_loopback_http(server: FakeAssistantsServer) -> None:
             return (await awatcher.poll(arun, on_action=tools)).status
 
     assert asyncio.run(follow()) is RunStatus.Completed
+
+
+def test_slow_response_times_out_and_is_retried(server: FakeAssistantsServer) -> None:
+    """A response slower than the client's timeout (loopback, 0.5 s real delay vs 0.1 s) is a timeout, retried."""
+    import openai
+
+    client = openai.OpenAI(base_url=server.url, api_key="test", timeout=0.1)
+    server.queue_run(["queued", ("in_progress", 5), "completed"])
+    run = client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a")
+    server.slow_next(0.0, route="retrieve_run", real_seconds=0.5)
+    result = Watcher(client, clock=server.clock.now, sleep=server.clock.sleep).poll(run)
+    assert result.status is RunStatus.Completed
+    assert any("timeout" in note for note in result.events)
