@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import Future
 from typing import Any
 
@@ -13,7 +14,7 @@ from runfsm import RunStatus
 from runfsm.exceptions import UnexpectedRunStatus
 from runfsm.fake import FakeAssistants
 from runfsm.follow import WatchResult
-from runfsm.scheduler import Scheduler, TokenBucket
+from runfsm.scheduler import AsyncScheduler, Scheduler, TokenBucket
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 
@@ -159,3 +160,38 @@ def test_one_failing_run_does_not_stop_the_others() -> None:
         result = results[run.id]
         assert isinstance(result, WatchResult)
         assert result.status is RunStatus.Completed
+
+
+@settings(max_examples=10)
+@given(n=st.integers(1, 12), per_minute=st.integers(4, 40))
+def test_async_twin_stays_within_budget_with_requests_in_flight(n: int, per_minute: int) -> None:
+    """AsyncScheduler (concurrent requests, coroutine handlers): all runs end, any 60 s window within the budget."""
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = AsyncScheduler(
+        fake.async_client(), per_minute=per_minute, clock=fake.clock.now, sleep=fake.clock.async_sleep
+    )
+
+    async def async_tools(run: Any) -> list[dict[str, str]]:
+        await asyncio.sleep(0)
+        return tools(run)
+
+    for i in range(n):
+        script: list[Any] = [
+            "queued",
+            ("in_progress", 2 + i % 5),
+            "requires_action",
+            "queued",
+            "in_progress",
+            "completed",
+        ]
+        fake.queue_run(script if i % 2 else ["queued", ("in_progress", 1 + i % 9), "completed"])
+        scheduler.add(
+            client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a"), on_action=async_tools
+        )
+    fake.fail_next(429, route="retrieve_run", retry_after=5)
+    results = asyncio.run(scheduler.run())
+    assert len(results) == n
+    assert all(isinstance(r, WatchResult) and r.status is RunStatus.Completed for r in results.values())
+    sent = [r.at for r in fake.requests if r.route in ("retrieve_run", "submit_tool_outputs", "cancel_run")]
+    assert max_in_window(sent) <= per_minute
