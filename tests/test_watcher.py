@@ -279,15 +279,15 @@ def test_over_loopback_http(server: FakeAssistantsServer) -> None:
     import openai
 
     clock = server.clock
-    client = openai.OpenAI(base_url=server.url, api_key="test")
-    server.queue_run(TOOL_RUN)
-    thread = client.beta.threads.create()
-    watcher = Watcher(client, clock=clock.now, sleep=clock.sleep)
-    assert watcher.watch(thread.id, assistant_id="a", on_action=tools).status is RunStatus.Completed
-    server.queue_run(TOOL_RUN)
-    run = client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a")
-    server.fail_next(500, route="retrieve_run")
-    assert watcher.poll(run, on_action=tools).status is RunStatus.Completed
+    with openai.OpenAI(base_url=server.url, api_key="test") as client:
+        server.queue_run(TOOL_RUN)
+        thread = client.beta.threads.create()
+        watcher = Watcher(client, clock=clock.now, sleep=clock.sleep)
+        assert watcher.watch(thread.id, assistant_id="a", on_action=tools).status is RunStatus.Completed
+        server.queue_run(TOOL_RUN)
+        run = client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a")
+        server.fail_next(500, route="retrieve_run")
+        assert watcher.poll(run, on_action=tools).status is RunStatus.Completed
 
     async def follow() -> RunStatus:
         async with openai.AsyncOpenAI(base_url=server.url, api_key="test") as aclient:
@@ -303,10 +303,10 @@ def test_slow_response_times_out_and_is_retried(server: FakeAssistantsServer) ->
     """A response slower than the client's timeout (loopback, 0.5 s real delay vs 0.1 s) is a timeout, retried."""
     import openai
 
-    client = openai.OpenAI(base_url=server.url, api_key="test", timeout=0.1)
-    server.queue_run(["queued", ("in_progress", 5), "completed"])
-    run = client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a")
-    server.slow_next(0.0, route="retrieve_run", real_seconds=0.5)
-    result = Watcher(client, clock=server.clock.now, sleep=server.clock.sleep).poll(run)
+    with openai.OpenAI(base_url=server.url, api_key="test", timeout=0.1) as client:
+        server.queue_run(["queued", ("in_progress", 5), "completed"])
+        run = client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a")
+        server.slow_next(0.0, route="retrieve_run", real_seconds=0.5)
+        result = Watcher(client, clock=server.clock.now, sleep=server.clock.sleep).poll(run)
     assert result.status is RunStatus.Completed
     assert any("timeout" in note for note in result.events)
