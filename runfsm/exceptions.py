@@ -236,7 +236,8 @@ class ApiError(RunfsmError):
 class WatchError(RunfsmError):
     """Following a run ended without a result; ``run_id``, ``thread_id`` and ``tracker`` say where it stood.
 
-    The run itself is not lost: resume with ``Watcher.poll(thread_id, run_id, tracker=err.tracker)``.
+    The run itself is not lost: resume with
+    ``Watcher.poll(err.run_id, thread_id=err.thread_id, tracker=err.tracker)``.
     """
 
     def __init__(self, message: str, *, run_id: str | None, thread_id: str, tracker: RunTracker | None) -> None:

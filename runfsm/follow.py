@@ -90,7 +90,7 @@ class WatchResult:
     """The API's message when it refused tool outputs (``Runs in status "expired" ...``)."""
     fell_back: bool = False
     """True if a stream broke and the watch went on by polling."""
-    events: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     """Short notes on what happened besides the statuses (retries, fallbacks), in order."""
 
     @property
@@ -314,14 +314,16 @@ class FollowCore:
                 self._rejected = error.message
                 self.result.rejection = error.message
         note = f"stream ended ({error or 'closed early'})"
+        if self.run_id is None and error is not None and error.kind == "rejected":
+            raise self._error(WatchError, f"the API refused to create the run: {error}")
         self.tracker.mode = "poll"
         self.result.fell_back = True
         if self.run_id is None:
             # The run may exist although its id never arrived: look for it rather than lose it.
             self._stream_error = error
-            self.result.events.append(f"{note}; looking for the run on the thread")
+            self.result.notes.append(f"{note}; looking for the run on the thread")
             return Step(StepKind.LOCATE)
-        self.result.events.append(f"{note}; polling")
+        self.result.notes.append(f"{note}; polling")
         self.result.retrieves += 1
         return Step(StepKind.RETRIEVE, wait=(error.retry_after or 0.0) if error is not None else 0.0)
 
@@ -333,14 +335,14 @@ class FollowCore:
             raise self._error(WatchError, f"the create stream failed before the run was created{cause}")
         run_id = _field(reply.run, "id")
         self.run_id = run_id if isinstance(run_id, str) else None
-        self.result.events.append(f"found {self.run_id} on the thread; polling")
+        self.result.notes.append(f"found {self.run_id} on the thread; polling")
         return self.on_reply(reply)
 
     def on_failure(self, error: ApiError, *, request: StepKind) -> Step:
         """A request failed: retry it (honouring ``retry-after``), check the run, or give up with a clear error."""
         now = self.clock()
         self.result.failures += 1
-        self.result.events.append(f"{request.value} failed: {error}")
+        self.result.notes.append(f"{request.value} failed: {error}")
         if not error.transient:
             if request is StepKind.SUBMIT:
                 self._rejected = error.message  # see what the run really is; never resubmit the same outputs

@@ -237,6 +237,13 @@ class TestStream:
             watcher.watch(thread.id, assistant_id="asst_1")
         assert fake.run_ids() == []
 
+    def test_refused_create_is_a_clear_error(self, fake: FakeAssistants, watcher: Watcher) -> None:
+        """A thread with an active run refuses another: the 400 is reported, nothing is looked for or retried."""
+        run = start(fake, ["queued", ("in_progress", STUCK)])
+        with pytest.raises(WatchError, match=r"refused to create the run.*already has an active run"):
+            watcher.watch(run.thread_id, assistant_id="asst_1")
+        assert fake.count("list_runs") == 0
+
 
 class TestAsync:
     def test_async_twin_polls_with_faults(self, fake: FakeAssistants) -> None:
@@ -309,4 +316,4 @@ def test_slow_response_times_out_and_is_retried(server: FakeAssistantsServer) ->
         server.slow_next(0.0, route="retrieve_run", real_seconds=0.5)
         result = Watcher(client, clock=server.clock.now, sleep=server.clock.sleep).poll(run)
     assert result.status is RunStatus.Completed
-    assert any("timeout" in note for note in result.events)
+    assert any("timeout" in note for note in result.notes)
