@@ -321,8 +321,8 @@ def poll_histories(
         entries: list[PollEntry] = []
         for k, idx in enumerate(chosen):
             if k:
-                calls = {_trigger(path[j], path[j + 1]) for j in range(chosen[k - 1], idx)}
-                entries.extend(sorted((c for c in calls if c.is_client_call), key=lambda c: c.value))
+                calls = [_trigger(path[j], path[j + 1]) for j in range(chosen[k - 1], idx)]
+                entries.extend(dict.fromkeys(c for c in calls if c.is_client_call))  # in the order made
             entries.extend([path[idx]] * draw(st.integers(1, max_repeats)))
         return entries
 
