@@ -54,7 +54,8 @@ PollEntry: TypeAlias = "RunStatus | Trigger"
 
 _LC = RUN_LIFECYCLE
 _WIRE_STATES: tuple[RunStatus, ...] = tuple(s for s in _LC.states if s.wire is not None)
-_INCOMPLETE_REASONS = ("max_completion_tokens", "max_prompt_tokens", "content_filter")
+_INCOMPLETE_REASONS = ("max_completion_tokens", "max_prompt_tokens", "content_filter")  # the last: seen in practice
+_SDK_INCOMPLETE_REASONS = _INCOMPLETE_REASONS[:2]  # what openai's Run model accepts
 _ERROR_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
 
 
@@ -386,7 +387,7 @@ def illegal_histories(
 
 
 @st.composite
-def _run_dict(draw: st.DrawFn, status: RunStatus) -> dict[str, Any]:
+def _run_dict(draw: st.DrawFn, status: RunStatus, reasons: tuple[str, ...] = _INCOMPLETE_REASONS) -> dict[str, Any]:
     created = draw(st.integers(1_600_000_000, 1_900_000_000))
     started: int | None = None
     entered = created
@@ -405,7 +406,7 @@ def _run_dict(draw: st.DrawFn, status: RunStatus) -> dict[str, Any]:
         entered_at=entered,
         started_at=started,
         tool_calls=[tool_call(f"call_{run_id[4:]}_{i}") for i in range(calls)],
-        incomplete_reason=draw(st.sampled_from(_INCOMPLETE_REASONS)),
+        incomplete_reason=draw(st.sampled_from(reasons)),
         last_error={"code": (code := draw(st.sampled_from(_ERROR_CODES))), "message": f"{code} (hypothesis)"},
     )
 
