@@ -20,6 +20,7 @@ from runfsm.invariants import check_fields
 from runfsm.lifecycle import RUN_EDGES, RUN_LIFECYCLE, Edge, EdgeKind, Lifecycle, Route, Trigger
 from runfsm.status import LifecycleState, RunSnapshot, RunStatus, StateKind, parse_status, read_run
 from runfsm.tracker import Observation, Outcome, RunTracker, StateEntered
+from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
 
 __version__ = "0.1.0"
 
@@ -34,22 +35,29 @@ __all__ = [
     "Lifecycle",
     "LifecycleError",
     "LifecycleState",
+    "Location",
     "MissingClientCall",
     "NotARunStatus",
     "Observation",
+    "Offense",
+    "OffenseKind",
+    "Outcome",
     "Route",
+    "RunResult",
     "RunSnapshot",
     "RunStatus",
     "RunTracker",
     "RunfsmError",
     "StateEntered",
     "StateKind",
+    "Step",
+    "StepKind",
     "Trigger",
     "UnknownStatus",
-    "Outcome",
+    "Verdict",
     "WrongRun",
-    "__version__",
     "check_fields",
     "parse_status",
     "read_run",
+    "__version__",
 ]

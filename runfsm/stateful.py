@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from runfsm.fake import STUCK, FakeAssistants, RunScript, VirtualClock
 from runfsm.lifecycle import LENIENT, RUN_LIFECYCLE
@@ -51,6 +51,9 @@ class RunLifecycleMachine(RuleBasedStateMachine):
 
     lenient: ClassVar[bool] = True
     """Let the server take lenient edges too (queued -> failed, cancelling -> completed, ...)."""
+    depth: ClassVar[int] = 3
+    """Weight of server moves to non-terminal statuses (as ``stream_histories(depth=...)``), so runs
+    reach requires_action and cancelling often instead of ending at the first step."""
     poll_after_ms: ClassVar[int | None] = 1000
     """The ``openai-poll-after-ms`` header the fake sends."""
     check_rejected_calls: ClassVar[bool] = True
@@ -109,16 +112,25 @@ class RunLifecycleMachine(RuleBasedStateMachine):
         status = self.status
         return [d for d in moves if RUN_LIFECYCLE.lookup[status][d] != LENIENT]
 
-    @precondition(lambda self: bool(self._server_moves()))
     @rule(data=st.data())
     def server_moves(self, data: st.DataObject) -> None:
-        """The server moves the run along one server edge of the lifecycle."""
-        dest = data.draw(st.sampled_from(self._server_moves()), label="server moves to")
+        """The server moves the run along one server edge of the lifecycle (none left: nothing happens)."""
+        moves = self._server_moves()
+        if not moves:
+            return
+        going_on = [d for d in moves if not d.is_terminal]
+        ending = [d for d in moves if d.is_terminal]
+        # the run goes on (rather than ends) depth times out of depth + 1
+        if going_on and (not ending or data.draw(st.integers(0, self.depth), label="roll") > 0):
+            pool = going_on
+        else:
+            pool = ending
+        dest = data.draw(st.sampled_from(pool), label="server moves to")
         self.fake.move(self.run_id, dest)
 
-    @rule(seconds=st.integers(min_value=0, max_value=300))
+    @rule(seconds=st.integers(min_value=0, max_value=90))
     def time_passes(self, seconds: int) -> None:
-        """Up to five virtual minutes pass; the run expires when the clock passes ``expires_at``."""
+        """Up to 90 virtual seconds pass; the run expires when the clock passes ``expires_at``."""
         self.clock.advance(seconds)
 
     @rule()
@@ -150,7 +162,7 @@ class RunLifecycleMachine(RuleBasedStateMachine):
         limit = self.max_idle_steps_paused
         if limit is not None:
             assert self._idle_paused <= limit, (
-                f"run {self.run_id} waited in requires_action for {self._idle_paused} client steps "
+                f"run {self.run_id} waited in requires_action for {self._idle_paused} client step(s) "
                 "without a submit_tool_outputs or cancel"
             )
 

@@ -54,7 +54,8 @@ PollEntry: TypeAlias = "RunStatus | Trigger"
 
 _LC = RUN_LIFECYCLE
 _WIRE_STATES: tuple[RunStatus, ...] = tuple(s for s in _LC.states if s.wire is not None)
-_INCOMPLETE_REASONS = ("max_completion_tokens", "max_prompt_tokens", "content_filter")
+_INCOMPLETE_REASONS = ("max_completion_tokens", "max_prompt_tokens", "content_filter")  # the last: seen in practice
+_SDK_INCOMPLETE_REASONS = _INCOMPLETE_REASONS[:2]  # what openai's Run model accepts
 _ERROR_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
 
 
@@ -321,8 +322,8 @@ def poll_histories(
         entries: list[PollEntry] = []
         for k, idx in enumerate(chosen):
             if k:
-                calls = {_trigger(path[j], path[j + 1]) for j in range(chosen[k - 1], idx)}
-                entries.extend(sorted((c for c in calls if c.is_client_call), key=lambda c: c.value))
+                calls = [_trigger(path[j], path[j + 1]) for j in range(chosen[k - 1], idx)]
+                entries.extend(dict.fromkeys(c for c in calls if c.is_client_call))  # in the order made
             entries.extend([path[idx]] * draw(st.integers(1, max_repeats)))
         return entries
 
@@ -386,7 +387,7 @@ def illegal_histories(
 
 
 @st.composite
-def _run_dict(draw: st.DrawFn, status: RunStatus) -> dict[str, Any]:
+def _run_dict(draw: st.DrawFn, status: RunStatus, reasons: tuple[str, ...] = _INCOMPLETE_REASONS) -> dict[str, Any]:
     created = draw(st.integers(1_600_000_000, 1_900_000_000))
     started: int | None = None
     entered = created
@@ -405,7 +406,7 @@ def _run_dict(draw: st.DrawFn, status: RunStatus) -> dict[str, Any]:
         entered_at=entered,
         started_at=started,
         tool_calls=[tool_call(f"call_{run_id[4:]}_{i}") for i in range(calls)],
-        incomplete_reason=draw(st.sampled_from(_INCOMPLETE_REASONS)),
+        incomplete_reason=draw(st.sampled_from(reasons)),
         last_error={"code": (code := draw(st.sampled_from(_ERROR_CODES))), "message": f"{code} (hypothesis)"},
     )
 
@@ -424,8 +425,15 @@ def run_dicts(status: RunStatus | None = None) -> st.SearchStrategy[dict[str, An
 
 
 def runs(status: RunStatus | None = None) -> st.SearchStrategy[Run]:
-    """Openai ``Run`` models built from :func:`run_dicts` (``Run.model_validate``)."""
-    base = run_dicts(status)
+    """The openai ``Run`` models of :func:`run_dicts`, checked by ``Run.model_validate``.
+
+    ``incomplete_details.reason`` is one the SDK's model accepts (not ``content_filter``, which
+    the API sends in practice but the model's literal type lacks: use :func:`run_dicts` for it).
+    """
+    if status is None:
+        base = st.sampled_from(_WIRE_STATES).flatmap(lambda s: _run_dict(s, _SDK_INCOMPLETE_REASONS))
+    else:
+        base = _run_dict(_check_status("status", status, wire=True), _SDK_INCOMPLETE_REASONS)
     from openai.types.beta.threads import Run  # noqa: PLC0415 - openai only when this strategy is used
 
     return base.map(Run.model_validate)

@@ -45,14 +45,13 @@ from runfsm.exceptions import (
     CallbackError,
     IllegalTransition,
     MissingClientCall,
-    NotARunStatus,
     RunfsmError,
     UnknownStatus,
     WrongRun,
 )
 from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Lifecycle, Route, Trigger
-from runfsm.status import RunSnapshot, RunStatus, read_run
+from runfsm.status import RunStatus, parse_status, read_run
 
 __all__ = [
     "EnterCallback",
@@ -104,9 +103,9 @@ class Outcome(enum.Enum):
         return self in (Outcome.ILLEGAL, Outcome.UNKNOWN_STATUS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=True)
 class Observation:
-    """One entry of a tracker's history."""
+    """One entry of a tracker's history. Read-only by convention (not frozen: frozen costs microseconds)."""
 
     index: int
     """Position in the history, from 0."""
@@ -204,6 +203,12 @@ class _Entering:
     dest: RunStatus
     previous: RunStatus
     errors: list[BaseException] = field(default_factory=list)
+
+
+def _ordered(calls: frozenset[Trigger]) -> tuple[Trigger, ...]:
+    if not calls:
+        return ()
+    return tuple(sorted(calls, key=lambda c: c.value))
 
 
 def _jsonable(value: object) -> object:
@@ -335,9 +340,6 @@ class RunTracker:
         self._callbacks.setdefault(state, []).append(callback)
         return callback
 
-    def _has_callbacks(self) -> bool:
-        return self._callbacks is not None or bool(self._class_hooks)
-
     # -- client calls
 
     def submitted_tool_outputs(self, *, at: float | None = None) -> Observation:
@@ -392,11 +394,14 @@ class RunTracker:
         :class:`~runfsm.exceptions.UnknownStatus`, or only recorded. Run-step and message
         events raise :class:`~runfsm.exceptions.NotARunStatus`: filter them out first.
         """
+        if isinstance(value, (str, RunStatus)):  # the common case: no run object, no fields to check
+            try:
+                status = parse_status(value)
+            except UnknownStatus as err:
+                return self._reject_unknown(value, err, at)
+            return self._advance(value, status, (), at)
         try:
-            snap = value if isinstance(value, RunStatus) else None
-            snapshot = RunSnapshot(snap) if snap is not None else read_run(value)
-        except NotARunStatus:
-            raise
+            snapshot = read_run(value)
         except UnknownStatus as err:
             return self._reject_unknown(value, err, at)
         if snapshot.run_id is not None:
@@ -441,7 +446,7 @@ class RunTracker:
                 if needed is None:
                     outcome = Outcome.ILLEGAL
                 else:
-                    missing = tuple(sorted(needed.calls - self._pending, key=lambda c: c.value))
+                    missing = _ordered(needed.calls - self._pending)
                     if self.on_missing_call == "assume":
                         route, outcome = needed, Outcome.UNRECORDED_CALL
                     else:
@@ -455,7 +460,7 @@ class RunTracker:
         rejected = outcome is Outcome.ILLEGAL
         obs = Observation(
             index=len(self.history),
-            time=self._now(at),
+            time=at if at is not None else (self._clock() if self._clock is not None else None),
             raw=raw if self.keep_raw else None,
             status=dest,
             source=source,
@@ -463,7 +468,7 @@ class RunTracker:
             outcome=outcome,
             inferred=route.inferred if route is not None else (),
             lenient=lenient,
-            calls=tuple(sorted(used, key=lambda c: c.value)),
+            calls=_ordered(used),
             missing_calls=missing,
             warnings=warnings,
         )
@@ -475,7 +480,7 @@ class RunTracker:
             self._pending = self._pending - used
         if outcome is Outcome.REPEATED:
             return obs
-        if self._has_callbacks():
+        if self._callbacks is not None or self._class_hooks:
             self._enter_through_machine(obs, route)
         else:
             self.state = dest

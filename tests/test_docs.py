@@ -1,0 +1,38 @@
+"""The documentation runs: module doctests and the README's ``pycon`` sessions."""
+
+from __future__ import annotations
+
+import doctest
+import re
+from pathlib import Path
+
+import pytest
+
+import runfsm
+import runfsm.invariants
+import runfsm.status
+import runfsm.tracker
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.mark.parametrize("module", [runfsm.status, runfsm.tracker, runfsm.invariants])
+def test_module_doctests(module: object) -> None:
+    """Every example in the core modules' docstrings is true."""
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)  # type: ignore[arg-type]
+    assert result.failed == 0
+    assert result.attempted > 0
+
+
+def test_readme_sessions() -> None:
+    """The README's ``pycon`` blocks, run in order as one session, all pass."""
+    blocks = re.findall(r"```pycon\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+    assert blocks, "the README shows a pycon session"
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    session: dict[str, object] = {"runfsm": runfsm}
+    for n, block in enumerate(blocks):
+        test = parser.get_doctest(block, session, f"README[{n}]", str(README), 0)
+        runner.run(test, clear_globs=False)
+        session = test.globs  # DocTest copies its globals: carry the session on
+    assert runner.failures == 0
