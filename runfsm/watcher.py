@@ -117,7 +117,9 @@ class Watcher(_BaseWatcher):
 
     ``clock`` (unix seconds, compared with ``expires_at``) and ``sleep`` are injectable, so a
     test drives a watch on a virtual clock. Requests are retried by the watcher, not the SDK
-    (see :mod:`runfsm.client`).
+    (see :mod:`runfsm.client`). Pass ``tracker=`` to register callbacks first; a tracker made
+    with ``on_illegal="raise"`` ends the watch with :class:`~runfsm.exceptions.IllegalTransition`
+    on an illegal jump (the default tracker logs it and goes on).
     """
 
     def __init__(
