@@ -37,6 +37,8 @@ The pieces
 - Faults: ``fake.fail_next(429, retry_after=2)``, ``fake.fail_next(500, route="retrieve_run")``,
   ``fake.drop_next(processed=True)``, ``fake.slow_next(5.0)``; each takes ``route=``, ``run_id=``,
   ``times=``. A run stuck in a status is a script step ``("in_progress", STUCK)``.
+  For watchers: ``fake.garble_next("paused")`` answers a status no client knows;
+  ``fake.cut_stream_next(events=3)`` ends an SSE stream early, with no ``done``.
 - Records: ``fake.requests`` (:class:`RecordedRequest`: method, path, route, status_code, at,
   thread_id, run_id, stream, fault), ``fake.count(route, run_id=...)``, ``fake.status(run_id)``,
   ``fake.trackers`` (one ``RunTracker(mode="stream", on_illegal="raise")`` per run: the fake
