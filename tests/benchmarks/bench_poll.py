@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runfsm.backoff import DEFAULT, ECONOMY, RESPONSIVE, Exponential, Fixed, PollContext, PollPolicy
+from runfsm.backoff import DEFAULT, ECONOMY, RESPONSIVE, Exponential, Fixed, Jitter, PollContext, PollPolicy
 from runfsm.client import Reply, ToolOutput
 from runfsm.exceptions import ApiError, WatchError, WatchTimeout
 from runfsm.scheduler import Scheduler
@@ -416,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
         ("runfsm DEFAULT", DEFAULT, True, None),
         ("runfsm ECONOMY", ECONOMY, True, None),
         ("runfsm RESPONSIVE", RESPONSIVE, True, None),
+        # the capped exponential form, tuned the same way: how much the run-age schedule adds
+        ("runfsm exp 2s x1.2 cap2.3", Jitter(Exponential(2.0, 1.2, 2.3), 0.05, rng=random.Random(seed)), True, None),
         ("anchor tight_loop 0.1s", Fixed(0.1), False, None),
         ("anchor sdk_poll", sdk_poll, False, None),
         ("anchor seed_backoff", Exponential(0.5, 1.5, 5.0), False, 60.0),
