@@ -1,4 +1,4 @@
-"""Tests for runfsm.pytest_plugin: registered once by entry point, import-light, fixtures that work."""
+"""Tests for the pytest plugin (``_runfsm_pytestplugin``): registered once by entry point, import-light, fixtures."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ HEAVY = ("openai", "hypothesis", "starlette", "uvicorn", "httpx2", "runfsm.fake"
 
 
 def test_importing_the_plugin_imports_nothing_heavy() -> None:
-    """The plugin module (loaded by every pytest run once installed) pulls in none of the heavy dependencies."""
-    code = f"import sys, runfsm.pytest_plugin; print([m for m in {HEAVY!r} if m in sys.modules])"
+    """The plugin (loaded by every pytest run once installed) imports neither runfsm nor a heavy dependency."""
+    code = f"import sys, _runfsm_pytestplugin; print([m for m in {(*HEAVY, 'runfsm')!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -30,11 +30,12 @@ def test_registered_once_by_entry_point(pytester: pytest.Pytester) -> None:
     """The pytest11 entry point loads the plugin exactly once (no double registration)."""
     pytester.makepyfile(
         """
-        import runfsm.pytest_plugin
+        import _runfsm_pytestplugin
 
         def test_once(request):
-            plugins = [p for p in request.config.pluginmanager.get_plugins() if p is runfsm.pytest_plugin]
+            plugins = [p for p in request.config.pluginmanager.get_plugins() if p is _runfsm_pytestplugin]
             assert len(plugins) == 1
+            assert request.config.pluginmanager.get_plugin("runfsm") is _runfsm_pytestplugin
         """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -29,6 +29,8 @@ The pieces
   on by itself); see :class:`RunScript` for submit/cancel/expiry rules and ``cancel_outcome``.
   Unqueued runs play ``FakeAssistants(script=...)`` (default: queued 1 s, in_progress 2 s,
   completed). Histories drawn from :mod:`runfsm.strategies` can be queued as they are.
+- Step by step: ``fake.server_moves(run_id)`` lists the server edges open now; ``fake.move(run_id,
+  status)`` takes one (use ``STUCK`` scripts so nothing else moves the run).
 - Real API behaviour: ``expires_at = created_at + 600`` (runs expire when the clock passes it; a
   submit does not extend it); the API's 400 errors for submit outside requires_action, cancel of
   a finished run, a message or run on a thread with an active run; ``openai-poll-after-ms`` on run
@@ -41,9 +43,10 @@ The pieces
   ``fake.cut_stream_next(events=3)`` ends an SSE stream early, with no ``done``.
 - Records: ``fake.requests`` (:class:`RecordedRequest`: method, path, route, status_code, at,
   thread_id, run_id, stream, fault), ``fake.count(route, run_id=...)``, ``fake.status(run_id)``,
+  ``fake.history(run_id)`` (every status the run went through),
   ``fake.trackers`` (one ``RunTracker(mode="stream", on_illegal="raise")`` per run: the fake
   cannot serve an illegal lifecycle), ``fake.warnings()`` (field invariants; should be empty).
-- ``max_requests`` (default 10 000) bounds runaway clients: past it, 500 with
+- ``max_requests`` (default 10 000 per run) bounds runaway clients: past it, 500 with
   ``x-should-retry: false`` and ``fake.budget_exceeded``.
 
 Route names: create_thread, retrieve_thread, create_message, list_messages, create_run,

@@ -12,7 +12,7 @@ import itertools
 import json
 import math
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -183,8 +183,10 @@ class FakeAssistants:
     (in :attr:`trackers`), so the fake cannot serve an illegal lifecycle: it would raise instead.
 
     ``poll_after_ms`` is sent as the ``openai-poll-after-ms`` header on run responses (None:
-    no header). ``max_requests`` bounds a runaway client: past it every request gets a 500
-    with ``x-should-retry: false`` and :attr:`budget_exceeded` is set.
+    no header). ``max_requests`` bounds a runaway client: past that many requests about one run
+    (or about no run: threads, messages) the next ones get a 500 with ``x-should-retry: false``
+    and :attr:`budget_exceeded` is set. Counting per run lets one fake serve many runs (one
+    server for all of a property test's examples).
     """
 
     def __init__(
@@ -216,6 +218,7 @@ class FakeAssistants:
         self._threads: dict[str, _Thread] = {}
         self._runs: dict[str, _Run] = {}
         self._ids = itertools.count(1)
+        self._budget: Counter[str | None] = Counter()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {len(self._threads)} threads, {len(self._runs)} runs, {self.clock!r}>"
@@ -330,6 +333,12 @@ class FakeAssistants:
             self._settle(run)
             return run.status
 
+    def history(self, run_id: str) -> list[RunStatus]:
+        """The statuses run ``run_id`` went through so far (time-driven moves applied), in order."""
+        with self._lock:
+            self._settle(self._runs[run_id])
+            return [o.state for o in self.trackers[run_id].history if o.state is not RunStatus.Created]
+
     def move(self, run_id: str, status: RunStatus | str) -> RunStatus:
         """Make the server move run ``run_id`` to ``status`` now, along a server edge of the lifecycle.
 
@@ -387,7 +396,7 @@ class FakeAssistants:
         route, thread_id, run_id = _route(method, path)
         with self._lock:
             now = self.clock.now()
-            if len(self.requests) >= self.max_requests:
+            if self._budget[run_id] >= self.max_requests:
                 self.budget_exceeded = True
                 response = _error_response(
                     500, f"runfsm fake: request budget of {self.max_requests} exhausted", type="server_error"
@@ -455,6 +464,7 @@ class FakeAssistants:
     ) -> None:
         if route == "create_run" and response.status_code == 200 and run_id is None:
             run_id = next(reversed(self._runs)) if self._runs else None
+        self._budget[run_id] += 1
         self.requests.append(
             RecordedRequest(
                 method=method,

@@ -277,15 +277,18 @@ class TestFaultsAndLog:
         assert client.beta.threads.runs.retrieve(run_id, thread_id=thread_id).status == "completed"
 
     def test_request_budget_bounds_runaway_clients(self) -> None:
-        """Past max_requests every answer is a non-retryable 500 and budget_exceeded is set."""
+        """Past max_requests about one run, answers are non-retryable 500s; other runs and threads still work."""
         fake = FakeAssistants(max_requests=3)
         client = fake.client()
-        thread_id, run_id = _start(fake, client)
-        client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+        thread_id, run_id = _start(fake, client)  # the create counts for the run
+        for _ in range(2):
+            client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
         with pytest.raises(openai.InternalServerError, match="request budget of 3 exhausted"):
             client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
         assert fake.budget_exceeded
-        assert fake.count() == 4  # the refused request is logged, not retried
+        assert fake.count(run_id=run_id) == 4  # the refused request is logged, not retried
+        fake.clock.advance(3)
+        _start(fake, client)  # another thread and run: their own budgets
 
     def test_fault_arguments_are_checked(self) -> None:
         """Faults with impossible settings are refused at once."""

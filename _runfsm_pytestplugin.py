@@ -1,8 +1,10 @@
 """The runfsm pytest plugin: fixtures for the fake Assistants API, registered by the ``pytest11`` entry point.
 
-Import-light on purpose (like hypothesis's own plugin): importing this module imports nothing
-beyond pytest; the fake server, openai, starlette and hypothesis are imported by the fixtures
-that need them, when a test asks for them.
+A top-level module, like hypothesis's ``_hypothesis_pytestplugin``, for the same reason: pytest
+imports entry-point plugins before pytest-cov starts measuring, so a plugin inside the
+``runfsm`` package would import ``runfsm`` (and its core modules) unmeasured. Importing this
+module imports nothing but pytest; ``runfsm``, the fake server, openai, starlette and
+hypothesis are imported by the fixtures that need them, when a test asks for them.
 
 Fixtures
 --------
