@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from runfsm import RunStatus, RunTracker
-from runfsm.backoff import Fixed
-from runfsm.exceptions import UnexpectedRunStatus, WatchError, WatchTimeout
+from runfsm.backoff import Fixed, RetryPolicy
+from runfsm.exceptions import RequestsFailed, UnexpectedRunStatus, WatchError, WatchTimeout
 from runfsm.fake import STUCK, FakeAssistants, FakeAssistantsServer
 from runfsm.follow import DEFAULT_GRACE
 from runfsm.watcher import AsyncWatcher, Watcher
@@ -167,6 +167,25 @@ class TestPoll:
             watcher.poll(run)
         assert fake.count("retrieve_run") == 1
 
+    def test_endless_failures_end_with_requests_failed_when_bounded(self, fake: FakeAssistants) -> None:
+        """With RetryPolicy(max_consecutive=3), the fourth 500 in a row ends the watch with RequestsFailed."""
+        watcher = Watcher(
+            fake.client(), retry=RetryPolicy(max_consecutive=3), clock=fake.clock.now, sleep=fake.clock.sleep
+        )
+        run = start(fake, ["queued", ("in_progress", 30), "completed"])
+        fake.fail_next(500, route="retrieve_run", times=10)
+        with pytest.raises(RequestsFailed, match="4 requests failed in a row") as info:
+            watcher.poll(run)
+        assert info.value.run_id == run.id
+        assert fake.count("retrieve_run") == 4
+
+    def test_a_refused_retrieve_is_reported(self, fake: FakeAssistants, watcher: Watcher) -> None:
+        """A 404 (the run or thread does not exist) is not retried: RequestsFailed names the request."""
+        thread = fake.client().beta.threads.create()
+        with pytest.raises(RequestsFailed, match="retrieve was refused"):
+            watcher.poll("run_missing", thread_id=thread.id)
+        assert fake.count("retrieve_run") == 1
+
 
 class TestCancel:
     @pytest.mark.parametrize("outcome", ["cancelled", "completed", "failed"])
@@ -181,6 +200,16 @@ class TestCancel:
         assert result.status is RunStatus.parse(outcome)
         assert fake.count("cancel_run") == 1
         assert [o.outcome.value for o in result.tracker.history][:2] == ["call", "start"]
+
+    def test_cancel_of_a_run_that_just_ended_reports_its_real_end(self, fake: FakeAssistants) -> None:
+        """'Cannot cancel run with status completed': the watcher retrieves once and reports Completed."""
+        client = fake.client()
+        run = start(fake, ["queued", ("in_progress", 3), "completed"])
+        fake.clock.advance(10)
+        result = Watcher(client, clock=fake.clock.now, sleep=fake.clock.sleep).cancel(run.id, thread_id=run.thread_id)
+        assert result.status is RunStatus.Completed
+        assert fake.count("cancel_run") == 1
+        assert fake.count("retrieve_run") == 1
 
 
 class TestStream:
@@ -272,6 +301,21 @@ class TestAsync:
         run = start(fake, ["queued", ("in_progress", STUCK)])
         cancelled = asyncio.run(watcher.cancel(run))
         assert cancelled.status is RunStatus.Cancelled
+
+    def test_async_stream_breaks_and_polls_on(self, fake: FakeAssistants) -> None:
+        """AsyncWatcher.watch falls back to polling when the create stream is cut, and when it drops unannounced."""
+        watcher = AsyncWatcher(fake.async_client(), clock=fake.clock.now, sleep=fake.clock.async_sleep)
+        fake.queue_run(TOOL_RUN)
+        thread = fake.client().beta.threads.create()
+        fake.cut_stream_next(events=2)
+        result = asyncio.run(watcher.watch(thread.id, assistant_id="asst_1", on_action=tools))
+        assert result.fell_back
+        assert result.status is RunStatus.Completed
+        fake.queue_run(TOOL_RUN)
+        fake.drop_next(route="create_run", processed=True)
+        found = asyncio.run(watcher.watch(fake.client().beta.threads.create().id, assistant_id="a", on_action=tools))
+        assert found.status is RunStatus.Completed
+        assert fake.count("list_runs") == 1
 
 
 @pytest.fixture
