@@ -39,9 +39,9 @@ _WINDOW = 60.0
 class TokenBucket:
     """A request budget: never more than ``per_minute`` requests in any 60 s window.
 
-    >>> bucket = TokenBucket(120, burst=2, now=0.0)
-    >>> bucket.take(0.0), bucket.take(0.0), bucket.ready_at(0.0)
-    (True, True, 0.5)
+    >>> bucket = TokenBucket(62, burst=2, now=0.0)  # refilled at (62 - 2) / 60 = 1 token a second
+    >>> bucket.take(0.0), bucket.take(0.0), bucket.take(0.0), bucket.ready_at(0.0)
+    (True, True, False, 1.0)
     """
 
     __slots__ = ("_last", "_level", "burst", "per_minute", "rate")

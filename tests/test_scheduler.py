@@ -195,3 +195,14 @@ def test_async_twin_stays_within_budget_with_requests_in_flight(n: int, per_minu
     assert all(isinstance(r, WatchResult) and r.status is RunStatus.Completed for r in results.values())
     sent = [r.at for r in fake.requests if r.route in ("retrieve_run", "submit_tool_outputs", "cancel_run")]
     assert max_in_window(sent) <= per_minute
+
+
+def test_docstring_examples() -> None:
+    """The examples in runfsm.scheduler's docstrings are true."""
+    import doctest
+
+    import runfsm.scheduler
+
+    result = doctest.testmod(runfsm.scheduler, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -361,3 +361,14 @@ def test_slow_response_times_out_and_is_retried(server: FakeAssistantsServer) ->
         result = Watcher(client, clock=server.clock.now, sleep=server.clock.sleep).poll(run)
     assert result.status is RunStatus.Completed
     assert any("timeout" in note for note in result.notes)
+
+
+def test_docstring_examples() -> None:
+    """The examples in runfsm.watcher's docstrings are true."""
+    import doctest
+
+    import runfsm.watcher
+
+    result = doctest.testmod(runfsm.watcher, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
