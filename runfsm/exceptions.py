@@ -11,8 +11,15 @@ The tree::
     │   └── MissingClientCall                 a jump that needs a client call nobody recorded
     ├── CallbackError                         a user's on-enter callback raised
     ├── InputError (also ValueError)          unusable input: names the source, the line and what was expected
-    └── DiagramError                          a diagram could not be drawn
-        └── GraphvizMissing (also RuntimeError)   SVG/PNG asked for, Graphviz (package or `dot`) not installed
+    ├── DiagramError                          a diagram could not be drawn
+    │   └── GraphvizMissing (also RuntimeError)   SVG/PNG asked for, Graphviz (package or `dot`) not installed
+    ├── ScriptError (also ValueError)         testing kit: a scripted run history the fake API cannot play
+    ├── ApiError                              one request to the API failed (kind, status code, retry-after)
+    └── WatchError                            following a run ended without a result (run id, thread id, tracker)
+        ├── WatchTimeout (also TimeoutError)  the deadline passed while the run could still change
+        ├── UnexpectedRunStatus (also ValueError)  the API returned a status runfsm does not know
+        ├── ToolOutputsRejected               the API refused the tool outputs and the run did not end
+        └── RequestsFailed                    too many failed requests in a row (the last ApiError is the cause)
 
 Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
 ``transitions.MachineError`` never escapes runfsm: it is translated at the boundary.
@@ -27,8 +34,10 @@ if TYPE_CHECKING:
 
     from runfsm.lifecycle import Trigger
     from runfsm.status import LifecycleState
+    from runfsm.tracker import RunTracker
 
 __all__ = [
+    "ApiError",
     "CallbackError",
     "DiagramError",
     "GraphvizMissing",
@@ -37,8 +46,14 @@ __all__ = [
     "LifecycleError",
     "MissingClientCall",
     "NotARunStatus",
+    "RequestsFailed",
     "RunfsmError",
+    "ScriptError",
+    "ToolOutputsRejected",
+    "UnexpectedRunStatus",
     "UnknownStatus",
+    "WatchError",
+    "WatchTimeout",
     "WrongRun",
 ]
 
@@ -193,3 +208,82 @@ class GraphvizMissing(DiagramError, RuntimeError):
     def __init__(self, message: str, *, what: str) -> None:
         self.what = what
         super().__init__(f"{message} (Mermaid and DOT output need nothing installed)")
+# -- testing kit (runfsm.fake, runfsm.strategies) ----------------------------------------------
+
+
+class ScriptError(RunfsmError, ValueError):
+    """A scripted run history the fake Assistants API cannot play (an illegal step, a bad duration).
+
+    ``index`` is the position of the offending step in the script (None when the whole
+    script is at fault).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        self.index = index
+        self.detail = message
+        where = f"script step {index}: " if index is not None else "script: "
+        super().__init__(where + message)
+
+
+# ----------------------------------------------------------------------------- following runs (watcher, scheduler)
+
+
+class ApiError(RunfsmError):
+    """One request to the Assistants API failed.
+
+    ``kind`` is one of ``"rate_limited"`` (429), ``"server_error"`` (5xx), ``"timeout"``,
+    ``"connection"`` (refused, dropped, broken stream) and ``"rejected"`` (any other 4xx);
+    ``retry_after`` is the server's ``retry-after-ms`` / ``retry-after`` in seconds, if given.
+    """
+
+    TRANSIENT: frozenset[str] = frozenset({"rate_limited", "server_error", "timeout", "connection"})
+
+    def __init__(
+        self, message: str, *, kind: str, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.kind = kind
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.message = message
+        code = f" {status_code}" if status_code is not None else ""
+        wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
+        super().__init__(f"{kind}{code}: {message}{wait}")
+
+    @property
+    def transient(self) -> bool:
+        """True if retrying the same request later may succeed."""
+        return self.kind in self.TRANSIENT
+
+
+class WatchError(RunfsmError):
+    """Following a run ended without a result; ``run_id``, ``thread_id`` and ``tracker`` say where it stood.
+
+    The run itself is not lost: resume with
+    ``Watcher.poll(err.run_id, thread_id=err.thread_id, tracker=err.tracker)``.
+    """
+
+    def __init__(self, message: str, *, run_id: str | None, thread_id: str, tracker: RunTracker | None) -> None:
+        self.run_id = run_id
+        self.thread_id = thread_id
+        self.tracker = tracker
+        state = f", last seen {tracker.state}" if tracker is not None else ""
+        super().__init__(f"run {run_id or '<not created>'} on thread {thread_id}{state}: {message}")
+
+
+class WatchTimeout(WatchError, TimeoutError):
+    """The deadline (the caller's, or the run's ``expires_at`` plus a grace period) passed first."""
+
+
+class UnexpectedRunStatus(WatchError, ValueError):
+    """The API returned a status runfsm does not know: the watch stops instead of looping on it."""
+
+
+class ToolOutputsRejected(WatchError):
+    """The API refused the tool outputs and the run was not found in a terminal status afterwards.
+
+    The API's words are in the message: ``400 Runs in status "expired" do not accept tool outputs.``
+    """
+
+
+class RequestsFailed(WatchError):
+    """Too many requests failed in a row (``RetryPolicy.max_consecutive``); the last ``ApiError`` is the cause."""

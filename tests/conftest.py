@@ -15,3 +15,6 @@ settings.register_profile(
     "ci", max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "quick"))
+
+# pytester runs inner pytest sessions: used to test runfsm's own pytest plugin (tests/test_pytest_plugin.py).
+pytest_plugins = ["pytester"]

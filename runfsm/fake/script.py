@@ -1,0 +1,145 @@
+"""Scripted run histories: the statuses a fake run goes through, and how long it stays in each."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from runfsm.exceptions import IllegalTransition, ScriptError, UnknownStatus
+from runfsm.lifecycle import RUN_LIFECYCLE
+from runfsm.status import RunStatus, parse_status
+from runfsm.tracker import RunTracker
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+__all__ = ["STUCK", "RunScript", "ScriptLike", "Step", "StepLike"]
+
+STUCK = math.inf
+"""A step duration meaning "the server never moves the run on by itself" (it can still expire)."""
+
+StepLike: TypeAlias = "RunStatus | str | int | tuple[RunStatus | str | int, float]"
+ScriptLike: TypeAlias = "RunScript | Iterable[StepLike]"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One scripted status and the virtual seconds the run stays in it before the server moves on."""
+
+    status: RunStatus
+    seconds: float
+
+
+class RunScript:
+    """The history one fake run plays, checked against the lifecycle when built.
+
+    ``history`` lists statuses (wire strings, ``RunStatus`` members, anything
+    :func:`~runfsm.status.parse_status` takes), each optionally paired with the seconds the
+    run stays there: ``["queued", ("in_progress", 3), "requires_action", "queued",
+    "in_progress", "completed"]``. Leading ``Null`` / ``Created`` entries are dropped (the
+    fake adds ``thread.run.created`` to streams itself), so stream histories drawn from
+    :mod:`runfsm.strategies` can be played as they are. The rest must be a legal stream
+    history starting at ``queued``.
+
+    How the fake plays it:
+
+    - server edges happen when the step's time is up (``STUCK`` = never);
+    - ``requires_action -> queued`` waits for the client's ``submit_tool_outputs``;
+      a scripted ``-> cancelling`` waits for the client's ``cancel``;
+    - a submit or cancel the script did not plan for is still honoured: a submit continues
+      with ``queued, in_progress, completed``; a cancel goes to ``cancelling`` and, after
+      ``cancel_seconds``, to ``cancel_outcome`` (``cancelled``; any status the lifecycle
+      allows after ``cancelling`` gives a cancel race);
+    - whatever the script says, a run still able to expire expires at ``expires_at``
+      (``created_at + 600``);
+    - a script ending before a terminal status leaves the run there (until it expires).
+    """
+
+    __slots__ = ("cancel_outcome", "cancel_seconds", "incomplete_reason", "reply", "steps", "tool_calls")
+
+    def __init__(
+        self,
+        history: Iterable[StepLike],
+        *,
+        seconds: float = 1.0,
+        cancel_outcome: RunStatus | str = RunStatus.Cancelled,
+        cancel_seconds: float = 1.0,
+        reply: str = "Done.",
+        tool_calls: Sequence[Mapping[str, Any]] = (),
+        incomplete_reason: str = "max_completion_tokens",
+    ) -> None:
+        _check_duration(seconds, "seconds", None)
+        _check_duration(cancel_seconds, "cancel_seconds", None)
+        steps: list[Step] = []
+        for index, item in enumerate(history):
+            if isinstance(item, tuple):
+                if len(item) != 2:
+                    raise ScriptError(f"expected a status or (status, seconds), got {item!r}", index=index)
+                raw, duration = item
+                _check_duration(duration, "duration", index)
+            else:
+                raw, duration = item, seconds
+            try:
+                status = parse_status(raw)
+            except UnknownStatus as err:
+                raise ScriptError(str(err), index=index) from None
+            if not steps and status in (RunStatus.Null, RunStatus.Created):
+                continue
+            if steps and steps[-1].status is status:  # a repeat is more time in the same status
+                steps[-1] = Step(status, steps[-1].seconds + float(duration))
+                continue
+            steps.append(Step(status, float(duration)))
+        if not steps:
+            raise ScriptError("empty history: a run needs at least 'queued'")
+        _check_legal([s.status for s in steps])
+        try:
+            outcome = parse_status(cancel_outcome)
+        except UnknownStatus as err:
+            raise ScriptError(f"cancel_outcome: {err}") from None
+        if not RUN_LIFECYCLE.is_legal(RunStatus.Cancelling, outcome):
+            allowed = ", ".join(s.wire or s.name for s in RUN_LIFECYCLE.successors(RunStatus.Cancelling))
+            raise ScriptError(f"cancel_outcome {outcome} cannot follow cancelling; expected one of {allowed}")
+        self.steps: tuple[Step, ...] = tuple(steps)
+        self.cancel_outcome = outcome
+        self.cancel_seconds = float(cancel_seconds)
+        self.reply = reply
+        self.tool_calls = tuple(dict(c) for c in tool_calls)
+        self.incomplete_reason = incomplete_reason
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{s.status.wire}:{s.seconds:g}" for s in self.steps)
+        return f"RunScript([{parts}])"
+
+    @property
+    def statuses(self) -> tuple[RunStatus, ...]:
+        """The scripted statuses, in order."""
+        return tuple(s.status for s in self.steps)
+
+    @classmethod
+    def coerce(cls, script: ScriptLike) -> RunScript:
+        """``script`` itself if it is a :class:`RunScript`, else ``RunScript(script)``."""
+        if isinstance(script, RunScript):
+            return script
+        if isinstance(script, (str, bytes)):
+            raise ScriptError(f"expected a list of statuses, got the string {script!r}")
+        return cls(script)
+
+
+def _check_duration(value: object, what: str, index: int | None) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value) or value < 0:
+        raise ScriptError(f"{what} must be a number of seconds >= 0 (or STUCK), got {value!r}", index=index)
+
+
+def _check_legal(statuses: list[RunStatus]) -> None:
+    if statuses[0] is not RunStatus.Queued:
+        raise ScriptError(f"a run starts queued, the script starts {statuses[0]}", index=0)
+    tracker = RunTracker("script", mode="stream", on_illegal="raise", clock=None)
+    for index, status in enumerate(statuses):
+        try:
+            tracker.observe(status)
+        except IllegalTransition as err:
+            allowed = ", ".join(s.wire or s.name for s in err.allowed) or "nothing (terminal)"
+            raise ScriptError(
+                f"{status} cannot follow {err.source}; the lifecycle allows {allowed}", index=index
+            ) from None

@@ -1,0 +1,150 @@
+"""The fake Assistants API on a real loopback HTTP server: a Starlette app served by uvicorn in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route as StarletteRoute
+
+from runfsm.fake.api import FakeAssistants
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from types import TracebackType
+
+    import openai
+    from starlette.requests import Request
+    from starlette.types import Receive, Scope, Send
+
+__all__ = ["FakeAssistantsServer", "asgi_app"]
+
+_START_TIMEOUT_S = 10.0
+
+
+class _Dropped(Exception):
+    """Raised inside the ASGI app to make uvicorn close the connection mid-response (an injected drop)."""
+
+
+class _DropResponse(Response):
+    """Starts a response, then breaks the connection before the body is complete."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
+        await send({"type": "http.response.body", "body": b"{", "more_body": True})
+        raise _Dropped("runfsm fake: connection dropped (injected fault)")
+
+
+def asgi_app(fake: FakeAssistants) -> Starlette:
+    """A Starlette application serving ``fake`` (mount it under any ASGI server you like)."""
+
+    async def endpoint(request: Request) -> Response:
+        body = await request.body()
+        answer = fake.handle(
+            request.method, request.url.path, query=request.url.query, body=body, headers=dict(request.headers)
+        )
+        if answer.real_delay:
+            await asyncio.sleep(answer.real_delay)
+        if answer.drop:
+            return _DropResponse()
+        if answer.stream:
+            chunks = [c + b"\n\n" for c in answer.body.split(b"\n\n") if c]
+
+            async def events() -> AsyncIterator[bytes]:
+                for chunk in chunks:
+                    yield chunk
+
+            return StreamingResponse(events(), status_code=answer.status_code, headers=answer.headers)
+        return Response(answer.body, status_code=answer.status_code, headers=answer.headers)
+
+    return Starlette(routes=[StarletteRoute("/{path:path}", endpoint, methods=["GET", "POST", "DELETE"])])
+
+
+class FakeAssistantsServer(FakeAssistants):
+    """A :class:`~runfsm.fake.api.FakeAssistants` served over HTTP on ``127.0.0.1`` (a free port).
+
+    Use it as a context manager; ``url`` is the base URL for ``openai.OpenAI(base_url=...)``
+    (it ends in ``/v1``). Everything else (``clock``, ``queue_run``, ``fail_next``,
+    ``requests``, ``count``, ``trackers``) is the :class:`FakeAssistants` API.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", **options: Any) -> None:
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(f"the fake server only listens on loopback, got host {host!r}")
+        super().__init__(**options)
+        self.host = host
+        self.port: int | None = None
+        self._uvicorn: uvicorn.Server | None = None
+        self._serve_thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL (``http://127.0.0.1:<port>/v1``); only valid while the server runs."""
+        if self.port is None:
+            raise RuntimeError("the fake server is not running: use `with FakeAssistantsServer() as server:`")
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> FakeAssistantsServer:
+        """Bind a free loopback port and serve in a background thread; returns self once ready."""
+        if self._uvicorn is not None:
+            raise RuntimeError("the fake server is already running")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls per response
+        sock.bind((self.host, 0))
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        config = uvicorn.Config(asgi_app(self), log_level="critical", lifespan="off", access_log=False)
+        server = uvicorn.Server(config)
+        self._uvicorn = server
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="runfsm-fake", daemon=True)
+        self._serve_thread = thread
+        thread.start()
+        ready = threading.Event()
+        for _ in range(int(_START_TIMEOUT_S / 0.005)):
+            if server.started or not thread.is_alive():
+                break
+            ready.wait(0.005)  # real time: waiting for the server thread to listen
+        if not server.started:
+            self.stop()
+            raise RuntimeError("the fake server did not start within 10 s")
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread (idempotent)."""
+        server, thread, sock = self._uvicorn, self._serve_thread, self._sock
+        self._uvicorn = self._serve_thread = self._sock = None
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout=_START_TIMEOUT_S)
+        if sock is not None:
+            sock.close()
+        self.port = None
+
+    def __enter__(self) -> FakeAssistantsServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def client(self, **options: Any) -> openai.OpenAI:
+        """A real ``openai.OpenAI`` talking to this server over loopback HTTP, sleeping on the virtual clock."""
+        from runfsm.fake.transport import openai_client  # noqa: PLC0415
+
+        return openai_client(self, base_url=self.url, **options)
+
+    def async_client(self, **options: Any) -> openai.AsyncOpenAI:
+        """A real ``openai.AsyncOpenAI`` talking to this server over loopback HTTP, sleeping on the virtual clock."""
+        from runfsm.fake.transport import async_openai_client  # noqa: PLC0415
+
+        return async_openai_client(self, base_url=self.url, **options)

@@ -1,0 +1,368 @@
+"""The decision core shared by the sync and async watchers and the scheduler: what to do after each response.
+
+:class:`FollowCore` does no I/O and never sleeps. It is fed what the API said (a run, a stream
+event, a failure) and answers with a :class:`Step`: retrieve after so many seconds, call the
+user's tool handler, submit outputs, cancel, or stop. The watchers (``runfsm.watcher``) and
+the scheduler (``runfsm.scheduler``) only carry steps out, so the policy, the deadline, the
+retry rules and the tracker bookkeeping are written once.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from runfsm.backoff import DEFAULT, PollContext, PollPolicy, RetryPolicy
+from runfsm.exceptions import (
+    ApiError,
+    RequestsFailed,
+    ToolOutputsRejected,
+    UnexpectedRunStatus,
+    WatchError,
+    WatchTimeout,
+)
+from runfsm.status import RunStatus
+from runfsm.tracker import Outcome, RunTracker
+
+if TYPE_CHECKING:
+    from runfsm.client import Reply, ToolOutput
+
+__all__ = [
+    "DEFAULT_EXPIRY",
+    "DEFAULT_GRACE",
+    "FollowCore",
+    "Step",
+    "StepKind",
+    "WatchResult",
+    "tool_call_ids",
+]
+
+DEFAULT_GRACE = 60.0
+"""Seconds past the run's ``expires_at`` before a watcher gives up on a run that has not ended."""
+DEFAULT_EXPIRY = 600.0
+"""The API's run lifetime (``expires_at - created_at``), assumed until a response says otherwise."""
+
+
+class StepKind(enum.Enum):
+    """What the I/O shell does next."""
+
+    RETRIEVE = "retrieve"
+    HANDLE = "handle"
+    """Call the user's tool handler with ``Step.run``, then give its outputs to :meth:`FollowCore.handled`."""
+    SUBMIT = "submit"
+    CANCEL = "cancel"
+    LOCATE = "locate"
+    """The create stream broke before naming the run: find the thread's newest run (:meth:`FollowCore.on_located`)."""
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One instruction to the shell: sleep ``wait`` seconds, then do ``kind``."""
+
+    kind: StepKind
+    wait: float = 0.0
+    run: Any = None
+    outputs: tuple[ToolOutput, ...] = ()
+
+
+_DONE = Step(StepKind.DONE)
+
+
+@dataclass(slots=True)
+class WatchResult:
+    """How a watch ended: the tracker (history, callbacks fired), the last run object, and what it cost."""
+
+    tracker: RunTracker
+    run: Any = None
+    """The last run object the API returned (an openai ``Run``), None if none was seen."""
+    retrieves: int = 0
+    """Status retrieves sent (failed ones included)."""
+    submits: int = 0
+    cancels: int = 0
+    streams: int = 0
+    """SSE streams opened (create and submit streams)."""
+    failures: int = 0
+    """Requests that failed (429, 5xx, timeouts, dropped connections, rejections)."""
+    rejection: str | None = None
+    """The API's message when it refused tool outputs (``Runs in status "expired" ...``)."""
+    fell_back: bool = False
+    """True if a stream broke and the watch went on by polling."""
+    notes: list[str] = field(default_factory=list)
+    """Short notes on what happened besides the statuses (retries, fallbacks), in order."""
+
+    @property
+    def status(self) -> RunStatus:
+        """The run's last accepted status."""
+        return self.tracker.state
+
+    @property
+    def requests(self) -> int:
+        """All requests sent."""
+        return self.retrieves + self.submits + self.cancels + self.streams
+
+
+def _field(run: Any, name: str) -> Any:
+    if isinstance(run, Mapping):
+        return run.get(name)
+    return getattr(run, name, None)
+
+
+def tool_call_ids(run: Any) -> tuple[str, ...]:
+    """The ids of the tool calls a ``requires_action`` run waits for (empty if none)."""
+    action = _field(run, "required_action")
+    submit = _field(action, "submit_tool_outputs") if action is not None else None
+    calls = _field(submit, "tool_calls") if submit is not None else None
+    return tuple(str(_field(c, "id")) for c in calls or ())
+
+
+class FollowCore:
+    """The decisions for one run; fed by a shell, which carries out the :class:`Step` it returns."""
+
+    def __init__(
+        self,
+        thread_id: str,
+        run_id: str | None,
+        *,
+        tracker: RunTracker,
+        policy: PollPolicy = DEFAULT,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float],
+        timeout: float | None = None,
+        grace: float = DEFAULT_GRACE,
+        has_handler: bool = False,
+        respect_hint: bool = True,
+    ) -> None:
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        if not grace >= 0:
+            raise ValueError(f"grace must be >= 0 seconds, got {grace!r}")
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.tracker = tracker
+        self.policy = policy
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.clock = clock
+        self.grace = grace
+        self.has_handler = has_handler
+        self.respect_hint = respect_hint
+        self.result = WatchResult(tracker)
+        self.started = clock()
+        self.user_deadline = self.started + timeout if timeout is not None else None
+        self.expires_at: float | None = None
+        self._status: RunStatus | None = None
+        self._status_since = self.started
+        self._replies_in_status = 0
+        self._hint: float | None = None
+        self._first_hint: float | None = None
+        self._failures = 0
+        self._round: tuple[tuple[str, ...], tuple[ToolOutput, ...]] | None = None
+        self._rejected: str | None = None
+        self._want_cancel = False
+        self._cancel_sent = False
+        self._stream_error: ApiError | None = None
+
+    # -- deadline
+
+    @property
+    def deadline(self) -> float:
+        """When the watch gives up: the caller's timeout, or ``expires_at`` plus the grace period."""
+        expires = self.expires_at if self.expires_at is not None else self.started + DEFAULT_EXPIRY
+        run_deadline = expires + self.grace
+        return min(run_deadline, self.user_deadline) if self.user_deadline is not None else run_deadline
+
+    def _error(self, cls: type[WatchError], message: str) -> WatchError:
+        return cls(message, run_id=self.run_id, thread_id=self.thread_id, tracker=self.tracker)
+
+    def _timeout(self, now: float) -> WatchError:
+        who = "the caller's timeout" if self.deadline == self.user_deadline else "expires_at plus the grace period"
+        return self._error(WatchTimeout, f"deadline passed ({who}, {now - self.started:.1f} s after watching began)")
+
+    # -- steps
+
+    def retrieve_now(self) -> Step:
+        """The first step when nothing is known yet: retrieve at once."""
+        self.result.retrieves += 1
+        return Step(StepKind.RETRIEVE)
+
+    def _next_retrieve(self, now: float) -> Step:
+        if now >= self.deadline:
+            raise self._timeout(now)
+        status = self._status if self._status is not None else RunStatus.Queued
+        ctx = PollContext(
+            status=status,
+            polls=max(self._replies_in_status - 1, 0),
+            since_change=now - self._status_since,
+            elapsed=now - self.started,
+            hint=self._hint,
+            first_hint=self._first_hint,
+        )
+        wait = max(self.policy(ctx), 0.0)
+        if self.respect_hint and self._hint is not None:
+            wait = max(wait, self._hint)  # the server's openai-poll-after-ms: a lower bound on every response
+        wait = min(wait, self.deadline - now)
+        self.result.retrieves += 1
+        return Step(StepKind.RETRIEVE, wait=wait)
+
+    def request_cancel(self) -> Step:
+        """Ask for a cancel: the next step sends it (recorded on the tracker)."""
+        self._want_cancel = True
+        return self._cancel_step(0.0)
+
+    def _cancel_step(self, wait: float) -> Step:
+        self._cancel_sent = True
+        self.result.cancels += 1
+        self.tracker.cancel_requested(at=self.clock())
+        return Step(StepKind.CANCEL, wait=wait)
+
+    def _submit_step(self, outputs: tuple[ToolOutput, ...]) -> Step:
+        self.result.submits += 1
+        self.tracker.submitted_tool_outputs(at=self.clock())
+        return Step(StepKind.SUBMIT, outputs=outputs)
+
+    def handled(self, outputs: object) -> Step:
+        """The user's handler returned ``outputs`` for the current round: submit them."""
+        if isinstance(outputs, (str, bytes, Mapping)) or not isinstance(outputs, Sequence):
+            raise TypeError(
+                "the requires_action handler must return a list of tool outputs "
+                f"({{'tool_call_id': ..., 'output': ...}} mappings), got {type(outputs).__name__}"
+            )
+        checked: list[ToolOutput] = []
+        for i, item in enumerate(outputs):
+            if not isinstance(item, Mapping) or "tool_call_id" not in item:
+                raise TypeError(
+                    f"tool output {i} from the requires_action handler must be a mapping with "
+                    f"'tool_call_id' and 'output', got {item!r}"
+                )
+            checked.append(item)
+        assert self._round is not None, "handled() called with no requires_action round open"
+        self._round = (self._round[0], tuple(checked))
+        return self._submit_step(self._round[1])
+
+    # -- feeding
+
+    def observe(self, value: object, *, hint: float | None = None) -> RunStatus:
+        """Feed one run object or stream event to the tracker; return the status the server reported."""
+        now = self.clock()
+        obs = self.tracker.observe(value, at=now)
+        if obs.outcome is Outcome.UNKNOWN_STATUS:
+            raise self._error(UnexpectedRunStatus, obs.warnings[0] if obs.warnings else "unknown status")
+        if self.run_id is None:
+            self.run_id = self.tracker.run_id
+        assert obs.status is not None  # only unknown statuses lack one
+        status = obs.status
+        if status is not self._status:
+            self._status, self._status_since, self._replies_in_status = status, now, 0
+        self._replies_in_status += 1
+        self._hint = hint
+        if hint is not None and self._first_hint is None:
+            self._first_hint = hint
+        return status
+
+    def _run_fields(self, run: Any) -> None:
+        self.result.run = run
+        expires = _field(run, "expires_at")
+        if isinstance(expires, (int, float)) and not isinstance(expires, bool):
+            self.expires_at = float(expires)
+
+    def on_reply(self, reply: Reply) -> Step:
+        """A run came back (retrieve, submit or cancel response): decide the next step."""
+        self._failures = 0
+        self._run_fields(reply.run)
+        status = self.observe(reply.run, hint=reply.hint)
+        return self._after(status, reply.run)
+
+    def _after(self, status: RunStatus, run: Any) -> Step:
+        now = self.clock()
+        if status.is_terminal:
+            return _DONE
+        if status is RunStatus.RequiresAction:
+            ids = tool_call_ids(run)
+            if self._round is not None and self._round[0] == ids and self._round[1]:
+                if self._rejected is not None:
+                    raise self._error(ToolOutputsRejected, f"the API refused the tool outputs: {self._rejected}")
+                return self._submit_step(self._round[1])  # an earlier submit failed in transit: send again
+            if not self.has_handler:
+                return _DONE
+            self._round = (ids, ())
+            return Step(StepKind.HANDLE, run=run)
+        if self._want_cancel and not self._cancel_sent:
+            return self._cancel_step(0.0)
+        return self._next_retrieve(now)
+
+    def on_event(self, event: Any) -> Step | None:
+        """One SSE event: run status events feed the tracker; returns None to keep reading the stream."""
+        name = event.get("event") if isinstance(event, Mapping) else getattr(event, "event", None)
+        if not isinstance(name, str) or not name.startswith("thread.run.") or name.startswith("thread.run.step."):
+            return None
+        data = event.get("data") if isinstance(event, Mapping) else getattr(event, "data", None)
+        self._failures = 0
+        if data is not None:
+            self._run_fields(data)
+        status = self.observe(event)
+        if status.is_terminal or status is RunStatus.RequiresAction:
+            return self._after(status, data)
+        return None
+
+    def on_stream_end(self, error: ApiError | None = None) -> Step:
+        """A stream ended (or broke) before the run ended or paused: go on by polling."""
+        if error is not None:
+            self.result.failures += 1
+            if error.kind == "rejected" and self._round is not None:
+                self._rejected = error.message
+                self.result.rejection = error.message
+        note = f"stream ended ({error or 'closed early'})"
+        if self.run_id is None and error is not None and error.kind == "rejected":
+            raise self._error(WatchError, f"the API refused to create the run: {error}")
+        self.tracker.mode = "poll"
+        self.result.fell_back = True
+        if self.run_id is None:
+            # The run may exist although its id never arrived: look for it rather than lose it.
+            self._stream_error = error
+            self.result.notes.append(f"{note}; looking for the run on the thread")
+            return Step(StepKind.LOCATE)
+        self.result.notes.append(f"{note}; polling")
+        self.result.retrieves += 1
+        return Step(StepKind.RETRIEVE, wait=(error.retry_after or 0.0) if error is not None else 0.0)
+
+    def on_located(self, reply: Reply | None) -> Step:
+        """The thread's newest run after a broken create stream (None: the thread has none)."""
+        created = _field(reply.run, "created_at") if reply is not None else None
+        if reply is None or not isinstance(created, (int, float)) or created < self.started - 2:
+            cause = f": {self._stream_error}" if self._stream_error is not None else ""
+            raise self._error(WatchError, f"the create stream failed before the run was created{cause}")
+        run_id = _field(reply.run, "id")
+        self.run_id = run_id if isinstance(run_id, str) else None
+        self.result.notes.append(f"found {self.run_id} on the thread; polling")
+        return self.on_reply(reply)
+
+    def on_failure(self, error: ApiError, *, request: StepKind) -> Step:
+        """A request failed: retry it (honouring ``retry-after``), check the run, or give up with a clear error."""
+        now = self.clock()
+        self.result.failures += 1
+        self.result.notes.append(f"{request.value} failed: {error}")
+        if not error.transient:
+            if request is StepKind.SUBMIT:
+                self._rejected = error.message  # see what the run really is; never resubmit the same outputs
+                self.result.rejection = error.message
+                self.result.retrieves += 1
+                return Step(StepKind.RETRIEVE)
+            if request is StepKind.CANCEL:
+                self.result.retrieves += 1  # "Cannot cancel run with status ...": it ended meanwhile
+                return Step(StepKind.RETRIEVE)
+            raise self._error(RequestsFailed, f"{request.value} was refused: {error}") from error
+        self._failures += 1
+        limit = self.retry.max_consecutive
+        if limit is not None and self._failures > limit:
+            raise self._error(RequestsFailed, f"{self._failures} requests failed in a row; last: {error}") from error
+        if now >= self.deadline:
+            raise self._timeout(now) from error
+        wait = self.retry.wait(self._failures, retry_after=error.retry_after)
+        if request is StepKind.CANCEL and self._status is not None and not self._status.is_terminal:
+            self.result.cancels += 1
+            return Step(StepKind.CANCEL, wait=wait)
+        # Retrieve again; after a failed submit this tells whether it was applied (never resend blindly).
+        self.result.retrieves += 1
+        return Step(StepKind.RETRIEVE, wait=wait)

@@ -1,0 +1,407 @@
+"""Following many runs under one requests-per-minute budget: :class:`TokenBucket` and :class:`Scheduler`.
+
+The scheduler keeps one :class:`~runfsm.follow.FollowCore` per run (the same decisions as the
+watcher) and sends one request at a time, when the budget allows: runs whose tool outputs are
+ready go first, then the earliest ``expires_at``. A 429 pauses every run (the server's
+``retry-after``, or the retry backoff), not only the one that got it.
+
+The budget is a token bucket holding at most ``burst`` tokens, refilled at
+``(per_minute - burst) / 60`` tokens a second: any 60 s window then sees at most
+``burst + (per_minute - burst) = per_minute`` requests, whatever the number of runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from runfsm.backoff import DEFAULT, PollPolicy, RetryPolicy
+from runfsm.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
+from runfsm.exceptions import ApiError, WatchError
+from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult
+from runfsm.tracker import OnIllegal, RunTracker
+
+__all__ = ["AsyncScheduler", "ScheduledHandler", "Scheduler", "TokenBucket"]
+
+ScheduledHandler = Callable[[Any], "Sequence[ToolOutput] | Future[Sequence[ToolOutput]]"]
+"""Gets the ``requires_action`` run; returns the outputs, or a ``Future`` of them (e.g. from a thread pool)."""
+
+_WINDOW = 60.0
+
+
+class TokenBucket:
+    """A request budget: never more than ``per_minute`` requests in any 60 s window.
+
+    >>> bucket = TokenBucket(62, burst=2, now=0.0)  # refilled at (62 - 2) / 60 = 1 token a second
+    >>> bucket.take(0.0), bucket.take(0.0), bucket.take(0.0), bucket.ready_at(0.0)
+    (True, True, False, 1.0)
+    """
+
+    __slots__ = ("_last", "_level", "burst", "per_minute", "rate")
+
+    def __init__(self, per_minute: int, *, burst: int | None = None, now: float = 0.0) -> None:
+        if isinstance(per_minute, bool) or not isinstance(per_minute, int) or per_minute < 2:
+            raise ValueError(f"per_minute must be an integer >= 2, got {per_minute!r}")
+        if burst is None:
+            burst = max(1, per_minute // 10)
+        if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst < per_minute:
+            raise ValueError(f"burst must be an integer in [1, per_minute), got {burst!r}")
+        self.per_minute = per_minute
+        self.burst = burst
+        self.rate = (per_minute - burst) / _WINDOW
+        self._level = float(burst)
+        self._last = now
+
+    def _refill(self, now: float) -> None:
+        if now > self._last:
+            self._level = min(float(self.burst), self._level + (now - self._last) * self.rate)
+            self._last = now
+
+    def ready_at(self, now: float) -> float:
+        """The earliest time (>= ``now``) at which a request may be sent."""
+        self._refill(now)
+        if self._level >= 1.0:
+            return now
+        return now + (1.0 - self._level) / self.rate
+
+    def take(self, now: float) -> bool:
+        """Spend one token at ``now`` if there is one; True if spent."""
+        self._refill(now)
+        if self._level < 1.0 - 1e-6:  # rounding at ready_at() on unix-time clocks; far below one token per window
+            return False
+        self._level -= 1.0
+        return True
+
+
+@dataclass(slots=True)
+class _Job:
+    key: tuple[int, float, float, int]
+    """(0 for submits / cancels / handlers else 1, due time, expires_at, arrival order)."""
+    core: FollowCore
+    step: Step
+    on_action: Callable[[Any], Any] | None
+    pending: Any = None
+    """A Future (or asyncio task) of the handler's outputs, while it runs."""
+    error: WatchError | None = None
+
+
+class _BaseScheduler:
+    """The bookkeeping both twins share: jobs, the bucket, the 429 pause, the order, the decisions."""
+
+    def __init__(
+        self,
+        *,
+        per_minute: int,
+        burst: int | None,
+        policy: PollPolicy,
+        retry: RetryPolicy | None,
+        grace: float,
+        on_illegal: OnIllegal,
+        clock: Callable[[], float],
+        idle_wait: float,
+    ) -> None:
+        self.clock = clock
+        self.bucket = TokenBucket(per_minute, burst=burst, now=clock())
+        self.policy = policy
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.grace = grace
+        self.on_illegal: OnIllegal = on_illegal
+        self.idle_wait = idle_wait
+        self.paused_until = -math.inf
+        self.sent: list[float] = []
+        """The time of every request sent, in order (what the budget property is checked on)."""
+        self._jobs: list[_Job] = []
+        self._seq = itertools.count()
+        self._results: dict[str, WatchResult | WatchError] = {}
+
+    def add(
+        self,
+        run: object,
+        *,
+        thread_id: str | None = None,
+        on_action: Callable[[Any], Any] | None = None,
+        tracker: RunTracker | None = None,
+        timeout: float | None = None,
+    ) -> RunTracker:
+        """Start following a run; returns its tracker (register callbacks on it).
+
+        ``run`` is a run object from ``runs.create`` (observed without a request) or a run id
+        (then ``thread_id=`` is required). ``on_action(run)`` returns the tool outputs, or a
+        future of them (a ``concurrent.futures.Future``; for the async twin, an awaitable), so
+        that slow tools do not hold up the other runs.
+        """
+        from runfsm.watcher import _split  # noqa: PLC0415 - shared argument parsing, no cycle at import time
+
+        thread, run_id, obj = _split(run, thread_id)
+        if tracker is None:
+            tracker = RunTracker(
+                run_id, mode="poll", on_illegal=self.on_illegal, on_missing_call="assume", clock=self.clock
+            )
+        core = FollowCore(
+            thread,
+            run_id,
+            tracker=tracker,
+            policy=self.policy,
+            retry=self.retry,
+            clock=self.clock,
+            timeout=timeout,
+            grace=self.grace,
+            has_handler=on_action is not None,
+        )
+        job = _Job((0, 0.0, 0.0, 0), core, Step(StepKind.RETRIEVE), on_action)
+        self._advance(job, (lambda: core.on_reply(Reply(obj))) if obj is not None else core.retrieve_now)
+        return tracker
+
+    # -- the order of things
+
+    def _push(self, job: _Job) -> None:
+        if job.step.kind is StepKind.DONE:
+            assert job.core.run_id is not None
+            self._results[job.core.run_id] = job.error if job.error is not None else job.core.result
+            return
+        now = self.clock()
+        urgent = job.step.kind is not StepKind.RETRIEVE
+        expires = job.core.expires_at if job.core.expires_at is not None else math.inf
+        job.key = (0 if urgent else 1, now if urgent else now + job.step.wait, expires, next(self._seq))
+        self._jobs.append(job)
+
+    def _next(self, now: float) -> tuple[_Job | None, float]:
+        """The job to carry out now (taken out of the queue, its token spent), or None and how long to wait."""
+        ready = [j for j in self._jobs if j.pending is None and j.key[1] <= now]
+        if not ready:
+            waits = [j.key[1] - now for j in self._jobs if j.pending is None]
+            if any(j.pending is not None for j in self._jobs):
+                waits.append(self.idle_wait)
+            return None, max(min(waits, default=self.idle_wait), 1e-6)
+        handlers = [j for j in ready if j.step.kind is StepKind.HANDLE]
+        if handlers:  # calling a handler costs no request
+            job = handlers[0]
+        else:
+            start = max(self.bucket.ready_at(now), self.paused_until)
+            if start > now:
+                return None, start - now
+            # runs with something to send first, then the earliest expires_at, then the longest overdue
+            job = min(ready, key=lambda j: (j.key[0], j.key[2], j.key[1], j.key[3]))
+            if not self.bucket.take(now):  # rounding left the token a hair short: wait for it
+                return None, max(self.bucket.ready_at(now) - now, 1e-6)
+            self.sent.append(now)
+        self._jobs.remove(job)
+        return job, 0.0
+
+    def _finished_handlers(self) -> list[_Job]:
+        return [j for j in self._jobs if j.pending is not None and j.pending.done()]
+
+    # -- applying the core's decisions
+
+    def _advance(self, job: _Job, decide: Callable[[], Step]) -> None:
+        """Apply one decision of the core; a WatchError ends only this run."""
+        try:
+            job.step = decide()
+        except WatchError as err:
+            job.error, job.step = err, Step(StepKind.DONE)
+        if job in self._jobs:
+            self._jobs.remove(job)
+        self._push(job)
+
+    def _outputs(self, job: _Job, outputs: Any) -> None:
+        """The handler's outputs are in: the next step is their submit."""
+        job.pending = None
+        self._advance(job, lambda: job.core.handled(outputs))
+
+    def _park(self, job: _Job, pending: Any) -> None:
+        """The handler returned a future: wait for it outside the queue's order."""
+        job.pending = pending
+        self._jobs.append(job)
+
+    def _answered(self, job: _Job, reply: Reply | None, failure: ApiError | None) -> None:
+        if failure is None:
+            assert reply is not None
+            self._advance(job, lambda: job.core.on_reply(reply))
+            return
+        if failure.kind == "rate_limited":
+            pause = failure.retry_after if failure.retry_after is not None else self.retry.wait(1)
+            self.paused_until = max(self.paused_until, self.clock() + pause)
+        kind = job.step.kind
+        self._advance(job, lambda: job.core.on_failure(failure, request=kind))
+
+    def max_in_window(self, window: float = _WINDOW) -> int:
+        """The largest number of requests sent in any ``window`` seconds (closed interval)."""
+        best, lo = 0, 0
+        for hi, t in enumerate(self.sent):
+            while t - self.sent[lo] > window:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+
+class Scheduler(_BaseScheduler):
+    """Follows many runs by polling, under one requests-per-minute budget (one request at a time).
+
+    Add runs with :meth:`add`, then call :meth:`run`, which returns when every run has ended (or
+    its watch failed: the :class:`~runfsm.exceptions.WatchError` is in the results, the other
+    runs go on). ``clock`` and ``sleep`` are injectable, like the watcher's.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        per_minute: int,
+        burst: int | None = None,
+        policy: PollPolicy = DEFAULT,
+        retry: RetryPolicy | None = None,
+        grace: float = DEFAULT_GRACE,
+        on_illegal: OnIllegal = "log",
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], object] = time.sleep,
+        idle_wait: float = 0.05,
+    ) -> None:
+        if all(callable(getattr(client, n, None)) for n in ("retrieve", "submit_tool_outputs", "cancel")):
+            self.api: RunsAPI = client
+        elif hasattr(client, "beta"):
+            self.api = OpenAIRuns(client)
+        else:
+            raise TypeError(
+                f"Scheduler takes an openai.OpenAI client or a runfsm.client.RunsAPI, got {type(client).__name__}"
+            )
+        super().__init__(
+            per_minute=per_minute,
+            burst=burst,
+            policy=policy,
+            retry=retry,
+            grace=grace,
+            on_illegal=on_illegal,
+            clock=clock,
+            idle_wait=idle_wait,
+        )
+        self.sleep = sleep
+
+    def run(self) -> dict[str, WatchResult | WatchError]:
+        """Follow every added run to its end; results by run id."""
+        while self._jobs:
+            for done in self._finished_handlers():
+                self._outputs(done, done.pending.result())
+            job, wait = self._next(self.clock())
+            if job is None:
+                self.sleep(wait)
+                continue
+            if job.step.kind is StepKind.HANDLE:
+                assert job.on_action is not None
+                outputs = job.on_action(job.step.run)
+                if isinstance(outputs, Future):
+                    self._park(job, outputs)
+                else:
+                    self._outputs(job, outputs)
+                continue
+            reply, failure = self._send(job)
+            self._answered(job, reply, failure)
+        return self._results
+
+    def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
+        core, step = job.core, job.step
+        assert core.run_id is not None
+        try:
+            if step.kind is StepKind.RETRIEVE:
+                return self.api.retrieve(core.thread_id, core.run_id), None
+            if step.kind is StepKind.SUBMIT:
+                return self.api.submit_tool_outputs(core.thread_id, core.run_id, step.outputs), None
+            return self.api.cancel(core.thread_id, core.run_id), None
+        except ApiError as err:
+            return None, err
+
+
+class AsyncScheduler(_BaseScheduler):
+    """The asyncio twin of :class:`Scheduler`: requests of different runs are in flight together.
+
+    The budget still gates when each request starts; a run has at most one request in flight.
+    Handlers may be coroutine functions (run as tasks, so slow tools hold up nobody).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        per_minute: int,
+        burst: int | None = None,
+        policy: PollPolicy = DEFAULT,
+        retry: RetryPolicy | None = None,
+        grace: float = DEFAULT_GRACE,
+        on_illegal: OnIllegal = "log",
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        idle_wait: float = 0.05,
+    ) -> None:
+        if all(callable(getattr(client, n, None)) for n in ("retrieve", "submit_tool_outputs", "cancel")):
+            self.api: AsyncRunsAPI = client
+        elif hasattr(client, "beta"):
+            self.api = AsyncOpenAIRuns(client)
+        else:
+            raise TypeError(
+                "AsyncScheduler takes an openai.AsyncOpenAI client or a runfsm.client.AsyncRunsAPI, "
+                f"got {type(client).__name__}"
+            )
+        super().__init__(
+            per_minute=per_minute,
+            burst=burst,
+            policy=policy,
+            retry=retry,
+            grace=grace,
+            on_illegal=on_illegal,
+            clock=clock,
+            idle_wait=idle_wait,
+        )
+        self.sleep = sleep
+
+    async def run(self) -> dict[str, WatchResult | WatchError]:
+        """Follow every added run to its end; results by run id."""
+        in_flight: dict[asyncio.Task[tuple[Reply | None, ApiError | None]], _Job] = {}
+        while self._jobs or in_flight:
+            for done in self._finished_handlers():
+                self._outputs(done, done.pending.result())
+            job, wait = self._next(self.clock()) if self._jobs else (None, self.idle_wait)
+            if job is None:
+                await self._wait(wait, set(in_flight))
+            elif job.step.kind is StepKind.HANDLE:
+                assert job.on_action is not None
+                outputs = job.on_action(job.step.run)
+                if inspect.isawaitable(outputs):
+                    self._park(job, asyncio.ensure_future(outputs))
+                else:
+                    self._outputs(job, outputs)
+            else:
+                in_flight[asyncio.create_task(self._send(job))] = job
+                await asyncio.sleep(0)  # let the request start
+            for task in [t for t in in_flight if t.done()]:
+                reply, failure = task.result()
+                self._answered(in_flight.pop(task), reply, failure)
+        return self._results
+
+    async def _wait(self, seconds: float, tasks: set[asyncio.Task[Any]]) -> None:
+        """Sleep ``seconds`` on the injected clock, or less if a request in flight comes back first."""
+        if not tasks:
+            await self.sleep(seconds)
+            await asyncio.sleep(0)  # an injected sleep may not yield: let handler tasks run
+            return
+        sleeper = asyncio.ensure_future(self.sleep(seconds))
+        await asyncio.wait({sleeper, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        if not sleeper.done():
+            sleeper.cancel()
+
+    async def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
+        core, step = job.core, job.step
+        assert core.run_id is not None
+        try:
+            if step.kind is StepKind.RETRIEVE:
+                return await self.api.retrieve(core.thread_id, core.run_id), None
+            if step.kind is StepKind.SUBMIT:
+                return await self.api.submit_tool_outputs(core.thread_id, core.run_id, step.outputs), None
+            return await self.api.cancel(core.thread_id, core.run_id), None
+        except ApiError as err:
+            return None, err

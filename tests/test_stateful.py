@@ -1,0 +1,140 @@
+"""Tests for runfsm.stateful: the machine moves a run along the lifecycle and catches client bugs.
+
+A correct client passes as a plain ``TestCase``; three buggy clients (from the seed essay's loop
+and a stale-state bug) are each caught by the built-in invariant they break.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from runfsm import RunStatus
+from runfsm.stateful import RunLifecycleMachine
+
+pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
+
+MACHINE_SETTINGS = settings(
+    max_examples=40, stateful_step_count=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+class CorrectClient(RunLifecycleMachine):
+    """Polls, answers every requires_action with all its tool outputs, stops only on a terminal status."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = False
+
+    def client_step(self) -> None:
+        if self.done:
+            return
+        run = self.client.beta.threads.runs.retrieve(self.run_id, thread_id=self.thread_id)
+        status = RunStatus.parse(run.status)
+        if status.is_paused and run.required_action is not None:
+            calls = run.required_action.submit_tool_outputs.tool_calls
+            self.client.beta.threads.runs.submit_tool_outputs(
+                self.run_id,
+                thread_id=self.thread_id,
+                tool_outputs=[{"tool_call_id": c.id, "output": "ok"} for c in calls],
+            )
+        elif status.is_terminal:
+            self.done = True
+
+    def client_done(self) -> bool:
+        return self.done
+
+
+TestCorrectClient = CorrectClient.TestCase
+TestCorrectClient.settings = MACHINE_SETTINGS
+
+
+class SeedEssayClient(RunLifecycleMachine):
+    """The seed essay's loop: no requires_action branch, 'done' on four statuses, gives up after 60 s."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = False
+        self.started = self.clock.now()
+
+    def client_step(self) -> None:
+        if self.done:
+            return
+        if self.clock.now() - self.started > 60:
+            self.done = True  # "Timeout: run did not complete in 60s"
+            return
+        run = self.client.beta.threads.runs.retrieve(self.run_id, thread_id=self.thread_id)
+        if run.status in ("completed", "failed", "expired", "cancelled"):
+            self.done = True
+
+    def client_done(self) -> bool:
+        return self.done
+
+
+class RetryingSubmitClient(CorrectClient):
+    """Retries its submit "to be safe" without re-reading the run: the retry hits a run that is queued again."""
+
+    def client_step(self) -> None:
+        run = self.client.beta.threads.runs.retrieve(self.run_id, thread_id=self.thread_id)
+        if run.status == "requires_action" and run.required_action is not None:
+            outputs = [
+                {"tool_call_id": c.id, "output": "ok"} for c in run.required_action.submit_tool_outputs.tool_calls
+            ]
+            for _ in range(2):
+                self.client.beta.threads.runs.submit_tool_outputs(
+                    self.run_id,
+                    thread_id=self.thread_id,
+                    tool_outputs=outputs,  # type: ignore[arg-type]  # dicts of the right shape
+                )
+
+
+# finding the bug is what these tests pin; shrinking it would only cost time here
+FIND_SETTINGS = settings(MACHINE_SETTINGS, max_examples=150, phases=[Phase.generate], derandomize=True)
+
+
+def _falsify(machine: type[RunLifecycleMachine]) -> str:
+    with pytest.raises(Exception) as info:  # noqa: PT011 - the machine's assertion or the SDK's 400, whichever comes first
+        run_state_machine_as_test(machine, settings=FIND_SETTINGS)
+    return str(info.value)
+
+
+def test_seed_client_is_caught_hanging_or_giving_up() -> None:
+    """The seed loop is caught: it waits on requires_action without answering, or abandons a live run."""
+    message = _falsify(SeedEssayClient)
+    assert "waited in requires_action" in message or "stopped watching run" in message
+
+
+def test_giving_up_is_caught_on_its_own() -> None:
+    """With requires_action out of the picture (check off), the 60 s give-up on a live run is what fails."""
+
+    class GivesUp(SeedEssayClient):
+        max_idle_steps_paused = None
+
+    assert "stopped watching run" in _falsify(GivesUp)
+
+
+def test_hanging_on_requires_action_is_caught_on_its_own() -> None:
+    """With the give-up check off, not answering requires_action is what fails."""
+
+    class Hangs(SeedEssayClient):
+        check_gives_up = False
+        max_idle_steps_paused = 0  # a correct client reacts in the step that sees requires_action
+
+    message = _falsify(Hangs)
+    assert "waited in requires_action for 1 client step(s)" in message, message
+
+
+def test_submits_outside_requires_action_are_caught() -> None:
+    """A second submit lands on a queued run: the API refuses it ('never submits outside requires_action')."""
+    message = _falsify(RetryingSubmitClient)
+    assert 'Runs in status "queued" do not accept tool outputs.' in message
+
+
+def test_client_step_must_be_overridden() -> None:
+    """The base class says what to override."""
+
+    class Empty(RunLifecycleMachine):
+        pass
+
+    assert "override client_step()" in _falsify(Empty)
