@@ -57,11 +57,21 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _register_strategies() -> None:
+    if "hypothesis" in sys.modules and "runfsm.strategies" not in sys.modules:
+        import runfsm.strategies  # noqa: F401, PLC0415 - importing it registers the RunStatus strategy
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Register ``st.from_type(RunStatus)`` when the collected tests use hypothesis."""
     del session
-    if "hypothesis" in sys.modules:
-        import runfsm.strategies  # noqa: F401, PLC0415 - importing it registers the RunStatus strategy
+    _register_strategies()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """... or when a test imported hypothesis after collection (a dictionary lookup otherwise)."""
+    del item
+    _register_strategies()
 
 
 def _options(request: pytest.FixtureRequest) -> dict[str, Any]:

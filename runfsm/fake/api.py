@@ -394,6 +394,7 @@ class FakeAssistants:
                     fault="budget",
                 )
                 return response
+            runs_before = len(self._runs)
             fault = self._take_fault(route, run_id)
             if fault is not None and fault.kind == "slow":
                 self.clock.advance(fault.seconds)
@@ -409,6 +410,8 @@ class FakeAssistants:
                     response = FakeResponse(0, {}, b"", drop=True)
             if fault is not None and fault.kind == "slow":
                 response.real_delay = fault.real_seconds
+            if route == "create_run" and len(self._runs) > runs_before:  # name the run it created
+                run_id = next(reversed(self._runs))
             fault_name = None
             if fault is not None:
                 fault_name = str(fault.status_code) if fault.kind == "status" else fault.kind
@@ -436,8 +439,6 @@ class FakeAssistants:
         run_id: str | None,
         fault: str | None,
     ) -> None:
-        if route == "create_run" and response.status_code == 200 and run_id is None:
-            run_id = next(reversed(self._runs)) if self._runs else None
         self._budget[run_id] += 1
         self.requests.append(
             RecordedRequest(

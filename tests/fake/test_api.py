@@ -267,6 +267,9 @@ class TestFaultsAndLog:
         with pytest.raises(openai.BadRequestError, match="already has an active run"):
             client.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_1")
         assert len(fake.run_ids()) == 1
+        lost, retried = [r for r in fake.requests if r.route == "create_run"]
+        assert (lost.status_code, lost.fault, lost.run_id) == (0, "drop", fake.run_ids()[0])  # the log names the run
+        assert (retried.status_code, retried.run_id) == (400, None)
 
     def test_slow_answers_take_virtual_time(self) -> None:
         """slow_next lets virtual time pass before answering (the run moved on meanwhile)."""
