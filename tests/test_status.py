@@ -186,9 +186,8 @@ def test_openai_run_objects_and_stream_events() -> None:
     assert "status" in set(snap.fields)
     assert len(snap.fields) > 5
 
-    event = TypeAdapter(AssistantStreamEvent).validate_python(
-        {"event": "thread.run.in_progress", "data": _sdk_run("in_progress").model_dump()}
-    )
+    adapter: TypeAdapter[AssistantStreamEvent] = TypeAdapter(AssistantStreamEvent)
+    event = adapter.validate_python({"event": "thread.run.in_progress", "data": _sdk_run("in_progress").model_dump()})
     assert parse_status(event) is RunStatus.InProgress
     assert read_run(event).run_id == "run_sdk"
 
