@@ -138,3 +138,23 @@ def test_client_step_must_be_overridden() -> None:
         pass
 
     assert "override client_step()" in _falsify(Empty)
+
+
+def test_documented_edges_only() -> None:
+    """With lenient = False the server never takes a lenient edge (checked on the fake's own trackers)."""
+    lenient_seen: list[str] = []
+
+    class Strict(CorrectClient):
+        lenient = False
+
+        def teardown(self) -> None:
+            lenient_seen.extend(
+                f"{e.source.name}->{e.dest.name}"
+                for t in self.fake.trackers.values()
+                for o in t.history
+                for e in o.lenient
+            )
+            super().teardown()
+
+    run_state_machine_as_test(Strict, settings=settings(MACHINE_SETTINGS, max_examples=30))
+    assert lenient_seen == []

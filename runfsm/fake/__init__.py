@@ -35,7 +35,8 @@ The pieces
   submit does not extend it); the API's 400 errors for submit outside requires_action, cancel of
   a finished run, a message or run on a thread with an active run; ``openai-poll-after-ms`` on run
   responses (``poll_after_ms=None`` to omit); SSE streams (``stream=True`` on create and
-  submit_tool_outputs) in the lifecycle's event order, ending ``event: done`` / ``data: [DONE]``.
+  submit_tool_outputs) in the lifecycle's event order, ending ``event: done`` / ``data: [DONE]``
+  when the run pauses or ends; a stream plays in virtual time (the clock advances to each event).
 - Faults: ``fake.fail_next(429, retry_after=2)``, ``fake.fail_next(500, route="retrieve_run")``,
   ``fake.drop_next(processed=True)``, ``fake.slow_next(5.0)``; each takes ``route=``, ``run_id=``,
   ``times=``. A run stuck in a status is a script step ``("in_progress", STUCK)``.
