@@ -27,8 +27,9 @@ The pieces
 - Scripts: ``fake.queue_run(history, **options)`` makes the next created run play ``history``,
   a list of statuses or ``(status, seconds)`` pairs (default 1 s each; ``STUCK`` = never moves
   on by itself); see :class:`RunScript` for submit/cancel/expiry rules and ``cancel_outcome``.
-  Unqueued runs play ``FakeAssistants(script=...)`` (default: queued 1 s, in_progress 2 s,
-  completed). Histories drawn from :mod:`runfsm.strategies` can be queued as they are.
+  Unqueued runs play ``FakeAssistants(script=...)``: a history, a ``RunScript``, or a callable
+  returning one per run (default: queued 1 s, in_progress 2 s, completed). Histories drawn from
+  :mod:`runfsm.strategies` can be queued as they are.
 - Step by step: ``fake.server_moves(run_id)`` lists the server edges open now; ``fake.move(run_id,
   status)`` takes one (use ``STUCK`` scripts so nothing else moves the run).
 - Real API behaviour: ``expires_at = created_at + 600`` (runs expire when the clock passes it; a
