@@ -1,4 +1,9 @@
-"""Tests for the pytest plugin (``_runfsm_pytestplugin``): registered once by entry point, import-light, fixtures."""
+"""Tests for the pytest plugin (``_runfsm_pytestplugin``): registered once by entry point, import-light, fixtures.
+
+Inner sessions run in subprocesses: an in-process pytester run restores ``sys.modules``
+afterwards, and HTTP modules first imported inside it (h11, httpcore2 internals) would then be
+imported twice, so later tests would see exception classes that no longer match.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +73,7 @@ def test_fixtures_give_a_server_and_real_clients(pytester: pytest.Pytester) -> N
         test_bad_marker = pytest.mark.runfsm_fake("positional")(test_bad_marker)
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*runfsm_fake takes keyword options only*"])
 
@@ -89,7 +94,7 @@ def test_async_client_fixture(pytester: pytest.Pytester) -> None:
             assert run.status == "completed"
         """
     )
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_from_type_registered_through_the_plugin(pytester: pytest.Pytester) -> None:
