@@ -29,6 +29,9 @@ EXIT_USAGE = 2
 #: subcommand -> (module, one-line help). Modules are imported lazily.
 COMMANDS: dict[str, tuple[str, str]] = {
     "lifecycle": ("runfsm.commands.lifecycle", "print the lifecycle declaration (markdown table or JSON)"),
+    "validate": ("runfsm.commands.validate", "validate observed run histories (run objects, stream events, CSV)"),
+    "simulate": ("runfsm.commands.simulate", "write a corpus of realistic run histories in any input format"),
+    "diagram": ("runfsm.commands.diagram", "draw the lifecycle, or observed runs on it (Mermaid, DOT, SVG, PNG)"),
 }
 
 

@@ -11,6 +11,8 @@ The tree::
     │   └── MissingClientCall                 a jump that needs a client call nobody recorded
     ├── CallbackError                         a user's on-enter callback raised
     ├── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+    ├── DiagramError                          a diagram could not be drawn
+    │   └── GraphvizMissing (also RuntimeError)   SVG/PNG asked for, Graphviz (package or `dot`) not installed
     └── ScriptError (also ValueError)         testing kit: a scripted run history the fake API cannot play
 
 Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallbackError",
+    "DiagramError",
+    "GraphvizMissing",
     "IllegalTransition",
     "InputError",
     "LifecycleError",
@@ -171,6 +175,26 @@ class InputError(RunfsmError, ValueError):
         self.detail = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
+
+
+# ----------------------------------------------------------------------------- diagrams (issue 4)
+
+
+class DiagramError(RunfsmError):
+    """A diagram could not be drawn (Graphviz failed, or the overlay names a run that is not there)."""
+
+
+class GraphvizMissing(DiagramError, RuntimeError):
+    """SVG or PNG was asked for and Graphviz is missing; the message says what to install.
+
+    ``what`` is ``"package"`` (the ``graphviz`` Python package: ``pip install 'runfsm[diagrams]'``)
+    or ``"program"`` (the ``dot`` executable: ``apt-get install graphviz``). Mermaid and DOT
+    output need neither.
+    """
+
+    def __init__(self, message: str, *, what: str) -> None:
+        self.what = what
+        super().__init__(f"{message} (Mermaid and DOT output need nothing installed)")
 
 
 # -- testing kit (runfsm.fake, runfsm.strategies) ----------------------------------------------

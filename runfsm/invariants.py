@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from runfsm.status import RunStatus
@@ -15,8 +15,83 @@ EXPIRY_WINDOW_S = 600
 _REQUIRED_ACTION_TYPES = frozenset({"submit_tool_outputs", "submit_tool_approval"})
 
 
-def _missing(fields: Mapping[str, Any], name: str) -> bool:
-    return fields.get(name) is None
+_Checker = Callable[[Callable[[str], Any]], tuple[str, ...]]
+
+
+def _is_mapping(value: object) -> bool:
+    return isinstance(value, dict) or isinstance(value, Mapping)  # noqa: SIM101  (the dict test is the cheap common case)
+
+
+def _fields_checker(name: str, must_set: tuple[str, ...] = (), must_be_null: tuple[str, ...] = ()) -> _Checker:
+    """A check for a status whose invariants are fields that must be set or null."""
+
+    def check(get: Callable[[str], Any]) -> tuple[str, ...]:
+        warnings: list[str] = []
+        for field in must_set:
+            if get(field) is None:
+                warnings.append(f"{name}: {field} is not set")
+        for field in must_be_null:
+            value = get(field)
+            if value is not None:
+                warnings.append(f"{name}: {field} should be null, got {value!r}")
+        if get("required_action") is not None:
+            warnings.append(f"{name}: required_action should be null outside requires_action")
+        return tuple(warnings) if warnings else ()
+
+    return check
+
+
+def _requires_action(get: Callable[[str], Any]) -> tuple[str, ...]:
+    name = RunStatus.RequiresAction.wire
+    action = get("required_action")
+    if action is None:
+        return (f"{name}: required_action is not set",)
+    if not _is_mapping(action) or action.get("type") not in _REQUIRED_ACTION_TYPES:
+        kind = action.get("type") if _is_mapping(action) else type(action).__name__
+        return (f"{name}: required_action.type is {kind!r}, expected submit_tool_outputs",)
+    return ()
+
+
+def _incomplete(get: Callable[[str], Any]) -> tuple[str, ...]:
+    name = RunStatus.Incomplete.wire
+    details = get("incomplete_details")
+    warnings = []
+    if not _is_mapping(details) or not details.get("reason"):
+        warnings.append(f"{name}: incomplete_details.reason is not set")
+    return (*warnings, *_INCOMPLETE_REST(get))
+
+
+_INCOMPLETE_REST = _fields_checker("incomplete")
+
+
+def _queued(get: Callable[[str], Any]) -> tuple[str, ...]:
+    name = RunStatus.Queued.wire
+    created, expires = get("created_at"), get("expires_at")
+    warnings = []
+    if isinstance(created, int) and isinstance(expires, int) and expires - created != EXPIRY_WINDOW_S:
+        warnings.append(f"{name}: expires_at - created_at is {expires - created} s, expected {EXPIRY_WINDOW_S} s")
+    if get("required_action") is not None:
+        warnings.append(f"{name}: required_action should be null outside requires_action")
+    return tuple(warnings)
+
+
+def _build_checkers() -> tuple[_Checker, ...]:
+    special: dict[RunStatus, _Checker] = {
+        RunStatus.RequiresAction: _requires_action,
+        RunStatus.Failed: _fields_checker("failed", ("last_error", "failed_at")),
+        RunStatus.Completed: _fields_checker("completed", ("completed_at",), ("expires_at", "last_error")),
+        RunStatus.Incomplete: _incomplete,
+        RunStatus.Cancelled: _fields_checker("cancelled", ("cancelled_at",)),
+        RunStatus.InProgress: _fields_checker("in_progress", ("started_at",)),
+        RunStatus.Queued: _queued,
+    }
+    ordered = sorted(RunStatus, key=int)
+    assert [int(s) for s in ordered] == list(range(len(ordered)))
+    return tuple(special.get(s) or _fields_checker(s.wire or s.name) for s in ordered)
+
+
+_CHECKERS = _build_checkers()
+"""One check per status, indexed by ordinal (this runs once per record in bulk validation)."""
 
 
 def check_fields(status: RunStatus, fields: Mapping[str, Any]) -> tuple[str, ...]:
@@ -28,43 +103,4 @@ def check_fields(status: RunStatus, fields: Mapping[str, Any]) -> tuple[str, ...
     >>> check_fields(RunStatus.Failed, {"status": "failed", "failed_at": 1})
     ('failed: last_error is not set',)
     """
-    warnings: list[str] = []
-    name = status.wire or status.name
-
-    def expect_set(field: str) -> None:
-        if _missing(fields, field):
-            warnings.append(f"{name}: {field} is not set")
-
-    def expect_null(field: str) -> None:
-        if not _missing(fields, field):
-            warnings.append(f"{name}: {field} should be null, got {fields.get(field)!r}")
-
-    if status is RunStatus.RequiresAction:
-        action = fields.get("required_action")
-        if action is None:
-            warnings.append(f"{name}: required_action is not set")
-        elif not isinstance(action, Mapping) or action.get("type") not in _REQUIRED_ACTION_TYPES:
-            kind = action.get("type") if isinstance(action, Mapping) else type(action).__name__
-            warnings.append(f"{name}: required_action.type is {kind!r}, expected submit_tool_outputs")
-    elif status is RunStatus.Failed:
-        expect_set("last_error")
-        expect_set("failed_at")
-    elif status is RunStatus.Completed:
-        expect_set("completed_at")
-        expect_null("expires_at")
-        expect_null("last_error")
-    elif status is RunStatus.Incomplete:
-        details = fields.get("incomplete_details")
-        if not isinstance(details, Mapping) or not details.get("reason"):
-            warnings.append(f"{name}: incomplete_details.reason is not set")
-    elif status is RunStatus.Cancelled:
-        expect_set("cancelled_at")
-    elif status is RunStatus.InProgress:
-        expect_set("started_at")
-    elif status is RunStatus.Queued:
-        created, expires = fields.get("created_at"), fields.get("expires_at")
-        if isinstance(created, int) and isinstance(expires, int) and expires - created != EXPIRY_WINDOW_S:
-            warnings.append(f"{name}: expires_at - created_at is {expires - created} s, expected {EXPIRY_WINDOW_S} s")
-    if status is not RunStatus.RequiresAction and not _missing(fields, "required_action"):
-        warnings.append(f"{name}: required_action should be null outside requires_action")
-    return tuple(warnings)
+    return _CHECKERS[status](fields.get)

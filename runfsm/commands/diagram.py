@@ -1,0 +1,107 @@
+"""``runfsm diagram``: draw the lifecycle, or observed run histories on it."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import TYPE_CHECKING
+
+from runfsm.diagram import FORMATS, format_for, lifecycle_diagram, render
+from runfsm.exceptions import DiagramError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from runfsm.diagram import Diagram, Format
+
+__all__ = ["README_BEGIN", "README_END", "SAMPLES_OVERLAY_ARGS", "add_arguments", "readme_block", "run"]
+
+README_BEGIN = "<!-- BEGIN generated from the declaration by `python diagrams/update.py`: do not edit -->"
+README_END = "<!-- END generated -->"
+SAMPLES_OVERLAY_ARGS = ("--run", "run_late4")
+"""How ``diagrams/samples-overlay.svg`` is drawn from the bundled samples (after ``--overlay SAMPLES...``)."""
+
+
+def readme_block() -> str:
+    """The README's lifecycle block: the Mermaid diagram and the transition table, between markers."""
+    from runfsm.commands.lifecycle import markdown_table  # noqa: PLC0415
+
+    mermaid = render(lifecycle_diagram(), format="mermaid").decode("utf-8")
+    return f"{README_BEGIN}\n```mermaid\n{mermaid}```\n\n{markdown_table()}{README_END}\n"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``runfsm diagram``."""
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="mermaid (default), dot, svg or png; svg and png need Graphviz. Default: from -o's extension",
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument(
+        "--overlay",
+        nargs="+",
+        metavar="FILE",
+        help="draw the runs in these logs on the lifecycle (any input `runfsm validate` reads; - for stdin)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("auto", "poll", "stream"),
+        default="auto",
+        help="with --overlay: how the statuses were observed (default: auto, from the input format)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="with --overlay: count unrecorded client calls as illegal"
+    )
+    parser.add_argument("--run", metavar="ID", help="with --overlay: highlight this run's path")
+    parser.add_argument("--title", help="the diagram's title")
+
+
+def _overlay(args: argparse.Namespace) -> tuple[Diagram, int]:
+    from runfsm.overlay import Overlay  # noqa: PLC0415  (only overlays need it)
+    from runfsm.validation import validate_paths  # noqa: PLC0415
+
+    errors = 0
+
+    def on_error(err: Exception) -> None:
+        nonlocal errors
+        errors += 1
+        print(f"runfsm diagram: {err}", file=sys.stderr)
+
+    overlay = Overlay(highlight=args.run)
+    overlay.update(validate_paths(args.overlay, mode=args.mode, strict=args.strict, on_error=on_error))
+    if args.run is not None and overlay.highlighted is None:
+        raise DiagramError(f"--run {args.run}: no run with this id in {', '.join(args.overlay)}")
+    return overlay.diagram(title=args.title), errors
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render the diagram; exit 2 on unusable input (some records could not be read)."""
+    fmt: Format = args.format or (format_for(args.output) if args.output else "mermaid")
+    if args.overlay is None and (args.run is not None or args.strict or args.mode != "auto"):
+        print("runfsm diagram: error: --run, --mode and --strict need --overlay FILE...", file=sys.stderr)
+        return 2
+    errors = 0
+    if args.overlay is not None:
+        diagram, errors = _overlay(args)
+    else:
+        diagram = lifecycle_diagram()
+        if args.title:
+            diagram = dataclasses.replace(diagram, title=args.title)
+    if fmt == "png" and args.output is None and sys.stdout.isatty():
+        print("runfsm diagram: error: PNG is binary; write it to a file with -o FILE.png", file=sys.stderr)
+        return 2
+    data = render(diagram, format=fmt)
+    if args.output is None or args.output == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            with open(args.output, "wb") as fh:
+                fh.write(data)
+        except OSError as err:
+            print(f"runfsm diagram: error: cannot write {args.output}: {err.strerror}", file=sys.stderr)
+            return 2
+    return 2 if errors else 0

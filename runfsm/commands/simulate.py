@@ -1,0 +1,89 @@
+"""``runfsm simulate``: write a corpus of realistic run histories in one of the input formats."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Literal, cast
+
+from runfsm.simulate import CORPUS_FORMATS, CorpusFormat, simulate_runs, write_corpus
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["add_arguments", "run"]
+
+
+def _fraction(text: str) -> float:
+    import argparse  # noqa: PLC0415
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
+    return value
+
+
+def _positive(text: str) -> int:
+    import argparse  # noqa: PLC0415
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``runfsm simulate``."""
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--runs", type=_positive, help="number of runs to write (default: 100)")
+    size.add_argument("--events", type=_positive, metavar="N", help="write runs until the file has N lines")
+    parser.add_argument(
+        "--format",
+        dest="corpus_format",
+        choices=CORPUS_FORMATS,
+        default="jsonl",
+        help="jsonl: run objects (poll); events: stream events as JSON Lines; sse: raw SSE text; "
+        "compact: one run per line; csv: run_id,status,timestamp (default: jsonl)",
+    )
+    parser.add_argument("--illegal", type=_fraction, default=0.0, help="fraction of runs with one illegal jump")
+    parser.add_argument("--unfinished", type=_fraction, default=0.0, help="fraction of runs cut before their end")
+    parser.add_argument(
+        "--record-calls", type=_fraction, default=1.0, help="chance a client call is logged (poll formats; default 1)"
+    )
+    parser.add_argument("--concurrency", type=_positive, default=50, help="runs interleaved at once (default: 50)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same file)")
+    parser.add_argument("-o", "--output", default="-", help="output file (default: standard output)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the corpus."""
+    fmt = cast("CorpusFormat", args.corpus_format)
+    mode: Literal["stream", "poll"] = "stream" if fmt in ("events", "sse") else "poll"
+    count = -1 if args.events is not None else (args.runs if args.runs is not None else 100)
+    runs = simulate_runs(
+        count,
+        seed=args.seed,
+        mode=mode,
+        illegal=args.illegal,
+        unfinished=args.unfinished,
+        record_calls=args.record_calls,
+        fmt=fmt,
+    )
+    if args.output == "-":
+        write_corpus(sys.stdout, runs, fmt=fmt, concurrency=args.concurrency, seed=args.seed, max_lines=args.events)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            written = write_corpus(
+                out, runs, fmt=fmt, concurrency=args.concurrency, seed=args.seed, max_lines=args.events
+            )
+    except OSError as err:
+        print(f"runfsm simulate: error: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    print(f"wrote {written} lines to {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,201 @@
+"""Observed histories drawn on the lifecycle: edge counts accumulated from verdicts.
+
+An :class:`Overlay` takes :class:`~runfsm.verdict.Verdict` objects one at a time and keeps
+only counters (one row per edge kind per pair of states) plus the path of the one run to
+highlight, so memory does not grow with the number of runs. :meth:`Overlay.diagram` turns
+the counts into a :class:`~runfsm.diagram.Diagram` that any renderer of
+:mod:`runfsm.diagram` draws: each edge's count as its label and line width, edges only ever
+inferred between polls dashed, lenient edges marked, illegal jumps as red extra edges, states
+no run reached greyed out, and the highlighted run's steps numbered along its path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runfsm.diagram import Diagram, DiagramEdge, DiagramNode, EdgeCounts, EdgeRole, lifecycle_diagram
+from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle
+from runfsm.verdict import RunResult, Step, StepKind, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from runfsm.status import RunStatus
+
+__all__ = ["Overlay", "overlay_diagram"]
+
+# slots of a counter row: observed, inferred, unrecorded, started, illegal
+_SLOT: dict[StepKind, int] = {
+    StepKind.OBSERVED: 0,
+    StepKind.INFERRED: 1,
+    StepKind.UNRECORDED_CALL: 2,
+    StepKind.START: 3,
+    StepKind.ILLEGAL: 4,
+}
+
+
+class Overlay:
+    """Edge counts of many runs, plus one run's path; feed it verdicts with :meth:`add`.
+
+    ``highlight`` names a run id whose path is kept and drawn (the first verdict with that
+    id; later ones with the same id are counted but not drawn again).
+
+    >>> from runfsm import RunStatus, RunTracker
+    >>> t = RunTracker("run_1", mode="stream", on_illegal="record")
+    >>> _ = t.observe_all(["queued", "in_progress", "completed"])
+    >>> overlay = Overlay()
+    >>> overlay.add(Verdict.from_tracker(t))
+    >>> overlay.counts(RunStatus.Queued, RunStatus.InProgress).observed
+    1
+    """
+
+    __slots__ = ("_counts", "_entered", "_results", "highlight", "highlighted", "lifecycle", "runs")
+
+    def __init__(self, *, lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE, highlight: str | None = None) -> None:
+        if not isinstance(lifecycle, Lifecycle):
+            raise TypeError(f"lifecycle must be a Lifecycle, got {lifecycle!r}")
+        if highlight is not None and not isinstance(highlight, str):
+            raise TypeError(f"highlight must be a run id (str) or None, got {highlight!r}")
+        self.lifecycle = lifecycle
+        self.highlight = highlight
+        self.highlighted: tuple[Step, ...] | None = None
+        """The highlighted run's steps, once a verdict with that run id was added."""
+        self.runs = 0
+        """How many verdicts were added."""
+        self._counts: dict[tuple[RunStatus, RunStatus], list[int]] = {}
+        self._entered: dict[RunStatus, int] = {}
+        self._results: dict[RunResult, int] = {}
+
+    def __repr__(self) -> str:
+        return f"<Overlay {self.runs} runs, {len(self._counts)} edges used>"
+
+    def add(self, verdict: Verdict) -> None:
+        """Count one run's steps (the verdict itself is not kept)."""
+        if not isinstance(verdict, Verdict):
+            raise TypeError(f"Overlay.add takes a Verdict, got {type(verdict).__name__}")
+        self.runs += 1
+        self._results[verdict.result] = self._results.get(verdict.result, 0) + 1
+        counts = self._counts
+        entered = self._entered
+        for step in verdict.steps:
+            key = (step.source, step.dest)
+            row = counts.get(key)
+            if row is None:
+                row = counts[key] = [0, 0, 0, 0, 0]
+            row[_SLOT[step.kind]] += 1
+            if step.kind is not StepKind.ILLEGAL:
+                entered[step.dest] = entered.get(step.dest, 0) + 1
+        if self.highlighted is None and self.highlight is not None and verdict.run_id == self.highlight:
+            self.highlighted = verdict.steps
+
+    def update(self, verdicts: Iterable[Verdict]) -> Overlay:
+        """Add every verdict of an iterable (consumed lazily); return the overlay."""
+        for verdict in verdicts:
+            self.add(verdict)
+        return self
+
+    # -- reading
+
+    def counts(self, source: RunStatus, dest: RunStatus) -> EdgeCounts:
+        """How often runs used ``source -> dest``, by kind."""
+        row = self._counts.get((source, dest))
+        return EdgeCounts(*row) if row is not None else EdgeCounts()
+
+    def entered(self, state: RunStatus) -> int:
+        """How many times runs entered ``state`` (observed, inferred or first seen there).
+
+        Every run begins in the initial state, so for it this is the number of runs.
+        """
+        if state is self.lifecycle.initial:
+            return self.runs
+        return self._entered.get(state, 0)
+
+    @property
+    def reached(self) -> frozenset[RunStatus]:
+        """The states at least one run entered (the initial state once any run was added)."""
+        return frozenset(s for s in self.lifecycle.states if self.entered(s))
+
+    @property
+    def results(self) -> dict[RunResult, int]:
+        """How many runs ended with each result (results that occurred, in ``RunResult`` order)."""
+        return {r: self._results[r] for r in RunResult if r in self._results}
+
+    def edges_used(self) -> dict[tuple[RunStatus, RunStatus], EdgeCounts]:
+        """Every pair of states some step connected, with its counts, in ordinal order."""
+        return {key: EdgeCounts(*self._counts[key]) for key in sorted(self._counts, key=lambda k: (k[0], k[1]))}
+
+    # -- drawing
+
+    def diagram(self, *, title: str | None = None) -> Diagram:
+        """The lifecycle diagram with these counts drawn on it."""
+        base = lifecycle_diagram(self.lifecycle)
+        steps_on: dict[tuple[RunStatus, RunStatus, bool], list[int]] = {}
+        path_states: set[RunStatus] = set()
+        for number, step in enumerate(self.highlighted or (), start=1):
+            illegal = step.kind is StepKind.ILLEGAL
+            steps_on.setdefault((step.source, step.dest, illegal), []).append(number)
+            path_states.add(step.source)
+            if not illegal:
+                path_states.add(step.dest)
+        reached = self.reached
+        nodes = tuple(
+            DiagramNode(
+                n.state,
+                n.label,
+                n.kind,
+                reached=n.state in reached,
+                entered=self.entered(n.state),
+                highlighted=n.state in path_states,
+            )
+            for n in base.nodes
+        )
+        edges: list[DiagramEdge] = []
+        declared: set[tuple[RunStatus, RunStatus]] = set()
+        for e in base.edges:
+            key = (e.source, e.dest)
+            declared.add(key)
+            row = self._counts.get(key, [0, 0, 0, 0, 0])
+            counts = EdgeCounts(row[0], row[1], row[2], row[3], 0)
+            steps = tuple(steps_on.get((*key, False), ()))
+            edges.append(DiagramEdge(e.source, e.dest, e.role, e.trigger, counts, steps))
+        for (source, dest), row in sorted(self._counts.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+            key = (source, dest)
+            if row[3] and key not in declared:
+                steps = tuple(steps_on.get((source, dest, False), ()))
+                edges.append(DiagramEdge(source, dest, EdgeRole.START, None, EdgeCounts(started=row[3]), steps))
+            if row[4]:
+                steps = tuple(steps_on.get((source, dest, True), ()))
+                edges.append(DiagramEdge(source, dest, EdgeRole.ILLEGAL, None, EdgeCounts(illegal=row[4]), steps))
+        max_count = max((e.counts.total for e in edges if e.counts is not None), default=0)
+        return Diagram(
+            title=title
+            or f"{self.runs} observed run{'s' if self.runs != 1 else ''} on the {self.lifecycle.name} lifecycle",
+            initial=self.lifecycle.initial,
+            nodes=nodes,
+            edges=tuple(edges),
+            overlay=True,
+            caption=self._caption(),
+            highlight=self.highlight,
+            max_count=max_count,
+        )
+
+    def _caption(self) -> str:
+        parts = [f"{r.value} {n}" for r, n in self.results.items()]
+        text = ", ".join(parts) if parts else "no runs"
+        if self.highlight is not None:
+            if self.highlighted is None:
+                text += f"; run {self.highlight} not found"
+            else:
+                text += f"; run {self.highlight} highlighted ({len(self.highlighted)} steps)"
+        return text
+
+
+def overlay_diagram(
+    verdicts: Iterable[Verdict],
+    *,
+    highlight: str | None = None,
+    lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+    title: str | None = None,
+) -> Diagram:
+    """Count ``verdicts`` (consumed lazily, not kept) and return the overlay diagram."""
+    return Overlay(lifecycle=lifecycle, highlight=highlight).update(verdicts).diagram(title=title)

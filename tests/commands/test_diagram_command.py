@@ -1,0 +1,190 @@
+"""``runfsm diagram`` from the command line, on real files.
+
+The corpus tests generate logs with ``runfsm simulate``, count the transitions straight from
+the file (JSON parsing, ``Counter`` and the declared edge set), and compare with the counts
+the command draws (read back from its DOT output, as Graphviz parses it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from runfsm.cli import main
+from runfsm.commands.validate import sample_paths
+from runfsm.diagram import lifecycle_diagram, to_mermaid
+from runfsm.lifecycle import RUN_EDGES
+from runfsm.status import RunStatus, parse_status
+
+if TYPE_CHECKING:
+    import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EDGES = {(e.source, e.dest) for e in RUN_EDGES}
+COUNT = re.compile(r"(?:^|· |, |ILLEGAL )\u00d7(\d+)")
+FIRST_SEEN = re.compile(r"first seen \u00d7(\d+)")
+
+
+def _drawn_counts(dot: str) -> dict[str, dict[str, str]]:
+    """Edge attributes keyed by edge id, parsed by Graphviz itself."""
+    out = subprocess.run(["dot", "-Tjson0"], input=dot.encode(), capture_output=True, check=True).stdout
+    return {e["id"]: e for e in json.loads(out)["edges"] if "id" in e}
+
+
+def _number(pattern: re.Pattern[str], label: str) -> int:
+    match = pattern.search(label)
+    return int(match[1]) if match else 0
+
+
+# ----------------------------------------------------------------------------- the lifecycle
+
+
+def test_default_is_the_mermaid_lifecycle(capsys: pytest.CaptureFixture[str]) -> None:
+    """``runfsm diagram`` prints the Mermaid lifecycle (the committed diagrams/lifecycle.mmd)."""
+    assert main(["diagram"]) == 0
+    out = capsys.readouterr().out
+    assert out == to_mermaid(lifecycle_diagram())
+    assert out == (ROOT / "diagrams" / "lifecycle.mmd").read_text(encoding="utf-8")
+
+
+def test_output_format_follows_the_extension(tmp_path: Path) -> None:
+    """-o x.svg writes SVG, -o x.png PNG, -o x.dot DOT; --format wins over the extension."""
+    for name, start in (("a.svg", b"<?xml"), ("a.png", b"\x89PNG"), ("a.dot", b"digraph"), ("a.mmd", b"---")):
+        assert main(["diagram", "-o", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes().startswith(start), name
+    assert main(["diagram", "--format", "dot", "-o", str(tmp_path / "b.svg")]) == 0
+    assert (tmp_path / "b.svg").read_bytes().startswith(b"digraph")
+
+
+def test_title_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """--title replaces the title."""
+    assert main(["diagram", "--title", "My runs"]) == 0
+    assert 'title: "My runs"\n' in capsys.readouterr().out
+
+
+def test_overlay_options_need_overlay(capsys: pytest.CaptureFixture[str]) -> None:
+    """--run, --mode and --strict without --overlay are a usage error (exit 2)."""
+    assert main(["diagram", "--run", "run_1"]) == 2
+    assert "need --overlay" in capsys.readouterr().err
+
+
+def test_missing_graphviz_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SVG without ``dot`` exits 2 saying what to install; Mermaid and DOT still work."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["diagram", "--format", "svg"]) == 2
+    assert "apt-get install graphviz" in capsys.readouterr().err
+    assert main(["diagram", "--format", "dot"]) == 0
+    assert capsys.readouterr().out.startswith("digraph")
+
+
+def test_unwritable_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An output path that cannot be written is exit 2 with the reason."""
+    assert main(["diagram", "-o", str(tmp_path / "missing" / "x.mmd")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- overlays
+
+
+def _stream_corpus(path: Path) -> dict[str, list[RunStatus]]:
+    """Statuses per run, straight from a JSON Lines file of stream events (run events only)."""
+    runs: dict[str, list[RunStatus]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if not event["event"].startswith("thread.run.") or event["event"].startswith("thread.run.step."):
+            continue
+        runs.setdefault(event["data"]["id"], []).append(parse_status(event["event"]))
+    return runs
+
+
+def test_stream_corpus_overlay_shows_the_right_counts(tmp_path: Path) -> None:
+    """On a simulated stream corpus, each drawn edge count is the number of such transitions in the file.
+
+    Streams see every change, so a run moves along each status that is a declared edge from
+    where it is; any other status (the simulator's injected jumps) is an illegal jump from there.
+    """
+    corpus = tmp_path / "events.jsonl"
+    assert (
+        main(["simulate", "--runs", "400", "--format", "events", "--illegal", "0.05", "--seed", "7", "-o", str(corpus)])
+        == 0
+    )
+    observed: Counter[tuple[RunStatus, RunStatus]] = Counter()
+    illegal: Counter[tuple[RunStatus, RunStatus]] = Counter()
+    for statuses in _stream_corpus(corpus).values():
+        state = RunStatus.Null
+        for status in statuses:
+            if status is state:
+                continue
+            if (state, status) in EDGES:
+                observed[(state, status)] += 1
+                state = status
+            else:
+                illegal[(state, status)] += 1
+    assert sum(illegal.values()) > 0  # the corpus has illegal jumps to draw
+
+    out = tmp_path / "overlay.dot"
+    assert main(["diagram", "--overlay", str(corpus), "-o", str(out)]) == 0
+    drawn = _drawn_counts(out.read_text(encoding="utf-8"))
+    for source, dest in EDGES:
+        label = drawn[f"edge-{source.name}-{dest.name}"]["label"]
+        assert _number(COUNT, label) == observed[(source, dest)], (source, dest, label)
+    drawn_illegal = {k: _number(COUNT, v["label"]) for k, v in drawn.items() if k.startswith("illegal-")}
+    assert drawn_illegal == {f"illegal-{a.name}-{b.name}": n for (a, b), n in illegal.items()}
+
+
+def test_poll_corpus_overlay_counts_first_seen_statuses(tmp_path: Path) -> None:
+    """On a simulated polled corpus, the drawn "first seen" counts are the runs' first statuses in the file."""
+    corpus = tmp_path / "compact.jsonl"
+    assert main(["simulate", "--runs", "300", "--format", "compact", "--seed", "3", "-o", str(corpus)]) == 0
+    first: Counter[RunStatus] = Counter()
+    for line in corpus.read_text(encoding="utf-8").splitlines():
+        statuses = [s for s in json.loads(line)["statuses"] if s not in ("submit_tool_outputs", "cancel")]
+        first[parse_status(statuses[0])] += 1
+
+    out = tmp_path / "overlay.dot"
+    assert main(["diagram", "--overlay", str(corpus), "--format", "dot", "-o", str(out)]) == 0
+    drawn = _drawn_counts(out.read_text(encoding="utf-8"))
+    seen = {
+        k.split("-")[-1]: _number(FIRST_SEEN, v["label"])
+        for k, v in drawn.items()
+        if k.startswith(("start-Null-", "edge-Null-")) and _number(FIRST_SEEN, v["label"])
+    }
+    assert seen == {s.name: n for s, n in first.items()}
+    assert sum(first.values()) == 300
+
+
+def test_overlay_reads_every_input_format_and_highlights_a_run(tmp_path: Path) -> None:
+    """The bundled samples (JSON Lines, events, SSE, CSV, compact) draw as one overlay; --run outlines a path."""
+    out = tmp_path / "samples.svg"
+    assert main(["diagram", "--overlay", *sample_paths(), "--run", "run_late4", "-o", str(out)]) == 0
+    root = ET.fromstring(out.read_text(encoding="utf-8"))
+    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "run run_late4 highlighted" in texts
+    assert "ILLEGAL" in texts  # the samples contain illegal jumps
+
+
+def test_overlay_of_unknown_run_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--run with an id not in the input exits 2 naming it."""
+    assert main(["diagram", "--overlay", *sample_paths(), "--run", "run_nope"]) == 2
+    assert "run_nope" in capsys.readouterr().err
+
+
+def test_bad_lines_are_reported_and_the_rest_drawn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unusable line is named (file:line) on stderr, exit 2, and the other runs are still drawn."""
+    log = tmp_path / "runs.jsonl"
+    log.write_text(
+        '{"run_id": "a", "statuses": ["queued", "in_progress", "completed"]}\n{not json\n'
+        '{"run_id": "b", "statuses": ["queued", "completed"]}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "o.mmd"
+    assert main(["diagram", "--overlay", str(log), "-o", str(out)]) == 2
+    assert f"{log}:2" in capsys.readouterr().err
+    assert "2 observed runs" in out.read_text(encoding="utf-8")

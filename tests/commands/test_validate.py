@@ -1,0 +1,190 @@
+"""runfsm validate: the report, the JSON document, the exit codes, and bad input from the command line."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from runfsm.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+LEGAL = '{"run_id": "a", "statuses": ["queued", "in_progress", "completed"]}\n'
+ILLEGAL = '{"run_id": "b", "statuses": ["queued", "completed", "in_progress"]}\n'
+UNFINISHED = '{"run_id": "c", "statuses": ["queued", "in_progress"]}\n'
+
+
+def test_sample_is_the_main_job(capsys: pytest.CaptureFixture[str]) -> None:
+    """--sample validates the bundled samples: a summary, then each failing run located in samples/."""
+    code = main(["validate", "--sample"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines()[0].split() == ["runs", "15"]
+    assert "FAIL run_skip7 (stream mode): illegal" in out
+    assert "samples/events.jsonl:14: observation 2: illegal jump queued -> completed" in out
+    assert "allowed after queued: in_progress, expired, cancelling, failed" in out
+    assert "WARN run_lost3" in out
+
+
+def test_all_legal_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only legal runs: exit 0, and the summary says so."""
+    assert main(["validate", _write(tmp_path, "a.jsonl", LEGAL)]) == 0
+    out = capsys.readouterr().out
+    assert "legal" in out
+    assert "FAIL" not in out
+
+
+def test_illegal_exits_1_with_location_jump_and_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An illegal run: exit 1, its file:line, the jump and the allowed targets."""
+    path = _write(tmp_path, "b.jsonl", LEGAL + ILLEGAL)
+    assert main(["validate", path]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:2: observation 2: illegal jump completed -> in_progress; allowed after completed: nothing" in out
+
+
+def test_unfinished_fails_only_with_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Unfinished runs are counted; they fail (exit 1) only with --strict."""
+    path = _write(tmp_path, "c.jsonl", UNFINISHED)
+    assert main(["validate", path]) == 0
+    assert main(["validate", "--strict", path]) == 1
+    assert "no terminal status observed; last status in_progress" in capsys.readouterr().out
+
+
+def test_unrecorded_call_is_a_warning_unless_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """in_progress -> queued without a logged submit: WARN and exit 0; with --strict FAIL and exit 1."""
+    path = _write(tmp_path, "d.jsonl", '["in_progress", "queued", "in_progress", "completed"]\n')
+    assert main(["validate", path]) == 0
+    assert "WARN" in capsys.readouterr().out
+    assert main(["validate", "--strict", path]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_and_other_records_still_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed line and a missing file: each reported with its location, the rest validated, exit 2."""
+    path = _write(tmp_path, "e.jsonl", LEGAL + "{broken\n" + ILLEGAL)
+    missing = str(tmp_path / "missing.jsonl")
+    assert main(["validate", path, missing]) == 2
+    out = capsys.readouterr().out
+    assert f"{path}:2: malformed JSON" in out
+    assert f"{missing}: cannot read" in out
+    assert "FAIL b" in out
+    assert "Traceback" not in out
+
+
+def test_unknown_status_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown status makes the run's result unknown_status and the input unusable (exit 2)."""
+    path = _write(tmp_path, "f.jsonl", '["queued", "paused"]\n')
+    assert main(["validate", path]) == 2
+    assert "unknown status 'paused' after queued" in capsys.readouterr().out
+
+
+def test_json_output_is_one_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--format json: summary, every run's verdict, input errors, exit code, as one JSON document."""
+    path = _write(tmp_path, "g.jsonl", LEGAL + ILLEGAL + "nope\n")
+    assert main(["validate", "--format", "json", path]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["runs"] == 2
+    assert doc["summary"]["input_errors"] == 1
+    assert doc["exit_code"] == 2
+    failed = [r for r in doc["runs"] if r["failed"]]
+    assert [r["run_id"] for r in failed] == ["b"]
+    assert failed[0]["first_offense"]["location"] == f"{path}:2"
+    assert doc["input_errors"][0]["line"] == 3
+
+
+def test_only_failures_and_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--only-failures drops the summary (and legal runs from JSON); --quiet prints nothing."""
+    path = _write(tmp_path, "h.jsonl", LEGAL + ILLEGAL)
+    assert main(["validate", "--only-failures", path]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL b")
+    assert main(["validate", "--only-failures", "--format", "json", path]) == 1
+    assert [r["run_id"] for r in json.loads(capsys.readouterr().out)["runs"]] == ["b"]
+    assert main(["validate", "--quiet", path]) == 1
+    assert capsys.readouterr() == ("", "")
+
+
+def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """'-' reads standard input, named <stdin> in locations."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((LEGAL + ILLEGAL).encode())))
+    assert main(["validate", "-"]) == 1
+    assert "<stdin>:2:" in capsys.readouterr().out
+
+
+def test_modes_and_sort_by(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--mode forces stream or poll; --sort-by orders each run's records by a field first."""
+    path = _write(tmp_path, "i.csv", "run_id,status,timestamp\nr,queued,1\nr,completed,3\n")
+    assert main(["validate", "--mode", "poll", path]) == 0
+    assert main(["validate", "--mode", "stream", path]) == 1
+    shuffled = _write(tmp_path, "j.csv", "run_id,status,timestamp\nr,completed,3\nr,in_progress,2\nr,queued,1\n")
+    assert main(["validate", "--mode", "stream", "--sort-by", "timestamp", shuffled]) == 0
+    capsys.readouterr()
+
+
+def test_show_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--show-warnings lists field-invariant warnings with their location."""
+    path = _write(tmp_path, "k.jsonl", '{"object": "thread.run", "id": "r", "status": "failed"}\n')
+    assert main(["validate", "--show-warnings", path]) == 0
+    out = capsys.readouterr().out
+    assert f"NOTE r: {path}:1: observation 0: failed: last_error is not set" in out
+    assert main(["validate", "--no-field-checks", "--show-warnings", path]) == 0
+    assert "NOTE" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["validate"], ["validate", "--mode", "sometimes", "x"], ["validate", "--jobs", "0", "x"]],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """No input, a bad choice or a bad number: exit 2 with a message on stderr."""
+    assert main(argv) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Progress is drawn only on a terminal: redirected stderr stays empty."""
+    path = _write(tmp_path, "l.jsonl", "".join('["queued", "completed"]\n' for _ in range(20_000)))
+    assert main(["validate", path]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When stderr is a terminal, a progress bar counts records there (stdout keeps only the report)."""
+    path = _write(tmp_path, "m.jsonl", "".join('["queued", "completed"]\n' for _ in range(20_000)))
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert main(["validate", path]) == 0
+    captured = capsys.readouterr()
+    assert "records" in captured.err
+    assert "records" not in captured.out
+
+
+def test_jobs_give_the_same_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--jobs 2 splits the runs between two processes by run id; the report holds the same verdicts."""
+    corpus = tmp_path / "corpus.jsonl"
+    assert main(["simulate", "--runs", "300", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    bad = _write(tmp_path, "bad.jsonl", LEGAL + "{oops\n")
+    capsys.readouterr()
+    docs = []
+    for jobs in ("1", "2"):
+        assert main(["validate", "--format", "json", "--jobs", jobs, str(corpus), bad]) == 2
+        docs.append(json.loads(capsys.readouterr().out))
+    assert docs[0]["summary"] == docs[1]["summary"]
+    assert docs[0]["input_errors"] == docs[1]["input_errors"]
+
+    def key(run: dict[str, object]) -> str:
+        return json.dumps(run, sort_keys=True)
+
+    assert sorted(docs[0]["runs"], key=key) == sorted(docs[1]["runs"], key=key)
