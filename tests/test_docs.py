@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib.resources
 import re
 from pathlib import Path
 
@@ -24,8 +25,18 @@ def test_module_doctests(module: object) -> None:
     assert result.attempted > 0
 
 
-def test_readme_sessions() -> None:
-    """The README's ``pycon`` blocks, run in order as one session, all pass."""
+def test_readme_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's ``pycon`` blocks, run in order as one session, all pass.
+
+    They run where a reader of the README would: beside ``runfsm/samples/`` (copied from the
+    installed package, so this also holds when testing the wheel without the source tree).
+    """
+    samples = importlib.resources.files("runfsm") / "samples"
+    (tmp_path / "runfsm" / "samples").mkdir(parents=True)
+    for item in samples.iterdir():
+        if item.is_file():
+            (tmp_path / "runfsm" / "samples" / item.name).write_bytes(item.read_bytes())
+    monkeypatch.chdir(tmp_path)
     blocks = re.findall(r"```pycon\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
     assert blocks, "the README shows a pycon session"
     parser = doctest.DocTestParser()
