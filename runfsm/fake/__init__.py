@@ -42,7 +42,8 @@ The pieces
   ``fake.drop_next(processed=True)``, ``fake.slow_next(5.0)``; each takes ``route=``, ``run_id=``,
   ``times=``. A run stuck in a status is a script step ``("in_progress", STUCK)``.
 - Records: ``fake.requests`` (:class:`RecordedRequest`: method, path, route, status_code, at,
-  thread_id, run_id, stream, fault), ``fake.count(route, run_id=...)``, ``fake.status(run_id)``,
+  thread_id, run_id, stream, fault, run_status: what the run was once answered),
+  ``fake.count(route, run_id=...)``, ``fake.status(run_id)``,
   ``fake.history(run_id)`` (every status the run went through),
   ``fake.trackers`` (one ``RunTracker(mode="stream", on_illegal="raise")`` per run: the fake
   cannot serve an illegal lifecycle), ``fake.warnings()`` (field invariants; should be empty).

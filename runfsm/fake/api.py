@@ -76,6 +76,8 @@ class RecordedRequest:
     stream: bool = False
     fault: str | None = None
     """The injected fault that answered it (``"429"``, ``"500"``, ``"drop"``, ``"slow"``), if any."""
+    run_status: str | None = None
+    """The run's status once the request was handled (wire value), for requests the fake served about a run."""
 
 
 @dataclass(slots=True)
@@ -412,6 +414,9 @@ class FakeAssistants:
                 response.real_delay = fault.real_seconds
             if route == "create_run" and len(self._runs) > runs_before:  # name the run it created
                 run_id = next(reversed(self._runs))
+            served = fault is None or fault.kind == "slow" or (fault.kind == "drop" and fault.processed)
+            run = self._runs.get(run_id) if run_id is not None and served else None
+            run_status = run.status.wire if run is not None else None
             fault_name = None
             if fault is not None:
                 fault_name = str(fault.status_code) if fault.kind == "status" else fault.kind
@@ -424,6 +429,7 @@ class FakeAssistants:
                 thread_id=thread_id,
                 run_id=run_id,
                 fault=fault_name,
+                run_status=run_status,
             )
             return response
 
@@ -438,6 +444,7 @@ class FakeAssistants:
         thread_id: str | None,
         run_id: str | None,
         fault: str | None,
+        run_status: str | None = None,
     ) -> None:
         self._budget[run_id] += 1
         self.requests.append(
@@ -451,6 +458,7 @@ class FakeAssistants:
                 run_id=run_id,
                 stream=response.stream,
                 fault=fault,
+                run_status=run_status,
             )
         )
 

@@ -51,6 +51,8 @@ class TestTimeAndScripts:
         assert seen == ["queued", "in_progress", "in_progress", "completed"]
         run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
         assert (run.started_at, run.completed_at, run.expires_at) == (1001, 1003, None)
+        polled = [r.run_status for r in fake.requests if r.route == "retrieve_run"]
+        assert polled == [*seen, "completed"]  # the log keeps what each poll saw
 
     def test_create_and_poll_waits_in_virtual_time(self) -> None:
         """The SDK's poll helper sleeps on the clock: a 5-minute run takes no real time, one poll per poll-after."""
@@ -236,6 +238,7 @@ class TestFaultsAndLog:
         client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
         log = [(r.route, r.status_code, r.fault) for r in fake.requests if r.route == "retrieve_run"]
         assert log == [("retrieve_run", 429, "429"), ("retrieve_run", 200, None)]
+        assert [r.run_status for r in fake.requests if r.route == "retrieve_run"] == [None, "completed"]
         assert fake.clock.now() - before == pytest.approx(7)
 
     def test_retry_after_ms_wins(self) -> None:
