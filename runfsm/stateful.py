@@ -50,7 +50,10 @@ class RunLifecycleMachine(RuleBasedStateMachine):
     """
 
     lenient: ClassVar[bool] = True
-    """Let the server take lenient edges too (queued -> failed, cancelling -> completed, ...)."""
+    """Let the server's moves take lenient edges too (queued -> failed, cancelling -> completed, ...).
+
+    Time is another matter: a queued run still expires when the clock passes ``expires_at``.
+    """
     depth: ClassVar[int] = 3
     """Weight of server moves to non-terminal statuses (as ``stream_histories(depth=...)``), so runs
     reach requires_action and cancelling often instead of ending at the first step."""

@@ -1,4 +1,9 @@
-"""Tests for the pytest plugin (``_runfsm_pytestplugin``): registered once by entry point, import-light, fixtures."""
+"""Tests for the pytest plugin (``runfsm.pytest_plugin``): registered once by entry point, import-light, fixtures.
+
+Inner sessions run in subprocesses: an in-process pytester run restores ``sys.modules``
+afterwards, and HTTP modules first imported inside it (h11, httpcore2 internals) would then be
+imported twice, so later tests would see exception classes that no longer match.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ HEAVY = ("openai", "hypothesis", "starlette", "uvicorn", "httpx2", "runfsm.fake"
 
 
 def test_importing_the_plugin_imports_nothing_heavy() -> None:
-    """The plugin (loaded by every pytest run once installed) imports neither runfsm nor a heavy dependency."""
-    code = f"import sys, _runfsm_pytestplugin; print([m for m in {(*HEAVY, 'runfsm')!r} if m in sys.modules])"
+    """The plugin (loaded by every pytest run once installed) imports no heavy dependency."""
+    code = f"import sys, runfsm.pytest_plugin; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -30,7 +35,7 @@ def test_registered_once_by_entry_point(pytester: pytest.Pytester) -> None:
     """The pytest11 entry point loads the plugin exactly once (no double registration)."""
     pytester.makepyfile(
         """
-        import _runfsm_pytestplugin
+        import runfsm.pytest_plugin as _runfsm_pytestplugin
 
         def test_once(request):
             plugins = [p for p in request.config.pluginmanager.get_plugins() if p is _runfsm_pytestplugin]
@@ -68,7 +73,7 @@ def test_fixtures_give_a_server_and_real_clients(pytester: pytest.Pytester) -> N
         test_bad_marker = pytest.mark.runfsm_fake("positional")(test_bad_marker)
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*runfsm_fake takes keyword options only*"])
 
@@ -89,7 +94,7 @@ def test_async_client_fixture(pytester: pytest.Pytester) -> None:
             assert run.status == "completed"
         """
     )
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_from_type_registered_through_the_plugin(pytester: pytest.Pytester) -> None:

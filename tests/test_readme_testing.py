@@ -27,7 +27,7 @@ def _example() -> str:
 def test_the_example_passes(pytester: pytest.Pytester) -> None:
     """The README's property test of a correct polling loop passes against the fake server."""
     pytester.makepyfile(test_my_poller=_example())
-    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
     result.assert_outcomes(passed=1)
 
 
@@ -39,7 +39,7 @@ def test_the_claimed_counterexample(pytester: pytest.Pytester) -> None:
     assert branch is not None
     buggy = code.replace(branch.group(0), "").replace("        elif RunStatus.parse", "        if RunStatus.parse")
     pytester.makepyfile(test_buggy=buggy)
-    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
     result.assert_outcomes(failed=1)
     shown = re.search(r"```console\n(E .*?)```", _section(), flags=re.DOTALL)
     assert shown is not None

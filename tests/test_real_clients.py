@@ -76,30 +76,25 @@ def careful_loop(
 
 
 def _problems(server: FakeAssistantsServer, run_id: str, result: str) -> list[str]:
-    """What a client did wrong with one run, judged from the request log and the fake's status record."""
-    entered = [(o.time or 0.0, o.state) for o in server.trackers[run_id].history]
-
-    def status_at(t: float) -> RunStatus:
-        return [s for when, s in entered if when <= t][-1]
-
+    """What a client did wrong with one run, judged from the fake's request log (which status each poll saw)."""
     problems: list[str] = []
     final = server.status(run_id)
     if not final.is_terminal:
         problems.append(f"stopped watching ({result}) while the run was {final}")
     log = [r for r in server.requests if r.run_id == run_id and r.route in ("retrieve_run", "submit_tool_outputs")]
-    polls = [r.at for r in log if r.route == "retrieve_run"]
-    gaps = [b - a for a, b in itertools.pairwise(polls)]
-    if any(g < POLL_AFTER_S - 1e-9 for g in gaps):
+    polls = [r for r in log if r.route == "retrieve_run"]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(polls)]
+    if any(g < POLL_AFTER_S - 1e-6 for g in gaps):  # float slack: times are ~1.75e9 s
         problems.append(f"polled {min(gaps):g} s after a poll; the server asked for {POLL_AFTER_S:g} s")
     idle = 0
     for r in log:
         if r.route == "submit_tool_outputs":
             idle = 0
-        elif status_at(r.at) is R.RequiresAction:
+        elif r.run_status == "requires_action":
             idle += 1
             if idle == 2:
                 problems.append("polled requires_action again without submitting tool outputs")
-    finished = sum(1 for t in polls if status_at(t).is_terminal)
+    finished = sum(1 for r in polls if r.run_status is not None and RunStatus.parse(r.run_status).is_terminal)
     if finished > 1:
         problems.append(f"polled a finished run {finished - 1} more times")
     return problems
@@ -160,4 +155,8 @@ def test_seed_loop_bugs_are_found_and_shrunk(
         return any(problem in p for p in _play(fake_server, fake_client, seed_essay_loop, case))
 
     found: Any = find(RUNS, shows, settings=settings(max_examples=200, database=None))
-    assert (found[0], found[1]) == expected
+    history, seconds = found
+    # the known minimal example (shrinking reaches it in practice; never anything larger than it)
+    assert (len(history), seconds) <= (len(expected[0]), expected[1])
+    assert history[0] is R.Queued
+    assert history[-1].is_terminal

@@ -138,3 +138,24 @@ def test_client_step_must_be_overridden() -> None:
         pass
 
     assert "override client_step()" in _falsify(Empty)
+
+
+def test_documented_edges_only() -> None:
+    """With lenient = False the server's moves never take a lenient edge (expiry by the clock still may)."""
+    lenient_seen: list[str] = []
+
+    class Strict(CorrectClient):
+        lenient = False
+
+        def teardown(self) -> None:
+            lenient_seen.extend(
+                f"{e.source.name}->{e.dest.name}"
+                for t in self.fake.trackers.values()
+                for o in t.history
+                for e in o.lenient
+                if e.dest is not RunStatus.Expired  # queued -> expired: the clock passed expires_at
+            )
+            super().teardown()
+
+    run_state_machine_as_test(Strict, settings=settings(MACHINE_SETTINGS, max_examples=30))
+    assert lenient_seen == []

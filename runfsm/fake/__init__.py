@@ -27,22 +27,25 @@ The pieces
 - Scripts: ``fake.queue_run(history, **options)`` makes the next created run play ``history``,
   a list of statuses or ``(status, seconds)`` pairs (default 1 s each; ``STUCK`` = never moves
   on by itself); see :class:`RunScript` for submit/cancel/expiry rules and ``cancel_outcome``.
-  Unqueued runs play ``FakeAssistants(script=...)`` (default: queued 1 s, in_progress 2 s,
-  completed). Histories drawn from :mod:`runfsm.strategies` can be queued as they are.
+  Unqueued runs play ``FakeAssistants(script=...)``: a history, a ``RunScript``, or a callable
+  returning one per run (default: queued 1 s, in_progress 2 s, completed). Histories drawn from
+  :mod:`runfsm.strategies` can be queued as they are.
 - Step by step: ``fake.server_moves(run_id)`` lists the server edges open now; ``fake.move(run_id,
   status)`` takes one (use ``STUCK`` scripts so nothing else moves the run).
 - Real API behaviour: ``expires_at = created_at + 600`` (runs expire when the clock passes it; a
   submit does not extend it); the API's 400 errors for submit outside requires_action, cancel of
   a finished run, a message or run on a thread with an active run; ``openai-poll-after-ms`` on run
   responses (``poll_after_ms=None`` to omit); SSE streams (``stream=True`` on create and
-  submit_tool_outputs) in the lifecycle's event order, ending ``event: done`` / ``data: [DONE]``.
+  submit_tool_outputs) in the lifecycle's event order, ending ``event: done`` / ``data: [DONE]``
+  when the run pauses or ends; a stream plays in virtual time (the clock advances to each event).
 - Faults: ``fake.fail_next(429, retry_after=2)``, ``fake.fail_next(500, route="retrieve_run")``,
   ``fake.drop_next(processed=True)``, ``fake.slow_next(5.0)``; each takes ``route=``, ``run_id=``,
   ``times=``. A run stuck in a status is a script step ``("in_progress", STUCK)``.
   For watchers: ``fake.garble_next("paused")`` answers a status no client knows;
   ``fake.cut_stream_next(events=3)`` ends an SSE stream early, with no ``done``.
 - Records: ``fake.requests`` (:class:`RecordedRequest`: method, path, route, status_code, at,
-  thread_id, run_id, stream, fault), ``fake.count(route, run_id=...)``, ``fake.status(run_id)``,
+  thread_id, run_id, stream, fault, run_status: what the run was once answered),
+  ``fake.count(route, run_id=...)``, ``fake.status(run_id)``,
   ``fake.history(run_id)`` (every status the run went through),
   ``fake.trackers`` (one ``RunTracker(mode="stream", on_illegal="raise")`` per run: the fake
   cannot serve an illegal lifecycle), ``fake.warnings()`` (field invariants; should be empty).

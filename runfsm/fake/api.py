@@ -76,6 +76,8 @@ class RecordedRequest:
     stream: bool = False
     fault: str | None = None
     """The injected fault that answered it (``"429"``, ``"500"``, ``"drop"``, ``"slow"``), if any."""
+    run_status: str | None = None
+    """The run's status once the request was handled (wire value), for requests the fake served about a run."""
 
 
 @dataclass(slots=True)
@@ -413,6 +415,7 @@ class FakeAssistants:
                     fault="budget",
                 )
                 return response
+            runs_before = len(self._runs)
             fault = self._take_fault(route, run_id)
             if fault is not None and fault.kind == "slow":
                 self.clock.advance(fault.seconds)
@@ -435,6 +438,11 @@ class FakeAssistants:
                     response.body = b"".join(chunk + b"\n\n" for chunk in chunks)
             if fault is not None and fault.kind == "slow":
                 response.real_delay = fault.real_seconds
+            if route == "create_run" and len(self._runs) > runs_before:  # name the run it created
+                run_id = next(reversed(self._runs))
+            served = fault is None or fault.kind == "slow" or (fault.kind == "drop" and fault.processed)
+            run = self._runs.get(run_id) if run_id is not None and served else None
+            run_status = run.status.wire if run is not None else None
             fault_name = None
             if fault is not None:
                 fault_name = str(fault.status_code) if fault.kind == "status" else fault.kind
@@ -447,6 +455,7 @@ class FakeAssistants:
                 thread_id=thread_id,
                 run_id=run_id,
                 fault=fault_name,
+                run_status=run_status,
             )
             return response
 
@@ -461,9 +470,8 @@ class FakeAssistants:
         thread_id: str | None,
         run_id: str | None,
         fault: str | None,
+        run_status: str | None = None,
     ) -> None:
-        if route == "create_run" and response.status_code == 200 and run_id is None:
-            run_id = next(reversed(self._runs)) if self._runs else None
         self._budget[run_id] += 1
         self.requests.append(
             RecordedRequest(
@@ -476,6 +484,7 @@ class FakeAssistants:
                 run_id=run_id,
                 stream=response.stream,
                 fault=fault,
+                run_status=run_status,
             )
         )
 

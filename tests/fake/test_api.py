@@ -51,6 +51,8 @@ class TestTimeAndScripts:
         assert seen == ["queued", "in_progress", "in_progress", "completed"]
         run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
         assert (run.started_at, run.completed_at, run.expires_at) == (1001, 1003, None)
+        polled = [r.run_status for r in fake.requests if r.route == "retrieve_run"]
+        assert polled == [*seen, "completed"]  # the log keeps what each poll saw
 
     def test_create_and_poll_waits_in_virtual_time(self) -> None:
         """The SDK's poll helper sleeps on the clock: a 5-minute run takes no real time, one poll per poll-after."""
@@ -236,6 +238,7 @@ class TestFaultsAndLog:
         client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
         log = [(r.route, r.status_code, r.fault) for r in fake.requests if r.route == "retrieve_run"]
         assert log == [("retrieve_run", 429, "429"), ("retrieve_run", 200, None)]
+        assert [r.run_status for r in fake.requests if r.route == "retrieve_run"] == [None, "completed"]
         assert fake.clock.now() - before == pytest.approx(7)
 
     def test_retry_after_ms_wins(self) -> None:
@@ -267,6 +270,9 @@ class TestFaultsAndLog:
         with pytest.raises(openai.BadRequestError, match="already has an active run"):
             client.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_1")
         assert len(fake.run_ids()) == 1
+        lost, retried = [r for r in fake.requests if r.route == "create_run"]
+        assert (lost.status_code, lost.fault, lost.run_id) == (0, "drop", fake.run_ids()[0])  # the log names the run
+        assert (retried.status_code, retried.run_id) == (400, None)
 
     def test_slow_answers_take_virtual_time(self) -> None:
         """slow_next lets virtual time pass before answering (the run moved on meanwhile)."""

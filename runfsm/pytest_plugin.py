@@ -1,10 +1,10 @@
 """The runfsm pytest plugin: fixtures for the fake Assistants API, registered by the ``pytest11`` entry point.
 
-A top-level module, like hypothesis's ``_hypothesis_pytestplugin``, for the same reason: pytest
-imports entry-point plugins before pytest-cov starts measuring, so a plugin inside the
-``runfsm`` package would import ``runfsm`` (and its core modules) unmeasured. Importing this
-module imports nothing but pytest; ``runfsm``, the fake server, openai, starlette and
-hypothesis are imported by the fixtures that need them, when a test asks for them.
+Import-light, as hypothesis's ``_hypothesis_pytestplugin`` explains a plugin must be: every
+pytest run of a project that installs ``runfsm[testing]`` loads it. Importing it imports pytest
+and the cheap ``runfsm`` package only; the fake server, openai, starlette and hypothesis are
+imported by the fixtures that need them, when a test asks for them. (pytest loads entry-point
+plugins before pytest-cov starts, so measure runfsm's own coverage with ``coverage run -m pytest``.)
 
 Fixtures
 --------
@@ -57,11 +57,21 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _register_strategies() -> None:
+    if "hypothesis" in sys.modules and "runfsm.strategies" not in sys.modules:
+        import runfsm.strategies  # noqa: F401, PLC0415 - importing it registers the RunStatus strategy
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Register ``st.from_type(RunStatus)`` when the collected tests use hypothesis."""
     del session
-    if "hypothesis" in sys.modules:
-        import runfsm.strategies  # noqa: F401, PLC0415 - importing it registers the RunStatus strategy
+    _register_strategies()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """... or when a test imported hypothesis after collection (a dictionary lookup otherwise)."""
+    del item
+    _register_strategies()
 
 
 def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
