@@ -39,7 +39,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from runfsm.exceptions import (
     CallbackError,
@@ -195,6 +195,15 @@ class StateEntered:
 
 
 EnterCallback = Callable[[StateEntered], object]
+
+
+class _IllegalFields(TypedDict):
+    run_id: str | None
+    source: RunStatus
+    target: RunStatus
+    index: int
+    mode: str
+    allowed: tuple[RunStatus, ...]
 
 
 @dataclass(slots=True)
@@ -503,70 +512,62 @@ class RunTracker:
         if self.on_illegal == "raise":
             raise err
         if self.on_illegal == "log":
-            logger.warning(
+            self._log_rejection(
+                obs,
+                repr(err.value),
                 "run %s: unknown status %r at observation %d; state stays %s",
                 self.run_id,
                 err.value,
                 obs.index,
                 self.state.name,
-                extra={
-                    "run_id": self.run_id,
-                    "source": self.state.name,
-                    "target": repr(err.value),
-                    "mode": self.mode,
-                    "index": obs.index,
-                    "outcome": obs.outcome.value,
-                    "allowed": [s.name for s in self.allowed()],
-                },
             )
         return obs
 
     def _report_illegal(self, obs: Observation) -> None:
         assert obs.status is not None
-        allowed = self.lifecycle.successors(obs.source)
         if self.on_illegal == "raise":
+            fields: _IllegalFields = {
+                "run_id": self.run_id,
+                "source": obs.source,
+                "target": obs.status,
+                "index": obs.index,
+                "mode": self.mode,
+                "allowed": self.lifecycle.successors(obs.source),
+            }
             if obs.missing_calls:
-                raise MissingClientCall(
-                    run_id=self.run_id,
-                    source=obs.source,
-                    target=obs.status,
-                    index=obs.index,
-                    mode=self.mode,
-                    allowed=allowed,
-                    missing=obs.missing_calls,
-                )
-            raise IllegalTransition(
-                run_id=self.run_id,
-                source=obs.source,
-                target=obs.status,
-                index=obs.index,
-                mode=self.mode,
-                allowed=allowed,
-            )
+                raise MissingClientCall(**fields, missing=obs.missing_calls)
+            raise IllegalTransition(**fields)
         if self.on_illegal == "log":
-            why = (
-                f"; needs an unrecorded {' and '.join(c.value for c in obs.missing_calls)}" if obs.missing_calls else ""
-            )
-            logger.warning(
+            why = " and ".join(c.value for c in obs.missing_calls)
+            self._log_rejection(
+                obs,
+                obs.status.name,
                 "run %s: illegal jump %s -> %s at observation %d (%s mode); allowed: %s%s",
                 self.run_id,
                 obs.source.name,
                 obs.status.name,
                 obs.index,
                 self.mode,
-                ", ".join(s.name for s in allowed) or "nothing (terminal)",
-                why,
-                extra={
-                    "run_id": self.run_id,
-                    "source": obs.source.name,
-                    "target": obs.status.name,
-                    "mode": self.mode,
-                    "index": obs.index,
-                    "outcome": obs.outcome.value,
-                    "allowed": [s.name for s in allowed],
-                    "missing_calls": [c.value for c in obs.missing_calls],
-                },
+                ", ".join(s.name for s in self.lifecycle.successors(obs.source)) or "nothing (terminal)",
+                f"; needs an unrecorded {why}" if why else "",
             )
+
+    def _log_rejection(self, obs: Observation, target: str, message: str, *args: object) -> None:
+        """One WARNING on the ``runfsm`` logger, with the fields log pipelines index in ``extra``."""
+        logger.warning(
+            message,
+            *args,
+            extra={
+                "run_id": self.run_id,
+                "source": obs.source.name,
+                "target": target,
+                "mode": self.mode,
+                "index": obs.index,
+                "outcome": obs.outcome.value,
+                "allowed": [s.name for s in self.lifecycle.successors(obs.source)],
+                "missing_calls": [c.value for c in obs.missing_calls],
+            },
+        )
 
     # -- entering states through the shared machine
 
