@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("quick", max_examples=60, deadline=None)
@@ -18,3 +19,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 # pytester runs inner pytest sessions: used to test runfsm's own pytest plugin (tests/test_pytest_plugin.py).
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio: the openai client, httpx2 and runfsm's async twins are asyncio code.
+
+    anyio's plugin would otherwise also run them on every other installed backend (trio).
+    """
+    return "asyncio"

@@ -87,6 +87,10 @@ def test_async_client_fixture(pytester: pytest.Pytester) -> None:
 
         warnings.simplefilter("ignore", DeprecationWarning)
 
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
         @pytest.mark.anyio
         async def test_async(fake_server, fake_async_client):
             thread = await fake_async_client.beta.threads.create()
