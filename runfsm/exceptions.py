@@ -208,6 +208,8 @@ class GraphvizMissing(DiagramError, RuntimeError):
     def __init__(self, message: str, *, what: str) -> None:
         self.what = what
         super().__init__(f"{message} (Mermaid and DOT output need nothing installed)")
+
+
 # -- testing kit (runfsm.fake, runfsm.strategies) ----------------------------------------------
 
 
