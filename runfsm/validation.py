@@ -207,16 +207,20 @@ _INFERRED = _STEP_CACHES[StepKind.INFERRED]
 _ILLEGAL_STEPS = _STEP_CACHES[StepKind.ILLEGAL]
 
 
+_STEPS_CACHED: Final = 1024
+
+
 def _step(table: _StepCache, source: RunStatus, dest: RunStatus, lenient: bool, index: int) -> Step:
     """Steps are small immutable values: share them instead of building one per record."""
     cache = table[source][dest][lenient]
     if index < len(cache):
         return cache[index]
     kind = next(k for k, t in _STEP_CACHES.items() if t is table)
-    step = Step(source, dest, kind, lenient, index)
-    if index == len(cache) and index < 1024:
-        cache.append(step)
-    return step
+    if index >= _STEPS_CACHED:
+        return Step(source, dest, kind, lenient, index)
+    while len(cache) <= index:  # fill the gap: a later run asks for the indices in between
+        cache.append(Step(source, dest, kind, lenient, len(cache)))
+    return cache[index]
 
 
 _SUBMIT_CODE, _CANCEL_CODE = 16, 17
