@@ -20,6 +20,7 @@ is itself illegal, since a stream cannot begin mid-run).
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
@@ -206,16 +207,20 @@ _INFERRED = _STEP_CACHES[StepKind.INFERRED]
 _ILLEGAL_STEPS = _STEP_CACHES[StepKind.ILLEGAL]
 
 
+_STEPS_CACHED: Final = 1024
+
+
 def _step(table: _StepCache, source: RunStatus, dest: RunStatus, lenient: bool, index: int) -> Step:
     """Steps are small immutable values: share them instead of building one per record."""
     cache = table[source][dest][lenient]
     if index < len(cache):
         return cache[index]
     kind = next(k for k, t in _STEP_CACHES.items() if t is table)
-    step = Step(source, dest, kind, lenient, index)
-    if index == len(cache) and index < 1024:
-        cache.append(step)
-    return step
+    if index >= _STEPS_CACHED:
+        return Step(source, dest, kind, lenient, index)
+    while len(cache) <= index:  # fill the gap: a later run asks for the indices in between
+        cache.append(Step(source, dest, kind, lenient, len(cache)))
+    return cache[index]
 
 
 _SUBMIT_CODE, _CANCEL_CODE = 16, 17
@@ -256,7 +261,7 @@ class _Shape:
         """Warnings about recorded calls: (index, message)."""
 
 
-def _judge_shape(mode: Mode, codes: list[int]) -> _Shape | None:
+def _judge_shape(mode: Mode, codes: bytearray) -> _Shape | None:
     """Replay a history shape on the lookup table and the routes; None if it needs the tracker.
 
     The same decisions as ``RunTracker`` in record/assume mode, for histories with no
@@ -317,6 +322,14 @@ def _judge_shape(mode: Mode, codes: list[int]) -> _Shape | None:
     )
 
 
+_NO_LINE: Final = -1
+"""How an unknown line (``None``) is stored in a run's line array."""
+
+
+def _location(source: str, line: int) -> Location:
+    return Location(source, None if line == _NO_LINE else line)
+
+
 class _Run:
     """One open run: its history shape and records (fast path), or its tracker (slow path)."""
 
@@ -325,9 +338,10 @@ class _Run:
     def __init__(self, run_id: str, mode: Mode | None) -> None:
         self.run_id = run_id
         self.mode: Mode | None = mode
-        self.codes: list[int] = []
+        self.codes = bytearray()
         self.sources: list[str] = []
-        self.lines: list[int | None] = []
+        self.lines = array("q")
+        """Line numbers (``_NO_LINE`` for None) as machine ints: an open run costs a few bytes per record."""
         """Where each code came from: a run keeps no record objects (nor the run objects they hold)."""
         self.warnings: list[tuple[int, Location | None, str]] | None = None
         self.shape: _Shape | None = None
@@ -400,7 +414,7 @@ class _Validator:
                     ended = closed.get(run_id)
                     if ended is None:
                         run = self.open[run_id] = _Run(run_id, new_mode)
-                    elif type(ended) is _Run and ended.codes and ended.codes[-1] is dest:
+                    elif type(ended) is _Run and ended.codes and ended.codes[-1] == dest:
                         # the common late record: the poller saw the terminal status once more
                         index = len(ended.codes)
                         ended.codes.append(dest)
@@ -443,7 +457,7 @@ class _Validator:
                 index = len(codes)
                 codes.append(status)
                 run.sources.append(rec.source)
-                run.lines.append(rec.line)
+                run.lines.append(_NO_LINE if rec.line is None else rec.line)
                 if fields_on and rec.fields is not None:
                     for message in check(status, rec.fields):
                         warn(run, index, rec.location, message)
@@ -483,13 +497,13 @@ class _Validator:
                 return None
             run.codes.append(_call_code(call))
             run.sources.append(rec.source)
-            run.lines.append(rec.line)
+            run.lines.append(_NO_LINE if rec.line is None else rec.line)
             return None
         if run.mode is None:
             run.mode = rec.mode or "poll"
         run.codes.append(dest)
         run.sources.append(rec.source)
-        run.lines.append(rec.line)
+        run.lines.append(_NO_LINE if rec.line is None else rec.line)
         if self.fields and rec.fields is not None:
             for message in check_fields(dest, rec.fields):
                 self._warn(run, index, rec.location, message)
@@ -539,8 +553,8 @@ class _Validator:
                 tracker.record_call(_CODE_CALL[code])
             else:
                 tracker.observe(_BY_ORDINAL[code])
-            run.locations.append(Location(source, line))
-        run.codes, run.sources, run.lines = [], [], []
+            run.locations.append(Location(source, None if line == _NO_LINE else line))
+        run.codes, run.sources, run.lines = bytearray(), [], array("q")
 
     def _feed_tracker(self, run: _Run, rec: Record) -> None:
         tracker = run.tracker
@@ -579,7 +593,7 @@ class _Validator:
         assert shape is not None
         warnings: list[tuple[int, Location | None, str]] = run.warnings or []
         if shape.notes:
-            notes = [(i, Location(run.sources[i], run.lines[i]), m) for i, m in shape.notes]
+            notes = [(i, _location(run.sources[i], run.lines[i]), m) for i, m in shape.notes]
             warnings = sorted([*warnings, *notes], key=lambda w: w[0])
         final = shape.final
         return Verdict(
@@ -620,7 +634,7 @@ class _Validator:
                 codes.append(dest if dest is not None else _call_code(rec.call))
                 entry.shape = None
                 entry.sources.append(rec.source)
-                entry.lines.append(rec.line)
+                entry.lines.append(_NO_LINE if rec.line is None else rec.line)
                 if dest is not None and self.fields and rec.fields is not None:
                     for message in check_fields(dest, rec.fields):
                         self._warn(entry, index, rec.location, message)

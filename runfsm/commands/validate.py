@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -149,6 +151,7 @@ def collect(
     on_verdict: Callable[[Verdict], object] | None = None,
     jobs: int = 1,
     partition: tuple[int, int] | None = None,
+    keep: Callable[[Verdict], object] | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
@@ -156,7 +159,9 @@ def collect(
     (by a hash of the run id) and their reports are merged. Standard input is read once,
     so it is always validated in this process. ``on_verdict`` is called with every verdict
     judged in this process, as it comes (the HTML report counts them); worker processes
-    cannot call it.
+    cannot call it. ``keep`` receives the verdicts the report would keep (failing, warned, or
+    all with ``keep_all``) instead of ``report.verdicts``: the command streams them to a spool
+    file so that memory does not grow with the number of failing runs.
     """
     options: dict[str, Any] = {
         "mode": mode,
@@ -193,7 +198,10 @@ def collect(
             if on_verdict is not None:
                 on_verdict(verdict)
             if keep_all or verdict.offenses or summary.is_failure(verdict) or verdict.warnings:
-                report.verdicts.append(verdict)
+                if keep is None:
+                    report.verdicts.append(verdict)
+                else:
+                    keep(verdict)
     finally:
         close()
     report.records = summary.observations
@@ -254,9 +262,18 @@ def _failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> l
 
 
 def render_text(
-    report: ValidationReport, out: IO[str], *, only_failures: bool = False, show_warnings: bool = False
+    report: ValidationReport,
+    out: IO[str],
+    *,
+    only_failures: bool = False,
+    show_warnings: bool = False,
+    spooled: IO[str] | None = None,
 ) -> None:
-    """The human report: summary table, then failing runs, warnings and input errors."""
+    """The human report: summary table, then failing runs, warnings and input errors.
+
+    ``spooled`` holds the failing-run lines already rendered (``_failure_lines``, one per
+    line) in place of ``report.verdicts``; it is read from its start.
+    """
     s = report.summary
     if not only_failures:
         rows = [
@@ -277,12 +294,18 @@ def render_text(
     body: list[str] = []
     for verdict in report.verdicts:
         body.extend(_failure_lines(verdict, s, show_warnings))
-    if body:
+    spooled_any = spooled is not None and spooled.tell() > 0
+    has_body = bool(body) or spooled_any
+    if has_body:
         if not only_failures:
             out.write("\n")
-        out.write("\n".join(body) + "\n")
+        if spooled is not None and spooled_any:
+            spooled.seek(0)
+            shutil.copyfileobj(spooled, out)
+        if body:
+            out.write("\n".join(body) + "\n")
     if report.errors:
-        out.write("\ninput errors:\n" if not only_failures or body else "input errors:\n")
+        out.write("\ninput errors:\n" if not only_failures or has_body else "input errors:\n")
         for error in report.errors[:_SHOWN_ERRORS]:
             out.write(f"  {error}\n")
         if len(report.errors) > _SHOWN_ERRORS:
@@ -323,6 +346,16 @@ def run(args: argparse.Namespace) -> int:
     # worker processes cannot feed the HTML report: they send every verdict back instead
     html_after = html is not None and args.jobs > 1 and "-" not in paths
     progress = not args.quiet and sys.stderr.isatty()
+    # the text report of one process streams kept verdicts: nothing (--quiet) or their lines to a spool file
+    streamed = args.output_format == "text" and html is None and not args.sample and (args.jobs == 1 or "-" in paths)
+    spool = tempfile.TemporaryFile("w+", encoding="utf-8") if streamed and not args.quiet else None  # noqa: SIM115  (closed after rendering, below)
+    keep: Callable[[Verdict], object] | None = None
+    if streamed:
+        keep = (
+            (lambda v: None)
+            if spool is None
+            else (lambda v: _spool(spool, v, strict=args.strict, show=args.show_warnings))
+        )
     report = collect(
         paths,
         mode=args.mode,
@@ -334,6 +367,7 @@ def run(args: argparse.Namespace) -> int:
         progress=progress and args.jobs == 1,
         jobs=args.jobs,
         on_verdict=html.add if html is not None and not html_after else None,
+        keep=keep,
     )
     if html is not None:
         if html_after:
@@ -346,7 +380,11 @@ def run(args: argparse.Namespace) -> int:
         if args.output_format == "json":
             render_json(report, sys.stdout, only_failures=args.only_failures)
         else:
-            render_text(report, sys.stdout, only_failures=args.only_failures, show_warnings=args.show_warnings)
+            render_text(
+                report, sys.stdout, only_failures=args.only_failures, show_warnings=args.show_warnings, spooled=spool
+            )
+    if spool is not None:
+        spool.close()
     if html is not None:
         try:
             html.write(args.report)
@@ -354,6 +392,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"runfsm validate: error: cannot write the report {args.report}: {err.strerror}", file=sys.stderr)
             return 2
     return report.summary.exit_code
+
+
+def _spool(spool: IO[str], verdict: Verdict, *, strict: bool, show: bool) -> None:
+    """Write a kept verdict's report lines to the spool file, as ``render_text`` would print them."""
+    lines = _failure_lines(verdict, Summary(strict=strict), show)
+    if lines:
+        spool.write("\n".join(lines) + "\n")
 
 
 def _html_report(paths: list[str], *, strict: bool) -> Report:

@@ -13,7 +13,8 @@ side in one process:
   (the floor no validator can beat);
 - events/s of the naive approach: one ``transitions.Machine`` per run (on a prefix of the file,
   it is slow), parsing included;
-- the ratios, and peak memory (max RSS of a child process running ``runfsm validate``) at
+- the ratios, and peak memory (max RSS of a child process running ``runfsm validate FILE``, text
+  report included) at
   one tenth of the events and at all of them.
 
 Each timing is the best of ``--repeat`` rounds, the compared things alternating within a
@@ -117,21 +118,27 @@ def machine_per_run(path: Path, limit: int) -> int:
 
 
 def peak_rss_kib(path: Path) -> tuple[int, int]:
-    """Peak RSS (KiB) of a child process validating FILE as ``runfsm validate`` does, and its unfinished runs.
+    """Peak RSS (KiB) of a child process running ``runfsm validate FILE`` (text report), and its unfinished runs.
 
-    Unfinished runs stay open to the end of the input, so they are what memory may grow with.
-    The peak is read from ``VmHWM`` in ``/proc/self/status``: ``ru_maxrss`` on Linux survives
-    fork and exec, so a child of a big parent would report the parent's peak.
+    The child runs the real command, report included (written to a temporary file, from which
+    the ``unfinished`` row is read). Unfinished runs stay open to the end of the input, so
+    they are what memory may grow with. The peak is read from ``VmHWM`` in
+    ``/proc/self/status``: ``ru_maxrss`` on Linux survives fork and exec, so a child of a big
+    parent would report the parent's peak.
     """
     code = (
-        "import resource, sys\n"
-        "from runfsm.commands.validate import collect\n"
-        "report = collect([sys.argv[1]])\n"
+        "import contextlib, resource, sys, tempfile\n"
+        "from runfsm.cli import main\n"
+        "with tempfile.TemporaryFile('w+') as out:\n"
+        "    with contextlib.redirect_stdout(out):\n"
+        "        main(['validate', sys.argv[1]])\n"
+        "    out.seek(0)\n"
+        "    unfinished = next(l.split()[-1] for l in out if l.startswith('unfinished '))\n"
         "try:\n"
         "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
         "except OSError:\n"
         "    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(hwm, report.summary.unfinished)\n"
+        "print(hwm, unfinished.replace(',', ''))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
     hwm, unfinished = out.stdout.split()[-2:]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from runfsm.cli import main
+from runfsm.commands.validate import collect, render_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -188,3 +189,28 @@ def test_jobs_give_the_same_verdicts(tmp_path: Path, capsys: pytest.CaptureFixtu
         return json.dumps(run, sort_keys=True)
 
     assert sorted(docs[0]["runs"], key=key) == sorted(docs[1]["runs"], key=key)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [[], ["--only-failures"], ["--show-warnings"], ["--strict"], ["--strict", "--only-failures", "--show-warnings"]],
+)
+def test_streamed_text_report_equals_the_report_of_kept_verdicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str]
+) -> None:
+    """The command streams failing runs to a spool file (bounded memory); its text equals render_text of collect()."""
+    corpus = tmp_path / "corpus.jsonl"
+    assert main(["simulate", "--runs", "200", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    bad = _write(tmp_path, "bad.jsonl", ILLEGAL + "{oops\n")
+    capsys.readouterr()
+    code = main(["validate", *options, str(corpus), bad])
+    streamed = capsys.readouterr().out
+    strict = "--strict" in options
+    report = collect([str(corpus), bad], strict=strict)
+    expected = io.StringIO()
+    render_text(
+        report, expected, only_failures="--only-failures" in options, show_warnings="--show-warnings" in options
+    )
+    assert code == report.summary.exit_code == 2
+    assert "FAIL " in streamed
+    assert streamed == expected.getvalue()
