@@ -31,7 +31,7 @@ from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Rou
 from runfsm.records import CompactRecord, InputFormat, Item, Record, as_record, read_items
 from runfsm.status import RunStatus
 from runfsm.tracker import RunTracker
-from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
+from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict, raw_text
 
 if TYPE_CHECKING:
     import os
@@ -664,7 +664,7 @@ class _Validator:
             ended.verdict = dataclasses.replace(verdict, observations=verdict.observations + 1, warnings=warnings)
             return
         if rec.status is None:
-            offense = Offense(OffenseKind.UNKNOWN_STATUS, index, loc, final, None, _raw_text(rec.raw), ())
+            offense = Offense(OffenseKind.UNKNOWN_STATUS, index, loc, final, None, raw_text(rec.raw), ())
             result = RunResult.ILLEGAL if verdict.result is RunResult.ILLEGAL else RunResult.UNKNOWN_STATUS
             steps = verdict.steps
             warnings = verdict.warnings
@@ -693,17 +693,6 @@ class _Validator:
 
 def _call_code(call: Trigger | None) -> int:
     return _SUBMIT_CODE if call is Trigger.SUBMIT_TOOL_OUTPUTS else _CANCEL_CODE
-
-
-def _raw_text(raw: object) -> str:
-    """The observed value as text, as :meth:`Verdict.from_tracker` writes it."""
-    if isinstance(raw, str):
-        return raw
-    if isinstance(raw, dict):
-        for key in ("status", "event"):
-            if key in raw:
-                return str(raw[key])
-    return repr(raw)
 
 
 def validate_many(

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from runfsm.lifecycle import Edge, Trigger
     from runfsm.status import RunStatus
 
-__all__ = ["Location", "Offense", "OffenseKind", "RunResult", "Step", "StepKind", "Verdict"]
+__all__ = ["Location", "Offense", "OffenseKind", "RunResult", "Step", "StepKind", "Verdict", "raw_text"]
 
 
 class RunResult(enum.Enum):
@@ -204,7 +204,7 @@ class Verdict:
             observations += 1
             lenient.extend(obs.lenient)
             allowed = lifecycle.successors(obs.source)
-            raw = str(obs.status) if obs.status is not None else _raw_text(obs.raw)
+            raw = str(obs.status) if obs.status is not None else raw_text(obs.raw)
             if obs.outcome is Outcome.UNKNOWN_STATUS:
                 offenses.append(Offense(OffenseKind.UNKNOWN_STATUS, obs.index, loc, obs.source, None, raw, allowed))
             elif obs.outcome is Outcome.ILLEGAL:
@@ -261,7 +261,8 @@ class Verdict:
         )
 
 
-def _raw_text(raw: object) -> str:
+def raw_text(raw: object) -> str:
+    """An observed value as text: a string as is, a run or event dict by its status or event, else its repr."""
     if isinstance(raw, str):
         return raw
     if isinstance(raw, dict):
