@@ -24,7 +24,7 @@ from runfsm.exceptions import (
     WatchTimeout,
 )
 from runfsm.status import RunStatus
-from runfsm.tracker import Outcome, RunTracker
+from runfsm.tracker import Mode, OnIllegal, Outcome, RunTracker
 
 if TYPE_CHECKING:
     from runfsm.client import Reply, ToolOutput
@@ -36,6 +36,7 @@ __all__ = [
     "Step",
     "StepKind",
     "WatchResult",
+    "follow_tracker",
     "tool_call_ids",
 ]
 
@@ -108,6 +109,15 @@ def _field(run: Any, name: str) -> Any:
     if isinstance(run, Mapping):
         return run.get(name)
     return getattr(run, name, None)
+
+
+def follow_tracker(run_id: str | None, *, mode: Mode, on_illegal: OnIllegal, clock: Callable[[], float]) -> RunTracker:
+    """The tracker a watcher or scheduler creates for a run it follows.
+
+    Another client may cancel or answer the run, so a polled jump that only such a call explains
+    is accepted and marked (``on_missing_call="assume"``) rather than rejected.
+    """
+    return RunTracker(run_id, mode=mode, on_illegal=on_illegal, on_missing_call="assume", clock=clock)
 
 
 def tool_call_ids(run: Any) -> tuple[str, ...]:

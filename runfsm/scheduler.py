@@ -20,13 +20,15 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runfsm.backoff import DEFAULT, PollPolicy, RetryPolicy
 from runfsm.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
 from runfsm.exceptions import ApiError, WatchError
-from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult
-from runfsm.tracker import OnIllegal, RunTracker
+from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
+
+if TYPE_CHECKING:
+    from runfsm.tracker import OnIllegal, RunTracker
 
 __all__ = ["AsyncScheduler", "ScheduledHandler", "Scheduler", "TokenBucket"]
 
@@ -141,9 +143,7 @@ class _BaseScheduler:
 
         thread, run_id, obj = _split(run, thread_id)
         if tracker is None:
-            tracker = RunTracker(
-                run_id, mode="poll", on_illegal=self.on_illegal, on_missing_call="assume", clock=self.clock
-            )
+            tracker = follow_tracker(run_id, mode="poll", on_illegal=self.on_illegal, clock=self.clock)
         core = FollowCore(
             thread,
             run_id,

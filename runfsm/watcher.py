@@ -21,13 +21,15 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runfsm.backoff import DEFAULT, PollPolicy, RetryPolicy
 from runfsm.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
 from runfsm.exceptions import ApiError
-from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult
-from runfsm.tracker import Mode, OnIllegal, RunTracker
+from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
+
+if TYPE_CHECKING:
+    from runfsm.tracker import Mode, OnIllegal, RunTracker
 
 __all__ = ["ActionHandler", "AsyncActionHandler", "AsyncWatcher", "Watcher"]
 
@@ -92,10 +94,7 @@ class _BaseWatcher:
         has_handler: bool,
     ) -> FollowCore:
         if tracker is None:
-            # Another client may cancel or answer the run: accept jumps only a call explains.
-            tracker = RunTracker(
-                run_id, mode=mode, on_illegal=self.on_illegal, on_missing_call="assume", clock=self.clock
-            )
+            tracker = follow_tracker(run_id, mode=mode, on_illegal=self.on_illegal, clock=self.clock)
         else:
             tracker.mode = mode
         return FollowCore(
