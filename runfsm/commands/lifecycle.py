@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle
 
 if TYPE_CHECKING:
     import argparse
 
-    from runfsm.status import LifecycleState
 
 __all__ = ["add_arguments", "markdown_table", "run"]
 
 
-def markdown_table(lifecycle: Lifecycle[LifecycleState] = RUN_LIFECYCLE) -> str:  # type: ignore[assignment]
+def markdown_table(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> str:
     """The edges as a markdown table: from, to, documented or lenient, trigger, evidence."""
     lines = [
         "| from | to | kind | trigger | evidence |",
