@@ -197,6 +197,10 @@ def _short(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class _GiveUp(Exception):
+    """Too many unusable lines in one input: stop reading it."""
+
+
 class _Source:
     """Per-input reading state: its name, the sort field, the partition, and an error budget."""
 
@@ -212,7 +216,10 @@ class _Source:
         self.errors = 0
 
     def error(self, message: str, line: int | None) -> InputError:
+        """The error to yield for one unusable line; raises ``_GiveUp`` once the budget is spent."""
         self.errors += 1
+        if self.errors > _MAX_ERRORS_PER_SOURCE:
+            raise _GiveUp
         return InputError(message, source=self.name, line=line)
 
     def sort_key(self, obj: Mapping[str, Any], data: object, line: int) -> float | None:
@@ -371,13 +378,13 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Item]:
     _name, loads = json_parser()
     name = src.name
     fast = _FAST_STATUS
-    sort_by = src.sort_by
+    plain = src.sort_by is None  # no sort field to read: a run object can take the fast path
     readline = stream.readline
     size = limit + 1
     line = 0
-    new = Record
     part, parts = src.partition or (0, 1)
     partition = src.partition
+    shared = parts > 1  # other workers read this input too
     compact = src.compact
     while True:
         chunk = readline(size)
@@ -389,14 +396,16 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Item]:
             if part == 0:
                 yield error
             continue
-        owner = parts == 1
-        if not owner and chunk.startswith(_ID_PREFIX):
+        owner = not shared
+        if shared and chunk.startswith(_ID_PREFIX):
             # a run object whose id comes first (as the API writes them): other workers' runs stay unparsed
             end = chunk.find(b'"', 7)
-            if end > 7 and b"\\" not in chunk[7:end]:
-                if crc32(chunk[7:end]) % parts != part:
-                    continue
-                owner = True
+            if end > 7:
+                run_key = chunk[7:end]
+                if b"\\" not in run_key:
+                    if crc32(run_key) % parts != part:
+                        continue
+                    owner = True
         try:
             obj = loads(chunk)
         except ValueError as err:
@@ -408,7 +417,7 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Item]:
                 yield src.error(f"malformed JSON ({err}); {_EXPECTED_LINE}", line)
             continue
         # the fast path: a run object with a wire status and a string id
-        if type(obj) is dict and sort_by is None:
+        if plain and type(obj) is dict:
             text = obj.get("status")
             run_id = obj.get("id")
             if type(text) is str and type(run_id) is str and run_id:
@@ -418,7 +427,7 @@ def _read_jsonl(stream: _Lines, src: _Source, limit: int) -> Iterator[Item]:
                         if compact:
                             yield (run_id, status, obj, line, name)
                         else:
-                            yield new(run_id, status, obj, source=name, line=line, fields=obj)
+                            yield Record(run_id, status, obj, source=name, line=line, fields=obj)
                     continue
         if owner:
             yield from _json_records(obj, src, line)
@@ -674,6 +683,7 @@ def _read_source(
     partition: tuple[int, int] | None,
     compact: bool,
 ) -> Iterator[Item]:
+    """The items of one input: open it, detect its format, run its reader (the one generator between them)."""
     try:
         opened_name, stream, owned = _open(source)
     except OSError as err:
@@ -681,24 +691,29 @@ def _read_source(
         if partition is None or partition[0] == 0:
             yield InputError(f"cannot read: {err.strerror or err}", source=where)
         return
-    where = name or opened_name
+    src = _Source(name or opened_name, sort_by, partition, compact)
+    first = partition is None or partition[0] == 0
     try:
-        items = _read_stream(stream, _Source(where, sort_by, partition, compact), input_format, max_line_bytes)
-        if partition is None or partition[0] == 0:
+        items = _reader(stream, src, input_format, max_line_bytes)
+        if first:
             yield from items
         else:  # errors about the whole input: worker 0 reports them
             yield from (i for i in items if type(i) is not InputError or i.line is not None)
+    except _GiveUp:
+        if first:
+            message = f"more than {_MAX_ERRORS_PER_SOURCE} unusable lines; giving up on the rest of this input"
+            yield InputError(message, source=src.name)
     except OSError as err:
-        yield InputError(f"read error: {err.strerror or err}", source=where)
+        yield InputError(f"read error: {err.strerror or err}", source=src.name)
     finally:
         if owned:
             stream.close()
 
 
-def _read_stream(stream: IO[bytes], src: _Source, input_format: InputFormat, limit: int) -> Iterator[Item]:
-    head = b""
+def _reader(stream: IO[bytes], src: _Source, input_format: InputFormat, limit: int) -> Iterator[Item]:
+    """The reader of the input's format (detected from its first non-blank line unless given)."""
     kind: str | None = input_format if input_format != "auto" else None
-    buffered: _Lines = stream
+    stream_: _Lines = stream
     if kind is None:
         # find the first non-blank line without consuming it: read ahead, then seek back (files)
         # or chain the lines read to the rest (pipes)
@@ -707,8 +722,9 @@ def _read_stream(stream: IO[bytes], src: _Source, input_format: InputFormat, lim
         except (OSError, ValueError):
             start = None
         lines: list[bytes] = []
+        head = b""
         while True:
-            chunk = buffered.readline(limit + 1)
+            chunk = stream.readline(limit + 1)
             if not chunk:
                 break
             lines.append(chunk)
@@ -716,32 +732,27 @@ def _read_stream(stream: IO[bytes], src: _Source, input_format: InputFormat, lim
                 head = chunk
                 break
         if not head:
-            yield src.error("empty file: expected JSON Lines, SSE text (event:/data: lines) or CSV with a header", None)
-            return
+            error = src.error(
+                "empty file: expected JSON Lines, SSE text (event:/data: lines) or CSV with a header", None
+            )
+            return iter((error,))
         kind = detect_format(head)
         if kind is None:
             why = "binary data" if b"\x00" in head or not _is_utf8(head) else f"{_short(head.strip())}"
-            yield src.error(
+            error = src.error(
                 f"{why}: not a known format; expected JSON Lines (run objects, stream events, compact runs), "
                 "SSE text (event:/data: lines) or CSV with a 'run_id,status' header",
                 len(lines),
             )
-            return
+            return iter((error,))
         if start is not None:
             stream.seek(start)
-            stream_: _Lines = stream
         else:
-            stream_ = _Chain(lines, buffered)
-    else:
-        stream_ = buffered
+            stream_ = _Chain(lines, stream)
     items: Iterator[Item] = _READERS[kind](stream_, src, limit)
     if kind != "jsonl" and src.partition is not None and src.partition[1] > 1:
         items = _partitioned(items, src.partition)
-    for item in items:
-        yield item
-        if type(item) is InputError and src.errors >= _MAX_ERRORS_PER_SOURCE:
-            yield InputError(f"{src.errors} unusable lines; giving up on the rest of this input", source=src.name)
-            return
+    return items
 
 
 def _partitioned(items: Iterator[Item], partition: tuple[int, int]) -> Iterator[Item]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from runfsm.invariants import check_fields
+from runfsm.invariants import RULES, check_fields
 from runfsm.status import RunStatus
 
 R = RunStatus
@@ -70,3 +73,29 @@ def test_each_invariant_gives_its_message(status: RunStatus, fields: dict[str, A
 def test_absent_fields_that_must_be_null_are_not_reported() -> None:
     """A log may strip nulls: only fields that must be set are reported when absent."""
     assert check_fields(R.Completed, {"completed_at": 1}) == ()
+
+
+_FIELD_NAMES = sorted(
+    {"created_at", "expires_at", "started_at", "completed_at", "failed_at", "cancelled_at"}
+    | {"last_error", "required_action", "incomplete_details", "status", "id"}
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.integers(-1000, 1000),
+    st.sampled_from([0, "", {}, [], False, ACTION, {"type": "other"}, {"reason": "max_tokens"}, {"reason": ""}]),
+    st.text(max_size=3),
+)
+
+
+@given(status=st.sampled_from(list(RunStatus)), fields=st.dictionaries(st.sampled_from(_FIELD_NAMES), _VALUES))
+def test_the_clean_case_shortcut_agrees_with_the_full_check(status: RunStatus, fields: dict[str, Any]) -> None:
+    """For dicts, check_fields answers from a generated predicate; it reports exactly what the full rule does."""
+    assert check_fields(status, fields) == RULES[status].messages(fields.get)
+    assert check_fields(status, MappingProxyType(fields)) == RULES[status].messages(fields.get)
+
+
+def test_every_status_has_a_rule_named_by_its_wire_value() -> None:
+    """One rule per status; messages start with the status as the API writes it."""
+    assert set(RULES) == set(RunStatus)
+    nothing: dict[str, Any] = {}
+    assert RULES[R.InProgress].messages(nothing.get) == ("in_progress: started_at is not set",)

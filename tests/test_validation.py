@@ -14,8 +14,8 @@ from runfsm.lifecycle import Trigger
 from runfsm.records import Record
 from runfsm.simulate import SimulatedRun, simulate_run
 from runfsm.status import RunStatus
-from runfsm.validation import Summary, validate, validate_many, validate_paths
-from runfsm.verdict import Location, OffenseKind, RunResult, StepKind
+from runfsm.validation import Summary, summarize_paths, validate, validate_many, validate_paths
+from runfsm.verdict import Location, OffenseKind, RunResult, StepKind, Verdict
 
 if TYPE_CHECKING:
     import random
@@ -379,3 +379,50 @@ def test_files_give_the_same_verdicts_as_records(seed: int, fmt: str) -> None:
         from_records = list(validate_many(records, linger=2))
     assert from_paths == from_records
     assert len({v.run_id for v in from_paths}) == 12  # a small linger may split a run in two
+
+
+# ----------------------------------------------------------------------------- summarize_paths
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]),
+    st.booleans(),
+    st.integers(0, 5),
+)
+def test_summarize_paths_counts_what_validate_paths_yields(seed: int, fmt: str, strict: bool, linger: int) -> None:
+    """The tally (no verdict for quiet runs) gives the summary of every verdict, and reports the others in order."""
+    import io
+    import tempfile
+
+    from runfsm.simulate import simulate_runs, write_corpus
+
+    mode = "stream" if fmt in ("events", "sse") else "poll"
+    runs = simulate_runs(15, seed=seed, mode=mode, illegal=0.2, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
+    text = io.StringIO()
+    write_corpus(text, runs, fmt=fmt, concurrency=4, seed=seed)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"corpus.{fmt}"
+        path.write_text(text.getvalue() + text.getvalue()[: len(text.getvalue()) // 3])  # late records too
+        every = list(validate_paths([path], strict=strict, linger=linger, on_error=lambda e: None))
+        reported: list[Verdict] = []
+        summary = summarize_paths([path], strict=strict, linger=linger, on_verdict=reported.append)
+        all_of_them: list[Verdict] = []
+        summarize_paths([path], strict=strict, linger=linger, on_verdict=all_of_them.append, every_verdict=True)
+    expected = Summary(strict=strict)
+    for verdict in every:
+        expected.add(verdict)
+    assert summary.to_dict() | {"input_errors": 0} == expected.to_dict()
+    assert reported == [v for v in every if v.offenses or v.warnings or expected.is_failure(v)]
+    assert all_of_them == every
+
+
+def test_summarize_paths_counts_input_errors_and_passes_them_on(tmp_path: Path) -> None:
+    """Unusable lines are counted in the summary and given to on_error; they are never raised."""
+    log = tmp_path / "log.jsonl"
+    log.write_text('["queued", "completed"]\n{not json\n')
+    errors: list[InputError] = []
+    summary = summarize_paths([log], on_error=errors.append)
+    assert (summary.runs, summary.legal, summary.input_errors) == (1, 1, 1)
+    assert [e.line for e in errors] == [2]
+    assert summarize_paths([log]).input_errors == 1

@@ -1,0 +1,469 @@
+"""The ledger of bulk validation: open runs, recently ended runs, and what each comes to.
+
+:class:`Ledger` is the engine behind :func:`~runfsm.validation.validate_many` and
+:func:`~runfsm.validation.summarize_paths`. A run keeps only its history shape (its statuses and
+client calls as small codes, and where each came from, see :mod:`runfsm.shapes`); when a
+terminal status arrives the shape is judged (once per distinct shape), and field warnings are
+checked as records arrive. Only a run that goes wrong (an illegal jump, an unknown status, an
+unrecorded client call) is replayed into a :class:`~runfsm.tracker.RunTracker` and judged by
+:meth:`Verdict.from_tracker`. Both paths give equal verdicts (a tested property).
+
+Memory follows the runs open at once, not the input size: no run object is kept, and a run is
+let go of once it ended and ``linger`` more runs ended after it. Until then a late record of that
+run (one arriving after its terminal status) is still attached to it: a repeat of the terminal
+status is a re-observation, anything else an illegal jump out of the terminal status. A record
+arriving later than that starts a new history under the same id (in stream mode that history
+is itself illegal, since a stream cannot begin mid-run).
+
+With ``tally=True`` the ledger does not build a verdict for a run with nothing to report (legal,
+or unfinished when not strict, with no warning): it counts it in :attr:`Ledger.tally`, by what
+the summary needs of it. That is what makes ``runfsm validate`` fast on large logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from array import array
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Final, Literal
+
+from runfsm.exceptions import InputError
+from runfsm.invariants import check_fields, clean_checks
+from runfsm.records import Item, Record, as_record
+from runfsm.shapes import (
+    BY_ORDINAL,
+    CODE_CALL,
+    ILLEGAL_STEPS,
+    IS_TERMINAL,
+    SHAPES_MAX,
+    SUBMIT_CODE,
+    Shape,
+    call_code,
+    judge_shape,
+    shared_step,
+)
+from runfsm.tracker import RunTracker
+from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Verdict, raw_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from runfsm.tracker import Mode
+
+__all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker"]
+
+ValidationMode = Literal["auto", "stream", "poll"]
+
+Tally = tuple[bool, int, int, int]
+"""What the summary needs of a quiet run: (ended, observations, inferred jumps, lenient edges)."""
+
+
+def reference_tracker(run_id: str | None, mode: Mode) -> RunTracker:
+    """The tracker that judges a run the fast path cannot: records everything, assumes unrecorded calls."""
+    return RunTracker(run_id, mode=mode, on_illegal="record", on_missing_call="assume", keep_raw=True, clock=None)
+
+
+_UNJUDGED: Final = object()
+"""Not in the shape cache (``None`` there means "needs the tracker")."""
+
+_NO_LINE: Final = -1
+"""How an unknown line (``None``) is stored in a run's line array."""
+
+
+class _Run:
+    """One open run: its history shape and where each entry came from (fast path), or its tracker (slow path)."""
+
+    __slots__ = ("codes", "lines", "locations", "mode", "run_id", "shape", "source", "sources", "tracker", "warnings")
+
+    def __init__(self, run_id: str, mode: Mode | None, source: str) -> None:
+        self.run_id = run_id
+        self.mode: Mode | None = mode
+        self.codes = bytearray()
+        """The history shape so far (see :mod:`runfsm.shapes`)."""
+        self.lines = array("q")
+        """The line of each code (``_NO_LINE`` for None) as machine ints: a run keeps no record objects."""
+        self.source = source
+        """The input its records come from..."""
+        self.sources: list[str] | None = None
+        """... or, once they come from several, the input of each code."""
+        self.warnings: list[tuple[int, Location | None, str]] | None = None
+        self.shape: Shape | None = None
+        self.tracker: RunTracker | None = None
+        self.locations: list[Location | None] | None = None
+        """Slow path: the location of each tracker history entry."""
+
+    def note_source(self, index: int, source: str) -> None:
+        """Record that code ``index`` (about to be appended) came from ``source``."""
+        sources = self.sources
+        if sources is None:
+            if source == self.source:
+                return
+            sources = self.sources = [self.source] * index
+        sources.append(source)
+
+    def add(self, code: int, source: str, line: int | None) -> int:
+        """Append one code with its location; return its index."""
+        index = len(self.codes)
+        if self.sources is not None or source is not self.source:
+            self.note_source(index, source)
+        self.codes.append(code)
+        self.lines.append(_NO_LINE if line is None else line)
+        return index
+
+    def location(self, index: int) -> Location:
+        """Where code ``index`` came from."""
+        source = self.source if self.sources is None else self.sources[index]
+        line = self.lines[index]
+        return Location(source, None if line == _NO_LINE else line)
+
+
+class _Closed:
+    """A run that ended: its verdict, kept a while to catch late records."""
+
+    __slots__ = ("index", "repeats", "verdict")
+
+    def __init__(self, verdict: Verdict, index: int) -> None:
+        self.verdict = verdict
+        self.index = index
+        self.repeats = 0
+        """Late repeats of the terminal status, not yet counted in the verdict."""
+
+    def final_verdict(self) -> Verdict:
+        if self.repeats:
+            return dataclasses.replace(self.verdict, observations=self.verdict.observations + self.repeats)
+        return self.verdict
+
+
+class Ledger:
+    """The state of bulk validation: open runs, recently ended runs, remembered shapes, options."""
+
+    def __init__(self, mode: ValidationMode, strict: bool, linger: int, fields: bool, *, tally: bool = False) -> None:
+        self.mode = mode
+        self.strict = strict
+        self.linger = linger
+        self.fields = fields
+        self.tally: dict[Tally, int] | None = {} if tally else None
+        """With ``tally``: quiet runs counted by what the summary needs of them, instead of verdicts."""
+        self.open: dict[str, _Run] = {}
+        self.closed: OrderedDict[str, _Run | _Closed] = OrderedDict()
+        """Ended runs, oldest first: fast-path runs (judged when let go of) or verdicts."""
+        self.shapes: dict[str, dict[bytes, Shape | None]] = {"poll": {}, "stream": {}}
+        """Judged shapes by mode (``None``: needs the tracker), up to ``SHAPES_MAX`` per mode."""
+
+    # -- many records
+
+    def consume(
+        self,
+        items: Iterable[Item],
+        on_error: Callable[[InputError], object] | None = None,
+        on_record: Callable[[], object] | None = None,
+    ) -> Iterator[Verdict]:
+        """Judge every record; yield verdicts as runs are let go of, then the rest.
+
+        The loop inlines the common record (a known status of an open fast-path run) and
+        hands everything else to :meth:`feed`.
+        """
+        feed = self.feed
+        open_runs = self.open
+        get_open = open_runs.get
+        terminal = IS_TERMINAL
+        fields_on = self.fields
+        check = check_fields
+        clean = clean_checks()  # a compact record's run object is a dict: its clean case costs one call
+        record_type = Record
+        warn = self._warn
+        ended_run = self._ended
+        closed = self.closed
+        new_mode: Mode = "poll" if self.mode == "auto" else self.mode  # a run object is a poll
+        for item in items:
+            kind = type(item)
+            rec = item
+            if kind is tuple:  # a CompactRecord: a plain run object
+                if on_record is not None:
+                    on_record()
+                run_id, dest, obj, line, source = item  # type: ignore[misc]  # a CompactRecord (no cast: a call per record)
+                run = get_open(run_id)
+                if run is None:
+                    ended = closed.get(run_id)
+                    if ended is None:
+                        run = open_runs[run_id] = _Run(run_id, new_mode, source)
+                    elif type(ended) is _Run and ended.codes[-1] == dest:
+                        # the common late record: the poller saw the terminal status once more
+                        index = ended.add(dest, source, line)
+                        ended.shape = None
+                        if fields_on:
+                            for message in check(dest, obj):
+                                warn(ended, index, Location(source, line), message)
+                        continue
+                if run is not None and run.tracker is None and run.mode is not None:
+                    codes = run.codes
+                    index = len(codes)
+                    if run.sources is not None or source is not run.source:
+                        run.note_source(index, source)
+                    codes.append(dest)
+                    run.lines.append(line)
+                    if fields_on and not clean[dest](obj):
+                        for message in check(dest, obj):
+                            warn(run, index, Location(source, line), message)
+                    if terminal[dest]:
+                        verdict = ended_run(run)
+                        if verdict is not None:
+                            yield verdict
+                    continue
+                rec = as_record(item)  # type: ignore[arg-type]  # a CompactRecord
+            elif kind is not record_type:
+                if not isinstance(rec, InputError):
+                    raise TypeError(f"expected Record objects, got {type(rec).__name__}")
+                if on_error is None:
+                    raise rec
+                on_error(rec)
+                continue
+            elif on_record is not None:
+                on_record()
+            assert isinstance(rec, Record)
+            run = get_open(rec.run_id)
+            status = rec.status
+            if run is not None and status is not None and run.tracker is None and run.mode is not None:
+                index = run.add(status, rec.source, rec.line)
+                if fields_on and rec.fields is not None:
+                    for message in check(status, rec.fields):
+                        warn(run, index, rec.location, message)
+                if terminal[status]:
+                    verdict = ended_run(run)
+                    if verdict is not None:
+                        yield verdict
+                continue
+            verdict = feed(rec)
+            if verdict is not None:
+                yield verdict
+        yield from self.finish()
+
+    # -- one record
+
+    def feed(self, rec: Record) -> Verdict | None:
+        """Process one record; return the verdict of a run let go of to make room, if any."""
+        run_id = rec.run_id
+        run = self.open.get(run_id)
+        if run is None:
+            ended = self.closed.get(run_id)
+            if ended is not None:
+                self._late(ended, rec)
+                return None
+            mode = rec.mode if self.mode == "auto" else self.mode
+            run = self.open[run_id] = _Run(run_id, mode, rec.source)
+        if run.tracker is not None:
+            self._feed_tracker(run, rec)
+            return self._close(run) if IS_TERMINAL[run.tracker.state] else None
+        dest = rec.status
+        index = len(run.codes)
+        if dest is None:
+            call = rec.call
+            if call is None:  # an unknown status: the tracker reports it
+                self._to_tracker(run)
+                self._feed_tracker(run, rec)
+                return None
+            run.add(call_code(call), rec.source, rec.line)
+            return None
+        if run.mode is None:
+            run.mode = rec.mode or "poll"
+        run.add(dest, rec.source, rec.line)
+        if self.fields and rec.fields is not None:
+            for message in check_fields(dest, rec.fields):
+                self._warn(run, index, rec.location, message)
+        return self._ended(run) if IS_TERMINAL[dest] else None
+
+    @staticmethod
+    def _warn(run: _Run, index: int, location: Location, message: str) -> None:
+        if run.warnings is None:
+            run.warnings = []
+        run.warnings.append((index, location, message))
+
+    def _shape(self, run: _Run) -> Shape | None:
+        mode = run.mode or "poll"
+        cache = self.shapes[mode]
+        key = bytes(run.codes)
+        shape = cache.get(key, _UNJUDGED)
+        if shape is _UNJUDGED:
+            shape = judge_shape(mode, run.codes)
+            if len(cache) < SHAPES_MAX:
+                cache[key] = shape
+        return shape  # type: ignore[return-value]  # not _UNJUDGED any more
+
+    def _ended(self, run: _Run) -> Verdict | None:
+        """A terminal status arrived: close the run if its history really ended there."""
+        shape = self.shapes[run.mode or "poll"].get(bytes(run.codes), _UNJUDGED)
+        if shape is _UNJUDGED:
+            shape = self._shape(run)
+        if shape is None:
+            self._to_tracker(run)
+            assert run.tracker is not None
+            return self._close(run) if IS_TERMINAL[run.tracker.state] else None
+        run.shape = shape  # type: ignore[assignment]  # not _UNJUDGED any more
+        del self.open[run.run_id]
+        closed = self.closed
+        closed[run.run_id] = run  # its codes: a late repeat only extends them
+        if len(closed) > self.linger:
+            return self._let_go(closed.popitem(last=False)[1])
+        return None
+
+    # -- the slow path: a real tracker
+
+    def _to_tracker(self, run: _Run) -> None:
+        """Replay the run so far into a tracker (which records the trouble), then keep feeding it.
+
+        The tracker sees statuses, not run objects: the field warnings are this class's
+        (``run.warnings``, merged into the verdict), computed as each record arrives.
+        """
+        tracker = reference_tracker(run.run_id, run.mode or "poll")
+        run.tracker = tracker
+        run.locations = []
+        for index, code in enumerate(run.codes):
+            if code >= SUBMIT_CODE:
+                tracker.record_call(CODE_CALL[code])
+            else:
+                tracker.observe(BY_ORDINAL[code])
+            run.locations.append(run.location(index))
+        run.codes, run.sources, run.lines = bytearray(), None, array("q")
+
+    def _feed_tracker(self, run: _Run, rec: Record) -> None:
+        tracker = run.tracker
+        assert tracker is not None
+        if rec.call is None and run.mode is None:
+            run.mode = rec.mode or "poll"
+            tracker.mode = run.mode
+        index = len(tracker.history)
+        if rec.call is not None:
+            tracker.record_call(rec.call)
+        elif rec.status is None:
+            tracker.observe(rec.raw)  # an unknown status: the tracker records it as such
+        else:
+            tracker.observe(rec.status)
+            if self.fields and rec.fields is not None:
+                for message in check_fields(rec.status, rec.fields):
+                    self._warn(run, index, rec.location, message)
+        assert run.locations is not None
+        run.locations.append(rec.location)
+
+    # -- ending a run
+
+    def _verdict(self, run: _Run) -> Verdict:
+        if run.tracker is None and run.shape is None:
+            shape = self._shape(run)
+            if shape is None:
+                self._to_tracker(run)
+            else:
+                run.shape = shape
+        if run.tracker is not None:
+            verdict = Verdict.from_tracker(run.tracker, locations=run.locations or [], strict=self.strict)
+            if run.warnings:
+                merged = sorted([*verdict.warnings, *run.warnings], key=lambda w: w[0])
+                verdict = dataclasses.replace(verdict, warnings=tuple(merged))
+            return verdict
+        shape = run.shape
+        assert shape is not None
+        warnings: list[tuple[int, Location | None, str]] = run.warnings or []
+        if shape.notes:
+            notes = [(i, run.location(i), m) for i, m in shape.notes]
+            warnings = sorted([*warnings, *notes], key=lambda w: w[0])
+        final = shape.final
+        return Verdict(
+            run_id=run.run_id,
+            mode=run.mode or "poll",
+            result=RunResult.LEGAL if IS_TERMINAL[final] else RunResult.UNFINISHED,
+            final=final,
+            observations=shape.observations,
+            offenses=(),
+            inferred=shape.inferred,
+            lenient=shape.lenient,
+            warnings=tuple(warnings),
+            steps=shape.steps,
+            strict=self.strict,
+        )
+
+    def _close(self, run: _Run) -> Verdict | None:
+        del self.open[run.run_id]
+        if run.tracker is not None:
+            self.closed[run.run_id] = _Closed(self._verdict(run), len(run.tracker.history))
+        else:
+            self.closed[run.run_id] = run  # its codes: a late repeat only extends them
+        if len(self.closed) > self.linger:
+            return self._let_go(self.closed.popitem(last=False)[1])
+        return None
+
+    def _let_go(self, entry: _Run | _Closed) -> Verdict | None:
+        """The verdict of a run leaving the ledger; None when it was only counted in the tally."""
+        if isinstance(entry, _Closed):
+            return entry.final_verdict()
+        run = entry
+        tally = self.tally
+        if tally is not None and run.tracker is None and run.warnings is None:
+            shape = run.shape or self._shape(run)
+            if shape is not None and not shape.notes and (shape.ended or not self.strict):
+                key = shape.tally
+                tally[key] = tally.get(key, 0) + 1
+                return None
+        return self._verdict(run)
+
+    def _late(self, entry: _Run | _Closed, rec: Record) -> None:
+        """A record of a run that already ended: a repeat, a late call, or an illegal jump."""
+        if isinstance(entry, _Run):
+            dest = rec.status
+            codes = entry.codes
+            final = BY_ORDINAL[next(c for c in reversed(codes) if c < SUBMIT_CODE)]
+            if rec.call is not None or dest is final:
+                index = entry.add(dest if dest is not None else call_code(rec.call), rec.source, rec.line)
+                entry.shape = None
+                if dest is not None and self.fields and rec.fields is not None:
+                    for message in check_fields(dest, rec.fields):
+                        self._warn(entry, index, rec.location, message)
+                return
+            ended = _Closed(self._verdict(entry), len(codes))
+            self.closed[rec.run_id] = ended
+        else:
+            ended = entry
+        verdict = ended.verdict
+        index = ended.index
+        ended.index += 1
+        final = verdict.final
+        if rec.status is final and (rec.fields is None or not self.fields or not check_fields(final, rec.fields)):
+            ended.repeats += 1  # a re-observation of the terminal status: counted when the verdict leaves
+            return
+        verdict = ended.verdict = ended.final_verdict()
+        ended.repeats = 0
+        loc = rec.location
+        if rec.call is not None:
+            note = (index, loc, f"{rec.call.value} recorded after the run ended ({final})")
+            ended.verdict = dataclasses.replace(verdict, warnings=(*verdict.warnings, note))
+            return
+        warnings = verdict.warnings
+        if rec.status is not None and rec.fields is not None and self.fields:
+            warnings = (*warnings, *((index, loc, m) for m in check_fields(rec.status, rec.fields)))
+        if rec.status is final:
+            ended.verdict = dataclasses.replace(verdict, observations=verdict.observations + 1, warnings=warnings)
+            return
+        if rec.status is None:
+            offense = Offense(OffenseKind.UNKNOWN_STATUS, index, loc, final, None, raw_text(rec.raw), ())
+            result = RunResult.ILLEGAL if verdict.result is RunResult.ILLEGAL else RunResult.UNKNOWN_STATUS
+            steps = verdict.steps
+            warnings = verdict.warnings
+        else:
+            offense = Offense(OffenseKind.ILLEGAL, index, loc, final, rec.status, str(rec.status), ())
+            result = RunResult.ILLEGAL
+            steps = (*verdict.steps, shared_step(ILLEGAL_STEPS, final, rec.status, False, index))
+        ended.verdict = dataclasses.replace(
+            verdict,
+            result=result,
+            observations=verdict.observations + 1,
+            offenses=(*verdict.offenses, offense),
+            steps=steps,
+            warnings=warnings,
+        )
+
+    def finish(self) -> Iterator[Verdict]:
+        """The verdicts still held: ended runs first, then the runs left open (unfinished)."""
+        for entry in (*self.closed.values(), *self.open.values()):
+            verdict = self._let_go(entry)
+            if verdict is not None:
+                yield verdict
+        self.closed.clear()
+        self.open.clear()

@@ -1,0 +1,118 @@
+"""The summary of a validation: counts of runs by result, of what was inferred, and of input errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from runfsm.verdict import OffenseKind, RunResult
+
+if TYPE_CHECKING:
+    from runfsm.exceptions import InputError
+    from runfsm.verdict import Verdict
+
+__all__ = ["Summary"]
+
+
+@dataclasses.dataclass
+class Summary:
+    """Counts over many verdicts (and input errors): what ``runfsm validate`` prints first."""
+
+    runs: int = 0
+    legal: int = 0
+    illegal: int = 0
+    unknown_status: int = 0
+    unfinished: int = 0
+    observations: int = 0
+    inferred_jumps: int = 0
+    """Poll jumps explained by unobserved states."""
+    lenient_edges: int = 0
+    """Lenient edges used (directly observed or on an inferred path)."""
+    unrecorded_calls: int = 0
+    """Jumps explained only by a client call the log does not contain."""
+    warnings: int = 0
+    """Field-invariant warnings and notes."""
+    input_errors: int = 0
+    strict: bool = False
+
+    def add(self, verdict: Verdict) -> None:
+        """Count one run."""
+        self.runs += 1
+        result = verdict.result
+        if result is RunResult.LEGAL:
+            self.legal += 1
+        elif result is RunResult.ILLEGAL:
+            self.illegal += 1
+        elif result is RunResult.UNKNOWN_STATUS:
+            self.unknown_status += 1
+        else:
+            self.unfinished += 1
+        self.observations += verdict.observations
+        self.inferred_jumps += len(verdict.inferred)
+        self.lenient_edges += len(verdict.lenient)
+        self.warnings += len(verdict.warnings)
+        if verdict.offenses:
+            self.unrecorded_calls += sum(1 for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL)
+
+    def add_quiet(
+        self, *, ended: bool, observations: int, inferred_jumps: int, lenient_edges: int, runs: int = 1
+    ) -> None:
+        """Count ``runs`` runs with nothing to report, without their verdicts.
+
+        Each is legal when ``ended`` (a terminal status was observed), else unfinished, and
+        has the given counts. Bulk validation counts most runs this way (see
+        :func:`~runfsm.validation.summarize_paths`).
+        """
+        self.runs += runs
+        if ended:
+            self.legal += runs
+        else:
+            self.unfinished += runs
+        self.observations += runs * observations
+        self.inferred_jumps += runs * inferred_jumps
+        self.lenient_edges += runs * lenient_edges
+
+    def merge(self, other: Summary) -> None:
+        """Add another summary's counts (from another worker) to this one."""
+        for name in ("runs", "legal", "illegal", "unknown_status", "unfinished", "observations"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "input_errors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def add_error(self, error: InputError) -> None:
+        """Count one unusable input line."""
+        del error
+        self.input_errors += 1
+
+    def is_failure(self, verdict: Verdict) -> bool:
+        """True for a run that fails the check: illegal, unknown status, or unfinished when strict."""
+        result = verdict.result
+        return result in (RunResult.ILLEGAL, RunResult.UNKNOWN_STATUS) or (
+            self.strict and result is RunResult.UNFINISHED
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """2 if some input was unusable (input errors, unknown statuses); 1 if some run failed; else 0."""
+        if self.input_errors or self.unknown_status:
+            return 2
+        if self.illegal or (self.strict and self.unfinished):
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts."""
+        return {
+            "runs": self.runs,
+            "legal": self.legal,
+            "illegal": self.illegal,
+            "unknown_status": self.unknown_status,
+            "unfinished": self.unfinished,
+            "observations": self.observations,
+            "inferred_jumps": self.inferred_jumps,
+            "lenient_edges": self.lenient_edges,
+            "unrecorded_calls": self.unrecorded_calls,
+            "warnings": self.warnings,
+            "input_errors": self.input_errors,
+            "strict": self.strict,
+        }
