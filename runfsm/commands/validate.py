@@ -9,31 +9,30 @@ that is a terminal.
 from __future__ import annotations
 
 import gc
-import json
 import os
-import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
+from runfsm.commands.output import EntryKind, Spool, ValidationReport, render_json, render_text
 from runfsm.exceptions import InputError
 from runfsm.records import FORMATS
 from runfsm.summary import Summary
 from runfsm.validation import summarize_paths
-from runfsm.verdict import OffenseKind, RunResult, Verdict
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
     from runfsm.report import Report
+    from runfsm.verdict import Verdict
 
 __all__ = ["ValidationReport", "add_arguments", "collect", "render_json", "render_text", "run", "sample_paths"]
+# ValidationReport, render_json and render_text live in runfsm.commands.output; they are re-exported here
 
-_SHOWN_ERRORS = 50
 _PROGRESS_EVERY = 10_000
 
 
@@ -92,17 +91,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass
-class ValidationReport:
-    """What one ``runfsm validate`` run found: the summary, the verdicts kept for the report, the errors."""
-
-    summary: Summary
-    verdicts: list[Verdict] = field(default_factory=list)
-    """Failing runs and runs with warnings (every run for a full JSON report)."""
-    errors: list[InputError] = field(default_factory=list)
-    records: int = 0
-
-
 def _progress(enabled: bool) -> tuple[Callable[[], object] | None, Callable[[], None]]:
     """A per-record callback that draws progress on stderr, and a function to close it."""
     if not enabled:
@@ -154,16 +142,20 @@ def collect(
     jobs: int = 1,
     partition: tuple[int, int] | None = None,
     keep: Callable[[Verdict], object] | None = None,
+    spool: Spool | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
-    With ``jobs`` > 1, that many worker processes each judge the runs of one partition
-    (by a hash of the run id) and their reports are merged. Standard input is read once,
-    so it is always validated in this process. ``on_verdict`` is called with every verdict
-    judged in this process, as it comes (the HTML report counts them); worker processes
-    cannot call it. ``keep`` receives the verdicts the report would keep (failing, warned, or
-    all with ``keep_all``) instead of ``report.verdicts``: the command streams them to a spool
-    file so that memory does not grow with the number of failing runs.
+    The report keeps the verdicts worth reporting: failing, with an offense or warnings, or
+    every one with ``keep_all``. By default they go to ``report.verdicts``; ``keep`` receives
+    them instead, and ``spool`` renders them to its file (so that memory does not grow with the
+    number of failing runs). ``on_verdict`` is called with every verdict judged in this process,
+    as it comes (the HTML report counts them); worker processes cannot call it.
+
+    With ``jobs`` > 1, that many worker processes each judge the runs of one partition (by a
+    hash of the run id) and their reports are merged: kept verdicts come back through
+    ``spool`` files when a spool is given, else as objects (``keep`` is then not called).
+    Standard input is read once, so it is always validated in this process.
     """
     options: dict[str, Any] = {
         "mode": mode,
@@ -174,10 +166,10 @@ def collect(
         "check_fields": check_fields,
     }
     if jobs > 1 and "-" not in paths:
-        return _collect_parallel(paths, jobs, options)
+        return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard)
     report = ValidationReport(Summary(strict=strict))
     failing = report.summary.is_failure
-    kept = report.verdicts.append if keep is None else keep
+    kept = spool.add if spool is not None else report.verdicts.append if keep is None else keep
 
     def on_kept(verdict: Verdict) -> None:
         if on_verdict is not None:
@@ -206,122 +198,72 @@ def collect(
     return report
 
 
-def _worker(
-    job: tuple[list[str], int, int, dict[str, Any]],
-) -> tuple[Summary, list[Verdict], list[tuple[str, str, int | None]]]:
-    paths, part, parts, options = job
-    report = collect(paths, partition=(part, parts), **options)
+@dataclass(frozen=True)
+class _Job:
+    """One worker's share of ``--jobs``: its partition, and where its kept runs go."""
+
+    paths: list[str]
+    part: int
+    parts: int
+    options: dict[str, Any]
+    spool_path: str | None = None
+    """Render kept runs into this file (``spool_kind`` entries) instead of sending them back."""
+    spool_kind: EntryKind = "text"
+    spool_options: dict[str, bool] = field(default_factory=dict)
+    discard: bool = False
+    """Send no kept verdict back (``--quiet``)."""
+
+
+def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str, int | None]]]:
+    """Judge one partition; return its summary, kept verdicts (or the spooled count) and errors."""
+    spool = None
+    if job.spool_path is not None:
+        spool = Spool(job.spool_kind, strict=bool(job.options["strict"]), path=job.spool_path, **job.spool_options)
+    try:
+        keep = _discard if job.discard else None
+        report = collect(job.paths, partition=(job.part, job.parts), spool=spool, keep=keep, **job.options)
+    finally:
+        if spool is not None:
+            spool.close()
+    entries = spool.entries if spool is not None else 0
     # InputError does not pickle its fields: send them as plain tuples
-    return report.summary, report.verdicts, [(e.detail, e.source, e.line) for e in report.errors]
+    return report.summary, report.verdicts, entries, [(e.detail, e.source, e.line) for e in report.errors]
 
 
-def _collect_parallel(paths: list[str], jobs: int, options: dict[str, Any]) -> ValidationReport:
+def _collect_parallel(
+    paths: list[str], jobs: int, options: dict[str, Any], spool: Spool | None, *, discard: bool
+) -> ValidationReport:
     import multiprocessing  # noqa: PLC0415  (only for --jobs)
+    import threading  # noqa: PLC0415
 
     summary = Summary(strict=bool(options["strict"]))
     report = ValidationReport(summary)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs) as pool:
-        for part_summary, verdicts, errors in pool.imap(_worker, [(paths, k, jobs, options) for k in range(jobs)]):
-            summary.merge(part_summary)
-            report.verdicts.extend(verdicts)
-            report.errors.extend(InputError(detail, source=source, line=line) for detail, source, line in errors)
+    # fork starts a worker at once (it inherits the imported modules); it is only safe with no other thread
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 else "spawn"
+    with tempfile.TemporaryDirectory(prefix="runfsm-jobs-") as folder:
+        work = [
+            _Job(
+                paths,
+                k,
+                jobs,
+                options,
+                None if spool is None else os.path.join(folder, f"part-{k}"),
+                "text" if spool is None else spool.kind,
+                {} if spool is None else spool.options,
+                discard,
+            )
+            for k in range(jobs)
+        ]
+        with multiprocessing.get_context(method).Pool(jobs) as pool:
+            for job, (part_summary, verdicts, entries, errors) in zip(work, pool.imap(_worker, work), strict=True):
+                summary.merge(part_summary)
+                report.verdicts.extend(verdicts)
+                if spool is not None and job.spool_path is not None:
+                    spool.extend(job.spool_path, entries)
+                report.errors.extend(InputError(detail, source=source, line=line) for detail, source, line in errors)
     report.errors.sort(key=lambda e: (e.source, e.line or 0))
     report.records = summary.observations
     return report
-
-
-# ----------------------------------------------------------------------------- rendering
-
-
-def _status(value: Any) -> str:
-    return str(value.wire or value.name)
-
-
-def _failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> list[str]:
-    lines: list[str] = []
-    failed = summary.is_failure(verdict)
-    calls = [o for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL]
-    if failed:
-        lines.append(f"FAIL {verdict.run_id} ({verdict.mode} mode): {verdict.result.value.replace('_', ' ')}")
-        for offense in verdict.offenses:
-            tag = "" if offense.kind is not OffenseKind.UNRECORDED_CALL or verdict.strict else " (warning)"
-            lines.append(f"  {offense.location}: observation {offense.index}: {offense.message}{tag}")
-        if verdict.result is RunResult.UNFINISHED:
-            lines.append(f"  no terminal status observed; last status {_status(verdict.final)}")
-    elif calls:
-        for offense in calls:
-            lines.append(f"WARN {verdict.run_id} ({verdict.mode} mode): {offense.location}: {offense.message}")
-    if show_warnings:
-        for index, location, message in verdict.warnings:
-            where = f"{location}: " if location is not None else ""
-            lines.append(f"NOTE {verdict.run_id}: {where}observation {index}: {message}")
-    return lines
-
-
-def render_text(
-    report: ValidationReport,
-    out: IO[str],
-    *,
-    only_failures: bool = False,
-    show_warnings: bool = False,
-    spooled: IO[str] | None = None,
-) -> None:
-    """The human report: summary table, then failing runs, warnings and input errors.
-
-    ``spooled`` holds the failing-run lines already rendered (``_failure_lines``, one per
-    line) in place of ``report.verdicts``; it is read from its start.
-    """
-    s = report.summary
-    if not only_failures:
-        rows = [
-            ("runs", s.runs),
-            ("observations", s.observations),
-            ("legal", s.legal),
-            ("illegal", s.illegal),
-            ("unknown status", s.unknown_status),
-            ("unfinished", s.unfinished),
-            ("inferred jumps", s.inferred_jumps),
-            ("lenient edges used", s.lenient_edges),
-            ("unrecorded calls", s.unrecorded_calls),
-            ("field warnings", s.warnings),
-            ("input errors", s.input_errors),
-        ]
-        for label, value in rows:
-            out.write(f"{label:<20}{value:>10,}\n")
-    body: list[str] = []
-    for verdict in report.verdicts:
-        body.extend(_failure_lines(verdict, s, show_warnings))
-    spooled_any = spooled is not None and spooled.tell() > 0
-    has_body = bool(body) or spooled_any
-    if has_body:
-        if not only_failures:
-            out.write("\n")
-        if spooled is not None and spooled_any:
-            spooled.seek(0)
-            shutil.copyfileobj(spooled, out)
-        if body:
-            out.write("\n".join(body) + "\n")
-    if report.errors:
-        out.write("\ninput errors:\n" if not only_failures or has_body else "input errors:\n")
-        for error in report.errors[:_SHOWN_ERRORS]:
-            out.write(f"  {error}\n")
-        if len(report.errors) > _SHOWN_ERRORS:
-            out.write(f"  ... and {len(report.errors) - _SHOWN_ERRORS} more\n")
-
-
-def render_json(report: ValidationReport, out: IO[str], *, only_failures: bool = False) -> None:
-    """One JSON document: summary, runs (each a verdict), input errors."""
-    s = report.summary
-    runs = [v for v in report.verdicts if not only_failures or s.is_failure(v)]
-    doc = {
-        "summary": s.to_dict(),
-        "exit_code": s.exit_code,
-        "runs": [{**v.to_dict(), "failed": s.is_failure(v)} for v in runs],
-        "input_errors": [{"source": e.source, "line": e.line, "message": e.detail} for e in report.errors],
-    }
-    json.dump(doc, out, indent=2)
-    out.write("\n")
 
 
 def _display_paths(args: argparse.Namespace) -> list[str] | None:
@@ -354,45 +296,50 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     # worker processes cannot feed the HTML report: they send every verdict back instead
     html_after = html is not None and args.jobs > 1 and "-" not in paths
     progress = not args.quiet and sys.stderr.isatty()
-    # the text report of one process streams kept verdicts: nothing (--quiet) or their lines to a spool file
-    streamed = args.output_format == "text" and html is None and not args.sample and (args.jobs == 1 or "-" in paths)
-    spool = tempfile.TemporaryFile("w+", encoding="utf-8") if streamed and not args.quiet else None  # noqa: SIM115  (closed after rendering, below)
-    keep: Callable[[Verdict], object] | None = None
-    if streamed:
-        keep = (
-            (lambda v: None)
-            if spool is None
-            else (lambda v: _spool(spool, v, strict=args.strict, show=args.show_warnings))
+    # kept runs are rendered into a spool file as they come, so that memory stays flat, unless their
+    # verdicts are needed whole: for the HTML report from workers, and for the bundled samples
+    # (whose paths are shortened before printing)
+    streamed = not html_after and not args.sample
+    kind: EntryKind = "json" if args.output_format == "json" else "text"
+    spool = None
+    if streamed and not args.quiet:
+        spool = Spool(kind, strict=args.strict, show_warnings=args.show_warnings, only_failures=args.only_failures)
+    try:
+        report = collect(
+            paths,
+            mode=args.mode,
+            strict=args.strict,
+            sort_by=args.sort_by,
+            input_format=args.input_format,
+            keep_all=(kind == "json" and not args.only_failures) or html_after,
+            check_fields=not args.no_field_checks,
+            progress=progress and args.jobs == 1,
+            jobs=args.jobs,
+            on_verdict=html.add if html is not None and not html_after else None,
+            keep=_discard if streamed and spool is None else None,
+            spool=spool,
         )
-    report = collect(
-        paths,
-        mode=args.mode,
-        strict=args.strict,
-        sort_by=args.sort_by,
-        input_format=args.input_format,
-        keep_all=(args.output_format == "json" and not args.only_failures) or html_after,
-        check_fields=not args.no_field_checks,
-        progress=progress and args.jobs == 1,
-        jobs=args.jobs,
-        on_verdict=html.add if html is not None and not html_after else None,
-        keep=keep,
-    )
-    if html is not None:
-        if html_after:
-            html.update(report.verdicts)
-        for error in report.errors:
-            html.add_error(error)
-    if args.sample:
-        _relative_to_samples(report)
-    if not args.quiet:
-        if args.output_format == "json":
-            render_json(report, sys.stdout, only_failures=args.only_failures)
-        else:
-            render_text(
-                report, sys.stdout, only_failures=args.only_failures, show_warnings=args.show_warnings, spooled=spool
-            )
-    if spool is not None:
-        spool.close()
+        if html is not None:
+            if html_after:
+                html.update(report.verdicts)
+            for error in report.errors:
+                html.add_error(error)
+        if args.sample:
+            _relative_to_samples(report)
+        if not args.quiet:
+            if kind == "json":
+                render_json(report, sys.stdout, only_failures=args.only_failures, spooled=spool)
+            else:
+                render_text(
+                    report,
+                    sys.stdout,
+                    only_failures=args.only_failures,
+                    show_warnings=args.show_warnings,
+                    spooled=spool,
+                )
+    finally:
+        if spool is not None:
+            spool.close()
     if html is not None:
         try:
             html.write(args.report)
@@ -402,11 +349,9 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     return report.summary.exit_code
 
 
-def _spool(spool: IO[str], verdict: Verdict, *, strict: bool, show: bool) -> None:
-    """Write a kept verdict's report lines to the spool file, as ``render_text`` would print them."""
-    lines = _failure_lines(verdict, Summary(strict=strict), show)
-    if lines:
-        spool.write("\n".join(lines) + "\n")
+def _discard(verdict: Verdict) -> None:
+    """Keep nothing (``--quiet``: only the exit code tells)."""
+    del verdict
 
 
 def _html_report(paths: list[str], *, strict: bool) -> Report:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from runfsm.cli import main
-from runfsm.commands.validate import collect, render_text
+from runfsm.commands.validate import collect, render_json, render_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -214,3 +214,53 @@ def test_streamed_text_report_equals_the_report_of_kept_verdicts(
     assert code == report.summary.exit_code == 2
     assert "FAIL " in streamed
     assert streamed == expected.getvalue()
+
+
+@pytest.mark.parametrize("options", [[], ["--only-failures"], ["--strict"], ["--strict", "--only-failures"]])
+def test_streamed_json_document_equals_the_document_of_kept_verdicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str]
+) -> None:
+    """--format json spools each run as it is judged; the document equals render_json of collect(), byte for byte."""
+    corpus = tmp_path / "corpus.jsonl"
+    assert main(["simulate", "--runs", "120", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    bad = _write(tmp_path, "bad.jsonl", ILLEGAL + "{oops\n")
+    capsys.readouterr()
+    code = main(["validate", "--format", "json", *options, str(corpus), bad])
+    streamed = capsys.readouterr().out
+    only_failures, strict = "--only-failures" in options, "--strict" in options
+    report = collect([str(corpus), bad], strict=strict, keep_all=not only_failures)
+    expected = io.StringIO()
+    render_json(report, expected, only_failures=only_failures)
+    assert code == report.summary.exit_code == 2
+    assert streamed == expected.getvalue()
+    s = report.summary
+    failing = s.illegal + s.unknown_status + (s.unfinished if strict else 0)
+    assert len(json.loads(streamed)["runs"]) == (failing if only_failures else s.runs)
+
+
+def test_json_document_without_runs_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With no run to list, the document still parses: "runs" is an empty list."""
+    path = _write(tmp_path, "legal.jsonl", LEGAL)
+    assert main(["validate", "--format", "json", "--only-failures", path]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"] == []
+
+
+@pytest.mark.parametrize("output", [["--show-warnings"], ["--format", "json"]])
+def test_jobs_spool_their_runs_into_the_same_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output: list[str]
+) -> None:
+    """Each --jobs worker spools its kept runs to a file of its own; the parent's report holds the same entries."""
+    corpus = tmp_path / "corpus.jsonl"
+    assert main(["simulate", "--runs", "300", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    capsys.readouterr()
+    reports = []
+    for jobs in ("1", "2"):
+        assert main(["validate", *output, "--jobs", jobs, str(corpus)]) == 1
+        reports.append(capsys.readouterr().out)
+    if "json" in output:
+        one, two = (json.loads(r) for r in reports)
+        assert one["summary"] == two["summary"]
+        assert sorted(map(json.dumps, one["runs"])) == sorted(map(json.dumps, two["runs"]))
+    else:
+        assert sorted(reports[0].splitlines()) == sorted(reports[1].splitlines())
+        assert "FAIL " in reports[1]

@@ -1,0 +1,241 @@
+"""The report of ``runfsm validate``: text and JSON rendering, and the spool that streams runs to disk.
+
+A large log has many failing runs. Holding their verdicts until the summary is known would make
+memory grow with the input, so the command renders each kept run as it comes (an *entry*: its
+text lines, or its JSON object) into a :class:`Spool`, a temporary file, and copies the spool
+into the report once the summary is printed. Worker processes of ``--jobs`` spool into files of
+their own, which the parent appends in partition order.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from runfsm.summary import Summary
+from runfsm.verdict import OffenseKind, RunResult, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runfsm.exceptions import InputError
+
+__all__ = ["EntryKind", "Spool", "ValidationReport", "entry_renderer", "failure_lines", "render_json", "render_text"]
+
+EntryKind = Literal["text", "json"]
+
+_SHOWN_ERRORS = 50
+_RUNS_PLACEHOLDER = "\x00runs\x00"
+
+
+@dataclass
+class ValidationReport:
+    """What one ``runfsm validate`` run found: the summary, the verdicts kept for the report, the errors."""
+
+    summary: Summary
+    verdicts: list[Verdict] = field(default_factory=list)
+    """Failing runs and runs with warnings (every run for a full JSON report), when not spooled."""
+    errors: list[InputError] = field(default_factory=list)
+    records: int = 0
+
+
+def _status(value: Any) -> str:
+    return str(value.wire or value.name)
+
+
+def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> list[str]:
+    """The text report's lines for one run: FAIL with its offenses, WARN for unrecorded calls, NOTEs."""
+    lines: list[str] = []
+    failed = summary.is_failure(verdict)
+    calls = [o for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL]
+    if failed:
+        lines.append(f"FAIL {verdict.run_id} ({verdict.mode} mode): {verdict.result.value.replace('_', ' ')}")
+        for offense in verdict.offenses:
+            tag = "" if offense.kind is not OffenseKind.UNRECORDED_CALL or verdict.strict else " (warning)"
+            lines.append(f"  {offense.location}: observation {offense.index}: {offense.message}{tag}")
+        if verdict.result is RunResult.UNFINISHED:
+            lines.append(f"  no terminal status observed; last status {_status(verdict.final)}")
+    elif calls:
+        for offense in calls:
+            lines.append(f"WARN {verdict.run_id} ({verdict.mode} mode): {offense.location}: {offense.message}")
+    if show_warnings:
+        for index, location, message in verdict.warnings:
+            where = f"{location}: " if location is not None else ""
+            lines.append(f"NOTE {verdict.run_id}: {where}observation {index}: {message}")
+    return lines
+
+
+def _json_entry(verdict: Verdict, summary: Summary) -> str:
+    """One run of the JSON document, indented as ``json.dump(..., indent=2)`` places it in ``"runs"``."""
+    text = json.dumps({**verdict.to_dict(), "failed": summary.is_failure(verdict)}, indent=2)
+    return "    " + text.replace("\n", "\n    ")
+
+
+def entry_renderer(
+    kind: EntryKind, *, strict: bool, show_warnings: bool = False, only_failures: bool = False
+) -> Callable[[Verdict], str]:
+    """What a kept run becomes in the report: ``""`` when it shows nothing.
+
+    ``"text"``: its :func:`failure_lines`, each ending in a newline. ``"json"``: its object in
+    the document's ``"runs"`` list (only failing runs with ``only_failures``).
+    """
+    summary = Summary(strict=strict)
+    if kind == "text":
+
+        def text(verdict: Verdict) -> str:
+            lines = failure_lines(verdict, summary, show_warnings)
+            return "\n".join(lines) + "\n" if lines else ""
+
+        return text
+
+    def json_entry(verdict: Verdict) -> str:
+        if only_failures and not summary.is_failure(verdict):
+            return ""
+        return _json_entry(verdict, summary)
+
+    return json_entry
+
+
+class Spool:
+    """Rendered entries in a temporary file: written as runs are judged, copied into the report at the end.
+
+    JSON entries are separated by a comma and a newline; text entries carry their own newlines.
+    """
+
+    def __init__(
+        self,
+        kind: EntryKind,
+        *,
+        strict: bool,
+        show_warnings: bool = False,
+        only_failures: bool = False,
+        path: str | None = None,
+    ) -> None:
+        self.kind: EntryKind = kind
+        self.strict = strict
+        self.options = {"show_warnings": show_warnings, "only_failures": only_failures}
+        """How entries are rendered (see :func:`entry_renderer`): what a worker's spool needs to match."""
+        self.render = entry_renderer(kind, strict=strict, **self.options)
+        self.file: IO[str] = (
+            tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115  (closed by close())
+            if path is None
+            else open(path, "w+", encoding="utf-8")  # noqa: SIM115  (closed by close())
+        )
+        self.entries = 0
+
+    def add(self, verdict: Verdict) -> None:
+        """Render one kept run into the spool."""
+        text = self.render(verdict)
+        if text:
+            self._write(text)
+
+    def _write(self, text: str) -> None:
+        if self.entries and self.kind == "json":
+            self.file.write(",\n")
+        self.file.write(text)
+        self.entries += 1
+
+    def extend(self, path: str, entries: int) -> None:
+        """Append another spool's file (a worker's) holding ``entries`` entries."""
+        if not entries:
+            return
+        if self.entries and self.kind == "json":
+            self.file.write(",\n")
+        with open(path, encoding="utf-8") as other:
+            shutil.copyfileobj(other, self.file)
+        self.entries += entries
+
+    def copy_to(self, out: IO[str]) -> None:
+        """Write the entries to ``out``."""
+        self.file.flush()
+        self.file.seek(0)
+        shutil.copyfileobj(self.file, out)
+
+    def close(self) -> None:
+        """Remove the spool file."""
+        self.file.close()
+
+
+def render_text(
+    report: ValidationReport,
+    out: IO[str],
+    *,
+    only_failures: bool = False,
+    show_warnings: bool = False,
+    spooled: Spool | None = None,
+) -> None:
+    """The human report: summary table, then failing runs, warnings and input errors.
+
+    ``spooled`` holds the failing runs' lines already rendered, in place of ``report.verdicts``.
+    """
+    s = report.summary
+    if not only_failures:
+        rows = [
+            ("runs", s.runs),
+            ("observations", s.observations),
+            ("legal", s.legal),
+            ("illegal", s.illegal),
+            ("unknown status", s.unknown_status),
+            ("unfinished", s.unfinished),
+            ("inferred jumps", s.inferred_jumps),
+            ("lenient edges used", s.lenient_edges),
+            ("unrecorded calls", s.unrecorded_calls),
+            ("field warnings", s.warnings),
+            ("input errors", s.input_errors),
+        ]
+        for label, value in rows:
+            out.write(f"{label:<20}{value:>10,}\n")
+    body: list[str] = []
+    for verdict in report.verdicts:
+        body.extend(failure_lines(verdict, s, show_warnings))
+    spooled_any = spooled is not None and spooled.entries > 0
+    has_body = bool(body) or spooled_any
+    if has_body:
+        if not only_failures:
+            out.write("\n")
+        if spooled is not None and spooled_any:
+            spooled.copy_to(out)
+        if body:
+            out.write("\n".join(body) + "\n")
+    if report.errors:
+        out.write("\ninput errors:\n" if not only_failures or has_body else "input errors:\n")
+        for error in report.errors[:_SHOWN_ERRORS]:
+            out.write(f"  {error}\n")
+        if len(report.errors) > _SHOWN_ERRORS:
+            out.write(f"  ... and {len(report.errors) - _SHOWN_ERRORS} more\n")
+
+
+def render_json(
+    report: ValidationReport, out: IO[str], *, only_failures: bool = False, spooled: Spool | None = None
+) -> None:
+    """One JSON document: summary, exit code, runs (each a verdict), input errors.
+
+    The runs are ``report.verdicts`` (only failing ones with ``only_failures``) followed by
+    the entries of ``spooled``; the document is written piece by piece, never held whole.
+    """
+    s = report.summary
+    doc = {
+        "summary": s.to_dict(),
+        "exit_code": s.exit_code,
+        "runs": _RUNS_PLACEHOLDER,
+        "input_errors": [{"source": e.source, "line": e.line, "message": e.detail} for e in report.errors],
+    }
+    head, tail = json.dumps(doc, indent=2).split(json.dumps(_RUNS_PLACEHOLDER))
+    out.write(head)
+    entries = [_json_entry(v, s) for v in report.verdicts if not only_failures or s.is_failure(v)]
+    spooled_any = spooled is not None and spooled.entries > 0
+    if not entries and not spooled_any:
+        out.write("[]")
+    else:
+        out.write("[\n")
+        if spooled is not None and spooled_any:
+            spooled.copy_to(out)
+            if entries:
+                out.write(",\n")
+        out.write(",\n".join(entries))
+        out.write("\n  ]")
+    out.write(tail)
+    out.write("\n")
