@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: hypothesis profiles, and the fixtures that read text as a log.
 
 ``quick`` (default) keeps the suite fast while developing; ``ci`` (chosen when ``CI`` is set)
 explores more examples. Pick one explicitly with ``HYPOTHESIS_PROFILE=...``.
@@ -6,10 +6,18 @@ explores more examples. Pick one explicitly with ``HYPOTHESIS_PROFILE=...``.
 
 from __future__ import annotations
 
+import io
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runfsm.exceptions import InputError
+    from runfsm.records import Record
 
 settings.register_profile("quick", max_examples=60, deadline=None)
 settings.register_profile(
@@ -28,3 +36,44 @@ def anyio_backend() -> str:
     anyio's plugin would otherwise also run them on every other installed backend (trio).
     """
     return "asyncio"
+
+
+def _read_log(text: str | bytes, **kwargs: object) -> list[Record | InputError]:
+    from runfsm.records import read_records
+
+    data = text.encode() if isinstance(text, str) else text
+    return list(read_records(io.BytesIO(data), name="log", **kwargs))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def read_log() -> Callable[..., list[Record | InputError]]:
+    """``read_log(text, **options)``: what ``read_records`` gives for ``text`` (or bytes) as a log named ``log``.
+
+    The reader tests share it (tests/test_records.py and tests/formats/), and its two filters below.
+    """
+    return _read_log
+
+
+@pytest.fixture
+def log_records() -> Callable[..., list[Record]]:
+    """``log_records(text, **options)``: the records ``read_log`` gives, asserting it gives no errors."""
+    from runfsm.exceptions import InputError
+    from runfsm.records import Record
+
+    def records(text: str | bytes, **kwargs: object) -> list[Record]:
+        items = _read_log(text, **kwargs)
+        assert not [i for i in items if isinstance(i, InputError)], items
+        return [i for i in items if isinstance(i, Record)]
+
+    return records
+
+
+@pytest.fixture
+def log_errors() -> Callable[..., list[tuple[int | None, str]]]:
+    """``log_errors(text, **options)``: the ``(line, detail)`` of each error ``read_log`` gives."""
+    from runfsm.exceptions import InputError
+
+    def errors(text: str | bytes, **kwargs: object) -> list[tuple[int | None, str]]:
+        return [(i.line, i.detail) for i in _read_log(text, **kwargs) if isinstance(i, InputError)]
+
+    return errors

@@ -1,0 +1,29 @@
+"""The log formats :mod:`runfsm.records` reads, one reader module each.
+
+Formats (detected from the first non-blank line of each input)
+--------------------------------------------------------------
+``jsonl``
+    JSON Lines. Each line is one of:
+
+    - a run object as ``runs.retrieve`` returns it: ``{"object": "thread.run", "id": ..., "status": ...}``
+      (poll mode); a ``runs.list`` page ``{"object": "list", "data": [run, ...]}`` gives one record per run;
+    - a recorded stream event ``{"event": "thread.run.in_progress", "data": {run object}}`` (stream mode;
+      run-step, message, thread, ``error`` and ``done`` events are skipped);
+    - a compact run: a JSON array of statuses ``["queued", "in_progress", "completed"]`` (the run id is
+      ``FILE:LINE``) or ``{"run_id": "run_1", "statuses": [...]}`` (poll mode);
+    - a client call: ``{"run_id": "run_1", "call": "submit_tool_outputs"}`` or ``"cancel"``.
+``sse``
+    Raw server-sent events as captured from the wire: ``event:`` / ``data:`` lines, a blank line
+    between events (stream mode). Non-run events are skipped as above.
+``csv``
+    A header naming at least ``run_id`` and ``status`` (any order; ``timestamp`` and other columns
+    allowed), then one row per observation (poll mode).
+
+Statuses may be wire strings, member names, the eleven ordinals or stream event names. Inside a
+compact list or a CSV ``status`` cell, ``"submit_tool_outputs"`` and ``"cancel"`` record client calls.
+
+What every reader shares (the record types, the per-input state, the line reader) is in
+:mod:`runfsm.formats.base`; the readers are :mod:`~runfsm.formats.jsonl`, :mod:`~runfsm.formats.sse`
+and :mod:`~runfsm.formats.csvrows`. Read logs through :mod:`runfsm.records`, which detects the
+format, opens the input and runs its reader.
+"""

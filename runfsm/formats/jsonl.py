@@ -1,0 +1,194 @@
+"""The JSON Lines reader: run objects, runs.list pages, recorded stream events, compact runs, client calls."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+from zlib import crc32
+
+from runfsm.exceptions import NotARunStatus
+from runfsm.formats.base import CALLS, FAST_STATUS, Record, event_record, json_parser, owns, short, status_of, too_long
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from runfsm.exceptions import InputError
+    from runfsm.formats.base import Item, Lines, Source
+
+__all__ = ["read_jsonl"]
+
+_EXPECTED_LINE = (
+    "expected a run object ({'object': 'thread.run', 'id': ..., 'status': ...}), a stream event "
+    "({'event': ..., 'data': {...}}), a compact run ([statuses] or {'run_id': ..., 'statuses': [...]}) "
+    "or a client call ({'run_id': ..., 'call': 'submit_tool_outputs' | 'cancel'})"
+)
+
+
+def _compact(
+    items: object, run_id: str, src: Source, line: int, timestamp: float | None
+) -> Iterator[Record | InputError]:
+    if not isinstance(items, list):
+        yield src.error(f"'statuses' must be a list of statuses, got {short(items)}", line)
+        return
+    for position, item in enumerate(items, 1):
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            yield src.error(
+                f"entry {position} of the statuses is {short(item)}: expected a status string or ordinal "
+                "(0-10), or a client call ('submit_tool_outputs', 'cancel')",
+                line,
+            )
+            continue
+        if isinstance(item, str) and item in CALLS:
+            yield Record(run_id, None, item, source=src.name, line=line, mode=None, call=CALLS[item])
+            continue
+        try:
+            status = status_of(item)
+        except NotARunStatus as err:
+            yield src.error(f"entry {position} of the statuses: {err}", line)
+            continue
+        yield Record(run_id, status, item, source=src.name, line=line, timestamp=timestamp)
+
+
+def _json_records(obj: object, src: Source, line: int) -> Iterator[Record | InputError]:
+    """Records from one parsed JSON line that is not a plain run object (the fast path handles those)."""
+    if isinstance(obj, list):
+        yield from _compact(obj, f"{src.name}:{line}", src, line, None)
+        return
+    if not isinstance(obj, dict):
+        yield src.error(f"got {short(obj)}; {_EXPECTED_LINE}", line)
+        return
+    if "event" in obj:
+        rec = event_record(obj, src, line)
+        if rec is not None:
+            yield rec
+        return
+    kind = obj.get("object")
+    if kind == "list" and isinstance(obj.get("data"), list):
+        for item in obj["data"]:
+            yield from _run_object(item, src, line)
+        return
+    if kind is not None and kind != "thread.run":
+        if isinstance(kind, str) and kind.startswith(("thread.run.step", "thread.message", "thread")):
+            return  # other objects of the Assistants API: not about a run's status
+        yield src.error(f"'object' is {short(kind)}: expected 'thread.run'", line)
+        return
+    if "status" in obj or kind == "thread.run":
+        yield from _run_object(obj, src, line)
+        return
+    if "run_id" in obj:
+        run_id = obj["run_id"]
+        if not isinstance(run_id, str) or not run_id:
+            yield src.error(f"'run_id' is {short(run_id)}: expected a non-empty string", line)
+            return
+        try:
+            stamp = src.sort_key(obj, None, line)
+        except ValueError as err:
+            yield src.error(str(err), line)
+            return
+        if "statuses" in obj:
+            yield from _compact(obj["statuses"], run_id, src, line, stamp)
+            return
+        if "call" in obj:
+            call = obj["call"]
+            if not isinstance(call, str) or call not in CALLS:
+                yield src.error(f"'call' is {short(call)}: expected 'submit_tool_outputs' or 'cancel'", line)
+                return
+            yield Record(run_id, None, call, source=src.name, line=line, mode=None, call=CALLS[call], timestamp=stamp)
+            return
+        yield src.error("a record with 'run_id' needs 'statuses' (a list) or 'call'", line)
+        return
+    yield src.error(_EXPECTED_LINE, line)
+
+
+def _run_object(obj: object, src: Source, line: int) -> Iterator[Record | InputError]:
+    if not isinstance(obj, dict):
+        yield src.error(f"a runs.list page entry is {short(obj)}: expected a run object", line)
+        return
+    run_id = obj.get("id")
+    if not isinstance(run_id, str) or not run_id:
+        what = "has no 'id'" if run_id is None else f"has 'id' {short(run_id)}"
+        yield src.error(f"run object {what}: expected the run id as a non-empty string", line)
+        return
+    if "status" not in obj:
+        yield src.error(f"run {run_id} has no 'status' field", line)
+        return
+    raw = obj["status"]
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        yield src.error(f"run {run_id}: 'status' is {short(raw)}: expected a status string", line)
+        return
+    try:
+        status = status_of(raw)
+        stamp = src.sort_key(obj, None, line)
+    except (NotARunStatus, ValueError) as err:
+        yield src.error(f"run {run_id}: {err}", line)
+        return
+    yield Record(run_id, status, obj, source=src.name, line=line, fields=obj, timestamp=stamp)
+
+
+def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
+    """Items of a JSON Lines input: a plain run object takes the fast path (the hot loop of ``runfsm validate``)."""
+    _name, loads = json_parser()
+    name = src.name
+    fast = FAST_STATUS
+    plain = src.sort_by is None  # no sort field to read: a run object can take the fast path
+    readline = stream.readline
+    size = limit + 1
+    line = 0
+    part, parts = src.partition or (0, 1)
+    partition = src.partition
+    shared = parts > 1  # other workers read this input too
+    compact = src.compact
+    while True:
+        chunk = readline(size)
+        if not chunk:
+            return
+        line += 1
+        if len(chunk) == size and not chunk.endswith(b"\n"):
+            error = too_long(stream, src, line, limit, len(chunk))
+            if part == 0:
+                yield error
+            continue
+        owner = not shared
+        if shared and chunk.startswith(_ID_PREFIX):
+            # a run object whose id comes first (as the API writes them): other workers' runs stay unparsed
+            end = chunk.find(b'"', 7)
+            if end > 7:
+                run_key = chunk[7:end]
+                if b"\\" not in run_key:
+                    if crc32(run_key) % parts != part:
+                        continue
+                    owner = True
+        try:
+            obj = loads(chunk)
+        except ValueError as err:
+            if not chunk.strip() or not (owner or part == 0):
+                continue
+            if not chunk.endswith(b"\n"):
+                yield src.error(f"truncated last line (no newline at the end, and not complete JSON: {err})", line)
+            else:
+                yield src.error(f"malformed JSON ({err}); {_EXPECTED_LINE}", line)
+            continue
+        # the fast path: a run object with a wire status and a string id
+        if plain and type(obj) is dict:
+            text = obj.get("status")
+            run_id = obj.get("id")
+            if type(text) is str and type(run_id) is str and run_id:
+                status = fast.get(text)
+                if status is not None and obj.get("object", "thread.run") == "thread.run":
+                    if owner or owns(run_id, partition):
+                        if compact:
+                            yield (run_id, status, obj, line, name)
+                        else:
+                            yield Record(run_id, status, obj, source=name, line=line, fields=obj)
+                    continue
+        if owner:
+            yield from _json_records(obj, src, line)
+            continue
+        for item in _json_records(obj, src, line):
+            if type(item) is Record:
+                if owns(item.run_id, partition):
+                    yield item
+            elif part == 0:
+                yield item
+
+
+_ID_PREFIX: Final = b'{"id":"'

@@ -1,0 +1,130 @@
+"""runfsm.formats.jsonl: run objects, list pages, stream events, compact runs and calls; bad JSON lines explained."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from runfsm.exceptions import InputError
+from runfsm.lifecycle import Trigger
+from runfsm.records import Record
+from runfsm.status import RunStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+R = RunStatus
+
+
+# ----------------------------------------------------------------------------- formats
+
+
+def test_run_objects(log_records: Callable[..., list[Record]]) -> None:
+    """JSON Lines of run objects: one poll-mode record per line, with its id, status, fields and line."""
+    lines = [
+        {"object": "thread.run", "id": "run_1", "status": "queued"},
+        {"object": "thread.run", "id": "run_2", "status": "in_progress", "started_at": 1},
+    ]
+    recs = log_records("".join(json.dumps(x) + "\n" for x in lines))
+    assert [(r.run_id, r.status, r.line, r.mode) for r in recs] == [
+        ("run_1", R.Queued, 1, "poll"),
+        ("run_2", R.InProgress, 2, "poll"),
+    ]
+    assert recs[1].fields == lines[1]
+    assert str(recs[1].location) == "log:2"
+
+
+def test_runs_list_page(log_records: Callable[..., list[Record]]) -> None:
+    """A runs.list page gives one record per run it holds."""
+    page = {
+        "object": "list",
+        "data": [{"object": "thread.run", "id": f"r{i}", "status": "completed"} for i in range(3)],
+    }
+    assert [r.run_id for r in log_records(json.dumps(page) + "\n")] == ["r0", "r1", "r2"]
+
+
+def test_stream_events_as_json_lines(log_records: Callable[..., list[Record]]) -> None:
+    """Recorded stream events: stream-mode records; step, message and done events are skipped."""
+    text = "\n".join(
+        json.dumps(x)
+        for x in [
+            {"event": "thread.run.created", "data": {"id": "run_1", "status": "queued"}},
+            {"event": "thread.run.step.created", "data": {"id": "step_1"}},
+            {"event": "thread.message.delta", "data": {"id": "msg_1"}},
+            {"event": "thread.run.queued", "data": {"id": "run_1", "status": "queued"}},
+            {"event": "done", "data": "[DONE]"},
+        ]
+    )
+    recs = log_records(text + "\n")
+    assert [(r.status, r.line, r.mode) for r in recs] == [(R.Created, 1, "stream"), (R.Queued, 4, "stream")]
+
+
+def test_compact_forms_with_calls_names_and_ordinals(log_records: Callable[..., list[Record]]) -> None:
+    """A JSON array (run id FILE:LINE) or {run_id, statuses}; wire values, names, ordinals and calls."""
+    text = '["queued", "InProgress", 4]\n'
+    text += '{"run_id": "r", "statuses": ["requires_action", "submit_tool_outputs", "cancel"]}\n'
+    recs = log_records(text)
+    assert [(r.run_id, r.status, r.call) for r in recs] == [
+        ("log:1", R.Queued, None),
+        ("log:1", R.InProgress, None),
+        ("log:1", R.Completed, None),
+        ("r", R.RequiresAction, None),
+        ("r", None, Trigger.SUBMIT_TOOL_OUTPUTS),
+        ("r", None, Trigger.CANCEL),
+    ]
+
+
+def test_call_record(log_records: Callable[..., list[Record]]) -> None:
+    """{"run_id", "call"} logs a client call for that run."""
+    (rec,) = log_records('{"run_id": "r", "call": "cancel"}\n')
+    assert (rec.run_id, rec.call, rec.status, rec.is_call) == ("r", Trigger.CANCEL, None, True)
+
+
+def test_unknown_status_is_a_record_not_an_error(log_records: Callable[..., list[Record]]) -> None:
+    """An unknown status reaches the validator (which reports it per run) with its raw value."""
+    (rec,) = log_records('{"object": "thread.run", "id": "r", "status": "paused"}\n')
+    assert rec.status is None
+    assert rec.call is None
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('{"object":"thread.run","id":"r","status":"queued"}\n{oops\n', 2, "malformed JSON"),
+        ('{"hello": "world"}\n', 1, "expected a run object"),
+        ('["queued"]\n"just a string"\n', 2, "expected a run object"),
+        ('{"object": "thread.run", "status": "queued"}\n', 1, "has no 'id'"),
+        ('{"object": "thread.run", "id": 7, "status": "queued"}\n', 1, "has 'id' 7"),
+        ('{"object": "thread.run", "id": "r", "status": ["queued"]}\n', 1, "'status' is ['queued']"),
+        ('{"object": "thread.run", "id": "r"}\n', 1, "no 'status'"),
+        ('{"object": "assistant", "id": "r", "status": "queued"}\n', 1, "expected 'thread.run'"),
+        ('{"event": "thread.run.queued", "data": {"status": "queued"}}\n', 1, "no string 'id'"),
+        ('{"event": "thread.run.queued", "data": "x"}\n', 1, "expected the run object"),
+        ('{"event": 5}\n', 1, "expected a stream event name"),
+        ('{"run_id": "r", "statuses": "queued"}\n', 1, "must be a list"),
+        ('{"run_id": "r", "statuses": [null]}\n', 1, "entry 1 of the statuses is None"),
+        ('{"run_id": "r", "call": "retry"}\n', 1, "expected 'submit_tool_outputs' or 'cancel'"),
+        ('{"run_id": "", "call": "cancel"}\n', 1, "non-empty string"),
+        ('{"run_id": "r"}\n', 1, "needs 'statuses'"),
+        ('["queued"]\n{"object":"thread.run","id":"r","status":"queu', 2, "truncated last line"),
+    ],
+)
+def test_bad_json_lines_are_located_and_explained(
+    text: str, line: int, words: str, log_errors: Callable[..., list[tuple[int | None, str]]]
+) -> None:
+    """Each kind of bad JSON line gives an InputError with its line and what was expected."""
+    errors = log_errors(text)
+    assert len(errors) == 1, errors
+    assert errors[0][0] == line
+    assert words in errors[0][1]
+
+
+def test_other_records_are_still_read_after_bad_lines(read_log: Callable[..., list[Record | InputError]]) -> None:
+    """A bad line does not stop the reader."""
+    items = read_log('{"object":"thread.run","id":"a","status":"queued"}\ngarbage\n["queued"]\n')
+    assert [type(i).__name__ for i in items] == ["Record", "InputError", "Record"]
