@@ -13,11 +13,12 @@ import runfsm
 import runfsm.invariants
 import runfsm.status
 import runfsm.tracker
+import runfsm.validation
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-@pytest.mark.parametrize("module", [runfsm.status, runfsm.tracker, runfsm.invariants])
+@pytest.mark.parametrize("module", [runfsm.status, runfsm.tracker, runfsm.invariants, runfsm.validation])
 def test_module_doctests(module: object) -> None:
     """Every example in the core modules' docstrings is true."""
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)  # type: ignore[arg-type]
