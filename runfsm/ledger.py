@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from array import array
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.invariants import check_fields, clean_checks
@@ -148,7 +148,10 @@ class Ledger:
         self.closed: OrderedDict[str, _Run | _Closed] = OrderedDict()
         """Ended runs, oldest first: fast-path runs (judged when let go of) or verdicts."""
         self.shapes: dict[str, dict[bytes, Shape | None]] = {"poll": {}, "stream": {}}
-        """Judged shapes by mode (``None``: needs the tracker), up to ``SHAPES_MAX`` per mode."""
+        """Judged shapes by mode (``None``: needs the tracker): the young generation of the cache."""
+        self.older_shapes: dict[str, dict[bytes, Shape | None]] = {"poll": {}, "stream": {}}
+        """The previous generation: a shape found there moves to the young one; the rest is dropped
+        when the young one fills (``SHAPES_MAX // 2`` each), so frequent shapes stay cached."""
 
     # -- many records
 
@@ -279,15 +282,20 @@ class Ledger:
         run.warnings.append((index, location, message))
 
     def _shape(self, run: _Run) -> Shape | None:
+        """The run's judged shape, from the cache (two generations: recent shapes stay) or judged now."""
         mode = run.mode or "poll"
-        cache = self.shapes[mode]
         key = bytes(run.codes)
-        shape = cache.get(key, _UNJUDGED)
-        if shape is _UNJUDGED:
-            shape = judge_shape(mode, run.codes)
-            if len(cache) < SHAPES_MAX:
-                cache[key] = shape
-        return shape  # type: ignore[return-value]  # not _UNJUDGED any more
+        young = self.shapes[mode]
+        found: object = young.get(key, _UNJUDGED)
+        if found is not _UNJUDGED:
+            return cast("Shape | None", found)
+        found = self.older_shapes[mode].get(key, _UNJUDGED)
+        shape = judge_shape(mode, run.codes) if found is _UNJUDGED else cast("Shape | None", found)
+        if len(young) >= SHAPES_MAX // 2:  # the older generation is dropped; shapes seen since stay
+            self.older_shapes[mode] = young
+            young = self.shapes[mode] = {}
+        young[key] = shape
+        return shape
 
     def _ended(self, run: _Run) -> Verdict | None:
         """A terminal status arrived: close the run if its history really ended there."""

@@ -118,7 +118,8 @@ _CODE_BITS: dict[int, int] = {
     CANCEL_CODE: _CALL_BITS[Trigger.CANCEL],
 }
 CODE_CALL: dict[int, Trigger] = {SUBMIT_CODE: Trigger.SUBMIT_TOOL_OUTPUTS, CANCEL_CODE: Trigger.CANCEL}
-SHAPES_MAX = 1024
+SHAPES_MAX: Final = 8192
+"""Shapes a bulk validation keeps judged, per mode (in two generations of half each)."""
 
 
 class Shape:

@@ -426,3 +426,29 @@ def test_summarize_paths_counts_input_errors_and_passes_them_on(tmp_path: Path) 
     assert (summary.runs, summary.legal, summary.input_errors) == (1, 1, 1)
     assert [e.line for e in errors] == [2]
     assert summarize_paths([log]).input_errors == 1
+
+
+def test_frequent_shapes_stay_judged_when_the_cache_turns_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shape cache keeps two generations: a shape seen again is kept, rare ones are dropped."""
+    import runfsm.ledger
+    from runfsm.shapes import Shape, judge_shape
+    from runfsm.tracker import Mode
+
+    judged: list[bytes] = []
+
+    def counted(mode: Mode, codes: bytearray) -> Shape | None:
+        judged.append(bytes(codes))
+        return judge_shape(mode, codes)
+
+    monkeypatch.setattr(runfsm.ledger, "SHAPES_MAX", 4)
+    monkeypatch.setattr(runfsm.ledger, "judge_shape", counted)
+    common = ["queued", "in_progress", "completed"]
+    rare = [["queued", *["in_progress"] * n, "failed"] for n in range(1, 13)]
+    runs = [(f"rare{n}", history) for n, history in enumerate(rare[:4])]  # the cache is full before...
+    for n, history in enumerate(rare[4:]):  # ... the common shape first comes
+        runs += [(f"common{n}", common), (f"rare{n + 4}", history)]
+    records = [Record(run_id, R.parse(s), s) for run_id, history in runs for s in history]
+    verdicts = list(validate_many(records, linger=0))
+    assert all(v.result is RunResult.LEGAL for v in verdicts)
+    assert judged.count(bytes([R.Queued, R.InProgress, R.Completed])) == 1
+    assert len(judged) == 1 + len(rare)
