@@ -145,8 +145,9 @@ class Ledger:
         self.tally: dict[Tally, int] | None = {} if tally else None
         """With ``tally``: quiet runs counted by what the summary needs of them, instead of verdicts."""
         self.open: dict[str, _Run] = {}
-        self.closed: OrderedDict[str, _Run | _Closed] = OrderedDict()
-        """Ended runs, oldest first: fast-path runs (judged when let go of) or verdicts."""
+        self.closed: OrderedDict[str, _Run | _Closed | Shape] = OrderedDict()
+        """Ended runs, oldest first: a clean fast-path run as its shared shape (nothing of its own
+        is kept), a fast-path run with warnings or notes, or the verdict of a tracker run."""
         self.shapes: dict[str, dict[bytes, Shape | None]] = {"poll": {}, "stream": {}}
         """Judged shapes by mode (``None``: needs the tracker): the young generation of the cache."""
         self.older_shapes: dict[str, dict[bytes, Shape | None]] = {"poll": {}, "stream": {}}
@@ -180,7 +181,6 @@ class Ledger:
         new_mode: Mode = "poll" if self.mode == "auto" else self.mode  # a run object is a poll
         for item in items:
             kind = type(item)
-            rec = item
             if kind is tuple:  # a CompactRecord: a plain run object
                 if on_record is not None:
                     on_record()
@@ -190,13 +190,16 @@ class Ledger:
                     ended = closed.get(run_id)
                     if ended is None:
                         run = open_runs[run_id] = _Run(run_id, new_mode, source)
-                    elif type(ended) is _Run and ended.codes[-1] == dest:
+                    elif type(ended) is Shape and ended.codes[-1] == dest:
+                        ended = self._revive(run_id, ended)
+                    if type(ended) is _Run and ended.codes[-1] == dest:
                         # the common late record: the poller saw the terminal status once more
                         index = ended.add(dest, source, line)
                         ended.shape = None
                         if fields_on:
                             for message in check(dest, obj):
                                 warn(ended, index, Location(source, line), message)
+                        del item, obj  # see below
                         continue
                 if run is not None and run.tracker is None and run.mode is not None:
                     codes = run.codes
@@ -208,6 +211,9 @@ class Ledger:
                     if fields_on and not clean[dest](obj):
                         for message in check(dest, obj):
                             warn(run, index, Location(source, line), message)
+                    # let the run object go before the reader parses the next line, so that its
+                    # memory is reused while still in the cache (as the reader does on its side)
+                    del item, obj
                     if terminal[dest]:
                         verdict = ended_run(run)
                         if verdict is not None:
@@ -215,14 +221,16 @@ class Ledger:
                     continue
                 rec = as_record(item)  # type: ignore[arg-type]  # a CompactRecord
             elif kind is not record_type:
-                if not isinstance(rec, InputError):
-                    raise TypeError(f"expected Record objects, got {type(rec).__name__}")
+                if not isinstance(item, InputError):
+                    raise TypeError(f"expected Record objects, got {type(item).__name__}")
                 if on_error is None:
-                    raise rec
-                on_error(rec)
+                    raise item
+                on_error(item)
                 continue
-            elif on_record is not None:
-                on_record()
+            else:
+                rec = item  # type: ignore[assignment]  # a Record
+                if on_record is not None:
+                    on_record()
             assert isinstance(rec, Record)
             run = get_open(rec.run_id)
             status = rec.status
@@ -299,19 +307,22 @@ class Ledger:
 
     def _ended(self, run: _Run) -> Verdict | None:
         """A terminal status arrived: close the run if its history really ended there."""
-        shape = self.shapes[run.mode or "poll"].get(bytes(run.codes), _UNJUDGED)
-        if shape is _UNJUDGED:
-            shape = self._shape(run)
+        found = self.shapes[run.mode or "poll"].get(bytes(run.codes), _UNJUDGED)
+        shape = self._shape(run) if found is _UNJUDGED else cast("Shape | None", found)
         if shape is None:
             self._to_tracker(run)
             assert run.tracker is not None
             return self._close(run) if IS_TERMINAL[run.tracker.state] else None
-        run.shape = shape  # type: ignore[assignment]  # not _UNJUDGED any more
-        del self.open[run.run_id]
+        run_id = run.run_id
+        del self.open[run_id]
         closed = self.closed
-        closed[run.run_id] = run  # its codes: a late repeat only extends them
+        if run.warnings is None and not shape.notes:
+            closed[run_id] = shape  # a clean run lingers as its shape, shared: nothing of its own is kept
+        else:
+            run.shape = shape
+            closed[run_id] = run  # its codes and locations: a late repeat only extends them
         if len(closed) > self.linger:
-            return self._let_go(closed.popitem(last=False)[1])
+            return self._let_go(*closed.popitem(last=False))
         return None
 
     # -- the slow path: a real tracker
@@ -373,10 +384,14 @@ class Ledger:
         if shape.notes:
             notes = [(i, run.location(i), m) for i, m in shape.notes]
             warnings = sorted([*warnings, *notes], key=lambda w: w[0])
+        return self._shape_verdict(run.run_id, shape, warnings)
+
+    def _shape_verdict(self, run_id: str, shape: Shape, warnings: list[tuple[int, Location | None, str]]) -> Verdict:
+        """The verdict of a fast-path run: its shape's, with its id and warnings."""
         final = shape.final
         return Verdict(
-            run_id=run.run_id,
-            mode=run.mode or "poll",
+            run_id=run_id,
+            mode=shape.mode,
             result=RunResult.LEGAL if IS_TERMINAL[final] else RunResult.UNFINISHED,
             final=final,
             observations=shape.observations,
@@ -395,25 +410,46 @@ class Ledger:
         else:
             self.closed[run.run_id] = run  # its codes: a late repeat only extends them
         if len(self.closed) > self.linger:
-            return self._let_go(self.closed.popitem(last=False)[1])
+            return self._let_go(*self.closed.popitem(last=False))
         return None
 
-    def _let_go(self, entry: _Run | _Closed) -> Verdict | None:
+    def _let_go(self, run_id: str, entry: _Run | _Closed | Shape) -> Verdict | None:
         """The verdict of a run leaving the ledger; None when it was only counted in the tally."""
-        if isinstance(entry, _Closed):
-            return entry.final_verdict()
-        run = entry
+        kind = type(entry)
+        if kind is Shape:
+            shape = cast("Shape", entry)
+            if self.tally is not None:
+                self.tally[shape.tally] = self.tally.get(shape.tally, 0) + 1
+                return None
+            return self._shape_verdict(run_id, shape, [])
+        if kind is _Closed:
+            return cast("_Closed", entry).final_verdict()
+        run = cast("_Run", entry)
         tally = self.tally
         if tally is not None and run.tracker is None and run.warnings is None:
-            shape = run.shape or self._shape(run)
-            if shape is not None and not shape.notes and (shape.ended or not self.strict):
-                key = shape.tally
-                tally[key] = tally.get(key, 0) + 1
+            shape_ = run.shape or self._shape(run)
+            if shape_ is not None and not shape_.notes and (shape_.ended or not self.strict):
+                tally[shape_.tally] = tally.get(shape_.tally, 0) + 1
                 return None
         return self._verdict(run)
 
-    def _late(self, entry: _Run | _Closed, rec: Record) -> None:
+    def _revive(self, run_id: str, shape: Shape) -> _Run:
+        """A late record for a run lingering as its shape: make it a run again, in the same place.
+
+        The lines of its earlier records are forgotten (a clean run needs none in its verdict);
+        the late records bring their own.
+        """
+        run = _Run(run_id, shape.mode, "")
+        run.codes = bytearray(shape.codes)
+        run.lines = array("q", [_NO_LINE]) * len(shape.codes)
+        run.shape = shape
+        self.closed[run_id] = run
+        return run
+
+    def _late(self, entry: _Run | _Closed | Shape, rec: Record) -> None:
         """A record of a run that already ended: a repeat, a late call, or an illegal jump."""
+        if isinstance(entry, Shape):
+            entry = self._revive(rec.run_id, entry)
         if isinstance(entry, _Run):
             dest = rec.status
             codes = entry.codes
@@ -469,8 +505,8 @@ class Ledger:
 
     def finish(self) -> Iterator[Verdict]:
         """The verdicts still held: ended runs first, then the runs left open (unfinished)."""
-        for entry in (*self.closed.values(), *self.open.values()):
-            verdict = self._let_go(entry)
+        for run_id, entry in (*self.closed.items(), *self.open.items()):
+            verdict = self._let_go(run_id, entry)
             if verdict is not None:
                 yield verdict
         self.closed.clear()

@@ -129,11 +129,13 @@ class Shape:
     the field warnings, so shapes are judged once and remembered (up to ``SHAPES_MAX`` of them).
     """
 
-    __slots__ = ("ended", "final", "inferred", "lenient", "notes", "observations", "steps", "tally")
+    __slots__ = ("codes", "ended", "final", "inferred", "lenient", "mode", "notes", "observations", "steps", "tally")
 
     def __init__(
         self,
         *,
+        mode: Mode,
+        codes: bytes,
         final: RunStatus,
         observations: int,
         inferred: list[tuple[int, tuple[RunStatus, ...]]],
@@ -141,6 +143,9 @@ class Shape:
         steps: list[Step],
         notes: list[tuple[int, str]],
     ) -> None:
+        self.mode: Mode = mode
+        self.codes = codes
+        """The shape itself: statuses and calls as codes."""
         self.final = final
         self.observations = observations
         self.inferred = tuple(inferred)
@@ -211,7 +216,14 @@ def judge_shape(mode: Mode, codes: bytearray) -> Shape | None:
             state = dest
         observations += 1
     return Shape(
-        final=state, observations=observations, inferred=inferred, lenient=lenient_edges, steps=steps, notes=notes
+        mode=mode,
+        codes=bytes(codes),
+        final=state,
+        observations=observations,
+        inferred=inferred,
+        lenient=lenient_edges,
+        steps=steps,
+        notes=notes,
     )
 
 

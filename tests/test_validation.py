@@ -202,13 +202,15 @@ def test_fast_path_gives_the_reference_verdicts(runs: list[SimulatedRun], rng: r
         if not late_ok:  # nothing may arrive after the end: the run may already be let go of
             end = next((k for k, r in enumerate(records) if r.status in RunStatus.terminal_states()), None)
             records = records if end is None else records[: end + 1]
-        elif run.finished and rng.random() < 0.5:  # a late record after the end: a repeat, or something else
+        elif run.finished and rng.random() < 0.5:  # late records after the end: repeats, or something else
             last = records[-1]
-            late = rng.choice([last.status, RunStatus.InProgress, None])
-            raw = last.raw if late is last.status else ("bogus" if late is None else "in_progress")
-            fields = last.fields if late is last.status else None
-            line = len(records) + 1
-            records.append(Record(run.run_id, late, raw, source=run.run_id, line=line, mode=last.mode, fields=fields))
+            for _ in range(rng.randint(1, 3)):
+                late = rng.choice([last.status, last.status, RunStatus.InProgress, None])
+                raw = last.raw if late is last.status else ("bogus" if late is None else "in_progress")
+                fields = last.fields if late is last.status else None
+                line = len(records) + 1
+                mode = last.mode
+                records.append(Record(run.run_id, late, raw, source=run.run_id, line=line, mode=mode, fields=fields))
         histories[run.run_id] = records
     pending = {k: list(v) for k, v in histories.items()}
     stream: list[Record] = []
