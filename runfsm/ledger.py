@@ -25,13 +25,15 @@ from __future__ import annotations
 import dataclasses
 from array import array
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.invariants import check_fields, clean_checks
+from runfsm.lifecycle import Trigger
 from runfsm.records import Item, Record, as_record
 from runfsm.shapes import (
     BY_ORDINAL,
+    CANCEL_CODE,
     CODE_CALL,
     ILLEGAL_STEPS,
     IS_TERMINAL,
@@ -175,18 +177,29 @@ class Ledger:
         check = check_fields
         clean = clean_checks()  # a compact record's run object is a dict: its clean case costs one call
         record_type = Record
+        submit = Trigger.SUBMIT_TOOL_OUTPUTS
         warn = self._warn
         ended_run = self._ended
         closed = self.closed
         new_mode: Mode = "poll" if self.mode == "auto" else self.mode  # a run object is a poll
+        dest: Any  # RunStatus, or the Trigger of a compact client call
+        obj: Any  # the run object (a dict), or None for a compact client call
         for item in items:
             kind = type(item)
-            if kind is tuple:  # a CompactRecord: a plain run object
+            if kind is tuple:  # a CompactRecord: a plain run object or a client call
                 if on_record is not None:
                     on_record()
                 run_id, dest, obj, line, source = item  # type: ignore[misc]  # a CompactRecord (no cast: a call per record)
                 run = get_open(run_id)
-                if run is None:
+                if obj is None:  # a client call (dest is its Trigger)
+                    if run is not None and run.tracker is None:
+                        codes = run.codes
+                        if run.sources is not None or source is not run.source:
+                            run.note_source(len(codes), source)
+                        codes.append(SUBMIT_CODE if dest is submit else CANCEL_CODE)
+                        run.lines.append(line)
+                        continue
+                elif run is None:
                     ended = closed.get(run_id)
                     if ended is None:
                         run = open_runs[run_id] = _Run(run_id, new_mode, source)

@@ -44,8 +44,9 @@ MAX_ERRORS_PER_SOURCE: Final = 100
 
 ObservedMode = Literal["stream", "poll"]
 
-CompactRecord = tuple[str, RunStatus, dict[str, Any], int, str]
-"""A plain run object as ``(run_id, status, run object, line, source)``: see :func:`~runfsm.records.read_items`."""
+CompactRecord = tuple[str, RunStatus | Trigger, dict[str, Any] | None, int, str]
+"""A plain run object as ``(run_id, status, run object, line, source)``, or a client call as
+``(run_id, call, None, line, source)``: see :func:`~runfsm.records.read_items`."""
 
 
 def json_parser() -> tuple[str, Callable[[bytes | str], Any]]:
@@ -124,8 +125,10 @@ Item = Record | InputError | CompactRecord
 
 def as_record(item: CompactRecord) -> Record:
     """The :class:`Record` a compact record stands for."""
-    run_id, status, obj, line, source = item
-    return Record(run_id, status, obj, source=source, line=line, fields=obj)
+    run_id, what, obj, line, source = item
+    if isinstance(what, Trigger):
+        return Record(run_id, None, what.value, source=source, line=line, mode=None, call=what)
+    return Record(run_id, what, obj, source=source, line=line, fields=obj)
 
 
 # ----------------------------------------------------------------------------- small parsers

@@ -183,6 +183,18 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                         # reused while still in the cache (fewer cache misses in bulk validation)
                         obj = None
                     continue
+            elif len(obj) == 2:  # the fast path of a client call: {"run_id": ..., "call": ...}
+                call = obj.get("call")
+                run_id = obj.get("run_id")
+                if type(call) is str and type(run_id) is str and run_id:
+                    trigger = CALLS.get(call)
+                    if trigger is not None:
+                        if owner or owns(run_id, partition):
+                            if compact:
+                                yield (run_id, trigger, None, line, name)
+                            else:
+                                yield Record(run_id, None, call, source=name, line=line, mode=None, call=trigger)
+                        continue
         if owner:
             yield from _json_records(obj, src, line)
             continue

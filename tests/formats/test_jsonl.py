@@ -14,6 +14,7 @@ from runfsm.status import RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
 R = RunStatus
 
@@ -128,3 +129,24 @@ def test_other_records_are_still_read_after_bad_lines(read_log: Callable[..., li
     """A bad line does not stop the reader."""
     items = read_log('{"object":"thread.run","id":"a","status":"queued"}\ngarbage\n["queued"]\n')
     assert [type(i).__name__ for i in items] == ["Record", "InputError", "Record"]
+
+
+def test_compact_items_stand_for_the_records(tmp_path: Path) -> None:
+    """read_items gives plain run objects and client calls as tuples; as_record makes them the records."""
+    from runfsm.records import as_record, read_items, read_records
+
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        '{"id": "r", "object": "thread.run", "status": "requires_action"}\n'
+        '{"run_id": "r", "call": "submit_tool_outputs"}\n'
+        '{"run_id": "r", "call": "cancel", "at": 3}\n'
+    )
+    items = list(read_items([log]))
+    assert [type(i).__name__ for i in items] == ["tuple", "tuple", "Record"]
+    assert isinstance(items[1], tuple)
+    assert items[1][1:3] == (Trigger.SUBMIT_TOOL_OUTPUTS, None)
+    compact = [as_record(i) if isinstance(i, tuple) else i for i in items]
+    assert compact == list(read_records(log))
+    call = compact[1]
+    assert isinstance(call, Record)
+    assert (call.call, call.mode) == (Trigger.SUBMIT_TOOL_OUTPUTS, None)
