@@ -94,6 +94,26 @@ class Overlay:
             self.add(verdict)
         return self
 
+    def merge(self, other: Overlay) -> Overlay:
+        """Add the counts of another overlay of the same lifecycle (another process's); return this one.
+
+        The highlighted path is this overlay's if it has one, else the other's.
+        """
+        if not isinstance(other, Overlay):
+            raise TypeError(f"Overlay.merge takes an Overlay, got {type(other).__name__}")
+        self.runs += other.runs
+        for result, n in other._results.items():
+            self._results[result] = self._results.get(result, 0) + n
+        for key, row in other._counts.items():
+            mine = self._counts.setdefault(key, [0] * len(row))
+            for slot, n in enumerate(row):
+                mine[slot] += n
+        for state, n in other._entered.items():
+            self._entered[state] = self._entered.get(state, 0) + n
+        if self.highlighted is None and self.highlight == other.highlight:
+            self.highlighted = other.highlighted
+        return self
+
     # -- reading
 
     def counts(self, source: RunStatus, dest: RunStatus) -> EdgeCounts:

@@ -125,6 +125,21 @@ class Report:
             self.add(verdict)
         return self
 
+    def merge(self, other: Report) -> Report:
+        """Add another report's runs, failing runs and input errors (another process's); return this one.
+
+        Its failing runs come after this one's, within ``max_failures``.
+        """
+        if not isinstance(other, Report):
+            raise TypeError(f"Report.merge takes a Report, got {type(other).__name__}")
+        self.summary.merge(other.summary)
+        self.overlay.merge(other.overlay)
+        room = max(self.max_failures - len(self.failures), 0)
+        self.failures.extend(other.failures[:room])
+        self.failures_not_listed += other.failures_not_listed + max(len(other.failures) - room, 0)
+        self.errors.extend(other.errors[: max(self.max_failures - len(self.errors), 0)])
+        return self
+
     # -- rendering
 
     def _summary(self) -> str:

@@ -223,7 +223,7 @@ def test_validate_report_without_graphviz_fails_first(
 
 
 def test_validate_report_with_jobs_matches_one_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """With --jobs 2 the workers send every verdict back: same output lines, same summary, same failing runs."""
+    """With --jobs 2 each worker fills a report of its own, merged: same output lines, summary and failing runs."""
     corpus = tmp_path / "runs.jsonl"
     assert main(["simulate", "--runs", "120", "--illegal", "0.1", "--seed", "5", "-o", str(corpus)]) == 0
     capsys.readouterr()
@@ -239,3 +239,18 @@ def test_validate_report_with_jobs_matches_one_process(tmp_path: Path, capsys: p
     failing = [sorted(re.findall(r"<tr><td><code>([^<]+)</code>", p)) for p in pages]
     assert failing[0] == failing[1]
     assert failing[0]
+
+
+@pytest.mark.parametrize("split", [0, 1, 2, 3, 5])
+def test_merged_reports_equal_one_report_of_every_run(split: int) -> None:
+    """Reports filled by two processes, merged, render the page one report of every run renders."""
+    import pickle
+
+    verdicts = _sample()
+    whole = Report(sources=["logs/runs.jsonl"], max_failures=1).update(verdicts)
+    first = Report(sources=["logs/runs.jsonl"], max_failures=1).update(verdicts[:split])
+    second = pickle.loads(pickle.dumps(Report(max_failures=1).update(verdicts[split:])))  # as a worker sends it
+    merged = first.merge(second)
+    assert merged.summary == whole.summary
+    assert merged.html() == whole.html()
+    assert (len(merged.failures), merged.failures_not_listed) == (1, 1)

@@ -143,6 +143,7 @@ def collect(
     partition: tuple[int, int] | None = None,
     keep: Callable[[Verdict], object] | None = None,
     spool: Spool | None = None,
+    report_to: Report | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
@@ -150,7 +151,8 @@ def collect(
     every one with ``keep_all``. By default they go to ``report.verdicts``; ``keep`` receives
     them instead, and ``spool`` renders them to its file (so that memory does not grow with the
     number of failing runs). ``on_verdict`` is called with every verdict judged in this process,
-    as it comes (the HTML report counts them); worker processes cannot call it.
+    as it comes; worker processes cannot call it. ``report_to`` (the HTML report) receives every
+    verdict; worker processes fill reports of their own, merged into it.
 
     With ``jobs`` > 1, that many worker processes each judge the runs of one partition (by a
     hash of the run id) and their reports are merged: kept verdicts come back through
@@ -166,7 +168,7 @@ def collect(
         "check_fields": check_fields,
     }
     if jobs > 1 and "-" not in paths:
-        return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard)
+        return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
     report = ValidationReport(Summary(strict=strict))
     failing = report.summary.is_failure
     kept = spool.add if spool is not None else report.verdicts.append if keep is None else keep
@@ -174,6 +176,8 @@ def collect(
     def on_kept(verdict: Verdict) -> None:
         if on_verdict is not None:
             on_verdict(verdict)
+        if report_to is not None:
+            report_to.add(verdict)
         if keep_all or verdict.offenses or verdict.warnings or failing(verdict):
             kept(verdict)
 
@@ -186,7 +190,7 @@ def collect(
             sort_by=sort_by,
             on_error=report.errors.append,
             on_verdict=on_kept,
-            every_verdict=keep_all or on_verdict is not None,
+            every_verdict=keep_all or on_verdict is not None or report_to is not None,
             input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
             check_fields=check_fields,
             on_record=tick,
@@ -212,26 +216,42 @@ class _Job:
     spool_options: dict[str, bool] = field(default_factory=dict)
     discard: bool = False
     """Send no kept verdict back (``--quiet``)."""
+    report_max_failures: int | None = None
+    """Fill an HTML report of its own (listing at most this many failing runs) and send it back."""
 
 
-def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str, int | None]]]:
-    """Judge one partition; return its summary, kept verdicts (or the spooled count) and errors."""
+def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str, int | None]], Report | None]:
+    """Judge one partition; return its summary, kept verdicts (or the spooled count), errors and HTML report."""
+    part_report = None
+    if job.report_max_failures is not None:
+        from runfsm.report import Report  # noqa: PLC0415  (only --report draws)
+
+        part_report = Report(strict=bool(job.options["strict"]), max_failures=job.report_max_failures)
     spool = None
     if job.spool_path is not None:
         spool = Spool(job.spool_kind, strict=bool(job.options["strict"]), path=job.spool_path, **job.spool_options)
     try:
         keep = _discard if job.discard else None
-        report = collect(job.paths, partition=(job.part, job.parts), spool=spool, keep=keep, **job.options)
+        report = collect(
+            job.paths, partition=(job.part, job.parts), spool=spool, keep=keep, report_to=part_report, **job.options
+        )
     finally:
         if spool is not None:
             spool.close()
     entries = spool.entries if spool is not None else 0
     # InputError does not pickle its fields: send them as plain tuples
-    return report.summary, report.verdicts, entries, [(e.detail, e.source, e.line) for e in report.errors]
+    errors = [(e.detail, e.source, e.line) for e in report.errors]
+    return report.summary, report.verdicts, entries, errors, part_report
 
 
 def _collect_parallel(
-    paths: list[str], jobs: int, options: dict[str, Any], spool: Spool | None, *, discard: bool
+    paths: list[str],
+    jobs: int,
+    options: dict[str, Any],
+    spool: Spool | None,
+    *,
+    discard: bool,
+    report_to: Report | None,
 ) -> ValidationReport:
     import multiprocessing  # noqa: PLC0415  (only for --jobs)
     import threading  # noqa: PLC0415
@@ -251,15 +271,20 @@ def _collect_parallel(
                 "text" if spool is None else spool.kind,
                 {} if spool is None else spool.options,
                 discard,
+                None if report_to is None else report_to.max_failures,
             )
             for k in range(jobs)
         ]
         with multiprocessing.get_context(method).Pool(jobs) as pool:
-            for job, (part_summary, verdicts, entries, errors) in zip(work, pool.imap(_worker, work), strict=True):
+            for job, (part_summary, verdicts, entries, errors, part_report) in zip(
+                work, pool.imap(_worker, work), strict=True
+            ):
                 summary.merge(part_summary)
                 report.verdicts.extend(verdicts)
                 if spool is not None and job.spool_path is not None:
                     spool.extend(job.spool_path, entries)
+                if report_to is not None and part_report is not None:
+                    report_to.merge(part_report)
                 report.errors.extend(InputError(detail, source=source, line=line) for detail, source, line in errors)
     report.errors.sort(key=lambda e: (e.source, e.line or 0))
     report.records = summary.observations
@@ -293,13 +318,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     html = _html_report(paths, strict=args.strict) if args.report else None
-    # worker processes cannot feed the HTML report: they send every verdict back instead
-    html_after = html is not None and args.jobs > 1 and "-" not in paths
     progress = not args.quiet and sys.stderr.isatty()
-    # kept runs are rendered into a spool file as they come, so that memory stays flat, unless their
-    # verdicts are needed whole: for the HTML report from workers, and for the bundled samples
-    # (whose paths are shortened before printing)
-    streamed = not html_after and not args.sample
+    # kept runs are rendered into a spool file as they come, so that memory stays flat, except for
+    # the bundled samples (their paths are shortened before printing)
+    streamed = not args.sample
     kind: EntryKind = "json" if args.output_format == "json" else "text"
     spool = None
     if streamed and not args.quiet:
@@ -311,17 +333,15 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
             strict=args.strict,
             sort_by=args.sort_by,
             input_format=args.input_format,
-            keep_all=(kind == "json" and not args.only_failures) or html_after,
+            keep_all=kind == "json" and not args.only_failures,
             check_fields=not args.no_field_checks,
             progress=progress and args.jobs == 1,
             jobs=args.jobs,
-            on_verdict=html.add if html is not None and not html_after else None,
+            report_to=html,
             keep=_discard if streamed and spool is None else None,
             spool=spool,
         )
         if html is not None:
-            if html_after:
-                html.update(report.verdicts)
             for error in report.errors:
                 html.add_error(error)
         if args.sample:
