@@ -223,7 +223,8 @@ def render_json(
         "runs": _RUNS_PLACEHOLDER,
         "input_errors": [{"source": e.source, "line": e.line, "message": e.detail} for e in report.errors],
     }
-    head, tail = json.dumps(doc, indent=2).split(json.dumps(_RUNS_PLACEHOLDER))
+    # "runs" comes before anything taken from the input: the first occurrence is the placeholder
+    head, tail = json.dumps(doc, indent=2).split(json.dumps(_RUNS_PLACEHOLDER), 1)
     out.write(head)
     entries = [_json_entry(v, s) for v in report.verdicts if not only_failures or s.is_failure(v)]
     spooled_any = spooled is not None and spooled.entries > 0
