@@ -23,7 +23,6 @@ the summary needs of it. That is what makes ``runfsm validate`` fast on large lo
 from __future__ import annotations
 
 import dataclasses
-from array import array
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
@@ -69,7 +68,7 @@ _UNJUDGED: Final = object()
 """Not in the shape cache (``None`` there means "needs the tracker")."""
 
 _NO_LINE: Final = -1
-"""How an unknown line (``None``) is stored in a run's line array."""
+"""How an unknown line (``None``) is stored in a run's lines."""
 
 
 class _Run:
@@ -82,8 +81,8 @@ class _Run:
         self.mode: Mode | None = mode
         self.codes = bytearray()
         """The history shape so far (see :mod:`runfsm.shapes`)."""
-        self.lines = array("q")
-        """The line of each code (``_NO_LINE`` for None) as machine ints: a run keeps no record objects."""
+        self.lines: list[int] = []
+        """The line of each code (``_NO_LINE`` for None): a run keeps no record objects, only these."""
         self.source = source
         """The input its records come from..."""
         self.sources: list[str] | None = None
@@ -321,7 +320,7 @@ class Ledger:
     def _ended(self, run: _Run) -> Verdict | None:
         """A terminal status arrived: close the run if its history really ended there."""
         found = self.shapes[run.mode or "poll"].get(bytes(run.codes), _UNJUDGED)
-        shape = self._shape(run) if found is _UNJUDGED else cast("Shape | None", found)
+        shape: Shape | None = self._shape(run) if found is _UNJUDGED else found  # type: ignore[assignment]  # no cast: a call per run
         if shape is None:
             self._to_tracker(run)
             assert run.tracker is not None
@@ -355,7 +354,7 @@ class Ledger:
             else:
                 tracker.observe(BY_ORDINAL[code])
             run.locations.append(run.location(index))
-        run.codes, run.sources, run.lines = bytearray(), None, array("q")
+        run.codes, run.sources, run.lines = bytearray(), None, []
 
     def _feed_tracker(self, run: _Run, rec: Record) -> None:
         tracker = run.tracker
@@ -428,16 +427,14 @@ class Ledger:
 
     def _let_go(self, run_id: str, entry: _Run | _Closed | Shape) -> Verdict | None:
         """The verdict of a run leaving the ledger; None when it was only counted in the tally."""
-        kind = type(entry)
-        if kind is Shape:
-            shape = cast("Shape", entry)
+        if type(entry) is Shape:  # not isinstance nor cast: this runs once per run
             if self.tally is not None:
-                self.tally[shape.tally] = self.tally.get(shape.tally, 0) + 1
+                self.tally[entry.tally] = self.tally.get(entry.tally, 0) + 1
                 return None
-            return self._shape_verdict(run_id, shape, [])
-        if kind is _Closed:
-            return cast("_Closed", entry).final_verdict()
-        run = cast("_Run", entry)
+            return self._shape_verdict(run_id, entry, [])
+        if isinstance(entry, _Closed):
+            return entry.final_verdict()
+        run: _Run = entry  # type: ignore[assignment]  # neither a Shape nor a _Closed
         tally = self.tally
         if tally is not None and run.tracker is None and run.warnings is None:
             shape_ = run.shape or self._shape(run)
@@ -454,7 +451,7 @@ class Ledger:
         """
         run = _Run(run_id, shape.mode, "")
         run.codes = bytearray(shape.codes)
-        run.lines = array("q", [_NO_LINE]) * len(shape.codes)
+        run.lines = [_NO_LINE] * len(shape.codes)
         run.shape = shape
         self.closed[run_id] = run
         return run
