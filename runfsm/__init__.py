@@ -31,7 +31,7 @@ from runfsm.invariants import check_fields
 from runfsm.lifecycle import RUN_EDGES, RUN_LIFECYCLE, Edge, EdgeKind, Lifecycle, Route, Trigger
 from runfsm.status import LifecycleState, RunSnapshot, RunStatus, StateKind, parse_status, read_run
 from runfsm.tracker import Observation, Outcome, RunTracker, StateEntered
-from runfsm.validation import Summary, validate, validate_many, validate_paths
+from runfsm.validation import Summary, summarize_paths, validate, validate_many, validate_paths
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
 
 __version__ = "0.1.0"
@@ -81,6 +81,7 @@ __all__ = [
     "check_fields",
     "parse_status",
     "read_run",
+    "summarize_paths",
     "validate",
     "validate_many",
     "validate_paths",
