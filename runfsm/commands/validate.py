@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     from runfsm.report import Report
     from runfsm.verdict import Verdict
 
-__all__ = ["ValidationReport", "add_arguments", "collect", "render_json", "render_text", "run", "sample_paths"]
+__all__ = [
+    "ValidationReport",
+    "add_arguments",
+    "collect",
+    "render_json",
+    "render_text",
+    "run",
+    "sample_paths",
+    "start_method",
+]
 # ValidationReport, render_json and render_text live in runfsm.commands.output; they are re-exported here
 
 _PROGRESS_EVERY = 10_000
@@ -244,6 +253,20 @@ def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str
     return report.summary, report.verdicts, entries, errors, part_report
 
 
+def start_method() -> str:
+    """How ``--jobs`` starts its workers: ``"fork"`` when this process has no other thread, else ``"spawn"``.
+
+    A forked worker starts at once (it inherits the imported modules); forking is only safe
+    with a single thread.
+    """
+    import multiprocessing  # noqa: PLC0415  (only for --jobs)
+    import threading  # noqa: PLC0415
+
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def _collect_parallel(
     paths: list[str],
     jobs: int,
@@ -254,12 +277,10 @@ def _collect_parallel(
     report_to: Report | None,
 ) -> ValidationReport:
     import multiprocessing  # noqa: PLC0415  (only for --jobs)
-    import threading  # noqa: PLC0415
 
     summary = Summary(strict=bool(options["strict"]))
     report = ValidationReport(summary)
-    # fork starts a worker at once (it inherits the imported modules); it is only safe with no other thread
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 else "spawn"
+    method = start_method()
     with tempfile.TemporaryDirectory(prefix="runfsm-jobs-") as folder:
         work = [
             _Job(

@@ -264,3 +264,26 @@ def test_jobs_spool_their_runs_into_the_same_report(
     else:
         assert sorted(reports[0].splitlines()) == sorted(reports[1].splitlines())
         assert "FAIL " in reports[1]
+
+
+def test_jobs_are_spawned_when_another_thread_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Forking with other threads alive is unsafe: workers are then spawned, and the report is the same."""
+    import threading
+
+    from runfsm.commands.validate import start_method
+
+    corpus = tmp_path / "corpus.jsonl"
+    assert main(["simulate", "--runs", "150", "--illegal", "0.2", "-o", str(corpus)]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--jobs", "2", str(corpus)]) == 1
+    before = capsys.readouterr().out
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_method() == "spawn"
+        assert main(["validate", "--jobs", "2", str(corpus)]) == 1
+    finally:
+        stop.set()
+        other.join()
+    assert capsys.readouterr().out == before
