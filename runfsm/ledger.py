@@ -9,7 +9,9 @@ unrecorded client call) is replayed into a :class:`~runfsm.tracker.RunTracker` a
 :meth:`Verdict.from_tracker`. Both paths give equal verdicts (a tested property).
 
 Memory follows the runs open at once, not the input size: no run object is kept, and a run is
-let go of once it ended and ``linger`` more runs ended after it. Until then a late record of that
+let go of once it ended and ``linger`` more runs ended after it (meanwhile a run that ended with
+nothing to report keeps nothing of its own: it lingers as its judged shape, shared by every run
+of that shape). Until then a late record of that
 run (one arriving after its terminal status) is still attached to it: a repeat of the terminal
 status is a re-observation, anything else an illegal jump out of the terminal status. A record
 arriving later than that starts a new history under the same id (in stream mode that history
