@@ -241,8 +241,14 @@ class Lines(Protocol):
         ...
 
 
-def read_lines(stream: Lines, src: Source, limit: int) -> Iterator[tuple[int, bytes] | InputError]:
-    """Numbered lines, with over-long lines reported (and skipped to their end)."""
+def read_lines(
+    stream: Lines, src: Source, limit: int, expected: str, *, bom: bool = False
+) -> Iterator[tuple[int, str] | InputError]:
+    """Numbered lines decoded as UTF-8 (newline kept), with over-long and undecodable lines reported.
+
+    ``expected`` names what a line should be, for the error of a line that is not UTF-8 text;
+    with ``bom``, a byte-order mark opening the first line is dropped.
+    """
     readline = stream.readline
     number = 0
     while True:
@@ -253,7 +259,12 @@ def read_lines(stream: Lines, src: Source, limit: int) -> Iterator[tuple[int, by
         if len(chunk) > limit and not chunk.endswith(b"\n"):
             yield too_long(stream, src, number, limit, len(chunk))
             continue
-        yield number, chunk
+        try:
+            text = chunk.decode("utf-8-sig" if bom and number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            yield src.error(f"not UTF-8 text: expected {expected}", number)
+            continue
+        yield number, text
 
 
 def too_long(stream: Lines, src: Source, line: int, limit: int, size: int) -> InputError:

@@ -20,16 +20,11 @@ def read_csv(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     """Records of a CSV input, one per row after the header (which must name ``run_id`` and ``status``)."""
     header: list[str] | None = None
     columns: dict[str, int] = {}
-    for item in read_lines(stream, src, limit):
+    for item in read_lines(stream, src, limit, "a CSV row", bom=True):
         if type(item) is not tuple:
             yield item  # type: ignore[misc]  # an InputError from the line reader
             continue
-        number, chunk = item
-        try:
-            text = chunk.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            yield src.error("not UTF-8 text: expected a CSV row", number)
-            continue
+        number, text = item
         if not text.strip():
             continue
         try:

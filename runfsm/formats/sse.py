@@ -43,16 +43,12 @@ def read_sse(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
         if rec is not None:
             yield rec
 
-    for item in read_lines(stream, src, limit):
+    for item in read_lines(stream, src, limit, "SSE lines ('event: ...', 'data: ...')"):
         if type(item) is not tuple:
             yield item  # type: ignore[misc]  # an InputError from the line reader
             continue
-        number, chunk = item
-        try:
-            text = chunk.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            yield src.error("not UTF-8 text: expected SSE lines ('event: ...', 'data: ...')", number)
-            continue
+        number, line_text = item
+        text = line_text.rstrip("\r\n")
         if not text:
             if start is not None:
                 yield from dispatch(start)
