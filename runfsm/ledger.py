@@ -310,7 +310,7 @@ class Ledger:
         young = self.shapes[mode]
         found: object = young.get(key, _UNJUDGED)
         if found is not _UNJUDGED:
-            return cast("Shape | None", found)
+            return found  # type: ignore[return-value]  # a cached Shape or None (no cast: this runs once per run)
         found = self.older_shapes[mode].get(key, _UNJUDGED)
         shape = judge_shape(mode, run.codes) if found is _UNJUDGED else cast("Shape | None", found)
         if len(young) >= SHAPES_MAX // 2:  # the older generation is dropped; shapes seen since stay
@@ -321,8 +321,7 @@ class Ledger:
 
     def _ended(self, run: _Run) -> Verdict | None:
         """A terminal status arrived: close the run if its history really ended there."""
-        found = self.shapes[run.mode or "poll"].get(bytes(run.codes), _UNJUDGED)
-        shape: Shape | None = self._shape(run) if found is _UNJUDGED else found  # type: ignore[assignment]  # no cast: a call per run
+        shape = self._shape(run)
         if shape is None:
             self._to_tracker(run)
             assert run.tracker is not None
