@@ -133,17 +133,20 @@ class Spool:
             self._write(text)
 
     def _write(self, text: str) -> None:
-        if self.entries and self.kind == "json":
-            self.file.write(",\n")
+        self._separate()
         self.file.write(text)
         self.entries += 1
+
+    def _separate(self) -> None:
+        """Before another entry: JSON entries are separated by a comma and a newline."""
+        if self.entries and self.kind == "json":
+            self.file.write(",\n")
 
     def extend(self, path: str, entries: int) -> None:
         """Append another spool's file (a worker's) holding ``entries`` entries."""
         if not entries:
             return
-        if self.entries and self.kind == "json":
-            self.file.write(",\n")
+        self._separate()
         with open(path, encoding="utf-8") as other:
             shutil.copyfileobj(other, self.file)
         self.entries += entries
