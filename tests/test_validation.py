@@ -360,22 +360,30 @@ def test_summary_counts_and_exit_code() -> None:
     assert Summary(strict=True, unfinished=1).exit_code == 1
 
 
-@given(st.integers(0, 2**32 - 1), st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]))
-def test_files_give_the_same_verdicts_as_records(seed: int, fmt: str) -> None:
-    """validate_paths (compact records on its fast path) agrees with validate_many over read Records."""
+def _corpus(fmt: str, seed: int, *, runs: int, illegal: float) -> str:
+    """A simulated log in ``fmt`` (30% unfinished runs, 4 interleaved), as the text of its file."""
     import io
-    import tempfile
 
-    from runfsm.records import read_paths
     from runfsm.simulate import simulate_runs, write_corpus
 
     mode = "stream" if fmt in ("events", "sse") else "poll"
-    runs = simulate_runs(12, seed=seed, mode=mode, illegal=0.3, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
+    simulated = simulate_runs(runs, seed=seed, mode=mode, illegal=illegal, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
     text = io.StringIO()
-    write_corpus(text, runs, fmt=fmt, concurrency=4, seed=seed)  # type: ignore[arg-type]
+    write_corpus(text, simulated, fmt=fmt, concurrency=4, seed=seed)  # type: ignore[arg-type]
+    return text.getvalue()
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]))
+def test_files_give_the_same_verdicts_as_records(seed: int, fmt: str) -> None:
+    """validate_paths (compact records on its fast path) agrees with validate_many over read Records."""
+    import tempfile
+
+    from runfsm.records import read_paths
+
+    text = _corpus(fmt, seed, runs=12, illegal=0.3)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"corpus.{fmt}"
-        path.write_text(text.getvalue())
+        path.write_text(text)
         from_paths = list(validate_paths([path], linger=2))
         records = [r for r in read_paths([path]) if isinstance(r, Record)]
         from_records = list(validate_many(records, linger=2))
@@ -394,18 +402,12 @@ def test_files_give_the_same_verdicts_as_records(seed: int, fmt: str) -> None:
 )
 def test_summarize_paths_counts_what_validate_paths_yields(seed: int, fmt: str, strict: bool, linger: int) -> None:
     """The tally (no verdict for quiet runs) gives the summary of every verdict, and reports the others in order."""
-    import io
     import tempfile
 
-    from runfsm.simulate import simulate_runs, write_corpus
-
-    mode = "stream" if fmt in ("events", "sse") else "poll"
-    runs = simulate_runs(15, seed=seed, mode=mode, illegal=0.2, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
-    text = io.StringIO()
-    write_corpus(text, runs, fmt=fmt, concurrency=4, seed=seed)  # type: ignore[arg-type]
+    text = _corpus(fmt, seed, runs=15, illegal=0.2)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"corpus.{fmt}"
-        path.write_text(text.getvalue() + text.getvalue()[: len(text.getvalue()) // 3])  # late records too
+        path.write_text(text + text[: len(text) // 3])  # late records too
         every = list(validate_paths([path], strict=strict, linger=linger, on_error=lambda e: None))
         reported: list[Verdict] = []
         summary = summarize_paths([path], strict=strict, linger=linger, on_verdict=reported.append)

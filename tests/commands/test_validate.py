@@ -21,6 +21,14 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
+def _simulated(tmp_path: Path, runs: int, *, unfinished: bool = True) -> Path:
+    """A JSON Lines corpus written by ``runfsm simulate`` (20% illegal runs, 10% unfinished ones)."""
+    corpus = tmp_path / "corpus.jsonl"
+    options = ["--unfinished", "0.1"] if unfinished else []
+    assert main(["simulate", "--runs", str(runs), "--illegal", "0.2", *options, "-o", str(corpus)]) == 0
+    return corpus
+
+
 LEGAL = '{"run_id": "a", "statuses": ["queued", "in_progress", "completed"]}\n'
 ILLEGAL = '{"run_id": "b", "statuses": ["queued", "completed", "in_progress"]}\n'
 UNFINISHED = '{"run_id": "c", "statuses": ["queued", "in_progress"]}\n'
@@ -174,8 +182,7 @@ def test_progress_on_a_terminal(
 
 def test_jobs_give_the_same_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--jobs 2 splits the runs between two processes by run id; the report holds the same verdicts."""
-    corpus = tmp_path / "corpus.jsonl"
-    assert main(["simulate", "--runs", "300", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    corpus = _simulated(tmp_path, 300)
     bad = _write(tmp_path, "bad.jsonl", LEGAL + "{oops\n")
     capsys.readouterr()
     docs = []
@@ -199,8 +206,7 @@ def test_streamed_text_report_equals_the_report_of_kept_verdicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str]
 ) -> None:
     """The command streams failing runs to a spool file (bounded memory); its text equals render_text of collect()."""
-    corpus = tmp_path / "corpus.jsonl"
-    assert main(["simulate", "--runs", "200", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    corpus = _simulated(tmp_path, 200)
     bad = _write(tmp_path, "bad.jsonl", ILLEGAL + "{oops\n")
     capsys.readouterr()
     code = main(["validate", *options, str(corpus), bad])
@@ -221,8 +227,7 @@ def test_streamed_json_document_equals_the_document_of_kept_verdicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str]
 ) -> None:
     """--format json spools each run as it is judged; the document equals render_json of collect(), byte for byte."""
-    corpus = tmp_path / "corpus.jsonl"
-    assert main(["simulate", "--runs", "120", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    corpus = _simulated(tmp_path, 120)
     bad = _write(tmp_path, "bad.jsonl", ILLEGAL + "{oops\n")
     capsys.readouterr()
     code = main(["validate", "--format", "json", *options, str(corpus), bad])
@@ -250,8 +255,7 @@ def test_jobs_spool_their_runs_into_the_same_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], output: list[str]
 ) -> None:
     """Each --jobs worker spools its kept runs to a file of its own; the parent's report holds the same entries."""
-    corpus = tmp_path / "corpus.jsonl"
-    assert main(["simulate", "--runs", "300", "--illegal", "0.2", "--unfinished", "0.1", "-o", str(corpus)]) == 0
+    corpus = _simulated(tmp_path, 300)
     capsys.readouterr()
     reports = []
     for jobs in ("1", "2"):
@@ -272,8 +276,7 @@ def test_jobs_are_spawned_when_another_thread_runs(tmp_path: Path, capsys: pytes
 
     from runfsm.commands.validate import start_method
 
-    corpus = tmp_path / "corpus.jsonl"
-    assert main(["simulate", "--runs", "150", "--illegal", "0.2", "-o", str(corpus)]) == 0
+    corpus = _simulated(tmp_path, 150, unfinished=False)
     capsys.readouterr()
     assert main(["validate", "--jobs", "2", str(corpus)]) == 1
     before = capsys.readouterr().out
