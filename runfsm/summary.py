@@ -91,6 +91,10 @@ class Summary:
             self.strict and result is RunResult.UNFINISHED
         )
 
+    def is_worth_reporting(self, verdict: Verdict) -> bool:
+        """True for a run a report lists: failing, or with an offense (an unrecorded call) or warnings."""
+        return bool(verdict.offenses or verdict.warnings) or self.is_failure(verdict)
+
     @property
     def exit_code(self) -> int:
         """2 if some input was unusable (input errors, unknown statuses); 1 if some run failed; else 0."""

@@ -232,7 +232,7 @@ def summarize_paths(
     >>> summary = summarize_paths(sample_paths(), on_verdict=reported.append, on_error=lambda e: None)
     >>> summary.runs == summary.legal + summary.illegal + summary.unknown_status + summary.unfinished
     True
-    >>> all(v.offenses or v.warnings or summary.is_failure(v) for v in reported), len(reported) < summary.runs
+    >>> all(summary.is_worth_reporting(v) for v in reported), len(reported) < summary.runs
     (True, True)
     """
     _check_mode(mode)
@@ -250,10 +250,10 @@ def summarize_paths(
         verdicts = ledger.consume(items, counted, on_record)
     else:
         verdicts = ledger.consume(_sorted_by_run(items, counted, on_record))
-    add, is_failure = summary.add, summary.is_failure
+    add, worth_reporting = summary.add, summary.is_worth_reporting
     for verdict in verdicts:
         add(verdict)
-        if on_verdict is not None and (every_verdict or verdict.offenses or verdict.warnings or is_failure(verdict)):
+        if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
             on_verdict(verdict)
     for (ended, observations, inferred, lenient), runs in (ledger.tally or {}).items():
         summary.add_quiet(

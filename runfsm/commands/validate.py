@@ -179,7 +179,7 @@ def collect(
     if jobs > 1 and "-" not in paths:
         return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
     report = ValidationReport(Summary(strict=strict))
-    failing = report.summary.is_failure
+    worth_reporting = report.summary.is_worth_reporting
     kept = spool.add if spool is not None else report.verdicts.append if keep is None else keep
 
     def on_kept(verdict: Verdict) -> None:
@@ -187,7 +187,7 @@ def collect(
             on_verdict(verdict)
         if report_to is not None:
             report_to.add(verdict)
-        if keep_all or verdict.offenses or verdict.warnings or failing(verdict):
+        if keep_all or worth_reporting(verdict):
             kept(verdict)
 
     tick, close = _progress(progress)
