@@ -3,7 +3,7 @@
 ``lifecycle.{mmd,dot,svg}`` draw the declaration; ``samples-overlay.svg`` draws the bundled
 sample logs on it, with one run highlighted (the README's example of an overlay).
 
-Run from the repository root after changing ``runfsm/lifecycle.py`` or the renderers::
+Run from the repository root after changing a table in ``runfsm/lifecycles/``, ``runfsm/lifecycle.py`` or the renderers::
 
     python diagrams/update.py
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from runfsm.cli import main
 from runfsm.commands.diagram import README_BEGIN, README_END, SAMPLES_OVERLAY_ARGS, readme_block
+from runfsm.commands.main import main
 from runfsm.commands.validate import sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,10 +1,14 @@
 """runfsm: the OpenAI Assistants run lifecycle as one explicit state machine.
 
-``import runfsm`` is cheap: it never imports openai, hypothesis, graphviz or a web server.
-Imported explicitly by those who need them: the diagrams (``runfsm.diagram``,
-``runfsm.overlay``, ``runfsm.report``), the run watcher and scheduler (``runfsm.watcher``,
-``runfsm.scheduler``, ``runfsm.backoff``; they bring asyncio), and the testing kit
-(``runfsm.strategies``, ``runfsm.stateful``, ``runfsm.fake``).
+This is the core: statuses, the lifecycle declarations, the tracker, verdicts and the
+exceptions. Each use is a wing of its own, imported explicitly:
+
+- ``runfsm.validation``: validate observed histories (``validate``, ``validate_paths``, ...);
+- ``runfsm.drawing``: state diagrams, overlays of observed histories, the HTML report;
+- ``runfsm.testing``: hypothesis strategies, the stateful machine, the fake API, the pytest plugin;
+- ``runfsm.following``: follow live runs with few requests (watcher, scheduler, polling policies).
+
+``import runfsm`` is cheap: it never imports openai, hypothesis, graphviz, transitions or a web server.
 """
 
 from runfsm.exceptions import (
@@ -17,22 +21,18 @@ from runfsm.exceptions import (
     LifecycleError,
     MissingClientCall,
     NotARunStatus,
-    RequestsFailed,
     RunfsmError,
     ScriptError,
-    ToolOutputsRejected,
-    UnexpectedRunStatus,
     UnknownStatus,
-    WatchError,
-    WatchTimeout,
     WrongRun,
 )
 from runfsm.invariants import check_fields
-from runfsm.lifecycle import RUN_EDGES, RUN_LIFECYCLE, Edge, EdgeKind, Lifecycle, Route, Trigger
-from runfsm.status import LifecycleState, RunSnapshot, RunStatus, StateKind, parse_status, read_run
+from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Route
+from runfsm.lifecycles import RUN_EDGES, RUN_LIFECYCLE
+from runfsm.status import RunSnapshot, RunStatus, parse_status, read_run
 from runfsm.tracker import Observation, Outcome, RunTracker, StateEntered
-from runfsm.validation import Summary, summarize_paths, validate, validate_many, validate_paths
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
+from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
 __version__ = "0.1.0"
 
@@ -57,7 +57,6 @@ __all__ = [
     "Offense",
     "OffenseKind",
     "Outcome",
-    "RequestsFailed",
     "Route",
     "RunResult",
     "RunSnapshot",
@@ -69,21 +68,12 @@ __all__ = [
     "StateKind",
     "Step",
     "StepKind",
-    "Summary",
-    "ToolOutputsRejected",
     "Trigger",
-    "UnexpectedRunStatus",
     "UnknownStatus",
     "Verdict",
-    "WatchError",
-    "WatchTimeout",
     "WrongRun",
     "check_fields",
     "parse_status",
     "read_run",
-    "summarize_paths",
-    "validate",
-    "validate_many",
-    "validate_paths",
     "__version__",
 ]

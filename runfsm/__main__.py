@@ -2,6 +2,6 @@
 
 import sys
 
-from runfsm.cli import main
+from runfsm.commands.main import main
 
 sys.exit(main())

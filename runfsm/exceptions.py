@@ -15,7 +15,8 @@ The tree::
     │   └── GraphvizMissing (also RuntimeError)   SVG/PNG asked for, Graphviz (package or `dot`) not installed
     ├── ScriptError (also ValueError)         testing kit: a scripted run history the fake API cannot play
     ├── ApiError                              one request to the API failed (kind, status code, retry-after)
-    └── WatchError                            following a run ended without a result (run id, thread id, tracker)
+    └── WatchError                            following a run ended without a result: in runfsm.following.errors,
+                                              above the tracker it carries (run id, thread id, tracker)
         ├── WatchTimeout (also TimeoutError)  the deadline passed while the run could still change
         ├── UnexpectedRunStatus (also ValueError)  the API returned a status runfsm does not know
         ├── ToolOutputsRejected               the API refused the tool outputs and the run did not end
@@ -32,9 +33,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from runfsm.lifecycle import Trigger
-    from runfsm.status import LifecycleState
-    from runfsm.tracker import RunTracker
+    from runfsm.vocabulary import LifecycleState, Trigger
 
 __all__ = [
     "ApiError",
@@ -46,14 +45,9 @@ __all__ = [
     "LifecycleError",
     "MissingClientCall",
     "NotARunStatus",
-    "RequestsFailed",
     "RunfsmError",
     "ScriptError",
-    "ToolOutputsRejected",
-    "UnexpectedRunStatus",
     "UnknownStatus",
-    "WatchError",
-    "WatchTimeout",
     "WrongRun",
 ]
 
@@ -210,7 +204,7 @@ class GraphvizMissing(DiagramError, RuntimeError):
         super().__init__(f"{message} (Mermaid and DOT output need nothing installed)")
 
 
-# -- testing kit (runfsm.fake, runfsm.strategies) ----------------------------------------------
+# -- testing kit (runfsm.testing.fake, runfsm.testing.strategies) ----------------------------------------------
 
 
 class ScriptError(RunfsmError, ValueError):
@@ -255,37 +249,3 @@ class ApiError(RunfsmError):
     def transient(self) -> bool:
         """True if retrying the same request later may succeed."""
         return self.kind in self.TRANSIENT
-
-
-class WatchError(RunfsmError):
-    """Following a run ended without a result; ``run_id``, ``thread_id`` and ``tracker`` say where it stood.
-
-    The run itself is not lost: resume with
-    ``Watcher.poll(err.run_id, thread_id=err.thread_id, tracker=err.tracker)``.
-    """
-
-    def __init__(self, message: str, *, run_id: str | None, thread_id: str, tracker: RunTracker | None) -> None:
-        self.run_id = run_id
-        self.thread_id = thread_id
-        self.tracker = tracker
-        state = f", last seen {tracker.state}" if tracker is not None else ""
-        super().__init__(f"run {run_id or '<not created>'} on thread {thread_id}{state}: {message}")
-
-
-class WatchTimeout(WatchError, TimeoutError):
-    """The deadline (the caller's, or the run's ``expires_at`` plus a grace period) passed first."""
-
-
-class UnexpectedRunStatus(WatchError, ValueError):
-    """The API returned a status runfsm does not know: the watch stops instead of looping on it."""
-
-
-class ToolOutputsRejected(WatchError):
-    """The API refused the tool outputs and the run was not found in a terminal status afterwards.
-
-    The API's words are in the message: ``400 Runs in status "expired" do not accept tool outputs.``
-    """
-
-
-class RequestsFailed(WatchError):
-    """Too many requests failed in a row (``RetryPolicy.max_consecutive``); the last ``ApiError`` is the cause."""

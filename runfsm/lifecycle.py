@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from runfsm.exceptions import LifecycleError
-from runfsm.status import LifecycleState, RunStatus, StateKind
+from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -26,37 +26,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTER_HOOK",
-    "RUN_EDGES",
-    "RUN_LIFECYCLE",
     "Edge",
     "EdgeKind",
     "Lifecycle",
     "Route",
-    "Trigger",
 ]
 
 S = TypeVar("S", bound=LifecycleState)
 
 ENTER_HOOK = "_runfsm_entered"
 """Name of the model method every state of the shared machine calls on entering."""
-
-
-class Trigger(enum.Enum):
-    """Who causes an edge."""
-
-    CREATE = "create"
-    """The client's create call (``runs.create``, ``create_and_poll``, ``stream``)."""
-    SERVER = "server"
-    """The server, on its own."""
-    SUBMIT_TOOL_OUTPUTS = "submit_tool_outputs"
-    """The client's ``submit_tool_outputs`` call."""
-    CANCEL = "cancel"
-    """The client's ``cancel`` call."""
-
-    @property
-    def is_client_call(self) -> bool:
-        """True for the calls a poller must have made (and recorded) to explain a jump."""
-        return self in (Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL)
 
 
 class EdgeKind(enum.Enum):
@@ -102,51 +81,6 @@ class Route(Generic[S]):
     def lenient(self) -> tuple[Edge[S], ...]:
         """The lenient edges on the path."""
         return tuple(e for e in self.edges if e.is_lenient)
-
-
-# ----------------------------------------------------------------------------- the table
-
-_D = EdgeKind.DOCUMENTED
-_L = EdgeKind.LENIENT
-_R = RunStatus
-
-#: (source, destinations, kind, trigger, evidence). Sources in ../shared/LIFECYCLE.md.
-_RUN_TABLE: tuple[tuple[RunStatus, tuple[RunStatus, ...], EdgeKind, Trigger, str], ...] = (
-    (_R.Null, (_R.Created,), _D, Trigger.CREATE, "stream examples in the API spec; streams only [S1]"),
-    (_R.Null, (_R.Queued,), _D, Trigger.CREATE, "create returns queued [S1, S2]"),
-    (_R.Created, (_R.Queued,), _D, Trigger.CREATE, "thread.run.created is followed by thread.run.queued [S1]"),
-    (_R.Queued, (_R.InProgress,), _D, Trigger.SERVER, "run lifecycle table [S2]"),
-    (_R.Queued, (_R.Expired,), _L, Trigger.SERVER, "runs that take too long expire [S2]"),
-    (_R.Queued, (_R.Failed,), _L, Trigger.SERVER, "first poll already failed [O-rmcp19]"),
-    (_R.Queued, (_R.Cancelling,), _L, Trigger.CANCEL, "cancelling queued runs is common practice [O-933385]"),
-    (
-        _R.InProgress,
-        (_R.RequiresAction, _R.Completed, _R.Failed, _R.Incomplete, _R.Expired),
-        _D,
-        Trigger.SERVER,
-        "run lifecycle table [S2]; expired after hanging [O-5449]; incomplete [O-1306]",
-    ),
-    (_R.InProgress, (_R.Cancelling,), _D, Trigger.CANCEL, "cancel returns cancelling [S1]"),
-    (_R.RequiresAction, (_R.Queued,), _D, Trigger.SUBMIT_TOOL_OUTPUTS, "all outputs in one request [S1, S2]"),
-    (_R.RequiresAction, (_R.Expired,), _D, Trigger.SERVER, "outputs not submitted before expires_at [S2, O-71]"),
-    (_R.RequiresAction, (_R.Cancelling,), _L, Trigger.CANCEL, "cancel while waiting for tools [O-as-code]"),
-    (_R.RequiresAction, (_R.Failed,), _L, Trigger.SERVER, "plausible server error; no report"),
-    (_R.Cancelling, (_R.Cancelled,), _D, Trigger.SERVER, "run lifecycle table [S2]"),
-    (
-        _R.Cancelling,
-        (_R.Completed, _R.Failed, _R.Incomplete, _R.Expired),
-        _L,
-        Trigger.SERVER,
-        "cancellation is attempted but not guaranteed [S2]",
-    ),
-)
-
-RUN_EDGES: tuple[Edge[RunStatus], ...] = tuple(
-    Edge(source, dest, kind, trigger, evidence)
-    for source, dests, kind, trigger, evidence in _RUN_TABLE
-    for dest in dests
-)
-"""Every legal direct edge of the Assistants run lifecycle."""
 
 
 # ----------------------------------------------------------------------------- the model
@@ -326,7 +260,3 @@ class Lifecycle(Generic[S]):
     def by_name(self) -> Mapping[str, S]:
         """States keyed by member name."""
         return {s.name: s for s in self.states}
-
-
-RUN_LIFECYCLE: Lifecycle[RunStatus] = Lifecycle("assistants-run", RunStatus, RUN_EDGES, initial=RunStatus.Null)
-"""The Assistants run lifecycle."""

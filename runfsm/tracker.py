@@ -50,8 +50,10 @@ from runfsm.exceptions import (
     WrongRun,
 )
 from runfsm.invariants import check_fields
-from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Lifecycle, Route, Trigger
+from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus, parse_status, read_run
+from runfsm.vocabulary import Trigger
 
 __all__ = [
     "EnterCallback",

@@ -12,8 +12,9 @@ from runfsm.tracker import Mode, Outcome, RunTracker
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from runfsm.lifecycle import Edge, Trigger
+    from runfsm.lifecycle import Edge
     from runfsm.status import RunStatus
+    from runfsm.vocabulary import Trigger
 
 __all__ = ["Location", "Offense", "OffenseKind", "RunResult", "Step", "StepKind", "Verdict", "raw_text"]
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from runfsm.exceptions import InputError
-    from runfsm.records import Record
+    from runfsm.validation.records import Record
 
 settings.register_profile("quick", max_examples=60, deadline=None)
 settings.register_profile(
@@ -39,7 +39,7 @@ def anyio_backend() -> str:
 
 
 def _read_log(text: str | bytes, **kwargs: object) -> list[Record | InputError]:
-    from runfsm.records import read_records
+    from runfsm.validation.records import read_records
 
     data = text.encode() if isinstance(text, str) else text
     return list(read_records(io.BytesIO(data), name="log", **kwargs))  # type: ignore[arg-type]
@@ -58,7 +58,7 @@ def read_log() -> Callable[..., list[Record | InputError]]:
 def log_records() -> Callable[..., list[Record]]:
     """``log_records(text, **options)``: the records ``read_log`` gives, asserting it gives no errors."""
     from runfsm.exceptions import InputError
-    from runfsm.records import Record
+    from runfsm.validation.records import Record
 
     def records(text: str | bytes, **kwargs: object) -> list[Record]:
         items = _read_log(text, **kwargs)

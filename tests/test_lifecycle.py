@@ -183,7 +183,7 @@ def test_json_export_is_complete_and_serializable() -> None:
 
 def test_another_lifecycle_is_another_table() -> None:
     """A second lifecycle (a cut-down Batch) works through the same code: table, routes, machine."""
-    from runfsm.status import LifecycleState
+    from runfsm.vocabulary import LifecycleState
 
     class BatchStatus(LifecycleState):
         Null = 0, None, StateKind.CLIENT, None

@@ -6,13 +6,13 @@ import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
-from runfsm.diagram import FORMATS, format_for, lifecycle_diagram, render
+from runfsm.drawing.diagram import FORMATS, format_for, lifecycle_diagram, render
 from runfsm.exceptions import DiagramError
 
 if TYPE_CHECKING:
     import argparse
 
-    from runfsm.diagram import Diagram, Format
+    from runfsm.drawing.diagram import Diagram, Format
 
 __all__ = ["README_BEGIN", "README_END", "SAMPLES_OVERLAY_ARGS", "add_arguments", "readme_block", "run"]
 
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _overlay(args: argparse.Namespace) -> tuple[Diagram, int]:
-    from runfsm.overlay import Overlay  # noqa: PLC0415  (only overlays need it)
+    from runfsm.drawing.overlay import Overlay  # noqa: PLC0415  (only overlays need it)
     from runfsm.validation import validate_paths  # noqa: PLC0415
 
     errors = 0

@@ -6,10 +6,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle
+from runfsm.lifecycles import RUN_LIFECYCLE
 
 if TYPE_CHECKING:
     import argparse
+
+    from runfsm.lifecycle import Lifecycle
 
 
 __all__ = ["add_arguments", "markdown_table", "run"]

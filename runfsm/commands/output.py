@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-from runfsm.summary import Summary
+from runfsm.validation.summary import Summary
 from runfsm.verdict import OffenseKind, RunResult, Verdict
 
 if TYPE_CHECKING:

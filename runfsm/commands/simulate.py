@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Literal, cast
 
-from runfsm.simulate import CORPUS_FORMATS, CorpusFormat, simulate_runs, write_corpus
+from runfsm.testing.simulate import CORPUS_FORMATS, CorpusFormat, simulate_runs, write_corpus
 
 if TYPE_CHECKING:
     import argparse

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from runfsm.commands.output import EntryKind, Spool, ValidationReport, render_json, render_text
 from runfsm.exceptions import InputError
-from runfsm.records import FORMATS
-from runfsm.summary import Summary
 from runfsm.validation import summarize_paths
+from runfsm.validation.records import FORMATS
+from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
-    from runfsm.report import Report
+    from runfsm.drawing.report import Report
     from runfsm.verdict import Verdict
 
 __all__ = [
@@ -233,7 +233,7 @@ def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str
     """Judge one partition; return its summary, kept verdicts (or the spooled count), errors and HTML report."""
     part_report = None
     if job.report_max_failures is not None:
-        from runfsm.report import Report  # noqa: PLC0415  (only --report draws)
+        from runfsm.drawing.report import Report  # noqa: PLC0415  (only --report draws)
 
         part_report = Report(strict=bool(job.options["strict"]), max_failures=job.report_max_failures)
     spool = None
@@ -397,8 +397,8 @@ def _discard(verdict: Verdict) -> None:
 
 def _html_report(paths: list[str], *, strict: bool) -> Report:
     """The HTML report to fill (``--report``); raises GraphvizMissing before any input is read."""
-    from runfsm.diagram import lifecycle_diagram, render  # noqa: PLC0415  (only --report draws)
-    from runfsm.report import Report  # noqa: PLC0415
+    from runfsm.drawing.diagram import lifecycle_diagram, render  # noqa: PLC0415  (only --report draws)
+    from runfsm.drawing.report import Report  # noqa: PLC0415
 
     render(lifecycle_diagram(), format="svg")
     return Report(sources=paths, strict=strict)

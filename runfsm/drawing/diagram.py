@@ -1,7 +1,7 @@
 """State diagrams of the lifecycle: one neutral model, rendered as Mermaid, DOT, SVG or PNG.
 
 :func:`lifecycle_diagram` derives a :class:`Diagram` from the declaration (``RUN_LIFECYCLE``);
-:mod:`runfsm.overlay` derives one from observed runs. The renderers only read the model:
+:mod:`runfsm.drawing.overlay` derives one from observed runs. The renderers only read the model:
 :func:`to_mermaid` and :func:`to_dot` are pure string builders (no dependency), :func:`render`
 pipes the DOT through Graphviz for SVG and PNG (the ``graphviz`` package from the ``diagrams``
 extra, plus the ``dot`` program; :class:`~runfsm.exceptions.GraphvizMissing` says what to
@@ -33,11 +33,15 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from runfsm.exceptions import DiagramError, GraphvizMissing
-from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle, Trigger
-from runfsm.status import RunStatus, StateKind
+from runfsm.lifecycle import Lifecycle
+from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.vocabulary import StateKind, Trigger
+
+if TYPE_CHECKING:
+    from runfsm.status import RunStatus
 
 __all__ = [
     "FORMATS",

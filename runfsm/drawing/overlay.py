@@ -3,8 +3,8 @@
 An :class:`Overlay` takes :class:`~runfsm.verdict.Verdict` objects one at a time and keeps
 only counters (one row per edge kind per pair of states) plus the path of the one run to
 highlight, so memory does not grow with the number of runs. :meth:`Overlay.diagram` turns
-the counts into a :class:`~runfsm.diagram.Diagram` that any renderer of
-:mod:`runfsm.diagram` draws: each edge's count as its label and line width, edges only ever
+the counts into a :class:`~runfsm.drawing.diagram.Diagram` that any renderer of
+:mod:`runfsm.drawing.diagram` draws: each edge's count as its label and line width, edges only ever
 inferred between polls dashed, lenient edges marked, illegal jumps as red extra edges, states
 no run reached greyed out, and the highlighted run's steps numbered along its path.
 """
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runfsm.diagram import Diagram, DiagramEdge, DiagramNode, EdgeCounts, EdgeRole, lifecycle_diagram
-from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle
+from runfsm.drawing.diagram import Diagram, DiagramEdge, DiagramNode, EdgeCounts, EdgeRole, lifecycle_diagram
+from runfsm.lifecycle import Lifecycle
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.verdict import RunResult, Step, StepKind, Verdict
 
 if TYPE_CHECKING:

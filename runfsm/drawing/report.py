@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from runfsm.diagram import to_svg
-from runfsm.lifecycle import RUN_LIFECYCLE, Lifecycle
-from runfsm.overlay import Overlay
+from runfsm.drawing.diagram import to_svg
+from runfsm.drawing.overlay import Overlay
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.validation import Summary
 from runfsm.verdict import RunResult, Verdict
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from runfsm.exceptions import InputError
+    from runfsm.lifecycle import Lifecycle
     from runfsm.status import RunStatus
 
 __all__ = ["Report", "write_report"]

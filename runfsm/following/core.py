@@ -2,8 +2,8 @@
 
 :class:`FollowCore` does no I/O and never sleeps. It is fed what the API said (a run, a stream
 event, a failure) and answers with a :class:`Step`: retrieve after so many seconds, call the
-user's tool handler, submit outputs, cancel, or stop. The watchers (``runfsm.watcher``) and
-the scheduler (``runfsm.scheduler``) only carry steps out, so the policy, the deadline, the
+user's tool handler, submit outputs, cancel, or stop. The watchers (``runfsm.following.watcher``) and
+the scheduler (``runfsm.following.scheduler``) only carry steps out, so the policy, the deadline, the
 retry rules and the tracker bookkeeping are written once.
 """
 
@@ -14,20 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runfsm.backoff import DEFAULT, PollContext, PollPolicy, RetryPolicy
-from runfsm.exceptions import (
-    ApiError,
-    RequestsFailed,
-    ToolOutputsRejected,
-    UnexpectedRunStatus,
-    WatchError,
-    WatchTimeout,
-)
+from runfsm.following.backoff import DEFAULT, PollContext, PollPolicy, RetryPolicy
+from runfsm.following.errors import RequestsFailed, ToolOutputsRejected, UnexpectedRunStatus, WatchError, WatchTimeout
 from runfsm.status import RunStatus
 from runfsm.tracker import Mode, OnIllegal, Outcome, RunTracker
 
 if TYPE_CHECKING:
-    from runfsm.client import Reply, ToolOutput
+    from runfsm.exceptions import ApiError
+    from runfsm.following.client import Reply, ToolOutput
 
 __all__ = [
     "DEFAULT_EXPIRY",

@@ -1,6 +1,6 @@
 """Following many runs under one requests-per-minute budget: :class:`TokenBucket` and :class:`Scheduler`.
 
-The scheduler keeps one :class:`~runfsm.follow.FollowCore` per run (the same decisions as the
+The scheduler keeps one :class:`~runfsm.following.core.FollowCore` per run (the same decisions as the
 watcher) and sends one request at a time, when the budget allows: runs whose tool outputs are
 ready go first, then the earliest ``expires_at``. A 429 pauses every run (the server's
 ``retry-after``, or the retry backoff), not only the one that got it.
@@ -22,10 +22,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runfsm.backoff import DEFAULT, PollPolicy, RetryPolicy
-from runfsm.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
-from runfsm.exceptions import ApiError, WatchError
-from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
+from runfsm.exceptions import ApiError
+from runfsm.following.backoff import DEFAULT, PollPolicy, RetryPolicy
+from runfsm.following.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
+from runfsm.following.core import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
+from runfsm.following.errors import WatchError
 
 if TYPE_CHECKING:
     from runfsm.tracker import OnIllegal, RunTracker
@@ -139,7 +140,7 @@ class _BaseScheduler:
         future of them (a ``concurrent.futures.Future``; for the async twin, an awaitable), so
         that slow tools do not hold up the other runs.
         """
-        from runfsm.watcher import _split  # noqa: PLC0415 - shared argument parsing, no cycle at import time
+        from runfsm.following.watcher import _split  # noqa: PLC0415 - shared argument parsing, no cycle at import time
 
         thread, run_id, obj = _split(run, thread_id)
         if tracker is None:
@@ -269,7 +270,7 @@ class Scheduler(_BaseScheduler):
             self.api = OpenAIRuns(client)
         else:
             raise TypeError(
-                f"Scheduler takes an openai.OpenAI client or a runfsm.client.RunsAPI, got {type(client).__name__}"
+                f"Scheduler takes an openai.OpenAI client or a runfsm.following.RunsAPI, got {type(client).__name__}"
             )
         super().__init__(
             per_minute=per_minute,
@@ -344,7 +345,7 @@ class AsyncScheduler(_BaseScheduler):
             self.api = AsyncOpenAIRuns(client)
         else:
             raise TypeError(
-                "AsyncScheduler takes an openai.AsyncOpenAI client or a runfsm.client.AsyncRunsAPI, "
+                "AsyncScheduler takes an openai.AsyncOpenAI client or a runfsm.following.client.AsyncRunsAPI, "
                 f"got {type(client).__name__}"
             )
         super().__init__(

@@ -3,16 +3,16 @@
 ``watch`` creates a run with ``stream=True`` and follows its SSE events (zero status retrieves),
 joining the create and submit streams by run id, and falls back to polling if a stream breaks.
 ``poll`` follows an existing run by retrieving it, spaced by a polling policy
-(:mod:`runfsm.backoff`). ``cancel`` asks for a cancel and follows ``cancelling`` to whatever
+(:mod:`runfsm.following.backoff`). ``cancel`` asks for a cancel and follows ``cancelling`` to whatever
 terminal status really comes. Every observation goes to a :class:`~runfsm.tracker.RunTracker`,
 so its callbacks fire and illegal jumps are caught. What to do after each response is decided
-by :class:`~runfsm.follow.FollowCore`; the twins differ only in I/O and sleeping.
+by :class:`~runfsm.following.core.FollowCore`; the twins differ only in I/O and sleeping.
 
->>> from runfsm.watcher import Watcher
+>>> from runfsm.following.watcher import Watcher
 >>> Watcher(object())
 Traceback (most recent call last):
   ...
-TypeError: Watcher takes an openai.OpenAI client or a runfsm.client.RunsAPI, got object
+TypeError: Watcher takes an openai.OpenAI client or a runfsm.following.RunsAPI, got object
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runfsm.backoff import DEFAULT, PollPolicy, RetryPolicy
-from runfsm.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
 from runfsm.exceptions import ApiError
-from runfsm.follow import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
+from runfsm.following.backoff import DEFAULT, PollPolicy, RetryPolicy
+from runfsm.following.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
+from runfsm.following.core import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
 
 if TYPE_CHECKING:
     from runfsm.tracker import Mode, OnIllegal, RunTracker
@@ -75,7 +75,7 @@ class _BaseWatcher:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not callable(policy):
-            raise TypeError(f"policy must be callable (see runfsm.backoff), got {policy!r}")
+            raise TypeError(f"policy must be callable (see runfsm.following.backoff), got {policy!r}")
         self.policy = policy
         self.retry = retry if retry is not None else RetryPolicy()
         self.grace = grace
@@ -112,11 +112,11 @@ class _BaseWatcher:
 
 
 class Watcher(_BaseWatcher):
-    """Follows runs with a synchronous client: ``openai.OpenAI`` or any :class:`~runfsm.client.RunsAPI`.
+    """Follows runs with a synchronous client: ``openai.OpenAI`` or any :class:`~runfsm.following.client.RunsAPI`.
 
     ``clock`` (unix seconds, compared with ``expires_at``) and ``sleep`` are injectable, so a
     test drives a watch on a virtual clock. Requests are retried by the watcher, not the SDK
-    (see :mod:`runfsm.client`). Pass ``tracker=`` to register callbacks first; a tracker made
+    (see :mod:`runfsm.following.client`). Pass ``tracker=`` to register callbacks first; a tracker made
     with ``on_illegal="raise"`` ends the watch with :class:`~runfsm.exceptions.IllegalTransition`
     on an illegal jump (the default tracker logs it and goes on).
     """
@@ -142,7 +142,7 @@ class Watcher(_BaseWatcher):
             self.api = OpenAIRuns(client)
         else:
             raise TypeError(
-                f"Watcher takes an openai.OpenAI client or a runfsm.client.RunsAPI, got {type(client).__name__}"
+                f"Watcher takes an openai.OpenAI client or a runfsm.following.RunsAPI, got {type(client).__name__}"
             )
         self.sleep = sleep
 
@@ -258,7 +258,7 @@ class Watcher(_BaseWatcher):
 
 
 class AsyncWatcher(_BaseWatcher):
-    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI`` or any :class:`~runfsm.client.AsyncRunsAPI`."""
+    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI`` or any :class:`~runfsm.following.AsyncRunsAPI`."""
 
     def __init__(
         self,
@@ -281,7 +281,7 @@ class AsyncWatcher(_BaseWatcher):
             self.api = AsyncOpenAIRuns(client)
         else:
             raise TypeError(
-                "AsyncWatcher takes an openai.AsyncOpenAI client or a runfsm.client.AsyncRunsAPI, "
+                "AsyncWatcher takes an openai.AsyncOpenAI client or a runfsm.following.client.AsyncRunsAPI, "
                 f"got {type(client).__name__}"
             )
         self.sleep = sleep

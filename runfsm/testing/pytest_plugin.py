@@ -9,11 +9,11 @@ plugins before pytest-cov starts, so measure runfsm's own coverage with ``covera
 Fixtures
 --------
 ``fake_clock``
-    A fresh :class:`~runfsm.fake.VirtualClock`.
+    A fresh :class:`~runfsm.testing.fake.VirtualClock`.
 ``fake_assistants``
-    An in-process :class:`~runfsm.fake.FakeAssistants` on ``fake_clock``.
+    An in-process :class:`~runfsm.testing.fake.FakeAssistants` on ``fake_clock``.
 ``fake_server``
-    A :class:`~runfsm.fake.FakeAssistantsServer` on ``fake_clock``, listening on 127.0.0.1.
+    A :class:`~runfsm.testing.fake.FakeAssistantsServer` on ``fake_clock``, listening on 127.0.0.1.
 ``fake_client`` / ``fake_async_client``
     Real ``openai.OpenAI`` / ``openai.AsyncOpenAI`` clients of ``fake_server`` over loopback HTTP,
     whose poll helpers and retries sleep on ``fake_clock``.
@@ -22,7 +22,7 @@ Options for the fake go in a marker: ``@pytest.mark.runfsm_fake(poll_after_ms=20
 (any keyword of ``FakeAssistants``).
 
 When hypothesis is in use, the plugin also registers the ``RunStatus`` strategy (as importing
-:mod:`runfsm.strategies` does), so ``st.from_type(RunStatus)`` works in any test.
+:mod:`runfsm.testing.strategies` does), so ``st.from_type(RunStatus)`` works in any test.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     import openai
 
-    from runfsm.fake import FakeAssistants, FakeAssistantsServer, VirtualClock
+    from runfsm.testing.fake import FakeAssistants, FakeAssistantsServer, VirtualClock
 
 __all__ = [
     "fake_assistants",
@@ -58,8 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _register_strategies() -> None:
-    if "hypothesis" in sys.modules and "runfsm.strategies" not in sys.modules:
-        import runfsm.strategies  # noqa: F401, PLC0415 - importing it registers the RunStatus strategy
+    if "hypothesis" in sys.modules and "runfsm.testing.strategies" not in sys.modules:
+        import runfsm.testing.strategies  # noqa: F401, PLC0415 - importing it registers the RunStatus strategy
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -86,7 +86,7 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def fake_clock() -> VirtualClock:
     """A fresh virtual clock: pass ``fake_clock.sleep`` to the code under test."""
-    from runfsm.fake import VirtualClock  # noqa: PLC0415
+    from runfsm.testing.fake import VirtualClock  # noqa: PLC0415
 
     return VirtualClock()
 
@@ -94,7 +94,7 @@ def fake_clock() -> VirtualClock:
 @pytest.fixture
 def fake_assistants(request: pytest.FixtureRequest, fake_clock: VirtualClock) -> FakeAssistants:
     """An in-process fake Assistants API (``.client()`` gives a real openai client without sockets)."""
-    from runfsm.fake import FakeAssistants  # noqa: PLC0415
+    from runfsm.testing.fake import FakeAssistants  # noqa: PLC0415
 
     return FakeAssistants(clock=fake_clock, **_options(request))
 
@@ -102,7 +102,7 @@ def fake_assistants(request: pytest.FixtureRequest, fake_clock: VirtualClock) ->
 @pytest.fixture
 def fake_server(request: pytest.FixtureRequest, fake_clock: VirtualClock) -> Iterator[FakeAssistantsServer]:
     """A fake Assistants API served on 127.0.0.1 for the duration of the test."""
-    from runfsm.fake import FakeAssistantsServer  # noqa: PLC0415
+    from runfsm.testing.fake import FakeAssistantsServer  # noqa: PLC0415
 
     with FakeAssistantsServer(clock=fake_clock, **_options(request)) as server:
         yield server

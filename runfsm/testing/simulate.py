@@ -16,8 +16,10 @@ import random
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
-from runfsm.lifecycle import ILLEGAL, RUN_LIFECYCLE, Trigger
+from runfsm.lifecycle import ILLEGAL
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator

@@ -7,7 +7,7 @@ your own ``@invariant()`` methods, and let pytest collect ``TestMyClient = MyMac
 Hypothesis then interleaves three kinds of rules: the server moving the run along a server edge
 of ``RUN_LIFECYCLE`` (drawn from the declaration, lenient edges included unless ``lenient =
 False``), virtual time passing (runs expire at ``expires_at``), and your client acting. The
-run lives on an in-process :class:`~runfsm.fake.FakeAssistants`, and your client talks to it with
+run lives on an in-process :class:`~runfsm.testing.fake.FakeAssistants`, and your client talks to it with
 the real ``openai`` SDK (``self.client``), so what it sends is checked by the fake as by the API.
 
 Built-in invariants (each can be switched off with a class attribute):
@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from runfsm.fake import STUCK, FakeAssistants, RunScript, VirtualClock
-from runfsm.lifecycle import LENIENT, RUN_LIFECYCLE
+from runfsm.lifecycle import LENIENT
+from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.testing.fake import STUCK, FakeAssistants, RunScript, VirtualClock
 
 if TYPE_CHECKING:
     import openai
@@ -43,8 +44,8 @@ _CLIENT_CALLS = ("submit_tool_outputs", "cancel_run", "create_message", "create_
 class RunLifecycleMachine(RuleBasedStateMachine):
     """Base class: one run, moved by the server and the clock, watched by your client logic.
 
-    Attributes available to subclasses: ``clock`` (:class:`~runfsm.fake.VirtualClock`; give
-    ``clock.sleep`` to your code), ``fake`` (the :class:`~runfsm.fake.FakeAssistants`),
+    Attributes available to subclasses: ``clock`` (:class:`~runfsm.testing.fake.VirtualClock`; give
+    ``clock.sleep`` to your code), ``fake`` (the :class:`~runfsm.testing.fake.FakeAssistants`),
     ``client`` (a real ``openai.OpenAI`` on it), ``thread_id``, ``run_id``, ``status`` (the
     run's status on the server now).
     """

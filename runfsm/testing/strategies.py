@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from runfsm.fake.objects import run_object, tool_call
-from runfsm.lifecycle import ILLEGAL, RUN_LIFECYCLE, Trigger
+from runfsm.lifecycle import ILLEGAL
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
+from runfsm.testing.fake.objects import run_object, tool_call
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -3,8 +3,8 @@
 :func:`validate` judges one run with a :class:`~runfsm.tracker.RunTracker` (the reference).
 :func:`validate_many` and :func:`validate_paths` judge interleaved records grouped by run id and
 yield a verdict per run; :func:`summarize_paths` judges files and returns the
-:class:`~runfsm.summary.Summary`, building verdicts only for the runs worth reporting. The bulk
-functions run on a fast path, the :class:`~runfsm.ledger.Ledger`, whose verdicts equal the
+:class:`~runfsm.validation.summary.Summary`, building verdicts only for the runs worth reporting. The bulk
+functions run on a fast path, the :class:`~runfsm.validation.ledger.Ledger`, whose verdicts equal the
 reference's (a tested property).
 """
 
@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
-from runfsm.ledger import Ledger, ValidationMode, reference_tracker
-from runfsm.lifecycle import Trigger
-from runfsm.records import InputFormat, Item, Record, as_record, read_items
-from runfsm.summary import Summary
+from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
+from runfsm.validation.records import InputFormat, Item, Record, as_record, read_items
+from runfsm.validation.summary import Summary
 from runfsm.verdict import Location, Verdict
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     import os
@@ -102,7 +102,7 @@ def validate(
 
     ``history`` holds, in order, what was observed: statuses in any spelling
     :func:`~runfsm.status.parse_status` accepts, run objects, stream events (dicts or openai
-    objects), :class:`~runfsm.records.Record` objects, and client calls (``Trigger.SUBMIT_TOOL_OUTPUTS``,
+    objects), :class:`~runfsm.validation.records.Record` objects, and client calls (``Trigger.SUBMIT_TOOL_OUTPUTS``,
     ``Trigger.CANCEL`` or their strings ``"submit_tool_outputs"``, ``"cancel"``). Run-step and
     message events are skipped. ``mode="auto"`` chooses stream mode when the history contains a
     stream event, poll mode otherwise. ``strict`` makes an unrecorded client call a violation.
@@ -138,7 +138,7 @@ def validate_many(
     """Judge interleaved records, grouped by run id; yield one verdict per run.
 
     Order within a run is the order of ``records``. Verdicts come as runs end (a little later:
-    see ``linger`` in :mod:`runfsm.ledger`), then those of runs still open at the end of the
+    see ``linger`` in :mod:`runfsm.validation.ledger`), then those of runs still open at the end of the
     input (unfinished). ``mode="auto"`` decides per run: stream mode when its first status
     record is a stream event, poll mode otherwise. ``check_fields=False`` skips the
     field-invariant warnings. Lazy and pure: it reads nothing but ``records``.
@@ -190,7 +190,7 @@ def validate_paths(
     each run's records are ordered by that field (numbers or ISO 8601 text) before judging;
     this holds the whole input in memory. ``on_record`` is called once per record read (for
     progress display). ``partition=(k, n)`` judges only the runs worker ``k`` of ``n`` owns
-    (:func:`~runfsm.records.owns`): n processes, one partition each, judge every run once.
+    (:func:`~runfsm.validation.records.owns`): n processes, one partition each, judge every run once.
     """
     _check_mode(mode)
     _check_linger(linger)

@@ -2,7 +2,7 @@
 
 :class:`Ledger` is the engine behind :func:`~runfsm.validation.validate_many` and
 :func:`~runfsm.validation.summarize_paths`. A run keeps only its history shape (its statuses and
-client calls as small codes, and where each came from, see :mod:`runfsm.shapes`); when a
+client calls as small codes, and where each came from, see :mod:`runfsm.validation.shapes`); when a
 terminal status arrives the shape is judged (once per distinct shape), and field warnings are
 checked as records arrive. Only a run that goes wrong (an illegal jump, an unknown status, an
 unrecorded client call) is replayed into a :class:`~runfsm.tracker.RunTracker` and judged by
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.invariants import check_fields, clean_checks
-from runfsm.lifecycle import Trigger
-from runfsm.records import Item, Record, as_record
-from runfsm.shapes import (
+from runfsm.tracker import RunTracker
+from runfsm.validation.records import Item, Record, as_record
+from runfsm.validation.shapes import (
     BY_ORDINAL,
     CANCEL_CODE,
     CODE_CALL,
@@ -45,8 +45,8 @@ from runfsm.shapes import (
     judge_shape,
     shared_step,
 )
-from runfsm.tracker import RunTracker
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Verdict, raw_text
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -82,7 +82,7 @@ class _Run:
         self.run_id = run_id
         self.mode: Mode | None = mode
         self.codes = bytearray()
-        """The history shape so far (see :mod:`runfsm.shapes`)."""
+        """The history shape so far (see :mod:`runfsm.validation.shapes`)."""
         self.lines: list[int] = []
         """The line of each code (``_NO_LINE`` for None): a run keeps no record objects, only these."""
         self.source = source

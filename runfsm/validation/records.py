@@ -1,6 +1,6 @@
 """Observed run records: read logs of any supported format, detected from each input's first line.
 
-The formats and their readers are described in :mod:`runfsm.formats`; this module opens each
+The formats and their readers are described in :mod:`runfsm.validation.formats`; this module opens each
 input, detects its format, runs its reader and splits the runs between workers.
 
 Readers never raise on bad input: they yield an :class:`~runfsm.exceptions.InputError` naming the
@@ -15,7 +15,7 @@ import sys
 from typing import IO, TYPE_CHECKING, Final, Literal, cast
 
 from runfsm.exceptions import InputError
-from runfsm.formats.base import (
+from runfsm.validation.formats.base import (
     MAX_ERRORS_PER_SOURCE,
     MAX_LINE_BYTES,
     CompactRecord,
@@ -28,14 +28,14 @@ from runfsm.formats.base import (
     owns,
     short,
 )
-from runfsm.formats.csvrows import read_csv
-from runfsm.formats.jsonl import read_jsonl
-from runfsm.formats.sse import read_sse
+from runfsm.validation.formats.csvrows import read_csv
+from runfsm.validation.formats.jsonl import read_jsonl
+from runfsm.validation.formats.sse import read_sse
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from runfsm.formats.base import Lines
+    from runfsm.validation.formats.base import Lines
 
 __all__ = [
     "FORMATS",

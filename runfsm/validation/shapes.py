@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from runfsm.lifecycle import DOCUMENTED, LENIENT, RUN_LIFECYCLE, SAME, Edge, Route, Trigger
+from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Route
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
 from runfsm.verdict import Step, StepKind
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from runfsm.tracker import Mode
@@ -156,7 +158,7 @@ class Shape:
         self.ended = IS_TERMINAL[final]
         """True if the history ends in a terminal status (legal), False if unfinished."""
         self.tally = (self.ended, observations, len(self.inferred), len(self.lenient))
-        """What a summary counts of a run of this shape (see :data:`runfsm.ledger.Tally`)."""
+        """What a summary counts of a run of this shape (see :data:`runfsm.validation.ledger.Tally`)."""
 
 
 def judge_shape(mode: Mode, codes: bytearray) -> Shape | None:

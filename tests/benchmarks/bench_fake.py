@@ -22,7 +22,7 @@ import json
 import time
 import warnings
 
-from runfsm.fake import STUCK, FakeAssistants, FakeAssistantsServer
+from runfsm.testing.fake import STUCK, FakeAssistants, FakeAssistantsServer
 
 
 def _per_request(fn: object, n: int) -> float:

@@ -22,10 +22,10 @@ import time
 import tracemalloc
 from typing import TYPE_CHECKING
 
-from runfsm.diagram import to_dot, to_mermaid, to_svg
-from runfsm.overlay import Overlay
-from runfsm.report import Report
-from runfsm.simulate import simulate_runs, write_corpus
+from runfsm.drawing.diagram import to_dot, to_mermaid, to_svg
+from runfsm.drawing.overlay import Overlay
+from runfsm.drawing.report import Report
+from runfsm.testing.simulate import simulate_runs, write_corpus
 from runfsm.validation import Summary, validate_paths
 
 if TYPE_CHECKING:

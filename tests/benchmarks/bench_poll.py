@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runfsm.backoff import DEFAULT, ECONOMY, RESPONSIVE, Exponential, Fixed, Jitter, PollContext, PollPolicy
-from runfsm.client import Reply, ToolOutput
-from runfsm.exceptions import ApiError, WatchError, WatchTimeout
-from runfsm.scheduler import Scheduler
-from runfsm.watcher import Watcher
+from runfsm.exceptions import ApiError
+from runfsm.following.backoff import DEFAULT, ECONOMY, RESPONSIVE, Exponential, Fixed, Jitter, PollContext, PollPolicy
+from runfsm.following.client import Reply, ToolOutput
+from runfsm.following.errors import WatchError, WatchTimeout
+from runfsm.following.scheduler import Scheduler
+from runfsm.following.watcher import Watcher
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence

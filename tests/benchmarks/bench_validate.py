@@ -4,11 +4,11 @@ Usage::
 
     python tests/benchmarks/bench_validate.py [--events 1000000] [--jobs 2] [--dir /tmp/runfsm-bench]
 
-On a JSON Lines file of run objects written by ``runfsm.simulate`` (poll mode, 50 runs
+On a JSON Lines file of run objects written by ``runfsm.testing.simulate`` (poll mode, 50 runs
 interleaved, tool rounds, client calls, a few illegal and unfinished runs), it prints, side by
 side in one process:
 
-- events/s of ``runfsm validate`` (``runfsm.cli.main``, the real code path), with 1 and N jobs;
+- events/s of ``runfsm validate`` (``runfsm.commands.main.main``, the real code path), with 1 and N jobs;
 - events/s of reading and parsing the same file with the same JSON parser and nothing else
   (the floor no validator can beat);
 - events/s of the naive approach: one ``transitions.Machine`` per run (on a prefix of the file,
@@ -34,11 +34,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runfsm.cli import main
-from runfsm.lifecycle import RUN_LIFECYCLE
-from runfsm.records import json_parser
-from runfsm.simulate import simulate_runs, write_corpus
+from runfsm.commands.main import main
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
+from runfsm.testing.simulate import simulate_runs, write_corpus
+from runfsm.validation.records import json_parser
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -130,7 +130,7 @@ def peak_rss_kib(path: Path) -> tuple[int, int]:
     """
     code = (
         "import contextlib, resource, sys, tempfile\n"
-        "from runfsm.cli import main\n"
+        "from runfsm.commands.main import main\n"
         "with tempfile.TemporaryFile('w+') as out:\n"
         "    with contextlib.redirect_stdout(out):\n"
         "        main(['validate', sys.argv[1]])\n"

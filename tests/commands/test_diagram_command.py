@@ -15,10 +15,10 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runfsm.cli import main
+from runfsm.commands.main import main
 from runfsm.commands.validate import sample_paths
-from runfsm.diagram import lifecycle_diagram, to_mermaid
-from runfsm.lifecycle import RUN_EDGES
+from runfsm.drawing.diagram import lifecycle_diagram, to_mermaid
+from runfsm.lifecycles import RUN_EDGES
 from runfsm.status import RunStatus, parse_status
 
 if TYPE_CHECKING:

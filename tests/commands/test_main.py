@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from runfsm import RUN_EDGES, RUN_LIFECYCLE
-from runfsm.cli import EXIT_OK, EXIT_USAGE, main
+from runfsm.commands.main import EXIT_OK, EXIT_USAGE, main
 
 
 def test_lifecycle_json_is_the_declaration(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,8 +7,8 @@ import json
 from typing import TYPE_CHECKING
 
 from runfsm.commands.output import Spool, ValidationReport, entry_renderer, render_json, render_text
-from runfsm.summary import Summary
 from runfsm.validation import validate
+from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from runfsm.cli import main
+from runfsm.commands.main import main
 from runfsm.exceptions import InputError
-from runfsm.records import read_records
-from runfsm.simulate import CORPUS_FORMATS
+from runfsm.testing.simulate import CORPUS_FORMATS
 from runfsm.validation import Summary, validate_paths
+from runfsm.validation.records import read_records
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from runfsm.cli import main
+from runfsm.commands.main import main
 from runfsm.commands.validate import collect, render_json, render_text
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""runfsm.diagram: the neutral model of the lifecycle and its Mermaid, DOT, SVG and PNG renderings.
+"""runfsm.drawing.diagram: the neutral model of the lifecycle and its Mermaid, DOT, SVG and PNG renderings.
 
 Also pins the committed files under ``diagrams/`` and the README's lifecycle block: they must be
 what the current declaration renders to (regenerate with ``python diagrams/update.py``).
@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm.cli import main
 from runfsm.commands.diagram import README_BEGIN, README_END, SAMPLES_OVERLAY_ARGS, readme_block
+from runfsm.commands.main import main
 from runfsm.commands.validate import sample_paths
-from runfsm.diagram import (
+from runfsm.drawing.diagram import (
     FORMATS,
     Diagram,
     EdgeRole,
@@ -35,10 +35,12 @@ from runfsm.diagram import (
     to_svg,
 )
 from runfsm.exceptions import GraphvizMissing
-from runfsm.lifecycle import RUN_EDGES, RUN_LIFECYCLE, Lifecycle, Trigger
-from runfsm.status import RunStatus, StateKind
+from runfsm.lifecycle import Lifecycle
+from runfsm.lifecycles import RUN_EDGES, RUN_LIFECYCLE
+from runfsm.status import RunStatus
+from runfsm.vocabulary import StateKind, Trigger
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SVG_NS = "{http://www.w3.org/2000/svg}"
 MERMAID_EDGE = re.compile(r"^    (\[\*\]|\w+) --> (\[\*\]|\w+)(?:: (.*))?$")
 
@@ -360,7 +362,7 @@ def test_readme_embeds_the_current_diagram_and_table() -> None:
 def test_diagram_modules_import_no_graphviz() -> None:
     """Importing the diagram, overlay and report modules loads neither graphviz nor transitions' diagram code."""
     code = (
-        "import sys, runfsm.diagram, runfsm.overlay, runfsm.report, runfsm.commands.diagram\n"
+        "import sys, runfsm.drawing.diagram, runfsm.drawing.overlay, runfsm.drawing.report, runfsm.commands.diagram\n"
         "heavy = ('graphviz', 'transitions.extensions')\n"
         "bad = sorted(m for m in sys.modules if m in heavy or m.startswith(tuple(h + '.' for h in heavy)))\n"
         "print(bad)"
@@ -369,7 +371,7 @@ def test_diagram_modules_import_no_graphviz() -> None:
     assert out.strip() == "[]"
 
 
-@pytest.mark.parametrize("module", ["runfsm.diagram", "runfsm.overlay"])
+@pytest.mark.parametrize("module", ["runfsm.drawing.diagram", "runfsm.drawing.overlay"])
 def test_docstring_examples_hold(module: str) -> None:
     """The examples in the modules' docstrings run and give what they show (pytest collects only tests/)."""
     import doctest

@@ -1,4 +1,4 @@
-"""runfsm.overlay: observed runs counted on the lifecycle's edges, and drawn.
+"""runfsm.drawing.overlay: observed runs counted on the lifecycle's edges, and drawn.
 
 The corpus properties count consecutive statuses straight from the generated histories
 (``collections.Counter`` over pairs), never through the overlay, and compare.
@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm.diagram import EdgeCounts, EdgeRole, to_dot, to_mermaid
-from runfsm.lifecycle import RUN_LIFECYCLE
-from runfsm.overlay import Overlay, overlay_diagram
+from runfsm.drawing.diagram import EdgeCounts, EdgeRole, to_dot, to_mermaid
+from runfsm.drawing.overlay import Overlay, overlay_diagram
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
 from runfsm.tracker import Mode, RunTracker
 from runfsm.verdict import RunResult, StepKind, Verdict
@@ -30,7 +30,7 @@ from runfsm.verdict import RunResult, StepKind, Verdict
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from runfsm.diagram import Diagram, DiagramEdge
+    from runfsm.drawing.diagram import Diagram, DiagramEdge
 
 R = RunStatus
 

@@ -1,4 +1,4 @@
-"""runfsm.report: the offline, self-contained HTML report (summary, overlay as inline SVG, failing runs).
+"""runfsm.drawing.report: the offline, self-contained HTML report (summary, overlay as inline SVG, failing runs).
 
 Also ``runfsm validate ... --report out.html``, the command that writes it.
 """
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm.cli import main
+from runfsm.commands.main import main
+from runfsm.drawing.report import Report, write_report
 from runfsm.exceptions import InputError
-from runfsm.report import Report, write_report
 from runfsm.tracker import Mode, RunTracker
 from runfsm.verdict import Location, Verdict
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runfsm import RunStatus
-from runfsm.backoff import (
+from runfsm.following.backoff import (
     DEFAULT,
     PRESETS,
     ByStatus,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runfsm.client import OpenAIRuns, parse_hint, translate_error
+from runfsm.following.client import OpenAIRuns, parse_hint, translate_error
 
 
 @given(st.text(max_size=12))

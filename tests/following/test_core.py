@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runfsm import RUN_LIFECYCLE, RunStatus, RunTracker, Trigger
-from runfsm.backoff import ByStatus, Fixed, Jitter, Schedule
-from runfsm.fake import STUCK, FakeAssistants
-from runfsm.follow import DEFAULT_EXPIRY, DEFAULT_GRACE, FollowCore, StepKind
-from runfsm.watcher import AsyncWatcher, Watcher
+from runfsm.following.backoff import ByStatus, Fixed, Jitter, Schedule
+from runfsm.following.core import DEFAULT_EXPIRY, DEFAULT_GRACE, FollowCore, StepKind
+from runfsm.following.watcher import AsyncWatcher, Watcher
+from runfsm.testing.fake import STUCK, FakeAssistants
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 

@@ -1,6 +1,6 @@
 """The kit proven on real client code: the openai SDK over loopback HTTP, runs drawn from the lifecycle.
 
-Two polling loops run against :class:`~runfsm.fake.FakeAssistantsServer`: the loop published in
+Two polling loops run against :class:`~runfsm.testing.fake.FakeAssistantsServer`: the loop published in
 the seed essay (``shared/seeds/001_*``: backoff from 0.5 s, no requires_action branch, gives up
 after 60 s) and a careful one (polls as ``openai-poll-after-ms`` says, answers requires_action,
 stops on a terminal status only). :func:`_problems` judges a client from the fake's request log
@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from runfsm import RunStatus
-from runfsm.strategies import stream_histories
+from runfsm.testing.strategies import stream_histories
 
 if TYPE_CHECKING:
     import openai
 
-    from runfsm.fake import FakeAssistantsServer
+    from runfsm.testing.fake import FakeAssistantsServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runfsm import RunStatus
-from runfsm.exceptions import UnexpectedRunStatus
-from runfsm.fake import FakeAssistants
-from runfsm.follow import WatchResult
-from runfsm.scheduler import AsyncScheduler, Scheduler, TokenBucket
+from runfsm.following.core import WatchResult
+from runfsm.following.errors import UnexpectedRunStatus
+from runfsm.following.scheduler import AsyncScheduler, Scheduler, TokenBucket
+from runfsm.testing.fake import FakeAssistants
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 
@@ -198,11 +198,11 @@ def test_async_twin_stays_within_budget_with_requests_in_flight(n: int, per_minu
 
 
 def test_docstring_examples() -> None:
-    """The examples in runfsm.scheduler's docstrings are true."""
+    """The examples in runfsm.following.scheduler's docstrings are true."""
     import doctest
 
-    import runfsm.scheduler
+    import runfsm.following.scheduler
 
-    result = doctest.testmod(runfsm.scheduler, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(runfsm.following.scheduler, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from runfsm import RunStatus, RunTracker
-from runfsm.backoff import Fixed, RetryPolicy
-from runfsm.exceptions import RequestsFailed, UnexpectedRunStatus, WatchError, WatchTimeout
-from runfsm.fake import STUCK, FakeAssistants, FakeAssistantsServer
-from runfsm.follow import DEFAULT_GRACE
-from runfsm.watcher import AsyncWatcher, Watcher
+from runfsm.following.backoff import Fixed, RetryPolicy
+from runfsm.following.core import DEFAULT_GRACE
+from runfsm.following.errors import RequestsFailed, UnexpectedRunStatus, WatchError, WatchTimeout
+from runfsm.following.watcher import AsyncWatcher, Watcher
+from runfsm.testing.fake import STUCK, FakeAssistants, FakeAssistantsServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -364,11 +364,11 @@ def test_slow_response_times_out_and_is_retried(server: FakeAssistantsServer) ->
 
 
 def test_docstring_examples() -> None:
-    """The examples in runfsm.watcher's docstrings are true."""
+    """The examples in runfsm.following.watcher's docstrings are true."""
     import doctest
 
-    import runfsm.watcher
+    import runfsm.following.watcher
 
-    result = doctest.testmod(runfsm.watcher, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(runfsm.following.watcher, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0

@@ -1,4 +1,4 @@
-"""Tests for the pytest plugin (``runfsm.pytest_plugin``): registered once by entry point, import-light, fixtures.
+"""The pytest plugin (``runfsm.testing.pytest_plugin``): registered once by entry point, import-light, fixtures.
 
 Inner sessions run in subprocesses: an in-process pytester run restores ``sys.modules``
 afterwards, and HTTP modules first imported inside it (h11, httpcore2 internals) would then be
@@ -14,12 +14,12 @@ import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 
-HEAVY = ("openai", "hypothesis", "starlette", "uvicorn", "httpx2", "runfsm.fake")
+HEAVY = ("openai", "hypothesis", "starlette", "uvicorn", "httpx2", "runfsm.testing.fake")
 
 
 def test_importing_the_plugin_imports_nothing_heavy() -> None:
     """The plugin (loaded by every pytest run once installed) imports no heavy dependency."""
-    code = f"import sys, runfsm.pytest_plugin; print([m for m in {HEAVY!r} if m in sys.modules])"
+    code = f"import sys, runfsm.testing.pytest_plugin; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -35,7 +35,7 @@ def test_registered_once_by_entry_point(pytester: pytest.Pytester) -> None:
     """The pytest11 entry point loads the plugin exactly once (no double registration)."""
     pytester.makepyfile(
         """
-        import runfsm.pytest_plugin as _runfsm_pytestplugin
+        import runfsm.testing.pytest_plugin as _runfsm_pytestplugin
 
         def test_once(request):
             plugins = [p for p in request.config.pluginmanager.get_plugins() if p is _runfsm_pytestplugin]
@@ -102,7 +102,7 @@ def test_async_client_fixture(pytester: pytest.Pytester) -> None:
 
 
 def test_from_type_registered_through_the_plugin(pytester: pytest.Pytester) -> None:
-    """st.from_type(RunStatus) uses runfsm's registration without importing runfsm.strategies."""
+    """st.from_type(RunStatus) uses runfsm's registration without importing runfsm.testing.strategies."""
     pytester.makepyfile(
         """
         import sys
@@ -112,8 +112,8 @@ def test_from_type_registered_through_the_plugin(pytester: pytest.Pytester) -> N
         @given(st.from_type(RunStatus))
         def test_status(status):
             assert isinstance(status, RunStatus)
-            assert "runfsm.strategies" in sys.modules
+            assert "runfsm.testing.strategies" in sys.modules
         """
     )
-    # a fresh interpreter: nothing imported runfsm.strategies but the plugin
+    # a fresh interpreter: nothing imported runfsm.testing.strategies but the plugin
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

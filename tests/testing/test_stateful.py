@@ -1,4 +1,4 @@
-"""Tests for runfsm.stateful: the machine moves a run along the lifecycle and catches client bugs.
+"""Tests for runfsm.testing.stateful: the machine moves a run along the lifecycle and catches client bugs.
 
 A correct client passes as a plain ``TestCase``; three buggy clients (from the seed essay's loop
 and a stale-state bug) are each caught by the built-in invariant they break.
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from runfsm import RunStatus
-from runfsm.stateful import RunLifecycleMachine
+from runfsm.testing.stateful import RunLifecycleMachine
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 

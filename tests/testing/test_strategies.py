@@ -1,4 +1,4 @@
-"""Tests for runfsm.strategies: every drawn history is what it claims to be, judged by the tracker."""
+"""Tests for runfsm.testing.strategies: every drawn history is what it claims to be, judged by the tracker."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from runfsm import RunStatus, RunTracker, Trigger, check_fields, read_run
-from runfsm.lifecycle import RUN_LIFECYCLE, Edge
-from runfsm.strategies import (
+from runfsm.lifecycle import Edge
+from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.testing.strategies import (
     PollEntry,
     illegal_histories,
     observe_entries,
@@ -192,7 +193,7 @@ class TestRunObjects:
 class TestRegistrationAndArguments:
     @given(st.from_type(RunStatus))
     def test_from_type(self, status: RunStatus) -> None:
-        """Importing runfsm.strategies registers RunStatus with st.from_type."""
+        """Importing runfsm.testing.strategies registers RunStatus with st.from_type."""
         assert isinstance(status, RunStatus)
 
     @pytest.mark.parametrize(

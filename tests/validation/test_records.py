@@ -1,4 +1,4 @@
-"""runfsm.records: format detection, the entry points, partitions, and no input that makes a reader raise."""
+"""runfsm.validation.records: format detection, the entry points, partitions, and no input that makes a reader raise."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runfsm.exceptions import InputError
-from runfsm.records import InputFormat, Record, detect_format, owns, read_paths, read_records
+from runfsm.validation.records import InputFormat, Record, detect_format, owns, read_paths, read_records
 
 if TYPE_CHECKING:
     from collections.abc import Callable

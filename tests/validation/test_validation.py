@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runfsm.exceptions import InputError
-from runfsm.lifecycle import Trigger
-from runfsm.records import Record
-from runfsm.simulate import SimulatedRun, simulate_run
 from runfsm.status import RunStatus
+from runfsm.testing.simulate import SimulatedRun, simulate_run
 from runfsm.validation import Summary, summarize_paths, validate, validate_many, validate_paths
+from runfsm.validation.records import Record
 from runfsm.verdict import Location, OffenseKind, RunResult, StepKind, Verdict
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     import random
@@ -364,7 +364,7 @@ def _corpus(fmt: str, seed: int, *, runs: int, illegal: float) -> str:
     """A simulated log in ``fmt`` (30% unfinished runs, 4 interleaved), as the text of its file."""
     import io
 
-    from runfsm.simulate import simulate_runs, write_corpus
+    from runfsm.testing.simulate import simulate_runs, write_corpus
 
     mode = "stream" if fmt in ("events", "sse") else "poll"
     simulated = simulate_runs(runs, seed=seed, mode=mode, illegal=illegal, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
@@ -378,7 +378,7 @@ def test_files_give_the_same_verdicts_as_records(seed: int, fmt: str) -> None:
     """validate_paths (compact records on its fast path) agrees with validate_many over read Records."""
     import tempfile
 
-    from runfsm.records import read_paths
+    from runfsm.validation.records import read_paths
 
     text = _corpus(fmt, seed, runs=12, illegal=0.3)
     with tempfile.TemporaryDirectory() as folder:
@@ -434,9 +434,9 @@ def test_summarize_paths_counts_input_errors_and_passes_them_on(tmp_path: Path) 
 
 def test_frequent_shapes_stay_judged_when_the_cache_turns_over(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shape cache keeps two generations: a shape seen again is kept, rare ones are dropped."""
-    import runfsm.ledger
-    from runfsm.shapes import Shape, judge_shape
+    import runfsm.validation.ledger
     from runfsm.tracker import Mode
+    from runfsm.validation.shapes import Shape, judge_shape
 
     judged: list[bytes] = []
 
@@ -444,8 +444,8 @@ def test_frequent_shapes_stay_judged_when_the_cache_turns_over(monkeypatch: pyte
         judged.append(bytes(codes))
         return judge_shape(mode, codes)
 
-    monkeypatch.setattr(runfsm.ledger, "SHAPES_MAX", 4)
-    monkeypatch.setattr(runfsm.ledger, "judge_shape", counted)
+    monkeypatch.setattr(runfsm.validation.ledger, "SHAPES_MAX", 4)
+    monkeypatch.setattr(runfsm.validation.ledger, "judge_shape", counted)
     common = ["queued", "in_progress", "completed"]
     rare = [["queued", *["in_progress"] * n, "failed"] for n in range(1, 13)]
     runs = [(f"rare{n}", history) for n, history in enumerate(rare[:4])]  # the cache is full before...

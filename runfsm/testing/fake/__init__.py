@@ -2,7 +2,7 @@
 
 Quick start (loopback HTTP, the real SDK)::
 
-    from runfsm.fake import FakeAssistantsServer, STUCK
+    from runfsm.testing.fake import FakeAssistantsServer, STUCK
 
     with FakeAssistantsServer(poll_after_ms=500) as server:
         client = server.client()             # openai.OpenAI(base_url=server.url, api_key="test"),
@@ -29,7 +29,7 @@ The pieces
   on by itself); see :class:`RunScript` for submit/cancel/expiry rules and ``cancel_outcome``.
   Unqueued runs play ``FakeAssistants(script=...)``: a history, a ``RunScript``, or a callable
   returning one per run (default: queued 1 s, in_progress 2 s, completed). Histories drawn from
-  :mod:`runfsm.strategies` can be queued as they are.
+  :mod:`runfsm.testing.strategies` can be queued as they are.
 - Step by step: ``fake.server_moves(run_id)`` lists the server edges open now; ``fake.move(run_id,
   status)`` takes one (use ``STUCK`` scripts so nothing else moves the run).
 - Real API behaviour: ``expires_at = created_at + 600`` (runs expire when the clock passes it; a
@@ -58,11 +58,11 @@ list_runs, retrieve_run, submit_tool_outputs, cancel_run, list_run_steps.
 
 from __future__ import annotations
 
-from runfsm.fake.api import DEFAULT_SCRIPT, FakeAssistants, FakeResponse, Fault, RecordedRequest, Route
-from runfsm.fake.clock import VirtualClock
-from runfsm.fake.script import STUCK, RunScript, Step
-from runfsm.fake.server import FakeAssistantsServer, asgi_app
-from runfsm.fake.transport import (
+from runfsm.testing.fake.api import DEFAULT_SCRIPT, FakeAssistants, FakeResponse, Fault, RecordedRequest, Route
+from runfsm.testing.fake.clock import VirtualClock
+from runfsm.testing.fake.script import STUCK, RunScript, Step
+from runfsm.testing.fake.server import FakeAssistantsServer, asgi_app
+from runfsm.testing.fake.transport import (
     FAKE_BASE_URL,
     async_openai_client,
     fake_transport,

@@ -2,7 +2,7 @@
 
 :class:`FakeAssistants` is transport-free: :meth:`FakeAssistants.handle` takes a method, a path,
 a query and a body and returns a :class:`FakeResponse`. The loopback server
-(:mod:`runfsm.fake.server`) and the in-process transport (:mod:`runfsm.fake.transport`) only
+(:mod:`runfsm.testing.fake.server`) and the in-process transport (:mod:`runfsm.testing.fake.transport`) only
 translate HTTP to and from it.
 """
 
@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
-from runfsm.fake.clock import VirtualClock
-from runfsm.fake.objects import (
+from runfsm.invariants import EXPIRY_WINDOW_S
+from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.status import RunStatus, parse_status
+from runfsm.testing.fake.clock import VirtualClock
+from runfsm.testing.fake.objects import (
     api_error,
     list_page,
     message_object,
@@ -28,11 +31,9 @@ from runfsm.fake.objects import (
     thread_object,
     tool_call,
 )
-from runfsm.fake.script import RunScript, ScriptLike, Step
-from runfsm.invariants import EXPIRY_WINDOW_S
-from runfsm.lifecycle import RUN_LIFECYCLE, Trigger
-from runfsm.status import RunStatus, parse_status
+from runfsm.testing.fake.script import RunScript, ScriptLike, Step
 from runfsm.tracker import RunTracker
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     import openai
@@ -230,7 +231,7 @@ class FakeAssistants:
     def queue_run(self, script: ScriptLike, **options: Any) -> RunScript:
         """Make the next created run play ``script`` (scripts are used in the order queued).
 
-        ``script`` is a :class:`~runfsm.fake.script.RunScript` or a history for one
+        ``script`` is a :class:`~runfsm.testing.fake.script.RunScript` or a history for one
         (``options`` go to its constructor). Returns the checked script.
         """
         if isinstance(script, RunScript):
@@ -377,13 +378,13 @@ class FakeAssistants:
 
     def client(self, **options: Any) -> openai.OpenAI:
         """A real ``openai.OpenAI`` talking to this fake in-process, sleeping on the virtual clock."""
-        from runfsm.fake.transport import openai_client  # noqa: PLC0415 - keeps openai out until used
+        from runfsm.testing.fake.transport import openai_client  # noqa: PLC0415 - keeps openai out until used
 
         return openai_client(self, **options)
 
     def async_client(self, **options: Any) -> openai.AsyncOpenAI:
         """A real ``openai.AsyncOpenAI`` talking to this fake in-process, sleeping on the virtual clock."""
-        from runfsm.fake.transport import async_openai_client  # noqa: PLC0415
+        from runfsm.testing.fake.transport import async_openai_client  # noqa: PLC0415
 
         return async_openai_client(self, **options)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from runfsm.exceptions import IllegalTransition, ScriptError, UnknownStatus
-from runfsm.lifecycle import RUN_LIFECYCLE
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus, parse_status
 from runfsm.tracker import RunTracker
 
@@ -39,7 +39,7 @@ class RunScript:
     run stays there: ``["queued", ("in_progress", 3), "requires_action", "queued",
     "in_progress", "completed"]``. Leading ``Null`` / ``Created`` entries are dropped (the
     fake adds ``thread.run.created`` to streams itself), so stream histories drawn from
-    :mod:`runfsm.strategies` can be played as they are. The rest must be a legal stream
+    :mod:`runfsm.testing.strategies` can be played as they are. The rest must be a legal stream
     history starting at ``queued``.
 
     How the fake plays it:

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route as StarletteRoute
 
-from runfsm.fake.api import FakeAssistants
+from runfsm.testing.fake.api import FakeAssistants
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -66,7 +66,7 @@ def asgi_app(fake: FakeAssistants) -> Starlette:
 
 
 class FakeAssistantsServer(FakeAssistants):
-    """A :class:`~runfsm.fake.api.FakeAssistants` served over HTTP on ``127.0.0.1`` (a free port).
+    """A :class:`~runfsm.testing.fake.api.FakeAssistants` served over HTTP on ``127.0.0.1`` (a free port).
 
     Use it as a context manager; ``url`` is the base URL for ``openai.OpenAI(base_url=...)``
     (it ends in ``/v1``). Everything else (``clock``, ``queue_run``, ``fail_next``,
@@ -139,12 +139,12 @@ class FakeAssistantsServer(FakeAssistants):
 
     def client(self, **options: Any) -> openai.OpenAI:
         """A real ``openai.OpenAI`` talking to this server over loopback HTTP, sleeping on the virtual clock."""
-        from runfsm.fake.transport import openai_client  # noqa: PLC0415
+        from runfsm.testing.fake.transport import openai_client  # noqa: PLC0415
 
         return openai_client(self, base_url=self.url, **options)
 
     def async_client(self, **options: Any) -> openai.AsyncOpenAI:
         """A real ``openai.AsyncOpenAI`` talking to this server over loopback HTTP, sleeping on the virtual clock."""
-        from runfsm.fake.transport import async_openai_client  # noqa: PLC0415
+        from runfsm.testing.fake.transport import async_openai_client  # noqa: PLC0415
 
         return async_openai_client(self, base_url=self.url, **options)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from runfsm.fake.api import FakeAssistants
+from runfsm.testing.fake.api import FakeAssistants
 
 if TYPE_CHECKING:
     import openai
 
-    from runfsm.fake.clock import VirtualClock
+    from runfsm.testing.fake.clock import VirtualClock
 
 __all__ = ["FAKE_BASE_URL", "async_openai_client", "fake_transport", "openai_client", "use_virtual_sleep"]
 

@@ -1,4 +1,4 @@
-"""The log formats :mod:`runfsm.records` reads, one reader module each.
+"""The log formats :mod:`runfsm.validation.records` reads, one reader module each.
 
 Formats (detected from the first non-blank line of each input)
 --------------------------------------------------------------
@@ -23,7 +23,7 @@ Statuses may be wire strings, member names, the eleven ordinals or stream event 
 compact list or a CSV ``status`` cell, ``"submit_tool_outputs"`` and ``"cancel"`` record client calls.
 
 What every reader shares (the record types, the per-input state, the line reader) is in
-:mod:`runfsm.formats.base`; the readers are :mod:`~runfsm.formats.jsonl`, :mod:`~runfsm.formats.sse`
-and :mod:`~runfsm.formats.csvrows`. Read logs through :mod:`runfsm.records`, which detects the
-format, opens the input and runs its reader.
+:mod:`runfsm.validation.formats.base`; the readers are :mod:`~runfsm.validation.formats.jsonl`,
+:mod:`~runfsm.validation.formats.sse` and :mod:`~runfsm.validation.formats.csvrows`. Read logs through
+:mod:`runfsm.validation.records`, which detects the format, opens the input and runs its reader.
 """

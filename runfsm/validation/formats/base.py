@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 from zlib import crc32
 
 from runfsm.exceptions import InputError, NotARunStatus, UnknownStatus
-from runfsm.lifecycle import Trigger
 from runfsm.status import RunStatus, parse_status
 from runfsm.verdict import Location
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -46,7 +46,7 @@ ObservedMode = Literal["stream", "poll"]
 
 CompactRecord = tuple[str, RunStatus | Trigger, dict[str, Any] | None, int, str]
 """A plain run object as ``(run_id, status, run object, line, source)``, or a client call as
-``(run_id, call, None, line, source)``: see :func:`~runfsm.records.read_items`."""
+``(run_id, call, None, line, source)``: see :func:`~runfsm.validation.records.read_items`."""
 
 
 def json_parser() -> tuple[str, Callable[[bytes | str], Any]]:

@@ -6,12 +6,12 @@ import csv
 from typing import TYPE_CHECKING
 
 from runfsm.exceptions import NotARunStatus
-from runfsm.formats.base import CALLS, Record, read_lines, short, status_of, timestamp_of
+from runfsm.validation.formats.base import CALLS, Record, read_lines, short, status_of, timestamp_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from runfsm.formats.base import Item, Lines, Source
+    from runfsm.validation.formats.base import Item, Lines, Source
 
 __all__ = ["read_csv"]
 

@@ -6,13 +6,23 @@ from typing import TYPE_CHECKING, Final
 from zlib import crc32
 
 from runfsm.exceptions import NotARunStatus
-from runfsm.formats.base import CALLS, FAST_STATUS, Record, event_record, json_parser, owns, short, status_of, too_long
+from runfsm.validation.formats.base import (
+    CALLS,
+    FAST_STATUS,
+    Record,
+    event_record,
+    json_parser,
+    owns,
+    short,
+    status_of,
+    too_long,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from runfsm.exceptions import InputError
-    from runfsm.formats.base import Item, Lines, Source
+    from runfsm.validation.formats.base import Item, Lines, Source
 
 __all__ = ["read_jsonl"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runfsm.exceptions import NotARunStatus
-from runfsm.formats.base import event_record, json_parser, read_lines, short, status_of
+from runfsm.validation.formats.base import event_record, json_parser, read_lines, short, status_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from runfsm.exceptions import InputError
-    from runfsm.formats.base import Item, Lines, Record, Source
+    from runfsm.validation.formats.base import Item, Lines, Record, Source
 
 __all__ = ["read_sse"]
 

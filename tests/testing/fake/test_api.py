@@ -1,4 +1,4 @@
-"""Tests for runfsm.fake.api: the fake behaves like the Assistants API where clients depend on it.
+"""Tests for runfsm.testing.fake.api: the fake behaves like the Assistants API where clients depend on it.
 
 Driven through the real openai SDK on the in-process transport (``fake.client()``); the loopback
 server is exercised in test_server.py.
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runfsm import RunStatus, RunTracker
-from runfsm.fake import STUCK, FakeAssistants, Fault, VirtualClock
-from runfsm.strategies import stream_histories
+from runfsm.testing.fake import STUCK, FakeAssistants, Fault, VirtualClock
+from runfsm.testing.strategies import stream_histories
 
 if TYPE_CHECKING:
     from collections.abc import Callable

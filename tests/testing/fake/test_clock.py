@@ -1,4 +1,4 @@
-"""Tests for runfsm.fake.clock: the virtual clock only moves when told to."""
+"""Tests for runfsm.testing.fake.clock: the virtual clock only moves when told to."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runfsm.fake import VirtualClock
+from runfsm.testing.fake import VirtualClock
 
 
 @given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False)))

@@ -1,4 +1,4 @@
-"""Tests for runfsm.fake.objects: the JSON the fake serves satisfies the field invariants and parses in the SDK."""
+"""runfsm.testing.fake.objects: the JSON the fake serves satisfies the field invariants and parses in the SDK."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
 
 from runfsm import RunStatus, check_fields
-from runfsm.fake.objects import api_error, list_page, message_object, run_object, run_step_object, thread_object
-from runfsm.strategies import statuses
+from runfsm.testing.fake.objects import api_error, list_page, message_object, run_object, run_step_object, thread_object
+from runfsm.testing.strategies import statuses
 
 
 @given(statuses(wire_only=True), st.integers(0, 10**9), st.integers(0, 600))

@@ -1,4 +1,4 @@
-"""Tests for runfsm.fake.script: scripted histories are checked against the lifecycle when built."""
+"""Tests for runfsm.testing.fake.script: scripted histories are checked against the lifecycle when built."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from hypothesis import given
 
 from runfsm import RunStatus
 from runfsm.exceptions import ScriptError
-from runfsm.fake import STUCK, RunScript
-from runfsm.strategies import illegal_histories, stream_histories
+from runfsm.testing.fake import STUCK, RunScript
+from runfsm.testing.strategies import illegal_histories, stream_histories
 
 
 @given(stream_histories(created=True))

@@ -1,4 +1,4 @@
-"""Tests for runfsm.fake.server: the real openai SDK against the fake over loopback HTTP.
+"""Tests for runfsm.testing.fake.server: the real openai SDK against the fake over loopback HTTP.
 
 These use the plugin's fixtures (``fake_server``, ``fake_client``, ``fake_async_client``): the
 server listens on 127.0.0.1, the client's poll and retry sleeps run on the virtual clock.
@@ -14,12 +14,12 @@ import pytest
 from openai import AssistantEventHandler
 from typing_extensions import override
 
-from runfsm.fake import STUCK, FakeAssistantsServer
+from runfsm.testing.fake import STUCK, FakeAssistantsServer
 
 if TYPE_CHECKING:
     from openai.types.beta.threads.run_submit_tool_outputs_params import ToolOutput
 
-    from runfsm.fake.script import StepLike
+    from runfsm.testing.fake.script import StepLike
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 

@@ -1,4 +1,4 @@
-"""Tests for runfsm.fake.transport: the real SDK in-process (sync and async), sleeping on the virtual clock."""
+"""Tests for runfsm.testing.fake.transport: the real SDK in-process (sync and async), sleeping on the virtual clock."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm.fake import FakeAssistants, FakeAssistantsServer, fake_transport, use_virtual_sleep
-from runfsm.strategies import stream_histories
+from runfsm.testing.fake import FakeAssistants, FakeAssistantsServer, fake_transport, use_virtual_sleep
+from runfsm.testing.strategies import stream_histories
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 

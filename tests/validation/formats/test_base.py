@@ -1,11 +1,11 @@
-"""runfsm.formats.base: what every reader shares: the line-length limit, the error budget, the sort field."""
+"""runfsm.validation.formats.base: what every reader shares: the line-length limit, the error budget, the sort field."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from runfsm.exceptions import InputError
-from runfsm.records import Record
+from runfsm.validation.records import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable

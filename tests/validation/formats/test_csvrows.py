@@ -1,4 +1,4 @@
-"""runfsm.formats.csvrows: CSV with a header, timestamps and call cells; bad rows explained."""
+"""runfsm.validation.formats.csvrows: CSV with a header, timestamps and call cells; bad rows explained."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from runfsm.lifecycle import Trigger
-from runfsm.records import Record
 from runfsm.status import RunStatus
+from runfsm.validation.records import Record
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""runfsm.formats.jsonl: run objects, list pages, stream events, compact runs and calls; bad JSON lines explained."""
+"""runfsm.validation.formats.jsonl: run objects, list pages, stream events, compact runs and calls; bad JSON."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from runfsm.exceptions import InputError
-from runfsm.lifecycle import Trigger
-from runfsm.records import Record
 from runfsm.status import RunStatus
+from runfsm.validation.records import Record
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -133,7 +133,7 @@ def test_other_records_are_still_read_after_bad_lines(read_log: Callable[..., li
 
 def test_compact_items_stand_for_the_records(tmp_path: Path) -> None:
     """read_items gives plain run objects and client calls as tuples; as_record makes them the records."""
-    from runfsm.records import as_record, read_items, read_records
+    from runfsm.validation.records import as_record, read_items, read_records
 
     log = tmp_path / "log.jsonl"
     log.write_text(

@@ -1,4 +1,4 @@
-"""runfsm.formats.sse: raw server-sent events, each located at its first line; bad SSE explained."""
+"""runfsm.validation.formats.sse: raw server-sent events, each located at its first line; bad SSE explained."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from runfsm.records import Record
 from runfsm.status import RunStatus
+from runfsm.validation.records import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable

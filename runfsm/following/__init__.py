@@ -1,0 +1,85 @@
+"""Following live runs with few requests: the watcher, the scheduler, polling policies, the client protocol.
+
+:class:`Watcher` / :class:`AsyncWatcher` follow one run (poll or stream), :class:`Scheduler` /
+:class:`AsyncScheduler` many under one request budget. Both carry out the steps of one
+sans-I/O :class:`FollowCore`; the API is reached through the small :class:`RunsAPI` protocol
+(the openai adapters ship here).
+"""
+
+from runfsm.following.backoff import (
+    DEFAULT,
+    ECONOMY,
+    PRESETS,
+    RESPONSIVE,
+    ByStatus,
+    Capped,
+    Exponential,
+    Fixed,
+    Jitter,
+    PollContext,
+    PollPolicy,
+    RetryPolicy,
+    Schedule,
+)
+from runfsm.following.client import (
+    AsyncOpenAIRuns,
+    AsyncRunsAPI,
+    OpenAIRuns,
+    Reply,
+    RunsAPI,
+    ToolOutput,
+    parse_hint,
+    translate_error,
+)
+from runfsm.following.core import DEFAULT_EXPIRY, DEFAULT_GRACE, FollowCore, WatchResult, follow_tracker
+from runfsm.following.errors import (
+    RequestsFailed,
+    ToolOutputsRejected,
+    UnexpectedRunStatus,
+    WatchError,
+    WatchTimeout,
+)
+from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler, TokenBucket
+from runfsm.following.watcher import ActionHandler, AsyncActionHandler, AsyncWatcher, Watcher
+
+__all__ = [
+    "DEFAULT",
+    "DEFAULT_EXPIRY",
+    "DEFAULT_GRACE",
+    "ECONOMY",
+    "PRESETS",
+    "RESPONSIVE",
+    "ActionHandler",
+    "AsyncActionHandler",
+    "AsyncOpenAIRuns",
+    "AsyncRunsAPI",
+    "AsyncScheduler",
+    "AsyncWatcher",
+    "ByStatus",
+    "Capped",
+    "Exponential",
+    "Fixed",
+    "FollowCore",
+    "Jitter",
+    "OpenAIRuns",
+    "PollContext",
+    "PollPolicy",
+    "Reply",
+    "RequestsFailed",
+    "RetryPolicy",
+    "RunsAPI",
+    "Schedule",
+    "ScheduledHandler",
+    "Scheduler",
+    "TokenBucket",
+    "ToolOutput",
+    "ToolOutputsRejected",
+    "UnexpectedRunStatus",
+    "WatchError",
+    "WatchResult",
+    "WatchTimeout",
+    "Watcher",
+    "follow_tracker",
+    "parse_hint",
+    "translate_error",
+]

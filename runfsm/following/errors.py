@@ -1,0 +1,51 @@
+"""The errors that end following a run: :class:`WatchError` and its kinds.
+
+They live above the tracker they carry (a core module cannot import the tracker without an
+import circle), and under the one root, :class:`~runfsm.exceptions.RunfsmError`; the tree
+is drawn in :mod:`runfsm.exceptions`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runfsm.exceptions import RunfsmError
+
+if TYPE_CHECKING:
+    from runfsm.tracker import RunTracker
+
+__all__ = ["RequestsFailed", "ToolOutputsRejected", "UnexpectedRunStatus", "WatchError", "WatchTimeout"]
+
+
+class WatchError(RunfsmError):
+    """Following a run ended without a result; ``run_id``, ``thread_id`` and ``tracker`` say where it stood.
+
+    The run itself is not lost: resume with
+    ``Watcher.poll(err.run_id, thread_id=err.thread_id, tracker=err.tracker)``.
+    """
+
+    def __init__(self, message: str, *, run_id: str | None, thread_id: str, tracker: RunTracker | None) -> None:
+        self.run_id = run_id
+        self.thread_id = thread_id
+        self.tracker = tracker
+        state = f", last seen {tracker.state}" if tracker is not None else ""
+        super().__init__(f"run {run_id or '<not created>'} on thread {thread_id}{state}: {message}")
+
+
+class WatchTimeout(WatchError, TimeoutError):
+    """The deadline (the caller's, or the run's ``expires_at`` plus a grace period) passed first."""
+
+
+class UnexpectedRunStatus(WatchError, ValueError):
+    """The API returned a status runfsm does not know: the watch stops instead of looping on it."""
+
+
+class ToolOutputsRejected(WatchError):
+    """The API refused the tool outputs and the run was not found in a terminal status afterwards.
+
+    The API's words are in the message: ``400 Runs in status "expired" do not accept tool outputs.``
+    """
+
+
+class RequestsFailed(WatchError):
+    """Too many requests failed in a row (``RetryPolicy.max_consecutive``); the last ``ApiError`` is the cause."""
