@@ -3,7 +3,7 @@
 ``lifecycle.{mmd,dot,svg}`` draw the declaration; ``samples-overlay.svg`` draws the bundled
 sample logs on it, with one run highlighted (the README's example of an overlay).
 
-Run from the repository root after changing a table in ``runfsm/lifecycles/``, ``runfsm/lifecycle.py`` or the renderers::
+Run from the repository root after changing a table in ``runfsm/lifecycles/``, the model or the renderers::
 
     python diagrams/update.py
 

@@ -58,8 +58,9 @@ list_runs, retrieve_run, submit_tool_outputs, cancel_run, list_run_steps.
 
 from __future__ import annotations
 
-from runfsm.testing.fake.api import DEFAULT_SCRIPT, FakeAssistants, FakeResponse, Fault, RecordedRequest, Route
+from runfsm.testing.fake.api import DEFAULT_SCRIPT, FakeAssistants
 from runfsm.testing.fake.clock import VirtualClock
+from runfsm.testing.fake.faults import Fault
 from runfsm.testing.fake.script import STUCK, RunScript, Step
 from runfsm.testing.fake.server import FakeAssistantsServer, asgi_app
 from runfsm.testing.fake.transport import (
@@ -69,6 +70,7 @@ from runfsm.testing.fake.transport import (
     openai_client,
     use_virtual_sleep,
 )
+from runfsm.testing.fake.wire import FakeResponse, RecordedRequest, Route
 
 __all__ = [
     "DEFAULT_SCRIPT",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from runfsm.testing.fake.api import FakeAssistants
+from runfsm.testing.fake.wire import Handler
 
 if TYPE_CHECKING:
     import openai
@@ -26,7 +26,7 @@ FAKE_BASE_URL = "http://fake-assistants.invalid/v1"
 """The base URL in-process clients use (never resolved: no request leaves the process)."""
 
 
-def _respond(fake: FakeAssistants, request: httpx2.Request) -> httpx2.Response:
+def _respond(fake: Handler, request: httpx2.Request) -> httpx2.Response:
     answer = fake.handle(
         request.method,
         request.url.path,
@@ -41,10 +41,10 @@ def _respond(fake: FakeAssistants, request: httpx2.Request) -> httpx2.Response:
     return httpx2.Response(answer.status_code, headers=answer.headers, content=answer.body, request=request)
 
 
-def fake_transport(fake: FakeAssistants) -> httpx2.MockTransport:
+def fake_transport(fake: Handler) -> httpx2.MockTransport:
     """An ``httpx2`` transport (sync and async) answering every request from ``fake``."""
-    if not isinstance(fake, FakeAssistants):
-        raise TypeError(f"fake_transport takes a FakeAssistants, got {fake!r}")
+    if not isinstance(fake, Handler):
+        raise TypeError(f"fake_transport takes a FakeAssistants (anything with handle() and clock), got {fake!r}")
     return httpx2.MockTransport(lambda request: _respond(fake, request))
 
 
@@ -84,9 +84,7 @@ def use_virtual_sleep(client: openai.OpenAI | openai.AsyncOpenAI, clock: Virtual
     target._sleep_for_retry = _retry_sleep
 
 
-def openai_client(
-    fake: FakeAssistants, *, base_url: str | None = None, max_retries: int = 2, **options: Any
-) -> openai.OpenAI:
+def openai_client(fake: Handler, *, base_url: str | None = None, max_retries: int = 2, **options: Any) -> openai.OpenAI:
     """A real ``openai.OpenAI`` for ``fake``: in-process unless ``base_url`` (a loopback server's) is given."""
     import openai  # noqa: PLC0415
 
@@ -103,7 +101,7 @@ def openai_client(
 
 
 def async_openai_client(
-    fake: FakeAssistants, *, base_url: str | None = None, max_retries: int = 2, **options: Any
+    fake: Handler, *, base_url: str | None = None, max_retries: int = 2, **options: Any
 ) -> openai.AsyncOpenAI:
     """A real ``openai.AsyncOpenAI`` for ``fake`` (in-process unless ``base_url`` is given)."""
     import openai  # noqa: PLC0415

@@ -1,0 +1,157 @@
+"""Fault injection for the fake: :class:`Fault`, and the methods that queue faults for the next requests."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from runfsm.testing.fake.wire import FakeResponse, Route, error_response
+
+if TYPE_CHECKING:
+    import threading
+
+__all__ = ["Fault", "FaultInjection"]
+
+
+@dataclass(slots=True)
+class Fault:
+    """A fault to inject into the next matching requests (see :meth:`FakeAssistants.inject`).
+
+    ``kind``: ``"status"`` answers ``status_code`` with the API's error body (429 carries
+    ``retry-after`` / ``retry-after-ms`` when given); ``"drop"`` closes the connection with no
+    complete answer (``processed=True``: after the request took effect, as when a response is
+    lost on the way back); ``"slow"`` lets ``seconds`` of virtual time pass (and
+    ``real_seconds`` of real time, for client timeout tests) before answering normally;
+    ``"garble"`` answers normally but with ``status`` in place of the run's status (a status
+    the client does not know); ``"cut"`` ends an SSE stream after ``events`` events, with no
+    ``done`` (a stream broken on the way).
+    """
+
+    kind: Literal["status", "drop", "slow", "garble", "cut"]
+    route: Route | None = None
+    run_id: str | None = None
+    times: int = 1
+    status_code: int = 500
+    retry_after: float | None = None
+    retry_after_ms: int | None = None
+    seconds: float = 0.0
+    real_seconds: float = 0.0
+    processed: bool = False
+    status: str = ""
+    events: int = 0
+
+    def matches(self, route: Route, run_id: str | None) -> bool:
+        """True if this fault applies to a request on ``route`` about ``run_id``."""
+        return (
+            self.times > 0
+            and (self.route is None or self.route == route)
+            and (self.run_id is None or self.run_id == run_id)
+        )
+
+
+class FaultInjection:
+    """The fault-injection half of :class:`~runfsm.testing.fake.api.FakeAssistants`: queue faults, take them."""
+
+    _lock: threading.RLock
+    _faults: list[Fault]
+
+    def inject(self, fault: Fault) -> Fault:
+        """Apply ``fault`` to the next ``fault.times`` matching requests."""
+        if not isinstance(fault, Fault):
+            raise TypeError(f"inject takes a Fault, got {fault!r}")
+        if fault.times < 1:
+            raise ValueError(f"Fault.times must be >= 1, got {fault.times}")
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def fail_next(
+        self,
+        status_code: int = 500,
+        *,
+        route: Route | None = None,
+        run_id: str | None = None,
+        times: int = 1,
+        retry_after: float | None = None,
+        retry_after_ms: int | None = None,
+    ) -> Fault:
+        """Answer the next matching requests with ``status_code`` (429: a rate limit, 5xx: a server error)."""
+        if not 400 <= status_code <= 599:
+            raise ValueError(f"status_code must be an HTTP error status (400-599), got {status_code}")
+        return self.inject(
+            Fault(
+                "status",
+                route=route,
+                run_id=run_id,
+                times=times,
+                status_code=status_code,
+                retry_after=retry_after,
+                retry_after_ms=retry_after_ms,
+            )
+        )
+
+    def drop_next(
+        self, *, route: Route | None = None, run_id: str | None = None, times: int = 1, processed: bool = False
+    ) -> Fault:
+        """Close the connection on the next matching requests (``processed``: after they took effect)."""
+        return self.inject(Fault("drop", route=route, run_id=run_id, times=times, processed=processed))
+
+    def slow_next(
+        self,
+        seconds: float,
+        *,
+        route: Route | None = None,
+        run_id: str | None = None,
+        times: int = 1,
+        real_seconds: float = 0.0,
+    ) -> Fault:
+        """Let ``seconds`` of virtual time (and ``real_seconds`` of real time) pass before answering."""
+        if seconds < 0 or real_seconds < 0 or not math.isfinite(seconds) or not math.isfinite(real_seconds):
+            raise ValueError("slow_next takes finite seconds >= 0")
+        return self.inject(
+            Fault("slow", route=route, run_id=run_id, times=times, seconds=seconds, real_seconds=real_seconds)
+        )
+
+    def garble_next(
+        self, status: str, *, route: Route | None = "retrieve_run", run_id: str | None = None, times: int = 1
+    ) -> Fault:
+        """Answer the next matching run responses with ``"status": status`` (e.g. a status no client knows)."""
+        return self.inject(Fault("garble", route=route, run_id=run_id, times=times, status=status))
+
+    def cut_stream_next(
+        self, *, events: int = 1, route: Route | None = "create_run", run_id: str | None = None, times: int = 1
+    ) -> Fault:
+        """End the next matching SSE streams after ``events`` events, without ``done`` (the run goes on)."""
+        if events < 0:
+            raise ValueError(f"cut_stream_next takes events >= 0, got {events}")
+        return self.inject(Fault("cut", route=route, run_id=run_id, times=times, events=events))
+
+    def _take_fault(self, route: Route, run_id: str | None) -> Fault | None:
+        for fault in self._faults:
+            if fault.matches(route, run_id):
+                fault.times -= 1
+                if fault.times == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+
+def status_fault(fault: Fault) -> FakeResponse:
+    if fault.status_code == 429:
+        response = error_response(
+            429, "Rate limit reached for requests (runfsm fake). Please try again later.", type="requests"
+        )
+    elif fault.status_code >= 500:
+        response = error_response(
+            fault.status_code,
+            "The server had an error while processing your request. Sorry about that!",
+            type="server_error",
+        )
+    else:
+        response = error_response(fault.status_code, f"runfsm fake: injected {fault.status_code}")
+    if fault.retry_after is not None:
+        response.headers["retry-after"] = f"{fault.retry_after:g}"
+    if fault.retry_after_ms is not None:
+        response.headers["retry-after-ms"] = str(fault.retry_after_ms)
+    return response

@@ -1,0 +1,184 @@
+"""What crosses the fake's wire: route names, responses, the request log's records, the API's error shape.
+
+Shared by the fake's resources (:mod:`~runfsm.testing.fake.api`, :mod:`~runfsm.testing.fake.runs`),
+its fault injection (:mod:`~runfsm.testing.fake.faults`) and the two ways HTTP reaches it
+(:mod:`~runfsm.testing.fake.server`, :mod:`~runfsm.testing.fake.transport`), which only need
+:class:`Handler`: anything with the fake's ``handle`` and ``clock``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from runfsm.testing.fake.objects import api_error, list_page
+
+if TYPE_CHECKING:
+    from runfsm.testing.fake.clock import VirtualClock
+
+__all__ = ["FakeResponse", "Handler", "RecordedRequest", "Route"]
+
+Route = Literal[
+    "create_thread",
+    "retrieve_thread",
+    "create_message",
+    "list_messages",
+    "create_run",
+    "list_runs",
+    "retrieve_run",
+    "submit_tool_outputs",
+    "cancel_run",
+    "list_run_steps",
+    "unknown",
+]
+
+JSON_HEADERS = {"content-type": "application/json"}
+SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request the fake received, as the request log keeps it."""
+
+    method: str
+    path: str
+    route: Route
+    status_code: int
+    """The status code answered (0 for a dropped connection)."""
+    at: float
+    """Virtual time when it arrived."""
+    thread_id: str | None = None
+    run_id: str | None = None
+    stream: bool = False
+    fault: str | None = None
+    """The injected fault that answered it (``"429"``, ``"500"``, ``"drop"``, ``"slow"``), if any."""
+    run_status: str | None = None
+    """The run's status once the request was handled (wire value), for requests the fake served about a run."""
+
+
+@dataclass(slots=True)
+class FakeResponse:
+    """What the fake answers: status, headers and body (JSON, or a complete SSE stream)."""
+
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+    stream: bool = False
+    drop: bool = False
+    """Close the connection instead of completing the response."""
+    real_delay: float = 0.0
+    """Real seconds to wait before answering (the ``slow`` fault's ``real_seconds``)."""
+
+    def json(self) -> Any:
+        """The body parsed as JSON (not for streams)."""
+        return json.loads(self.body)
+
+
+@runtime_checkable
+class Handler(Protocol):
+    """What the server and the transport talk to: a virtual clock and one entry point per request."""
+
+    clock: VirtualClock
+
+    def handle(
+        self, method: str, path: str, *, query: str = "", body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> FakeResponse:
+        """Answer one request."""
+        ...
+
+
+class HTTPError(Exception):
+    """An API error answer, raised inside a handler and turned into the API's error body."""
+
+    def __init__(self, status_code: int, message: str, *, type: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.type = type
+
+
+def strip_prefix(path: str) -> str:
+    path = path.split("?", 1)[0]
+    return path[3:] if path.startswith("/v1/") else path
+
+
+def route_of(method: str, path: str) -> tuple[Route, str | None, str | None]:
+    """Map a method and path to a route name, thread id and run id."""
+    parts = [p for p in strip_prefix(path).split("/") if p]
+    n = len(parts)
+    if n == 0 or parts[0] != "threads":
+        return "unknown", strip_prefix(path), None
+    if n == 1 and method == "POST":
+        return "create_thread", None, None
+    tid = parts[1] if n > 1 else None
+    if n == 2 and method == "GET":
+        return "retrieve_thread", tid, None
+    if n == 3 and parts[2] == "messages":
+        return ("create_message" if method == "POST" else "list_messages"), tid, None
+    if n >= 3 and parts[2] == "runs":
+        if n == 3:
+            return ("create_run" if method == "POST" else "list_runs"), tid, None
+        rid = parts[3]
+        if n == 4 and method == "GET":
+            return "retrieve_run", tid, rid
+        if n == 5 and method == "POST" and parts[4] == "submit_tool_outputs":
+            return "submit_tool_outputs", tid, rid
+        if n == 5 and method == "POST" and parts[4] == "cancel":
+            return "cancel_run", tid, rid
+        if n == 5 and method == "GET" and parts[4] == "steps":
+            return "list_run_steps", tid, rid
+    return "unknown", strip_prefix(path), None
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise HTTPError(400, "We could not parse the JSON body of your request.") from None
+    if not isinstance(data, dict):
+        raise HTTPError(400, "We could not parse the JSON body of your request.")
+    return data
+
+
+def metadata_of(params: Mapping[str, Any]) -> dict[str, str]:
+    meta = params.get("metadata")
+    return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, Mapping) else {}
+
+
+def text_of(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Iterable):
+        return "".join(
+            str(part.get("text", "")) for part in content if isinstance(part, Mapping) and part.get("type") == "text"
+        )
+    return ""
+
+
+def paginate(items: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, Any]:
+    ordered = list(items) if query.get("order") == "asc" else list(reversed(items))
+    if "after" in query:
+        ids = [i["id"] for i in ordered]
+        ordered = ordered[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
+    try:
+        limit = max(1, min(100, int(query.get("limit", "20"))))
+    except ValueError:
+        raise HTTPError(400, f"Invalid 'limit': expected an integer, got {query['limit']!r}.") from None
+    return list_page(ordered[:limit], has_more=len(ordered) > limit)
+
+
+def json_response(data: Mapping[str, Any], status_code: int = 200) -> FakeResponse:
+    return FakeResponse(status_code, dict(JSON_HEADERS), json.dumps(data).encode())
+
+
+def error_response(status_code: int, message: str, *, type: str = "invalid_request_error") -> FakeResponse:
+    code = "rate_limit_exceeded" if status_code == 429 else None
+    return json_response(api_error(message, type=type, code=code), status_code)
+
+
+def sse_event(event: str, data: Mapping[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
