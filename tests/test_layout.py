@@ -82,13 +82,13 @@ def test_every_module_is_in_a_known_layer() -> None:
 
 
 def test_dependencies_point_one_way() -> None:
-    """core <- wings <- commands: the core imports no wing, a wing imports no CLI, wings import only what they use."""
+    """Core <- wings <- commands: the core imports no wing, a wing imports no CLI, wings import only what they use."""
     upward = []
     for module, targets in _graph().items():
         layer = _layer(module)
         for target in targets:
             to = _layer(target)
-            if to == layer or to == "core" or layer == "commands":
+            if to in (layer, "core") or layer == "commands":
                 continue
             if layer == "core" or to == "commands" or to not in WING_USES[layer]:
                 upward.append(f"{module} ({layer}) imports {target} ({to})")
