@@ -126,9 +126,10 @@ def test_hanging_on_requires_action_is_caught_on_its_own() -> None:
 
 
 def test_submits_outside_requires_action_are_caught() -> None:
-    """A second submit lands on a queued run: the API refuses it ('never submits outside requires_action')."""
+    """A second submit of the same outputs lands on a queued run: the fake names it a re-send, the API refuses it."""
     message = _falsify(RetryingSubmitClient)
-    assert 'Runs in status "queued" do not accept tool outputs.' in message
+    assert "never re-sends outputs: sent the tool outputs for" in message, message
+    assert "submit_tool_outputs run_000002 -> 400 queued" in message, message
 
 
 def test_client_step_must_be_overridden() -> None:

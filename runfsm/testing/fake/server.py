@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import Receive, Scope, Send
 
-__all__ = ["FakeAssistantsServer", "asgi_app"]
+__all__ = ["FakeAssistantsServer", "LoopbackServer", "asgi_app"]
 
 _START_TIMEOUT_S = 10.0
 
@@ -65,18 +65,13 @@ def asgi_app(fake: FakeAssistants) -> Starlette:
     return Starlette(routes=[StarletteRoute("/{path:path}", endpoint, methods=["GET", "POST", "DELETE"])])
 
 
-class FakeAssistantsServer(FakeAssistants):
-    """A :class:`~runfsm.testing.fake.api.FakeAssistants` served over HTTP on ``127.0.0.1`` (a free port).
+class LoopbackServer:
+    """An ASGI app served by uvicorn on a free loopback port, in a daemon thread (start, stop, port)."""
 
-    Use it as a context manager; ``url`` is the base URL for ``openai.OpenAI(base_url=...)``
-    (it ends in ``/v1``). Everything else (``clock``, ``queue_run``, ``fail_next``,
-    ``requests``, ``count``, ``trackers``) is the :class:`FakeAssistants` API.
-    """
-
-    def __init__(self, *, host: str = "127.0.0.1", **options: Any) -> None:
+    def __init__(self, app: Any, host: str) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(f"the fake server only listens on loopback, got host {host!r}")
-        super().__init__(**options)
+        self.app = app
         self.host = host
         self.port: int | None = None
         self._uvicorn: uvicorn.Server | None = None
@@ -84,14 +79,12 @@ class FakeAssistantsServer(FakeAssistants):
         self._sock: socket.socket | None = None
 
     @property
-    def url(self) -> str:
-        """The base URL (``http://127.0.0.1:<port>/v1``); only valid while the server runs."""
-        if self.port is None:
-            raise RuntimeError("the fake server is not running: use `with FakeAssistantsServer() as server:`")
-        return f"http://{self.host}:{self.port}/v1"
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._uvicorn is not None
 
-    def start(self) -> FakeAssistantsServer:
-        """Bind a free loopback port and serve in a background thread; returns self once ready."""
+    def start(self) -> None:
+        """Bind a free loopback port and serve in a background thread; returns once ready."""
         if self._uvicorn is not None:
             raise RuntimeError("the fake server is already running")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -101,7 +94,7 @@ class FakeAssistantsServer(FakeAssistants):
         sock.bind((self.host, 0))
         self.port = sock.getsockname()[1]
         self._sock = sock
-        config = uvicorn.Config(asgi_app(self), log_level="critical", lifespan="off", access_log=False)
+        config = uvicorn.Config(self.app, log_level="critical", lifespan="off", access_log=False, interface="asgi3")
         server = uvicorn.Server(config)
         self._uvicorn = server
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="runfsm-fake", daemon=True)
@@ -115,7 +108,6 @@ class FakeAssistantsServer(FakeAssistants):
         if not server.started:
             self.stop()
             raise RuntimeError("the fake server did not start within 10 s")
-        return self
 
     def stop(self) -> None:
         """Stop serving and join the thread (idempotent)."""
@@ -128,6 +120,41 @@ class FakeAssistantsServer(FakeAssistants):
         if sock is not None:
             sock.close()
         self.port = None
+
+
+class FakeAssistantsServer(FakeAssistants):
+    """A :class:`~runfsm.testing.fake.api.FakeAssistants` served over HTTP on ``127.0.0.1`` (a free port).
+
+    Use it as a context manager; ``url`` is the base URL for ``openai.OpenAI(base_url=...)``
+    (it ends in ``/v1``). Everything else (``clock``, ``queue_run``, ``fail_next``,
+    ``requests``, ``count``, ``trackers``) is the :class:`FakeAssistants` API.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", **options: Any) -> None:
+        super().__init__(**options)
+        self._loopback = LoopbackServer(asgi_app(self), host)
+        self.host = host
+
+    @property
+    def port(self) -> int | None:
+        """The port served on (None when not running)."""
+        return self._loopback.port
+
+    @property
+    def url(self) -> str:
+        """The base URL (``http://127.0.0.1:<port>/v1``); only valid while the server runs."""
+        if self.port is None:
+            raise RuntimeError("the fake server is not running: use `with FakeAssistantsServer() as server:`")
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> FakeAssistantsServer:
+        """Bind a free loopback port and serve in a background thread; returns self once ready."""
+        self._loopback.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread (idempotent)."""
+        self._loopback.stop()
 
     def __enter__(self) -> FakeAssistantsServer:
         return self.start()
