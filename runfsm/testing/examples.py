@@ -162,8 +162,11 @@ def run_scripts(
     if histories is not None:
         drawn = histories.filter(few_rounds)
     else:  # rounds drawn first: an even spread of 0 to M rounds (a free walk mostly ends at the first chance)
+        # k rounds take at least 3k + 1 statuses (queued, in_progress, requires_action, ..., the end), so
+        # max_length 3M + 3 allows M rounds and never M + 1: no filter, nothing for the shrinker to reject
+        length = 3 * max_tool_rounds + 3
         by_rounds: list[st.SearchStrategy[Sequence[RunStatus]]] = [
-            stream_histories(cancel=False, max_length=4 + 3 * max(rounds, 1), min_tool_rounds=rounds).filter(few_rounds)
+            stream_histories(cancel=False, max_length=length, min_tool_rounds=rounds)
             for rounds in range(max_tool_rounds + 1)
         ]
         drawn = st.integers(0, max_tool_rounds).flatmap(lambda rounds: by_rounds[rounds])
