@@ -100,7 +100,7 @@ DEFAULT_POLL_HINTS: tuple[int, ...] = (10_000, 5000, 3000)
 """``openai-poll-after-ms`` values :func:`fake_apis` draws from (a run can last 600 virtual seconds: each
 second of hint is fewer polls over loopback)."""
 
-DEFAULT_CANCEL_AFTER: tuple[float, ...] = (30.0, 0.0, 5.0, 120.0)
+DEFAULT_CANCEL_AFTER: tuple[float, ...] = (0.0, 5.0, 30.0, 120.0)
 """When the user asks the client to stop, in half the examples (virtual seconds after the example starts)."""
 
 _CANCEL_SECONDS: tuple[float, ...] = (1.0, 0.0, 5.0, 30.0)
