@@ -156,7 +156,7 @@ class FakeAssistants(FaultInjection, RunEngine):
             self._settle(run)
             allowed = self.server_moves(run_id)
             if target not in allowed:
-                names = ", ".join(s.wire or s.name for s in allowed) or "nothing"
+                names = ", ".join(s.label for s in allowed) or "nothing"
                 raise ValueError(f"run {run_id} is {run.status}; the server can move it to {names}, not {target}")
             self._enter(run, target, self.clock.now(), None)
             return run.status
