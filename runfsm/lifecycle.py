@@ -32,6 +32,7 @@ __all__ = [
     "Lifecycle",
     "Route",
     "Source",
+    "edges_from_table",
 ]
 
 S = TypeVar("S", bound=LifecycleState)
@@ -80,6 +81,15 @@ class Edge(Generic[S]):
     def is_lenient(self) -> bool:
         """True for edges accepted on evidence rather than documentation."""
         return self.kind is EdgeKind.LENIENT
+
+
+def edges_from_table(table: Iterable[tuple[S, tuple[S, ...], EdgeKind, Trigger, str]]) -> tuple[Edge[S], ...]:
+    """Expand table rows ``(source, destinations, kind, trigger, evidence)`` into one edge per destination."""
+    return tuple(
+        Edge(source, dest, kind, trigger, evidence)
+        for source, dests, kind, trigger, evidence in table
+        for dest in dests
+    )
 
 
 @dataclass(frozen=True, slots=True)

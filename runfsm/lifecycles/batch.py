@@ -13,7 +13,7 @@ announce the four final statuses.
 
 from __future__ import annotations
 
-from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source
+from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source, edges_from_table
 from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
 __all__ = ["BATCH_EDGES", "BATCH_LIFECYCLE", "BATCH_SOURCES", "BATCH_WEBHOOKS", "BatchStatus"]
@@ -87,11 +87,7 @@ _BATCH_TABLE: tuple[tuple[BatchStatus, tuple[BatchStatus, ...], EdgeKind, Trigge
     (_B.Finalizing, (_B.Cancelling,), _L, Trigger.CANCEL, "unknown either way: a cancel while finalizing"),
 )
 
-BATCH_EDGES: tuple[Edge[BatchStatus], ...] = tuple(
-    Edge(source, dest, kind, trigger, evidence)
-    for source, dests, kind, trigger, evidence in _BATCH_TABLE
-    for dest in dests
-)
+BATCH_EDGES: tuple[Edge[BatchStatus], ...] = edges_from_table(_BATCH_TABLE)
 """Every legal direct edge of a batch."""
 
 BATCH_WEBHOOKS: dict[str, BatchStatus] = {

@@ -15,7 +15,7 @@ final ones.
 
 from __future__ import annotations
 
-from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source
+from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source, edges_from_table
 from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
 __all__ = ["RESPONSE_EDGES", "RESPONSE_LIFECYCLE", "RESPONSE_SOURCES", "RESPONSE_WEBHOOKS", "ResponseStatus"]
@@ -98,11 +98,7 @@ _RESPONSE_TABLE: tuple[tuple[ResponseStatus, tuple[ResponseStatus, ...], EdgeKin
     (_S.Queued, (_S.Failed,), _L, Trigger.SERVER, "plausible (a server error before work starts), not stated [R2]"),
 )
 
-RESPONSE_EDGES: tuple[Edge[ResponseStatus], ...] = tuple(
-    Edge(source, dest, kind, trigger, evidence)
-    for source, dests, kind, trigger, evidence in _RESPONSE_TABLE
-    for dest in dests
-)
+RESPONSE_EDGES: tuple[Edge[ResponseStatus], ...] = edges_from_table(_RESPONSE_TABLE)
 """Every legal direct edge of a background response. A final status never changes [O-qa: report it]."""
 
 RESPONSE_WEBHOOKS: dict[str, ResponseStatus] = {

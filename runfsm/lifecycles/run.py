@@ -7,7 +7,7 @@ machine, lookup tables, routes, diagrams, strategies) is derived from ``RUN_EDGE
 
 from __future__ import annotations
 
-from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source
+from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source, edges_from_table
 from runfsm.status import RunStatus
 from runfsm.vocabulary import Trigger
 
@@ -94,11 +94,7 @@ _RUN_TABLE: tuple[tuple[RunStatus, tuple[RunStatus, ...], EdgeKind, Trigger, str
     ),
 )
 
-RUN_EDGES: tuple[Edge[RunStatus], ...] = tuple(
-    Edge(source, dest, kind, trigger, evidence)
-    for source, dests, kind, trigger, evidence in _RUN_TABLE
-    for dest in dests
-)
+RUN_EDGES: tuple[Edge[RunStatus], ...] = edges_from_table(_RUN_TABLE)
 """Every legal direct edge of the Assistants run lifecycle."""
 
 
