@@ -71,7 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-format", choices=FORMATS, default="auto", help="input format (default: detected per file)"
     )
     parser.add_argument(
-        "--strict", action="store_true", help="unfinished runs, runs joined mid-run (stream captures that began late) and unrecorded client calls count as failures"
+        "--strict",
+        action="store_true",
+        help="unfinished runs, runs joined mid-run and unrecorded client calls count as failures",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code tells")
     parser.add_argument(

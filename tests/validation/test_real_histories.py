@@ -109,5 +109,5 @@ def test_an_expired_deep_research_run_with_every_timestamp_null_breaks_no_field_
 
 
 def test_an_incomplete_run_stopped_by_the_content_filter_breaks_no_field_invariant() -> None:
-    """incomplete with reason content_filter is common on Azure [O-9672, O-9729]."""
+    """An incomplete run with reason content_filter is common on Azure [O-9672, O-9729]."""
     assert check_fields(RunStatus.Incomplete, _run("incomplete", incomplete_details={"reason": "content_filter"})) == ()
