@@ -129,12 +129,12 @@ class IllegalTransition(RunfsmError):
         self.mode = mode
         self.allowed = tuple(allowed)
         self.reason = reason
-        names = ", ".join(s.name for s in self.allowed) or "nothing (terminal)"
+        names = ", ".join(s.label for s in self.allowed) or "nothing (terminal)"
         run = run_id if run_id is not None else "<unnamed run>"
         extra = f"; {reason}" if reason else ""
         super().__init__(
-            f"run {run}: illegal jump {source.name} -> {target.name} at observation {index} "
-            f"({mode} mode); allowed from {source.name}: {names}{extra}"
+            f"run {run}: illegal jump {source.label} -> {target.label} at observation {index} "
+            f"({mode} mode); allowed from {source.label}: {names}{extra}"
         )
 
 

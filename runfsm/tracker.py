@@ -305,7 +305,7 @@ class RunTracker:
         self._entering: _Entering | None = None
 
     def __repr__(self) -> str:
-        return f"<RunTracker {self.run_id!r} {self.state.name} ({self.mode}, {len(self.history)} observations)>"
+        return f"<RunTracker {self.run_id!r} {self.state.label} ({self.mode}, {len(self.history)} observations)>"
 
     # -- reading
 
@@ -525,7 +525,7 @@ class RunTracker:
                 self.run_id,
                 err.value,
                 obs.index,
-                self.state.name,
+                self.state.label,
             )
         return obs
 
@@ -547,14 +547,14 @@ class RunTracker:
             why = " and ".join(c.value for c in obs.missing_calls)
             self._log_rejection(
                 obs,
-                obs.status.name,
+                obs.status.label,
                 "run %s: illegal jump %s -> %s at observation %d (%s mode); allowed: %s%s",
                 self.run_id,
-                obs.source.name,
-                obs.status.name,
+                obs.source.label,
+                obs.status.label,
                 obs.index,
                 self.mode,
-                ", ".join(s.name for s in self.lifecycle.successors(obs.source)) or "nothing (terminal)",
+                ", ".join(s.label for s in self.lifecycle.successors(obs.source)) or "nothing (terminal)",
                 f"; needs an unrecorded {why}" if why else "",
             )
 
@@ -565,12 +565,12 @@ class RunTracker:
             *args,
             extra={
                 "run_id": self.run_id,
-                "source": obs.source.name,
+                "source": obs.source.label,
                 "target": target,
                 "mode": self.mode,
                 "index": obs.index,
                 "outcome": obs.outcome.value,
-                "allowed": [s.name for s in self.lifecycle.successors(obs.source)],
+                "allowed": [s.label for s in self.lifecycle.successors(obs.source)],
                 "missing_calls": [c.value for c in obs.missing_calls],
             },
         )

@@ -73,11 +73,11 @@ class Offense:
     @property
     def message(self) -> str:
         """One line for people."""
-        allowed = ", ".join(s.wire or s.name for s in self.allowed) or "nothing (terminal)"
-        src = self.source.wire or self.source.name
+        allowed = ", ".join(s.label for s in self.allowed) or "nothing (terminal)"
+        src = self.source.label
         if self.kind is OffenseKind.UNKNOWN_STATUS:
             return f"unknown status {self.raw!r} after {src}"
-        tgt = self.target.wire or self.target.name if self.target is not None else self.raw
+        tgt = self.target.label if self.target is not None else self.raw
         if self.kind is OffenseKind.UNRECORDED_CALL:
             calls = " and ".join(c.value for c in self.missing_calls)
             return f"{src} -> {tgt} needs a {calls} call the log does not contain"
@@ -89,9 +89,9 @@ class Offense:
             "kind": self.kind.value,
             "index": self.index,
             "location": str(self.location) if self.location is not None else None,
-            "from": self.source.wire or self.source.name,
-            "to": (self.target.wire or self.target.name) if self.target is not None else self.raw,
-            "allowed": [s.wire or s.name for s in self.allowed],
+            "from": self.source.label,
+            "to": self.target.label if self.target is not None else self.raw,
+            "allowed": [s.label for s in self.allowed],
             "missing_calls": [c.value for c in self.missing_calls],
             "message": self.message,
         }
@@ -164,12 +164,12 @@ class Verdict:
             "run_id": self.run_id,
             "mode": self.mode,
             "result": self.result.value,
-            "final": self.final.wire or self.final.name,
+            "final": self.final.label,
             "observations": self.observations,
             "first_offense": first.to_dict() if first is not None else None,
             "offenses": [o.to_dict() for o in self.offenses],
-            "inferred": [{"index": i, "states": [s.wire or s.name for s in states]} for i, states in self.inferred],
-            "lenient_edges": [[e.source.wire or e.source.name, e.dest.wire or e.dest.name] for e in self.lenient],
+            "inferred": [{"index": i, "states": [s.label for s in states]} for i, states in self.inferred],
+            "lenient_edges": [[e.source.label, e.dest.label] for e in self.lenient],
             "warnings": [
                 {"index": i, "location": str(loc) if loc is not None else None, "message": m}
                 for i, loc, m in self.warnings

@@ -214,11 +214,11 @@ def test_illegal_jump_logs_one_structured_warning(caplog: pytest.LogCaptureFixtu
     assert record.name == "runfsm"
     assert record.levelno == logging.WARNING
     assert record.__dict__["run_id"] == "run_log"
-    assert record.__dict__["source"] == "Completed"
-    assert record.__dict__["target"] == "InProgress"
+    assert record.__dict__["source"] == "completed"
+    assert record.__dict__["target"] == "in_progress"
     assert record.__dict__["mode"] == "stream"
     assert record.__dict__["allowed"] == []
-    assert "Completed -> InProgress" in record.getMessage()
+    assert "completed -> in_progress" in record.getMessage()
 
 
 def test_raise_policy_raises_with_structured_fields_and_keeps_the_attempt() -> None:

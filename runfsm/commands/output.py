@@ -43,7 +43,7 @@ class ValidationReport:
 
 
 def _status(value: Any) -> str:
-    return str(value.wire or value.name)
+    return str(value.label)
 
 
 def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> list[str]:

@@ -175,7 +175,7 @@ class Diagram:
 
 def state_label(state: RunStatus) -> str:
     """What a state is called on a diagram: its wire value, or its name for the client-side ones."""
-    return state.wire if state.wire is not None else state.name
+    return state.label
 
 
 def lifecycle_diagram(lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE) -> Diagram:

@@ -170,7 +170,7 @@ class Report:
             run = _esc(f.run_id) if f.run_id is not None else "<i>unnamed</i>"
             rows.append(
                 f'<tr><td><code>{run}</code></td><td class="{_esc(f.result.value)}">{_esc(f.result.value)}</td>'
-                f'<td>{_esc(f.final.wire or f.final.name)}</td><td><ul class="offenses">{items}</ul></td></tr>'
+                f'<td>{_esc(f.final.label)}</td><td><ul class="offenses">{items}</ul></td></tr>'
             )
         more = (
             f"<p>… and {self.failures_not_listed:,} more failing runs not listed.</p>"

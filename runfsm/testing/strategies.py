@@ -84,7 +84,7 @@ def _check_status(name: str, value: object, *, wire: bool) -> RunStatus:
     if not isinstance(value, RunStatus):
         raise InvalidArgument(f"{name}={value!r} must be a RunStatus")
     if wire and value.wire is None:
-        raise InvalidArgument(f"{name}={value!r}: {value.name} is client-side; the API never shows it")
+        raise InvalidArgument(f"{name}={value!r}: {value.label} is client-side; the API never shows it")
     return value
 
 
@@ -335,7 +335,7 @@ def poll_histories(
 def _trigger(source: RunStatus, dest: RunStatus) -> Trigger:
     edge = _LC.edge(source, dest)
     if edge is None:  # pragma: no cover - consecutive statuses of a stream history are edges
-        raise AssertionError(f"{source.name} -> {dest.name} is not an edge")
+        raise AssertionError(f"{source.label} -> {dest.label} is not an edge")
     return edge.trigger
 
 

@@ -241,7 +241,7 @@ def test_svg_is_well_formed_and_shows_all_eleven_states() -> None:
     states = _svg_states(to_svg(lifecycle_diagram()))
     assert set(states) == {s.name for s in RunStatus}
     for s in RunStatus:
-        assert (s.wire or s.name) in states[s.name]
+        assert s.label in states[s.name]
 
 
 def test_svg_has_no_graphviz_version_and_names_its_dot() -> None:
@@ -356,7 +356,7 @@ def test_readme_embeds_the_current_diagram_and_table() -> None:
     assert 0 <= start < end, "README markers missing"
     assert readme[start : end + len(README_END) + 1] == readme_block(), "stale: run `python diagrams/update.py`"
     assert '```mermaid\n---\ntitle: "assistants-run lifecycle"\n---\nstateDiagram-v2\n' in readme_block()
-    assert "| RequiresAction | Queued | documented | submit_tool_outputs |" in readme_block()
+    assert "| requires_action | queued | documented | submit_tool_outputs |" in readme_block()
 
 
 def test_diagram_modules_import_no_graphviz() -> None:
