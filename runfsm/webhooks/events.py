@@ -112,7 +112,7 @@ class EventTypes:
             if lifecycle.name in self.lifecycles:
                 raise ValueError(f"lifecycle {lifecycle.name!r} given twice")
             self.lifecycles[lifecycle.name] = lifecycle
-            for name, state in getattr(lifecycle, "webhooks", {}).items():
+            for name, state in lifecycle.webhooks.items():
                 if name in self._types:
                     raise ValueError(f"webhook event {name!r} is declared by two lifecycles")
                 self._types[name] = (lifecycle, state)
@@ -134,8 +134,10 @@ class EventTypes:
         return self._types.get(event_type)
 
     def lifecycle(self, name: str) -> Lifecycle[Any]:
-        """The lifecycle called ``name`` (raises KeyError naming the known ones)."""
-        try:
-            return self.lifecycles[name]
-        except KeyError:
-            raise KeyError(f"no lifecycle {name!r} here (known: {', '.join(sorted(self.lifecycles))})") from None
+        """The lifecycle called ``name``, or whose key is ``name`` (``response``); KeyError names the known ones."""
+        found = self.lifecycles.get(name)
+        if found is None:
+            found = next((lc for lc in self.lifecycles.values() if lc.key == name), None)
+        if found is None:
+            raise KeyError(f"no lifecycle {name!r} here (known: {', '.join(sorted(self.lifecycles))})")
+        return found

@@ -293,7 +293,7 @@ class Receiver:
     def _lifecycle_for(self, data: Mapping[str, Any], lifecycle: Lifecycle[Any] | str | None) -> Lifecycle[Any]:
         if lifecycle is None:
             kind = data.get("object")
-            found = [lc for lc in self.types.lifecycles.values() if getattr(lc, "object_type", None) == kind]
+            found = [lc for lc in self.types.lifecycles.values() if lc.object_type == kind]
             if len(found) != 1:
                 raise ValueError(f"cannot tell the lifecycle of an object {kind!r}: pass lifecycle=")
             return found[0]
