@@ -409,19 +409,26 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     except ValueError as err:
         print(f"runfsm validate: error: {err}", file=sys.stderr)
         return 2
-    if args.output_format == "jsonl":
-        return _validate_jsonl(args, paths, engine, engine_options)
     html = _html_report(paths, strict=args.strict) if args.report else None
     # an unwritable --report fails now, before any input is read
     target = claim(args.report) if args.report else None
+    judge = _judge_jsonl if args.output_format == "jsonl" else _judge
     try:
-        return _judge(args, paths, html, target)
+        return judge(args, paths, html, target, engine=engine, engine_options=engine_options)
     finally:
         if target is not None:
             target.abandon()  # nothing left behind when the work stopped early
 
 
-def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, target: Target | None) -> int:
+def _judge(
+    args: argparse.Namespace,
+    paths: list[str],
+    html: Report | None,
+    target: Target | None,
+    *,
+    engine: str,
+    engine_options: dict[str, Any],
+) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     # kept runs are rendered into a spool file as they come, so that memory stays flat, except for
     # the bundled samples (their paths are shortened before printing)
@@ -471,7 +478,15 @@ def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, targ
     return report.summary.exit_code
 
 
-def _validate_jsonl(args: argparse.Namespace, paths: list[str], engine: str, engine_options: dict[str, Any]) -> int:
+def _judge_jsonl(
+    args: argparse.Namespace,
+    paths: list[str],
+    html: Report | None,
+    target: Target | None,
+    *,
+    engine: str,
+    engine_options: dict[str, Any],
+) -> int:
     """``--format jsonl``: one verdict per line on standard output, as runs are judged; errors and summary on stderr.
 
     Every run is written (only the failing ones with ``--only-failures``), each as
@@ -479,7 +494,6 @@ def _validate_jsonl(args: argparse.Namespace, paths: list[str], engine: str, eng
     """
     import json  # noqa: PLC0415
 
-    html = _html_report(paths, strict=args.strict) if args.report else None
     summary = Summary(strict=args.strict)
     out = sys.stdout
 
@@ -504,20 +518,14 @@ def _validate_jsonl(args: argparse.Namespace, paths: list[str], engine: str, eng
         engine=engine,
         engine_options=engine_options,
     )
-    if args.sample:
-        _relative_to_samples(report)
     if not args.quiet:
         for error in report.errors:
             print(error, file=sys.stderr)
         print(json.dumps({"summary": report.summary.to_dict(), "exit_code": report.summary.exit_code}), file=sys.stderr)
-    if html is not None:
+    if html is not None and target is not None:
         for error in report.errors:
             html.add_error(error)
-        try:
-            html.write(args.report)
-        except OSError as err:
-            print(f"runfsm validate: error: cannot write the report {args.report}: {err.strerror}", file=sys.stderr)
-            return 2
+        target.write(html.html().encode("utf-8"), command="validate", what="HTML report")
     return report.summary.exit_code
 
 
