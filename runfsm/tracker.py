@@ -419,7 +419,8 @@ class RunTracker:
         """Feed one observed status; return the history entry it produced.
 
         ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
-        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts.
+        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts; or a
+        member of the tracker's lifecycle's state enum.
         Run objects are also checked against the field invariants (warnings only).
 
         Rejected observations (illegal jumps, unknown statuses) leave the state unchanged and
@@ -433,6 +434,9 @@ class RunTracker:
         tell a stale view of the round just answered from a new round (see the module docs).
         """
         calls = frozenset(tool_calls) if tool_calls is not None else None
+        states = self.lifecycle.state_type
+        if states is not RunStatus and isinstance(value, states):  # a state of another lifecycle, as its member
+            return self._advance(value, value, (), at, calls)
         if isinstance(value, (str, RunStatus)):  # the common case: no run object, no fields to check
             try:
                 status = parse_status(value)
