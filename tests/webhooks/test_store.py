@@ -14,15 +14,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def _accept_all(path: str, keys: list[str], results: list[bool]) -> None:
-    store = WebhookStore(path)
+def _accept_all(store: WebhookStore, keys: list[str], results: list[bool]) -> None:
     for key in keys:
         results.append(
             store.accept(
                 key, source="webhook", object_id=f"obj_{key}", at=1.0, received_at=2.0, lifecycle="l", state="S"
             )
         )
-    store.close()
 
 
 def test_threads_accepting_at_once_share_commits_and_each_key_is_new_once(tmp_path: Path) -> None:
@@ -30,11 +28,11 @@ def test_threads_accepting_at_once_share_commits_and_each_key_is_new_once(tmp_pa
 
     Every key is reported new exactly once, stored once, and its deliveries count all four calls.
     """
-    path = str(tmp_path / "hooks.sqlite")
+    store = WebhookStore(tmp_path / "hooks.sqlite")
     keys = [f"msg_{i}" for i in range(200)]
     results: list[list[bool]] = [[] for _ in range(16)]
     threads = [
-        threading.Thread(target=_accept_all, args=(path, keys[(t % 4) * 50 : (t % 4 + 1) * 50], results[t]))
+        threading.Thread(target=_accept_all, args=(store, keys[(t % 4) * 50 : (t % 4 + 1) * 50], results[t]))
         for t in range(16)
     ]
     for t in threads:
@@ -42,7 +40,7 @@ def test_threads_accepting_at_once_share_commits_and_each_key_is_new_once(tmp_pa
     for t in threads:
         t.join()
     assert sum(sum(r) for r in results) == 200
-    with WebhookStore(path) as store:
+    with store:
         summary = store.summary()
         assert summary["distinct_events"] == 200
         assert summary["deliveries"] == 800
@@ -50,7 +48,8 @@ def test_threads_accepting_at_once_share_commits_and_each_key_is_new_once(tmp_pa
 
 def _process(path: str, keys: list[str], out: multiprocessing.Queue[int]) -> None:
     results: list[bool] = []
-    _accept_all(path, keys, results)
+    with WebhookStore(path, timeout=60.0) as store:
+        _accept_all(store, keys, results)
     out.put(sum(results))
 
 
