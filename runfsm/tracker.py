@@ -63,7 +63,15 @@ from runfsm.exceptions import (
 from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
-from runfsm.status import RunStatus, parse_status, read_run, tool_call_ids
+from runfsm.status import (
+    RunStatus,
+    StatusAliases,
+    alias_key,
+    aliased_snapshot,
+    parse_status,
+    read_run,
+    tool_call_ids,
+)
 from runfsm.vocabulary import Trigger
 
 __all__ = [
@@ -268,6 +276,7 @@ class RunTracker:
         "_entering",
         "_pending",
         "_round_calls",
+        "aliases",
         "history",
         "keep_raw",
         "lifecycle",
@@ -299,6 +308,7 @@ class RunTracker:
         keep_raw: bool = True,
         clock: Callable[[], float] | None = time.time,
         lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+        aliases: StatusAliases | None = None,
     ) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
@@ -311,6 +321,8 @@ class RunTracker:
         self.on_illegal: OnIllegal = on_illegal
         self.on_missing_call: OnMissingCall = on_missing_call
         self.keep_raw = keep_raw
+        self.aliases: StatusAliases = aliases or {}
+        """Misspelled statuses read as the status meant (:func:`~runfsm.status.status_aliases`); none by default."""
         self.lifecycle = lifecycle
         self.state: RunStatus = lifecycle.initial
         self.history: list[Observation] = []
@@ -441,12 +453,18 @@ class RunTracker:
             try:
                 status = parse_status(value)
             except UnknownStatus as err:
-                return self._reject_unknown(value, err, at)
+                aliased = self._alias(err)
+                if aliased is None:
+                    return self._reject_unknown(value, err, at)
+                status = aliased
             return self._advance(value, status, (), at, calls)
         try:
             snapshot = read_run(value)
         except UnknownStatus as err:
-            return self._reject_unknown(value, err, at)
+            aliased = self._alias(err)
+            if aliased is None:
+                return self._reject_unknown(value, err, at)
+            snapshot = aliased_snapshot(value, aliased)
         if snapshot.run_id is not None:
             if self.run_id is None:
                 self.run_id = snapshot.run_id
@@ -544,6 +562,12 @@ class RunTracker:
         else:
             self.state = dest
         return obs
+
+    def _alias(self, err: UnknownStatus) -> RunStatus | None:
+        """The status an unknown one is an alias of, if the tracker was given aliases."""
+        if not self.aliases or not isinstance(err.value, str):
+            return None
+        return self.aliases.get(alias_key(err.value))
 
     # -- rejections
 
@@ -690,6 +714,7 @@ class RunTracker:
             "keep_raw": self.keep_raw,
             "state": self.state.name,
             "pending_calls": sorted(c.value for c in self._pending),
+            "aliases": {alias: status.name for alias, status in sorted(self.aliases.items())},
             "round_calls": sorted(self._round_calls) if self._round_calls is not None else None,
             "answered_calls": sorted(self._answered_calls) if self._answered_calls is not None else None,
             "history": [o.to_dict() for o in self.history],
@@ -721,6 +746,13 @@ class RunTracker:
             clock=clock,
             lifecycle=lifecycle,
         )
+        saved_aliases = data.get("aliases") or {}
+        if not isinstance(saved_aliases, Mapping):
+            raise ValueError(f"saved tracker: aliases must be an object of alias: status name, got {saved_aliases!r}")
+        try:
+            tracker.aliases = {str(k): RunStatus[str(v)] for k, v in saved_aliases.items()}
+        except KeyError as err:
+            raise ValueError(f"saved tracker: aliases name an unknown status {err.args[0]!r}") from None
         tracker.state = lifecycle.by_name()[data["state"]]
         tracker._pending = frozenset(Trigger(c) for c in data.get("pending_calls", ()))
         for key, slot in (("round_calls", "_round_calls"), ("answered_calls", "_answered_calls")):
