@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from runfsm.commands.output import EntryKind, Spool, ValidationReport, render_json, render_text
+from runfsm.commands.output import MAX_LISTED_ERRORS, EntryKind, Spool, ValidationReport, render_json, render_text
 from runfsm.exceptions import InputError
 from runfsm.validation import summarize_paths
 from runfsm.validation.records import FORMATS
@@ -39,6 +40,7 @@ __all__ = [
     "run",
     "sample_paths",
     "start_method",
+    "unshareable",
 ]
 # ValidationReport, render_json and render_text live in runfsm.commands.output; they are re-exported here
 
@@ -166,7 +168,8 @@ def collect(
     With ``jobs`` > 1, that many worker processes each judge the runs of one partition (by a
     hash of the run id) and their reports are merged: kept verdicts come back through
     ``spool`` files when a spool is given, else as objects (``keep`` is then not called).
-    Standard input is read once, so it is always validated in this process.
+    An input that is not a regular file (standard input, a pipe, a device, see
+    :func:`unshareable`) can be read only once: with one, everything is validated in this process.
     """
     options: dict[str, Any] = {
         "mode": mode,
@@ -176,7 +179,7 @@ def collect(
         "keep_all": keep_all,
         "check_fields": check_fields,
     }
-    if jobs > 1 and "-" not in paths:
+    if jobs > 1 and not any(unshareable(path) for path in paths):
         return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
     report = ValidationReport(Summary(strict=strict))
     worth_reporting = report.summary.is_worth_reporting
@@ -197,7 +200,7 @@ def collect(
             mode=mode,  # type: ignore[arg-type]  # checked by argparse choices
             strict=strict,
             sort_by=sort_by,
-            on_error=report.errors.append,
+            on_error=report.add_error,
             on_verdict=on_kept,
             every_verdict=keep_all or on_verdict is not None or report_to is not None,
             input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
@@ -251,6 +254,29 @@ def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str
     # InputError does not pickle its fields: send them as plain tuples
     errors = [(e.detail, e.source, e.line) for e in report.errors]
     return report.summary, report.verdicts, entries, errors, part_report
+
+
+def unshareable(path: str) -> str | None:
+    """Why ``--jobs`` workers cannot each read ``path`` whole, or None when they can.
+
+    Each worker opens and reads every input itself, so an input must read the same in every
+    process: a regular file named by an ordinary path. Standard input, a pipe or FIFO
+    (``<(zcat f)``), a device, and paths that name a file descriptor of the process
+    (``/dev/stdin``, ``/dev/fd/N``, ``/proc/self/fd/N``) cannot be shared. A path that does not
+    exist can (its error is reported once).
+    """
+    if path == "-":
+        return "standard input"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    for name in (os.path.abspath(path), os.path.realpath(path)):
+        if name.startswith(("/dev/", "/proc/")):
+            return "a file descriptor of this process"
+    return None
 
 
 def start_method() -> str:
@@ -308,6 +334,7 @@ def _collect_parallel(
                     report_to.merge(part_report)
                 report.errors.extend(InputError(detail, source=source, line=line) for detail, source, line in errors)
     report.errors.sort(key=lambda e: (e.source, e.line or 0))
+    del report.errors[MAX_LISTED_ERRORS:]
     report.records = summary.observations
     return report
 
@@ -338,6 +365,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
+    jobs = args.jobs
+    if jobs > 1:
+        reasons = [(path, why) for path in paths if (why := unshareable(path)) is not None]
+        if reasons:
+            path, why = reasons[0]
+            print(
+                f"runfsm validate: note: --jobs {jobs} needs files every worker can read; {path} is {why} "
+                "(read once): validating everything in one process",
+                file=sys.stderr,
+            )
+            jobs = 1
     html = _html_report(paths, strict=args.strict) if args.report else None
     progress = not args.quiet and sys.stderr.isatty()
     # kept runs are rendered into a spool file as they come, so that memory stays flat, except for
@@ -356,8 +394,8 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
             input_format=args.input_format,
             keep_all=kind == "json" and not args.only_failures,
             check_fields=not args.no_field_checks,
-            progress=progress and args.jobs == 1,
-            jobs=args.jobs,
+            progress=progress and jobs == 1,
+            jobs=jobs,
             report_to=html,
             keep=_discard if streamed and spool is None else None,
             spool=spool,
@@ -428,4 +466,6 @@ def _relative_to_samples(report: ValidationReport) -> None:
         return dataclasses.replace(verdict, offenses=offenses, warnings=warnings, run_id=run_id)
 
     report.verdicts = [fix(v) for v in report.verdicts]
+    for counts in report.summary.sources:
+        counts.source = short(counts.source)
     report.errors = [InputError(e.detail, source=short(e.source), line=e.line) for e in report.errors]
