@@ -117,7 +117,7 @@ _RULES_BY_STATUS: Final[dict[RunStatus, FieldRule]] = {
     _S.Incomplete: FieldRule(extra=_incomplete_reason),
 }
 RULES: Final[dict[RunStatus, FieldRule]] = {
-    status: replace(rule, name=status.wire or status.name) for status, rule in _RULES_BY_STATUS.items()
+    status: replace(rule, name=status.label) for status, rule in _RULES_BY_STATUS.items()
 }
 """The field invariants, per status."""
 

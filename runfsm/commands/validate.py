@@ -1,7 +1,7 @@
 """``runfsm validate``: judge the run histories in log files; summary, failing runs, exit code.
 
-Exit codes: 0 every run legal; 1 some run illegal (or, with ``--strict``, unfinished or with an
-unrecorded client call); 2 some input unusable (unreadable file or line, unknown status) or a
+Exit codes: 0 every run legal; 1 some run illegal (or, with ``--strict``, unfinished, joined
+mid-run or with an unrecorded client call); 2 some input unusable (unreadable file or line, unknown status) or a
 usage error. The report goes to standard output; a progress bar to standard error, only when
 that is a terminal.
 """
@@ -19,7 +19,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from runfsm.commands.output import MAX_LISTED_ERRORS, EntryKind, Spool, ValidationReport, render_json, render_text
+from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
+from runfsm.printable import printable
 from runfsm.validation import summarize_paths
 from runfsm.validation.records import FORMATS
 from runfsm.validation.summary import Summary
@@ -73,7 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-format", choices=FORMATS, default="auto", help="input format (default: detected per file)"
     )
     parser.add_argument(
-        "--strict", action="store_true", help="unfinished runs and unrecorded client calls count as failures"
+        "--strict",
+        action="store_true",
+        help="unfinished runs, runs joined mid-run and unrecorded client calls count as failures",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code tells")
     parser.add_argument(
@@ -279,6 +283,13 @@ def unshareable(path: str) -> str | None:
     return None
 
 
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the parent's to handle (it stops the pool), so no worker prints a traceback."""
+    import signal  # noqa: PLC0415  (only for --jobs)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def start_method() -> str:
     """How ``--jobs`` starts its workers: ``"fork"`` when this process has no other thread, else ``"spawn"``.
 
@@ -322,7 +333,7 @@ def _collect_parallel(
             )
             for k in range(jobs)
         ]
-        with multiprocessing.get_context(method).Pool(jobs) as pool:
+        with multiprocessing.get_context(method).Pool(jobs, initializer=_ignore_interrupts) as pool:
             for job, (part_summary, verdicts, entries, errors, part_report) in zip(
                 work, pool.imap(_worker, work), strict=True
             ):
@@ -365,18 +376,28 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
+    html = _html_report(paths, strict=args.strict) if args.report else None
+    # an unwritable --report fails now, before any input is read
+    target = claim(args.report) if args.report else None
+    try:
+        return _judge(args, paths, html, target)
+    finally:
+        if target is not None:
+            target.abandon()  # nothing left behind when the work stopped early
+
+
+def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, target: Target | None) -> int:
     jobs = args.jobs
     if jobs > 1:
         reasons = [(path, why) for path in paths if (why := unshareable(path)) is not None]
         if reasons:
             path, why = reasons[0]
             print(
-                f"runfsm validate: note: --jobs {jobs} needs files every worker can read; {path} is {why} "
+                f"runfsm validate: note: --jobs {jobs} needs files every worker can read; {printable(path)} is {why} "
                 "(read once): validating everything in one process",
                 file=sys.stderr,
             )
             jobs = 1
-    html = _html_report(paths, strict=args.strict) if args.report else None
     progress = not args.quiet and sys.stderr.isatty()
     # kept runs are rendered into a spool file as they come, so that memory stays flat, except for
     # the bundled samples (their paths are shortened before printing)
@@ -419,12 +440,8 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     finally:
         if spool is not None:
             spool.close()
-    if html is not None:
-        try:
-            html.write(args.report)
-        except OSError as err:
-            print(f"runfsm validate: error: cannot write the report {args.report}: {err.strerror}", file=sys.stderr)
-            return 2
+    if html is not None and target is not None:
+        target.write(html.html().encode("utf-8"), command="validate", what="HTML report")
     return report.summary.exit_code
 
 
