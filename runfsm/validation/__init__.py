@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
-from runfsm.validation.records import InputFormat, Item, Record, as_record, read_items
+from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items
 from runfsm.validation.summary import LineCounts, Summary
 from runfsm.verdict import Location, Verdict
 from runfsm.vocabulary import Trigger
@@ -166,22 +166,7 @@ def _sorted_by_run(
         rec = item if isinstance(item, Record) else as_record(item)
         groups.setdefault(rec.run_id, []).append(rec)
     for group in groups.values():
-        yield from _in_time_order(group)
-
-
-def _in_time_order(group: list[Record]) -> list[Record]:
-    """One run's records by timestamp; a record without one stays right after the record before it.
-
-    Records before the first timestamp keep the front; ties keep file order (a stable sort).
-    """
-    keys: list[float] = []
-    last = float("-inf")
-    for rec in group:
-        if rec.timestamp is not None:
-            last = rec.timestamp
-        keys.append(last)
-    order = sorted(range(len(group)), key=keys.__getitem__)
-    return [group[i] for i in order]
+        yield from in_time_order(group)
 
 
 def validate_paths(
@@ -280,8 +265,5 @@ def summarize_paths(
         add(verdict)
         if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
             on_verdict(verdict)
-    for (ended, observations, inferred, lenient), runs in (ledger.tally or {}).items():
-        summary.add_quiet(
-            ended=ended, observations=observations, inferred_jumps=inferred, lenient_edges=lenient, runs=runs
-        )
+    summary.add_tally(ledger.tally or {})
     return summary

@@ -15,7 +15,7 @@ from runfsm.verdict import Location
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 __all__ = [
     "BOM",
@@ -257,14 +257,13 @@ class Source:
         if self.reporter:
             self.counts.errors += lines
 
-    def settle(self, items: list[Record | InputError], lines: int) -> None:
+    def settle(self, items: Sequence[Item], lines: int) -> None:
         """Count the ``lines`` lines that gave ``items``: errors if any, else a record if any, else skipped."""
-        if any(type(i) is not Record for i in items):
+        if any(type(i) is InputError for i in items):
             self.failed(lines)
         elif items:
             first = items[0]
-            assert isinstance(first, Record)
-            self.took(lines, first.run_id)
+            self.took(lines, first[0] if type(first) is tuple else first.run_id)  # type: ignore[union-attr]
         else:
             self.skip(lines)
 

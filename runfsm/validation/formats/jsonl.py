@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from runfsm.validation.formats.base import Item, Lines, Source
 
-__all__ = ["read_jsonl"]
+__all__ = ["parse_jsonl_line", "read_jsonl"]
 
 _EXPECTED_LINE = (
     "expected a run object ({'object': 'thread.run', 'id': ..., 'status': ...}), a stream event "
@@ -137,6 +137,40 @@ def _run_object(obj: object, src: Source, line: int) -> Iterator[Record | InputE
     yield Record(run_id, status, obj, source=src.name, line=line, fields=obj, timestamp=stamp)
 
 
+def _unparsable(chunk: bytes, err: ValueError, src: Source, line: int) -> InputError:
+    """The error of a line that is not JSON (a last line without its newline is told apart)."""
+    if not chunk.endswith((b"\n", b"\r")):
+        return src.error(f"truncated last line (no newline at the end, and not complete JSON: {err})", line)
+    return src.error(f"malformed JSON ({err}); {_EXPECTED_LINE}", line)
+
+
+def _is_blank(chunk: bytes) -> bool:
+    """True for a line of white space (a byte-order mark opening it aside): skipped."""
+    return not chunk.strip() or not chunk.removeprefix(BOM).strip()
+
+
+def parse_jsonl_line(chunk: bytes, src: Source, line: int) -> Iterator[Record | InputError]:
+    """The items of one JSON Lines line (newline included when it had one), as :func:`read_jsonl` reads it.
+
+    Other engines read most lines themselves and hand the rest to this (see
+    :mod:`runfsm.validation.engines.duckdb`); the fast path of :func:`read_jsonl` gives the same records.
+    Nothing for a blank line; a byte-order mark opening the line is dropped, and JSON the fast
+    parser refuses is read by the standard one, as :func:`read_jsonl` does.
+    """
+    _name, loads = json_parser()
+    if _is_blank(chunk):
+        return
+    try:
+        obj = loads(chunk)
+    except ValueError:
+        try:
+            obj = loads_fallback(chunk)
+        except ValueError as why:
+            yield _unparsable(chunk, why, src, line)
+            return
+    yield from _json_records(obj, src, line)
+
+
 def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     """Items of a JSON Lines input: a plain run object takes the fast path (the hot loop of ``runfsm validate``).
 
@@ -189,8 +223,8 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                     owner = True
             try:
                 obj = loads(chunk)
-            except ValueError as err:
-                if not chunk.strip() or not chunk.removeprefix(BOM).strip():
+            except ValueError:
+                if _is_blank(chunk):
                     if reporter:
                         counts.skipped += 1
                     continue
@@ -199,12 +233,7 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                 except ValueError as why:
                     if owner or reporter:
                         counts.errors += 1
-                        if not chunk.endswith((b"\n", b"\r")):
-                            message = f"truncated last line (no newline at the end, and not complete JSON: {why})"
-                            yield src.error(message, line)
-                        else:
-                            yield src.error(f"malformed JSON ({why}); {_EXPECTED_LINE}", line)
-                    del err
+                        yield _unparsable(chunk, why, src, line)
                     continue
             # the fast path: a run object with a wire status and a string id
             if plain and type(obj) is dict:
