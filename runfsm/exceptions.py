@@ -21,7 +21,9 @@ The tree::
         ├── WatchTimeout (also TimeoutError)  the deadline passed while the run could still change
         ├── UnexpectedRunStatus (also ValueError)  the API returned a status runfsm does not know
         ├── ToolOutputsRejected               the API refused the tool outputs and the run did not end
-        └── RequestsFailed                    too many failed requests in a row (the last ApiError is the cause)
+        ├── RequestsFailed                    too many failed requests in a row (the last ApiError is the cause)
+        └── HandlerFailed                     the tool handler raised, returned no tool outputs, or its future failed
+            └── HandlerTimeout (also TimeoutError)  the handler's future did not complete in time
 
 Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
 ``transitions.MachineError`` never escapes runfsm: it is translated at the boundary.
