@@ -39,7 +39,17 @@ __all__ = ["FORMAT", "OUTCOMES", "MakeEntry", "SavedTracker", "Step", "read_entr
 FORMAT = "runfsm.tracker/1"
 """The ``format`` field of every saved tracker."""
 
-OUTCOMES = ("start", "accepted", "inferred", "repeated", "unrecorded_call", "illegal", "unknown_status", "call")
+OUTCOMES = (
+    "start",
+    "joined",
+    "accepted",
+    "inferred",
+    "repeated",
+    "unrecorded_call",
+    "illegal",
+    "unknown_status",
+    "call",
+)
 """The ``outcome`` values of history entries (the values of :class:`runfsm.tracker.Outcome`)."""
 
 _SETTINGS = {
@@ -237,9 +247,14 @@ class _Reader:
         elif outcome == "repeated":
             if e.status is not e.source:
                 raise _fail(f"{field}.status", f"a repeat observes the state it is in, {e.source.name}")
-        elif outcome == "start":
+        elif outcome in ("start", "joined"):
+            assert e.status is not None
             if e.source is not self.lifecycle.initial or e.status is self.lifecycle.initial:
-                raise _fail(f"{field}.outcome", f"a start leaves {self.lifecycle.initial.name}, not {e.source.name}")
+                raise _fail(
+                    f"{field}.outcome", f"a {outcome} leaves {self.lifecycle.initial.name}, not {e.source.name}"
+                )
+            if outcome == "joined" and self.lifecycle.edge(e.source, e.status) is not None:
+                raise _fail(f"{field}.outcome", f"{e.source.name} -> {e.status.name} is an edge: accepted, not joined")
         elif outcome == "accepted":
             assert e.status is not None
             edge = self.lifecycle.edge(e.source, e.status)

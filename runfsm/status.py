@@ -106,7 +106,10 @@ def parse_status(value: object) -> RunStatus:
     spellings (``"InProgress"``, ``"IN_PROGRESS"``, ``"in-progress"``, ``"RunStatus.InProgress"``);
     an ordinal (``3`` or ``"3"``); a stream event name (``"thread.run.in_progress"``;
     ``"thread.run.created"`` gives ``Created``); an openai ``Run`` or stream event object;
-    or the same as plain dicts (JSON as logged).
+    an ``azure-ai-agents`` ``RunStatus`` member, ``ThreadRun`` or stream item; or the same
+    as plain dicts (JSON as logged). Azure's Python enum has no ``incomplete``; the service
+    (newer API versions, guardrail stops) and its stream events (``thread.run.incomplete``)
+    do, and it reads as ``Incomplete`` like any other spelling.
 
     Raises :class:`UnknownStatus` (a ``ValueError``) for anything else, and
     :class:`NotARunStatus` for run-step, message and thread events.
@@ -202,13 +205,20 @@ def _from_event(event: object, data: object) -> RunSnapshot:
 def read_run(value: object) -> RunSnapshot:
     """Read status, run id and fields from a run object, a stream event or a bare status.
 
-    Run objects: openai ``Run`` instances or dicts with ``"status"`` (and usually
-    ``"object": "thread.run"`` and ``"id"``). Stream events: openai event objects or dicts
-    ``{"event": "thread.run.completed", "data": {...}}``. Anything :func:`parse_status`
-    accepts gives a snapshot with no id and no fields.
+    Run objects: openai ``Run`` instances, ``azure-ai-agents`` ``ThreadRun`` models (mappings
+    of their JSON) or dicts with ``"status"`` (and usually ``"object": "thread.run"`` and
+    ``"id"``). Stream events: openai event objects, dicts ``{"event": "thread.run.completed",
+    "data": {...}}``, and the items an ``azure-ai-agents`` stream yields, ``(event, data,
+    handler's return)`` tuples (or ``(event, data)``; lists as JSON logs them). Anything
+    :func:`parse_status` accepts gives a snapshot with no id and no fields.
+
+    >>> read_run(("thread.run.incomplete", {"id": "run_1", "status": "incomplete"}, None)).status
+    <RunStatus.Incomplete: 10>
     """
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return RunSnapshot(parse_status(value))
+    if isinstance(value, (tuple, list)) and len(value) in (2, 3) and isinstance(value[0], str):
+        return _from_event(value[0], value[1])
     if isinstance(value, Mapping):
         if "event" in value:
             return _from_event(value["event"], value.get("data"))

@@ -12,6 +12,11 @@ Modes
     (:meth:`RunTracker.submitted_tool_outputs`, :meth:`RunTracker.cancel_requested`). The first
     poll may find the run in any status: it is recorded as the ``START``.
 
+A stream capture that begins after ``created``/``queued`` (a submit stream logged alone, a
+consumer that connected late, a log cut at its start) is not an illegal run: its first status
+is recorded as ``JOINED`` (the run was joined mid-run), and it goes on from there. A stream
+that starts where runs start and then skips a state is still illegal.
+
 Callbacks
 ---------
 ``tracker.on_enter(RunStatus.RequiresAction, fn)`` or a subclass method
@@ -88,6 +93,8 @@ class Outcome(enum.Enum):
 
     START = "start"
     """Poll mode: the first status seen; watching began here."""
+    JOINED = "joined"
+    """Stream mode: the first status seen is not one a run starts in; the capture began mid-run."""
     ACCEPTED = "accepted"
     """A direct edge of the lifecycle (see ``Observation.lenient`` for lenient ones)."""
     INFERRED = "inferred"
@@ -326,7 +333,7 @@ class RunTracker:
         self._entering: _Entering | None = None
 
     def __repr__(self) -> str:
-        return f"<RunTracker {self.run_id!r} {self.state.name} ({self.mode}, {len(self.history)} observations)>"
+        return f"<RunTracker {self.run_id!r} {self.state.label} ({self.mode}, {len(self.history)} observations)>"
 
     # -- reading
 
@@ -417,7 +424,8 @@ class RunTracker:
         """Feed one observed status; return the history entry it produced.
 
         ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
-        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts.
+        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts; or a
+        member of the tracker's lifecycle's state enum.
         Run objects are also checked against the field invariants (warnings only).
 
         Rejected observations (illegal jumps, unknown statuses) leave the state unchanged and
@@ -426,6 +434,9 @@ class RunTracker:
         :class:`~runfsm.exceptions.UnknownStatus`, or only recorded. Run-step and message
         events raise :class:`~runfsm.exceptions.NotARunStatus`: filter them out first.
         """
+        states = self.lifecycle.state_type
+        if states is not RunStatus and isinstance(value, states):  # a state of another lifecycle, as its member
+            return self._advance(value, value, (), at)
         if isinstance(value, (str, RunStatus)):  # the common case: no run object, no fields to check
             try:
                 status = parse_status(value)
@@ -462,6 +473,8 @@ class RunTracker:
                     route, outcome = cycle, Outcome.INFERRED
         elif source is lifecycle.initial and self.mode == "poll":
             outcome = Outcome.START
+        elif source is lifecycle.initial and code not in (DOCUMENTED, LENIENT):
+            outcome = Outcome.JOINED  # stream mode: the capture began mid-run
         elif code in (DOCUMENTED, LENIENT):
             edge = lifecycle.edge(source, dest)
             assert edge is not None  # the lookup table says so
@@ -542,7 +555,7 @@ class RunTracker:
                 self.run_id,
                 err.value,
                 obs.index,
-                self.state.name,
+                self.state.label,
             )
         return obs
 
@@ -564,14 +577,14 @@ class RunTracker:
             why = " and ".join(c.value for c in obs.missing_calls)
             self._log_rejection(
                 obs,
-                obs.status.name,
+                obs.status.label,
                 "run %s: illegal jump %s -> %s at observation %d (%s mode); allowed: %s%s",
                 self.run_id,
-                obs.source.name,
-                obs.status.name,
+                obs.source.label,
+                obs.status.label,
                 obs.index,
                 self.mode,
-                ", ".join(s.name for s in self.lifecycle.successors(obs.source)) or "nothing (terminal)",
+                ", ".join(s.label for s in self.lifecycle.successors(obs.source)) or "nothing (terminal)",
                 f"; needs an unrecorded {why}" if why else "",
             )
 
@@ -582,12 +595,12 @@ class RunTracker:
             *args,
             extra={
                 "run_id": self.run_id,
-                "source": obs.source.name,
+                "source": obs.source.label,
                 "target": target,
                 "mode": self.mode,
                 "index": obs.index,
                 "outcome": obs.outcome.value,
-                "allowed": [s.name for s in self.lifecycle.successors(obs.source)],
+                "allowed": [s.label for s in self.lifecycle.successors(obs.source)],
                 "missing_calls": [c.value for c in obs.missing_calls],
             },
         )
@@ -603,7 +616,7 @@ class RunTracker:
         entering = _Entering(observation=obs, dest=dest, previous=self.state)
         self._entering = entering
         try:
-            if obs.outcome is Outcome.START and not self.lifecycle.is_legal(self.state, dest):
+            if obs.outcome in (Outcome.START, Outcome.JOINED) and not self.lifecycle.is_legal(self.state, dest):
                 # watching began mid-run: no edge was taken, the state is simply entered
                 machine.set_state(dest, model=self)
                 machine.get_state(dest).enter(EventData(machine.get_state(dest), None, machine, self, (), {}))

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runfsm import RunStatus, RunTracker, SavedTrackerError, Trigger
+from runfsm.lifecycles import PRESETS
 from runfsm.saved import OUTCOMES
 from runfsm.tracker import Observation, Outcome
 
@@ -181,6 +182,24 @@ def test_real_trackers_round_trip_exactly(tracker: RunTracker) -> None:
     assert restored.to_dict() == tracker.to_dict()
     assert restored.history == tracker.history
     assert (restored.state, restored.pending_calls) == (tracker.state, tracker.pending_calls)
+
+
+@given(st.sampled_from(sorted(PRESETS)), st.data())
+def test_trackers_of_every_preset_round_trip(key: str, data: st.DataObject) -> None:
+    """Responses and batches too: a tracker of any preset lifecycle, restored into that lifecycle, is equal."""
+    lifecycle = PRESETS[key]
+    tracker = RunTracker(
+        "obj_1",
+        mode=data.draw(st.sampled_from(["stream", "poll"])),
+        on_illegal="record",
+        lifecycle=lifecycle,
+        clock=None,
+    )
+    for state in data.draw(st.lists(st.sampled_from(lifecycle.states[1:]), max_size=20)):
+        tracker.observe(state.name if key == "run" else state)  # raw run statuses are saved by name
+    restored = RunTracker.from_json(tracker.to_json(), lifecycle=lifecycle, clock=None)
+    assert restored.to_dict() == tracker.to_dict()
+    assert restored.history == tracker.history
 
 
 _JSON = st.recursive(

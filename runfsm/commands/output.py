@@ -15,8 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from runfsm.printable import printable
 from runfsm.validation.summary import Summary
-from runfsm.verdict import OffenseKind, RunResult, Verdict
+from runfsm.verdict import OffenseKind, RunResult, StepKind, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,7 +44,7 @@ class ValidationReport:
 
 
 def _status(value: Any) -> str:
-    return str(value.wire or value.name)
+    return str(value.label)
 
 
 def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> list[str]:
@@ -58,6 +59,10 @@ def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> li
             lines.append(f"  {offense.location}: observation {offense.index}: {offense.message}{tag}")
         if verdict.result is RunResult.UNFINISHED:
             lines.append(f"  no terminal status observed; last status {_status(verdict.final)}")
+        elif verdict.result is RunResult.JOINED:
+            first = next((s for s in verdict.steps if s.kind is StepKind.JOINED), None)
+            at = f"{_status(first.dest)} (observation {first.index})" if first is not None else "?"
+            lines.append(f"  the stream capture began mid-run, at {at}")
     elif calls:
         for offense in calls:
             lines.append(f"WARN {verdict.run_id} ({verdict.mode} mode): {offense.location}: {offense.message}")
@@ -65,7 +70,8 @@ def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> li
         for index, location, message in verdict.warnings:
             where = f"{location}: " if location is not None else ""
             lines.append(f"NOTE {verdict.run_id}: {where}observation {index}: {message}")
-    return lines
+    # ids, file names and raw statuses come from the input: one line each, no terminal control
+    return [printable(line) for line in lines]
 
 
 def _json_entry(verdict: Verdict, summary: Summary) -> str:
@@ -182,6 +188,7 @@ def render_text(
             ("legal", s.legal),
             ("illegal", s.illegal),
             ("unknown status", s.unknown_status),
+            ("joined mid-run", s.joined),
             ("unfinished", s.unfinished),
             ("inferred jumps", s.inferred_jumps),
             ("lenient edges used", s.lenient_edges),
@@ -206,7 +213,7 @@ def render_text(
     if report.errors:
         out.write("\ninput errors:\n" if not only_failures or has_body else "input errors:\n")
         for error in report.errors[:_SHOWN_ERRORS]:
-            out.write(f"  {error}\n")
+            out.write(f"  {printable(str(error))}\n")
         if len(report.errors) > _SHOWN_ERRORS:
             out.write(f"  ... and {len(report.errors) - _SHOWN_ERRORS} more\n")
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from runfsm.verdict import OffenseKind, RunResult
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from runfsm.exceptions import InputError
     from runfsm.verdict import Verdict
 
@@ -22,6 +24,8 @@ class Summary:
     legal: int = 0
     illegal: int = 0
     unknown_status: int = 0
+    joined: int = 0
+    """Stream captures that began mid-run (legal from there on; failures only when strict)."""
     unfinished: int = 0
     observations: int = 0
     inferred_jumps: int = 0
@@ -45,6 +49,8 @@ class Summary:
             self.illegal += 1
         elif result is RunResult.UNKNOWN_STATUS:
             self.unknown_status += 1
+        elif result is RunResult.JOINED:
+            self.joined += 1
         else:
             self.unfinished += 1
         self.observations += verdict.observations
@@ -72,9 +78,19 @@ class Summary:
         self.inferred_jumps += runs * inferred_jumps
         self.lenient_edges += runs * lenient_edges
 
+    def add_tally(self, tally: Mapping[tuple[bool, int, int, int], int]) -> None:
+        """Count quiet runs by what the summary needs of them: ``{(ended, observations, inferred, lenient): runs}``.
+
+        This is the ledger's tally (:data:`runfsm.validation.ledger.Tally`) and a shape's.
+        """
+        for (ended, observations, inferred, lenient), runs in tally.items():
+            self.add_quiet(
+                ended=ended, observations=observations, inferred_jumps=inferred, lenient_edges=lenient, runs=runs
+            )
+
     def merge(self, other: Summary) -> None:
         """Add another summary's counts (from another worker) to this one."""
-        for name in ("runs", "legal", "illegal", "unknown_status", "unfinished", "observations"):
+        for name in ("runs", "legal", "illegal", "unknown_status", "joined", "unfinished", "observations"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "input_errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -85,10 +101,10 @@ class Summary:
         self.input_errors += 1
 
     def is_failure(self, verdict: Verdict) -> bool:
-        """True for a run that fails the check: illegal, unknown status, or unfinished when strict."""
+        """True for a run that fails the check: illegal, unknown status, or joined mid-run or unfinished when strict."""
         result = verdict.result
         return result in (RunResult.ILLEGAL, RunResult.UNKNOWN_STATUS) or (
-            self.strict and result is RunResult.UNFINISHED
+            self.strict and result in (RunResult.JOINED, RunResult.UNFINISHED)
         )
 
     def is_worth_reporting(self, verdict: Verdict) -> bool:
@@ -100,7 +116,7 @@ class Summary:
         """2 if some input was unusable (input errors, unknown statuses); 1 if some run failed; else 0."""
         if self.input_errors or self.unknown_status:
             return 2
-        if self.illegal or (self.strict and self.unfinished):
+        if self.illegal or (self.strict and (self.unfinished or self.joined)):
             return 1
         return 0
 
@@ -111,6 +127,7 @@ class Summary:
             "legal": self.legal,
             "illegal": self.illegal,
             "unknown_status": self.unknown_status,
+            "joined": self.joined,
             "unfinished": self.unfinished,
             "observations": self.observations,
             "inferred_jumps": self.inferred_jumps,

@@ -343,6 +343,7 @@ def test_summary_counts_and_exit_code() -> None:
         "legal": 2,
         "illegal": 0,
         "unknown_status": 0,
+        "joined": 0,
         "unfinished": 1,
         "observations": 0,
         "inferred_jumps": 2,
@@ -358,19 +359,14 @@ def test_summary_counts_and_exit_code() -> None:
     summary.add_error(InputError("bad", source="f", line=1))
     assert summary.exit_code == 2
     assert Summary(strict=True, unfinished=1).exit_code == 1
+    assert (Summary(joined=1).exit_code, Summary(strict=True, joined=1).exit_code) == (0, 1)
 
 
 def _corpus(fmt: str, seed: int, *, runs: int, illegal: float) -> str:
     """A simulated log in ``fmt`` (30% unfinished runs, 4 interleaved), as the text of its file."""
-    import io
+    from runfsm.testing.simulate import simulated_log
 
-    from runfsm.testing.simulate import simulate_runs, write_corpus
-
-    mode = "stream" if fmt in ("events", "sse") else "poll"
-    simulated = simulate_runs(runs, seed=seed, mode=mode, illegal=illegal, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
-    text = io.StringIO()
-    write_corpus(text, simulated, fmt=fmt, concurrency=4, seed=seed)  # type: ignore[arg-type]
-    return text.getvalue()
+    return simulated_log(fmt, seed, runs=runs, illegal=illegal)  # type: ignore[arg-type]  # a corpus format
 
 
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]))

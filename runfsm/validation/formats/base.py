@@ -108,7 +108,7 @@ class Record:
         return self.call is not None
 
     def __repr__(self) -> str:
-        what = self.call.value if self.call is not None else (self.status.name if self.status else repr(self.raw))
+        what = self.call.value if self.call is not None else (self.status.label if self.status else repr(self.raw))
         return f"<Record {self.run_id} {what} at {self.location}>"
 
     def __eq__(self, other: object) -> bool:
