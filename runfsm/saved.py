@@ -17,6 +17,7 @@ name the lifecycle does not know, a key the format does not have) or inconsisten
 
 Keys a :meth:`~runfsm.tracker.RunTracker.to_dict` always writes may be left out of older
 documents: ``run_id`` (None), ``keep_raw`` (true), ``pending_calls`` and ``history`` (empty),
+``round_calls`` and ``answered_calls`` (None: the tool-call ids are not known),
 and per entry ``time`` and ``raw`` (None), ``inferred``, ``lenient``, ``calls``,
 ``missing_calls`` and ``warnings`` (empty). Reading is one pass over the history.
 """
@@ -58,7 +59,8 @@ _SETTINGS = {
     "on_missing_call": ("reject", "assume"),
 }
 _DOCUMENT_KEYS = frozenset(
-    {"format", "lifecycle", "run_id", "keep_raw", "state", "pending_calls", "history", *_SETTINGS}
+    {"format", "lifecycle", "run_id", "keep_raw", "state", "pending_calls", "round_calls", "answered_calls"}
+    | {"history", *_SETTINGS}
 )
 _ENTRY_KEYS = frozenset(
     {"index", "time", "raw", "status", "source", "state", "outcome"}
@@ -108,6 +110,10 @@ class SavedTracker(Generic[E]):
     keep_raw: bool
     state: RunStatus
     pending_calls: frozenset[Trigger]
+    round_calls: frozenset[str] | None
+    """The tool-call ids of the paused round the run is in (None: not known)."""
+    answered_calls: frozenset[str] | None
+    """The tool-call ids of the round the last recorded submit answered (None: not known)."""
     history: list[E]
 
 
@@ -323,6 +329,10 @@ def _calls(value: object, field: str) -> tuple[Trigger, ...]:
     return tuple(calls)
 
 
+def _ids(value: object, field: str) -> frozenset[str] | None:
+    return None if value is None else frozenset(_strings(value, field))
+
+
 def _strings(value: object, field: str) -> tuple[str, ...]:
     items = _list(value, field)
     for i, item in enumerate(items):
@@ -396,5 +406,7 @@ def read_saved(data: object, *, lifecycle: Lifecycle[RunStatus], make: MakeEntry
         keep_raw=keep_raw,
         state=state,
         pending_calls=frozenset(pending),
+        round_calls=_ids(data.get("round_calls"), "round_calls"),
+        answered_calls=_ids(data.get("answered_calls"), "answered_calls"),
         history=history,
     )

@@ -75,6 +75,8 @@ def test_the_error_is_a_value_error_naming_the_field() -> None:
         pytest.param(lambda d: d.update(keep_raw="yes"), "keep_raw", id="keep-raw-text"),
         pytest.param(lambda d: d.update(run_id=7), "run_id", id="run-id-int"),
         pytest.param(lambda d: d.update(colour="red"), "colour", id="unknown-key"),
+        pytest.param(lambda d: d.update(round_calls="call_1"), "round_calls", id="round-calls-text"),
+        pytest.param(lambda d: d.update(answered_calls=[1]), "answered_calls[0]", id="answered-calls-int"),
         pytest.param(lambda d: d["history"][1].update(colour="red"), "history[1].colour", id="unknown-entry-key"),
     ],
 )
@@ -147,10 +149,17 @@ def test_the_format_names_every_outcome() -> None:
 # ----------------------------------------------------------------------------- properties
 
 
+def _paused(ids: list[str]) -> dict[str, Any]:
+    calls = [{"id": i, "type": "function", "function": {"name": "f", "arguments": "{}"}} for i in ids]
+    action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
+    return {"object": "thread.run", "status": "requires_action", "required_action": action}
+
+
 _ACTIONS = st.one_of(
     st.sampled_from(_WIRES),
     st.sampled_from(["bogus", "thread.run.created"]),
     st.sampled_from([Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL]),
+    st.lists(st.sampled_from(["call_1", "call_2"]), min_size=1, max_size=2, unique=True).map(_paused),
 )
 
 
@@ -182,6 +191,7 @@ def test_real_trackers_round_trip_exactly(tracker: RunTracker) -> None:
     assert restored.to_dict() == tracker.to_dict()
     assert restored.history == tracker.history
     assert (restored.state, restored.pending_calls) == (tracker.state, tracker.pending_calls)
+    assert restored.to_dict()["answered_calls"] == tracker.to_dict()["answered_calls"]
 
 
 @given(st.sampled_from(sorted(PRESETS)), st.data())
