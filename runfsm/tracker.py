@@ -12,6 +12,12 @@ Modes
     (:meth:`RunTracker.submitted_tool_outputs`, :meth:`RunTracker.cancel_requested`). The first
     poll may find the run in any status: it is recorded as the ``START``.
 
+A ``requires_action`` seen again right after a submit is a stale view of the round just
+answered when it asks for the same tool calls (by id): it is recorded as ``REPEATED`` and the
+submit stays pending, to explain the next move. New ids start a new round. Without ids (a
+compact log, bare status strings) there is nothing to compare: a poll reads the second
+``requires_action`` as a new round, as before.
+
 A stream capture that begins after ``created``/``queued`` (a submit stream logged alone, a
 consumer that connected late, a log cut at its start) is not an illegal run: its first status
 is recorded as ``JOINED`` (the run was joined mid-run), and it goes on from there. A stream
@@ -57,7 +63,7 @@ from runfsm.exceptions import (
 from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
-from runfsm.status import RunStatus, parse_status, read_run
+from runfsm.status import RunStatus, parse_status, read_run, tool_call_ids
 from runfsm.vocabulary import Trigger
 
 __all__ = [
@@ -256,10 +262,12 @@ class RunTracker:
     """
 
     __slots__ = (
+        "_answered_calls",
         "_callbacks",
         "_clock",
         "_entering",
         "_pending",
+        "_round_calls",
         "history",
         "keep_raw",
         "lifecycle",
@@ -307,6 +315,10 @@ class RunTracker:
         self.state: RunStatus = lifecycle.initial
         self.history: list[Observation] = []
         self._pending: frozenset[Trigger] = _NO_CALLS
+        self._round_calls: frozenset[str] | None = None
+        """The tool-call ids of the paused round the run is in (None: not known)."""
+        self._answered_calls: frozenset[str] | None = None
+        """The tool-call ids of the round the last recorded submit answered."""
         self._callbacks: dict[RunStatus, list[EnterCallback]] | None = None
         self._clock = clock
         self._entering: _Entering | None = None
@@ -378,6 +390,8 @@ class RunTracker:
         elif call is Trigger.SUBMIT_TOOL_OUTPUTS and self.state is not RunStatus.RequiresAction:
             warnings = (f"submit_tool_outputs recorded while the run was last seen {self.state}",)
         self._pending = self._pending | {call}
+        if call is Trigger.SUBMIT_TOOL_OUTPUTS:
+            self._answered_calls = self._round_calls
         obs = Observation(
             index=len(self.history),
             time=self._now(at),
@@ -399,7 +413,9 @@ class RunTracker:
             return at
         return self._clock() if self._clock is not None else None
 
-    def observe(self, value: object, *, at: float | None = None) -> Observation:
+    def observe(
+        self, value: object, *, at: float | None = None, tool_calls: Iterable[str] | None = None
+    ) -> Observation:
         """Feed one observed status; return the history entry it produced.
 
         ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
@@ -412,16 +428,21 @@ class RunTracker:
         raised as :class:`~runfsm.exceptions.IllegalTransition` /
         :class:`~runfsm.exceptions.UnknownStatus`, or only recorded. Run-step and message
         events raise :class:`~runfsm.exceptions.NotARunStatus`: filter them out first.
+
+        ``tool_calls`` gives the tool-call ids of a paused (``requires_action``) observation when
+        ``value`` carries none; a run object's own ``required_action`` is read otherwise. They
+        tell a stale view of the round just answered from a new round (see the module docs).
         """
+        calls = frozenset(tool_calls) if tool_calls is not None else None
         states = self.lifecycle.state_type
         if states is not RunStatus and isinstance(value, states):  # a state of another lifecycle, as its member
-            return self._advance(value, value, (), at)
+            return self._advance(value, value, (), at, calls)
         if isinstance(value, (str, RunStatus)):  # the common case: no run object, no fields to check
             try:
                 status = parse_status(value)
             except UnknownStatus as err:
                 return self._reject_unknown(value, err, at)
-            return self._advance(value, status, (), at)
+            return self._advance(value, status, (), at, calls)
         try:
             snapshot = read_run(value)
         except UnknownStatus as err:
@@ -431,10 +452,21 @@ class RunTracker:
                 self.run_id = snapshot.run_id
             elif snapshot.run_id != self.run_id:
                 raise WrongRun(self.run_id, snapshot.run_id)
-        warnings = check_fields(snapshot.status, snapshot.fields) if snapshot.fields is not None else ()
-        return self._advance(value, snapshot.status, warnings, at)
+        warnings: tuple[str, ...] = ()
+        if snapshot.fields is not None:
+            warnings = check_fields(snapshot.status, snapshot.fields)
+            if calls is None and snapshot.status.is_paused:
+                calls = tool_call_ids(snapshot.fields)
+        return self._advance(value, snapshot.status, warnings, at, calls)
 
-    def _advance(self, raw: object, dest: RunStatus, warnings: tuple[str, ...], at: float | None) -> Observation:
+    def _advance(
+        self,
+        raw: object,
+        dest: RunStatus,
+        warnings: tuple[str, ...],
+        at: float | None,
+        calls: frozenset[str] | None = None,
+    ) -> Observation:
         source = self.state
         lifecycle = self.lifecycle
         code = lifecycle.lookup[source][dest]
@@ -446,7 +478,8 @@ class RunTracker:
 
         if code == SAME:
             outcome = Outcome.REPEATED
-            if self._pending and self.mode == "poll":
+            stale = calls is not None and calls == self._answered_calls  # the round just answered, seen again
+            if self._pending and self.mode == "poll" and not stale:
                 cycle = lifecycle.route(source, dest, calls=self._pending)
                 if cycle is not None and cycle.calls:
                     route, outcome = cycle, Outcome.INFERRED
@@ -502,6 +535,8 @@ class RunTracker:
             return obs
         if used:
             self._pending = self._pending - used
+        if dest.is_paused and (outcome is not Outcome.REPEATED or route is not None):
+            self._round_calls = calls  # a new paused round (None: its calls are not known)
         if outcome is Outcome.REPEATED:
             return obs
         if self._callbacks is not None or self._class_hooks:
@@ -655,6 +690,8 @@ class RunTracker:
             "keep_raw": self.keep_raw,
             "state": self.state.name,
             "pending_calls": sorted(c.value for c in self._pending),
+            "round_calls": sorted(self._round_calls) if self._round_calls is not None else None,
+            "answered_calls": sorted(self._answered_calls) if self._answered_calls is not None else None,
             "history": [o.to_dict() for o in self.history],
         }
 
@@ -686,6 +723,12 @@ class RunTracker:
         )
         tracker.state = lifecycle.by_name()[data["state"]]
         tracker._pending = frozenset(Trigger(c) for c in data.get("pending_calls", ()))
+        for key, slot in (("round_calls", "_round_calls"), ("answered_calls", "_answered_calls")):
+            ids = data.get(key)
+            if ids is not None:
+                if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                    raise ValueError(f"saved tracker: {key} must be a list of tool-call ids, got {ids!r}")
+                setattr(tracker, slot, frozenset(ids))
         tracker.history = [Observation.from_dict(o, lifecycle=lifecycle) for o in data.get("history", ())]
         return tracker
 
