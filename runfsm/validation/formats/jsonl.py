@@ -31,7 +31,8 @@ __all__ = ["parse_jsonl_line", "read_jsonl"]
 
 _EXPECTED_LINE = (
     "expected a run object ({'object': 'thread.run', 'id': ..., 'status': ...}), a stream event "
-    "({'event': ..., 'data': {...}}), a compact run ([statuses] or {'run_id': ..., 'statuses': [...]}) "
+    "({'event': ..., 'data': {...}}, or an azure-ai-agents stream item [event, {...}, null]), "
+    "a compact run ([statuses] or {'run_id': ..., 'statuses': [...]}) "
     "or a client call ({'run_id': ..., 'call': 'submit_tool_outputs' | 'cancel'})"
 )
 
@@ -61,9 +62,25 @@ def _compact(
         yield Record(run_id, status, item, source=src.name, line=line, timestamp=timestamp)
 
 
+def _sdk_stream_item(obj: list[object]) -> bool:
+    """An ``azure-ai-agents`` stream item as JSON: ``[event, {data}, handler's return]`` (or ``[event, {data}]``).
+
+    A compact run lists statuses only, so a list whose second entry is an object, or a logged
+    ``["done", "[DONE]", null]``, is a stream item.
+    """
+    if len(obj) not in (2, 3) or not isinstance(obj[0], str):
+        return False
+    return isinstance(obj[1], dict) or (len(obj) == 3 and obj[0] in ("done", "error") and obj[2] is None)
+
+
 def _json_records(obj: object, src: Source, line: int) -> Iterator[Record | InputError]:
     """Records from one parsed JSON line that is not a plain run object (the fast path handles those)."""
     if isinstance(obj, list):
+        if _sdk_stream_item(obj):
+            rec = event_record({"event": obj[0], "data": obj[1]}, src, line)
+            if rec is not None:
+                yield rec
+            return
         yield from _compact(obj, f"{src.name}:{line}", src, line, None)
         return
     if not isinstance(obj, dict):
