@@ -107,7 +107,7 @@ class _BaseWatcher:
 
 
 class Watcher(_BaseWatcher):
-    """Follows runs with a synchronous client: ``openai.OpenAI`` or any :class:`~runfsm.following.client.RunsAPI`.
+    """Follows runs with a synchronous client: ``openai.OpenAI``, ``azure.ai.agents.AgentsClient`` or a ``RunsAPI``.
 
     ``clock`` (unix seconds, compared with ``expires_at``) and ``sleep`` are injectable, so a
     test drives a watch on a virtual clock. Requests are retried by the watcher, not the SDK
@@ -246,7 +246,7 @@ class Watcher(_BaseWatcher):
 
 
 class AsyncWatcher(_BaseWatcher):
-    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI`` or any :class:`~runfsm.following.AsyncRunsAPI`."""
+    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI``, the aio ``AgentsClient`` or an ``AsyncRunsAPI``."""
 
     def __init__(
         self,
