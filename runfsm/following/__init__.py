@@ -34,6 +34,8 @@ from runfsm.following.client import (
 )
 from runfsm.following.core import DEFAULT_EXPIRY, DEFAULT_GRACE, FollowCore, WatchResult, follow_tracker
 from runfsm.following.errors import (
+    HandlerFailed,
+    HandlerTimeout,
     RequestsFailed,
     ToolOutputsRejected,
     UnexpectedRunStatus,
@@ -63,6 +65,8 @@ __all__ = [
     "Exponential",
     "Fixed",
     "FollowCore",
+    "HandlerFailed",
+    "HandlerTimeout",
     "Jitter",
     "OpenAIRuns",
     "PollContext",
