@@ -388,6 +388,7 @@ def test_summary_counts_and_exit_code() -> None:
         "warnings": 0,
         "input_errors": 0,
         "strict": False,
+        "sources": [],
     }
     assert summary.exit_code == 0
     summary.add(validate(["completed", "queued"], mode="stream"))
@@ -448,7 +449,8 @@ def test_summarize_paths_counts_what_validate_paths_yields(seed: int, fmt: str, 
     expected = Summary(strict=strict)
     for verdict in every:
         expected.add(verdict)
-    assert summary.to_dict() | {"input_errors": 0} == expected.to_dict()
+    assert summary.to_dict() | {"input_errors": 0, "sources": []} == expected.to_dict()
+    assert summary.balanced
     assert reported == [v for v in every if v.offenses or v.warnings or expected.is_failure(v)]
     assert all_of_them == every
 
