@@ -1,4 +1,4 @@
-"""runfsm: the OpenAI Assistants run lifecycle as one explicit state machine.
+"""runfsm: the OpenAI Assistants run lifecycle (and its successors') as one explicit state machine.
 
 This is the core: statuses, the lifecycle declarations, the tracker, verdicts and the
 exceptions. Each use is a wing of its own, imported explicitly:
@@ -22,13 +22,25 @@ from runfsm.exceptions import (
     MissingClientCall,
     NotARunStatus,
     RunfsmError,
+    SavedTrackerError,
     ScriptError,
     UnknownStatus,
     WrongRun,
 )
 from runfsm.invariants import check_fields
-from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Route
-from runfsm.lifecycles import RUN_EDGES, RUN_LIFECYCLE
+from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Route, Source
+from runfsm.lifecycles import (
+    BATCH_LIFECYCLE,
+    PRESETS,
+    RESPONSE_LIFECYCLE,
+    RUN_EDGES,
+    RUN_LIFECYCLE,
+    BatchStatus,
+    ResponseStatus,
+    preset,
+    preset_for_object,
+    preset_for_webhook,
+)
 from runfsm.status import RunSnapshot, RunStatus, parse_status, read_run
 from runfsm.tracker import Observation, Outcome, RunTracker, StateEntered
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
@@ -37,9 +49,13 @@ from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 __version__ = "0.1.0"
 
 __all__ = [
+    "BATCH_LIFECYCLE",
+    "PRESETS",
+    "RESPONSE_LIFECYCLE",
     "RUN_EDGES",
     "RUN_LIFECYCLE",
     "ApiError",
+    "BatchStatus",
     "CallbackError",
     "DiagramError",
     "Edge",
@@ -57,13 +73,16 @@ __all__ = [
     "Offense",
     "OffenseKind",
     "Outcome",
+    "ResponseStatus",
     "Route",
     "RunResult",
     "RunSnapshot",
     "RunStatus",
     "RunTracker",
     "RunfsmError",
+    "SavedTrackerError",
     "ScriptError",
+    "Source",
     "StateEntered",
     "StateKind",
     "Step",
@@ -74,6 +93,9 @@ __all__ = [
     "WrongRun",
     "check_fields",
     "parse_status",
+    "preset",
+    "preset_for_object",
+    "preset_for_webhook",
     "read_run",
     "__version__",
 ]

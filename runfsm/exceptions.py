@@ -11,16 +11,22 @@ The tree::
     │   └── MissingClientCall                 a jump that needs a client call nobody recorded
     ├── CallbackError                         a user's on-enter callback raised
     ├── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+    ├── SavedTrackerError (also ValueError)   a saved tracker that is malformed or inconsistent: names the field
     ├── DiagramError                          a diagram could not be drawn
     │   └── GraphvizMissing (also RuntimeError)   SVG/PNG asked for, Graphviz (package or `dot`) not installed
     ├── ScriptError (also ValueError)         testing kit: a scripted run history the fake API cannot play
     ├── ApiError                              one request to the API failed (kind, status code, retry-after)
+    ├── WebhookRejected (also ValueError)     a webhook delivery refused before it changed anything
+    │   ├── BadSignature                      no valid signature, or a timestamp too old or too new
+    │   └── MalformedWebhook                  the body is not a webhook event (names what is wrong)
     └── WatchError                            following a run ended without a result: in runfsm.following.errors,
                                               above the tracker it carries (run id, thread id, tracker)
         ├── WatchTimeout (also TimeoutError)  the deadline passed while the run could still change
         ├── UnexpectedRunStatus (also ValueError)  the API returned a status runfsm does not know
         ├── ToolOutputsRejected               the API refused the tool outputs and the run did not end
-        └── RequestsFailed                    too many failed requests in a row (the last ApiError is the cause)
+        ├── RequestsFailed                    too many failed requests in a row (the last ApiError is the cause)
+        └── HandlerFailed                     the tool handler raised, returned no tool outputs, or its future failed
+            └── HandlerTimeout (also TimeoutError)  the handler's future did not complete in time
 
 Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
 ``transitions.MachineError`` never escapes runfsm: it is translated at the boundary.
@@ -37,17 +43,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiError",
+    "BadSignature",
     "CallbackError",
     "DiagramError",
     "GraphvizMissing",
     "IllegalTransition",
     "InputError",
     "LifecycleError",
+    "MalformedWebhook",
     "MissingClientCall",
     "NotARunStatus",
     "RunfsmError",
+    "SavedTrackerError",
     "ScriptError",
     "UnknownStatus",
+    "WebhookRejected",
     "WrongRun",
 ]
 
@@ -123,12 +133,12 @@ class IllegalTransition(RunfsmError):
         self.mode = mode
         self.allowed = tuple(allowed)
         self.reason = reason
-        names = ", ".join(s.name for s in self.allowed) or "nothing (terminal)"
+        names = ", ".join(s.label for s in self.allowed) or "nothing (terminal)"
         run = run_id if run_id is not None else "<unnamed run>"
         extra = f"; {reason}" if reason else ""
         super().__init__(
-            f"run {run}: illegal jump {source.name} -> {target.name} at observation {index} "
-            f"({mode} mode); allowed from {source.name}: {names}{extra}"
+            f"run {run}: illegal jump {source.label} -> {target.label} at observation {index} "
+            f"({mode} mode); allowed from {source.label}: {names}{extra}"
         )
 
 
@@ -182,6 +192,19 @@ class InputError(RunfsmError, ValueError):
         self.detail = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
+
+
+class SavedTrackerError(RunfsmError, ValueError):
+    """A saved tracker (``RunTracker.from_json`` / ``from_dict``) that is malformed or contradicts itself.
+
+    ``field`` names where, as a path into the document (``"history[12].state"``, ``"pending_calls"``;
+    ``"<document>"`` for the whole text); ``detail`` says what was expected.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        self.field = field
+        self.detail = message
+        super().__init__(f"saved tracker: {field}: {message}")
 
 
 # ----------------------------------------------------------------------------- diagrams (issue 4)
@@ -249,3 +272,15 @@ class ApiError(RunfsmError):
     def transient(self) -> bool:
         """True if retrying the same request later may succeed."""
         return self.kind in self.TRANSIENT
+
+
+class WebhookRejected(RunfsmError, ValueError):
+    """A webhook delivery the receiver refuses (answered 4xx); nothing was stored."""
+
+
+class BadSignature(WebhookRejected):
+    """The delivery has no valid Standard Webhooks signature, or its timestamp is too old or too new."""
+
+
+class MalformedWebhook(WebhookRejected):
+    """The body is not a webhook event: not JSON, or a field missing or of the wrong type (the message says which)."""

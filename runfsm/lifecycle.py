@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import heapq
 import itertools
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -30,6 +31,8 @@ __all__ = [
     "EdgeKind",
     "Lifecycle",
     "Route",
+    "Source",
+    "edges_from_table",
 ]
 
 S = TypeVar("S", bound=LifecycleState)
@@ -48,6 +51,23 @@ class EdgeKind(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Where a piece of evidence comes from: the key cited in brackets (``[R2]``), a title and a URL."""
+
+    key: str
+    title: str
+    url: str
+
+
+_CITATION = re.compile(r"\[([^\]]+)\]")
+
+
+def cited_keys(evidence: str) -> tuple[str, ...]:
+    """The source keys an evidence text cites, in order: ``"... [S1, S2]"`` gives ``("S1", "S2")``."""
+    return tuple(key.strip() for group in _CITATION.findall(evidence) for key in group.split(",") if key.strip())
+
+
+@dataclass(frozen=True, slots=True)
 class Edge(Generic[S]):
     """One legal direct transition."""
 
@@ -61,6 +81,15 @@ class Edge(Generic[S]):
     def is_lenient(self) -> bool:
         """True for edges accepted on evidence rather than documentation."""
         return self.kind is EdgeKind.LENIENT
+
+
+def edges_from_table(table: Iterable[tuple[S, tuple[S, ...], EdgeKind, Trigger, str]]) -> tuple[Edge[S], ...]:
+    """Expand table rows ``(source, destinations, kind, trigger, evidence)`` into one edge per destination."""
+    return tuple(
+        Edge(source, dest, kind, trigger, evidence)
+        for source, dests, kind, trigger, evidence in table
+        for dest in dests
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +130,49 @@ class Lifecycle(Generic[S]):
     ``transitions`` machine is built on first use.
     """
 
-    def __init__(self, name: str, states: type[S], edges: Iterable[Edge[S]], *, initial: S) -> None:
+    def __init__(
+        self,
+        name: str,
+        states: type[S],
+        edges: Iterable[Edge[S]],
+        *,
+        initial: S,
+        key: str | None = None,
+        object_type: str | None = None,
+        title: str | None = None,
+        sources: Iterable[Source] = (),
+        webhooks: Mapping[str, S] | None = None,
+    ) -> None:
         self.name = name
+        self.key = key if key is not None else name
+        """The short name the CLI and the preset registry use (``run``, ``response``, ``batch``)."""
+        self.object_type = object_type
+        """The ``object`` field of this lifecycle's API objects (``thread.run``, ``response``, ``batch``)."""
+        self.title = title if title is not None else name
+        """A human name for diagrams and reports."""
         self.states: tuple[S, ...] = tuple(states)
         self.state_type = states
         self.initial = initial
         self.edges: tuple[Edge[S], ...] = tuple(edges)
         self.terminal: frozenset[S] = frozenset(s for s in self.states if s.kind is StateKind.TERMINAL)
+        self.paused: frozenset[S] = frozenset(s for s in self.states if s.kind is StateKind.PAUSED)
+        self.sources: Mapping[str, Source] = {source.key: source for source in sources}
+        """The evidence's sources by key: every key an edge cites when any sources are given."""
+        self.webhooks: Mapping[str, S] = dict(webhooks or {})
+        """Webhook event types (``response.completed``) and the status each announces."""
+        self.events: Mapping[str, S] = {s.event: s for s in self.states if s.event is not None}
+        """Stream event names and the status each announces."""
+        for event, state in self.webhooks.items():
+            if state not in self.states:
+                raise LifecycleError(f"{name}: webhook {event} maps to {state!r}, not a state of this lifecycle")
+        if self.sources:
+            for edge in self.edges:
+                unknown = [k for k in cited_keys(edge.evidence) if k not in self.sources]
+                if unknown:
+                    raise LifecycleError(
+                        f"{name}: edge {edge.source.name} -> {edge.dest.name} cites {', '.join(unknown)},"
+                        " which the sources do not list"
+                    )
         self._edge_map: dict[tuple[S, S], Edge[S]] = {}
         for edge in self.edges:
             if (edge.source, edge.dest) in self._edge_map:
@@ -240,6 +305,8 @@ class Lifecycle(Generic[S]):
         """The declaration as plain JSON-ready data (states, initial state, edges)."""
         return {
             "name": self.name,
+            "key": self.key,
+            "object": self.object_type,
             "initial": self.initial.name,
             "states": [
                 {"name": s.name, "ordinal": int(s), "wire": s.wire, "kind": s.kind.value, "event": s.event}
@@ -255,7 +322,18 @@ class Lifecycle(Generic[S]):
                 }
                 for e in self.edges
             ],
+            "webhooks": {event: state.name for event, state in self.webhooks.items()},
+            "sources": [{"key": s.key, "title": s.title, "url": s.url} for s in self.sources.values()],
         }
+
+    def webhook_status(self, event_type: str) -> S | None:
+        """The status a webhook event type announces (``"batch.completed"`` gives ``Completed``), or None."""
+        return self.webhooks.get(event_type)
+
+    @property
+    def client_calls(self) -> frozenset[Trigger]:
+        """The client calls some edge of this lifecycle needs (``cancel``; ``submit_tool_outputs`` for runs)."""
+        return frozenset(e.trigger for e in self.edges if e.trigger.is_client_call)
 
     def by_name(self) -> Mapping[str, S]:
         """States keyed by member name."""

@@ -26,6 +26,11 @@ class RunResult(enum.Enum):
     """At least one jump the lifecycle forbids (or, when strict, an unrecorded client call)."""
     UNKNOWN_STATUS = "unknown_status"
     """At least one status runfsm does not know."""
+    JOINED = "joined"
+    """Stream mode: the capture began mid-run (after ``created``/``queued``); legal from there on.
+
+    A partial history, not an illegal one: a failure only when strict, like an unfinished run.
+    """
     UNFINISHED = "unfinished"
     """Legal so far, but no terminal status was observed."""
     LEGAL = "legal"
@@ -73,11 +78,11 @@ class Offense:
     @property
     def message(self) -> str:
         """One line for people."""
-        allowed = ", ".join(s.wire or s.name for s in self.allowed) or "nothing (terminal)"
-        src = self.source.wire or self.source.name
+        allowed = ", ".join(s.label for s in self.allowed) or "nothing (terminal)"
+        src = self.source.label
         if self.kind is OffenseKind.UNKNOWN_STATUS:
             return f"unknown status {self.raw!r} after {src}"
-        tgt = self.target.wire or self.target.name if self.target is not None else self.raw
+        tgt = self.target.label if self.target is not None else self.raw
         if self.kind is OffenseKind.UNRECORDED_CALL:
             calls = " and ".join(c.value for c in self.missing_calls)
             return f"{src} -> {tgt} needs a {calls} call the log does not contain"
@@ -89,9 +94,9 @@ class Offense:
             "kind": self.kind.value,
             "index": self.index,
             "location": str(self.location) if self.location is not None else None,
-            "from": self.source.wire or self.source.name,
-            "to": (self.target.wire or self.target.name) if self.target is not None else self.raw,
-            "allowed": [s.wire or s.name for s in self.allowed],
+            "from": self.source.label,
+            "to": self.target.label if self.target is not None else self.raw,
+            "allowed": [s.label for s in self.allowed],
             "missing_calls": [c.value for c in self.missing_calls],
             "message": self.message,
         }
@@ -102,6 +107,8 @@ class StepKind(enum.Enum):
 
     START = "start"
     """Watching began in ``dest`` (``source`` is the initial state; no edge was taken)."""
+    JOINED = "joined"
+    """Stream mode: the capture began in ``dest``, mid-run (``source`` is the initial state; no edge was seen)."""
     OBSERVED = "observed"
     INFERRED = "inferred"
     UNRECORDED_CALL = "unrecorded_call"
@@ -164,12 +171,12 @@ class Verdict:
             "run_id": self.run_id,
             "mode": self.mode,
             "result": self.result.value,
-            "final": self.final.wire or self.final.name,
+            "final": self.final.label,
             "observations": self.observations,
             "first_offense": first.to_dict() if first is not None else None,
             "offenses": [o.to_dict() for o in self.offenses],
-            "inferred": [{"index": i, "states": [s.wire or s.name for s in states]} for i, states in self.inferred],
-            "lenient_edges": [[e.source.wire or e.source.name, e.dest.wire or e.dest.name] for e in self.lenient],
+            "inferred": [{"index": i, "states": [s.label for s in states]} for i, states in self.inferred],
+            "lenient_edges": [[e.source.label, e.dest.label] for e in self.lenient],
             "warnings": [
                 {"index": i, "location": str(loc) if loc is not None else None, "message": m}
                 for i, loc, m in self.warnings
@@ -197,6 +204,7 @@ class Verdict:
         warnings: list[tuple[int, Location | None, str]] = []
         steps: list[Step] = []
         observations = 0
+        joined = False
         for obs in tracker.history:
             loc = locations[obs.index] if locations is not None and obs.index < len(locations) else None
             warnings.extend((obs.index, loc, w) for w in obs.warnings if obs.outcome is not Outcome.UNKNOWN_STATUS)
@@ -215,6 +223,9 @@ class Verdict:
                 steps.append(Step(obs.source, obs.status, StepKind.ILLEGAL, False, obs.index))
             elif obs.outcome is Outcome.START:
                 steps.append(Step(obs.source, obs.state, StepKind.START, False, obs.index))
+            elif obs.outcome is Outcome.JOINED:
+                joined = True
+                steps.append(Step(obs.source, obs.state, StepKind.JOINED, False, obs.index))
             elif obs.outcome in (Outcome.ACCEPTED, Outcome.INFERRED, Outcome.UNRECORDED_CALL):
                 if obs.outcome is Outcome.UNRECORDED_CALL:
                     offenses.append(
@@ -243,6 +254,8 @@ class Verdict:
             result = RunResult.ILLEGAL
         elif OffenseKind.UNKNOWN_STATUS in kinds:
             result = RunResult.UNKNOWN_STATUS
+        elif joined:
+            result = RunResult.JOINED
         elif not tracker.is_terminal:
             result = RunResult.UNFINISHED
         else:

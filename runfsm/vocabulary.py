@@ -68,8 +68,18 @@ class LifecycleState(enum.IntEnum):
         """The members whose kind is terminal."""
         return frozenset(m for m in cls if m.kind is StateKind.TERMINAL)
 
+    @property
+    def label(self) -> str:
+        """How runfsm writes the state for people: the wire value (``in_progress``), else the name in lower case.
+
+        States with no wire value are client-side ones: the Assistants run's ``null`` (not
+        created yet) and ``created`` (the create stream's first event). Every message, report
+        and diagram uses this one rendering.
+        """
+        return self.wire if self.wire is not None else self.name.lower()
+
     def __str__(self) -> str:
-        return self.wire if self.wire is not None else self.name
+        return self.label
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}.{self.name}: {int(self)}>"

@@ -193,7 +193,8 @@ def test_openai_run_objects_and_stream_events() -> None:
 
 
 def test_str_is_the_wire_value_and_repr_names_the_member() -> None:
-    """str() gives what the API says; repr() what the enum is."""
+    """str() gives what the API says (the label: client-side states in lower case too); repr() what the enum is."""
     assert str(RunStatus.InProgress) == "in_progress"
-    assert str(RunStatus.Null) == "Null"
+    assert str(RunStatus.Null) == RunStatus.Null.label == "null"
+    assert str(RunStatus.Created) == "created"
     assert repr(RunStatus.Queued) == "<RunStatus.Queued: 2>"

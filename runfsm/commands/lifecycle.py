@@ -25,9 +25,9 @@ def markdown_table(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> str:
     ]
     for edge in lifecycle.edges:
         lines.append(
-            f"| {edge.source.name} | {edge.dest.name} | {edge.kind.value} | {edge.trigger.value} | {edge.evidence} |"
+            f"| {edge.source.label} | {edge.dest.label} | {edge.kind.value} | {edge.trigger.value} | {edge.evidence} |"
         )
-    terminal = ", ".join(s.name for s in lifecycle.states if s in lifecycle.terminal)
+    terminal = ", ".join(s.label for s in lifecycle.states if s in lifecycle.terminal)
     lines.append("")
     lines.append(f"Terminal: {terminal}. Anything not listed is illegal; repeating a status is not a transition.")
     return "\n".join(lines) + "\n"

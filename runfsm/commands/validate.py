@@ -1,7 +1,7 @@
 """``runfsm validate``: judge the run histories in log files; summary, failing runs, exit code.
 
-Exit codes: 0 every run legal; 1 some run illegal (or, with ``--strict``, unfinished or with an
-unrecorded client call); 2 some input unusable (unreadable file or line, unknown status) or a
+Exit codes: 0 every run legal; 1 some run illegal (or, with ``--strict``, unfinished, joined
+mid-run or with an unrecorded client call); 2 some input unusable (unreadable file or line, unknown status) or a
 usage error. The report goes to standard output; a progress bar to standard error, only when
 that is a terminal.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -17,17 +18,22 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from runfsm.commands.output import EntryKind, Spool, ValidationReport, render_json, render_text
+from runfsm.commands.output import MAX_LISTED_ERRORS, EntryKind, Spool, ValidationReport, render_json, render_text
+from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
+from runfsm.printable import printable
+from runfsm.status import status_aliases
 from runfsm.validation import summarize_paths
+from runfsm.validation.engines import DEFAULT_MEMORY_LIMIT, ENGINES, choose_engine, expand_paths, summarize_with
 from runfsm.validation.records import FORMATS
 from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from runfsm.drawing.report import Report
+    from runfsm.status import RunStatus
     from runfsm.verdict import Verdict
 
 __all__ = [
@@ -39,6 +45,7 @@ __all__ = [
     "run",
     "sample_paths",
     "start_method",
+    "unshareable",
 ]
 # ValidationReport, render_json and render_text live in runfsm.commands.output; they are re-exported here
 
@@ -65,13 +72,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "poll otherwise, decided per run (default: auto)",
     )
     parser.add_argument(
-        "--format", dest="output_format", choices=("text", "json"), default="text", help="report format (default: text)"
+        "--format",
+        dest="output_format",
+        choices=("text", "json", "jsonl"),
+        default="text",
+        help="report format: text, one JSON document, or JSON Lines of per-run verdicts (every run; "
+        "input errors and the summary go to standard error) (default: text)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="who reads and groups the records: python (streaming, any input), duckdb (the [duckdb] extra: "
+        "JSON Lines, .gz, .zst, Parquet); auto: duckdb for files when installed "
+        "(default: auto)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=DEFAULT_MEMORY_LIMIT,
+        metavar="SIZE",
+        help=f"duckdb engine: memory it may use before spilling to --temp-directory (default: {DEFAULT_MEMORY_LIMIT})",
+    )
+    parser.add_argument(
+        "--temp-directory",
+        metavar="DIR",
+        help="duckdb engine: where it spills (default: the system's temporary directory)",
+    )
+
     parser.add_argument(
         "--input-format", choices=FORMATS, default="auto", help="input format (default: detected per file)"
     )
     parser.add_argument(
-        "--strict", action="store_true", help="unfinished runs and unrecorded client calls count as failures"
+        "--strict",
+        action="store_true",
+        help="unfinished runs, runs joined mid-run and unrecorded client calls count as failures",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code tells")
     parser.add_argument(
@@ -85,6 +119,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "holds the whole input in memory",
     )
     parser.add_argument("--no-field-checks", action="store_true", help="skip the field-invariant checks (faster)")
+    parser.add_argument(
+        "--status-alias",
+        action="append",
+        default=[],
+        metavar="ALIAS=STATUS",
+        help="read a misspelled status some client wrote as the status meant, e.g. canceled=cancelled "
+        "(repeatable; without it such a status is unknown)",
+    )
     parser.add_argument(
         "--report",
         metavar="FILE.html",
@@ -153,6 +195,9 @@ def collect(
     keep: Callable[[Verdict], object] | None = None,
     spool: Spool | None = None,
     report_to: Report | None = None,
+    engine: str = "python",
+    engine_options: dict[str, Any] | None = None,
+    aliases: Mapping[str, RunStatus] | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
@@ -166,7 +211,11 @@ def collect(
     With ``jobs`` > 1, that many worker processes each judge the runs of one partition (by a
     hash of the run id) and their reports are merged: kept verdicts come back through
     ``spool`` files when a spool is given, else as objects (``keep`` is then not called).
-    Standard input is read once, so it is always validated in this process.
+    An input that is not a regular file (standard input, a pipe, a device, see
+    :func:`unshareable`) can be read only once: with one, everything is validated in this process.
+
+    ``engine`` names who reads and groups (see :mod:`runfsm.validation.engines`): ``python``
+    (this process, or ``jobs`` processes), ``duckdb`` or ``spark`` (``engine_options`` are theirs).
     """
     options: dict[str, Any] = {
         "mode": mode,
@@ -175,8 +224,9 @@ def collect(
         "input_format": input_format,
         "keep_all": keep_all,
         "check_fields": check_fields,
+        "aliases": aliases,
     }
-    if jobs > 1 and "-" not in paths:
+    if jobs > 1 and engine == "python" and not any(unshareable(path) for path in paths):
         return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
     report = ValidationReport(Summary(strict=strict))
     worth_reporting = report.summary.is_worth_reporting
@@ -190,6 +240,23 @@ def collect(
         if keep_all or worth_reporting(verdict):
             kept(verdict)
 
+    if engine != "python":
+        report.summary = summarize_with(
+            engine,
+            paths,
+            mode=mode,
+            strict=strict,
+            on_error=report.errors.append,
+            on_verdict=on_kept,
+            every_verdict=keep_all or on_verdict is not None or report_to is not None,
+            input_format=input_format,
+            check_fields=check_fields,
+            sort_by=sort_by,
+            aliases=aliases,
+            **(engine_options or {}),
+        )
+        report.records = report.summary.observations
+        return report
     tick, close = _progress(progress)
     try:
         report.summary = summarize_paths(
@@ -197,13 +264,14 @@ def collect(
             mode=mode,  # type: ignore[arg-type]  # checked by argparse choices
             strict=strict,
             sort_by=sort_by,
-            on_error=report.errors.append,
+            on_error=report.add_error,
             on_verdict=on_kept,
             every_verdict=keep_all or on_verdict is not None or report_to is not None,
             input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
             check_fields=check_fields,
             on_record=tick,
             partition=partition,
+            aliases=aliases,
         )
     finally:
         close()
@@ -253,6 +321,36 @@ def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str
     return report.summary, report.verdicts, entries, errors, part_report
 
 
+def unshareable(path: str) -> str | None:
+    """Why ``--jobs`` workers cannot each read ``path`` whole, or None when they can.
+
+    Each worker opens and reads every input itself, so an input must read the same in every
+    process: a regular file named by an ordinary path. Standard input, a pipe or FIFO
+    (``<(zcat f)``), a device, and paths that name a file descriptor of the process
+    (``/dev/stdin``, ``/dev/fd/N``, ``/proc/self/fd/N``) cannot be shared. A path that does not
+    exist can (its error is reported once).
+    """
+    if path == "-":
+        return "standard input"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    for name in (os.path.abspath(path), os.path.realpath(path)):
+        if name.startswith(("/dev/", "/proc/")):
+            return "a file descriptor of this process"
+    return None
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the parent's to handle (it stops the pool), so no worker prints a traceback."""
+    import signal  # noqa: PLC0415  (only for --jobs)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def start_method() -> str:
     """How ``--jobs`` starts its workers: ``"fork"`` when this process has no other thread, else ``"spawn"``.
 
@@ -296,7 +394,7 @@ def _collect_parallel(
             )
             for k in range(jobs)
         ]
-        with multiprocessing.get_context(method).Pool(jobs) as pool:
+        with multiprocessing.get_context(method).Pool(jobs, initializer=_ignore_interrupts) as pool:
             for job, (part_summary, verdicts, entries, errors, part_report) in zip(
                 work, pool.imap(_worker, work), strict=True
             ):
@@ -308,12 +406,13 @@ def _collect_parallel(
                     report_to.merge(part_report)
                 report.errors.extend(InputError(detail, source=source, line=line) for detail, source, line in errors)
     report.errors.sort(key=lambda e: (e.source, e.line or 0))
+    del report.errors[MAX_LISTED_ERRORS:]
     report.records = summary.observations
     return report
 
 
 def _display_paths(args: argparse.Namespace) -> list[str] | None:
-    paths: list[str] = list(args.files)
+    paths: list[str] = [p for entry in args.files for p in (["-"] if entry == "-" else expand_paths([entry]))]
     if args.sample:
         paths = sample_paths() + paths
     return paths or None
@@ -337,8 +436,59 @@ def run(args: argparse.Namespace) -> int:
         gc.unfreeze()
 
 
+def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, Any]]:
+    """The engine ``--engine`` chooses for these inputs, and its options; ValueError for a usage error."""
+    engine = choose_engine(args.engine, paths)
+    if engine == "duckdb":
+        threads = args.jobs if args.jobs > 1 else None
+        return engine, {"memory_limit": args.memory_limit, "temp_directory": args.temp_directory, "threads": threads}
+    return engine, {}
+
+
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
+    try:
+        engine, engine_options = _engine(args, paths)
+        args.aliases = status_aliases(args.status_alias)
+    except ValueError as err:
+        print(f"runfsm validate: error: {err}", file=sys.stderr)
+        return 2
+    if engine == "python":
+        args.jobs = _usable_jobs(args.jobs, paths)  # the command's own options: the workers' count as used
     html = _html_report(paths, strict=args.strict) if args.report else None
+    # an unwritable --report fails now, before any input is read
+    target = claim(args.report) if args.report else None
+    judge = _judge_jsonl if args.output_format == "jsonl" else _judge
+    try:
+        return judge(args, paths, html, target, engine=engine, engine_options=engine_options)
+    finally:
+        if target is not None:
+            target.abandon()  # nothing left behind when the work stopped early
+
+
+def _usable_jobs(jobs: int, paths: list[str]) -> int:
+    """``jobs``, or 1 (saying why on stderr) when some input cannot be read by every worker."""
+    if jobs > 1:
+        reasons = [(path, why) for path in paths if (why := unshareable(path)) is not None]
+        if reasons:
+            path, why = reasons[0]
+            print(
+                f"runfsm validate: note: --jobs {jobs} needs files every worker can read; {printable(path)} is {why} "
+                "(read once): validating everything in one process",
+                file=sys.stderr,
+            )
+            jobs = 1
+    return jobs
+
+
+def _judge(
+    args: argparse.Namespace,
+    paths: list[str],
+    html: Report | None,
+    target: Target | None,
+    *,
+    engine: str,
+    engine_options: dict[str, Any],
+) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     # kept runs are rendered into a spool file as they come, so that memory stays flat, except for
     # the bundled samples (their paths are shortened before printing)
@@ -361,6 +511,9 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
             report_to=html,
             keep=_discard if streamed and spool is None else None,
             spool=spool,
+            engine=engine,
+            engine_options=engine_options,
+            aliases=args.aliases,
         )
         if html is not None:
             for error in report.errors:
@@ -381,12 +534,60 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     finally:
         if spool is not None:
             spool.close()
-    if html is not None:
-        try:
-            html.write(args.report)
-        except OSError as err:
-            print(f"runfsm validate: error: cannot write the report {args.report}: {err.strerror}", file=sys.stderr)
-            return 2
+    if html is not None and target is not None:
+        target.write(html.html().encode("utf-8"), command="validate", what="HTML report")
+    return report.summary.exit_code
+
+
+def _judge_jsonl(
+    args: argparse.Namespace,
+    paths: list[str],
+    html: Report | None,
+    target: Target | None,
+    *,
+    engine: str,
+    engine_options: dict[str, Any],
+) -> int:
+    """``--format jsonl``: one verdict per line on standard output, as runs are judged; errors and summary on stderr.
+
+    Every run is written (only the failing ones with ``--only-failures``), each as
+    :meth:`Verdict.to_dict` plus ``"failed"``: a file any data tool reads.
+    """
+    import json  # noqa: PLC0415
+
+    summary = Summary(strict=args.strict)
+    out = sys.stdout
+
+    def write(verdict: Verdict) -> None:
+        failed = summary.is_failure(verdict)
+        if args.only_failures and not failed:
+            return
+        if not args.quiet:
+            out.write(json.dumps({**verdict.to_dict(), "failed": failed}, separators=(",", ":")) + "\n")
+
+    report = collect(
+        paths,
+        mode=args.mode,
+        strict=args.strict,
+        sort_by=args.sort_by,
+        input_format=args.input_format,
+        keep_all=True,
+        check_fields=not args.no_field_checks,
+        jobs=1 if engine == "python" else args.jobs,
+        report_to=html,
+        keep=write,
+        engine=engine,
+        engine_options=engine_options,
+        aliases=args.aliases,
+    )
+    if not args.quiet:
+        for error in report.errors:
+            print(error, file=sys.stderr)
+        print(json.dumps({"summary": report.summary.to_dict(), "exit_code": report.summary.exit_code}), file=sys.stderr)
+    if html is not None and target is not None:
+        for error in report.errors:
+            html.add_error(error)
+        target.write(html.html().encode("utf-8"), command="validate", what="HTML report")
     return report.summary.exit_code
 
 
@@ -428,4 +629,6 @@ def _relative_to_samples(report: ValidationReport) -> None:
         return dataclasses.replace(verdict, offenses=offenses, warnings=warnings, run_id=run_id)
 
     report.verdicts = [fix(v) for v in report.verdicts]
+    for counts in report.summary.sources:
+        counts.source = short(counts.source)
     report.errors = [InputError(e.detail, source=short(e.source), line=e.line) for e in report.errors]

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from runfsm.drawing.diagram import to_svg
 from runfsm.drawing.overlay import Overlay
 from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.printable import printable
 from runfsm.validation import Summary
-from runfsm.verdict import RunResult, Verdict
+from runfsm.verdict import RunResult, StepKind, Verdict
 
 if TYPE_CHECKING:
     import os
@@ -60,7 +61,8 @@ class _FailingRun:
 
 
 def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """Input text for the page: control characters as visible escapes, then HTML-escaped (valid XML too)."""
+    return html.escape(printable(str(value)), quote=True)
 
 
 class Report:
@@ -112,6 +114,9 @@ class Report:
         )
         if verdict.result is RunResult.UNFINISHED:
             offenses += (("unfinished", f"no terminal status observed; last status {verdict.final}", ""),)
+        elif verdict.result is RunResult.JOINED:
+            joined = next((s.dest for s in verdict.steps if s.kind is StepKind.JOINED), verdict.final)
+            offenses += (("joined", f"the stream capture began mid-run, at {joined}", ""),)
         self.failures.append(_FailingRun(verdict.run_id, verdict.result, verdict.final, offenses))
 
     def add_error(self, error: InputError) -> None:
@@ -144,9 +149,10 @@ class Report:
     # -- rendering
 
     def _summary(self) -> str:
-        rows = [(k.replace("_", " "), v) for k, v in self.summary.to_dict().items() if not isinstance(v, bool)]
+        counts = self.summary.to_dict().items()
+        rows = [(k.replace("_", " "), v) for k, v in counts if isinstance(v, int) and not isinstance(v, bool)]
         body = "".join(f'<tr><th scope="row">{_esc(k)}</th><td class="n">{v:,}</td></tr>' for k, v in rows)
-        mode = " (strict: unfinished runs fail)" if self.summary.strict else ""
+        mode = " (strict: unfinished runs and runs joined mid-run fail)" if self.summary.strict else ""
         return f"<table>{body}</table>{mode and f'<p>{mode.strip()}</p>'}"
 
     def _errors(self) -> str:
@@ -170,7 +176,7 @@ class Report:
             run = _esc(f.run_id) if f.run_id is not None else "<i>unnamed</i>"
             rows.append(
                 f'<tr><td><code>{run}</code></td><td class="{_esc(f.result.value)}">{_esc(f.result.value)}</td>'
-                f'<td>{_esc(f.final.wire or f.final.name)}</td><td><ul class="offenses">{items}</ul></td></tr>'
+                f'<td>{_esc(f.final.label)}</td><td><ul class="offenses">{items}</ul></td></tr>'
             )
         more = (
             f"<p>… and {self.failures_not_listed:,} more failing runs not listed.</p>"
@@ -194,9 +200,9 @@ class Report:
         failing = len(self.failures) + self.failures_not_listed
         return (
             "<!DOCTYPE html>\n"
-            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '<html lang="en">\n<head>\n<meta charset="utf-8" />\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}" />\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1" />\n'
             f"<title>{_esc(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             f"<h1>{_esc(self.title)}</h1>\n"
             f'<p class="sub">{self.runs:,} runs from {sources}; runfsm {_esc(__version__)}</p>\n'

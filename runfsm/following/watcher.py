@@ -12,7 +12,7 @@ by :class:`~runfsm.following.core.FollowCore`; the twins differ only in I/O and 
 >>> Watcher(object())
 Traceback (most recent call last):
   ...
-TypeError: Watcher takes an openai.OpenAI client or a runfsm.following.RunsAPI, got object
+TypeError: Watcher takes an openai.OpenAI, an azure.ai.agents.AgentsClient or a runfsm.following.RunsAPI, got object
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from typing import TYPE_CHECKING, Any
 
 from runfsm.exceptions import ApiError
+from runfsm.following.adapters import async_runs_api, runs_api
 from runfsm.following.backoff import DEFAULT, PollPolicy, RetryPolicy
-from runfsm.following.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
+from runfsm.following.client import AsyncRunsAPI, Reply, RunsAPI, ToolOutput
 from runfsm.following.core import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
 
 if TYPE_CHECKING:
@@ -37,12 +38,6 @@ ActionHandler = Callable[[Any], Sequence[ToolOutput]]
 """Gets the ``requires_action`` run; returns one ``{"tool_call_id", "output"}`` per tool call."""
 AsyncActionHandler = Callable[[Any], Sequence[ToolOutput] | Awaitable[Sequence[ToolOutput]]]
 """The same, for :class:`AsyncWatcher`; may be a coroutine function."""
-
-_API_METHODS = ("retrieve", "submit_tool_outputs", "cancel", "create_stream", "submit_stream", "latest_run")
-
-
-def _is_api(obj: object) -> bool:
-    return all(callable(getattr(obj, name, None)) for name in _API_METHODS)
 
 
 def _split(run: object, thread_id: str | None) -> tuple[str, str, object | None]:
@@ -112,7 +107,7 @@ class _BaseWatcher:
 
 
 class Watcher(_BaseWatcher):
-    """Follows runs with a synchronous client: ``openai.OpenAI`` or any :class:`~runfsm.following.client.RunsAPI`.
+    """Follows runs with a synchronous client: ``openai.OpenAI``, ``azure.ai.agents.AgentsClient`` or a ``RunsAPI``.
 
     ``clock`` (unix seconds, compared with ``expires_at``) and ``sleep`` are injectable, so a
     test drives a watch on a virtual clock. Requests are retried by the watcher, not the SDK
@@ -136,14 +131,7 @@ class Watcher(_BaseWatcher):
         super().__init__(
             policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, respect_hint=respect_hint, clock=clock
         )
-        if _is_api(client):
-            self.api: RunsAPI = client
-        elif hasattr(client, "beta"):
-            self.api = OpenAIRuns(client)
-        else:
-            raise TypeError(
-                f"Watcher takes an openai.OpenAI client or a runfsm.following.RunsAPI, got {type(client).__name__}"
-            )
+        self.api: RunsAPI = runs_api(client, who="Watcher")
         self.sleep = sleep
 
     def poll(
@@ -195,9 +183,10 @@ class Watcher(_BaseWatcher):
     ) -> WatchResult:
         """Create a run with ``stream=True`` and follow it through its SSE streams, polling only if a stream breaks."""
         core = self._core(thread_id, None, tracker=tracker, mode="stream", timeout=timeout, has_handler=bool(on_action))
+        params = {"assistant_id": assistant_id, **create_params}
         core.result.streams += 1
-        step = self._consume(core, self.api.create_stream(thread_id, {"assistant_id": assistant_id, **create_params}))
-        return self._drive(core, step, on_action, stream=True)
+        step = self._consume(core, self.api.create_stream(thread_id, params))
+        return self._drive(core, step, on_action, stream=True, create=lambda: self.api.create_stream(thread_id, params))
 
     # -- the loop
 
@@ -215,9 +204,22 @@ class Watcher(_BaseWatcher):
         return core.on_stream_end()
 
     def _drive(
-        self, core: FollowCore, step: Step, on_action: ActionHandler | None, *, stream: bool = False
+        self,
+        core: FollowCore,
+        step: Step,
+        on_action: ActionHandler | None,
+        *,
+        stream: bool = False,
+        create: Callable[[], Iterator[Any]] | None = None,
     ) -> WatchResult:
         while step.kind is not StepKind.DONE:
+            if step.kind is StepKind.CREATE:
+                assert create is not None  # only a watch that created its run is told to create it again
+                if step.wait > 0:
+                    self.sleep(step.wait)
+                core.result.streams += 1
+                step = self._consume(core, create())
+                continue
             if step.kind is StepKind.HANDLE:
                 assert on_action is not None  # the core asks only when there is a handler
                 step = core.handled(on_action(step.run))
@@ -232,17 +234,12 @@ class Watcher(_BaseWatcher):
             step = self._request(core, step)
         return core.result
 
-    def _retry_locate(self, core: FollowCore, err: ApiError) -> Any:
-        """One more try after the backoff; the run, if any, is still there."""
-        self.sleep(self.retry.wait(1, retry_after=err.retry_after))
-        return self.api.latest_run(core.thread_id)
-
     def _request(self, core: FollowCore, step: Step) -> Step:
         if step.kind is StepKind.LOCATE:
             try:
                 found = self.api.latest_run(core.thread_id)
             except ApiError as err:
-                found = None if err.kind == "rejected" else self._retry_locate(core, err)
+                return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
         try:
@@ -258,7 +255,7 @@ class Watcher(_BaseWatcher):
 
 
 class AsyncWatcher(_BaseWatcher):
-    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI`` or any :class:`~runfsm.following.AsyncRunsAPI`."""
+    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI``, the aio ``AgentsClient`` or an ``AsyncRunsAPI``."""
 
     def __init__(
         self,
@@ -275,15 +272,7 @@ class AsyncWatcher(_BaseWatcher):
         super().__init__(
             policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, respect_hint=respect_hint, clock=clock
         )
-        if _is_api(client):
-            self.api: AsyncRunsAPI = client
-        elif hasattr(client, "beta"):
-            self.api = AsyncOpenAIRuns(client)
-        else:
-            raise TypeError(
-                "AsyncWatcher takes an openai.AsyncOpenAI client or a runfsm.following.client.AsyncRunsAPI, "
-                f"got {type(client).__name__}"
-            )
+        self.api: AsyncRunsAPI = async_runs_api(client, who="AsyncWatcher")
         self.sleep = sleep
 
     async def poll(
@@ -330,10 +319,12 @@ class AsyncWatcher(_BaseWatcher):
     ) -> WatchResult:
         """See :meth:`Watcher.watch`."""
         core = self._core(thread_id, None, tracker=tracker, mode="stream", timeout=timeout, has_handler=bool(on_action))
+        params = {"assistant_id": assistant_id, **create_params}
         core.result.streams += 1
-        events = self.api.create_stream(thread_id, {"assistant_id": assistant_id, **create_params})
-        step = await self._consume(core, events)
-        return await self._drive(core, step, on_action, stream=True)
+        step = await self._consume(core, self.api.create_stream(thread_id, params))
+        return await self._drive(
+            core, step, on_action, stream=True, create=lambda: self.api.create_stream(thread_id, params)
+        )
 
     async def _consume(self, core: FollowCore, events: AsyncIterator[Any]) -> Step:
         try:
@@ -349,9 +340,22 @@ class AsyncWatcher(_BaseWatcher):
         return core.on_stream_end()
 
     async def _drive(
-        self, core: FollowCore, step: Step, on_action: AsyncActionHandler | None, *, stream: bool = False
+        self,
+        core: FollowCore,
+        step: Step,
+        on_action: AsyncActionHandler | None,
+        *,
+        stream: bool = False,
+        create: Callable[[], AsyncIterator[Any]] | None = None,
     ) -> WatchResult:
         while step.kind is not StepKind.DONE:
+            if step.kind is StepKind.CREATE:
+                assert create is not None  # only a watch that created its run is told to create it again
+                if step.wait > 0:
+                    await self.sleep(step.wait)
+                core.result.streams += 1
+                step = await self._consume(core, create())
+                continue
             if step.kind is StepKind.HANDLE:
                 assert on_action is not None  # the core asks only when there is a handler
                 outputs = on_action(step.run)
@@ -375,11 +379,7 @@ class AsyncWatcher(_BaseWatcher):
             try:
                 found = await self.api.latest_run(core.thread_id)
             except ApiError as err:
-                if err.kind == "rejected":
-                    found = None
-                else:  # one more try after the backoff; the run, if any, is still there
-                    await self.sleep(self.retry.wait(1, retry_after=err.retry_after))
-                    found = await self.api.latest_run(core.thread_id)
+                return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
         try:

@@ -7,11 +7,55 @@ machine, lookup tables, routes, diagrams, strategies) is derived from ``RUN_EDGE
 
 from __future__ import annotations
 
-from runfsm.lifecycle import Edge, EdgeKind, Lifecycle
+from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source, edges_from_table
 from runfsm.status import RunStatus
 from runfsm.vocabulary import Trigger
 
-__all__ = ["RUN_EDGES", "RUN_LIFECYCLE"]
+__all__ = ["RUN_EDGES", "RUN_LIFECYCLE", "RUN_SOURCES"]
+
+RUN_SOURCES: tuple[Source, ...] = (
+    Source(
+        "S1",
+        "OpenAI OpenAPI specification: RunObject, run stream events, cancelRun, submitToolOutputs",
+        "https://github.com/openai/openai-openapi/blob/master/openapi.yaml",
+    ),
+    Source(
+        "S2",
+        "OpenAI Assistants deep dive: the run lifecycle table",
+        "https://platform.openai.com/docs/assistants/deep-dive#run-lifecycle",
+    ),
+    Source(
+        "O-rmcp19",
+        "Azure-Samples/remote-mcp-functions-python#19: the first poll already shows failed",
+        "https://github.com/Azure-Samples/remote-mcp-functions-python/issues/19",
+    ),
+    Source(
+        "O-933385",
+        "OpenAI community: cancelling queued runs",
+        "https://community.openai.com/t/933385",
+    ),
+    Source(
+        "O-5449",
+        "microsoft/semantic-kernel#5449: a run that hangs in progress, then expires",
+        "https://github.com/microsoft/semantic-kernel/issues/5449",
+    ),
+    Source(
+        "O-1306",
+        "openai/openai-node#1306: runs that end incomplete",
+        "https://github.com/openai/openai-node/issues/1306",
+    ),
+    Source(
+        "O-71",
+        "VRSEN/agency-swarm#71: tool outputs not submitted before expires_at",
+        "https://github.com/VRSEN/agency-swarm/issues/71",
+    ),
+    Source(
+        "O-as-code",
+        "VRSEN/agency-swarm threads/thread.py: cancels a run that waits for tool outputs",
+        "https://github.com/VRSEN/agency-swarm/blob/main/agency_swarm/threads/thread.py",
+    ),
+)
+"""The sources the run table cites (``../shared/LIFECYCLE.md`` in the project's notes)."""
 
 # ----------------------------------------------------------------------------- the table
 
@@ -50,13 +94,18 @@ _RUN_TABLE: tuple[tuple[RunStatus, tuple[RunStatus, ...], EdgeKind, Trigger, str
     ),
 )
 
-RUN_EDGES: tuple[Edge[RunStatus], ...] = tuple(
-    Edge(source, dest, kind, trigger, evidence)
-    for source, dests, kind, trigger, evidence in _RUN_TABLE
-    for dest in dests
-)
+RUN_EDGES: tuple[Edge[RunStatus], ...] = edges_from_table(_RUN_TABLE)
 """Every legal direct edge of the Assistants run lifecycle."""
 
 
-RUN_LIFECYCLE: Lifecycle[RunStatus] = Lifecycle("assistants-run", RunStatus, RUN_EDGES, initial=RunStatus.Null)
+RUN_LIFECYCLE: Lifecycle[RunStatus] = Lifecycle(
+    "assistants-run",
+    RunStatus,
+    RUN_EDGES,
+    initial=RunStatus.Null,
+    key="run",
+    object_type="thread.run",
+    title="Assistants run",
+    sources=RUN_SOURCES,
+)
 """The Assistants run lifecycle."""

@@ -30,6 +30,7 @@ __all__ = [
     "SimulatedRun",
     "simulate_run",
     "simulate_runs",
+    "simulated_log",
     "write_corpus",
 ]
 
@@ -113,10 +114,12 @@ def _illegal_candidates(state: RunStatus, mode: str, fmt: str) -> list[RunStatus
             continue
         if fmt == "jsonl" and target.wire is None:
             continue
+        if state is RUN_LIFECYCLE.initial:
+            continue  # a first status is never illegal: a poll starts anywhere, a stream may be joined mid-run
         if mode == "stream":
             if RUN_LIFECYCLE.lookup[state][target] == ILLEGAL:
                 out.append(target)
-        elif state is not RUN_LIFECYCLE.initial and RUN_LIFECYCLE.route(state, target, calls=_ALL_CALLS) is None:
+        elif RUN_LIFECYCLE.route(state, target, calls=_ALL_CALLS) is None:
             out.append(target)
     return out
 
@@ -414,3 +417,19 @@ def write_corpus(
         written += lines
         if progress is not None:
             progress(written)
+
+
+def simulated_log(
+    fmt: CorpusFormat, seed: int, *, runs: int, illegal: float = 0.0, unfinished: float = 0.3, concurrency: int = 4
+) -> str:
+    """A small simulated log in ``fmt`` as text: ``runs`` runs, ``concurrency`` interleaved (for tests).
+
+    Stream formats (``events``, ``sse``) hold stream-mode runs, the others poll-mode runs.
+    """
+    import io  # noqa: PLC0415
+
+    mode: Literal["stream", "poll"] = "stream" if fmt in ("events", "sse") else "poll"
+    text = io.StringIO()
+    simulated = simulate_runs(runs, seed=seed, mode=mode, illegal=illegal, unfinished=unfinished, fmt=fmt)
+    write_corpus(text, simulated, fmt=fmt, concurrency=concurrency, seed=seed)
+    return text.getvalue()

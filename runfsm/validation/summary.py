@@ -1,4 +1,10 @@
-"""The summary of a validation: counts of runs by result, of what was inferred, and of input errors."""
+"""The summary of a validation: counts of runs by result, of what was inferred, of input errors, and of lines.
+
+Every input line ends in exactly one bucket of its input's :class:`LineCounts`: part of a judged
+record, skipped by a documented rule (a blank line, a comment, an event or object not about a
+run's status), or reported as an input error. ``lines == in_records + skipped + errors`` holds
+for every input, whatever the format, the options and the number of workers.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,53 @@ from typing import TYPE_CHECKING, Any
 from runfsm.verdict import OffenseKind, RunResult
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from runfsm.exceptions import InputError
     from runfsm.verdict import Verdict
 
-__all__ = ["Summary"]
+__all__ = ["LineCounts", "Summary"]
+
+
+@dataclasses.dataclass
+class LineCounts:
+    r"""Where the lines of one input went: ``lines == in_records + skipped + errors``.
+
+    ``lines`` counts the lines read (a line ends at ``\n``, ``\r\n`` or a lone ``\r``).
+    ``in_records`` counts the lines that are part of a judged record (an SSE event's lines, a CSV
+    row's lines), ``skipped`` the lines skipped by a documented rule (blank lines, SSE comments,
+    run-step, message, thread, ``error`` and ``done`` events or objects), ``errors`` the lines
+    reported as an input error (with FILE:LINE; a line can carry several errors, counted once here).
+    Several workers reading one input each count a share; their counts add up (:meth:`merge`).
+    """
+
+    source: str
+    lines: int = 0
+    in_records: int = 0
+    skipped: int = 0
+    errors: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        """True when every line read is in exactly one bucket."""
+        return self.lines == self.in_records + self.skipped + self.errors
+
+    def merge(self, other: LineCounts) -> None:
+        """Add another worker's share of the same input."""
+        self.lines += other.lines
+        self.in_records += other.in_records
+        self.skipped += other.skipped
+        self.errors += other.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts."""
+        return {
+            "source": self.source,
+            "lines": self.lines,
+            "in_records": self.in_records,
+            "skipped": self.skipped,
+            "errors": self.errors,
+        }
 
 
 @dataclasses.dataclass
@@ -22,6 +71,8 @@ class Summary:
     legal: int = 0
     illegal: int = 0
     unknown_status: int = 0
+    joined: int = 0
+    """Stream captures that began mid-run (legal from there on; failures only when strict)."""
     unfinished: int = 0
     observations: int = 0
     inferred_jumps: int = 0
@@ -33,7 +84,10 @@ class Summary:
     warnings: int = 0
     """Field-invariant warnings and notes."""
     input_errors: int = 0
+    """Input error messages (an unusable line, an unreadable file); a line may carry several."""
     strict: bool = False
+    sources: list[LineCounts] = dataclasses.field(default_factory=list)
+    """The line counts of each input, in the order read."""
 
     def add(self, verdict: Verdict) -> None:
         """Count one run."""
@@ -45,6 +99,8 @@ class Summary:
             self.illegal += 1
         elif result is RunResult.UNKNOWN_STATUS:
             self.unknown_status += 1
+        elif result is RunResult.JOINED:
+            self.joined += 1
         else:
             self.unfinished += 1
         self.observations += verdict.observations
@@ -72,12 +128,37 @@ class Summary:
         self.inferred_jumps += runs * inferred_jumps
         self.lenient_edges += runs * lenient_edges
 
+    def add_tally(self, tally: Mapping[tuple[bool, int, int, int], int]) -> None:
+        """Count quiet runs by what the summary needs of them: ``{(ended, observations, inferred, lenient): runs}``.
+
+        This is the ledger's tally (:data:`runfsm.validation.ledger.Tally`) and a shape's.
+        """
+        for (ended, observations, inferred, lenient), runs in tally.items():
+            self.add_quiet(
+                ended=ended, observations=observations, inferred_jumps=inferred, lenient_edges=lenient, runs=runs
+            )
+
     def merge(self, other: Summary) -> None:
         """Add another summary's counts (from another worker) to this one."""
-        for name in ("runs", "legal", "illegal", "unknown_status", "unfinished", "observations"):
+        for name in ("runs", "legal", "illegal", "unknown_status", "joined", "unfinished", "observations"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "input_errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        if not self.sources:
+            self.sources = [LineCounts(c.source) for c in other.sources]
+        if len(other.sources) != len(self.sources):
+            raise ValueError(f"cannot merge the line counts of {len(other.sources)} inputs into {len(self.sources)}")
+        for mine, theirs in zip(self.sources, other.sources, strict=True):
+            mine.merge(theirs)
+
+    def add_source(self, counts: LineCounts) -> None:
+        """Count the lines of one more input."""
+        self.sources.append(counts)
+
+    @property
+    def balanced(self) -> bool:
+        """True when the lines of every input are accounted for (see :class:`LineCounts`)."""
+        return all(c.balanced for c in self.sources)
 
     def add_error(self, error: InputError) -> None:
         """Count one unusable input line."""
@@ -85,10 +166,10 @@ class Summary:
         self.input_errors += 1
 
     def is_failure(self, verdict: Verdict) -> bool:
-        """True for a run that fails the check: illegal, unknown status, or unfinished when strict."""
+        """True for a run that fails the check: illegal, unknown status, or joined mid-run or unfinished when strict."""
         result = verdict.result
         return result in (RunResult.ILLEGAL, RunResult.UNKNOWN_STATUS) or (
-            self.strict and result is RunResult.UNFINISHED
+            self.strict and result in (RunResult.JOINED, RunResult.UNFINISHED)
         )
 
     def is_worth_reporting(self, verdict: Verdict) -> bool:
@@ -100,7 +181,7 @@ class Summary:
         """2 if some input was unusable (input errors, unknown statuses); 1 if some run failed; else 0."""
         if self.input_errors or self.unknown_status:
             return 2
-        if self.illegal or (self.strict and self.unfinished):
+        if self.illegal or (self.strict and (self.unfinished or self.joined)):
             return 1
         return 0
 
@@ -111,6 +192,7 @@ class Summary:
             "legal": self.legal,
             "illegal": self.illegal,
             "unknown_status": self.unknown_status,
+            "joined": self.joined,
             "unfinished": self.unfinished,
             "observations": self.observations,
             "inferred_jumps": self.inferred_jumps,
@@ -119,4 +201,5 @@ class Summary:
             "warnings": self.warnings,
             "input_errors": self.input_errors,
             "strict": self.strict,
+            "sources": [c.to_dict() for c in self.sources],
         }

@@ -24,7 +24,7 @@ def test_lifecycle_markdown_lists_every_edge(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| from")]
     assert len(rows) == len(RUN_EDGES)
-    assert "| RequiresAction | Queued | documented | submit_tool_outputs |" in out
+    assert "| requires_action | queued | documented | submit_tool_outputs |" in out
 
 
 def test_no_command_and_bad_usage_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,6 +47,6 @@ def test_python_dash_m_runfsm_runs_the_cli() -> None:
     """``python -m runfsm`` is the same command line, exit code included."""
     done = subprocess.run([sys.executable, "-m", "runfsm", "lifecycle"], capture_output=True, text=True, check=False)
     assert done.returncode == EXIT_OK
-    assert "| Queued | InProgress | documented | server |" in done.stdout
+    assert "| queued | in_progress | documented | server |" in done.stdout
     bad = subprocess.run([sys.executable, "-m", "runfsm"], capture_output=True, text=True, check=False)
     assert bad.returncode == EXIT_USAGE

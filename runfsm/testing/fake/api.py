@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus, parse_status
+from runfsm.testing.fake.azure import azure_answer, azure_refusal, engine_path, is_azure_path
 from runfsm.testing.fake.clock import VirtualClock
 from runfsm.testing.fake.conduct import Conduct
 from runfsm.testing.fake.faults import Fault, FaultInjection, status_fault
@@ -173,7 +174,7 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
             self._settle(run)
             allowed = self.server_moves(run_id)
             if target not in allowed:
-                names = ", ".join(s.wire or s.name for s in allowed) or "nothing"
+                names = ", ".join(s.label for s in allowed) or "nothing"
                 raise ValueError(f"run {run_id} is {run.status}; the server can move it to {names}, not {target}")
             if tool_calls is not None:
                 run.next_calls = tuple(objects_tool_calls(tool_calls))
@@ -213,35 +214,43 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
     def handle(
         self, method: str, path: str, *, query: str = "", body: bytes = b"", headers: Mapping[str, str] | None = None
     ) -> FakeResponse:
-        """Answer one request (``path`` with or without the ``/v1`` prefix)."""
-        del headers  # accepted for symmetry with HTTP; the fake ignores auth and beta headers
+        """Answer one request (``path`` with or without the ``/v1`` prefix, or under an Azure project endpoint).
+
+        OpenAI paths ignore auth and beta headers; Azure paths are checked first (see
+        :mod:`~runfsm.testing.fake.azure`) and answered without OpenAI-only headers.
+        """
         hook = self.before_request
         if hook is not None:
             hook()
         method = method.upper()
-        route, thread_id, run_id = route_of(method, path)
+        azure = is_azure_path(path)
+        route, thread_id, run_id = route_of(method, engine_path(path))
         with self._lock:
             now = self.clock.now()
-            if self._budget[run_id] >= self.max_requests:
+            early = azure_refusal(query, headers) if azure else None
+            early_fault = None
+            if early is None and self._budget[run_id] >= self.max_requests:
                 self.budget_exceeded = True
-                response = error_response(
+                early = error_response(
                     500, f"runfsm fake: request budget of {self.max_requests} exhausted", type="server_error"
                 )
-                response.headers["x-should-retry"] = "false"
+                early.headers["x-should-retry"] = "false"
+                early_fault = "budget"
+            if early is not None:
                 self._log(
                     method=method,
                     path=path,
                     route=route,
-                    response=response,
+                    response=early,
                     at=now,
                     thread_id=thread_id,
                     run_id=run_id,
-                    fault="budget",
+                    fault=early_fault,
                 )
-                if not any(v.rule == "busy" for v in self.violations):
+                if early_fault == "budget" and not any(v.rule == "busy" for v in self.violations):
                     about = f"run {run_id}" if run_id is not None else "threads and messages"
                     self._violate("busy", run_id, now, f"more than {self.max_requests} requests about {about}")
-                return response
+                return early
             runs_before = len(self._runs)
             fault = self._take_fault(route, run_id)
             if fault is not None and fault.kind == "slow":
@@ -287,7 +296,7 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
                 run_status=run_status,
             )
             self._judge(record, response, index=len(self.requests) - 1, answered_at=self.clock.now(), body=body)
-            return response
+            return azure_answer(response) if azure else response
 
     def _log(
         self,
@@ -332,6 +341,9 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
             thread = self._get_thread(thread_id)
             if route == "retrieve_thread":
                 return json_response(thread_object(thread.id, created_at=thread.created_at, metadata=thread.metadata))
+            if route == "delete_thread":  # its runs stay in the fake's records (trackers, history)
+                del self._threads[thread.id]
+                return json_response({"id": thread.id, "object": "thread.deleted", "deleted": True})
             if route == "create_message":
                 return json_response(self._create_message(thread, params))
             if route == "list_messages":

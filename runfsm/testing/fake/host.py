@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from runfsm.testing.fake.server import LoopbackServer, asgi_app
+from runfsm._serving import ThreadedServer
+from runfsm.testing.fake.server import asgi_app
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -35,7 +36,14 @@ class FakeHost:
         self._apps: dict[str, Any] = {}
         self._keys = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = LoopbackServer(self._app, host)
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(f"the fake host only listens on loopback, got host {host!r}")
+        apps = self._apps
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:  # a plain ASGI 3 function
+            await _route(apps, scope, receive, send)
+
+        self._server = ThreadedServer(app, host=host, name="runfsm-fake-host")
         self._pool: httpx2.HTTPTransport | None = None
 
     @property
@@ -80,19 +88,18 @@ class FakeHost:
         """How many fakes are registered."""
         return len(self._apps)
 
-    async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        key, _, rest = path.removeprefix(_PREFIX).partition("/")
-        app = self._apps.get(key) if path.startswith(_PREFIX) else None
-        if app is None:
-            body = json.dumps({"error": {"message": f"no fake at {path}", "type": "invalid_request_error"}}).encode()
-            await send(
-                {"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"application/json")]}
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
-        inner = dict(scope, path="/" + rest, raw_path=("/" + rest).encode())
-        await app(inner, receive, send)
+
+async def _route(apps: dict[str, Any], scope: Scope, receive: Receive, send: Send) -> None:
+    path: str = scope["path"]
+    key, _, rest = path.removeprefix(_PREFIX).partition("/")
+    app = apps.get(key) if path.startswith(_PREFIX) else None
+    if app is None:
+        body = json.dumps({"error": {"message": f"no fake at {path}", "type": "invalid_request_error"}}).encode()
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+        return
+    inner = dict(scope, path="/" + rest, raw_path=("/" + rest).encode())
+    await app(inner, receive, send)
 
 
 _shared: FakeHost | None = None

@@ -87,7 +87,7 @@ def run_object(
     is kept while the run can still expire, and null once it finished any other way.
     """
     if status.wire is None:
-        raise ValueError(f"{status.name} is a client-side status; the API never returns it in a run object")
+        raise ValueError(f"{status.label} is a client-side status; the API never returns it in a run object")
     at = created_at if entered_at is None else entered_at
     started = started_at
     if started is None and status in _RUNNING_OR_RAN:

@@ -122,7 +122,7 @@ class RunScript:
         except UnknownStatus as err:
             raise ScriptError(f"cancel_outcome: {err}") from None
         if not RUN_LIFECYCLE.is_legal(RunStatus.Cancelling, outcome):
-            allowed = ", ".join(s.wire or s.name for s in RUN_LIFECYCLE.successors(RunStatus.Cancelling))
+            allowed = ", ".join(s.label for s in RUN_LIFECYCLE.successors(RunStatus.Cancelling))
             raise ScriptError(f"cancel_outcome {outcome} cannot follow cancelling; expected one of {allowed}")
         self.steps: tuple[Step, ...] = tuple(steps)
         self.cancel_outcome = outcome
@@ -185,7 +185,7 @@ def _check_legal(statuses: list[RunStatus]) -> None:
         try:
             tracker.observe(status)
         except IllegalTransition as err:
-            allowed = ", ".join(s.wire or s.name for s in err.allowed) or "nothing (terminal)"
+            allowed = ", ".join(s.label for s in err.allowed) or "nothing (terminal)"
             raise ScriptError(
                 f"{status} cannot follow {err.source}; the lifecycle allows {allowed}", index=index
             ) from None

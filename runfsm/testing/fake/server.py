@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route as StarletteRoute
 
+from runfsm._serving import ThreadedServer
 from runfsm.testing.fake.api import FakeAssistants
+from runfsm.testing.fake.azure import project_path
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from types import TracebackType
 
     import openai
+    from azure.ai.agents import AgentsClient
+    from azure.ai.agents.aio import AgentsClient as AsyncAgentsClient
     from starlette.requests import Request
     from starlette.types import Receive, Scope, Send
 
-__all__ = ["FakeAssistantsServer", "LoopbackServer", "asgi_app"]
-
-_START_TIMEOUT_S = 10.0
+__all__ = ["FakeAssistantsServer", "asgi_app"]
 
 
 class _Dropped(Exception):
@@ -65,63 +64,6 @@ def asgi_app(fake: FakeAssistants) -> Starlette:
     return Starlette(routes=[StarletteRoute("/{path:path}", endpoint, methods=["GET", "POST", "DELETE"])])
 
 
-class LoopbackServer:
-    """An ASGI app served by uvicorn on a free loopback port, in a daemon thread (start, stop, port)."""
-
-    def __init__(self, app: Any, host: str) -> None:
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError(f"the fake server only listens on loopback, got host {host!r}")
-        self.app = app
-        self.host = host
-        self.port: int | None = None
-        self._uvicorn: uvicorn.Server | None = None
-        self._serve_thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
-
-    @property
-    def running(self) -> bool:
-        """True between :meth:`start` and :meth:`stop`."""
-        return self._uvicorn is not None
-
-    def start(self) -> None:
-        """Bind a free loopback port and serve in a background thread; returns once ready."""
-        if self._uvicorn is not None:
-            raise RuntimeError("the fake server is already running")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls per response
-        sock.bind((self.host, 0))
-        self.port = sock.getsockname()[1]
-        self._sock = sock
-        config = uvicorn.Config(self.app, log_level="critical", lifespan="off", access_log=False, interface="asgi3")
-        server = uvicorn.Server(config)
-        self._uvicorn = server
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="runfsm-fake", daemon=True)
-        self._serve_thread = thread
-        thread.start()
-        ready = threading.Event()
-        for _ in range(int(_START_TIMEOUT_S / 0.005)):
-            if server.started or not thread.is_alive():
-                break
-            ready.wait(0.005)  # real time: waiting for the server thread to listen
-        if not server.started:
-            self.stop()
-            raise RuntimeError("the fake server did not start within 10 s")
-
-    def stop(self) -> None:
-        """Stop serving and join the thread (idempotent)."""
-        server, thread, sock = self._uvicorn, self._serve_thread, self._sock
-        self._uvicorn = self._serve_thread = self._sock = None
-        if server is not None:
-            server.should_exit = True
-        if thread is not None:
-            thread.join(timeout=_START_TIMEOUT_S)
-        if sock is not None:
-            sock.close()
-        self.port = None
-
-
 class FakeAssistantsServer(FakeAssistants):
     """A :class:`~runfsm.testing.fake.api.FakeAssistants` served over HTTP on ``127.0.0.1`` (a free port).
 
@@ -131,14 +73,12 @@ class FakeAssistantsServer(FakeAssistants):
     """
 
     def __init__(self, *, host: str = "127.0.0.1", **options: Any) -> None:
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(f"the fake server only listens on loopback, got host {host!r}")
         super().__init__(**options)
-        self._loopback = LoopbackServer(asgi_app(self), host)
         self.host = host
-
-    @property
-    def port(self) -> int | None:
-        """The port served on (None when not running)."""
-        return self._loopback.port
+        self.port: int | None = None
+        self._http: ThreadedServer | None = None
 
     @property
     def url(self) -> str:
@@ -147,14 +87,26 @@ class FakeAssistantsServer(FakeAssistants):
             raise RuntimeError("the fake server is not running: use `with FakeAssistantsServer() as server:`")
         return f"http://{self.host}:{self.port}/v1"
 
+    @property
+    def azure_endpoint(self) -> str:
+        """The Azure project endpoint (``http://127.0.0.1:<port>/api/projects/runfsm-fake``) for ``AgentsClient``."""
+        return f"{self.url.removesuffix('/v1')}{project_path()}"
+
     def start(self) -> FakeAssistantsServer:
         """Bind a free loopback port and serve in a background thread; returns self once ready."""
-        self._loopback.start()
+        if self._http is not None:
+            raise RuntimeError("the fake server is already running")
+        http = ThreadedServer(asgi_app(self), host=self.host, name="runfsm-fake")
+        self.port = http.start()
+        self._http = http
         return self
 
     def stop(self) -> None:
         """Stop serving and join the thread (idempotent)."""
-        self._loopback.stop()
+        http, self._http = self._http, None
+        if http is not None:
+            http.stop()
+        self.port = None
 
     def __enter__(self) -> FakeAssistantsServer:
         return self.start()
@@ -175,3 +127,15 @@ class FakeAssistantsServer(FakeAssistants):
         from runfsm.testing.fake.transport import async_openai_client  # noqa: PLC0415
 
         return async_openai_client(self, base_url=self.url, **options)
+
+    def agents_client(self, **options: Any) -> AgentsClient:
+        """A real ``azure.ai.agents.AgentsClient`` of this server (see :mod:`runfsm.testing.fake.azure_clients`)."""
+        from runfsm.testing.fake.azure_clients import agents_client  # noqa: PLC0415 - azure only when asked for
+
+        return agents_client(self.azure_endpoint, clock=self.clock, **options)
+
+    def async_agents_client(self, **options: Any) -> AsyncAgentsClient:
+        """A real ``azure.ai.agents.aio.AgentsClient`` of this server (its async transport needs ``aiohttp``)."""
+        from runfsm.testing.fake.azure_clients import async_agents_client  # noqa: PLC0415
+
+        return async_agents_client(self.azure_endpoint, clock=self.clock, **options)

@@ -23,7 +23,7 @@ def test_run_objects_meet_the_invariants(status: RunStatus, created: int, later:
 
 def test_client_side_statuses_have_no_run_object() -> None:
     """Null and Created never appear in a run object: asking for one is a ValueError naming the member."""
-    with pytest.raises(ValueError, match="Created is a client-side status"):
+    with pytest.raises(ValueError, match="created is a client-side status"):
         run_object(RunStatus.Created, run_id="r", thread_id="t", created_at=0)
 
 
