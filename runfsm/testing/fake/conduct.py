@@ -351,6 +351,10 @@ class Conduct:
     def _judge_rejected(self, record: RecordedRequest, response: FakeResponse, about: str) -> None:
         if record.status_code != 400 or record.fault is not None:
             return
+        watch = self._watch.get(record.run_id)
+        ended = record.run_status is not None and parse_status(record.run_status).is_terminal
+        if ended and (watch is None or watch.terminal_shown is None):
+            return  # the run ended just before the call: a race the API has too, not the client's mistake
         try:
             message = str(json.loads(response.body)["error"]["message"])
         except (ValueError, KeyError, TypeError):  # pragma: no cover - the fake's 400s carry the API's error body

@@ -270,8 +270,8 @@ class RunEngine:
 
     def _enter(self, run: _Run, status: RunStatus, at: float, sink: Sink | None) -> None:
         """Move ``run`` into ``status`` at virtual time ``at``: fields, side objects, tracker, stream events."""
-        if status is RunStatus.Expired and run.status is RunStatus.RequiresAction:
-            self._round_expired(run.id, run.rounds, at)
+        if status is RunStatus.Expired and run.status is RunStatus.RequiresAction and at >= run.expires_at:
+            self._round_expired(run.id, run.rounds, at)  # the clock ran out, not a move made by a test
         if run.plan and run.plan[0].status is status:
             run.current = run.plan.popleft()
         else:  # an expiry (or a client call) the script did not plan here
