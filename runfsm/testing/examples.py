@@ -92,7 +92,7 @@ def virtual_time(test: Any = None, /, **overrides: Any) -> Any:
     return apply(test) if test is not None else apply
 
 
-DEFAULT_DURATIONS: tuple[float, ...] = (1.0, 5.0, 0.0, 30.0, 120.0)
+DEFAULT_DURATIONS: tuple[float, ...] = (1.0, 5.0, 0.0, 30.0)
 """Step durations :func:`run_scripts` draws from (shrinking towards the first); add ``STUCK`` for runs that
 sit until they expire (600 virtual seconds: many polls)."""
 
