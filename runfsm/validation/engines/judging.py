@@ -56,6 +56,7 @@ class Grouped(Protocol):
 def judge_groups(
     grouped: Grouped,
     *,
+    linger: int | None = None,
     mode: ValidationMode,
     strict: bool,
     check_fields: bool,
@@ -63,7 +64,11 @@ def judge_groups(
     on_verdict: Callable[[Verdict], object] | None,
     on_error: Callable[[InputError], object] | None,
 ) -> Summary:
-    """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does."""
+    """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does.
+
+    ``linger`` is the python engine's (see :func:`runfsm.validation.validate_many`), for an engine
+    whose complex runs come interleaved in input order; None when each comes whole.
+    """
     summary = Summary(strict=strict)
     worth_reporting = summary.is_worth_reporting
     judged: dict[ShapeKey, Shape] = {}
@@ -92,9 +97,11 @@ def judge_groups(
         if on_error is not None:
             on_error(error)
 
-    # each complex run comes whole: no run is let go early (the engine checked that no late
-    # record comes so late that the python engine would have started a new history with it)
-    ledger = Ledger(mode, strict, sys.maxsize, check_fields, tally=not every_verdict)
+    # the complex runs come in input order. The engine checked that no late record comes after
+    # ``linger`` runs (or more) may have ended since its run did: so, though this ledger sees
+    # fewer runs end than the python engine's, no run is let go here before its last record
+    # either (``linger=None``: each complex run comes whole, keep every run until the end)
+    ledger = Ledger(mode, strict, sys.maxsize if linger is None else linger, check_fields, tally=not every_verdict)
     for verdict in ledger.consume(grouped.complex_items(unsettled), counted):
         summary.add(verdict)
         if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
