@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.invariants import RULES, NestedCheck
-from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, expand_paths
-from runfsm.validation.engines.judging import judge_groups
+from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
+from runfsm.validation.engines.judging import judge_groups, python_engine
 from runfsm.validation.engines.sql import (
     CALL_CODES,
     FIELD_NAMES,
@@ -138,10 +138,8 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
         timed = "ts IS NOT NULL"
     else:
         ts, timed = "NULL::DOUBLE", "FALSE"  # an odd field name: the python reader reads every record
-    if _FIELDS_SUFFICE:
-        kept = "rid <> ''"
-    else:  # a suspect record goes to the python reader whole
-        kept = f"rid <> '' AND (kind = 'c' OR (kind = 'r' AND {run_clean}) OR (kind = 'e' AND {event_clean}))"
+    # a record whose fields may break an invariant keeps them, or goes to the python reader whole
+    kept = "rid <> ''" if _FIELDS_SUFFICE else "rid <> '' AND clean"
     return f"""
     WITH raw AS (
         SELECT row_number() OVER () AS rn, * FROM {reader}
@@ -169,17 +167,19 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
             {ts} AS ts,
             {", ".join(f'"{f}"' for f in FIELD_NAMES)}
         FROM kinds
+    ), checked AS (
+        SELECT *, CASE kind WHEN 'r' THEN {run_clean} WHEN 'e' THEN {event_clean} ELSE TRUE END AS clean
+        FROM coded
     )
     SELECT ({file_index}::BIGINT << {_FILE_SHIFT}) + rn AS pos,
         CASE WHEN {kept} AND {timed} THEN rid END AS rid,
         code::UTINYINT AS code,
         {stream} AS stream,
-        CASE
-            WHEN kind = 'r' AND NOT {run_clean} THEN {_fields_object(top)}
-            WHEN kind = 'e' AND NOT {event_clean} THEN {_fields_object(inner)}
+        CASE WHEN NOT clean THEN
+            CASE kind WHEN 'r' THEN {_fields_object(top)} ELSE {_fields_object(inner)} END
         END AS fields,
         ts
-    FROM coded
+    FROM checked
     """
 
 
@@ -349,7 +349,7 @@ class DuckDBEngine:
             f"FROM {source} WHERE {unsettled} ORDER BY 1"
         ).fetchall()
         for row, status, run_id in rows:
-            self.items.extend((base + row, item) for item in _parquet_row(entry.name, row, run_id, status))
+            self.items.extend((base + row, item) for item in cell_items(entry.name, row, run_id, status))
 
     # -- grouping
 
@@ -571,30 +571,6 @@ def _line_of(item: Item) -> int | None:
     return item.line  # type: ignore[union-attr]  # a Record or an InputError
 
 
-def _parquet_row(source: str, row: int, run_id: str | None, cell: str | None) -> Iterator[Item]:
-    """The python reader's reading of a Parquet row DuckDB did not settle (the CSV row rules)."""
-    from runfsm.exceptions import InputError, NotARunStatus  # noqa: PLC0415
-    from runfsm.validation.formats.base import CALLS, status_of  # noqa: PLC0415
-
-    rid = (run_id or "").strip()
-    text = (cell or "").strip()
-    if not rid:
-        yield InputError("empty run_id: expected the run id", source=source, line=row)
-        return
-    if text in CALLS:
-        yield Record(rid, None, text, source=source, line=row, mode=None, call=CALLS[text])
-        return
-    if not text:
-        yield InputError("empty status: expected a status (wire value, name or ordinal)", source=source, line=row)
-        return
-    try:
-        status = status_of(text)
-    except NotARunStatus as err:
-        yield InputError(str(err), source=source, line=row)
-        return
-    yield Record(rid, status, text, source=source, line=row)
-
-
 def summarize_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
@@ -623,32 +599,13 @@ def summarize_paths(
         input_format=input_format,
         sort_by=sort_by,
     )
+    options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
+    callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
         engine.read(paths)
         if not engine.group():
-            from runfsm.validation import summarize_paths as python_summarize  # noqa: PLC0415
-
-            return python_summarize(
-                expand_paths(paths),
-                mode=mode,
-                strict=strict,
-                on_error=on_error,
-                on_verdict=on_verdict,
-                every_verdict=every_verdict,
-                input_format=input_format,  # type: ignore[arg-type]
-                sort_by=sort_by,
-                linger=linger,
-                check_fields=check_fields,
-            )
-        return judge_groups(
-            engine,
-            linger=linger,
-            mode=mode,
-            strict=strict,
-            check_fields=check_fields,
-            every_verdict=every_verdict,
-            on_verdict=on_verdict,
-            on_error=on_error,
-        )
+            python = {"input_format": input_format, "sort_by": sort_by, "linger": linger}
+            return python_engine(expand_paths(paths), **options, **callbacks, **python)
+        return judge_groups(engine, linger=linger, **options, **callbacks)  # type: ignore[arg-type]
     finally:
         engine.close()
