@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from runfsm.exceptions import InputError
+    from runfsm.status import StatusAliases
     from runfsm.tracker import Mode
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
@@ -64,6 +65,7 @@ def judge_groups(
     on_verdict: Callable[[Verdict], object] | None,
     on_error: Callable[[InputError], object] | None,
     on_replayed: Callable[[Verdict], object] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does.
 
@@ -105,7 +107,7 @@ def judge_groups(
     # fewer runs end than the python engine's, no run is let go here before its last record
     # either (``linger=None``: each complex run comes whole, keep every run until the end)
     tally = not every_verdict and on_replayed is None
-    ledger = Ledger(mode, strict, sys.maxsize if linger is None else linger, check_fields, tally=tally)
+    ledger = Ledger(mode, strict, sys.maxsize if linger is None else linger, check_fields, tally=tally, aliases=aliases)
     for verdict in ledger.consume(grouped.complex_items(unsettled), counted):
         if on_replayed is not None:
             on_replayed(verdict)

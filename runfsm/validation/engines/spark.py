@@ -21,6 +21,7 @@ record only Python reads) are collected and replayed through the ledger on the d
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -32,6 +33,7 @@ from runfsm.validation.engines.judging import judge_groups, python_engine
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, STATUS_CODES, TERMINAL_CODES
 from runfsm.validation.formats.base import Record
 from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_CODE, call_code
+from runfsm.validation.summary import LineCounts
 from runfsm.verdict import OffenseKind
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from runfsm.exceptions import InputError
+    from runfsm.status import StatusAliases
     from runfsm.validation.engines.judging import ShapeKey
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
@@ -233,6 +236,7 @@ def _judge(
     on_verdict: Callable[[Verdict], object] | None,
     on_error: Callable[[InputError], object] | None,
     on_replayed: Callable[[Verdict], object] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     return judge_groups(
         groups,
@@ -244,6 +248,7 @@ def _judge(
         on_verdict=on_verdict,
         on_error=on_error,
         on_replayed=on_replayed,
+        aliases=aliases,
     )
 
 
@@ -260,6 +265,7 @@ def validate_dataframe(
     line: str | None = None,
     mode: ValidationMode = "poll",
     strict: bool = False,
+    aliases: StatusAliases | None = None,
 ) -> SparkValidation:
     """Judge every run of a DataFrame of observations; verdicts as a DataFrame, and the summary.
 
@@ -269,7 +275,7 @@ def validate_dataframe(
     data (offenses are reported there). ``mode`` is ``poll`` (statuses are samples, the default)
     or ``stream`` (every change is in the data); ``auto`` is ``poll`` here, as for CSV logs.
     Rows without a run id or with an unknown status are judged as the python engine judges such
-    CSV rows: an input error, or an unknown status of its run.
+    CSV rows: an input error, or an unknown status of its run (unless ``aliases`` names it).
     """
     from pyspark.sql import functions as F  # noqa: PLC0415
 
@@ -310,6 +316,7 @@ def validate_dataframe(
         on_verdict=reported.append,
         on_error=errors.append,
         on_replayed=replayed.append,
+        aliases=aliases,
     )
     verdicts = _verdict_frame(groups, summary, replayed, strict=strict)
     return SparkValidation(verdicts=verdicts, summary=summary, reported=reported, errors=errors)
@@ -371,7 +378,15 @@ def _read_file(task: tuple[int, str, str | None, str, bool]) -> Iterator[tuple[A
 
     index, name, sort_by, input_format, fields_on = task
     previous, sub = -1, 0
-    for item in read_items([name], input_format=input_format, sort_by=sort_by, compact=False):  # type: ignore[arg-type]
+    counts: list[LineCounts] = []
+    items = read_items(
+        [name],
+        input_format=input_format,  # type: ignore[arg-type]  # checked by the command
+        sort_by=sort_by,
+        compact=False,
+        on_counts=counts.append,
+    )
+    for item in items:
         line = item.line if item.line is not None else 0  # type: ignore[union-attr]
         pos = (index << _FILE_SHIFT) + line
         sub = sub + 1 if pos == previous else 0
@@ -390,6 +405,9 @@ def _read_file(task: tuple[int, str, str | None, str, bool]) -> Iterator[tuple[A
             continue
         code = call_code(item.call) if item.call is not None else int(item.status)  # type: ignore[arg-type]
         yield ("r", item.run_id, code, at, name, item.line, item.mode == "stream", None, None)
+    for found in counts:  # where the file's lines went, for the summary's line conservation
+        payload = json.dumps(dataclasses.asdict(found))
+        yield ("n", None, None, (index + 1 << _FILE_SHIFT) * _SUB - 1, name, None, False, payload, None)
 
 
 def _item_of(row: Any) -> Item:
@@ -416,6 +434,7 @@ def summarize_paths(
     linger: int = 10_000,
     check_fields: bool = True,
     master: str = "local[*]",
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     """:func:`runfsm.validation.summarize_paths` with Spark reading (one task per file) and grouping."""
     if sort_by is not None:
@@ -430,14 +449,23 @@ def summarize_paths(
         spark.sparkContext.parallelize(tasks, max(1, len(tasks))).flatMap(_read_file), schema
     ).cache()
     plain = read.where("kind = 'r'").select("rid", "code", "ord", "stream", "src", "line")
-    items = [(r["ord"], _item_of(r)) for r in read.where("kind <> 'r'").orderBy("ord").toLocalIterator()]
+    items: list[tuple[int, Item]] = []
+    sources: list[LineCounts] = []
+    for r in read.where("kind <> 'r'").orderBy("ord").toLocalIterator():
+        if r["kind"] == "n":
+            sources.append(LineCounts(**json.loads(r["payload"])))
+        else:
+            items.append((r["ord"], _item_of(r)))
     groups = _Groups(spark, plain, items, mode)
     options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
     callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
         if not groups.late_records_in_reach(linger):
-            return python_engine(files, input_format=input_format, linger=linger, **options, **callbacks)
-        return _judge(groups, linger=linger, **options, **callbacks)  # type: ignore[arg-type]
+            python = {"input_format": input_format, "linger": linger, "aliases": aliases}
+            return python_engine(files, **options, **callbacks, **python)
+        summary = _judge(groups, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        summary.sources = sources
+        return summary
     finally:
         read.unpersist()
         groups.rows.unpersist()
