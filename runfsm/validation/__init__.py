@@ -15,18 +15,20 @@ from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
-from runfsm.validation.records import InputFormat, Item, Record, as_record, read_items
-from runfsm.validation.summary import Summary
+from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items
+from runfsm.validation.summary import LineCounts, Summary
 from runfsm.verdict import Location, Verdict
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     import os
 
+    from runfsm.status import StatusAliases
     from runfsm.tracker import Mode, RunTracker
 
 __all__ = [
     "DEFAULT_LINGER",
+    "LineCounts",
     "Summary",
     "ValidationMode",
     "summarize_paths",
@@ -97,6 +99,7 @@ def validate(
     strict: bool = False,
     run_id: str | None = None,
     locations: Iterable[Location | None] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Verdict:
     """Judge one run's observed history.
 
@@ -107,6 +110,8 @@ def validate(
     message events are skipped. ``mode="auto"`` chooses stream mode when the history contains a
     stream event, poll mode otherwise. ``strict`` makes an unrecorded client call a violation.
     ``locations`` (one per history item) locates offenses; Records carry their own.
+    ``aliases`` (:func:`~runfsm.status.status_aliases`) reads misspelled statuses some clients
+    wrote (``canceled``) as the status meant; without them such a status stays unknown.
     """
     _check_mode(mode)
     items = list(history)
@@ -116,7 +121,7 @@ def validate(
     chosen: Mode = mode if mode != "auto" else "stream" if any(_is_stream_item(i) for i in items) else "poll"
     if run_id is None:
         run_id = next((i.run_id for i in items if isinstance(i, Record)), None)
-    tracker = reference_tracker(run_id, chosen)
+    tracker = reference_tracker(run_id, chosen, aliases)
     kept: list[Location | None] = []
     for position, item in enumerate(items):
         if _feed(tracker, item):
@@ -134,6 +139,7 @@ def validate_many(
     strict: bool = False,
     linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
+    aliases: StatusAliases | None = None,
 ) -> Iterator[Verdict]:
     """Judge interleaved records, grouped by run id; yield one verdict per run.
 
@@ -145,7 +151,7 @@ def validate_many(
     """
     _check_mode(mode)
     _check_linger(linger)
-    return Ledger(mode, strict, linger, check_fields).consume(records)
+    return Ledger(mode, strict, linger, check_fields, aliases=aliases).consume(records)
 
 
 def _sorted_by_run(
@@ -165,8 +171,7 @@ def _sorted_by_run(
         rec = item if isinstance(item, Record) else as_record(item)
         groups.setdefault(rec.run_id, []).append(rec)
     for group in groups.values():
-        group.sort(key=lambda r: r.timestamp if r.timestamp is not None else float("-inf"))
-        yield from group
+        yield from in_time_order(group)
 
 
 def validate_paths(
@@ -181,21 +186,28 @@ def validate_paths(
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
+    on_counts: Callable[[LineCounts], object] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Iterator[Verdict]:
     """Read the files (``"-"`` is standard input) as one stream of records and judge every run.
 
     Runs are joined by id across files (a create stream in one file, the submit stream in
     another). Each unusable line becomes an :class:`InputError` passed to ``on_error``, and
     processing continues; without ``on_error`` the first one is raised. With ``sort_by``,
-    each run's records are ordered by that field (numbers or ISO 8601 text) before judging;
-    this holds the whole input in memory. ``on_record`` is called once per record read (for
-    progress display). ``partition=(k, n)`` judges only the runs worker ``k`` of ``n`` owns
-    (:func:`~runfsm.validation.records.owns`): n processes, one partition each, judge every run once.
+    each run's records are ordered by that field (finite numbers, or ISO 8601 text read as UTC
+    when it has no offset) before judging; this holds the whole input in memory. A record
+    without the field (a client call, say) keeps its place: it stays right after the record
+    that preceded it in the input (records before any timestamped one stay first). ``on_record``
+    is called once per record read (for progress display). ``partition=(k, n)`` judges only
+    the runs worker ``k`` of ``n`` owns (:func:`~runfsm.validation.records.owns`): n processes,
+    one partition each, judge every run once.
+    ``on_counts`` receives each input's :class:`~runfsm.validation.summary.LineCounts` once it is
+    read: where every line went (in a record, skipped by a documented rule, or an input error).
     """
     _check_mode(mode)
     _check_linger(linger)
-    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition)
-    validator = Ledger(mode, strict, linger, check_fields)
+    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=on_counts)
+    validator = Ledger(mode, strict, linger, check_fields, aliases=aliases)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
     return validator.consume(_sorted_by_run(items, on_error, on_record))
@@ -215,6 +227,7 @@ def summarize_paths(
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     """Judge every run of the files like :func:`validate_paths`, and return the :class:`Summary`.
 
@@ -224,8 +237,8 @@ def summarize_paths(
     when not ``strict``, with nothing to say) are only counted: no verdict is built for them,
     which is most of the work on a large log. ``every_verdict=True`` passes every verdict
     instead (as :func:`validate_paths` yields them). Input errors are counted in the summary,
-    then passed to ``on_error`` if given (never raised). The other options are
-    :func:`validate_paths`'s.
+    then passed to ``on_error`` if given (never raised), and the lines of each input are
+    counted in :attr:`Summary.sources`. The other options are :func:`validate_paths`'s.
 
     >>> from runfsm.commands.validate import sample_paths
     >>> reported = []
@@ -234,6 +247,8 @@ def summarize_paths(
     True
     >>> all(summary.is_worth_reporting(v) for v in reported), len(reported) < summary.runs
     (True, True)
+    >>> all(c.lines == c.in_records + c.skipped + c.errors for c in summary.sources)
+    True
     """
     _check_mode(mode)
     _check_linger(linger)
@@ -244,8 +259,10 @@ def summarize_paths(
         if on_error is not None:
             on_error(error)
 
-    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition)
-    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict)
+    items = read_items(
+        paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=summary.add_source
+    )
+    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases)
     if sort_by is None:
         verdicts = ledger.consume(items, counted, on_record)
     else:
