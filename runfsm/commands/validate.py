@@ -23,13 +23,14 @@ from runfsm.exceptions import InputError
 from runfsm.validation import summarize_paths
 from runfsm.validation.records import FORMATS
 from runfsm.validation.summary import Summary
+from runfsm.verdict import RunResult
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
     from runfsm.drawing.report import Report
-    from runfsm.verdict import Verdict
+    from runfsm.verdict import Location, Verdict
 
 __all__ = [
     "ValidationReport",
@@ -80,7 +81,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only-failures", action="store_true", help="report only failing runs (no summary; JSON lists only them)"
     )
-    parser.add_argument("--show-warnings", action="store_true", help="also list field-invariant warnings")
+    parser.add_argument(
+        "--show-warnings",
+        action="store_true",
+        help="also list field-invariant warnings (FIELD lines) and client-call notes (NOTE lines)",
+    )
+    parser.add_argument(
+        "--show-unfinished",
+        action="store_true",
+        help="also list the runs with no terminal status (UNFINISHED lines; in JSON with --only-failures too)",
+    )
     parser.add_argument(
         "--sort-by",
         metavar="FIELD",
@@ -148,6 +158,7 @@ def collect(
     sort_by: str | None = None,
     input_format: str = "auto",
     keep_all: bool = False,
+    keep_unfinished: bool = False,
     check_fields: bool = True,
     progress: bool = False,
     on_verdict: Callable[[Verdict], object] | None = None,
@@ -159,12 +170,13 @@ def collect(
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
-    The report keeps the verdicts worth reporting: failing, with an offense or warnings, or
-    every one with ``keep_all``. By default they go to ``report.verdicts``; ``keep`` receives
-    them instead, and ``spool`` renders them to its file (so that memory does not grow with the
-    number of failing runs). ``on_verdict`` is called with every verdict judged in this process,
-    as it comes; worker processes cannot call it. ``report_to`` (the HTML report) receives every
-    verdict; worker processes fill reports of their own, merged into it.
+    The report keeps the verdicts worth reporting: failing, with an offense, warnings or notes,
+    unfinished with ``keep_unfinished``, or every one with ``keep_all``. By default they go to
+    ``report.verdicts``; ``keep`` receives them instead, and ``spool`` renders them to its file
+    (so that memory does not grow with the number of failing runs). ``on_verdict`` is called
+    with every verdict judged in this process, as it comes; worker processes cannot call it.
+    ``report_to`` (the HTML report) receives every verdict; worker processes fill reports of
+    their own, merged into it.
 
     With ``jobs`` > 1, that many worker processes each judge the runs of one partition (by a
     hash of the run id) and their reports are merged: kept verdicts come back through
@@ -177,6 +189,7 @@ def collect(
         "sort_by": sort_by,
         "input_format": input_format,
         "keep_all": keep_all,
+        "keep_unfinished": keep_unfinished,
         "check_fields": check_fields,
     }
     if jobs > 1 and "-" not in paths:
@@ -190,7 +203,7 @@ def collect(
             on_verdict(verdict)
         if report_to is not None:
             report_to.add(verdict)
-        if keep_all or worth_reporting(verdict):
+        if keep_all or worth_reporting(verdict) or (keep_unfinished and verdict.result is RunResult.UNFINISHED):
             kept(verdict)
 
     tick, close = _progress(progress)
@@ -202,7 +215,8 @@ def collect(
             sort_by=sort_by,
             on_error=report.errors.append,
             on_verdict=on_kept,
-            every_verdict=keep_all or on_verdict is not None or report_to is not None,
+            # unfinished runs are counted without their verdicts unless they are to be listed
+            every_verdict=keep_all or keep_unfinished or on_verdict is not None or report_to is not None,
             input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
             check_fields=check_fields,
             on_record=tick,
@@ -366,7 +380,13 @@ def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, targ
     kind: EntryKind = "json" if args.output_format == "json" else "text"
     spool = None
     if streamed and not args.quiet:
-        spool = Spool(kind, strict=args.strict, show_warnings=args.show_warnings, only_failures=args.only_failures)
+        spool = Spool(
+            kind,
+            strict=args.strict,
+            show_warnings=args.show_warnings,
+            only_failures=args.only_failures,
+            show_unfinished=args.show_unfinished,
+        )
     try:
         report = collect(
             paths,
@@ -375,6 +395,7 @@ def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, targ
             sort_by=args.sort_by,
             input_format=args.input_format,
             keep_all=kind == "json" and not args.only_failures,
+            keep_unfinished=args.show_unfinished,
             check_fields=not args.no_field_checks,
             progress=progress and args.jobs == 1,
             jobs=args.jobs,
@@ -389,13 +410,20 @@ def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, targ
             _relative_to_samples(report)
         if not args.quiet:
             if kind == "json":
-                render_json(report, sys.stdout, only_failures=args.only_failures, spooled=spool)
+                render_json(
+                    report,
+                    sys.stdout,
+                    only_failures=args.only_failures,
+                    show_unfinished=args.show_unfinished,
+                    spooled=spool,
+                )
             else:
                 render_text(
                     report,
                     sys.stdout,
                     only_failures=args.only_failures,
                     show_warnings=args.show_warnings,
+                    show_unfinished=args.show_unfinished,
                     spooled=spool,
                 )
     finally:
@@ -436,12 +464,19 @@ def _relative_to_samples(report: ValidationReport) -> None:
             else o
             for o in verdict.offenses
         )
-        warnings = tuple(
-            (i, dataclasses.replace(loc, source=short(loc.source)) if loc is not None else None, m)
-            for i, loc, m in verdict.warnings
-        )
+
+        def located(
+            found: tuple[tuple[int, Location | None, str], ...],
+        ) -> tuple[tuple[int, Location | None, str], ...]:
+            return tuple(
+                (i, dataclasses.replace(loc, source=short(loc.source)) if loc is not None else None, m)
+                for i, loc, m in found
+            )
+
         run_id = short(verdict.run_id) if verdict.run_id is not None else None
-        return dataclasses.replace(verdict, offenses=offenses, warnings=warnings, run_id=run_id)
+        return dataclasses.replace(
+            verdict, offenses=offenses, warnings=located(verdict.warnings), notes=located(verdict.notes), run_id=run_id
+        )
 
     report.verdicts = [fix(v) for v in report.verdicts]
     report.errors = [InputError(e.detail, source=short(e.source), line=e.line) for e in report.errors]

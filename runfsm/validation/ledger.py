@@ -49,7 +49,7 @@ from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Verdict, r
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from runfsm.tracker import Mode
 
@@ -393,14 +393,17 @@ class Ledger:
             return verdict
         shape = run.shape
         assert shape is not None
-        warnings: list[tuple[int, Location | None, str]] = run.warnings or []
-        if shape.notes:
-            notes = [(i, run.location(i), m) for i, m in shape.notes]
-            warnings = sorted([*warnings, *notes], key=lambda w: w[0])
-        return self._shape_verdict(run.run_id, shape, warnings)
+        notes = [(i, run.location(i), m) for i, m in shape.notes]
+        return self._shape_verdict(run.run_id, shape, run.warnings or [], notes)
 
-    def _shape_verdict(self, run_id: str, shape: Shape, warnings: list[tuple[int, Location | None, str]]) -> Verdict:
-        """The verdict of a fast-path run: its shape's, with its id and warnings."""
+    def _shape_verdict(
+        self,
+        run_id: str,
+        shape: Shape,
+        warnings: list[tuple[int, Location | None, str]],
+        notes: Sequence[tuple[int, Location | None, str]] = (),
+    ) -> Verdict:
+        """The verdict of a fast-path run: its shape's, with its id, field warnings and client-call notes."""
         final = shape.final
         return Verdict(
             run_id=run_id,
@@ -414,6 +417,7 @@ class Ledger:
             warnings=tuple(warnings),
             steps=shape.steps,
             strict=self.strict,
+            notes=tuple(notes),
         )
 
     def _close(self, run: _Run) -> Verdict | None:
@@ -488,7 +492,7 @@ class Ledger:
         loc = rec.location
         if rec.call is not None:
             note = (index, loc, f"{rec.call.value} recorded after the run ended ({final})")
-            ended.verdict = dataclasses.replace(verdict, warnings=(*verdict.warnings, note))
+            ended.verdict = dataclasses.replace(verdict, notes=(*verdict.notes, note))
             return
         warnings = verdict.warnings
         if rec.status is not None and rec.fields is not None and self.fields:
