@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from runfsm.status import RunStatus
 
-__all__ = ["EXPIRY_WINDOW_S", "RULES", "FieldRule", "check_fields", "clean_checks"]
+__all__ = ["EXPIRY_WINDOW_S", "RULES", "FieldRule", "NestedCheck", "check_fields", "clean_checks"]
 
 EXPIRY_WINDOW_S = 600
 """``expires_at - created_at`` in every published example: about ten minutes, not extended by submits."""
@@ -31,21 +31,38 @@ def _is_mapping(value: object) -> bool:
     return isinstance(value, dict) or isinstance(value, Mapping)  # noqa: SIM101  (the dict test is the cheap common case)
 
 
-def _required_action(name: str, get: _Get) -> tuple[str, ...]:
-    action = get("required_action")
-    if action is None:
-        return (f"{name}: required_action is not set",)
-    if not _is_mapping(action) or action.get("type") not in _REQUIRED_ACTION_TYPES:
-        kind = action.get("type") if _is_mapping(action) else type(action).__name__
-        return (f"{name}: required_action.type is {kind!r}, expected submit_tool_outputs",)
-    return ()
+@dataclass(frozen=True)
+class NestedCheck:
+    """A check of one key inside an object-valued field.
+
+    ``field.key`` must be one of ``allowed``, or, when ``allowed`` is None, set (truthy).
+    Declared rather than written as a function so that other engines can derive the same check
+    (:mod:`runfsm.validation.engines.sql` turns it into SQL); calling it gives the messages.
+    """
+
+    field: str
+    key: str
+    allowed: frozenset[str] | None = None
+    expected: str = ""
+    """What the message names as expected, when ``allowed`` is given."""
+
+    def __call__(self, name: str, get: _Get) -> tuple[str, ...]:
+        """One message when the check fails (``name`` is the status), else none."""
+        value = get(self.field)
+        if self.allowed is None:
+            if not _is_mapping(value) or not value.get(self.key):
+                return (f"{name}: {self.field}.{self.key} is not set",)
+            return ()
+        if value is None:
+            return (f"{name}: {self.field} is not set",)
+        if not _is_mapping(value) or value.get(self.key) not in self.allowed:
+            kind = value.get(self.key) if _is_mapping(value) else type(value).__name__
+            return (f"{name}: {self.field}.{self.key} is {kind!r}, expected {self.expected}",)
+        return ()
 
 
-def _incomplete_reason(name: str, get: _Get) -> tuple[str, ...]:
-    details = get("incomplete_details")
-    if not _is_mapping(details) or not details.get("reason"):
-        return (f"{name}: incomplete_details.reason is not set",)
-    return ()
+_required_action: Final = NestedCheck("required_action", "type", _REQUIRED_ACTION_TYPES, "submit_tool_outputs")
+_incomplete_reason: Final = NestedCheck("incomplete_details", "reason")
 
 
 @dataclass(frozen=True)

@@ -403,7 +403,8 @@ class RunTracker:
         """Feed one observed status; return the history entry it produced.
 
         ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
-        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts.
+        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts; or a
+        member of the tracker's lifecycle's state enum.
         Run objects are also checked against the field invariants (warnings only).
 
         Rejected observations (illegal jumps, unknown statuses) leave the state unchanged and
@@ -412,6 +413,9 @@ class RunTracker:
         :class:`~runfsm.exceptions.UnknownStatus`, or only recorded. Run-step and message
         events raise :class:`~runfsm.exceptions.NotARunStatus`: filter them out first.
         """
+        states = self.lifecycle.state_type
+        if states is not RunStatus and isinstance(value, states):  # a state of another lifecycle, as its member
+            return self._advance(value, value, (), at)
         if isinstance(value, (str, RunStatus)):  # the common case: no run object, no fields to check
             try:
                 status = parse_status(value)

@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("runfsm.commands.validate", "validate observed run histories (run objects, stream events, CSV)"),
     "simulate": ("runfsm.commands.simulate", "write a corpus of realistic run histories in any input format"),
     "diagram": ("runfsm.commands.diagram", "draw the lifecycle, or observed runs on it (Mermaid, DOT, SVG, PNG)"),
+    "webhooks": (
+        "runfsm.commands.webhooks",
+        "receive webhooks into a SQLite store (serve); show what it knows (state)",
+    ),
 }
 
 

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
     from runfsm.tracker import Mode
 
-__all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker"]
+__all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker", "shape_verdict"]
 
 ValidationMode = Literal["auto", "stream", "poll"]
 
@@ -64,6 +64,32 @@ Tally = tuple[bool, int, int, int]
 def reference_tracker(run_id: str | None, mode: Mode) -> RunTracker:
     """The tracker that judges a run the fast path cannot: records everything, assumes unrecorded calls."""
     return RunTracker(run_id, mode=mode, on_illegal="record", on_missing_call="assume", keep_raw=True, clock=None)
+
+
+def shape_verdict(
+    run_id: str | None,
+    shape: Shape,
+    warnings: list[tuple[int, Location | None, str]],
+    *,
+    strict: bool,
+    notes: Sequence[tuple[int, Location | None, str]] = (),
+) -> Verdict:
+    """The verdict of a run judged by its shape alone: the shape's, with its id, field warnings and call notes."""
+    final = shape.final
+    return Verdict(
+        run_id=run_id,
+        mode=shape.mode,
+        result=RunResult.LEGAL if IS_TERMINAL[final] else RunResult.UNFINISHED,
+        final=final,
+        observations=shape.observations,
+        offenses=(),
+        inferred=shape.inferred,
+        lenient=shape.lenient,
+        warnings=tuple(warnings),
+        steps=shape.steps,
+        strict=strict,
+        notes=tuple(notes),
+    )
 
 
 _UNJUDGED: Final = object()
@@ -403,22 +429,7 @@ class Ledger:
         warnings: list[tuple[int, Location | None, str]],
         notes: Sequence[tuple[int, Location | None, str]] = (),
     ) -> Verdict:
-        """The verdict of a fast-path run: its shape's, with its id, field warnings and client-call notes."""
-        final = shape.final
-        return Verdict(
-            run_id=run_id,
-            mode=shape.mode,
-            result=RunResult.LEGAL if IS_TERMINAL[final] else RunResult.UNFINISHED,
-            final=final,
-            observations=shape.observations,
-            offenses=(),
-            inferred=shape.inferred,
-            lenient=shape.lenient,
-            warnings=tuple(warnings),
-            steps=shape.steps,
-            strict=self.strict,
-            notes=tuple(notes),
-        )
+        return shape_verdict(run_id, shape, warnings, strict=self.strict, notes=notes)
 
     def _close(self, run: _Run) -> Verdict | None:
         del self.open[run.run_id]

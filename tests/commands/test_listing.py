@@ -8,6 +8,7 @@ are different findings: counted apart in the summary, listed apart (``FIELD`` an
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from typing import TYPE_CHECKING
@@ -71,20 +72,33 @@ def _unfinished_ids(corpus: Path, capsys: pytest.CaptureFixture[str]) -> set[str
     return ids
 
 
+ENGINES = ["python"] + (["duckdb"] if importlib.util.find_spec("duckdb") is not None else [])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_show_unfinished_lists_every_unfinished_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str, engine: str
 ) -> None:
     """--show-unfinished: one UNFINISHED line per unfinished run, with its last status; none without it."""
     corpus = _simulated(tmp_path)
     expected = _unfinished_ids(corpus, capsys)
-    main(["validate", "--show-unfinished", "--jobs", jobs, str(corpus)])
+    main(["validate", "--show-unfinished", "--engine", engine, "--jobs", jobs, str(corpus)])
     out = capsys.readouterr().out
     listed = re.findall(r"^UNFINISHED (\S+) \(poll mode\): no terminal status observed; last status \w+", out, re.M)
     assert sorted(listed) == sorted(expected)
     assert _count(out, "unfinished") == len(expected)
-    main(["validate", "--jobs", jobs, str(corpus)])
+    main(["validate", "--engine", engine, "--jobs", jobs, str(corpus)])
     assert "UNFINISHED" not in capsys.readouterr().out
+
+
+def test_show_unfinished_in_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--format jsonl --only-failures writes failing runs; with --show-unfinished the unfinished ones too."""
+    corpus = _simulated(tmp_path)
+    expected = _unfinished_ids(corpus, capsys)
+    main(["validate", "--format", "jsonl", "--only-failures", "--show-unfinished", str(corpus)])
+    runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["run_id"] for r in runs if r["result"] == "unfinished"} == expected
 
 
 def test_show_unfinished_with_only_failures_in_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
