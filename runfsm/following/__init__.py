@@ -3,9 +3,10 @@
 :class:`Watcher` / :class:`AsyncWatcher` follow one run (poll or stream), :class:`Scheduler` /
 :class:`AsyncScheduler` many under one request budget. Both carry out the steps of one
 sans-I/O :class:`FollowCore`; the API is reached through the small :class:`RunsAPI` protocol
-(the openai adapters ship here).
+(the openai adapters, and the Azure AI Foundry ``AgentsClient`` ones, ship here).
 """
 
+from runfsm.following.azure import AsyncAzureAgentsRuns, AzureAgentsRuns, translate_azure_error
 from runfsm.following.backoff import (
     DEFAULT,
     ECONOMY,
@@ -33,6 +34,8 @@ from runfsm.following.client import (
 )
 from runfsm.following.core import DEFAULT_EXPIRY, DEFAULT_GRACE, FollowCore, WatchResult, follow_tracker
 from runfsm.following.errors import (
+    HandlerFailed,
+    HandlerTimeout,
     RequestsFailed,
     ToolOutputsRejected,
     UnexpectedRunStatus,
@@ -51,15 +54,19 @@ __all__ = [
     "RESPONSIVE",
     "ActionHandler",
     "AsyncActionHandler",
+    "AsyncAzureAgentsRuns",
     "AsyncOpenAIRuns",
     "AsyncRunsAPI",
     "AsyncScheduler",
     "AsyncWatcher",
+    "AzureAgentsRuns",
     "ByStatus",
     "Capped",
     "Exponential",
     "Fixed",
     "FollowCore",
+    "HandlerFailed",
+    "HandlerTimeout",
     "Jitter",
     "OpenAIRuns",
     "PollContext",
@@ -81,5 +88,6 @@ __all__ = [
     "Watcher",
     "follow_tracker",
     "parse_hint",
+    "translate_azure_error",
     "translate_error",
 ]

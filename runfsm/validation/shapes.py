@@ -26,6 +26,7 @@ __all__ = [
     "CANCEL_CODE",
     "CODE_CALL",
     "ILLEGAL_STEPS",
+    "IS_PAUSED",
     "IS_TERMINAL",
     "SHAPES_MAX",
     "SUBMIT_CODE",
@@ -48,6 +49,7 @@ BY_ORDINAL: tuple[RunStatus, ...] = tuple(sorted(RunStatus, key=int))
 _SIZE = len(BY_ORDINAL)
 assert all(int(s) == i for i, s in enumerate(BY_ORDINAL)), "the tables below index states by ordinal"
 IS_TERMINAL: tuple[bool, ...] = tuple(any(int(t) == i for t in _TERMINAL) for i in range(_SIZE))
+IS_PAUSED: tuple[bool, ...] = tuple(s.is_paused for s in BY_ORDINAL)
 _EDGE_TABLE: tuple[tuple[Edge[RunStatus] | None, ...], ...] = tuple(
     tuple(RUN_LIFECYCLE.edge(a, b) if a in _STATES and b in _STATES else None for b in BY_ORDINAL) for a in BY_ORDINAL
 )
