@@ -85,7 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=ENGINES,
         default="auto",
         help="who reads and groups the records: python (streaming, any input), duckdb (the [duckdb] extra: "
-        "JSON Lines, .gz, .zst, Parquet); auto: duckdb for files when installed "
+        "JSON Lines, .gz, .zst, Parquet), spark (the [spark] extra: a local or remote Spark); auto: duckdb for "
+        "files when installed "
         "(default: auto)",
     )
     parser.add_argument(
@@ -93,6 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MEMORY_LIMIT,
         metavar="SIZE",
         help=f"duckdb engine: memory it may use before spilling to --temp-directory (default: {DEFAULT_MEMORY_LIMIT})",
+    )
+    parser.add_argument(
+        "--spark-master", default="local[*]", metavar="URL", help="spark engine: the master URL (default: local[*])"
     )
     parser.add_argument(
         "--temp-directory",
@@ -457,6 +461,8 @@ def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, 
     if engine == "duckdb":
         threads = args.jobs if args.jobs > 1 else None
         return engine, {"memory_limit": args.memory_limit, "temp_directory": args.temp_directory, "threads": threads}
+    if engine == "spark":
+        return engine, {"master": args.spark_master}
     return engine, {}
 
 
