@@ -191,6 +191,7 @@ def _relocated(verdict: Verdict, source: str) -> Verdict:
         verdict,
         offenses=tuple(dataclasses.replace(o, location=moved(o.location)) for o in verdict.offenses),
         warnings=tuple((i, moved(loc), m) for i, loc, m in verdict.warnings),
+        notes=tuple((i, moved(loc), m) for i, loc, m in verdict.notes),
     )
 
 
