@@ -1,6 +1,6 @@
 """Results as data: one row per run, the same columns from every engine (an Arrow table, a Spark DataFrame).
 
-:func:`verdict_table` judges inputs with any engine and returns a ``pyarrow.Table`` of
+:func:`runfsm.validation.engines.verdict_table` judges inputs with any engine and returns a ``pyarrow.Table`` of
 :data:`VERDICT_COLUMNS`; the spark engine's :func:`~runfsm.validation.engines.spark.validate_dataframe`
 returns the same columns as a Spark DataFrame. Join them with your own tables, or write them out
 (``runfsm validate --format jsonl`` writes each run's full verdict as a JSON line).
@@ -13,14 +13,10 @@ from typing import TYPE_CHECKING, Any, Final
 from runfsm.verdict import OffenseKind
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    import pyarrow
-
     from runfsm.validation.summary import Summary
     from runfsm.verdict import Verdict
 
-__all__ = ["VERDICT_COLUMNS", "verdict_row", "verdict_table"]
+__all__ = ["ARROW_TYPES", "VERDICT_COLUMNS", "verdict_row"]
 
 VERDICT_COLUMNS: Final = (
     "run_id STRING, mode STRING, result STRING, final STRING, observations INT, inferred_jumps INT, "
@@ -29,7 +25,7 @@ VERDICT_COLUMNS: Final = (
 )
 """The schema of the verdicts DataFrame: one row per run."""
 
-_ARROW_TYPES: Final = {"STRING": "string", "INT": "int64", "BOOLEAN": "bool_"}
+ARROW_TYPES: Final = {"STRING": "string", "INT": "int64", "BOOLEAN": "bool_"}
 
 
 def verdict_row(verdict: Verdict, summary: Summary) -> tuple[Any, ...]:
@@ -51,21 +47,3 @@ def verdict_row(verdict: Verdict, summary: Summary) -> tuple[Any, ...]:
         str(first.location) if first is not None and first.location is not None else None,
         first.message if first is not None else None,
     )
-
-
-def verdict_table(paths: Sequence[str], *, engine: str = "python", **options: Any) -> tuple[pyarrow.Table, Summary]:
-    """Judge ``paths`` with ``engine`` (``python``, ``duckdb``, ``spark``); every run as a row, and the summary.
-
-    ``options`` are :func:`runfsm.validation.summarize_paths`'s and the engine's.
-    """
-    import pyarrow  # noqa: PLC0415  (the duckdb and spark extras)
-
-    from runfsm.validation.engines import summarize_with  # noqa: PLC0415
-
-    verdicts: list[Verdict] = []
-    summary = summarize_with(engine, paths, on_verdict=verdicts.append, every_verdict=True, **options)
-    names = [column.split()[0] for column in VERDICT_COLUMNS.split(", ")]
-    types = [getattr(pyarrow, _ARROW_TYPES[column.split()[1]])() for column in VERDICT_COLUMNS.split(", ")]
-    rows = [verdict_row(v, summary) for v in verdicts]
-    columns = [pyarrow.array([r[k] for r in rows], type=t) for k, t in enumerate(types)]
-    return pyarrow.Table.from_arrays(columns, names=names), summary

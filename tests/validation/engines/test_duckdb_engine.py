@@ -283,7 +283,7 @@ def test_the_engine_spills_within_its_memory_limit(tmp_path: Path) -> None:
 
 def test_verdicts_as_an_arrow_table_are_the_same_from_both_engines(tmp_path: Path) -> None:
     """verdict_table: one row per run, the same rows whichever engine judged, counts matching the summary."""
-    from runfsm.validation.engines.results import verdict_table
+    from runfsm.validation.engines import verdict_table
 
     path = _write(tmp_path / "runs.jsonl", _corpus("jsonl", 9, runs=60, illegal=0.3))
     tables = {engine: verdict_table([str(path)], engine=engine) for engine in ("python", "duckdb")}
