@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from runfsm.exceptions import RunfsmError
 from runfsm.status import RunStatus, parse_status
@@ -225,6 +225,7 @@ class Conduct:
         return tell(self)  # type: ignore[arg-type]  # self is a whole FakeAssistants
 
     if TYPE_CHECKING:  # provided by the other halves of FakeAssistants (defining them here would shadow those)
+        trackers: dict[str, Any]
 
         def run_ids(self) -> list[str]: ...  # noqa: D102
         def status(self, run_id: str) -> RunStatus: ...  # noqa: D102
@@ -233,6 +234,9 @@ class Conduct:
         def _round_of(self, run_id: str) -> tuple[int, int]: ...
 
     # ------------------------------------------------------------------ judging
+
+    def _known_runs(self) -> dict[str, Any]:
+        return self.trackers
 
     def _violate(self, rule: Rule, run_id: str | None, at: float, message: str, *, stop: bool = True) -> None:
         violation = Violation(rule, run_id, at, message)
@@ -283,7 +287,7 @@ class Conduct:
                 f"{watch.count} requests about {about} in {round(elapsed, 3):g} virtual seconds "
                 f"(at the poll hint of {hint_s:g} s a client needs about {1 + int(elapsed / hint_s)})",
             )
-        if run_id is None or record.route == "create_run":
+        if run_id is None or record.route == "create_run" or run_id not in self._known_runs():  # 404s included
             self._judge_rejected(record, response, about)
             return
         shown = _shown_status(record)

@@ -15,6 +15,7 @@ and once the fake has judged the client (``stop_on_violation``) they stop it wit
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import types
@@ -87,6 +88,10 @@ class _JudgedTransport(httpx2.BaseTransport):
     def close(self) -> None:
         if not self._shared:
             self._pool.close()
+
+    def __del__(self) -> None:  # as the SDK's own default client does: an unclosed client frees its sockets
+        with contextlib.suppress(Exception):  # nothing to do about a failure at collection time
+            self.close()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         response = self._pool.handle_request(request)
