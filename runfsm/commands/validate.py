@@ -234,7 +234,7 @@ def collect(
             paths,
             mode=mode,
             strict=strict,
-            on_error=report.errors.append,
+            on_error=report.add_error,
             on_verdict=on_kept,
             every_verdict=keep_all or on_verdict is not None or report_to is not None,
             input_format=input_format,
