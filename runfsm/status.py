@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -14,6 +14,7 @@ __all__ = [
     "RunStatus",
     "parse_status",
     "read_run",
+    "status_aliases",
     "tool_call_ids",
 ]
 
@@ -272,3 +273,61 @@ def tool_call_ids(fields: Any) -> frozenset[str] | None:
         return None
     ids = [_get(call, "id") for call in calls]
     return frozenset(str(i) for i in ids if i is not None) or None
+
+
+StatusAliases = Mapping[str, RunStatus]
+"""Misspelled status constants some clients wrote, mapped to the status meant (see :func:`status_aliases`)."""
+
+
+def alias_key(text: str) -> str:
+    """How an alias is looked up: lower case, stripped, without a ``thread.run.`` event prefix."""
+    key = text.strip().lower()
+    return key.removeprefix("thread.run.")
+
+
+def status_aliases(pairs: Mapping[str, object] | Iterable[str]) -> dict[str, RunStatus]:
+    """Aliases for statuses some clients misspelled: ``{"canceled": "cancelled"}`` or ``["canceled=cancelled"]``.
+
+    An alias applies where a status is unknown (a wire value or a ``thread.run.*`` event name);
+    it never renames a status runfsm knows. Raises ``ValueError`` for a malformed pair, an
+    alias that is already a status, or a target that is not one.
+
+    >>> status_aliases(["canceled=cancelled"])
+    {'canceled': <RunStatus.Cancelled: 8>}
+    """
+    items = pairs.items() if isinstance(pairs, Mapping) else (_split_alias(text) for text in pairs)
+    out: dict[str, RunStatus] = {}
+    for alias, target in items:
+        key = alias_key(str(alias))
+        if not key:
+            raise ValueError(f"status alias {alias!r}: the alias is empty")
+        try:
+            parse_status(key)
+        except (UnknownStatus, NotARunStatus):
+            pass
+        else:
+            raise ValueError(f"status alias {alias!r}: {key!r} is already a status; an alias only names an unknown one")
+        try:
+            out[key] = parse_status(target)
+        except UnknownStatus:
+            raise ValueError(
+                f"status alias {alias!r}={target!r}: {target!r} is not a status (expected one of {', '.join(_KNOWN)})"
+            ) from None
+    return out
+
+
+def _split_alias(text: str) -> tuple[str, str]:
+    alias, sep, target = str(text).partition("=")
+    if not sep or not alias.strip() or not target.strip():
+        raise ValueError(f"status alias {text!r}: expected ALIAS=STATUS, as in canceled=cancelled")
+    return alias, target.strip()
+
+
+def aliased_snapshot(value: object, status: RunStatus) -> RunSnapshot:
+    """The snapshot of ``value`` (whose status was unknown) read with ``status`` in its place."""
+    if isinstance(value, Mapping):
+        data = value.get("data") if "event" in value and "status" not in value else value
+        if isinstance(data, Mapping):
+            run_id = data.get("id")
+            return RunSnapshot(status, run_id if isinstance(run_id, str) else None, data)
+    return RunSnapshot(status)

@@ -67,7 +67,15 @@ from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.saved import FORMAT, Step, read_entry, read_saved
-from runfsm.status import RunStatus, parse_status, read_run, tool_call_ids
+from runfsm.status import (
+    RunStatus,
+    StatusAliases,
+    alias_key,
+    aliased_snapshot,
+    parse_status,
+    read_run,
+    tool_call_ids,
+)
 from runfsm.vocabulary import Trigger
 
 __all__ = [
@@ -289,6 +297,7 @@ class RunTracker:
         "_entering",
         "_pending",
         "_round_calls",
+        "aliases",
         "history",
         "keep_raw",
         "lifecycle",
@@ -320,6 +329,7 @@ class RunTracker:
         keep_raw: bool = True,
         clock: Callable[[], float] | None = time.time,
         lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+        aliases: StatusAliases | None = None,
     ) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
@@ -332,6 +342,8 @@ class RunTracker:
         self.on_illegal: OnIllegal = on_illegal
         self.on_missing_call: OnMissingCall = on_missing_call
         self.keep_raw = keep_raw
+        self.aliases: StatusAliases = aliases or {}
+        """Misspelled statuses read as the status meant (:func:`~runfsm.status.status_aliases`); none by default."""
         self.lifecycle = lifecycle
         self.state: RunStatus = lifecycle.initial
         self.history: list[Observation] = []
@@ -462,12 +474,18 @@ class RunTracker:
             try:
                 status = parse_status(value)
             except UnknownStatus as err:
-                return self._reject_unknown(value, err, at)
+                aliased = self._alias(err)
+                if aliased is None:
+                    return self._reject_unknown(value, err, at)
+                status = aliased
             return self._advance(value, status, (), at, calls)
         try:
             snapshot = read_run(value)
         except UnknownStatus as err:
-            return self._reject_unknown(value, err, at)
+            aliased = self._alias(err)
+            if aliased is None:
+                return self._reject_unknown(value, err, at)
+            snapshot = aliased_snapshot(value, aliased)
         if snapshot.run_id is not None:
             if self.run_id is None:
                 self.run_id = snapshot.run_id
@@ -565,6 +583,12 @@ class RunTracker:
         else:
             self.state = dest
         return obs
+
+    def _alias(self, err: UnknownStatus) -> RunStatus | None:
+        """The status an unknown one is an alias of, if the tracker was given aliases."""
+        if not self.aliases or not isinstance(err.value, str):
+            return None
+        return self.aliases.get(alias_key(err.value))
 
     # -- rejections
 
@@ -727,8 +751,9 @@ class RunTracker:
         *,
         clock: Callable[[], float] | None = time.time,
         lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+        aliases: StatusAliases | None = None,
     ) -> RunTracker:
-        """Restore a tracker saved with :meth:`to_dict`.
+        """Restore a tracker saved with :meth:`to_dict` (``aliases`` are settings, like ``clock``: give them again).
 
         The document is checked whole before anything is restored (see :mod:`runfsm.saved`):
         a malformed or inconsistent one raises :class:`~runfsm.exceptions.SavedTrackerError`
@@ -744,6 +769,7 @@ class RunTracker:
             keep_raw=saved.keep_raw,
             clock=clock,
             lifecycle=lifecycle,
+            aliases=aliases,
         )
         tracker.state = saved.state
         tracker._pending = saved.pending_calls

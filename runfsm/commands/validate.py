@@ -22,6 +22,7 @@ from runfsm.commands.output import MAX_LISTED_ERRORS, EntryKind, Spool, Validati
 from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
 from runfsm.printable import printable
+from runfsm.status import status_aliases
 from runfsm.validation import summarize_paths
 from runfsm.validation.engines import DEFAULT_MEMORY_LIMIT, ENGINES, choose_engine, expand_paths, summarize_with
 from runfsm.validation.records import FORMATS
@@ -29,9 +30,10 @@ from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from runfsm.drawing.report import Report
+    from runfsm.status import RunStatus
     from runfsm.verdict import Verdict
 
 __all__ = [
@@ -118,6 +120,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-field-checks", action="store_true", help="skip the field-invariant checks (faster)")
     parser.add_argument(
+        "--status-alias",
+        action="append",
+        default=[],
+        metavar="ALIAS=STATUS",
+        help="read a misspelled status some client wrote as the status meant, e.g. canceled=cancelled "
+        "(repeatable; without it such a status is unknown)",
+    )
+    parser.add_argument(
         "--report",
         metavar="FILE.html",
         help="also write an offline HTML report: summary, the runs drawn on the lifecycle, failing runs "
@@ -187,6 +197,7 @@ def collect(
     report_to: Report | None = None,
     engine: str = "python",
     engine_options: dict[str, Any] | None = None,
+    aliases: Mapping[str, RunStatus] | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
@@ -213,6 +224,7 @@ def collect(
         "input_format": input_format,
         "keep_all": keep_all,
         "check_fields": check_fields,
+        "aliases": aliases,
     }
     if jobs > 1 and engine == "python" and not any(unshareable(path) for path in paths):
         return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
@@ -240,6 +252,7 @@ def collect(
             input_format=input_format,
             check_fields=check_fields,
             sort_by=sort_by,
+            aliases=aliases,
             **(engine_options or {}),
         )
         report.records = report.summary.observations
@@ -258,6 +271,7 @@ def collect(
             check_fields=check_fields,
             on_record=tick,
             partition=partition,
+            aliases=aliases,
         )
     finally:
         close()
@@ -434,6 +448,7 @@ def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, 
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     try:
         engine, engine_options = _engine(args, paths)
+        args.aliases = status_aliases(args.status_alias)
     except ValueError as err:
         print(f"runfsm validate: error: {err}", file=sys.stderr)
         return 2
@@ -498,6 +513,7 @@ def _judge(
             spool=spool,
             engine=engine,
             engine_options=engine_options,
+            aliases=args.aliases,
         )
         if html is not None:
             for error in report.errors:
@@ -562,6 +578,7 @@ def _judge_jsonl(
         keep=write,
         engine=engine,
         engine_options=engine_options,
+        aliases=args.aliases,
     )
     if not args.quiet:
         for error in report.errors:

@@ -23,6 +23,7 @@ from runfsm.vocabulary import Trigger
 if TYPE_CHECKING:
     import os
 
+    from runfsm.status import StatusAliases
     from runfsm.tracker import Mode, RunTracker
 
 __all__ = [
@@ -98,6 +99,7 @@ def validate(
     strict: bool = False,
     run_id: str | None = None,
     locations: Iterable[Location | None] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Verdict:
     """Judge one run's observed history.
 
@@ -108,6 +110,8 @@ def validate(
     message events are skipped. ``mode="auto"`` chooses stream mode when the history contains a
     stream event, poll mode otherwise. ``strict`` makes an unrecorded client call a violation.
     ``locations`` (one per history item) locates offenses; Records carry their own.
+    ``aliases`` (:func:`~runfsm.status.status_aliases`) reads misspelled statuses some clients
+    wrote (``canceled``) as the status meant; without them such a status stays unknown.
     """
     _check_mode(mode)
     items = list(history)
@@ -117,7 +121,7 @@ def validate(
     chosen: Mode = mode if mode != "auto" else "stream" if any(_is_stream_item(i) for i in items) else "poll"
     if run_id is None:
         run_id = next((i.run_id for i in items if isinstance(i, Record)), None)
-    tracker = reference_tracker(run_id, chosen)
+    tracker = reference_tracker(run_id, chosen, aliases)
     kept: list[Location | None] = []
     for position, item in enumerate(items):
         if _feed(tracker, item):
@@ -135,6 +139,7 @@ def validate_many(
     strict: bool = False,
     linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
+    aliases: StatusAliases | None = None,
 ) -> Iterator[Verdict]:
     """Judge interleaved records, grouped by run id; yield one verdict per run.
 
@@ -146,7 +151,7 @@ def validate_many(
     """
     _check_mode(mode)
     _check_linger(linger)
-    return Ledger(mode, strict, linger, check_fields).consume(records)
+    return Ledger(mode, strict, linger, check_fields, aliases=aliases).consume(records)
 
 
 def _sorted_by_run(
@@ -182,6 +187,7 @@ def validate_paths(
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
     on_counts: Callable[[LineCounts], object] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Iterator[Verdict]:
     """Read the files (``"-"`` is standard input) as one stream of records and judge every run.
 
@@ -201,7 +207,7 @@ def validate_paths(
     _check_mode(mode)
     _check_linger(linger)
     items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=on_counts)
-    validator = Ledger(mode, strict, linger, check_fields)
+    validator = Ledger(mode, strict, linger, check_fields, aliases=aliases)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
     return validator.consume(_sorted_by_run(items, on_error, on_record))
@@ -221,6 +227,7 @@ def summarize_paths(
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     """Judge every run of the files like :func:`validate_paths`, and return the :class:`Summary`.
 
@@ -255,7 +262,7 @@ def summarize_paths(
     items = read_items(
         paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=summary.add_source
     )
-    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict)
+    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases)
     if sort_by is None:
         verdicts = ledger.consume(items, counted, on_record)
     else:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.invariants import check_fields, clean_checks
-from runfsm.status import RunStatus, tool_call_ids
+from runfsm.status import RunStatus, StatusAliases, tool_call_ids
 from runfsm.tracker import RunTracker
 from runfsm.validation.records import Item, Record, as_record
 from runfsm.validation.shapes import (
@@ -63,9 +63,11 @@ Tally = tuple[bool, int, int, int]
 """What the summary needs of a quiet run: (ended, observations, inferred jumps, lenient edges)."""
 
 
-def reference_tracker(run_id: str | None, mode: Mode) -> RunTracker:
+def reference_tracker(run_id: str | None, mode: Mode, aliases: StatusAliases | None = None) -> RunTracker:
     """The tracker that judges a run the fast path cannot: records everything, assumes unrecorded calls."""
-    return RunTracker(run_id, mode=mode, on_illegal="record", on_missing_call="assume", keep_raw=True, clock=None)
+    return RunTracker(
+        run_id, mode=mode, on_illegal="record", on_missing_call="assume", keep_raw=True, clock=None, aliases=aliases
+    )
 
 
 def shape_verdict(
@@ -221,7 +223,18 @@ class _Closed:
 class Ledger:
     """The state of bulk validation: open runs, recently ended runs, remembered shapes, options."""
 
-    def __init__(self, mode: ValidationMode, strict: bool, linger: int, fields: bool, *, tally: bool = False) -> None:
+    def __init__(
+        self,
+        mode: ValidationMode,
+        strict: bool,
+        linger: int,
+        fields: bool,
+        *,
+        tally: bool = False,
+        aliases: StatusAliases | None = None,
+    ) -> None:
+        self.aliases = aliases
+        """Misspelled statuses read as the status meant: a record with one goes to the tracker, which maps it."""
         self.mode = mode
         self.strict = strict
         self.linger = linger
@@ -453,7 +466,7 @@ class Ledger:
         The tracker sees statuses, not run objects: the field warnings are this class's
         (``run.warnings``, merged into the verdict), computed as each record arrives.
         """
-        tracker = reference_tracker(run.run_id, run.mode or "poll")
+        tracker = reference_tracker(run.run_id, run.mode or "poll", self.aliases)
         run.tracker = tracker
         run.locations = []
         calls = dict(run.paused or ())

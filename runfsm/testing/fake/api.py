@@ -313,6 +313,9 @@ class FakeAssistants(FaultInjection, RunEngine):
             thread = self._get_thread(thread_id)
             if route == "retrieve_thread":
                 return json_response(thread_object(thread.id, created_at=thread.created_at, metadata=thread.metadata))
+            if route == "delete_thread":  # its runs stay in the fake's records (trackers, history)
+                del self._threads[thread.id]
+                return json_response({"id": thread.id, "object": "thread.deleted", "deleted": True})
             if route == "create_message":
                 return json_response(self._create_message(thread, params))
             if route == "list_messages":

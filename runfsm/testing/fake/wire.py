@@ -23,6 +23,7 @@ __all__ = ["FakeResponse", "Handler", "RecordedRequest", "Route"]
 Route = Literal[
     "create_thread",
     "retrieve_thread",
+    "delete_thread",
     "create_message",
     "list_messages",
     "create_run",
@@ -115,6 +116,8 @@ def route_of(method: str, path: str) -> tuple[Route, str | None, str | None]:
     tid = parts[1] if n > 1 else None
     if n == 2 and method == "GET":
         return "retrieve_thread", tid, None
+    if n == 2 and method == "DELETE":
+        return "delete_thread", tid, None
     if n == 3 and parts[2] == "messages":
         return ("create_message" if method == "POST" else "list_messages"), tid, None
     if n >= 3 and parts[2] == "runs":

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     import duckdb as duckdb_
 
     from runfsm.exceptions import InputError
+    from runfsm.status import StatusAliases
     from runfsm.validation.engines.judging import ShapeKey
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
@@ -624,6 +625,7 @@ def summarize_paths(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     temp_directory: str | None = None,
     threads: int | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     """:func:`runfsm.validation.summarize_paths` with DuckDB reading and grouping: the same summary and verdicts."""
     engine = DuckDBEngine(
@@ -653,6 +655,7 @@ def summarize_paths(
                 sort_by=sort_by,
                 linger=linger,
                 check_fields=check_fields,
+                aliases=aliases,
             )
         summary = judge_groups(
             engine,
@@ -662,6 +665,7 @@ def summarize_paths(
             every_verdict=every_verdict,
             on_verdict=on_verdict,
             on_error=on_error,
+            aliases=aliases,
         )
         summary.sources = engine.counts
         return summary

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from runfsm.exceptions import InputError
+    from runfsm.status import StatusAliases
     from runfsm.tracker import Mode
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
@@ -62,6 +63,7 @@ def judge_groups(
     every_verdict: bool,
     on_verdict: Callable[[Verdict], object] | None,
     on_error: Callable[[InputError], object] | None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does."""
     summary = Summary(strict=strict)
@@ -94,7 +96,7 @@ def judge_groups(
 
     # each complex run comes whole: no run is let go early (the engine checked that no late
     # record comes so late that the python engine would have started a new history with it)
-    ledger = Ledger(mode, strict, sys.maxsize, check_fields, tally=not every_verdict)
+    ledger = Ledger(mode, strict, sys.maxsize, check_fields, tally=not every_verdict, aliases=aliases)
     for verdict in ledger.consume(grouped.complex_items(unsettled), counted):
         summary.add(verdict)
         if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
