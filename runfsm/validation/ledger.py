@@ -51,7 +51,7 @@ from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Verdict, r
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from runfsm.tracker import Mode
 
@@ -71,9 +71,14 @@ def reference_tracker(run_id: str | None, mode: Mode, aliases: StatusAliases | N
 
 
 def shape_verdict(
-    run_id: str | None, shape: Shape, warnings: list[tuple[int, Location | None, str]], *, strict: bool
+    run_id: str | None,
+    shape: Shape,
+    warnings: list[tuple[int, Location | None, str]],
+    *,
+    strict: bool,
+    notes: Sequence[tuple[int, Location | None, str]] = (),
 ) -> Verdict:
-    """The verdict of a run judged by its shape alone: the shape's, with its id and warnings."""
+    """The verdict of a run judged by its shape alone: the shape's, with its id, field warnings and call notes."""
     final = shape.final
     return Verdict(
         run_id=run_id,
@@ -87,6 +92,7 @@ def shape_verdict(
         warnings=tuple(warnings),
         steps=shape.steps,
         strict=strict,
+        notes=tuple(notes),
     )
 
 
@@ -194,7 +200,7 @@ class _Closed:
     (:meth:`final_verdict`): each late record costs the same, however many came before it.
     """
 
-    __slots__ = ("index", "offenses", "repeats", "result", "steps", "verdict", "warnings")
+    __slots__ = ("index", "notes", "offenses", "repeats", "result", "steps", "verdict", "warnings")
 
     def __init__(self, verdict: Verdict, index: int) -> None:
         self.verdict = verdict
@@ -205,10 +211,12 @@ class _Closed:
         self.offenses: list[Offense] = []
         self.steps: list[Any] = []
         self.warnings: list[tuple[int, Location | None, str]] = []
+        self.notes: list[tuple[int, Location | None, str]] = []
 
     def final_verdict(self) -> Verdict:
         verdict = self.verdict
-        if self.repeats or self.offenses or self.warnings or self.steps or self.result is not verdict.result:
+        changed = self.repeats or self.offenses or self.warnings or self.notes or self.steps
+        if changed or self.result is not verdict.result:
             return dataclasses.replace(
                 verdict,
                 result=self.result,
@@ -216,6 +224,7 @@ class _Closed:
                 offenses=(*verdict.offenses, *self.offenses),
                 steps=(*verdict.steps, *self.steps),
                 warnings=(*verdict.warnings, *self.warnings),
+                notes=(*verdict.notes, *self.notes),
             )
         return verdict
 
@@ -515,14 +524,17 @@ class Ledger:
             return verdict
         shape = run.shape
         assert shape is not None
-        warnings: list[tuple[int, Location | None, str]] = run.warnings or []
-        if shape.notes:
-            notes = [(i, run.location(i), m) for i, m in shape.notes]
-            warnings = sorted([*warnings, *notes], key=lambda w: w[0])
-        return self._shape_verdict(run.run_id, shape, warnings)
+        notes = [(i, run.location(i), m) for i, m in shape.notes]
+        return self._shape_verdict(run.run_id, shape, run.warnings or [], notes)
 
-    def _shape_verdict(self, run_id: str, shape: Shape, warnings: list[tuple[int, Location | None, str]]) -> Verdict:
-        return shape_verdict(run_id, shape, warnings, strict=self.strict)
+    def _shape_verdict(
+        self,
+        run_id: str,
+        shape: Shape,
+        warnings: list[tuple[int, Location | None, str]],
+        notes: Sequence[tuple[int, Location | None, str]] = (),
+    ) -> Verdict:
+        return shape_verdict(run_id, shape, warnings, strict=self.strict, notes=notes)
 
     def _close(self, run: _Run) -> Verdict | None:
         del self.open[run.run_id]
@@ -594,7 +606,7 @@ class Ledger:
             return
         loc = rec.location
         if rec.call is not None:
-            ended.warnings.append((index, loc, f"{rec.call.value} recorded after the run ended ({final})"))
+            ended.notes.append((index, loc, f"{rec.call.value} recorded after the run ended ({final})"))
             return
         if rec.status is not None and rec.fields is not None and self.fields:
             ended.warnings.extend((index, loc, m) for m in check_fields(rec.status, rec.fields))
