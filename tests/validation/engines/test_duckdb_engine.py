@@ -146,9 +146,14 @@ def test_duckdb_gives_the_python_engines_answers(
 
 
 @_SLOW
-@given(seed=st.integers(0, 2**32 - 1), rng=st.randoms(use_true_random=False), sort_by=st.sampled_from(["ts", "odd"]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rng=st.randoms(use_true_random=False),
+    sort_by=st.sampled_from(["ts", "odd"]),
+    linger=st.sampled_from([0, 2, 10_000]),
+)
 def test_sort_by_gives_the_python_engines_answers(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, rng: Any, sort_by: str
+    tmp_path_factory: pytest.TempPathFactory, seed: int, rng: Any, sort_by: str, linger: int
 ) -> None:
     """``--sort-by``: numbers are read by DuckDB, ISO 8601 text and missing fields by the python reader."""
     text = _corpus("jsonl", seed, runs=8, illegal=0.2)
@@ -161,7 +166,7 @@ def test_sort_by_gives_the_python_engines_answers(
             obj["ts"] = stamp
         lines.append(json.dumps(obj))
     path = _write(tmp_path_factory.mktemp("sorted") / "runs.jsonl", "\n".join(lines) + "\n")
-    python, duckdb = _both([path], sort_by=sort_by)
+    python, duckdb = _both([path], sort_by=sort_by, linger=linger)
     assert duckdb == python
 
 
@@ -186,6 +191,7 @@ def _relocated(verdict: Verdict, source: str) -> Verdict:
         verdict,
         offenses=tuple(dataclasses.replace(o, location=moved(o.location)) for o in verdict.offenses),
         warnings=tuple((i, moved(loc), m) for i, loc, m in verdict.warnings),
+        notes=tuple((i, moved(loc), m) for i, loc, m in verdict.notes),
     )
 
 
@@ -273,3 +279,19 @@ def test_the_engine_spills_within_its_memory_limit(tmp_path: Path) -> None:
     expected = _outcome(summarize_paths, [path])
     got = _outcome(duckdb_engine.summarize_paths, [path], memory_limit="64MB", temp_directory=str(spill), threads=1)
     assert got == expected
+
+
+def test_verdicts_as_an_arrow_table_are_the_same_from_both_engines(tmp_path: Path) -> None:
+    """verdict_table: one row per run, the same rows whichever engine judged, counts matching the summary."""
+    from runfsm.validation.engines import verdict_table
+
+    path = _write(tmp_path / "runs.jsonl", _corpus("jsonl", 9, runs=60, illegal=0.3))
+    tables = {engine: verdict_table([str(path)], engine=engine) for engine in ("python", "duckdb")}
+    (python, summary), (duckdb, _) = tables["python"], tables["duckdb"]
+    assert python.num_rows == duckdb.num_rows == summary.runs
+
+    def rows(table: Any) -> list[tuple[Any, ...]]:
+        return sorted(tuple(str(v) for v in row.values()) for row in table.to_pylist())
+
+    assert rows(duckdb) == rows(python)
+    assert python.column("result").to_pylist().count("illegal") == summary.illegal
