@@ -532,6 +532,14 @@ class WebhookStore:
             "callback_errors": errors,
         }
 
+    def bodies(self) -> Iterator[str]:
+        """The body of every webhook event received, once each, in the order they first arrived."""
+        rows = self._conn().execute(
+            "SELECT body FROM events WHERE source = 'webhook' AND body IS NOT NULL ORDER BY received_at, rowid"
+        )
+        for (body,) in rows:
+            yield body
+
     def object_ids(self) -> list[str]:
         """Every object id, sorted."""
         return [r[0] for r in self._conn().execute("SELECT object_id FROM objects ORDER BY object_id")]
