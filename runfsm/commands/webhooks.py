@@ -75,6 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "log", help="print the event bodies received (JSON Lines)", description="print a store's events"
     )
     log.add_argument("--store", required=True, type=Path, metavar="FILE", help="the SQLite file")
+    log.add_argument("--lifecycle", metavar="KEY", help="only the events of one lifecycle (response, batch)")
 
 
 def _callback(spec: str) -> Callable[[Any], object]:
@@ -137,6 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _state(args: argparse.Namespace) -> int:
+    from runfsm.lifecycles import preset  # noqa: PLC0415
     from runfsm.webhooks.store import WebhookStore  # noqa: PLC0415
 
     if not args.store.is_file():
@@ -145,7 +147,8 @@ def _state(args: argparse.Namespace) -> int:
     try:
         with WebhookStore(args.store) as store:
             if args.action == "log":
-                for body in store.bodies():
+                name = preset(args.lifecycle).name if args.lifecycle is not None else None
+                for body in store.bodies(lifecycle=name):
                     sys.stdout.write(body + "\n")
                 return EXIT_OK
             data = store.summary() if args.id is None else store.object(args.id)

@@ -14,7 +14,9 @@ import socket
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from runfsm.lifecycles import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE
 from runfsm.testing.fake import FakeAssistantsServer
@@ -61,7 +63,7 @@ def test_the_fakes_objects_end_in_the_store_webhooks_first_reconcile_for_the_los
             fired.update([(entered.object_id, entered.state.name)])
 
         receiver.on_change(count)
-        created = [client.responses.create(model="gpt-fake", input="hi", background=True) for _ in range(6)]
+        created: list[Any] = [client.responses.create(model="gpt-fake", input="hi", background=True) for _ in range(6)]
         created += [
             client.batches.create(input_file_id="file_in", endpoint="/v1/responses", completion_window="24h")
             for _ in range(3)
@@ -154,3 +156,31 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_the_webhook_log_validates(make_receiver: Callable[..., Receiver], capsys: pytest.CaptureFixture[str]) -> None:
+    """``runfsm webhooks log`` of a storm (duplicates, reordering) is a log ``runfsm validate`` reads and finds legal.
+
+    The log holds each event once, in arrival order; sorted by the events' ``created_at``, every
+    response's history is legal in the response lifecycle.
+    """
+    from runfsm.commands.main import main
+
+    receiver = make_receiver()
+    with FakeAssistantsServer() as fake, fake.client(max_retries=0) as client:
+        for outcome in ("completed", "failed", "cancelled", "incomplete"):
+            fake.background.queue(RESPONSE_LIFECYCLE, [("queued", 1.0), ("in_progress", 5.0), (outcome, 0.0)])
+        for _ in range(4):
+            client.responses.create(model="gpt-fake", input="hi", background=True)
+        fake.clock.advance(10)
+        with ReceiverServer(receiver) as server:
+            faults = DeliveryFaults(duplicate=0.5, reorder=True, lose_ack=0.3)
+            sender = WebhookSender(server.url, TEST_SECRET, faults=faults, seed=2)
+            sender.send(sender.deliveries_of(fake))
+            _settle(receiver)
+    assert main(["webhooks", "log", "--store", str(receiver.store.path), "--lifecycle", "response"]) == 0
+    log = receiver.store.path.with_suffix(".jsonl")
+    log.write_text(capsys.readouterr().out)
+    assert len(log.read_text().splitlines()) == 4
+    assert main(["validate", str(log), "--lifecycle", "response", "--sort-by", "created_at"]) == 0
+    assert "4 " in capsys.readouterr().out
