@@ -27,6 +27,7 @@ from runfsm.validation import summarize_paths
 from runfsm.validation.engines import DEFAULT_MEMORY_LIMIT, ENGINES, choose_engine, expand_paths, summarize_with
 from runfsm.validation.records import FORMATS
 from runfsm.validation.summary import Summary
+from runfsm.verdict import RunResult
 
 if TYPE_CHECKING:
     import argparse
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     from runfsm.drawing.report import Report
     from runfsm.status import RunStatus
-    from runfsm.verdict import Verdict
+    from runfsm.verdict import Location, Verdict
 
 __all__ = [
     "ValidationReport",
@@ -84,7 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=ENGINES,
         default="auto",
         help="who reads and groups the records: python (streaming, any input), duckdb (the [duckdb] extra: "
-        "JSON Lines, .gz, .zst, Parquet); auto: duckdb for files when installed "
+        "JSON Lines, .gz, .zst, Parquet), spark (the [spark] extra: a local or remote Spark); auto: duckdb for "
+        "files when installed "
         "(default: auto)",
     )
     parser.add_argument(
@@ -92,6 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MEMORY_LIMIT,
         metavar="SIZE",
         help=f"duckdb engine: memory it may use before spilling to --temp-directory (default: {DEFAULT_MEMORY_LIMIT})",
+    )
+    parser.add_argument(
+        "--spark-master", default="local[*]", metavar="URL", help="spark engine: the master URL (default: local[*])"
     )
     parser.add_argument(
         "--temp-directory",
@@ -111,7 +116,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only-failures", action="store_true", help="report only failing runs (no summary; JSON lists only them)"
     )
-    parser.add_argument("--show-warnings", action="store_true", help="also list field-invariant warnings")
+    parser.add_argument(
+        "--show-warnings",
+        action="store_true",
+        help="also list field-invariant warnings (FIELD lines) and client-call notes (NOTE lines)",
+    )
+    parser.add_argument(
+        "--show-unfinished",
+        action="store_true",
+        help="also list the runs with no terminal status (UNFINISHED lines; in JSON with --only-failures too)",
+    )
     parser.add_argument(
         "--sort-by",
         metavar="FIELD",
@@ -187,6 +201,7 @@ def collect(
     sort_by: str | None = None,
     input_format: str = "auto",
     keep_all: bool = False,
+    keep_unfinished: bool = False,
     check_fields: bool = True,
     progress: bool = False,
     on_verdict: Callable[[Verdict], object] | None = None,
@@ -201,12 +216,13 @@ def collect(
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
-    The report keeps the verdicts worth reporting: failing, with an offense or warnings, or
-    every one with ``keep_all``. By default they go to ``report.verdicts``; ``keep`` receives
-    them instead, and ``spool`` renders them to its file (so that memory does not grow with the
-    number of failing runs). ``on_verdict`` is called with every verdict judged in this process,
-    as it comes; worker processes cannot call it. ``report_to`` (the HTML report) receives every
-    verdict; worker processes fill reports of their own, merged into it.
+    The report keeps the verdicts worth reporting: failing, with an offense, warnings or notes,
+    unfinished with ``keep_unfinished``, or every one with ``keep_all``. By default they go to
+    ``report.verdicts``; ``keep`` receives them instead, and ``spool`` renders them to its file
+    (so that memory does not grow with the number of failing runs). ``on_verdict`` is called
+    with every verdict judged in this process, as it comes; worker processes cannot call it.
+    ``report_to`` (the HTML report) receives every verdict; worker processes fill reports of
+    their own, merged into it.
 
     With ``jobs`` > 1, that many worker processes each judge the runs of one partition (by a
     hash of the run id) and their reports are merged: kept verdicts come back through
@@ -223,6 +239,7 @@ def collect(
         "sort_by": sort_by,
         "input_format": input_format,
         "keep_all": keep_all,
+        "keep_unfinished": keep_unfinished,
         "check_fields": check_fields,
         "aliases": aliases,
     }
@@ -237,9 +254,11 @@ def collect(
             on_verdict(verdict)
         if report_to is not None:
             report_to.add(verdict)
-        if keep_all or worth_reporting(verdict):
+        if keep_all or worth_reporting(verdict) or (keep_unfinished and verdict.result is RunResult.UNFINISHED):
             kept(verdict)
 
+    # unfinished runs are counted without their verdicts unless they are to be listed
+    every_verdict = keep_all or keep_unfinished or on_verdict is not None or report_to is not None
     if engine != "python":
         report.summary = summarize_with(
             engine,
@@ -248,7 +267,7 @@ def collect(
             strict=strict,
             on_error=report.errors.append,
             on_verdict=on_kept,
-            every_verdict=keep_all or on_verdict is not None or report_to is not None,
+            every_verdict=every_verdict,
             input_format=input_format,
             check_fields=check_fields,
             sort_by=sort_by,
@@ -266,7 +285,7 @@ def collect(
             sort_by=sort_by,
             on_error=report.add_error,
             on_verdict=on_kept,
-            every_verdict=keep_all or on_verdict is not None or report_to is not None,
+            every_verdict=every_verdict,
             input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
             check_fields=check_fields,
             on_record=tick,
@@ -442,6 +461,8 @@ def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, 
     if engine == "duckdb":
         threads = args.jobs if args.jobs > 1 else None
         return engine, {"memory_limit": args.memory_limit, "temp_directory": args.temp_directory, "threads": threads}
+    if engine == "spark":
+        return engine, {"master": args.spark_master}
     return engine, {}
 
 
@@ -496,7 +517,13 @@ def _judge(
     kind: EntryKind = "json" if args.output_format == "json" else "text"
     spool = None
     if streamed and not args.quiet:
-        spool = Spool(kind, strict=args.strict, show_warnings=args.show_warnings, only_failures=args.only_failures)
+        spool = Spool(
+            kind,
+            strict=args.strict,
+            show_warnings=args.show_warnings,
+            only_failures=args.only_failures,
+            show_unfinished=args.show_unfinished,
+        )
     try:
         report = collect(
             paths,
@@ -505,6 +532,7 @@ def _judge(
             sort_by=args.sort_by,
             input_format=args.input_format,
             keep_all=kind == "json" and not args.only_failures,
+            keep_unfinished=args.show_unfinished,
             check_fields=not args.no_field_checks,
             progress=progress and args.jobs == 1,
             jobs=args.jobs,
@@ -522,13 +550,20 @@ def _judge(
             _relative_to_samples(report)
         if not args.quiet:
             if kind == "json":
-                render_json(report, sys.stdout, only_failures=args.only_failures, spooled=spool)
+                render_json(
+                    report,
+                    sys.stdout,
+                    only_failures=args.only_failures,
+                    show_unfinished=args.show_unfinished,
+                    spooled=spool,
+                )
             else:
                 render_text(
                     report,
                     sys.stdout,
                     only_failures=args.only_failures,
                     show_warnings=args.show_warnings,
+                    show_unfinished=args.show_unfinished,
                     spooled=spool,
                 )
     finally:
@@ -560,7 +595,8 @@ def _judge_jsonl(
 
     def write(verdict: Verdict) -> None:
         failed = summary.is_failure(verdict)
-        if args.only_failures and not failed:
+        unfinished = args.show_unfinished and verdict.result is RunResult.UNFINISHED
+        if args.only_failures and not failed and not unfinished:
             return
         if not args.quiet:
             out.write(json.dumps({**verdict.to_dict(), "failed": failed}, separators=(",", ":")) + "\n")
@@ -582,7 +618,7 @@ def _judge_jsonl(
     )
     if not args.quiet:
         for error in report.errors:
-            print(error, file=sys.stderr)
+            print(printable(str(error)), file=sys.stderr)
         print(json.dumps({"summary": report.summary.to_dict(), "exit_code": report.summary.exit_code}), file=sys.stderr)
     if html is not None and target is not None:
         for error in report.errors:
@@ -621,12 +657,19 @@ def _relative_to_samples(report: ValidationReport) -> None:
             else o
             for o in verdict.offenses
         )
-        warnings = tuple(
-            (i, dataclasses.replace(loc, source=short(loc.source)) if loc is not None else None, m)
-            for i, loc, m in verdict.warnings
-        )
+
+        def located(
+            found: tuple[tuple[int, Location | None, str], ...],
+        ) -> tuple[tuple[int, Location | None, str], ...]:
+            return tuple(
+                (i, dataclasses.replace(loc, source=short(loc.source)) if loc is not None else None, m)
+                for i, loc, m in found
+            )
+
         run_id = short(verdict.run_id) if verdict.run_id is not None else None
-        return dataclasses.replace(verdict, offenses=offenses, warnings=warnings, run_id=run_id)
+        return dataclasses.replace(
+            verdict, offenses=offenses, warnings=located(verdict.warnings), notes=located(verdict.notes), run_id=run_id
+        )
 
     report.verdicts = [fix(v) for v in report.verdicts]
     for counts in report.summary.sources:

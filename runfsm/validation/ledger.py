@@ -51,7 +51,7 @@ from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Verdict, r
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from runfsm.tracker import Mode
 
@@ -71,9 +71,14 @@ def reference_tracker(run_id: str | None, mode: Mode, aliases: StatusAliases | N
 
 
 def shape_verdict(
-    run_id: str | None, shape: Shape, warnings: list[tuple[int, Location | None, str]], *, strict: bool
+    run_id: str | None,
+    shape: Shape,
+    warnings: list[tuple[int, Location | None, str]],
+    *,
+    strict: bool,
+    notes: Sequence[tuple[int, Location | None, str]] = (),
 ) -> Verdict:
-    """The verdict of a run judged by its shape alone: the shape's, with its id and warnings."""
+    """The verdict of a run judged by its shape alone: the shape's, with its id, field warnings and call notes."""
     final = shape.final
     return Verdict(
         run_id=run_id,
@@ -87,6 +92,7 @@ def shape_verdict(
         warnings=tuple(warnings),
         steps=shape.steps,
         strict=strict,
+        notes=tuple(notes),
     )
 
 
@@ -496,14 +502,17 @@ class Ledger:
             return verdict
         shape = run.shape
         assert shape is not None
-        warnings: list[tuple[int, Location | None, str]] = run.warnings or []
-        if shape.notes:
-            notes = [(i, run.location(i), m) for i, m in shape.notes]
-            warnings = sorted([*warnings, *notes], key=lambda w: w[0])
-        return self._shape_verdict(run.run_id, shape, warnings)
+        notes = [(i, run.location(i), m) for i, m in shape.notes]
+        return self._shape_verdict(run.run_id, shape, run.warnings or [], notes)
 
-    def _shape_verdict(self, run_id: str, shape: Shape, warnings: list[tuple[int, Location | None, str]]) -> Verdict:
-        return shape_verdict(run_id, shape, warnings, strict=self.strict)
+    def _shape_verdict(
+        self,
+        run_id: str,
+        shape: Shape,
+        warnings: list[tuple[int, Location | None, str]],
+        notes: Sequence[tuple[int, Location | None, str]] = (),
+    ) -> Verdict:
+        return shape_verdict(run_id, shape, warnings, strict=self.strict, notes=notes)
 
     def _close(self, run: _Run) -> Verdict | None:
         del self.open[run.run_id]
@@ -577,7 +586,7 @@ class Ledger:
         loc = rec.location
         if rec.call is not None:
             note = (index, loc, f"{rec.call.value} recorded after the run ended ({final})")
-            ended.verdict = dataclasses.replace(verdict, warnings=(*verdict.warnings, note))
+            ended.verdict = dataclasses.replace(verdict, notes=(*verdict.notes, note))
             return
         warnings = verdict.warnings
         if rec.status is not None and rec.fields is not None and self.fields:
