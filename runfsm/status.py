@@ -1,20 +1,28 @@
-"""The run statuses: the eleven ``RunStatus`` members and the one parser for every way they are written."""
+"""The run statuses (the eleven ``RunStatus`` members), and status parsing for every lifecycle.
+
+:func:`parse_status` and :func:`read_run` read the Assistants run by default; given another
+lifecycle (``lifecycle=RESPONSE_LIFECYCLE``) they use that lifecycle's parser.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, TypeVar, overload
 
-from runfsm.exceptions import NotARunStatus, UnknownStatus
+from runfsm.parsing import Snapshot, StatusParser
 from runfsm.vocabulary import LifecycleState, StateKind
 
+if TYPE_CHECKING:
+    from runfsm.lifecycle import Lifecycle
+
 __all__ = [
+    "RUN_PARSER",
     "RunSnapshot",
     "RunStatus",
     "parse_status",
     "read_run",
 ]
+
+_S = TypeVar("_S", bound=LifecycleState)
 
 
 class RunStatus(LifecycleState):
@@ -55,100 +63,12 @@ class RunStatus(LifecycleState):
 
 # ----------------------------------------------------------------------------- parsing
 
-_NOT_RUN_EVENT_PREFIXES = ("thread.run.step.", "thread.message.")
-_NOT_RUN_EVENTS = frozenset({"thread.created", "error", "done"})
-
-
-def _normalize(text: str) -> str:
-    key = text.strip().lower()
-    if key.startswith("runstatus."):
-        key = key[len("runstatus.") :]
-    return key.replace("_", "").replace("-", "").replace(" ", "")
-
-
-def _build_tables() -> tuple[dict[str, RunStatus], dict[str, RunStatus]]:
-    exact: dict[str, RunStatus] = {}
-    loose: dict[str, RunStatus] = {}
-    for member in RunStatus:
-        spellings = [member.name, member.name.upper(), str(int(member))]
-        if member.wire is not None:
-            spellings.append(member.wire)
-        if member.event is not None:
-            spellings.append(member.event)
-        for text in spellings:
-            exact[text] = member
-            loose[_normalize(text)] = member
-    return exact, loose
-
-
-_EXACT, _LOOSE = _build_tables()
-_BY_ORDINAL: tuple[RunStatus, ...] = tuple(RunStatus)
-_KNOWN: tuple[str, ...] = tuple(m.wire or m.name for m in RunStatus)
-
-
-def _parse_text(text: str) -> RunStatus:
-    member = _EXACT.get(text)
-    if member is not None:
-        return member
-    member = _LOOSE.get(_normalize(text))
-    if member is not None:
-        return member
-    lowered = text.strip().lower()
-    if lowered in _NOT_RUN_EVENTS or lowered.startswith(_NOT_RUN_EVENT_PREFIXES):
-        raise NotARunStatus(text.strip())
-    raise UnknownStatus(text, _KNOWN)
-
-
-def parse_status(value: object) -> RunStatus:
-    """Turn any spelling of a run status into a :class:`RunStatus`.
-
-    Accepts a ``RunStatus``; a wire string (``"in_progress"``); a member name in the usual
-    spellings (``"InProgress"``, ``"IN_PROGRESS"``, ``"in-progress"``, ``"RunStatus.InProgress"``);
-    an ordinal (``3`` or ``"3"``); a stream event name (``"thread.run.in_progress"``;
-    ``"thread.run.created"`` gives ``Created``); an openai ``Run`` or stream event object;
-    or the same as plain dicts (JSON as logged).
-
-    Raises :class:`UnknownStatus` (a ``ValueError``) for anything else, and
-    :class:`NotARunStatus` for run-step, message and thread events.
-
-    >>> parse_status("thread.run.requires_action")
-    <RunStatus.RequiresAction: 5>
-    >>> parse_status({"object": "thread.run", "status": "expired"})
-    <RunStatus.Expired: 6>
-    """
-    if isinstance(value, RunStatus):
-        return value
-    if isinstance(value, str):
-        return _parse_text(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        if 0 <= value < len(_BY_ORDINAL):
-            return _BY_ORDINAL[value]
-        raise UnknownStatus(value, _KNOWN)
-    return read_run(value).status
-
-
-# ----------------------------------------------------------------------------- objects
-
-
-@dataclass(frozen=True, slots=True)
-class RunSnapshot:
-    """What one observation says about a run: its status and, when known, its id and fields.
-
-    ``fields`` is the run object (a dict, or a read-only view of an openai ``Run``) when the
-    observation carried one; it is what the field-invariant checks look at.
-    """
-
-    status: RunStatus
-    run_id: str | None = None
-    fields: Mapping[str, Any] | None = None
-    event: str | None = None
-
-
-class _AttributeView(Mapping[str, Any]):
-    """A read-only mapping over an object's attributes (an openai ``Run``) without copying it."""
-
-    __slots__ = ("_obj",)
-    _FIELDS: ClassVar[tuple[str, ...]] = (
+RUN_PARSER: StatusParser[RunStatus] = StatusParser(
+    RunStatus,
+    object_type="thread.run",
+    ignored_events=frozenset({"thread.created", "error", "done"}),
+    ignored_prefixes=("thread.run.step.", "thread.message."),
+    fields=(
         "id",
         "object",
         "status",
@@ -163,74 +83,58 @@ class _AttributeView(Mapping[str, Any]):
         "required_action",
         "incomplete_details",
         "usage",
-    )
+    ),
+)
+"""Every way an Assistants run status is written: the run lifecycle's parser."""
 
-    def __init__(self, obj: object) -> None:
-        self._obj = obj
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            value = getattr(self._obj, key)
-        except AttributeError:
-            raise KeyError(key) from None
-        if value is not None and hasattr(value, "model_dump"):
-            return value.model_dump()
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return (name for name in self._FIELDS if hasattr(self._obj, name))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+RunSnapshot = Snapshot
+"""What one observation says about a run (see :class:`~runfsm.parsing.Snapshot`)."""
 
 
-def _from_event(event: object, data: object) -> RunSnapshot:
-    if not isinstance(event, str):
-        raise UnknownStatus(event, _KNOWN, where="stream event name")
-    status = _parse_text(event)
-    fields: Mapping[str, Any] | None
-    if isinstance(data, Mapping):
-        fields = data
-    elif data is not None and hasattr(data, "status"):
-        fields = _AttributeView(data)
-    else:
-        fields = None
-    run_id = fields.get("id") if fields is not None else None
-    return RunSnapshot(status, run_id if isinstance(run_id, str) else None, fields, event)
+@overload
+def parse_status(value: object) -> RunStatus: ...
+@overload
+def parse_status(value: object, lifecycle: Lifecycle[_S]) -> _S: ...
+def parse_status(value: object, lifecycle: Lifecycle[_S] | None = None) -> RunStatus | _S:
+    """Turn any spelling of a status into a member of the lifecycle's state enum (run statuses by default).
 
+    Accepts a member; a wire string (``"in_progress"``); a member name in the usual spellings
+    (``"InProgress"``, ``"IN_PROGRESS"``, ``"in-progress"``, ``"RunStatus.InProgress"``);
+    an ordinal (``3`` or ``"3"``); a stream event name (``"thread.run.in_progress"``;
+    ``"thread.run.created"`` gives ``Created``) or, for responses and batches, a webhook type
+    (``"batch.completed"``); an openai object or stream event; or the same as plain dicts
+    (JSON as logged).
 
-def read_run(value: object) -> RunSnapshot:
-    """Read status, run id and fields from a run object, a stream event or a bare status.
+    Raises :class:`~runfsm.exceptions.UnknownStatus` (a ``ValueError``) for anything else, and
+    :class:`~runfsm.exceptions.NotARunStatus` for events about something else (run steps,
+    messages, response output deltas).
 
-    Run objects: openai ``Run`` instances or dicts with ``"status"`` (and usually
-    ``"object": "thread.run"`` and ``"id"``). Stream events: openai event objects or dicts
-    ``{"event": "thread.run.completed", "data": {...}}``. Anything :func:`parse_status`
-    accepts gives a snapshot with no id and no fields.
+    >>> parse_status("thread.run.requires_action")
+    <RunStatus.RequiresAction: 5>
+    >>> parse_status({"object": "thread.run", "status": "expired"})
+    <RunStatus.Expired: 6>
+    >>> from runfsm.lifecycles import BATCH_LIFECYCLE
+    >>> parse_status("finalizing", BATCH_LIFECYCLE)
+    <BatchStatus.Finalizing: 4>
     """
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return RunSnapshot(parse_status(value))
-    if isinstance(value, Mapping):
-        if "event" in value:
-            return _from_event(value["event"], value.get("data"))
-        obj = value.get("object")
-        if obj is not None and obj != "thread.run":
-            raise NotARunStatus(f"{obj} object")
-        if "status" not in value:
-            raise UnknownStatus(value, _KNOWN, where="run object without a 'status' field")
-        raw_status = value["status"]
-        if not isinstance(raw_status, str):
-            raise UnknownStatus(raw_status, _KNOWN, where="'status' field")
-        run_id = value.get("id")
-        return RunSnapshot(_parse_text(raw_status), run_id if isinstance(run_id, str) else None, value)
-    event = getattr(value, "event", None)
-    if event is not None:
-        return _from_event(event, getattr(value, "data", None))
-    status = getattr(value, "status", None)
-    if status is not None:
-        obj = getattr(value, "object", "thread.run")
-        if obj != "thread.run":
-            raise NotARunStatus(f"{obj} object")
-        run_id = getattr(value, "id", None)
-        parsed = parse_status(status)
-        return RunSnapshot(parsed, run_id if isinstance(run_id, str) else None, _AttributeView(value))
-    raise UnknownStatus(value, _KNOWN, where=f"value of type {type(value).__name__}")
+    if lifecycle is None:
+        return RUN_PARSER.parse(value)
+    return lifecycle.parser.parse(value)
+
+
+@overload
+def read_run(value: object) -> Snapshot[RunStatus]: ...
+@overload
+def read_run(value: object, lifecycle: Lifecycle[_S]) -> Snapshot[_S]: ...
+def read_run(value: object, lifecycle: Lifecycle[_S] | None = None) -> Snapshot[RunStatus] | Snapshot[_S]:
+    """Read status, id and fields from an object, a stream event, a webhook payload or a bare status.
+
+    Run objects (the default lifecycle): openai ``Run`` instances or dicts with ``"status"``
+    (and usually ``"object": "thread.run"`` and ``"id"``). Stream events: openai event objects
+    or dicts ``{"event": "thread.run.completed", "data": {...}}``. Anything :func:`parse_status`
+    accepts gives a snapshot with no id and no fields. Another lifecycle reads its own objects,
+    events and webhook payloads.
+    """
+    if lifecycle is None:
+        return RUN_PARSER.read(value)
+    return lifecycle.parser.read(value)

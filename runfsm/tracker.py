@@ -39,7 +39,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypedDict
+from typing import Any, ClassVar, Generic, Literal, TypedDict, cast
+
+from typing_extensions import TypeVar
 
 from runfsm.exceptions import (
     CallbackError,
@@ -49,11 +51,10 @@ from runfsm.exceptions import (
     UnknownStatus,
     WrongRun,
 )
-from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
-from runfsm.status import RunStatus, parse_status, read_run
-from runfsm.vocabulary import Trigger
+from runfsm.status import RunStatus
+from runfsm.vocabulary import LifecycleState, Trigger
 
 __all__ = [
     "EnterCallback",
@@ -77,6 +78,13 @@ _ON_ILLEGAL: tuple[str, ...] = ("log", "raise", "record")
 _ON_MISSING: tuple[str, ...] = ("reject", "assume")
 _ALL_CALLS = frozenset({Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL})
 _NO_CALLS: frozenset[Trigger] = frozenset()
+
+S = TypeVar("S", bound=LifecycleState, default=RunStatus)
+"""The state enum of the tracked lifecycle (run statuses unless told otherwise)."""
+
+
+def _lifecycle_or_run(lifecycle: Lifecycle[S] | None) -> Lifecycle[S]:
+    return lifecycle if lifecycle is not None else cast("Lifecycle[S]", RUN_LIFECYCLE)
 
 
 class Outcome(enum.Enum):
@@ -106,7 +114,7 @@ class Outcome(enum.Enum):
 
 
 @dataclass(slots=True, eq=True)
-class Observation:
+class Observation(Generic[S]):
     """One entry of a tracker's history. Read-only by convention (not frozen: frozen costs microseconds)."""
 
     index: int
@@ -115,16 +123,16 @@ class Observation:
     """When it was observed (the ``at`` argument, or the tracker's clock)."""
     raw: object
     """What was passed to ``observe`` (or the call's name for ``CALL`` entries)."""
-    status: RunStatus | None
+    status: S | None
     """The parsed status; None for unknown statuses and for calls."""
-    source: RunStatus
+    source: S
     """The tracker's state before."""
-    state: RunStatus
+    state: S
     """The tracker's state after (equal to ``source`` when rejected)."""
     outcome: Outcome
-    inferred: tuple[RunStatus, ...] = ()
+    inferred: tuple[S, ...] = ()
     """Poll mode: states the run must have passed through unobserved, in order."""
-    lenient: tuple[Edge[RunStatus], ...] = ()
+    lenient: tuple[Edge[S], ...] = ()
     """Lenient edges this observation used (directly or on its inferred path)."""
     calls: tuple[Trigger, ...] = ()
     """Client calls: the one recorded (``CALL``), or those the inferred path used up."""
@@ -156,10 +164,11 @@ class Observation:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE) -> Observation:
-        """Inverse of :meth:`to_dict`."""
+    def from_dict(cls, data: Mapping[str, Any], *, lifecycle: Lifecycle[Any] | None = None) -> Observation[Any]:
+        """Inverse of :meth:`to_dict` (for the run lifecycle unless ``lifecycle`` says otherwise)."""
+        lifecycle = _lifecycle_or_run(lifecycle)
         names = lifecycle.by_name()
-        lenient: list[Edge[RunStatus]] = []
+        lenient: list[Edge[Any]] = []
         for source, dest in data.get("lenient", ()):
             edge = lifecycle.edge(names[source], names[dest])
             if edge is None:
@@ -182,37 +191,37 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
-class StateEntered:
+class StateEntered(Generic[S]):
     """What an on-enter callback receives."""
 
-    tracker: RunTracker
-    state: RunStatus
+    tracker: RunTracker[S]
+    state: S
     """The state entered (the tracker is in it while the callback runs)."""
-    previous: RunStatus
+    previous: S
     """The state left."""
-    observation: Observation
+    observation: Observation[S]
     """The observation that caused it (already in the history)."""
     inferred: bool
     """True if the state was not observed but inferred on a poll path."""
 
 
-EnterCallback = Callable[[StateEntered], object]
+EnterCallback = Callable[[StateEntered[Any]], object]
 
 
 class _IllegalFields(TypedDict):
     run_id: str | None
-    source: RunStatus
-    target: RunStatus
+    source: LifecycleState
+    target: LifecycleState
     index: int
     mode: str
-    allowed: tuple[RunStatus, ...]
+    allowed: tuple[LifecycleState, ...]
 
 
 @dataclass(slots=True)
-class _Entering:
-    observation: Observation
-    dest: RunStatus
-    previous: RunStatus
+class _Entering(Generic[S]):
+    observation: Observation[S]
+    dest: S
+    previous: S
     errors: list[BaseException] = field(default_factory=list)
 
 
@@ -224,7 +233,7 @@ def _ordered(calls: frozenset[Trigger]) -> tuple[Trigger, ...]:
 
 def _jsonable(value: object) -> object:
     if value is None or isinstance(value, (str, int, float, bool)):
-        return value.name if isinstance(value, RunStatus) else value
+        return value.name if isinstance(value, LifecycleState) else value
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -238,8 +247,13 @@ def _jsonable(value: object) -> object:
     return repr(value)
 
 
-class RunTracker:
+class RunTracker(Generic[S]):
     """Follows one run: feed it what you observe; it knows where the run is and what was legal.
+
+    ``lifecycle`` picks what is tracked: the Assistants run by default, or another preset
+    (``RunTracker("resp_1", lifecycle=RESPONSE_LIFECYCLE)`` follows a background response,
+    ``BATCH_LIFECYCLE`` a batch). Statuses, objects and events are read by that lifecycle's
+    parser and checked against its field invariants.
 
     >>> t = RunTracker("run_1", mode="stream", on_illegal="record")
     >>> t.observe("queued").outcome, t.observe("in_progress").outcome
@@ -263,16 +277,17 @@ class RunTracker:
         "state",
     )
 
-    _class_hooks: ClassVar[dict[RunStatus, str]] = {}
+    _class_hooks: ClassVar[dict[str, str]] = {}
+    """State name -> the subclass method ``on_enter_<Name>`` called on entering it."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        hooks: dict[RunStatus, str] = {}
-        for status in RunStatus:
-            name = f"on_enter_{status.name}"
-            if callable(getattr(cls, name, None)):
-                hooks[status] = name
-        cls._class_hooks = hooks
+        prefix = "on_enter_"
+        cls._class_hooks = {
+            name[len(prefix) :]: name
+            for name in dir(cls)
+            if name.startswith(prefix) and len(name) > len(prefix) and callable(getattr(cls, name, None))
+        }
 
     def __init__(
         self,
@@ -283,7 +298,7 @@ class RunTracker:
         on_missing_call: OnMissingCall = "reject",
         keep_raw: bool = True,
         clock: Callable[[], float] | None = time.time,
-        lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+        lifecycle: Lifecycle[S] | None = None,
     ) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
@@ -296,13 +311,13 @@ class RunTracker:
         self.on_illegal: OnIllegal = on_illegal
         self.on_missing_call: OnMissingCall = on_missing_call
         self.keep_raw = keep_raw
-        self.lifecycle = lifecycle
-        self.state: RunStatus = lifecycle.initial
-        self.history: list[Observation] = []
+        self.lifecycle: Lifecycle[S] = _lifecycle_or_run(lifecycle)
+        self.state: S = self.lifecycle.initial
+        self.history: list[Observation[S]] = []
         self._pending: frozenset[Trigger] = _NO_CALLS
-        self._callbacks: dict[RunStatus, list[EnterCallback]] | None = None
+        self._callbacks: dict[S, list[EnterCallback]] | None = None
         self._clock = clock
-        self._entering: _Entering | None = None
+        self._entering: _Entering[S] | None = None
 
     def __repr__(self) -> str:
         return f"<RunTracker {self.run_id!r} {self.state.label} ({self.mode}, {len(self.history)} observations)>"
@@ -310,7 +325,7 @@ class RunTracker:
     # -- reading
 
     @property
-    def status(self) -> RunStatus:
+    def status(self) -> S:
         """The current state (alias of ``state``)."""
         return self.state
 
@@ -329,21 +344,21 @@ class RunTracker:
         """Client calls recorded and not yet used to explain a jump."""
         return self._pending
 
-    def allowed(self) -> tuple[RunStatus, ...]:
+    def allowed(self) -> tuple[S, ...]:
         """Statuses a stream may show next (direct successors)."""
         return self.lifecycle.successors(self.state)
 
     @property
-    def violations(self) -> list[Observation]:
+    def violations(self) -> list[Observation[S]]:
         """The rejected observations, in order."""
         return [o for o in self.history if o.outcome.is_rejection]
 
     # -- callbacks
 
-    def on_enter(self, state: RunStatus, callback: EnterCallback) -> EnterCallback:
+    def on_enter(self, state: S, callback: EnterCallback) -> EnterCallback:
         """Call ``callback(event)`` whenever the run enters ``state``; returns ``callback``."""
-        if not isinstance(state, RunStatus):
-            raise TypeError(f"on_enter takes a RunStatus, got {state!r}")
+        if not isinstance(state, self.lifecycle.state_type):
+            raise TypeError(f"on_enter takes a {self.lifecycle.state_type.__name__}, got {state!r}")
         if not callable(callback):
             raise TypeError(f"on_enter callback must be callable, got {callback!r}")
         if self._callbacks is None:
@@ -353,22 +368,24 @@ class RunTracker:
 
     # -- client calls
 
-    def submitted_tool_outputs(self, *, at: float | None = None) -> Observation:
+    def submitted_tool_outputs(self, *, at: float | None = None) -> Observation[S]:
         """Record that the client submitted tool outputs (explains requires_action -> queued in polls)."""
         return self.record_call(Trigger.SUBMIT_TOOL_OUTPUTS, at=at)
 
-    def cancel_requested(self, *, at: float | None = None) -> Observation:
+    def cancel_requested(self, *, at: float | None = None) -> Observation[S]:
         """Record that the client asked to cancel (explains a polled jump into cancelling)."""
         return self.record_call(Trigger.CANCEL, at=at)
 
-    def record_call(self, call: Trigger, *, at: float | None = None) -> Observation:
+    def record_call(self, call: Trigger, *, at: float | None = None) -> Observation[S]:
         """Record a client call (``Trigger.SUBMIT_TOOL_OUTPUTS`` or ``Trigger.CANCEL``)."""
         if not isinstance(call, Trigger) or not call.is_client_call:
             raise ValueError(f"record_call takes Trigger.SUBMIT_TOOL_OUTPUTS or Trigger.CANCEL, got {call!r}")
         warnings: tuple[str, ...] = ()
         if self.is_terminal:
             warnings = (f"{call.value} recorded after the run ended ({self.state})",)
-        elif call is Trigger.SUBMIT_TOOL_OUTPUTS and self.state is not RunStatus.RequiresAction:
+        elif call not in self.lifecycle.client_calls:
+            warnings = (f"{call.value} recorded, but no edge of the {self.lifecycle.title} lifecycle needs it",)
+        elif call is Trigger.SUBMIT_TOOL_OUTPUTS and not self.state.is_paused:
             warnings = (f"submit_tool_outputs recorded while the run was last seen {self.state}",)
         self._pending = self._pending | {call}
         obs = Observation(
@@ -392,7 +409,7 @@ class RunTracker:
             return at
         return self._clock() if self._clock is not None else None
 
-    def observe(self, value: object, *, at: float | None = None) -> Observation:
+    def observe(self, value: object, *, at: float | None = None) -> Observation[S]:
         """Feed one observed status; return the history entry it produced.
 
         ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
@@ -405,14 +422,15 @@ class RunTracker:
         :class:`~runfsm.exceptions.UnknownStatus`, or only recorded. Run-step and message
         events raise :class:`~runfsm.exceptions.NotARunStatus`: filter them out first.
         """
-        if isinstance(value, (str, RunStatus)):  # the common case: no run object, no fields to check
+        lifecycle = self.lifecycle
+        if isinstance(value, (str, LifecycleState)):  # the common case: no run object, no fields to check
             try:
-                status = parse_status(value)
+                status = lifecycle.parse(value)
             except UnknownStatus as err:
                 return self._reject_unknown(value, err, at)
             return self._advance(value, status, (), at)
         try:
-            snapshot = read_run(value)
+            snapshot = lifecycle.read(value)
         except UnknownStatus as err:
             return self._reject_unknown(value, err, at)
         if snapshot.run_id is not None:
@@ -420,16 +438,16 @@ class RunTracker:
                 self.run_id = snapshot.run_id
             elif snapshot.run_id != self.run_id:
                 raise WrongRun(self.run_id, snapshot.run_id)
-        warnings = check_fields(snapshot.status, snapshot.fields) if snapshot.fields is not None else ()
+        warnings = lifecycle.check_fields(snapshot.status, snapshot.fields) if snapshot.fields is not None else ()
         return self._advance(value, snapshot.status, warnings, at)
 
-    def _advance(self, raw: object, dest: RunStatus, warnings: tuple[str, ...], at: float | None) -> Observation:
+    def _advance(self, raw: object, dest: S, warnings: tuple[str, ...], at: float | None) -> Observation[S]:
         source = self.state
         lifecycle = self.lifecycle
         code = lifecycle.lookup[source][dest]
         outcome = Outcome.ACCEPTED
-        route: Route[RunStatus] | None = None
-        lenient: tuple[Edge[RunStatus], ...] = ()
+        route: Route[S] | None = None
+        lenient: tuple[Edge[S], ...] = ()
         used: frozenset[Trigger] = _NO_CALLS
         missing: tuple[Trigger, ...] = ()
 
@@ -499,7 +517,7 @@ class RunTracker:
 
     # -- rejections
 
-    def _reject_unknown(self, raw: object, err: UnknownStatus, at: float | None) -> Observation:
+    def _reject_unknown(self, raw: object, err: UnknownStatus, at: float | None) -> Observation[S]:
         obs = Observation(
             index=len(self.history),
             time=self._now(at),
@@ -525,7 +543,7 @@ class RunTracker:
             )
         return obs
 
-    def _report_illegal(self, obs: Observation) -> None:
+    def _report_illegal(self, obs: Observation[S]) -> None:
         assert obs.status is not None
         if self.on_illegal == "raise":
             fields: _IllegalFields = {
@@ -554,7 +572,7 @@ class RunTracker:
                 f"; needs an unrecorded {why}" if why else "",
             )
 
-    def _log_rejection(self, obs: Observation, target: str, message: str, *args: object) -> None:
+    def _log_rejection(self, obs: Observation[S], target: str, message: str, *args: object) -> None:
         """One WARNING on the ``runfsm`` logger, with the fields log pipelines index in ``extra``."""
         logger.warning(
             message,
@@ -573,7 +591,7 @@ class RunTracker:
 
     # -- entering states through the shared machine
 
-    def _enter_through_machine(self, obs: Observation, route: Route[RunStatus] | None) -> None:
+    def _enter_through_machine(self, obs: Observation[S], route: Route[S] | None) -> None:
         from transitions.core import EventData, MachineError  # noqa: PLC0415
 
         machine = self.lifecycle.machine
@@ -614,7 +632,7 @@ class RunTracker:
         )
         entering.previous = state
         callbacks: list[EnterCallback] = []
-        hook = self._class_hooks.get(state)
+        hook = self._class_hooks.get(state.name)
         if hook is not None:
             callbacks.append(getattr(self, hook))
         if self._callbacks is not None:
@@ -655,9 +673,10 @@ class RunTracker:
         data: Mapping[str, Any],
         *,
         clock: Callable[[], float] | None = time.time,
-        lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
-    ) -> RunTracker:
-        """Restore a tracker saved with :meth:`to_dict`."""
+        lifecycle: Lifecycle[Any] | None = None,
+    ) -> RunTracker[Any]:
+        """Restore a tracker saved with :meth:`to_dict` (into the run lifecycle unless told otherwise)."""
+        lifecycle = _lifecycle_or_run(lifecycle)
         if data.get("format") != "runfsm.tracker/1":
             raise ValueError(f"not a saved runfsm tracker (format {data.get('format')!r}, expected 'runfsm.tracker/1')")
         if data.get("lifecycle") != lifecycle.name:
@@ -677,12 +696,12 @@ class RunTracker:
         return tracker
 
     @classmethod
-    def from_json(cls, text: str, **kwargs: Any) -> RunTracker:
+    def from_json(cls, text: str, **kwargs: Any) -> RunTracker[Any]:
         """Restore a tracker saved with :meth:`to_json`."""
         return cls.from_dict(json.loads(text), **kwargs)
 
     # -- convenience
 
-    def observe_all(self, values: Iterable[object]) -> list[Observation]:
+    def observe_all(self, values: Iterable[object]) -> list[Observation[S]]:
         """Observe each value in order; return their history entries."""
         return [self.observe(v) for v in values]
