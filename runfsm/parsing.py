@@ -92,7 +92,8 @@ class StatusParser(Generic[_P]):
     ordinal (``3`` or ``"3"``); a stream event name or webhook type; an API object (dict or
     openai model) whose ``object`` is ``object_type``; a stream event (``{"event": ..., "data": ...}``
     as SSE logs write it, or ``{"type": ..., <payload_key>: {...}}`` as the Responses stream sends
-    it); a webhook payload (``{"type": ..., "data": {"id": ...}}``).
+    it); an ``(event, data[, returned])`` stream item as ``azure-ai-agents`` yields it; a webhook
+    payload (``{"type": ..., "data": {"id": ...}}``).
 
     ``snapshot_events`` are events whose status is read from the object they carry
     (``response.created`` carries a queued or in-progress response). Events in
@@ -211,6 +212,8 @@ class StatusParser(Generic[_P]):
         """Status, id and fields of an object, a stream event, a webhook payload or a bare status."""
         if isinstance(value, (str, int)) and not isinstance(value, bool):  # members too: they are ints
             return Snapshot(self.parse(value))
+        if isinstance(value, (tuple, list)) and len(value) in (2, 3) and isinstance(value[0], str):
+            return self._event(value[0], value[1])  # an azure-ai-agents stream item: (event, data[, returned])
         if isinstance(value, Mapping):
             if "event" in value:
                 return self._event(value["event"], value.get("data"))

@@ -102,8 +102,11 @@ def parse_status(value: object, lifecycle: Lifecycle[_S] | None = None) -> RunSt
     (``"InProgress"``, ``"IN_PROGRESS"``, ``"in-progress"``, ``"RunStatus.InProgress"``);
     an ordinal (``3`` or ``"3"``); a stream event name (``"thread.run.in_progress"``;
     ``"thread.run.created"`` gives ``Created``) or, for responses and batches, a webhook type
-    (``"batch.completed"``); an openai object or stream event; or the same as plain dicts
-    (JSON as logged).
+    (``"batch.completed"``); an openai object or stream event; an ``azure-ai-agents``
+    ``RunStatus`` member, ``ThreadRun`` or stream item; or the same as plain dicts (JSON as
+    logged). Azure's Python enum has no ``incomplete``; the service (newer API versions,
+    guardrail stops) and its stream events (``thread.run.incomplete``) do, and it reads as
+    ``Incomplete`` like any other spelling.
 
     Raises :class:`~runfsm.exceptions.UnknownStatus` (a ``ValueError``) for anything else, and
     :class:`~runfsm.exceptions.NotARunStatus` for events about something else (run steps,
@@ -129,11 +132,16 @@ def read_run(value: object, lifecycle: Lifecycle[_S]) -> Snapshot[_S]: ...
 def read_run(value: object, lifecycle: Lifecycle[_S] | None = None) -> Snapshot[RunStatus] | Snapshot[_S]:
     """Read status, id and fields from an object, a stream event, a webhook payload or a bare status.
 
-    Run objects (the default lifecycle): openai ``Run`` instances or dicts with ``"status"``
-    (and usually ``"object": "thread.run"`` and ``"id"``). Stream events: openai event objects
-    or dicts ``{"event": "thread.run.completed", "data": {...}}``. Anything :func:`parse_status`
-    accepts gives a snapshot with no id and no fields. Another lifecycle reads its own objects,
-    events and webhook payloads.
+    Run objects (the default lifecycle): openai ``Run`` instances, ``azure-ai-agents``
+    ``ThreadRun`` models (mappings of their JSON) or dicts with ``"status"`` (and usually
+    ``"object": "thread.run"`` and ``"id"``). Stream events: openai event objects, dicts
+    ``{"event": "thread.run.completed", "data": {...}}``, and the items an ``azure-ai-agents``
+    stream yields, ``(event, data, handler's return)`` tuples (or ``(event, data)``; lists as
+    JSON logs them). Anything :func:`parse_status` accepts gives a snapshot with no id and no
+    fields. Another lifecycle reads its own objects, events and webhook payloads.
+
+    >>> read_run(("thread.run.incomplete", {"id": "run_1", "status": "incomplete"}, None)).status
+    <RunStatus.Incomplete: 10>
     """
     if lifecycle is None:
         return RUN_PARSER.read(value)

@@ -24,8 +24,20 @@ def test_every_public_name_is_exported_on_purpose() -> None:
 
 
 def test_import_runfsm_imports_nothing_heavy() -> None:
-    """``import runfsm`` never imports openai, hypothesis, graphviz, a web server, tqdm, or even transitions."""
-    heavy = ["openai", "hypothesis", "graphviz", "starlette", "uvicorn", "tqdm", "httpx", "httpx2", "transitions"]
+    """``import runfsm`` never imports openai, azure, hypothesis, graphviz, a web server, tqdm, or even transitions."""
+    heavy = [
+        "openai",
+        "azure",
+        "aiohttp",
+        "hypothesis",
+        "graphviz",
+        "starlette",
+        "uvicorn",
+        "tqdm",
+        "httpx",
+        "httpx2",
+        "transitions",
+    ]
     code = f"import sys, runfsm; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout

@@ -32,6 +32,7 @@ __all__ = [
     "RunsAPI",
     "ToolOutput",
     "parse_hint",
+    "retry_after",
     "translate_error",
 ]
 
@@ -114,7 +115,8 @@ def parse_hint(value: str | None) -> float | None:
     return ms / 1000 if 0 <= ms < float("inf") else None
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """The server's ``retry-after-ms`` / ``retry-after`` in seconds; None when absent, a date, or over an hour."""
     if not headers:
         return None
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
@@ -149,7 +151,7 @@ def translate_error(err: BaseException) -> ApiError | None:
         body = err.body
         if isinstance(body, Mapping) and isinstance(body.get("message"), str):
             message = body["message"]
-        return ApiError(message, kind=kind, status_code=code, retry_after=_retry_after(headers))
+        return ApiError(message, kind=kind, status_code=code, retry_after=retry_after(headers))
     if isinstance(err, openai.APIError):
         # An ``event: error`` inside an SSE stream: the stream is unusable, the run may be fine.
         return ApiError(str(err), kind="connection")

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runfsm.exceptions import ApiError
+from runfsm.following.adapters import POLL_METHODS, async_runs_api, runs_api
 from runfsm.following.backoff import DEFAULT, PollPolicy, RetryPolicy
-from runfsm.following.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
+from runfsm.following.client import AsyncRunsAPI, Reply, RunsAPI, ToolOutput
 from runfsm.following.core import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
 from runfsm.following.errors import WatchError
 
@@ -264,14 +265,7 @@ class Scheduler(_BaseScheduler):
         sleep: Callable[[float], object] = time.sleep,
         idle_wait: float = 0.05,
     ) -> None:
-        if all(callable(getattr(client, n, None)) for n in ("retrieve", "submit_tool_outputs", "cancel")):
-            self.api: RunsAPI = client
-        elif hasattr(client, "beta"):
-            self.api = OpenAIRuns(client)
-        else:
-            raise TypeError(
-                f"Scheduler takes an openai.OpenAI client or a runfsm.following.RunsAPI, got {type(client).__name__}"
-            )
+        self.api: RunsAPI = runs_api(client, who="Scheduler", methods=POLL_METHODS)
         super().__init__(
             per_minute=per_minute,
             burst=burst,
@@ -339,15 +333,7 @@ class AsyncScheduler(_BaseScheduler):
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         idle_wait: float = 0.05,
     ) -> None:
-        if all(callable(getattr(client, n, None)) for n in ("retrieve", "submit_tool_outputs", "cancel")):
-            self.api: AsyncRunsAPI = client
-        elif hasattr(client, "beta"):
-            self.api = AsyncOpenAIRuns(client)
-        else:
-            raise TypeError(
-                "AsyncScheduler takes an openai.AsyncOpenAI client or a runfsm.following.client.AsyncRunsAPI, "
-                f"got {type(client).__name__}"
-            )
+        self.api: AsyncRunsAPI = async_runs_api(client, who="AsyncScheduler", methods=POLL_METHODS)
         super().__init__(
             per_minute=per_minute,
             burst=burst,

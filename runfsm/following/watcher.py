@@ -12,7 +12,7 @@ by :class:`~runfsm.following.core.FollowCore`; the twins differ only in I/O and 
 >>> Watcher(object())
 Traceback (most recent call last):
   ...
-TypeError: Watcher takes an openai.OpenAI client or a runfsm.following.RunsAPI, got object
+TypeError: Watcher takes an openai.OpenAI, an azure.ai.agents.AgentsClient or a runfsm.following.RunsAPI, got object
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from typing import TYPE_CHECKING, Any
 
 from runfsm.exceptions import ApiError
+from runfsm.following.adapters import async_runs_api, runs_api
 from runfsm.following.backoff import DEFAULT, PollPolicy, RetryPolicy
-from runfsm.following.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, Reply, RunsAPI, ToolOutput
+from runfsm.following.client import AsyncRunsAPI, Reply, RunsAPI, ToolOutput
 from runfsm.following.core import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
 
 if TYPE_CHECKING:
@@ -37,12 +38,6 @@ ActionHandler = Callable[[Any], Sequence[ToolOutput]]
 """Gets the ``requires_action`` run; returns one ``{"tool_call_id", "output"}`` per tool call."""
 AsyncActionHandler = Callable[[Any], Sequence[ToolOutput] | Awaitable[Sequence[ToolOutput]]]
 """The same, for :class:`AsyncWatcher`; may be a coroutine function."""
-
-_API_METHODS = ("retrieve", "submit_tool_outputs", "cancel", "create_stream", "submit_stream", "latest_run")
-
-
-def _is_api(obj: object) -> bool:
-    return all(callable(getattr(obj, name, None)) for name in _API_METHODS)
 
 
 def _split(run: object, thread_id: str | None) -> tuple[str, str, object | None]:
@@ -136,14 +131,7 @@ class Watcher(_BaseWatcher):
         super().__init__(
             policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, respect_hint=respect_hint, clock=clock
         )
-        if _is_api(client):
-            self.api: RunsAPI = client
-        elif hasattr(client, "beta"):
-            self.api = OpenAIRuns(client)
-        else:
-            raise TypeError(
-                f"Watcher takes an openai.OpenAI client or a runfsm.following.RunsAPI, got {type(client).__name__}"
-            )
+        self.api: RunsAPI = runs_api(client, who="Watcher")
         self.sleep = sleep
 
     def poll(
@@ -275,15 +263,7 @@ class AsyncWatcher(_BaseWatcher):
         super().__init__(
             policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, respect_hint=respect_hint, clock=clock
         )
-        if _is_api(client):
-            self.api: AsyncRunsAPI = client
-        elif hasattr(client, "beta"):
-            self.api = AsyncOpenAIRuns(client)
-        else:
-            raise TypeError(
-                "AsyncWatcher takes an openai.AsyncOpenAI client or a runfsm.following.client.AsyncRunsAPI, "
-                f"got {type(client).__name__}"
-            )
+        self.api: AsyncRunsAPI = async_runs_api(client, who="AsyncWatcher")
         self.sleep = sleep
 
     async def poll(

@@ -17,6 +17,10 @@ Fixtures
 ``fake_client`` / ``fake_async_client``
     Real ``openai.OpenAI`` / ``openai.AsyncOpenAI`` clients of ``fake_server`` over loopback HTTP,
     whose poll helpers and retries sleep on ``fake_clock``.
+``fake_agents_client`` / ``fake_async_agents_client``
+    Real ``azure.ai.agents.AgentsClient`` / ``azure.ai.agents.aio.AgentsClient`` clients of
+    ``fake_server``'s Azure endpoint over loopback HTTP (test credential, retries on
+    ``fake_clock``; needs ``runfsm[azure]``).
 
 Options for the fake go in a marker: ``@pytest.mark.runfsm_fake(poll_after_ms=200, script=[...])``
 (any keyword of ``FakeAssistants``).
@@ -36,11 +40,15 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     import openai
+    from azure.ai.agents import AgentsClient
+    from azure.ai.agents.aio import AgentsClient as AsyncAgentsClient
 
     from runfsm.testing.fake import FakeAssistants, FakeAssistantsServer, VirtualClock
 
 __all__ = [
+    "fake_agents_client",
     "fake_assistants",
+    "fake_async_agents_client",
     "fake_async_client",
     "fake_client",
     "fake_clock",
@@ -126,3 +134,17 @@ async def fake_async_client(fake_server: FakeAssistantsServer) -> AsyncIterator[
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+def fake_agents_client(fake_server: FakeAssistantsServer) -> Iterator[AgentsClient]:
+    """A real ``azure.ai.agents.AgentsClient`` of ``fake_server`` (loopback HTTP, test credential)."""
+    with fake_server.agents_client() as client:
+        yield client
+
+
+@pytest.fixture
+async def fake_async_agents_client(fake_server: FakeAssistantsServer) -> AsyncIterator[AsyncAgentsClient]:
+    """A real ``azure.ai.agents.aio.AgentsClient`` of ``fake_server`` (needs an async test runner such as anyio's)."""
+    async with fake_server.async_agents_client() as client:
+        yield client

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus, parse_status
+from runfsm.testing.fake.azure import azure_answer, azure_refusal, engine_path, is_azure_path
 from runfsm.testing.fake.clock import VirtualClock
 from runfsm.testing.fake.faults import Fault, FaultInjection, status_fault
 from runfsm.testing.fake.objects import thread_object
@@ -194,29 +195,37 @@ class FakeAssistants(FaultInjection, RunEngine):
     def handle(
         self, method: str, path: str, *, query: str = "", body: bytes = b"", headers: Mapping[str, str] | None = None
     ) -> FakeResponse:
-        """Answer one request (``path`` with or without the ``/v1`` prefix)."""
-        del headers  # accepted for symmetry with HTTP; the fake ignores auth and beta headers
+        """Answer one request (``path`` with or without the ``/v1`` prefix, or under an Azure project endpoint).
+
+        OpenAI paths ignore auth and beta headers; Azure paths are checked first (see
+        :mod:`~runfsm.testing.fake.azure`) and answered without OpenAI-only headers.
+        """
         method = method.upper()
-        route, thread_id, run_id = route_of(method, path)
+        azure = is_azure_path(path)
+        route, thread_id, run_id = route_of(method, engine_path(path))
         with self._lock:
             now = self.clock.now()
-            if self._budget[run_id] >= self.max_requests:
+            early = azure_refusal(query, headers) if azure else None
+            early_fault = None
+            if early is None and self._budget[run_id] >= self.max_requests:
                 self.budget_exceeded = True
-                response = error_response(
+                early = error_response(
                     500, f"runfsm fake: request budget of {self.max_requests} exhausted", type="server_error"
                 )
-                response.headers["x-should-retry"] = "false"
+                early.headers["x-should-retry"] = "false"
+                early_fault = "budget"
+            if early is not None:
                 self._log(
                     method=method,
                     path=path,
                     route=route,
-                    response=response,
+                    response=early,
                     at=now,
                     thread_id=thread_id,
                     run_id=run_id,
-                    fault="budget",
+                    fault=early_fault,
                 )
-                return response
+                return early
             runs_before = len(self._runs)
             fault = self._take_fault(route, run_id)
             if fault is not None and fault.kind == "slow":
@@ -259,7 +268,7 @@ class FakeAssistants(FaultInjection, RunEngine):
                 fault=fault_name,
                 run_status=run_status,
             )
-            return response
+            return azure_answer(response) if azure else response
 
     def _log(
         self,

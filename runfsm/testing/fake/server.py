@@ -13,12 +13,15 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route as StarletteRoute
 
 from runfsm.testing.fake.api import FakeAssistants
+from runfsm.testing.fake.azure import project_path
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from types import TracebackType
 
     import openai
+    from azure.ai.agents import AgentsClient
+    from azure.ai.agents.aio import AgentsClient as AsyncAgentsClient
     from starlette.requests import Request
     from starlette.types import Receive, Scope, Send
 
@@ -90,6 +93,11 @@ class FakeAssistantsServer(FakeAssistants):
             raise RuntimeError("the fake server is not running: use `with FakeAssistantsServer() as server:`")
         return f"http://{self.host}:{self.port}/v1"
 
+    @property
+    def azure_endpoint(self) -> str:
+        """The Azure project endpoint (``http://127.0.0.1:<port>/api/projects/runfsm-fake``) for ``AgentsClient``."""
+        return f"{self.url.removesuffix('/v1')}{project_path()}"
+
     def start(self) -> FakeAssistantsServer:
         """Bind a free loopback port and serve in a background thread; returns self once ready."""
         if self._uvicorn is not None:
@@ -148,3 +156,15 @@ class FakeAssistantsServer(FakeAssistants):
         from runfsm.testing.fake.transport import async_openai_client  # noqa: PLC0415
 
         return async_openai_client(self, base_url=self.url, **options)
+
+    def agents_client(self, **options: Any) -> AgentsClient:
+        """A real ``azure.ai.agents.AgentsClient`` of this server (see :mod:`runfsm.testing.fake.azure_clients`)."""
+        from runfsm.testing.fake.azure_clients import agents_client  # noqa: PLC0415 - azure only when asked for
+
+        return agents_client(self.azure_endpoint, clock=self.clock, **options)
+
+    def async_agents_client(self, **options: Any) -> AsyncAgentsClient:
+        """A real ``azure.ai.agents.aio.AgentsClient`` of this server (its async transport needs ``aiohttp``)."""
+        from runfsm.testing.fake.azure_clients import async_agents_client  # noqa: PLC0415
+
+        return async_agents_client(self.azure_endpoint, clock=self.clock, **options)
