@@ -107,6 +107,10 @@ class FieldChecks(Generic[S]):
         self._messages = tuple(rule.messages for rule in ordered)
         self._clean = tuple(rule.clean_predicate() for rule in ordered)
 
+    def __reduce__(self) -> tuple[type[FieldChecks[S]], tuple[dict[S, FieldRule]]]:
+        # the generated predicates cannot be pickled: a copy (another process's) compiles them again
+        return (type(self), (self.rules,))
+
     def clean_checks(self) -> tuple[Callable[[dict[str, Any]], bool], ...]:
         """The clean-case predicates indexed by status ordinal (True only where :meth:`check` finds nothing)."""
         return self._clean
