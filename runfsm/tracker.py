@@ -12,6 +12,11 @@ Modes
     (:meth:`RunTracker.submitted_tool_outputs`, :meth:`RunTracker.cancel_requested`). The first
     poll may find the run in any status: it is recorded as the ``START``.
 
+A stream capture that begins after ``created``/``queued`` (a submit stream logged alone, a
+consumer that connected late, a log cut at its start) is not an illegal run: its first status
+is recorded as ``JOINED`` (the run was joined mid-run), and it goes on from there. A stream
+that starts where runs start and then skips a state is still illegal.
+
 Callbacks
 ---------
 ``tracker.on_enter(RunStatus.RequiresAction, fn)`` or a subclass method
@@ -92,6 +97,8 @@ class Outcome(enum.Enum):
 
     START = "start"
     """Poll mode: the first status seen; watching began here."""
+    JOINED = "joined"
+    """Stream mode: the first status seen is not one a run starts in; the capture began mid-run."""
     ACCEPTED = "accepted"
     """A direct edge of the lifecycle (see ``Observation.lenient`` for lenient ones)."""
     INFERRED = "inferred"
@@ -459,6 +466,8 @@ class RunTracker(Generic[S]):
                     route, outcome = cycle, Outcome.INFERRED
         elif source is lifecycle.initial and self.mode == "poll":
             outcome = Outcome.START
+        elif source is lifecycle.initial and code not in (DOCUMENTED, LENIENT):
+            outcome = Outcome.JOINED  # stream mode: the capture began mid-run
         elif code in (DOCUMENTED, LENIENT):
             edge = lifecycle.edge(source, dest)
             assert edge is not None  # the lookup table says so
@@ -600,7 +609,7 @@ class RunTracker(Generic[S]):
         entering = _Entering(observation=obs, dest=dest, previous=self.state)
         self._entering = entering
         try:
-            if obs.outcome is Outcome.START and not self.lifecycle.is_legal(self.state, dest):
+            if obs.outcome in (Outcome.START, Outcome.JOINED) and not self.lifecycle.is_legal(self.state, dest):
                 # watching began mid-run: no edge was taken, the state is simply entered
                 machine.set_state(dest, model=self)
                 machine.get_state(dest).enter(EventData(machine.get_state(dest), None, machine, self, (), {}))

@@ -26,6 +26,11 @@ class RunResult(enum.Enum):
     """At least one jump the lifecycle forbids (or, when strict, an unrecorded client call)."""
     UNKNOWN_STATUS = "unknown_status"
     """At least one status runfsm does not know."""
+    JOINED = "joined"
+    """Stream mode: the capture began mid-run (after ``created``/``queued``); legal from there on.
+
+    A partial history, not an illegal one: a failure only when strict, like an unfinished run.
+    """
     UNFINISHED = "unfinished"
     """Legal so far, but no terminal status was observed."""
     LEGAL = "legal"
@@ -102,6 +107,8 @@ class StepKind(enum.Enum):
 
     START = "start"
     """Watching began in ``dest`` (``source`` is the initial state; no edge was taken)."""
+    JOINED = "joined"
+    """Stream mode: the capture began in ``dest``, mid-run (``source`` is the initial state; no edge was seen)."""
     OBSERVED = "observed"
     INFERRED = "inferred"
     UNRECORDED_CALL = "unrecorded_call"
@@ -197,6 +204,7 @@ class Verdict:
         warnings: list[tuple[int, Location | None, str]] = []
         steps: list[Step] = []
         observations = 0
+        joined = False
         for obs in tracker.history:
             loc = locations[obs.index] if locations is not None and obs.index < len(locations) else None
             warnings.extend((obs.index, loc, w) for w in obs.warnings if obs.outcome is not Outcome.UNKNOWN_STATUS)
@@ -215,6 +223,9 @@ class Verdict:
                 steps.append(Step(obs.source, obs.status, StepKind.ILLEGAL, False, obs.index))
             elif obs.outcome is Outcome.START:
                 steps.append(Step(obs.source, obs.state, StepKind.START, False, obs.index))
+            elif obs.outcome is Outcome.JOINED:
+                joined = True
+                steps.append(Step(obs.source, obs.state, StepKind.JOINED, False, obs.index))
             elif obs.outcome in (Outcome.ACCEPTED, Outcome.INFERRED, Outcome.UNRECORDED_CALL):
                 if obs.outcome is Outcome.UNRECORDED_CALL:
                     offenses.append(
@@ -243,6 +254,8 @@ class Verdict:
             result = RunResult.ILLEGAL
         elif OffenseKind.UNKNOWN_STATUS in kinds:
             result = RunResult.UNKNOWN_STATUS
+        elif joined:
+            result = RunResult.JOINED
         elif not tracker.is_terminal:
             result = RunResult.UNFINISHED
         else:

@@ -123,15 +123,35 @@ def test_poll_mode_infers_skipped_states_and_stream_mode_rejects_them() -> None:
     assert stream.state is R.Queued
 
 
-def test_first_poll_may_find_the_run_anywhere_but_a_stream_starts_at_the_start() -> None:
-    """Polling can begin mid-run (START); a stream must begin with created or queued."""
+def test_first_poll_may_find_the_run_anywhere_and_a_late_stream_is_joined_mid_run() -> None:
+    """Polling can begin mid-run (START); a stream capture that begins after queued is JOINED there, not illegal."""
     poll = RunTracker("r", mode="poll")
     assert poll.observe("failed").outcome is Outcome.START
     assert poll.is_terminal
-    stream = RunTracker("r", mode="stream", on_illegal="record")
-    assert stream.observe("in_progress").outcome is Outcome.ILLEGAL
-    assert stream.observe("thread.run.created").outcome is Outcome.ACCEPTED
+    stream = RunTracker("r", mode="stream", on_illegal="raise")
+    joined = stream.observe("thread.run.requires_action")
+    assert (joined.outcome, joined.accepted, stream.state) == (Outcome.JOINED, True, RunStatus.RequiresAction)
+    stream.submitted_tool_outputs()
     assert stream.observe("thread.run.queued").outcome is Outcome.ACCEPTED
+    assert not stream.violations
+
+
+def test_a_stream_that_starts_at_the_start_and_then_skips_a_state_stays_illegal() -> None:
+    """Joining mid-run is only about the first status: created then in_progress (queued skipped) is illegal."""
+    stream = RunTracker("r", mode="stream", on_illegal="record")
+    assert stream.observe("thread.run.created").outcome is Outcome.ACCEPTED
+    assert stream.observe("thread.run.in_progress").outcome is Outcome.ILLEGAL
+    assert RunTracker("s", mode="stream").observe("thread.run.queued").outcome is Outcome.ACCEPTED
+
+
+def test_joining_mid_run_fires_the_enter_callback_of_the_state_joined() -> None:
+    """A joined state is entered (once): callbacks see it like a poll's first status."""
+    seen: list[RunStatus] = []
+    stream = RunTracker("r", mode="stream", on_illegal="raise")
+    stream.on_enter(RunStatus.InProgress, lambda event: seen.append(event.state))
+    stream.observe_all(["in_progress", "in_progress", "completed"])
+    assert seen == [RunStatus.InProgress]
+    assert stream.is_terminal
 
 
 def test_a_submit_explains_the_return_to_queued_only_once_recorded() -> None:
@@ -247,9 +267,9 @@ def test_record_policy_is_silent(caplog: pytest.LogCaptureFixture) -> None:
     """on_illegal="record" keeps the rejection in the history and logs nothing."""
     tracker = RunTracker("r", mode="stream", on_illegal="record")
     with caplog.at_level(logging.DEBUG, logger="runfsm"):
-        tracker.observe("completed")
+        tracker.observe_all(["queued", "completed"])
     assert not caplog.records
-    assert tracker.violations == [tracker.history[0]]
+    assert tracker.violations == [tracker.history[1]]
 
 
 def test_unknown_status_is_recorded_never_a_crash(caplog: pytest.LogCaptureFixture) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from runfsm.validation.summary import Summary
-from runfsm.verdict import OffenseKind, RunResult, Verdict
+from runfsm.verdict import OffenseKind, RunResult, StepKind, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,6 +58,10 @@ def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> li
             lines.append(f"  {offense.location}: observation {offense.index}: {offense.message}{tag}")
         if verdict.result is RunResult.UNFINISHED:
             lines.append(f"  no terminal status observed; last status {_status(verdict.final)}")
+        elif verdict.result is RunResult.JOINED:
+            first = next((s for s in verdict.steps if s.kind is StepKind.JOINED), None)
+            at = f"{_status(first.dest)} (observation {first.index})" if first is not None else "?"
+            lines.append(f"  the stream capture began mid-run, at {at}")
     elif calls:
         for offense in calls:
             lines.append(f"WARN {verdict.run_id} ({verdict.mode} mode): {offense.location}: {offense.message}")
@@ -182,6 +186,7 @@ def render_text(
             ("legal", s.legal),
             ("illegal", s.illegal),
             ("unknown status", s.unknown_status),
+            ("joined mid-run", s.joined),
             ("unfinished", s.unfinished),
             ("inferred jumps", s.inferred_jumps),
             ("lenient edges used", s.lenient_edges),

@@ -1,7 +1,7 @@
 """``runfsm validate``: judge the run histories in log files; summary, failing runs, exit code.
 
-Exit codes: 0 every run legal; 1 some run illegal (or, with ``--strict``, unfinished or with an
-unrecorded client call); 2 some input unusable (unreadable file or line, unknown status) or a
+Exit codes: 0 every run legal; 1 some run illegal (or, with ``--strict``, unfinished, joined
+mid-run or with an unrecorded client call); 2 some input unusable (unreadable file or line, unknown status) or a
 usage error. The report goes to standard output; a progress bar to standard error, only when
 that is a terminal.
 """
@@ -71,7 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-format", choices=FORMATS, default="auto", help="input format (default: detected per file)"
     )
     parser.add_argument(
-        "--strict", action="store_true", help="unfinished runs and unrecorded client calls count as failures"
+        "--strict",
+        action="store_true",
+        help="unfinished runs, runs joined mid-run and unrecorded client calls count as failures",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code tells")
     parser.add_argument(

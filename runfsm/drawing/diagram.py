@@ -77,7 +77,10 @@ class EdgeRole(enum.Enum):
     ILLEGAL = "illegal"
     """Overlay only: an observed jump the lifecycle forbids."""
     START = "start"
-    """Overlay only: polling began in ``dest`` without an edge from the initial state."""
+    """Overlay only: watching began in ``dest`` without an edge from the initial state.
+
+    A poll's first observation, or a stream capture joined mid-run (``StepKind.JOINED``).
+    """
 
 
 @dataclass(frozen=True, slots=True)

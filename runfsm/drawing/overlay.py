@@ -31,6 +31,7 @@ _SLOT: dict[StepKind, int] = {
     StepKind.INFERRED: 1,
     StepKind.UNRECORDED_CALL: 2,
     StepKind.START: 3,
+    StepKind.JOINED: 3,  # drawn as where watching began: the caption counts joined runs apart
     StepKind.ILLEGAL: 4,
 }
 

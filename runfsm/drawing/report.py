@@ -20,7 +20,7 @@ from runfsm.drawing.diagram import to_svg
 from runfsm.drawing.overlay import Overlay
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.validation import Summary
-from runfsm.verdict import RunResult, Verdict
+from runfsm.verdict import RunResult, StepKind, Verdict
 
 if TYPE_CHECKING:
     import os
@@ -112,6 +112,9 @@ class Report:
         )
         if verdict.result is RunResult.UNFINISHED:
             offenses += (("unfinished", f"no terminal status observed; last status {verdict.final}", ""),)
+        elif verdict.result is RunResult.JOINED:
+            joined = next((s.dest for s in verdict.steps if s.kind is StepKind.JOINED), verdict.final)
+            offenses += (("joined", f"the stream capture began mid-run, at {joined}", ""),)
         self.failures.append(_FailingRun(verdict.run_id, verdict.result, verdict.final, offenses))
 
     def add_error(self, error: InputError) -> None:
@@ -146,7 +149,7 @@ class Report:
     def _summary(self) -> str:
         rows = [(k.replace("_", " "), v) for k, v in self.summary.to_dict().items() if not isinstance(v, bool)]
         body = "".join(f'<tr><th scope="row">{_esc(k)}</th><td class="n">{v:,}</td></tr>' for k, v in rows)
-        mode = " (strict: unfinished runs fail)" if self.summary.strict else ""
+        mode = " (strict: unfinished runs and runs joined mid-run fail)" if self.summary.strict else ""
         return f"<table>{body}</table>{mode and f'<p>{mode.strip()}</p>'}"
 
     def _errors(self) -> str:

@@ -113,10 +113,12 @@ def _illegal_candidates(state: RunStatus, mode: str, fmt: str) -> list[RunStatus
             continue
         if fmt == "jsonl" and target.wire is None:
             continue
+        if state is RUN_LIFECYCLE.initial:
+            continue  # a first status is never illegal: a poll starts anywhere, a stream may be joined mid-run
         if mode == "stream":
             if RUN_LIFECYCLE.lookup[state][target] == ILLEGAL:
                 out.append(target)
-        elif state is not RUN_LIFECYCLE.initial and RUN_LIFECYCLE.route(state, target, calls=_ALL_CALLS) is None:
+        elif RUN_LIFECYCLE.route(state, target, calls=_ALL_CALLS) is None:
             out.append(target)
     return out
 

@@ -372,14 +372,12 @@ def illegal_histories(
 
     @st.composite
     def histories(draw: st.DrawFn) -> tuple[list[RunStatus], int]:
-        min_prefix = 1 if mode == "poll" else 0
-        prefix: list[RunStatus] = []
-        if min_prefix or draw(st.booleans()):
-            prefix = [RunStatus.Queued, *_walk(draw, (RunStatus.Queued, 0, False), goal, max_length // 2 - 1)]
-        state = prefix[-1] if prefix else RunStatus.Null
+        # a first status is never illegal (a poll starts anywhere; a stream may be joined mid-run)
+        prefix = [RunStatus.Queued, *_walk(draw, (RunStatus.Queued, 0, False), goal, max_length // 2 - 1)]
+        state = prefix[-1]
         bad = draw(st.sampled_from(forbidden(state)))
         node: _Node = (state, 0, False)
-        rest = _walk(draw, node, goal, max_length - len(prefix) - 1) if state is not RunStatus.Null else []
+        rest = _walk(draw, node, goal, max_length - len(prefix) - 1)
         return [*prefix, bad, *rest], len(prefix)
 
     return histories()

@@ -230,7 +230,7 @@ def summarize_paths(
     >>> from runfsm.commands.validate import sample_paths
     >>> reported = []
     >>> summary = summarize_paths(sample_paths(), on_verdict=reported.append, on_error=lambda e: None)
-    >>> summary.runs == summary.legal + summary.illegal + summary.unknown_status + summary.unfinished
+    >>> summary.runs == summary.legal + summary.illegal + summary.unknown_status + summary.joined + summary.unfinished
     True
     >>> all(summary.is_worth_reporting(v) for v in reported), len(reported) < summary.runs
     (True, True)

@@ -22,6 +22,8 @@ class Summary:
     legal: int = 0
     illegal: int = 0
     unknown_status: int = 0
+    joined: int = 0
+    """Stream captures that began mid-run (legal from there on; failures only when strict)."""
     unfinished: int = 0
     observations: int = 0
     inferred_jumps: int = 0
@@ -45,6 +47,8 @@ class Summary:
             self.illegal += 1
         elif result is RunResult.UNKNOWN_STATUS:
             self.unknown_status += 1
+        elif result is RunResult.JOINED:
+            self.joined += 1
         else:
             self.unfinished += 1
         self.observations += verdict.observations
@@ -74,7 +78,7 @@ class Summary:
 
     def merge(self, other: Summary) -> None:
         """Add another summary's counts (from another worker) to this one."""
-        for name in ("runs", "legal", "illegal", "unknown_status", "unfinished", "observations"):
+        for name in ("runs", "legal", "illegal", "unknown_status", "joined", "unfinished", "observations"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "input_errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -85,10 +89,10 @@ class Summary:
         self.input_errors += 1
 
     def is_failure(self, verdict: Verdict) -> bool:
-        """True for a run that fails the check: illegal, unknown status, or unfinished when strict."""
+        """True for a run that fails the check: illegal, unknown status, or joined mid-run or unfinished when strict."""
         result = verdict.result
         return result in (RunResult.ILLEGAL, RunResult.UNKNOWN_STATUS) or (
-            self.strict and result is RunResult.UNFINISHED
+            self.strict and result in (RunResult.JOINED, RunResult.UNFINISHED)
         )
 
     def is_worth_reporting(self, verdict: Verdict) -> bool:
@@ -100,7 +104,7 @@ class Summary:
         """2 if some input was unusable (input errors, unknown statuses); 1 if some run failed; else 0."""
         if self.input_errors or self.unknown_status:
             return 2
-        if self.illegal or (self.strict and self.unfinished):
+        if self.illegal or (self.strict and (self.unfinished or self.joined)):
             return 1
         return 0
 
@@ -111,6 +115,7 @@ class Summary:
             "legal": self.legal,
             "illegal": self.illegal,
             "unknown_status": self.unknown_status,
+            "joined": self.joined,
             "unfinished": self.unfinished,
             "observations": self.observations,
             "inferred_jumps": self.inferred_jumps,

@@ -343,6 +343,7 @@ def test_summary_counts_and_exit_code() -> None:
         "legal": 2,
         "illegal": 0,
         "unknown_status": 0,
+        "joined": 0,
         "unfinished": 1,
         "observations": 0,
         "inferred_jumps": 2,
@@ -358,6 +359,7 @@ def test_summary_counts_and_exit_code() -> None:
     summary.add_error(InputError("bad", source="f", line=1))
     assert summary.exit_code == 2
     assert Summary(strict=True, unfinished=1).exit_code == 1
+    assert (Summary(joined=1).exit_code, Summary(strict=True, joined=1).exit_code) == (0, 1)
 
 
 def _corpus(fmt: str, seed: int, *, runs: int, illegal: float) -> str:

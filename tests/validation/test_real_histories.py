@@ -1,0 +1,113 @@
+"""Verdicts on histories that real reports showed (LIFECYCLE.md, "Added 2026-12").
+
+Each test is one history that motivated a change: a stream capture that begins mid-run, a
+stale ``requires_action`` right after a submit, an expired run with every timestamp null, an
+``incomplete`` run stopped by the content filter, a misspelled status constant.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+from runfsm import RunStatus
+from runfsm.commands.main import main
+from runfsm.drawing import Overlay
+from runfsm.drawing.report import Report
+from runfsm.invariants import check_fields
+from runfsm.validation import summarize_paths, validate, validate_paths
+from runfsm.verdict import RunResult, StepKind
+
+
+def _run(status: str, **fields: Any) -> dict[str, Any]:
+    return {"id": "run_late", "object": "thread.run", "thread_id": "thread_1", "status": status, **fields}
+
+
+def _event(status: str, **fields: Any) -> dict[str, Any]:
+    return {"event": f"thread.run.{status}", "data": _run(status, **fields)}
+
+
+def _write_events(path: Path, statuses: list[str]) -> Path:
+    path.write_text("".join(json.dumps(_event(s)) + "\n" for s in statuses), encoding="utf-8")
+    return path
+
+
+def test_a_consumer_that_connected_late_joined_the_run_mid_run() -> None:
+    """A stream capture beginning at in_progress is a run joined mid-run: legal from there, not illegal."""
+    verdict = validate([_event("in_progress"), _event("completed")])  # stream events: stream mode
+    assert verdict.mode == "stream"
+    assert verdict.result is RunResult.JOINED
+    assert verdict.offenses == ()
+    assert [(s.kind, s.dest) for s in verdict.steps] == [
+        (StepKind.JOINED, RunStatus.InProgress),
+        (StepKind.OBSERVED, RunStatus.Completed),
+    ]
+
+
+def test_a_submit_stream_logged_alone_starting_at_requires_action_is_joined() -> None:
+    """requires_action, then the submit's queued: joined at requires_action, then legal."""
+    verdict = validate(["thread.run.requires_action", "submit_tool_outputs", "thread.run.queued"], mode="stream")
+    assert verdict.result is RunResult.JOINED
+    assert not verdict.offenses
+
+
+def test_a_log_cut_at_its_start_is_joined_at_the_terminal_status() -> None:
+    """Only the last event survived: joined at completed."""
+    assert validate(["thread.run.completed"], mode="stream").result is RunResult.JOINED
+
+
+def test_a_stream_that_starts_where_runs_start_and_skips_a_state_is_still_illegal() -> None:
+    """created, then completed: the start was seen, so the skipped states are an illegal jump."""
+    verdict = validate(["thread.run.created", "thread.run.completed"], mode="stream")
+    assert verdict.result is RunResult.ILLEGAL
+    assert verdict.offenses[0].message.startswith("illegal jump created -> completed")
+
+
+def test_joined_runs_are_counted_apart_and_fail_only_when_strict(tmp_path: Path) -> None:
+    """The summary counts joined runs; the exit code is 0, or 1 with --strict, where the text report lists them."""
+    log = _write_events(tmp_path / "late.jsonl", ["in_progress", "requires_action"])
+    summary = summarize_paths([log])
+    assert (summary.runs, summary.joined, summary.legal, summary.illegal) == (1, 1, 0, 0)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["validate", str(log)]) == 0
+    assert "joined mid-run" in out.getvalue()
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["validate", "--strict", str(log)]) == 1
+    assert "FAIL run_late (stream mode): joined" in out.getvalue()
+    assert "the stream capture began mid-run, at in_progress (observation 0)" in out.getvalue()
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main(["validate", "--format", "json", str(log)])
+    assert json.loads(out.getvalue())["summary"]["joined"] == 1
+
+
+def test_overlay_and_report_show_joined_runs(tmp_path: Path) -> None:
+    """The overlay draws where the capture began and its caption counts joined runs; the strict report lists them."""
+    log = _write_events(tmp_path / "late.jsonl", ["in_progress", "completed"])
+    verdicts = list(validate_paths([log]))
+    overlay = Overlay().update(verdicts)
+    assert overlay.counts(RunStatus.Null, RunStatus.InProgress).started == 1
+    assert "joined 1" in overlay.diagram().caption
+    report = Report(strict=True).update(verdicts)
+    assert report.summary.joined == 1
+    assert "the stream capture began mid-run, at in_progress" in report.html()
+
+
+def test_an_expired_deep_research_run_with_every_timestamp_null_breaks_no_field_invariant() -> None:
+    """Azure deep-research runs expire with expires_at, failed_at, cancelled_at, last_error all null [O-42397]."""
+    nulls = dict.fromkeys(["expires_at", "failed_at", "cancelled_at", "last_error", "incomplete_details"])
+    assert check_fields(RunStatus.Expired, _run("expired", **nulls)) == ()
+    verdict = validate(
+        [_run("queued", created_at=1, expires_at=601), _run("in_progress", started_at=2), _run("expired", **nulls)]
+    )
+    assert (verdict.result, verdict.warnings) == (RunResult.LEGAL, ())
+
+
+def test_an_incomplete_run_stopped_by_the_content_filter_breaks_no_field_invariant() -> None:
+    """An incomplete run with reason content_filter is common on Azure [O-9672, O-9729]."""
+    assert check_fields(RunStatus.Incomplete, _run("incomplete", incomplete_details={"reason": "content_filter"})) == ()
