@@ -15,6 +15,9 @@ The tree::
     │   └── GraphvizMissing (also RuntimeError)   SVG/PNG asked for, Graphviz (package or `dot`) not installed
     ├── ScriptError (also ValueError)         testing kit: a scripted run history the fake API cannot play
     ├── ApiError                              one request to the API failed (kind, status code, retry-after)
+    ├── WebhookRejected (also ValueError)     a webhook delivery refused before it changed anything
+    │   ├── BadSignature                      no valid signature, or a timestamp too old or too new
+    │   └── MalformedWebhook                  the body is not a webhook event (names what is wrong)
     └── WatchError                            following a run ended without a result: in runfsm.following.errors,
                                               above the tracker it carries (run id, thread id, tracker)
         ├── WatchTimeout (also TimeoutError)  the deadline passed while the run could still change
@@ -37,17 +40,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiError",
+    "BadSignature",
     "CallbackError",
     "DiagramError",
     "GraphvizMissing",
     "IllegalTransition",
     "InputError",
     "LifecycleError",
+    "MalformedWebhook",
     "MissingClientCall",
     "NotARunStatus",
     "RunfsmError",
     "ScriptError",
     "UnknownStatus",
+    "WebhookRejected",
     "WrongRun",
 ]
 
@@ -249,3 +255,15 @@ class ApiError(RunfsmError):
     def transient(self) -> bool:
         """True if retrying the same request later may succeed."""
         return self.kind in self.TRANSIENT
+
+
+class WebhookRejected(RunfsmError, ValueError):
+    """A webhook delivery the receiver refuses (answered 4xx); nothing was stored."""
+
+
+class BadSignature(WebhookRejected):
+    """The delivery has no valid Standard Webhooks signature, or its timestamp is too old or too new."""
+
+
+class MalformedWebhook(WebhookRejected):
+    """The body is not a webhook event: not JSON, or a field missing or of the wrong type (the message says which)."""

@@ -420,7 +420,8 @@ class RunTracker(Generic[S]):
         """Feed one observed status; return the history entry it produced.
 
         ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
-        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts.
+        ordinal, stream event name, an openai ``Run`` or stream event, or their dicts; or a
+        member of the tracker's lifecycle's state enum.
         Run objects are also checked against the field invariants (warnings only).
 
         Rejected observations (illegal jumps, unknown statuses) leave the state unchanged and

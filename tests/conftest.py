@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles, and the fixtures that read text as a log.
+"""Shared test configuration: hypothesis profiles, fixtures that read text as a log, a webhook receiver.
 
 ``quick`` (default) keeps the suite fast while developing; ``ci`` (chosen when ``CI`` is set)
 explores more examples. Pick one explicitly with ``HYPOTHESIS_PROFILE=...``.
@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import io
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from runfsm.exceptions import InputError
     from runfsm.validation.records import Record
+    from runfsm.webhooks import Receiver
 
 settings.register_profile("quick", max_examples=60, deadline=None)
 settings.register_profile(
@@ -77,3 +79,25 @@ def log_errors() -> Callable[..., list[tuple[int | None, str]]]:
         return [(i.line, i.detail) for i in _read_log(text, **kwargs) if isinstance(i, InputError)]
 
     return errors
+
+
+@pytest.fixture
+def make_receiver(tmp_path: Path) -> Iterator[Callable[..., Receiver]]:
+    """``make_receiver(**options)``: a webhook receiver on ``tmp_path/hooks.sqlite`` (the same file each call).
+
+    Signed with the fake's ``TEST_SECRET`` unless ``secret=`` is given; every receiver made is closed after the test.
+    """
+    from runfsm.testing.fake.webhooks import TEST_SECRET
+    from runfsm.webhooks import Receiver
+
+    made: list[Receiver] = []
+
+    def make(**options: Any) -> Receiver:
+        options.setdefault("secret", TEST_SECRET)
+        receiver = Receiver(tmp_path / "hooks.sqlite", **options)
+        made.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in made:
+        receiver.close()

@@ -11,6 +11,7 @@ import pytest
 
 import runfsm
 import runfsm.invariants
+import runfsm.printable
 import runfsm.status
 import runfsm.tracker
 import runfsm.validation
@@ -18,7 +19,9 @@ import runfsm.validation
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-@pytest.mark.parametrize("module", [runfsm.status, runfsm.tracker, runfsm.invariants, runfsm.validation])
+@pytest.mark.parametrize(
+    "module", [runfsm.status, runfsm.tracker, runfsm.invariants, runfsm.validation, runfsm.printable]
+)
 def test_module_doctests(module: object) -> None:
     """Every example in the core modules' docstrings is true."""
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ PACKAGE = Path(runfsm.__file__).parent
 CORE_FOLDERS = {"lifecycles"}
 """Folders that belong to the core: the lifecycle tables are data the core builds on."""
 
-WINGS = {"validation", "drawing", "testing", "following"}
+WINGS = {"validation", "drawing", "testing", "following", "webhooks"}
 """One folder per use."""
 
 WING_USES: dict[str, set[str]] = {
@@ -25,6 +25,7 @@ WING_USES: dict[str, set[str]] = {
     "drawing": {"validation"},  # overlays and the report draw validation results
     "testing": set(),
     "following": set(),
+    "webhooks": {"following"},  # reconcile polls through the watcher's policy, under the scheduler's budget
 }
 """Which wings a wing may import: only where one truly uses the other."""
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from runfsm.drawing.diagram import FORMATS, format_for, lifecycle_diagram, render
+from runfsm.commands.target import claim
+from runfsm.drawing.diagram import EXTENSIONS, FORMATS, format_for, lifecycle_diagram, render
 from runfsm.exceptions import DiagramError
+from runfsm.printable import printable
 
 if TYPE_CHECKING:
     import argparse
@@ -36,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=FORMATS,
         default=None,
-        help="mermaid (default), dot, svg or png; svg and png need Graphviz. Default: from -o's extension",
+        help="mermaid (default), dot, svg or png; svg and png need Graphviz. Default: from -o's extension "
+        "(.mmd, .dot, .gv, .svg, .png; any other is an error)",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     parser.add_argument(
@@ -67,7 +70,7 @@ def _overlay(args: argparse.Namespace) -> tuple[Diagram, int]:
     def on_error(err: Exception) -> None:
         nonlocal errors
         errors += 1
-        print(f"runfsm diagram: {err}", file=sys.stderr)
+        print(f"runfsm diagram: {printable(str(err))}", file=sys.stderr)
 
     overlay = Overlay(highlight=args.run)
     overlay.update(validate_paths(args.overlay, mode=args.mode, strict=args.strict, on_error=on_error))
@@ -76,32 +79,44 @@ def _overlay(args: argparse.Namespace) -> tuple[Diagram, int]:
     return overlay.diagram(title=args.title), errors
 
 
+def _format(args: argparse.Namespace) -> Format:
+    """The output format: ``--format`` if given, else from ``-o``'s extension (an unknown one is an error)."""
+    if args.output is None or args.output == "-":
+        return cast("Format", args.format or "mermaid")
+    named = format_for(args.output, default=None)
+    known = ", ".join(EXTENSIONS)
+    if args.format is None and named is None:
+        raise DiagramError(f"-o {args.output}: unknown extension; use one of {known}, or say the format with --format")
+    return cast("Format", args.format or named)
+
+
 def run(args: argparse.Namespace) -> int:
     """Render the diagram; exit 2 on unusable input (some records could not be read)."""
-    fmt: Format = args.format or (format_for(args.output) if args.output else "mermaid")
     if args.overlay is None and (args.run is not None or args.strict or args.mode != "auto"):
         print("runfsm diagram: error: --run, --mode and --strict need --overlay FILE...", file=sys.stderr)
         return 2
-    errors = 0
-    if args.overlay is not None:
-        diagram, errors = _overlay(args)
-    else:
-        diagram = lifecycle_diagram()
-        if args.title:
-            diagram = dataclasses.replace(diagram, title=args.title)
+    fmt = _format(args)
     if fmt == "png" and args.output is None and sys.stdout.isatty():
         print("runfsm diagram: error: PNG is binary; write it to a file with -o FILE.png", file=sys.stderr)
         return 2
-    data = render(diagram, format=fmt)
-    if args.output is None or args.output == "-":
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        try:
-            with open(args.output, "wb") as fh:
-                fh.write(data)
-        except OSError as err:
-            print(f"runfsm diagram: error: cannot write {args.output}: {err.strerror}", file=sys.stderr)
-            return 2
+    to_file = args.output is not None and args.output != "-"
+    target = claim(args.output) if to_file else None  # an unwritable -o fails before any input is read
+    try:
+        errors = 0
+        if args.overlay is not None:
+            diagram, errors = _overlay(args)
+        else:
+            diagram = lifecycle_diagram()
+            if args.title:
+                diagram = dataclasses.replace(diagram, title=args.title)
+        data = render(diagram, format=fmt)
+        if target is None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            target.write(data, command="diagram", what=fmt)
+    finally:
+        if target is not None:
+            target.abandon()
     return 2 if errors else 0

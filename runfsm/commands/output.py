@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from runfsm.printable import printable
 from runfsm.validation.summary import Summary
 from runfsm.verdict import OffenseKind, RunResult, StepKind, Verdict
 
@@ -69,7 +70,8 @@ def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> li
         for index, location, message in verdict.warnings:
             where = f"{location}: " if location is not None else ""
             lines.append(f"NOTE {verdict.run_id}: {where}observation {index}: {message}")
-    return lines
+    # ids, file names and raw statuses come from the input: one line each, no terminal control
+    return [printable(line) for line in lines]
 
 
 def _json_entry(verdict: Verdict, summary: Summary) -> str:
@@ -211,7 +213,7 @@ def render_text(
     if report.errors:
         out.write("\ninput errors:\n" if not only_failures or has_body else "input errors:\n")
         for error in report.errors[:_SHOWN_ERRORS]:
-            out.write(f"  {error}\n")
+            out.write(f"  {printable(str(error))}\n")
         if len(report.errors) > _SHOWN_ERRORS:
             out.write(f"  ... and {len(report.errors) - _SHOWN_ERRORS} more\n")
 

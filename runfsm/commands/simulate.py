@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Literal, cast
 
+from runfsm.commands.target import claim
 from runfsm.testing.simulate import CORPUS_FORMATS, CorpusFormat, simulate_runs, write_corpus
 
 if TYPE_CHECKING:
@@ -77,13 +78,13 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         write_corpus(sys.stdout, runs, fmt=fmt, concurrency=args.concurrency, seed=args.seed, max_lines=args.events)
         return 0
+    target = claim(args.output)
     try:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
+        with target.text() as out:
             written = write_corpus(
                 out, runs, fmt=fmt, concurrency=args.concurrency, seed=args.seed, max_lines=args.events
             )
-    except OSError as err:
-        print(f"runfsm simulate: error: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
-        return 2
-    print(f"wrote {written} lines to {args.output}", file=sys.stderr)
+        target.commit(command="simulate", what=f"{written:,} lines")
+    finally:
+        target.abandon()
     return 0

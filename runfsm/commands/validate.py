@@ -18,6 +18,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from runfsm.commands.output import EntryKind, Spool, ValidationReport, render_json, render_text
+from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
 from runfsm.validation import summarize_paths
 from runfsm.validation.records import FORMATS
@@ -255,6 +256,13 @@ def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str
     return report.summary, report.verdicts, entries, errors, part_report
 
 
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the parent's to handle (it stops the pool), so no worker prints a traceback."""
+    import signal  # noqa: PLC0415  (only for --jobs)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def start_method() -> str:
     """How ``--jobs`` starts its workers: ``"fork"`` when this process has no other thread, else ``"spawn"``.
 
@@ -298,7 +306,7 @@ def _collect_parallel(
             )
             for k in range(jobs)
         ]
-        with multiprocessing.get_context(method).Pool(jobs) as pool:
+        with multiprocessing.get_context(method).Pool(jobs, initializer=_ignore_interrupts) as pool:
             for job, (part_summary, verdicts, entries, errors, part_report) in zip(
                 work, pool.imap(_worker, work), strict=True
             ):
@@ -341,6 +349,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     html = _html_report(paths, strict=args.strict) if args.report else None
+    # an unwritable --report fails now, before any input is read
+    target = claim(args.report) if args.report else None
+    try:
+        return _judge(args, paths, html, target)
+    finally:
+        if target is not None:
+            target.abandon()  # nothing left behind when the work stopped early
+
+
+def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, target: Target | None) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     # kept runs are rendered into a spool file as they come, so that memory stays flat, except for
     # the bundled samples (their paths are shortened before printing)
@@ -383,12 +401,8 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     finally:
         if spool is not None:
             spool.close()
-    if html is not None:
-        try:
-            html.write(args.report)
-        except OSError as err:
-            print(f"runfsm validate: error: cannot write the report {args.report}: {err.strerror}", file=sys.stderr)
-            return 2
+    if html is not None and target is not None:
+        target.write(html.html().encode("utf-8"), command="validate", what="HTML report")
     return report.summary.exit_code
 
 

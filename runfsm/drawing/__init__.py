@@ -5,6 +5,7 @@ DOT need nothing installed.
 """
 
 from runfsm.drawing.diagram import (
+    EXTENSIONS,
     FORMATS,
     Diagram,
     DiagramEdge,
@@ -26,6 +27,7 @@ from runfsm.drawing.overlay import Overlay, overlay_diagram
 from runfsm.drawing.report import Report, write_report
 
 __all__ = [
+    "EXTENSIONS",
     "FORMATS",
     "Diagram",
     "DiagramEdge",

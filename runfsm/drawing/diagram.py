@@ -33,17 +33,19 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 from runfsm.exceptions import DiagramError, GraphvizMissing
 from runfsm.lifecycle import Lifecycle
 from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.printable import printable
 from runfsm.vocabulary import StateKind, Trigger
 
 if TYPE_CHECKING:
     from runfsm.status import RunStatus
 
 __all__ = [
+    "EXTENSIONS",
     "FORMATS",
     "Diagram",
     "DiagramEdge",
@@ -259,6 +261,7 @@ _MERMAID_CLASSES = (
 
 def _mermaid_text(text: str) -> str:
     # Mermaid has no escape for these inside labels: replace them with look-alikes.
+    text = " ".join(printable(line) for line in text.splitlines())
     return text.replace('"', "'").replace(":", "\u2236").replace(";", ",").replace("\n", " ").replace("#", "no.")
 
 
@@ -269,7 +272,7 @@ def to_mermaid(diagram: Diagram) -> str:
     labels (``lenient``, the client call, ``ILLEGAL``); states carry classes (client,
     active, paused, terminal, and in overlays unreached and highlighted).
     """
-    title = " ".join(diagram.title.split()).replace("\\", "\\\\").replace('"', '\\"')
+    title = printable(" ".join(diagram.title.split())).replace("\\", "\\\\").replace('"', '\\"')
     lines = ["---", f'title: "{title}"', "---", "stateDiagram-v2"]  # a YAML double-quoted string
     if diagram.caption:
         lines.append(f"    %% {_mermaid_text(diagram.caption)}")
@@ -330,7 +333,12 @@ _OVERLAY_LEGEND = (
 
 
 def _q(text: str) -> str:
-    """A DOT double-quoted string drawn literally: ``&`` (entities) and backslash escapes are neutralised."""
+    """A DOT double-quoted string drawn literally: ``&`` (entities) and backslash escapes are neutralised.
+
+    Newlines break the label; every other control character is shown as an escape (:func:`printable`),
+    so the SVG Graphviz writes is valid XML whatever the input.
+    """
+    text = "\n".join(printable(line) for line in text.split("\n"))
     escaped = text.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"')
     return '"' + escaped.replace("\n", "\\n").replace("\r", "") + '"'
 
@@ -494,15 +502,30 @@ def render(diagram: Diagram, *, format: Format = "mermaid") -> bytes:
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
 
 
-def format_for(path: str, *, default: Format = "mermaid") -> Format:
-    """The format a file name asks for by its extension (``.mmd``, ``.dot``/``.gv``, ``.svg``, ``.png``)."""
+EXTENSIONS: dict[str, Format] = {
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".svg": "svg",
+    ".png": "png",
+}
+"""The file extensions each format is written under (lower case)."""
+
+
+@overload
+def format_for(path: str, *, default: Format = "mermaid") -> Format: ...
+@overload
+def format_for(path: str, *, default: None) -> Format | None: ...
+
+
+def format_for(path: str, *, default: Format | None = "mermaid") -> Format | None:
+    """The format a file name asks for by its extension (``.mmd``, ``.dot``/``.gv``, ``.svg``, ``.png``).
+
+    An unknown extension gives ``default`` (``None`` to tell it apart).
+    """
     lowered = path.lower()
-    for suffixes, fmt in (
-        ((".mmd", ".mermaid"), "mermaid"),
-        ((".dot", ".gv"), "dot"),
-        ((".svg",), "svg"),
-        ((".png",), "png"),
-    ):
-        if lowered.endswith(suffixes):
-            return fmt  # type: ignore[return-value]
+    for suffix, fmt in EXTENSIONS.items():
+        if lowered.endswith(suffix):
+            return fmt
     return default

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from runfsm.drawing.diagram import to_svg
 from runfsm.drawing.overlay import Overlay
 from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.printable import printable
 from runfsm.validation import Summary
 from runfsm.verdict import RunResult, StepKind, Verdict
 
@@ -60,7 +61,8 @@ class _FailingRun:
 
 
 def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """Input text for the page: control characters as visible escapes, then HTML-escaped (valid XML too)."""
+    return html.escape(printable(str(value)), quote=True)
 
 
 class Report:
@@ -197,9 +199,9 @@ class Report:
         failing = len(self.failures) + self.failures_not_listed
         return (
             "<!DOCTYPE html>\n"
-            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '<html lang="en">\n<head>\n<meta charset="utf-8" />\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}" />\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1" />\n'
             f"<title>{_esc(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             f"<h1>{_esc(self.title)}</h1>\n"
             f'<p class="sub">{self.runs:,} runs from {sources}; runfsm {_esc(__version__)}</p>\n'

@@ -171,18 +171,21 @@ def _async_handler() -> Any:
     return AsyncRawEvents()
 
 
-def _close(handler: Any) -> None:
-    close = getattr(handler.response_iterator, "close", None)
-    if callable(close):
-        close()
+class _Opened:
+    """The ``cls=`` hook of a stream call: keeps the HTTP response, so a watch that stops early can close it.
 
+    The SDK closes a stream's response only once every byte was read; the watcher stops at
+    ``requires_action`` or a terminal event, before the stream's last ``done``.
+    """
 
-async def _aclose(handler: Any) -> None:
-    close = getattr(handler.response_iterator, "close", None)
-    if callable(close):
-        result = close()
-        if hasattr(result, "__await__"):
-            await result
+    __slots__ = ("response",)
+
+    def __init__(self) -> None:
+        self.response: Any = None
+
+    def __call__(self, pipeline_response: Any, deserialized: Any, _headers: object) -> Any:
+        self.response = pipeline_response.http_response
+        return deserialized
 
 
 class AzureAgentsRuns:
@@ -220,21 +223,25 @@ class AzureAgentsRuns:
             newest = next(iter(pages), None)
         return Reply(newest) if newest is not None else None
 
-    def _events(self, handler: Any) -> Iterator[Any]:
+    def _events(self, handler: Any, opened: _Opened) -> Iterator[Any]:
         try:
             with _azure_errors():
                 yield from handler
         finally:
-            _close(handler)
+            if opened.response is not None:
+                opened.response.close()
 
     def create_stream(self, thread_id: str, params: Mapping[str, Any]) -> Iterator[Any]:
         """``runs.stream(thread_id, agent_id=..., **params)``, event by event."""
         keywords = _create_params(params)
 
         def events() -> Iterator[Any]:
+            opened = _Opened()
             with _azure_errors():
-                stream = self._runs.stream(thread_id=thread_id, event_handler=_handler(), **keywords, **_NO_RETRIES)
-            yield from self._events(stream.event_handler)
+                stream = self._runs.stream(
+                    thread_id=thread_id, event_handler=_handler(), cls=opened, **keywords, **_NO_RETRIES
+                )
+            yield from self._events(stream.event_handler, opened)
 
         return events()
 
@@ -242,16 +249,17 @@ class AzureAgentsRuns:
         """``runs.submit_tool_outputs_stream(...)``, event by event."""
 
         def events() -> Iterator[Any]:
-            handler = _handler()
+            handler, opened = _handler(), _Opened()
             with _azure_errors():
                 self._runs.submit_tool_outputs_stream(
                     thread_id=thread_id,
                     run_id=run_id,
                     tool_outputs=_tool_outputs(outputs),
                     event_handler=handler,
+                    cls=opened,
                     **_NO_RETRIES,
                 )
-            yield from self._events(handler)
+            yield from self._events(handler, opened)
 
         return events()
 
@@ -293,34 +301,37 @@ class AsyncAzureAgentsRuns:
                 return Reply(newest)
         return None
 
-    async def _events(self, handler: Any) -> AsyncIterator[Any]:
+    async def _events(self, handler: Any, opened: _Opened) -> AsyncIterator[Any]:
         try:
             with _azure_errors():
                 async for event in handler:
                     yield event
         finally:
-            await _aclose(handler)
+            if opened.response is not None:
+                await opened.response.close()
 
     async def create_stream(self, thread_id: str, params: Mapping[str, Any]) -> AsyncIterator[Any]:
         """``runs.stream(thread_id, agent_id=..., **params)``, event by event."""
         keywords = _create_params(params)
+        opened = _Opened()
         with _azure_errors():
             stream = await self._runs.stream(
-                thread_id=thread_id, event_handler=_async_handler(), **keywords, **_NO_RETRIES
+                thread_id=thread_id, event_handler=_async_handler(), cls=opened, **keywords, **_NO_RETRIES
             )
-        async for event in self._events(stream.event_handler):
+        async for event in self._events(stream.event_handler, opened):
             yield event
 
     async def submit_stream(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> AsyncIterator[Any]:
         """``runs.submit_tool_outputs_stream(...)``, event by event."""
-        handler = _async_handler()
+        handler, opened = _async_handler(), _Opened()
         with _azure_errors():
             await self._runs.submit_tool_outputs_stream(
                 thread_id=thread_id,
                 run_id=run_id,
                 tool_outputs=_tool_outputs(outputs),
                 event_handler=handler,
+                cls=opened,
                 **_NO_RETRIES,
             )
-        async for event in self._events(handler):
+        async for event in self._events(handler, opened):
             yield event

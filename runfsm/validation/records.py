@@ -9,6 +9,7 @@ source, the line and what was expected, and go on with the next line.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import sys
@@ -81,6 +82,8 @@ def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[str, IO[bytes], b
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
         if name == "-":
+            if sys.stdin is None:  # the process was started with standard input closed (``<&-``)
+                raise OSError(errno.EBADF, "standard input is closed")
             return _STDIN_NAME, sys.stdin.buffer, False
         if os.path.isdir(name):
             raise IsADirectoryError(21, "is a directory, expected a file", name)

@@ -13,16 +13,14 @@ import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import pytest
 
 from runfsm.commands.main import main
 from runfsm.commands.validate import sample_paths
 from runfsm.drawing.diagram import lifecycle_diagram, to_mermaid
 from runfsm.lifecycles import RUN_EDGES
 from runfsm.status import RunStatus, parse_status
-
-if TYPE_CHECKING:
-    import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EDGES = {(e.source, e.dest) for e in RUN_EDGES}
@@ -85,8 +83,8 @@ def test_missing_graphviz_is_a_clear_error(
 
 
 def test_unwritable_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """An output path that cannot be written is exit 2 with the reason."""
-    assert main(["diagram", "-o", str(tmp_path / "missing" / "x.mmd")]) == 2
+    """An output path that cannot be written is exit 3 (the output failed) with the reason."""
+    assert main(["diagram", "-o", str(tmp_path / "missing" / "x.mmd")]) == 3
     assert "cannot write" in capsys.readouterr().err
 
 
@@ -191,3 +189,28 @@ def test_bad_lines_are_reported_and_the_rest_drawn(tmp_path: Path, capsys: pytes
     assert main(["diagram", "--overlay", str(log), "-o", str(out)]) == 2
     assert f"{log}:2" in capsys.readouterr().err
     assert "2 observed runs" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["x.pdf", "x.jpeg", "x", "x.svg.txt"])
+def test_unknown_extension_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """-o x.pdf does not write Mermaid into a .pdf: an unknown extension is exit 2, naming the known ones."""
+    assert main(["diagram", "-o", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown extension" in err
+    assert ".svg" in err
+    assert ".png" in err
+    assert not (tmp_path / name).exists()
+
+
+def test_format_names_what_an_unknown_extension_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With --format, any file name is taken as given (the user said what it holds)."""
+    assert main(["diagram", "--format", "dot", "-o", str(tmp_path / "lifecycle.txt")]) == 0
+    assert (tmp_path / "lifecycle.txt").read_text().startswith("digraph")
+    capsys.readouterr()
+
+
+def test_output_file_is_named_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """-o says on standard error which file it wrote, in what format, how large."""
+    out = tmp_path / "life.dot"
+    assert main(["diagram", "-o", str(out)]) == 0
+    assert capsys.readouterr().err == f"runfsm diagram: wrote {out} (dot, {out.stat().st_size:,} bytes)\n"

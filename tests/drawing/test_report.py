@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from runfsm.commands.main import main
 from runfsm.drawing.report import Report, write_report
 from runfsm.exceptions import InputError
+from runfsm.printable import printable
 from runfsm.tracker import Mode, RunTracker
 from runfsm.verdict import Location, Verdict
 
@@ -145,18 +146,20 @@ def test_failing_table_is_bounded() -> None:
 
 
 @settings(max_examples=20)
-@given(
-    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30),
-    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30),
-)
+@given(st.text(min_size=1, max_size=30), st.text(min_size=1, max_size=30))
 def test_everything_from_the_input_is_escaped(run_id: str, source: str) -> None:
-    """Any run id and file name come back as the same text, never as markup."""
+    """Any run id and file name come back as the same text (controls as visible escapes), never as markup.
+
+    The page stays valid XML whatever the text: controls and lone surrogates included.
+    """
     page = (
         Report(sources=[source], highlight=run_id)
         .update([_verdict(["queued", "completed"], run_id=run_id, source=source)])
         .html()
     )
     parsed = _parse(page)
+    ET.fromstring(page)
+    run_id, source = printable(run_id), printable(source)
     assert run_id in parsed.code
     assert source in parsed.code
     assert f"{source}:2" in parsed.code

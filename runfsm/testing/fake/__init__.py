@@ -51,6 +51,11 @@ The pieces
   cannot serve an illegal lifecycle), ``fake.warnings()`` (field invariants; should be empty).
 - ``max_requests`` (default 10 000 per run) bounds runaway clients: past it, 500 with
   ``x-should-retry: false`` and ``fake.budget_exceeded``.
+- Azure AI Foundry Agents: the same fake serves the agents REST surface under
+  ``server.azure_endpoint`` (``/api/projects/<project>``; bearer token and ``api-version``
+  required; see :mod:`runfsm.testing.fake.azure`). ``server.agents_client()`` /
+  ``server.async_agents_client()`` are the real ``azure-ai-agents`` clients of it
+  (:mod:`runfsm.testing.fake.azure_clients`, needs ``runfsm[azure]``; not imported here).
 
 Route names: create_thread, retrieve_thread, create_message, list_messages, create_run,
 list_runs, retrieve_run, submit_tool_outputs, cancel_run, list_run_steps.

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route as StarletteRoute
 
+from runfsm._serving import ThreadedServer
 from runfsm.testing.fake.api import FakeAssistants
 from runfsm.testing.fake.azure import project_path
 
@@ -26,8 +24,6 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
 __all__ = ["FakeAssistantsServer", "asgi_app"]
-
-_START_TIMEOUT_S = 10.0
 
 
 class _Dropped(Exception):
@@ -82,9 +78,7 @@ class FakeAssistantsServer(FakeAssistants):
         super().__init__(**options)
         self.host = host
         self.port: int | None = None
-        self._uvicorn: uvicorn.Server | None = None
-        self._serve_thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._http: ThreadedServer | None = None
 
     @property
     def url(self) -> str:
@@ -100,41 +94,18 @@ class FakeAssistantsServer(FakeAssistants):
 
     def start(self) -> FakeAssistantsServer:
         """Bind a free loopback port and serve in a background thread; returns self once ready."""
-        if self._uvicorn is not None:
+        if self._http is not None:
             raise RuntimeError("the fake server is already running")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls per response
-        sock.bind((self.host, 0))
-        self.port = sock.getsockname()[1]
-        self._sock = sock
-        config = uvicorn.Config(asgi_app(self), log_level="critical", lifespan="off", access_log=False)
-        server = uvicorn.Server(config)
-        self._uvicorn = server
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="runfsm-fake", daemon=True)
-        self._serve_thread = thread
-        thread.start()
-        ready = threading.Event()
-        for _ in range(int(_START_TIMEOUT_S / 0.005)):
-            if server.started or not thread.is_alive():
-                break
-            ready.wait(0.005)  # real time: waiting for the server thread to listen
-        if not server.started:
-            self.stop()
-            raise RuntimeError("the fake server did not start within 10 s")
+        http = ThreadedServer(asgi_app(self), host=self.host, name="runfsm-fake")
+        self.port = http.start()
+        self._http = http
         return self
 
     def stop(self) -> None:
         """Stop serving and join the thread (idempotent)."""
-        server, thread, sock = self._uvicorn, self._serve_thread, self._sock
-        self._uvicorn = self._serve_thread = self._sock = None
-        if server is not None:
-            server.should_exit = True
-        if thread is not None:
-            thread.join(timeout=_START_TIMEOUT_S)
-        if sock is not None:
-            sock.close()
+        http, self._http = self._http, None
+        if http is not None:
+            http.stop()
         self.port = None
 
     def __enter__(self) -> FakeAssistantsServer:
