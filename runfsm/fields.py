@@ -11,7 +11,7 @@ something is off (property-tested to agree).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
@@ -95,13 +95,14 @@ class FieldRule:
 class FieldChecks(Generic[S]):
     """One lifecycle's rules, compiled: messages and clean-case predicates indexed by ordinal.
 
-    States without a rule have nothing to check.
+    States without a rule have nothing to check (``states`` names them when ``rules`` is empty).
     """
 
-    def __init__(self, rules: Mapping[S, FieldRule]) -> None:
+    def __init__(self, rules: Mapping[S, FieldRule], *, states: Iterable[S] = ()) -> None:
         self.rules: dict[S, FieldRule] = {status: replace(rule, name=status.label) for status, rule in rules.items()}
         by_ordinal = {int(status): rule for status, rule in self.rules.items()}
-        size = max(by_ordinal, default=-1) + 1
+        members = [*states, *(m for status in self.rules for m in type(status))]
+        size = max((int(m) for m in members), default=-1) + 1  # every state of the enum has a slot
         empty = FieldRule(must_be_null=())
         ordered = [by_ordinal.get(i, empty) for i in range(size)]
         self._messages = tuple(rule.messages for rule in ordered)

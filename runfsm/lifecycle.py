@@ -170,7 +170,7 @@ class Lifecycle(Generic[S]):
             parser if parser is not None else StatusParser(states, object_type=object_type, names=self.webhooks)
         )
         """Reads this lifecycle's statuses, objects, stream events and webhook payloads."""
-        self.field_checks: FieldChecks[S] = field_checks if field_checks is not None else FieldChecks({})
+        self.field_checks: FieldChecks[S] = field_checks if field_checks is not None else FieldChecks({}, states=states)
         """This lifecycle's field invariants, compiled (none unless given)."""
         for event, state in self.webhooks.items():
             if state not in self.states:

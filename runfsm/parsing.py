@@ -112,6 +112,7 @@ class StatusParser(Generic[_P]):
         ignored_prefixes: tuple[str, ...] = (),
         payload_key: str | None = None,
         fields: tuple[str, ...] = (),
+        related_objects: tuple[str, ...] = (),
     ) -> None:
         self.states = states
         self.object_type = object_type
@@ -122,6 +123,8 @@ class StatusParser(Generic[_P]):
         """Where a ``{"type": ...}`` stream event carries the object (``"response"``), if anywhere."""
         self.fields = fields
         """The attribute names of an openai model that the field checks may read."""
+        self.related_objects = related_objects
+        """``object`` prefixes of the same API's other objects (run steps, messages): skipped by the readers."""
         self._prefix = states.__name__.lower() + "."
         self._exact: dict[str, _P] = {}
         self._loose: dict[str, _P] = {}

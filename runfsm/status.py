@@ -68,6 +68,7 @@ RUN_PARSER: StatusParser[RunStatus] = StatusParser(
     object_type="thread.run",
     ignored_events=frozenset({"thread.created", "error", "done"}),
     ignored_prefixes=("thread.run.step.", "thread.message."),
+    related_objects=("thread",),
     fields=(
         "id",
         "object",

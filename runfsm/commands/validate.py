@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from runfsm.commands.output import EntryKind, Spool, ValidationReport, render_json, render_text
 from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
+from runfsm.lifecycles import PRESETS, preset
 from runfsm.validation import summarize_paths
-from runfsm.validation.records import FORMATS
+from runfsm.validation.records import FORMATS, resolve_lifecycle
 from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from runfsm.drawing.report import Report
+    from runfsm.lifecycle import Lifecycle
     from runfsm.verdict import Verdict
 
 __all__ = [
@@ -64,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="stream: every status was seen; poll: statuses were sampled; auto: stream for stream events, "
         "poll otherwise, decided per run (default: auto)",
+    )
+    parser.add_argument(
+        "--lifecycle",
+        choices=("auto", *PRESETS),
+        default="auto",
+        help="whose records the logs hold: Assistants runs, background responses or batches; auto: from the "
+        "first records' 'object' field, event names or webhook types (default: auto, run when nothing says)",
     )
     parser.add_argument(
         "--format", dest="output_format", choices=("text", "json"), default="text", help="report format (default: text)"
@@ -156,8 +165,11 @@ def collect(
     keep: Callable[[Verdict], object] | None = None,
     spool: Spool | None = None,
     report_to: Report | None = None,
+    lifecycle: str = "run",
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
+
+    ``lifecycle`` is a preset's key (``run``, ``response``, ``batch``) or ``auto``.
 
     The report keeps the verdicts worth reporting: failing, with an offense or warnings, or
     every one with ``keep_all``. By default they go to ``report.verdicts``; ``keep`` receives
@@ -178,6 +190,7 @@ def collect(
         "input_format": input_format,
         "keep_all": keep_all,
         "check_fields": check_fields,
+        "lifecycle": lifecycle,
     }
     if jobs > 1 and "-" not in paths:
         return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
@@ -207,6 +220,7 @@ def collect(
             check_fields=check_fields,
             on_record=tick,
             partition=partition,
+            lifecycle=lifecycle,
         )
     finally:
         close()
@@ -238,7 +252,11 @@ def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str
     if job.report_max_failures is not None:
         from runfsm.drawing.report import Report  # noqa: PLC0415  (only --report draws)
 
-        part_report = Report(strict=bool(job.options["strict"]), max_failures=job.report_max_failures)
+        part_report = Report(
+            strict=bool(job.options["strict"]),
+            max_failures=job.report_max_failures,
+            lifecycle=preset(str(job.options["lifecycle"])),
+        )
     spool = None
     if job.spool_path is not None:
         spool = Spool(job.spool_kind, strict=bool(job.options["strict"]), path=job.spool_path, **job.spool_options)
@@ -348,7 +366,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
-    html = _html_report(paths, strict=args.strict) if args.report else None
+    args.lifecycle = resolve_lifecycle(args.lifecycle, paths).key  # detected once, for every worker
+    html = _html_report(paths, strict=args.strict, lifecycle=preset(args.lifecycle)) if args.report else None
     # an unwritable --report fails now, before any input is read
     target = claim(args.report) if args.report else None
     try:
@@ -381,6 +400,7 @@ def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, targ
             report_to=html,
             keep=_discard if streamed and spool is None else None,
             spool=spool,
+            lifecycle=args.lifecycle,
         )
         if html is not None:
             for error in report.errors:
@@ -411,13 +431,13 @@ def _discard(verdict: Verdict) -> None:
     del verdict
 
 
-def _html_report(paths: list[str], *, strict: bool) -> Report:
+def _html_report(paths: list[str], *, strict: bool, lifecycle: Lifecycle[Any]) -> Report:
     """The HTML report to fill (``--report``); raises GraphvizMissing before any input is read."""
     from runfsm.drawing.diagram import lifecycle_diagram, render  # noqa: PLC0415  (only --report draws)
     from runfsm.drawing.report import Report  # noqa: PLC0415
 
-    render(lifecycle_diagram(), format="svg")
-    return Report(sources=paths, strict=strict)
+    render(lifecycle_diagram(lifecycle), format="svg")
+    return Report(sources=paths, strict=strict, lifecycle=lifecycle)
 
 
 def _relative_to_samples(report: ValidationReport) -> None:

@@ -11,7 +11,7 @@ no run reached greyed out, and the highlighted run's steps numbered along its pa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runfsm.drawing.diagram import Diagram, DiagramEdge, DiagramNode, EdgeCounts, EdgeRole, lifecycle_diagram
 from runfsm.lifecycle import Lifecycle
@@ -21,7 +21,7 @@ from runfsm.verdict import RunResult, Step, StepKind, Verdict
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from runfsm.status import RunStatus
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["Overlay", "overlay_diagram"]
 
@@ -53,7 +53,7 @@ class Overlay:
 
     __slots__ = ("_counts", "_entered", "_results", "highlight", "highlighted", "lifecycle", "runs")
 
-    def __init__(self, *, lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE, highlight: str | None = None) -> None:
+    def __init__(self, *, lifecycle: Lifecycle[Any] = RUN_LIFECYCLE, highlight: str | None = None) -> None:
         if not isinstance(lifecycle, Lifecycle):
             raise TypeError(f"lifecycle must be a Lifecycle, got {lifecycle!r}")
         if highlight is not None and not isinstance(highlight, str):
@@ -64,8 +64,8 @@ class Overlay:
         """The highlighted run's steps, once a verdict with that run id was added."""
         self.runs = 0
         """How many verdicts were added."""
-        self._counts: dict[tuple[RunStatus, RunStatus], list[int]] = {}
-        self._entered: dict[RunStatus, int] = {}
+        self._counts: dict[tuple[LifecycleState, LifecycleState], list[int]] = {}
+        self._entered: dict[LifecycleState, int] = {}
         self._results: dict[RunResult, int] = {}
 
     def __repr__(self) -> str:
@@ -118,12 +118,12 @@ class Overlay:
 
     # -- reading
 
-    def counts(self, source: RunStatus, dest: RunStatus) -> EdgeCounts:
+    def counts(self, source: LifecycleState, dest: LifecycleState) -> EdgeCounts:
         """How often runs used ``source -> dest``, by kind."""
         row = self._counts.get((source, dest))
         return EdgeCounts(*row) if row is not None else EdgeCounts()
 
-    def entered(self, state: RunStatus) -> int:
+    def entered(self, state: LifecycleState) -> int:
         """How many times runs entered ``state`` (observed, inferred or first seen there).
 
         Every run begins in the initial state, so for it this is the number of runs.
@@ -133,7 +133,7 @@ class Overlay:
         return self._entered.get(state, 0)
 
     @property
-    def reached(self) -> frozenset[RunStatus]:
+    def reached(self) -> frozenset[LifecycleState]:
         """The states at least one run entered (the initial state once any run was added)."""
         return frozenset(s for s in self.lifecycle.states if self.entered(s))
 
@@ -142,7 +142,7 @@ class Overlay:
         """How many runs ended with each result (results that occurred, in ``RunResult`` order)."""
         return {r: self._results[r] for r in RunResult if r in self._results}
 
-    def edges_used(self) -> dict[tuple[RunStatus, RunStatus], EdgeCounts]:
+    def edges_used(self) -> dict[tuple[LifecycleState, LifecycleState], EdgeCounts]:
         """Every pair of states some step connected, with its counts, in ordinal order."""
         return {key: EdgeCounts(*self._counts[key]) for key in sorted(self._counts, key=lambda k: (k[0], k[1]))}
 
@@ -151,8 +151,8 @@ class Overlay:
     def diagram(self, *, title: str | None = None) -> Diagram:
         """The lifecycle diagram with these counts drawn on it."""
         base = lifecycle_diagram(self.lifecycle)
-        steps_on: dict[tuple[RunStatus, RunStatus, bool], list[int]] = {}
-        path_states: set[RunStatus] = set()
+        steps_on: dict[tuple[LifecycleState, LifecycleState, bool], list[int]] = {}
+        path_states: set[LifecycleState] = set()
         for number, step in enumerate(self.highlighted or (), start=1):
             illegal = step.kind is StepKind.ILLEGAL
             steps_on.setdefault((step.source, step.dest, illegal), []).append(number)
@@ -172,7 +172,7 @@ class Overlay:
             for n in base.nodes
         )
         edges: list[DiagramEdge] = []
-        declared: set[tuple[RunStatus, RunStatus]] = set()
+        declared: set[tuple[LifecycleState, LifecycleState]] = set()
         for e in base.edges:
             key = (e.source, e.dest)
             declared.add(key)
@@ -216,7 +216,7 @@ def overlay_diagram(
     verdicts: Iterable[Verdict],
     *,
     highlight: str | None = None,
-    lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+    lifecycle: Lifecycle[Any] = RUN_LIFECYCLE,
     title: str | None = None,
 ) -> Diagram:
     """Count ``verdicts`` (consumed lazily, not kept) and return the overlay diagram."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runfsm.drawing.diagram import to_svg
 from runfsm.drawing.overlay import Overlay
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from runfsm.exceptions import InputError
     from runfsm.lifecycle import Lifecycle
-    from runfsm.status import RunStatus
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["Report", "write_report"]
 
@@ -55,7 +55,7 @@ _BEFORE_SVG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
 class _FailingRun:
     run_id: str | None
     result: RunResult
-    final: RunStatus
+    final: LifecycleState
     offenses: tuple[tuple[str, str, str], ...]
     """(kind, message, location) of each offense."""
 
@@ -81,7 +81,7 @@ class Report:
         strict: bool = False,
         highlight: str | None = None,
         max_failures: int = 500,
-        lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+        lifecycle: Lifecycle[Any] = RUN_LIFECYCLE,
     ) -> None:
         if not isinstance(max_failures, int) or max_failures < 0:
             raise ValueError(f"max_failures must be an int >= 0, got {max_failures!r}")

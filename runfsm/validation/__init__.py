@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
-from runfsm.validation.records import InputFormat, Item, Record, as_record, read_items
+from runfsm.validation.records import InputFormat, Item, Record, as_record, read_items, resolve_lifecycle
 from runfsm.validation.summary import Summary
 from runfsm.verdict import Location, Verdict
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     import os
+    from typing import Any
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import Mode, RunTracker
 
 __all__ = [
@@ -71,7 +73,7 @@ def _is_stream_item(item: object) -> bool:
     return isinstance(getattr(item, "event", None), str)
 
 
-def _feed(tracker: RunTracker, item: object) -> bool:
+def _feed(tracker: RunTracker[Any], item: object) -> bool:
     """Feed one history item; False when it says nothing about the run's status (a step event)."""
     if isinstance(item, Record):
         if item.call is not None:
@@ -97,6 +99,7 @@ def validate(
     strict: bool = False,
     run_id: str | None = None,
     locations: Iterable[Location | None] | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
 ) -> Verdict:
     """Judge one run's observed history.
 
@@ -107,6 +110,8 @@ def validate(
     message events are skipped. ``mode="auto"`` chooses stream mode when the history contains a
     stream event, poll mode otherwise. ``strict`` makes an unrecorded client call a violation.
     ``locations`` (one per history item) locates offenses; Records carry their own.
+    ``lifecycle`` is whose history it is: a :class:`~runfsm.lifecycle.Lifecycle` or a preset's
+    key (``"response"``, ``"batch"``); the Assistants run by default.
     """
     _check_mode(mode)
     items = list(history)
@@ -116,7 +121,7 @@ def validate(
     chosen: Mode = mode if mode != "auto" else "stream" if any(_is_stream_item(i) for i in items) else "poll"
     if run_id is None:
         run_id = next((i.run_id for i in items if isinstance(i, Record)), None)
-    tracker = reference_tracker(run_id, chosen)
+    tracker = reference_tracker(run_id, chosen, resolve_lifecycle(lifecycle))
     kept: list[Location | None] = []
     for position, item in enumerate(items):
         if _feed(tracker, item):
@@ -134,6 +139,7 @@ def validate_many(
     strict: bool = False,
     linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
+    lifecycle: Lifecycle[Any] | str | None = None,
 ) -> Iterator[Verdict]:
     """Judge interleaved records, grouped by run id; yield one verdict per run.
 
@@ -141,11 +147,12 @@ def validate_many(
     see ``linger`` in :mod:`runfsm.validation.ledger`), then those of runs still open at the end of the
     input (unfinished). ``mode="auto"`` decides per run: stream mode when its first status
     record is a stream event, poll mode otherwise. ``check_fields=False`` skips the
-    field-invariant warnings. Lazy and pure: it reads nothing but ``records``.
+    field-invariant warnings. ``lifecycle``: whose records (a Lifecycle or a preset's key; the
+    Assistants run by default). Lazy and pure: it reads nothing but ``records``.
     """
     _check_mode(mode)
     _check_linger(linger)
-    return Ledger(mode, strict, linger, check_fields).consume(records)
+    return Ledger(mode, strict, linger, check_fields, lifecycle=resolve_lifecycle(lifecycle)).consume(records)
 
 
 def _sorted_by_run(
@@ -181,6 +188,7 @@ def validate_paths(
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
 ) -> Iterator[Verdict]:
     """Read the files (``"-"`` is standard input) as one stream of records and judge every run.
 
@@ -191,11 +199,16 @@ def validate_paths(
     this holds the whole input in memory. ``on_record`` is called once per record read (for
     progress display). ``partition=(k, n)`` judges only the runs worker ``k`` of ``n`` owns
     (:func:`~runfsm.validation.records.owns`): n processes, one partition each, judge every run once.
+    ``lifecycle``: whose records the files hold: a Lifecycle, a preset's key, or ``"auto"``
+    (:func:`~runfsm.validation.records.detect_lifecycle`, the run when nothing says); the
+    Assistants run by default.
     """
     _check_mode(mode)
     _check_linger(linger)
-    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition)
-    validator = Ledger(mode, strict, linger, check_fields)
+    paths = list(paths)
+    lc = resolve_lifecycle(lifecycle, paths)
+    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition, lifecycle=lc)
+    validator = Ledger(mode, strict, linger, check_fields, lifecycle=lc)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
     return validator.consume(_sorted_by_run(items, on_error, on_record))
@@ -215,6 +228,7 @@ def summarize_paths(
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
 ) -> Summary:
     """Judge every run of the files like :func:`validate_paths`, and return the :class:`Summary`.
 
@@ -244,8 +258,10 @@ def summarize_paths(
         if on_error is not None:
             on_error(error)
 
-    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition)
-    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict)
+    paths = list(paths)
+    lc = resolve_lifecycle(lifecycle, paths)
+    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition, lifecycle=lc)
+    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, lifecycle=lc)
     if sort_by is None:
         verdicts = ledger.consume(items, counted, on_record)
     else:

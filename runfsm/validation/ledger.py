@@ -29,28 +29,27 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
-from runfsm.invariants import check_fields, clean_checks
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.tracker import RunTracker
 from runfsm.validation.records import Item, Record, as_record
 from runfsm.validation.shapes import (
-    BY_ORDINAL,
     CANCEL_CODE,
     CODE_CALL,
-    ILLEGAL_STEPS,
-    IS_TERMINAL,
     SHAPES_MAX,
     SUBMIT_CODE,
     Shape,
     call_code,
     judge_shape,
     shared_step,
+    tables_for,
 )
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Verdict, raw_text
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import Mode
 
 __all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker"]
@@ -61,9 +60,17 @@ Tally = tuple[bool, int, int, int]
 """What the summary needs of a quiet run: (ended, observations, inferred jumps, lenient edges)."""
 
 
-def reference_tracker(run_id: str | None, mode: Mode) -> RunTracker:
+def reference_tracker(run_id: str | None, mode: Mode, lifecycle: Lifecycle[Any] | None = None) -> RunTracker[Any]:
     """The tracker that judges a run the fast path cannot: records everything, assumes unrecorded calls."""
-    return RunTracker(run_id, mode=mode, on_illegal="record", on_missing_call="assume", keep_raw=True, clock=None)
+    return RunTracker(
+        run_id,
+        mode=mode,
+        on_illegal="record",
+        on_missing_call="assume",
+        keep_raw=True,
+        clock=None,
+        lifecycle=lifecycle if lifecycle is not None else RUN_LIFECYCLE,
+    )
 
 
 _UNJUDGED: Final = object()
@@ -91,7 +98,7 @@ class _Run:
         """... or, once they come from several, the input of each code."""
         self.warnings: list[tuple[int, Location | None, str]] | None = None
         self.shape: Shape | None = None
-        self.tracker: RunTracker | None = None
+        self.tracker: RunTracker[Any] | None = None
         self.locations: list[Location | None] | None = None
         """Slow path: the location of each tracker history entry."""
 
@@ -140,7 +147,20 @@ class _Closed:
 class Ledger:
     """The state of bulk validation: open runs, recently ended runs, remembered shapes, options."""
 
-    def __init__(self, mode: ValidationMode, strict: bool, linger: int, fields: bool, *, tally: bool = False) -> None:
+    def __init__(
+        self,
+        mode: ValidationMode,
+        strict: bool,
+        linger: int,
+        fields: bool,
+        *,
+        tally: bool = False,
+        lifecycle: Lifecycle[Any] | None = None,
+    ) -> None:
+        self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+        """Whose histories are judged (the Assistants run by default)."""
+        self.tables = tables_for(self.lifecycle)
+        self._check: Callable[[Any, Mapping[str, Any]], tuple[str, ...]] = self.lifecycle.field_checks.check
         self.mode = mode
         self.strict = strict
         self.linger = linger
@@ -173,10 +193,10 @@ class Ledger:
         feed = self.feed
         open_runs = self.open
         get_open = open_runs.get
-        terminal = IS_TERMINAL
+        terminal = self.tables.is_terminal
         fields_on = self.fields
-        check = check_fields
-        clean = clean_checks()  # a compact record's run object is a dict: its clean case costs one call
+        check = self._check
+        clean = self.lifecycle.field_checks.clean_checks()  # a compact record's object is a dict: one call
         record_type = Record
         submit = Trigger.SUBMIT_TOOL_OUTPUTS
         warn = self._warn
@@ -278,7 +298,7 @@ class Ledger:
             run = self.open[run_id] = _Run(run_id, mode, rec.source)
         if run.tracker is not None:
             self._feed_tracker(run, rec)
-            return self._close(run) if IS_TERMINAL[run.tracker.state] else None
+            return self._close(run) if self.tables.is_terminal[run.tracker.state] else None
         dest = rec.status
         index = len(run.codes)
         if dest is None:
@@ -293,9 +313,9 @@ class Ledger:
             run.mode = rec.mode or "poll"
         run.add(dest, rec.source, rec.line)
         if self.fields and rec.fields is not None:
-            for message in check_fields(dest, rec.fields):
+            for message in self._check(dest, rec.fields):
                 self._warn(run, index, rec.location, message)
-        return self._ended(run) if IS_TERMINAL[dest] else None
+        return self._ended(run) if self.tables.is_terminal[dest] else None
 
     @staticmethod
     def _warn(run: _Run, index: int, location: Location, message: str) -> None:
@@ -312,7 +332,7 @@ class Ledger:
         if found is not _UNJUDGED:
             return found  # type: ignore[return-value]  # a cached Shape or None (no cast: this runs once per run)
         found = self.older_shapes[mode].get(key, _UNJUDGED)
-        shape = judge_shape(mode, run.codes) if found is _UNJUDGED else cast("Shape | None", found)
+        shape = judge_shape(mode, run.codes, self.tables) if found is _UNJUDGED else cast("Shape | None", found)
         if len(young) >= SHAPES_MAX // 2:  # the older generation is dropped; shapes seen since stay
             self.older_shapes[mode] = young
             young = self.shapes[mode] = {}
@@ -325,7 +345,7 @@ class Ledger:
         if shape is None:
             self._to_tracker(run)
             assert run.tracker is not None
-            return self._close(run) if IS_TERMINAL[run.tracker.state] else None
+            return self._close(run) if self.tables.is_terminal[run.tracker.state] else None
         run_id = run.run_id
         del self.open[run_id]
         closed = self.closed
@@ -346,14 +366,15 @@ class Ledger:
         The tracker sees statuses, not run objects: the field warnings are this class's
         (``run.warnings``, merged into the verdict), computed as each record arrives.
         """
-        tracker = reference_tracker(run.run_id, run.mode or "poll")
+        tracker = reference_tracker(run.run_id, run.mode or "poll", self.lifecycle)
+        by_ordinal = self.tables.by_ordinal
         run.tracker = tracker
         run.locations = []
         for index, code in enumerate(run.codes):
             if code >= SUBMIT_CODE:
                 tracker.record_call(CODE_CALL[code])
             else:
-                tracker.observe(BY_ORDINAL[code])
+                tracker.observe(by_ordinal[code])
             run.locations.append(run.location(index))
         run.codes, run.sources, run.lines = bytearray(), None, []
 
@@ -371,7 +392,7 @@ class Ledger:
         else:
             tracker.observe(rec.status)
             if self.fields and rec.fields is not None:
-                for message in check_fields(rec.status, rec.fields):
+                for message in self._check(rec.status, rec.fields):
                     self._warn(run, index, rec.location, message)
         assert run.locations is not None
         run.locations.append(rec.location)
@@ -405,7 +426,7 @@ class Ledger:
         return Verdict(
             run_id=run_id,
             mode=shape.mode,
-            result=RunResult.LEGAL if IS_TERMINAL[final] else RunResult.UNFINISHED,
+            result=RunResult.LEGAL if self.tables.is_terminal[final] else RunResult.UNFINISHED,
             final=final,
             observations=shape.observations,
             offenses=(),
@@ -464,12 +485,12 @@ class Ledger:
         if isinstance(entry, _Run):
             dest = rec.status
             codes = entry.codes
-            final = BY_ORDINAL[next(c for c in reversed(codes) if c < SUBMIT_CODE)]
+            final = self.tables.by_ordinal[next(c for c in reversed(codes) if c < SUBMIT_CODE)]
             if rec.call is not None or dest is final:
                 index = entry.add(dest if dest is not None else call_code(rec.call), rec.source, rec.line)
                 entry.shape = None
                 if dest is not None and self.fields and rec.fields is not None:
-                    for message in check_fields(dest, rec.fields):
+                    for message in self._check(dest, rec.fields):
                         self._warn(entry, index, rec.location, message)
                 return
             ended = _Closed(self._verdict(entry), len(codes))
@@ -480,7 +501,7 @@ class Ledger:
         index = ended.index
         ended.index += 1
         final = verdict.final
-        if rec.status is final and (rec.fields is None or not self.fields or not check_fields(final, rec.fields)):
+        if rec.status is final and (rec.fields is None or not self.fields or not self._check(final, rec.fields)):
             ended.repeats += 1  # a re-observation of the terminal status: counted when the verdict leaves
             return
         verdict = ended.verdict = ended.final_verdict()
@@ -492,7 +513,7 @@ class Ledger:
             return
         warnings = verdict.warnings
         if rec.status is not None and rec.fields is not None and self.fields:
-            warnings = (*warnings, *((index, loc, m) for m in check_fields(rec.status, rec.fields)))
+            warnings = (*warnings, *((index, loc, m) for m in self._check(rec.status, rec.fields)))
         if rec.status is final:
             ended.verdict = dataclasses.replace(verdict, observations=verdict.observations + 1, warnings=warnings)
             return
@@ -504,7 +525,7 @@ class Ledger:
         else:
             offense = Offense(OffenseKind.ILLEGAL, index, loc, final, rec.status, str(rec.status), ())
             result = RunResult.ILLEGAL
-            steps = (*verdict.steps, shared_step(ILLEGAL_STEPS, final, rec.status, False, index))
+            steps = (*verdict.steps, shared_step(self.tables.illegal_steps, final, rec.status, False, index))
         ended.verdict = dataclasses.replace(
             verdict,
             result=result,

@@ -72,7 +72,7 @@ def read_csv(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
             yield src.error("empty status: expected a status (wire value, name or ordinal)", number)
             continue
         try:
-            status = status_of(cell)
+            status = status_of(cell, src.lifecycle)
         except NotARunStatus as err:
             yield src.error(str(err), number)
             continue

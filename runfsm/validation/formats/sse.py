@@ -34,7 +34,7 @@ def read_sse(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
             payload = loads(text)
         except ValueError as err:
             try:
-                status_of(event)
+                status_of(event, src.lifecycle)
             except NotARunStatus:
                 return  # a non-run event whose payload we do not need
             yield src.error(f"event {event!r}: malformed JSON in its data ({err})", line)
