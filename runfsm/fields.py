@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from runfsm.vocabulary import LifecycleState
 
-__all__ = ["FieldChecks", "FieldRule", "Get", "incomplete_reason", "is_mapping"]
+__all__ = ["FieldChecks", "FieldRule", "Get", "NestedCheck", "incomplete_reason", "is_mapping"]
 
 S = TypeVar("S", bound=LifecycleState)
 
@@ -30,12 +30,38 @@ def is_mapping(value: object) -> bool:
     return isinstance(value, dict) or isinstance(value, Mapping)  # noqa: SIM101  (the dict test is the cheap common case)
 
 
-def incomplete_reason(name: str, get: Get) -> tuple[str, ...]:
-    """The check of an ``incomplete`` object (runs and responses): ``incomplete_details.reason`` is set."""
-    details = get("incomplete_details")
-    if not is_mapping(details) or not details.get("reason"):
-        return (f"{name}: incomplete_details.reason is not set",)
-    return ()
+@dataclass(frozen=True)
+class NestedCheck:
+    """A check of one key inside an object-valued field.
+
+    ``field.key`` must be one of ``allowed``, or, when ``allowed`` is None, set (truthy).
+    Declared rather than written as a function so that other engines can derive the same check
+    (:mod:`runfsm.validation.engines.sql` turns it into SQL); calling it gives the messages.
+    """
+
+    field: str
+    key: str
+    allowed: frozenset[str] | None = None
+    expected: str = ""
+    """What the message names as expected, when ``allowed`` is given."""
+
+    def __call__(self, name: str, get: Get) -> tuple[str, ...]:
+        """One message when the check fails (``name`` is the status), else none."""
+        value = get(self.field)
+        if self.allowed is None:
+            if not is_mapping(value) or not value.get(self.key):
+                return (f"{name}: {self.field}.{self.key} is not set",)
+            return ()
+        if value is None:
+            return (f"{name}: {self.field} is not set",)
+        if not is_mapping(value) or value.get(self.key) not in self.allowed:
+            kind = value.get(self.key) if is_mapping(value) else type(value).__name__
+            return (f"{name}: {self.field}.{self.key} is {kind!r}, expected {self.expected}",)
+        return ()
+
+
+incomplete_reason: Final = NestedCheck("incomplete_details", "reason")
+"""The check of an ``incomplete`` object (runs and responses): ``incomplete_details.reason`` is set."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
-from runfsm.fields import FieldChecks, FieldRule, Get, incomplete_reason, is_mapping
+from runfsm.fields import FieldChecks, FieldRule, NestedCheck, incomplete_reason
 from runfsm.status import RunStatus
 from runfsm.vocabulary import LifecycleState
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from runfsm.lifecycle import Lifecycle
 
-__all__ = ["EXPIRY_WINDOW_S", "RULES", "RUN_CHECKS", "FieldRule", "check_fields", "clean_checks"]
+__all__ = ["EXPIRY_WINDOW_S", "RULES", "RUN_CHECKS", "FieldRule", "NestedCheck", "check_fields", "clean_checks"]
 
 _L = TypeVar("_L", bound=LifecycleState)
 
@@ -30,14 +30,7 @@ EXPIRY_WINDOW_S = 600
 _REQUIRED_ACTION_TYPES = frozenset({"submit_tool_outputs", "submit_tool_approval"})
 
 
-def _required_action(name: str, get: Get) -> tuple[str, ...]:
-    action = get("required_action")
-    if action is None:
-        return (f"{name}: required_action is not set",)
-    if not is_mapping(action) or action.get("type") not in _REQUIRED_ACTION_TYPES:
-        kind = action.get("type") if is_mapping(action) else type(action).__name__
-        return (f"{name}: required_action.type is {kind!r}, expected submit_tool_outputs",)
-    return ()
+_required_action: Final = NestedCheck("required_action", "type", _REQUIRED_ACTION_TYPES, "submit_tool_outputs")
 
 
 _S = RunStatus

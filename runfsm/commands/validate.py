@@ -22,6 +22,7 @@ from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import PRESETS, preset
 from runfsm.validation import summarize_paths
+from runfsm.validation.engines import DEFAULT_MEMORY_LIMIT, ENGINES, choose_engine, expand_paths, summarize_with
 from runfsm.validation.records import FORMATS, resolve_lifecycle
 from runfsm.validation.summary import Summary
 
@@ -75,8 +76,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "first records' 'object' field, event names or webhook types (default: auto, run when nothing says)",
     )
     parser.add_argument(
-        "--format", dest="output_format", choices=("text", "json"), default="text", help="report format (default: text)"
+        "--format",
+        dest="output_format",
+        choices=("text", "json", "jsonl"),
+        default="text",
+        help="report format: text, one JSON document, or JSON Lines of per-run verdicts (every run; "
+        "input errors and the summary go to standard error) (default: text)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="who reads and groups the records: python (streaming, any input), duckdb (the [duckdb] extra: "
+        "JSON Lines, .gz, .zst, Parquet); auto: duckdb for files when installed "
+        "(default: auto)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=DEFAULT_MEMORY_LIMIT,
+        metavar="SIZE",
+        help=f"duckdb engine: memory it may use before spilling to --temp-directory (default: {DEFAULT_MEMORY_LIMIT})",
+    )
+    parser.add_argument(
+        "--temp-directory",
+        metavar="DIR",
+        help="duckdb engine: where it spills (default: the system's temporary directory)",
+    )
+
     parser.add_argument(
         "--input-format", choices=FORMATS, default="auto", help="input format (default: detected per file)"
     )
@@ -166,6 +192,8 @@ def collect(
     spool: Spool | None = None,
     report_to: Report | None = None,
     lifecycle: str = "run",
+    engine: str = "python",
+    engine_options: dict[str, Any] | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
@@ -182,6 +210,9 @@ def collect(
     hash of the run id) and their reports are merged: kept verdicts come back through
     ``spool`` files when a spool is given, else as objects (``keep`` is then not called).
     Standard input is read once, so it is always validated in this process.
+
+    ``engine`` names who reads and groups (see :mod:`runfsm.validation.engines`): ``python``
+    (this process, or ``jobs`` processes), ``duckdb`` or ``spark`` (``engine_options`` are theirs).
     """
     options: dict[str, Any] = {
         "mode": mode,
@@ -192,7 +223,7 @@ def collect(
         "check_fields": check_fields,
         "lifecycle": lifecycle,
     }
-    if jobs > 1 and "-" not in paths:
+    if jobs > 1 and "-" not in paths and engine == "python":
         return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
     report = ValidationReport(Summary(strict=strict))
     worth_reporting = report.summary.is_worth_reporting
@@ -206,6 +237,22 @@ def collect(
         if keep_all or worth_reporting(verdict):
             kept(verdict)
 
+    if engine != "python":
+        report.summary = summarize_with(
+            engine,
+            paths,
+            mode=mode,
+            strict=strict,
+            on_error=report.errors.append,
+            on_verdict=on_kept,
+            every_verdict=keep_all or on_verdict is not None or report_to is not None,
+            input_format=input_format,
+            check_fields=check_fields,
+            sort_by=sort_by,
+            **(engine_options or {}),
+        )
+        report.records = report.summary.observations
+        return report
     tick, close = _progress(progress)
     try:
         report.summary = summarize_paths(
@@ -341,7 +388,7 @@ def _collect_parallel(
 
 
 def _display_paths(args: argparse.Namespace) -> list[str] | None:
-    paths: list[str] = list(args.files)
+    paths: list[str] = [p for entry in args.files for p in (["-"] if entry == "-" else expand_paths([entry]))]
     if args.sample:
         paths = sample_paths() + paths
     return paths or None
@@ -365,19 +412,42 @@ def run(args: argparse.Namespace) -> int:
         gc.unfreeze()
 
 
+def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, Any]]:
+    """The engine ``--engine`` chooses for these inputs, and its options; ValueError for a usage error."""
+    engine = choose_engine(args.engine, paths, args.lifecycle)
+    if engine == "duckdb":
+        threads = args.jobs if args.jobs > 1 else None
+        return engine, {"memory_limit": args.memory_limit, "temp_directory": args.temp_directory, "threads": threads}
+    return engine, {}
+
+
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     args.lifecycle = resolve_lifecycle(args.lifecycle, paths).key  # detected once, for every worker
+    try:
+        engine, engine_options = _engine(args, paths)
+    except ValueError as err:
+        print(f"runfsm validate: error: {err}", file=sys.stderr)
+        return 2
     html = _html_report(paths, strict=args.strict, lifecycle=preset(args.lifecycle)) if args.report else None
     # an unwritable --report fails now, before any input is read
     target = claim(args.report) if args.report else None
+    judge = _judge_jsonl if args.output_format == "jsonl" else _judge
     try:
-        return _judge(args, paths, html, target)
+        return judge(args, paths, html, target, engine=engine, engine_options=engine_options)
     finally:
         if target is not None:
             target.abandon()  # nothing left behind when the work stopped early
 
 
-def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, target: Target | None) -> int:
+def _judge(
+    args: argparse.Namespace,
+    paths: list[str],
+    html: Report | None,
+    target: Target | None,
+    *,
+    engine: str,
+    engine_options: dict[str, Any],
+) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     # kept runs are rendered into a spool file as they come, so that memory stays flat, except for
     # the bundled samples (their paths are shortened before printing)
@@ -401,6 +471,8 @@ def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, targ
             keep=_discard if streamed and spool is None else None,
             spool=spool,
             lifecycle=args.lifecycle,
+            engine=engine,
+            engine_options=engine_options,
         )
         if html is not None:
             for error in report.errors:
@@ -422,6 +494,58 @@ def _judge(args: argparse.Namespace, paths: list[str], html: Report | None, targ
         if spool is not None:
             spool.close()
     if html is not None and target is not None:
+        target.write(html.html().encode("utf-8"), command="validate", what="HTML report")
+    return report.summary.exit_code
+
+
+def _judge_jsonl(
+    args: argparse.Namespace,
+    paths: list[str],
+    html: Report | None,
+    target: Target | None,
+    *,
+    engine: str,
+    engine_options: dict[str, Any],
+) -> int:
+    """``--format jsonl``: one verdict per line on standard output, as runs are judged; errors and summary on stderr.
+
+    Every run is written (only the failing ones with ``--only-failures``), each as
+    :meth:`Verdict.to_dict` plus ``"failed"``: a file any data tool reads.
+    """
+    import json  # noqa: PLC0415
+
+    summary = Summary(strict=args.strict)
+    out = sys.stdout
+
+    def write(verdict: Verdict) -> None:
+        failed = summary.is_failure(verdict)
+        if args.only_failures and not failed:
+            return
+        if not args.quiet:
+            out.write(json.dumps({**verdict.to_dict(), "failed": failed}, separators=(",", ":")) + "\n")
+
+    report = collect(
+        paths,
+        mode=args.mode,
+        strict=args.strict,
+        sort_by=args.sort_by,
+        input_format=args.input_format,
+        keep_all=True,
+        check_fields=not args.no_field_checks,
+        jobs=1 if engine == "python" else args.jobs,
+        report_to=html,
+        keep=write,
+        engine=engine,
+        engine_options=engine_options,
+        lifecycle=args.lifecycle,
+    )
+    if not args.quiet:
+        for error in report.errors:
+            print(error, file=sys.stderr)
+        print(json.dumps({"summary": report.summary.to_dict(), "exit_code": report.summary.exit_code}), file=sys.stderr)
+    if html is not None and target is not None:
+        for error in report.errors:
+            html.add_error(error)
         target.write(html.html().encode("utf-8"), command="validate", what="HTML report")
     return report.summary.exit_code
 

@@ -30,6 +30,7 @@ __all__ = [
     "SimulatedRun",
     "simulate_run",
     "simulate_runs",
+    "simulated_log",
     "write_corpus",
 ]
 
@@ -416,3 +417,19 @@ def write_corpus(
         written += lines
         if progress is not None:
             progress(written)
+
+
+def simulated_log(
+    fmt: CorpusFormat, seed: int, *, runs: int, illegal: float = 0.0, unfinished: float = 0.3, concurrency: int = 4
+) -> str:
+    """A small simulated log in ``fmt`` as text: ``runs`` runs, ``concurrency`` interleaved (for tests).
+
+    Stream formats (``events``, ``sse``) hold stream-mode runs, the others poll-mode runs.
+    """
+    import io  # noqa: PLC0415
+
+    mode: Literal["stream", "poll"] = "stream" if fmt in ("events", "sse") else "poll"
+    text = io.StringIO()
+    simulated = simulate_runs(runs, seed=seed, mode=mode, illegal=illegal, unfinished=unfinished, fmt=fmt)
+    write_corpus(text, simulated, fmt=fmt, concurrency=concurrency, seed=seed)
+    return text.getvalue()

@@ -271,8 +271,5 @@ def summarize_paths(
         add(verdict)
         if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
             on_verdict(verdict)
-    for (ended, observations, inferred, lenient), runs in (ledger.tally or {}).items():
-        summary.add_quiet(
-            ended=ended, observations=observations, inferred_jumps=inferred, lenient_edges=lenient, runs=runs
-        )
+    summary.add_tally(ledger.tally or {})
     return summary

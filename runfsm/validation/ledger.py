@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import Mode
 
-__all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker"]
+__all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker", "shape_verdict"]
 
 ValidationMode = Literal["auto", "stream", "poll"]
 
@@ -70,6 +70,26 @@ def reference_tracker(run_id: str | None, mode: Mode, lifecycle: Lifecycle[Any] 
         keep_raw=True,
         clock=None,
         lifecycle=lifecycle if lifecycle is not None else RUN_LIFECYCLE,
+    )
+
+
+def shape_verdict(
+    run_id: str | None, shape: Shape, warnings: list[tuple[int, Location | None, str]], *, strict: bool
+) -> Verdict:
+    """The verdict of a run judged by its shape alone: the shape's, with its id and warnings."""
+    final = shape.final
+    return Verdict(
+        run_id=run_id,
+        mode=shape.mode,
+        result=RunResult.LEGAL if shape.ended else RunResult.UNFINISHED,
+        final=final,
+        observations=shape.observations,
+        offenses=(),
+        inferred=shape.inferred,
+        lenient=shape.lenient,
+        warnings=tuple(warnings),
+        steps=shape.steps,
+        strict=strict,
     )
 
 
@@ -421,21 +441,7 @@ class Ledger:
         return self._shape_verdict(run.run_id, shape, warnings)
 
     def _shape_verdict(self, run_id: str, shape: Shape, warnings: list[tuple[int, Location | None, str]]) -> Verdict:
-        """The verdict of a fast-path run: its shape's, with its id and warnings."""
-        final = shape.final
-        return Verdict(
-            run_id=run_id,
-            mode=shape.mode,
-            result=RunResult.LEGAL if self.tables.is_terminal[final] else RunResult.UNFINISHED,
-            final=final,
-            observations=shape.observations,
-            offenses=(),
-            inferred=shape.inferred,
-            lenient=shape.lenient,
-            warnings=tuple(warnings),
-            steps=shape.steps,
-            strict=self.strict,
-        )
+        return shape_verdict(run_id, shape, warnings, strict=self.strict)
 
     def _close(self, run: _Run) -> Verdict | None:
         del self.open[run.run_id]

@@ -10,6 +10,7 @@ source, the line and what was expected, and go on with the next line.
 from __future__ import annotations
 
 import errno
+import gzip
 import itertools
 import os
 import sys
@@ -82,6 +83,23 @@ def detect_format(first_line: bytes) -> Literal["jsonl", "sse", "csv"] | None:
 _READERS: Final = {"jsonl": read_jsonl, "sse": read_sse, "csv": read_csv}
 
 
+def open_decompressed(name: str) -> IO[bytes]:
+    """A file's bytes, decompressed when its name ends in ``.gz`` (gzip) or ``.zst`` (Zstandard).
+
+    Reading ``.zst`` needs the ``zstandard`` package (in the ``duckdb`` extra); without it the
+    file cannot be read (an ``OSError`` the readers report).
+    """
+    if name.endswith(".gz"):
+        return gzip.open(name, "rb")  # type: ignore[return-value]  # a GzipFile reads bytes
+    if name.endswith(".zst"):
+        try:
+            import zstandard  # noqa: PLC0415  (optional: the duckdb extra)
+        except ImportError:
+            raise OSError(f"reading {name} needs the zstandard package: python -m pip install zstandard") from None
+        return zstandard.open(name, "rb")  # type: ignore[no-any-return]
+    return open(name, "rb")
+
+
 def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[str, IO[bytes], bool]:
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
@@ -91,7 +109,7 @@ def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[str, IO[bytes], b
             return _STDIN_NAME, sys.stdin.buffer, False
         if os.path.isdir(name):
             raise IsADirectoryError(21, "is a directory, expected a file", name)
-        return name, open(name, "rb"), True
+        return name, open_decompressed(name), True
     label = getattr(source, "name", None)
     return (label if isinstance(label, str) else "<input>"), source, False
 

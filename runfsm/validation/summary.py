@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from runfsm.verdict import OffenseKind, RunResult
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from runfsm.exceptions import InputError
     from runfsm.verdict import Verdict
 
@@ -75,6 +77,16 @@ class Summary:
         self.observations += runs * observations
         self.inferred_jumps += runs * inferred_jumps
         self.lenient_edges += runs * lenient_edges
+
+    def add_tally(self, tally: Mapping[tuple[bool, int, int, int], int]) -> None:
+        """Count quiet runs by what the summary needs of them: ``{(ended, observations, inferred, lenient): runs}``.
+
+        This is the ledger's tally (:data:`runfsm.validation.ledger.Tally`) and a shape's.
+        """
+        for (ended, observations, inferred, lenient), runs in tally.items():
+            self.add_quiet(
+                ended=ended, observations=observations, inferred_jumps=inferred, lenient_edges=lenient, runs=runs
+            )
 
     def merge(self, other: Summary) -> None:
         """Add another summary's counts (from another worker) to this one."""

@@ -174,7 +174,7 @@ def test_progress_on_a_terminal(
     """When stderr is a terminal, a progress bar counts records there (stdout keeps only the report)."""
     path = _write(tmp_path, "m.jsonl", "".join('["queued", "completed"]\n' for _ in range(20_000)))
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
-    assert main(["validate", path]) == 0
+    assert main(["validate", "--engine", "python", path]) == 0
     captured = capsys.readouterr()
     assert "records" in captured.err
     assert "records" not in captured.out
@@ -209,7 +209,7 @@ def test_streamed_text_report_equals_the_report_of_kept_verdicts(
     corpus = _simulated(tmp_path, 200)
     bad = _write(tmp_path, "bad.jsonl", ILLEGAL + "{oops\n")
     capsys.readouterr()
-    code = main(["validate", *options, str(corpus), bad])
+    code = main(["validate", "--engine", "python", *options, str(corpus), bad])
     streamed = capsys.readouterr().out
     strict = "--strict" in options
     report = collect([str(corpus), bad], strict=strict)
@@ -230,7 +230,7 @@ def test_streamed_json_document_equals_the_document_of_kept_verdicts(
     corpus = _simulated(tmp_path, 120)
     bad = _write(tmp_path, "bad.jsonl", ILLEGAL + "{oops\n")
     capsys.readouterr()
-    code = main(["validate", "--format", "json", *options, str(corpus), bad])
+    code = main(["validate", "--engine", "python", "--format", "json", *options, str(corpus), bad])
     streamed = capsys.readouterr().out
     only_failures, strict = "--only-failures" in options, "--strict" in options
     report = collect([str(corpus), bad], strict=strict, keep_all=not only_failures)

@@ -35,6 +35,10 @@ R = RunStatus
 Case = tuple[list[RunStatus], int, int]
 """A drawn run: its history, the seconds each scripted step lasts, the seconds a cancel takes."""
 
+POLL_S = 10
+"""``create_and_process``'s ``polling_interval`` here (the SDK's default is 1 s): a run that waits for
+its 600 s expiry costs 60 polls rather than 600, and the flaws are the same at any interval."""
+
 RUNS: st.SearchStrategy[Case] = st.tuples(
     stream_histories(max_length=8, depth=2), st.integers(0, 20), st.integers(0, 5)
 )
@@ -115,7 +119,7 @@ def _create_and_process(server: FakeAssistantsServer, client: AgentsClient, oper
         operator.sleep(seconds)
 
     with virtual_sdk_sleep(server.clock, sleep=sleep):
-        return client.runs.create_and_process(thread_id=thread.id, agent_id="asst_1")
+        return client.runs.create_and_process(thread_id=thread.id, agent_id="asst_1", polling_interval=POLL_S)
 
 
 def shows(
@@ -153,25 +157,48 @@ def test_create_and_process_flaws_are_found_and_shrunk(
     assert history[-1].is_terminal
 
 
+def tools(run: Any) -> list[dict[str, str]]:
+    """The watcher's tool handler: the same function ``create_and_process`` calls."""
+    calls = run.required_action.submit_tool_outputs.tool_calls
+    return [{"tool_call_id": c.id, "output": get_weather("Paris")} for c in calls]
+
+
+def _watch(server: FakeAssistantsServer, client: AgentsClient, operator: Operator, case: Case) -> tuple[str, Any]:
+    """Create the drawn run, follow it with ``Watcher.poll`` (the operator cancels as for the SDK): (run id, result)."""
+    history, seconds, cancel_seconds = case
+    server.clock.advance_to(math.ceil(server.clock.now()))
+    server.queue_run(history, seconds=seconds, cancel_seconds=cancel_seconds)
+    thread = client.threads.create()
+    run = client.runs.create(thread_id=thread.id, agent_id="asst_1")
+    operator.follow(thread.id, run.id, history)
+    watcher = Watcher(client, clock=server.clock.now, sleep=operator.sleep)
+    return run.id, watcher.poll(run, on_action=tools)
+
+
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])  # one server, many runs
 @given(case=RUNS)
 def test_the_watcher_follows_the_same_runs_to_their_end(
     fake_server: FakeAssistantsServer, agents: AgentsClient, operator: Operator, case: Case
 ) -> None:
     """On every drawn run, ``Watcher.poll`` with the same client ends on the status the server ended the run in."""
-    history, seconds, cancel_seconds = case
-    fake_server.clock.advance_to(math.ceil(fake_server.clock.now()))
-    fake_server.queue_run(history, seconds=seconds, cancel_seconds=cancel_seconds)
-    thread = agents.threads.create()
-    run = agents.runs.create(thread_id=thread.id, agent_id="asst_1")
-    operator.follow(thread.id, run.id, history)
-
-    def tools(run: Any) -> list[dict[str, str]]:
-        calls = run.required_action.submit_tool_outputs.tool_calls
-        return [{"tool_call_id": c.id, "output": get_weather("Paris")} for c in calls]
-
-    watcher = Watcher(agents, clock=fake_server.clock.now, sleep=operator.sleep)
-    result = watcher.poll(run, on_action=tools)
+    run_id, result = _watch(fake_server, agents, operator, case)
     assert result.status.is_terminal
-    assert result.status is fake_server.status(run.id)
-    assert [r for r in fake_server.requests if r.run_id == run.id and r.status_code >= 400] == []
+    assert result.status is fake_server.status(run_id)
+    assert [r for r in fake_server.requests if r.run_id == run_id and r.status_code >= 400] == []
+
+
+@pytest.mark.parametrize(
+    ("case", "ends"),
+    [
+        (([R.Queued, R.Cancelling, R.Cancelled], 1, 0), ("cancelling", R.Cancelled)),
+        (([R.Queued, R.InProgress, R.Incomplete], 0, 0), ("incomplete", R.Incomplete)),
+    ],
+    ids=["cancelled-by-another-client", "guardrail-stop"],
+)
+def test_on_the_shrunk_runs_the_sdk_and_the_watcher_differ(
+    fake_server: FakeAssistantsServer, agents: AgentsClient, operator: Operator, case: Case, ends: tuple[str, RunStatus]
+) -> None:
+    """The two minimal runs: ``create_and_process`` returns what the README warns of; the watcher, the real end."""
+    sdk_returns, watcher_ends = ends
+    assert _create_and_process(fake_server, agents, operator, case).status == sdk_returns
+    assert _watch(fake_server, agents, operator, case)[1].status is watcher_ends

@@ -364,15 +364,9 @@ def test_summary_counts_and_exit_code() -> None:
 
 def _corpus(fmt: str, seed: int, *, runs: int, illegal: float) -> str:
     """A simulated log in ``fmt`` (30% unfinished runs, 4 interleaved), as the text of its file."""
-    import io
+    from runfsm.testing.simulate import simulated_log
 
-    from runfsm.testing.simulate import simulate_runs, write_corpus
-
-    mode = "stream" if fmt in ("events", "sse") else "poll"
-    simulated = simulate_runs(runs, seed=seed, mode=mode, illegal=illegal, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
-    text = io.StringIO()
-    write_corpus(text, simulated, fmt=fmt, concurrency=4, seed=seed)  # type: ignore[arg-type]
-    return text.getvalue()
+    return simulated_log(fmt, seed, runs=runs, illegal=illegal)  # type: ignore[arg-type]  # a corpus format
 
 
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]))

@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from runfsm.exceptions import InputError
     from runfsm.validation.formats.base import Item, Lines, Source
 
-__all__ = ["read_jsonl"]
+__all__ = ["parse_jsonl_line", "read_jsonl"]
 
 _EXPECTED_LINE = (
     "expected a run object ({'object': 'thread.run', 'id': ..., 'status': ...}), a stream event "
-    "({'event': ..., 'data': {...}}), a compact run ([statuses] or {'run_id': ..., 'statuses': [...]}) "
+    "({'event': ..., 'data': {...}}, or an azure-ai-agents stream item [event, {...}, null]), "
+    "a compact run ([statuses] or {'run_id': ..., 'statuses': [...]}) "
     "or a client call ({'run_id': ..., 'call': 'submit_tool_outputs' | 'cancel'})"
 )
 
@@ -58,9 +59,25 @@ def _compact(
         yield Record(run_id, status, item, source=src.name, line=line, timestamp=timestamp)
 
 
+def _sdk_stream_item(obj: list[object]) -> bool:
+    """An ``azure-ai-agents`` stream item as JSON: ``[event, {data}, handler's return]`` (or ``[event, {data}]``).
+
+    A compact run lists statuses only, so a list whose second entry is an object, or a logged
+    ``["done", "[DONE]", null]``, is a stream item.
+    """
+    if len(obj) not in (2, 3) or not isinstance(obj[0], str):
+        return False
+    return isinstance(obj[1], dict) or (len(obj) == 3 and obj[0] in ("done", "error") and obj[2] is None)
+
+
 def _json_records(obj: object, src: Source, line: int) -> Iterator[Record | InputError]:
     """Records from one parsed JSON line that is not a plain run object (the fast path handles those)."""
     if isinstance(obj, list):
+        if _sdk_stream_item(obj):
+            rec = event_record({"event": obj[0], "data": obj[1]}, src, line)
+            if rec is not None:
+                yield rec
+            return
         yield from _compact(obj, f"{src.name}:{line}", src, line, None)
         return
     if not isinstance(obj, dict):
@@ -147,6 +164,29 @@ def _run_object(obj: object, src: Source, line: int) -> Iterator[Record | InputE
     yield Record(run_id, status, obj, source=src.name, line=line, fields=obj, timestamp=stamp)
 
 
+def _unparsable(chunk: bytes, err: ValueError, src: Source, line: int) -> InputError:
+    """The error of a line that is not JSON (a last line without its newline is told apart)."""
+    if not chunk.endswith(b"\n"):
+        return src.error(f"truncated last line (no newline at the end, and not complete JSON: {err})", line)
+    return src.error(f"malformed JSON ({err}); {_EXPECTED_LINE}", line)
+
+
+def parse_jsonl_line(chunk: bytes, src: Source, line: int) -> Iterator[Record | InputError]:
+    """The items of one JSON Lines line (newline included when it had one), as :func:`read_jsonl` reads it.
+
+    Other engines read most lines themselves and hand the rest to this (see
+    :mod:`runfsm.validation.engines.duckdb`); the fast path of :func:`read_jsonl` gives the same records.
+    """
+    _name, loads = json_parser()
+    try:
+        obj = loads(chunk)
+    except ValueError as err:
+        if chunk.strip():
+            yield _unparsable(chunk, err, src, line)
+        return
+    yield from _json_records(obj, src, line)
+
+
 def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     """Items of a JSON Lines input: a plain run object takes the fast path (the hot loop of ``runfsm validate``)."""
     _name, loads = json_parser()
@@ -186,10 +226,7 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
         except ValueError as err:
             if not chunk.strip() or not (owner or part == 0):
                 continue
-            if not chunk.endswith(b"\n"):
-                yield src.error(f"truncated last line (no newline at the end, and not complete JSON: {err})", line)
-            else:
-                yield src.error(f"malformed JSON ({err}); {_EXPECTED_LINE}", line)
+            yield _unparsable(chunk, err, src, line)
             continue
         # the fast path: a run object with a wire status and a string id
         if plain and type(obj) is dict:

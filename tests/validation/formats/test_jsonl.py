@@ -150,3 +150,24 @@ def test_compact_items_stand_for_the_records(tmp_path: Path) -> None:
     call = compact[1]
     assert isinstance(call, Record)
     assert (call.call, call.mode) == (Trigger.SUBMIT_TOOL_OUTPUTS, None)
+
+
+def test_azure_stream_items_logged_as_json_lists_are_stream_events(log_records: Callable[..., list[Record]]) -> None:
+    """``[event, {data}, null]`` lines (an ``azure-ai-agents`` stream item, JSON-dumped) read as stream events.
+
+    Message, step and ``done`` items are skipped as in any stream; a list of statuses stays a compact run.
+    """
+    run = '{"id": "run_1", "object": "thread.run", "status": "%s"}'
+    text = (
+        f'["thread.run.created", {run % "queued"}, null]\n'
+        '["thread.message.delta", {"id": "msg_1", "object": "thread.message.delta"}, null]\n'
+        f'["thread.run.completed", {run % "completed"}]\n'
+        '["done", "[DONE]", null]\n'
+        '["queued", "in_progress"]\n'
+    )
+    records = log_records(text)
+    assert [(r.run_id, str(r.status), r.mode) for r in records[:2]] == [
+        ("run_1", "created", "stream"),
+        ("run_1", "completed", "stream"),
+    ]
+    assert [str(r.status) for r in records[2:]] == ["queued", "in_progress"]

@@ -1,0 +1,646 @@
+"""The ``duckdb`` engine: DuckDB reads and groups, runfsm's judge decides (the ``[duckdb]`` extra).
+
+For each JSON Lines input (plain, ``.gz`` or ``.zst``) DuckDB's JSON reader reads the fields a
+verdict needs, and each line is classified in SQL: a *plain* record (a run object, a stream
+event of a run or a client call, whose status spelling and field invariants the SQL derived in
+:mod:`runfsm.validation.engines.sql` settles), or *residue*: anything else (malformed JSON,
+compact runs, ``runs.list`` pages, other events, unknown statuses, fields that may break an
+invariant). Residue lines are read again, with their text, by the python engine's own line
+parser, so that their records and their ``FILE:LINE`` errors are exactly the python engine's.
+A second, cheap pass counts the lines and finds the blank ones, so that every row has its line
+number; when the two passes disagree (a line DuckDB's reader splits or skips where Python's
+does not), the input is read by the python reader instead.
+
+Runs are then grouped in SQL in input order; :func:`~runfsm.validation.engines.judging.judge_groups`
+judges each distinct shape once and replays the few complex runs through the ledger. Inputs the
+engine does not read itself (CSV, SSE, unknown formats, unreadable files) go through the python
+reader; their runs are judged with the rest. Parquet inputs are read as rows of ``run_id`` (or
+``id``) and ``status`` columns (a status, or a client call), located as ``FILE:ROW``.
+
+Memory: DuckDB works within ``memory_limit`` and spills to ``temp_directory``, so inputs larger
+than memory are fine. Known differences from the python engine, on input no API writes: a key
+present with JSON ``null`` reads as absent (``event``, ``status`` of a client call), a duplicate
+key keeps its first value (Python its last), and numbers beyond a double's range or ``NaN`` are
+read (Python reports the line).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from runfsm.invariants import RULES, NestedCheck
+from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, expand_paths
+from runfsm.validation.engines.judging import judge_groups
+from runfsm.validation.engines.sql import (
+    CALL_CODES,
+    FIELD_NAMES,
+    SHAPE_OFFSET,
+    STATUS_CODES,
+    TERMINAL_CODES,
+    case_of,
+    clean_fields,
+    literal,
+)
+from runfsm.validation.formats.base import MAX_LINE_BYTES, GiveUp, ObservedMode, Record, Source, json_parser
+from runfsm.validation.formats.jsonl import parse_jsonl_line
+from runfsm.validation.records import detect_format, open_decompressed, read_items
+from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_CODE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    import duckdb as duckdb_
+
+    from runfsm.exceptions import InputError
+    from runfsm.validation.engines.judging import ShapeKey
+    from runfsm.validation.formats.base import Item
+    from runfsm.validation.ledger import ValidationMode
+    from runfsm.validation.summary import Summary
+    from runfsm.verdict import Verdict
+
+__all__ = ["DuckDBEngine", "summarize_paths"]
+
+
+_FILE_SHIFT: Final = 32
+"""A record's position is ``file index << 32 | row``: input order across files."""
+
+
+def _sniff(name: str) -> str | None:
+    """``"jsonl"``, ``"parquet"``, another format name, or None (the python reader reports it)."""
+    try:
+        with open(name, "rb") as raw:
+            if raw.read(4) == b"PAR1":
+                return "parquet"
+        with open_decompressed(name) as stream:
+            for _ in range(1000):
+                line = stream.readline(MAX_LINE_BYTES + 1)
+                if not line:
+                    return None
+                if line.strip():
+                    return detect_format(line)
+    except (OSError, EOFError, ValueError, ImportError):
+        return None
+    return None
+
+
+_JSON_COLUMNS: Final = ("id", "status", "object", "event", "data", "run_id", "call", "statuses", *FIELD_NAMES)
+
+
+def _columns(sort_by: str | None) -> str:
+    names = _JSON_COLUMNS if sort_by is None or sort_by in _JSON_COLUMNS else (*_JSON_COLUMNS, sort_by)
+    return ", ".join(f"{literal(c)}: 'JSON'" for c in names)
+
+
+def _unquoted(column: str) -> str:
+    """The value of a JSON string as DuckDB writes it (minified), without decoding when it has no escape."""
+    plain = f"substring({column}, 2, length({column}) - 2)"
+    return f"(CASE WHEN contains({column}, '\\') THEN {column} ->> '$' ELSE {plain} END)"
+
+
+def _fields_object(get: Callable[[str], str]) -> str:
+    """The fields the invariants read, as a JSON object (for a record whose fields may break one)."""
+    return "json_object(" + ", ".join(f"{literal(f)}, {get(f)}" for f in FIELD_NAMES) + ")::VARCHAR"
+
+
+def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: bool, sort_by: str | None) -> str:
+    """One row per non-blank line: position, run id and code of a plain record (NULL run id: residue).
+
+    A plain record whose fields may break an invariant keeps those fields (as a JSON object) for
+    the ledger to check; every other plain record keeps none. With ``sort_by``, a record is plain
+    only when that field is a JSON number (top level, or in the run object of an event), kept as
+    ``ts``; other values (ISO 8601 text...) are for the python reader to read.
+    """
+    statuses = case_of("status", STATUS_CODES, quoted=True)
+    events = case_of("event", STATUS_CODES, quoted=True)
+    calls = case_of("call", CALL_CODES, quoted=True)
+    data_paths = "[" + ", ".join(literal("$." + f) for f in FIELD_NAMES) + "]"
+
+    def top(name: str) -> str:
+        return f'"{name}"'
+
+    def inner(name: str) -> str:
+        return f"nullif(df[{FIELD_NAMES.index(name) + 1}], 'null')"
+
+    run_clean = clean_fields("code", top) if check else "TRUE"
+    event_clean = clean_fields("code", inner) if check else "TRUE"
+    stream = "kind = 'e'" if mode == "auto" else "TRUE" if mode == "stream" else "FALSE"
+    if sort_by is None:
+        ts = "NULL::DOUBLE"
+        timed = "TRUE"
+    elif _IDENTIFIER.fullmatch(sort_by):
+        value = f"coalesce(\"{sort_by}\", CASE WHEN kind = 'e' THEN json_extract(data, {literal('$.' + sort_by)}) END)"
+        ts = f"(CASE WHEN regexp_full_match({value}, '{_NUMBER}') THEN CAST({value} AS DOUBLE) END)"
+        timed = "ts IS NOT NULL"
+    else:
+        ts, timed = "NULL::DOUBLE", "FALSE"  # an odd field name: the python reader reads every record
+    if _FIELDS_SUFFICE:
+        kept = "rid <> ''"
+    else:  # a suspect record goes to the python reader whole
+        kept = f"rid <> '' AND (kind = 'c' OR (kind = 'r' AND {run_clean}) OR (kind = 'e' AND {event_clean}))"
+    return f"""
+    WITH raw AS (
+        SELECT row_number() OVER () AS rn, * FROM {reader}
+    ), kinds AS (
+        SELECT *,
+            CASE
+                WHEN event IS NOT NULL THEN
+                    CASE WHEN {events} IS NOT NULL AND starts_with(data, '{{')
+                        AND json_type(data, '$.id') = 'VARCHAR' THEN 'e' END
+                WHEN starts_with(id, '"') AND id <> '""' AND {statuses} IS NOT NULL
+                    AND (object IS NULL OR object = '"thread.run"') THEN 'r'
+                WHEN starts_with(run_id, '"') AND run_id <> '""' AND {calls} IS NOT NULL
+                    AND status IS NULL AND statuses IS NULL AND object IS NULL THEN 'c'
+            END AS kind
+        FROM raw
+    ), coded AS (
+        SELECT rn, kind,
+            CASE kind WHEN 'r' THEN {statuses} WHEN 'c' THEN {calls} WHEN 'e' THEN {events} END AS code,
+            CASE kind
+                WHEN 'r' THEN {_unquoted("id")}
+                WHEN 'c' THEN {_unquoted("run_id")}
+                WHEN 'e' THEN json_extract_string(data, '$.id')
+            END AS rid,
+            CASE WHEN kind = 'e' THEN json_extract(data, {data_paths}) END AS df,
+            {ts} AS ts,
+            {", ".join(f'"{f}"' for f in FIELD_NAMES)}
+        FROM kinds
+    )
+    SELECT ({file_index}::BIGINT << {_FILE_SHIFT}) + rn AS pos,
+        CASE WHEN {kept} AND {timed} THEN rid END AS rid,
+        code::UTINYINT AS code,
+        {stream} AS stream,
+        CASE
+            WHEN kind = 'r' AND NOT {run_clean} THEN {_fields_object(top)}
+            WHEN kind = 'e' AND NOT {event_clean} THEN {_fields_object(inner)}
+        END AS fields,
+        ts
+    FROM coded
+    """
+
+
+_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER: Final = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
+"""A JSON number as DuckDB writes it; ``--sort-by`` reads it as seconds, as Python does."""
+
+_FIELDS_SUFFICE: Final = all(rule.extra is None or isinstance(rule.extra, NestedCheck) for rule in RULES.values())
+"""True when the fields named in :data:`FIELD_NAMES` are all an invariant reads (else such records are residue)."""
+
+
+@dataclass
+class _Input:
+    """One input file, and whether DuckDB read it."""
+
+    index: int
+    name: str
+    rows: bool = True
+    """True when DuckDB read it (False: the python reader did)."""
+
+
+class DuckDBEngine:
+    """One validation on a DuckDB connection (in memory, spilling to ``temp_directory``)."""
+
+    def __init__(
+        self,
+        *,
+        mode: ValidationMode = "auto",
+        strict: bool = False,
+        check_fields: bool = True,
+        linger: int = 10_000,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        temp_directory: str | None = None,
+        threads: int | None = None,
+        input_format: str = "auto",
+        sort_by: str | None = None,
+    ) -> None:
+        import duckdb  # noqa: PLC0415  (the duckdb extra)
+
+        self.mode = mode
+        self.sort_by = sort_by
+        self.strict = strict
+        self.check_fields = check_fields
+        self.linger = linger
+        self.input_format = input_format
+        self.con: duckdb_.DuckDBPyConnection = duckdb.connect(":memory:")
+        self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        self.con.execute(f"SET temp_directory = {literal(temp_directory or tempfile.gettempdir())}")
+        self.con.execute("SET preserve_insertion_order = true")
+        if threads is not None:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.con.execute(
+            "CREATE TEMP TABLE rows (pos BIGINT, rid VARCHAR, code UTINYINT, stream BOOLEAN, fields VARCHAR, ts DOUBLE)"
+        )
+        self.inputs: list[_Input] = []
+        self.items: list[tuple[int, Item]] = []
+        """Items the python reader gave (residue lines, inputs DuckDB does not read), by position."""
+
+    # -- reading
+
+    def read(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Read the inputs (files, directories, globs) into the rows table and the python items."""
+        for name in expand_paths(paths):
+            entry = _Input(len(self.inputs), name)
+            self.inputs.append(entry)
+            kind = _sniff(name) if self.input_format in ("auto", "jsonl") else None
+            if kind == "jsonl" and self._read_jsonl(entry):
+                continue
+            if kind == "parquet" and self.input_format == "auto":
+                self._read_parquet(entry)
+                continue
+            self._read_python(entry)
+
+    def _read_python(self, entry: _Input) -> None:
+        entry.rows = False
+        base = entry.index << _FILE_SHIFT
+        items = read_items(
+            [entry.name],
+            input_format=self.input_format,  # type: ignore[arg-type]  # checked by the caller
+            sort_by=self.sort_by,
+            compact=False,
+        )
+        self.items.extend((base + (_line_of(item) or 0), item) for item in items)
+
+    def _read_jsonl(self, entry: _Input) -> bool:
+        """Read one JSON Lines input with DuckDB; False if it must be read by the python reader."""
+        import duckdb  # noqa: PLC0415
+
+        reader = (
+            f"read_json({literal(entry.name)}, columns={{{_columns(self.sort_by)}}}, format='newline_delimited', "
+            f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES + 1})"
+        )
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            sql = _classify_sql(reader, entry.index, self.mode, self.check_fields, self.sort_by)
+            con.execute(f"INSERT INTO rows {sql}")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            return False  # not UTF-8, an object too large...: the python reader reports it
+        here = f"pos >> {_FILE_SHIFT} = {entry.index}"
+        base = entry.index << _FILE_SHIFT
+        found = con.execute(f"SELECT count(*) FROM rows WHERE {here}").fetchone()
+        rows = found[0] if found is not None else 0
+        if rows != _count_lines(entry.name):
+            # blank lines, which DuckDB's rows skip: number the rows by their lines
+            scan = _scan_lines(entry.name, None)
+            if scan is None or len(scan.blanks) + rows != scan.lines:
+                con.execute("ROLLBACK")  # DuckDB's rows are not the lines: the python reader reads it
+                return False
+            blank = set(scan.blanks)
+            lines = [n for n in range(1, scan.lines + 1) if n not in blank]
+            con.execute(
+                f"UPDATE rows SET pos = {base} + m.line FROM (SELECT unnest($1::BIGINT[]) AS line, "
+                f"generate_subscripts($1::BIGINT[], 1) AS rn) AS m WHERE rows.pos = {base} + m.rn",
+                [lines],
+            )
+        residue = {
+            n for (n,) in con.execute(f"SELECT pos & {_ROW_MASK} FROM rows WHERE {here} AND rid IS NULL").fetchall()
+        }
+        if residue:
+            scan = _scan_lines(entry.name, residue)
+            if scan is None:
+                con.execute("ROLLBACK")
+                return False
+            src = Source(entry.name, self.sort_by)
+            kept = len(self.items)
+            try:
+                for n, chunk in scan.texts:
+                    self.items.extend((base + n, item) for item in parse_jsonl_line(chunk, src, n))
+            except GiveUp:
+                con.execute("ROLLBACK")
+                del self.items[kept:]
+                return False
+            con.execute(f"DELETE FROM rows WHERE {here} AND rid IS NULL")
+        con.execute("COMMIT")
+        return True
+
+    def _read_parquet(self, entry: _Input) -> None:
+        """Rows of ``run_id`` (or ``id``) and ``status`` (a status or a client call), located as FILE:ROW."""
+        from runfsm.exceptions import InputError  # noqa: PLC0415
+
+        con = self.con
+        source = f"read_parquet({literal(entry.name)}, file_row_number = true)"
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(entry.name)})").fetchall()]
+        id_column = "run_id" if "run_id" in names else "id" if "id" in names else None
+        if id_column is None or "status" not in names or self.sort_by is not None:
+            message = (
+                "--sort-by is not available for Parquet inputs; order the rows instead"
+                if self.sort_by is not None
+                else f"a Parquet input needs a 'run_id' (or 'id') and a 'status' column; it has {', '.join(names)}"
+            )
+            self.items.append((entry.index << _FILE_SHIFT, InputError(message, source=entry.name)))
+            return
+        base = entry.index << _FILE_SHIFT
+        rid = f'trim(CAST("{id_column}" AS VARCHAR))'
+        cell = "trim(CAST(status AS VARCHAR))"
+        code = case_of(cell, {**STATUS_CODES, **CALL_CODES})
+        stream = "TRUE" if self.mode == "stream" else "FALSE"
+        unsettled = f"({code} IS NULL OR {rid} IS NULL OR {rid} = '')"
+        con.execute(
+            f"INSERT INTO rows SELECT {base} + file_row_number + 1, {rid}, {code}::UTINYINT, {stream}, NULL, NULL "
+            f"FROM {source} WHERE NOT {unsettled}"
+        )
+        rows = con.execute(
+            f'SELECT file_row_number + 1, CAST(status AS VARCHAR), CAST("{id_column}" AS VARCHAR) '
+            f"FROM {source} WHERE {unsettled} ORDER BY 1"
+        ).fetchall()
+        for row, status, run_id in rows:
+            self.items.extend((base + row, item) for item in _parquet_row(entry.name, row, run_id, status))
+
+    # -- grouping
+
+    def group(self) -> bool:
+        """Group rows per run; False when a late record comes too late to be sure of its history."""
+        con = self.con
+        order = "pos" if self.sort_by is None else "(ts, pos)"
+        if self.mode == "auto":
+            mode = (
+                f"CASE WHEN arg_min(stream, {order}) FILTER (WHERE code < {SUBMIT_CODE}) THEN 'stream' ELSE 'poll' END"
+            )
+        else:
+            mode = literal(self.mode)
+        terminals = ", ".join(str(c) for c in TERMINAL_CODES)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE runs AS
+            SELECT rid, {mode} AS mode, string_agg(chr({SHAPE_OFFSET} + code), '' ORDER BY {order}) AS shape,
+                min(pos) FILTER (WHERE code IN ({terminals})) AS first_end, max(pos) AS last,
+                bool_or(fields IS NOT NULL) AS with_fields
+            FROM rows GROUP BY rid"""
+        )
+        python_ids = sorted({item.run_id for _, item in self.items if type(item) is Record})
+        con.execute("CREATE OR REPLACE TEMP TABLE python_ids AS SELECT unnest($1::VARCHAR[]) AS rid", [python_ids])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE complex AS SELECT rid FROM runs WHERE with_fields "
+            "UNION SELECT rid FROM python_ids"
+        )
+        if self.sort_by is not None:
+            return True  # each run's records are judged together, in the field's order: nothing comes late
+        return self._late_records_in_reach(terminals, python_ids)
+
+    def _late_records_in_reach(self, terminals: str, python_ids: list[str]) -> bool:
+        """True unless some record comes after its run's terminal status too late to be sure of its history.
+
+        With ``linger`` runs or more possibly ended in between, which history the record belongs
+        to depends on the order in which runs close, and only the python engine follows that order.
+
+        Runs close on terminal records, so fewer terminal records in between than ``linger``
+        means the run was still waiting for late records (what the python ledger does).
+        """
+        con = self.con
+        # positions in 1/_SUB of a line: a compact run or a runs.list page is several records on one line
+        fine = f"* {_SUB}"
+        spans = dict(
+            con.execute(f"SELECT rid, [first_end {fine}, last {fine}] FROM runs WHERE last > first_end").fetchall()
+        )
+        python_ends: list[int] = []
+        if python_ids:
+            known = dict(
+                con.execute(
+                    f"SELECT rid, [first_end {fine}, last {fine}] FROM runs SEMI JOIN python_ids USING (rid)"
+                ).fetchall()
+            )
+            previous, sub = -1, 0
+            for pos, item in self.items:
+                sub = sub + 1 if pos == previous else 0
+                previous = pos
+                if type(item) is not Record:
+                    continue
+                at = pos * _SUB + min(sub, _SUB - 1)
+                first, last = known.get(item.run_id) or [None, None]
+                if item.status is not None and IS_TERMINAL[item.status]:
+                    python_ends.append(at)
+                    if first is None or at < first:
+                        first = at
+                last = at if last is None or at > last else last
+                known[item.run_id] = [first, last]
+            spans.update((rid, span) for rid, span in known.items() if span[0] is not None and span[1] > span[0])
+        if not spans:
+            return True
+        import numpy  # noqa: PLC0415  (the duckdb extra)
+
+        found = con.execute(f"SELECT pos {fine} AS at FROM rows WHERE code IN ({terminals})").fetchnumpy()["at"]
+        ends = numpy.sort(
+            numpy.concatenate([numpy.asarray(found, dtype=numpy.int64), numpy.asarray(python_ends, dtype=numpy.int64)])
+        )
+        firsts = numpy.asarray([span[0] for span in spans.values()], dtype=numpy.int64)
+        lasts = numpy.asarray([span[1] for span in spans.values()], dtype=numpy.int64)
+        between = numpy.searchsorted(ends, lasts, "left") - numpy.searchsorted(ends, firsts, "right")
+        return bool((between < self.linger).all())
+
+    def shapes(self) -> Iterable[tuple[str, str, int]]:
+        """(mode, shape, runs) of the simple runs (see :class:`~runfsm.validation.engines.judging.Grouped`)."""
+        return self.con.execute(
+            "SELECT mode, shape, count(*) FROM runs ANTI JOIN complex USING (rid) GROUP BY ALL"
+        ).fetchall()
+
+    def _keys(self, keys: set[ShapeKey]) -> None:
+        modes = [k[0] for k in keys]
+        shapes = [k[1] for k in keys]
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE keys AS SELECT unnest($1::VARCHAR[]) AS mode, unnest($2::VARCHAR[]) AS shape",
+            [modes, shapes],
+        )
+
+    def runs_with(self, keys: set[ShapeKey]) -> Iterable[tuple[str, str, str]]:
+        """(run id, mode, shape) of the simple runs of these shapes."""
+        self._keys(keys)
+        cursor = self.con.execute(
+            "SELECT rid, mode, shape FROM runs SEMI JOIN keys USING (mode, shape) ANTI JOIN complex USING (rid)"
+        )
+        while batch := cursor.fetchmany(10_000):
+            yield from batch
+
+    def complex_items(self, keys: set[ShapeKey]) -> Iterator[Item]:
+        """The records of the complex runs and of the runs of these shapes, and the input errors, in order."""
+        self._keys(keys)
+        rows = self.con.execute(
+            """SELECT pos, rid, code, stream, fields, ts FROM rows SEMI JOIN (
+                SELECT rid FROM complex UNION SELECT rid FROM runs SEMI JOIN keys USING (mode, shape)
+            ) USING (rid) ORDER BY pos"""
+        ).fetchall()
+        inputs = self.inputs
+        mask = _ROW_MASK
+        built: list[tuple[int, Item]] = []
+        _name, loads = json_parser()
+        for pos, rid, code, stream, fields, ts in rows:
+            entry = inputs[pos >> _FILE_SHIFT]
+            line = pos & mask
+            if code >= SUBMIT_CODE:
+                call = CODE_CALL[code]
+                rec = Record(rid, None, call.value, source=entry.name, line=line, mode=None, call=call, timestamp=ts)
+            else:
+                status = BY_ORDINAL[code]
+                mode: ObservedMode = "stream" if stream else "poll"
+                obj = None if fields is None else loads(fields)
+                rec = Record(
+                    rid, status, status.wire, source=entry.name, line=line, mode=mode, fields=obj, timestamp=ts
+                )
+            built.append((pos, rec))
+        merged = sorted([*built, *self.items], key=lambda pair: pair[0])
+        if self.sort_by is None:
+            for _, item in merged:
+                yield item
+            return
+        # as the python engine: each run's records together, ordered by the field (then input order)
+        groups: dict[str, list[Record]] = {}
+        for _, item in merged:
+            if type(item) is Record:
+                groups.setdefault(item.run_id, []).append(item)
+            else:
+                yield item
+        for group in groups.values():
+            group.sort(key=lambda r: r.timestamp if r.timestamp is not None else float("-inf"))
+            yield from group
+
+    def close(self) -> None:
+        """Let DuckDB go (its temporary tables and spill files with it)."""
+        self.con.close()
+
+
+_ROW_MASK: Final = (1 << _FILE_SHIFT) - 1
+_SUB: Final = 1 << 12
+
+
+def _count_lines(name: str) -> int:
+    """Lines in the input as Python's reader numbers them (a last line without newline counts)."""
+    if name.endswith((".gz", ".zst")):
+        with open_decompressed(name) as stream:
+            count, last = 0, b"\n"
+            while chunk := stream.read(1 << 22):
+                count += chunk.count(b"\n")
+                last = chunk
+            return count + (not last.endswith(b"\n"))
+    import mmap  # noqa: PLC0415
+
+    import numpy  # noqa: PLC0415  (the duckdb extra)
+
+    with open(name, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            data = numpy.frombuffer(view, dtype=numpy.uint8)
+            step = 1 << 24
+            count = sum(int(numpy.count_nonzero(data[i : i + step] == 10)) for i in range(0, size, step))
+            final = int(data[-1])
+            del data
+    return count + (final != 10)
+
+
+@dataclass
+class _Scan:
+    """What one pass over an input's lines found: their number, the blank ones, the wanted ones' bytes."""
+
+    lines: int = 0
+    blanks: list[int] = field(default_factory=list)
+    texts: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+def _scan_lines(name: str, wanted: set[int] | None) -> _Scan | None:
+    """Count lines and find the blank ones (``wanted=None``), or fetch the wanted lines' bytes.
+
+    None when a wanted line is longer than the python reader reads (it reports such lines itself).
+    """
+    scan = _Scan()
+    with open_decompressed(name) as stream:
+        for number, chunk in enumerate(stream, 1):
+            scan.lines = number
+            if wanted is None:
+                if not chunk.strip():
+                    scan.blanks.append(number)
+            elif number in wanted:
+                if len(chunk) > MAX_LINE_BYTES:
+                    return None
+                scan.texts.append((number, chunk))
+    return scan
+
+
+def _line_of(item: Item) -> int | None:
+    if type(item) is tuple:
+        return item[3]
+    return item.line  # type: ignore[union-attr]  # a Record or an InputError
+
+
+def _parquet_row(source: str, row: int, run_id: str | None, cell: str | None) -> Iterator[Item]:
+    """The python reader's reading of a Parquet row DuckDB did not settle (the CSV row rules)."""
+    from runfsm.exceptions import InputError, NotARunStatus  # noqa: PLC0415
+    from runfsm.validation.formats.base import CALLS, status_of  # noqa: PLC0415
+
+    rid = (run_id or "").strip()
+    text = (cell or "").strip()
+    if not rid:
+        yield InputError("empty run_id: expected the run id", source=source, line=row)
+        return
+    if text in CALLS:
+        yield Record(rid, None, text, source=source, line=row, mode=None, call=CALLS[text])
+        return
+    if not text:
+        yield InputError("empty status: expected a status (wire value, name or ordinal)", source=source, line=row)
+        return
+    try:
+        status = status_of(text)
+    except NotARunStatus as err:
+        yield InputError(str(err), source=source, line=row)
+        return
+    yield Record(rid, status, text, source=source, line=row)
+
+
+def summarize_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    mode: ValidationMode = "auto",
+    strict: bool = False,
+    on_error: Callable[[InputError], object] | None = None,
+    on_verdict: Callable[[Verdict], object] | None = None,
+    every_verdict: bool = False,
+    input_format: str = "auto",
+    linger: int = 10_000,
+    check_fields: bool = True,
+    sort_by: str | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    temp_directory: str | None = None,
+    threads: int | None = None,
+) -> Summary:
+    """:func:`runfsm.validation.summarize_paths` with DuckDB reading and grouping: the same summary and verdicts."""
+    engine = DuckDBEngine(
+        mode=mode,
+        strict=strict,
+        check_fields=check_fields,
+        linger=linger,
+        memory_limit=memory_limit,
+        temp_directory=temp_directory,
+        threads=threads,
+        input_format=input_format,
+        sort_by=sort_by,
+    )
+    try:
+        engine.read(paths)
+        if not engine.group():
+            from runfsm.validation import summarize_paths as python_summarize  # noqa: PLC0415
+
+            return python_summarize(
+                expand_paths(paths),
+                mode=mode,
+                strict=strict,
+                on_error=on_error,
+                on_verdict=on_verdict,
+                every_verdict=every_verdict,
+                input_format=input_format,  # type: ignore[arg-type]
+                sort_by=sort_by,
+                linger=linger,
+                check_fields=check_fields,
+            )
+        return judge_groups(
+            engine,
+            mode=mode,
+            strict=strict,
+            check_fields=check_fields,
+            every_verdict=every_verdict,
+            on_verdict=on_verdict,
+            on_error=on_error,
+        )
+    finally:
+        engine.close()

@@ -1,0 +1,107 @@
+"""The judge every engine hands its groups to: distinct shapes judged once, the rest by the ledger.
+
+An engine reads records, groups them per run (in file order) and gives :func:`judge_groups`
+three things through the :class:`Grouped` protocol: the distinct shapes of its *simple* runs
+with how many runs have each, the run ids of the runs of some shapes, and the records of its
+*complex* runs (any run with a record the engine did not read itself, a record after its
+terminal status, or a shape the judge cannot settle) in input order, with the input errors.
+
+Simple runs are judged by :func:`~runfsm.validation.shapes.judge_shape`, once per distinct
+shape, and counted; complex runs are judged by a :class:`~runfsm.validation.ledger.Ledger`, the
+python engine's own. So every verdict is decided by the same code whatever the engine.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Protocol
+
+from runfsm.validation.engines.sql import decode_shape
+from runfsm.validation.ledger import Ledger, shape_verdict
+from runfsm.validation.shapes import Shape, judge_shape
+from runfsm.validation.summary import Summary
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from runfsm.exceptions import InputError
+    from runfsm.tracker import Mode
+    from runfsm.validation.formats.base import Item
+    from runfsm.validation.ledger import ValidationMode
+    from runfsm.verdict import Verdict
+
+__all__ = ["Grouped", "ShapeKey", "judge_groups"]
+
+ShapeKey = tuple[str, str]
+"""A run's mode (``"poll"`` or ``"stream"``) and its shape as text (see
+:func:`~runfsm.validation.engines.sql.decode_shape`)."""
+
+
+class Grouped(Protocol):
+    """What an engine gives the judge."""
+
+    def shapes(self) -> Iterable[tuple[str, str, int]]:
+        """(mode, shape, number of runs) of the simple runs, each distinct shape once."""
+        ...
+
+    def runs_with(self, keys: set[ShapeKey]) -> Iterable[tuple[str, str, str]]:
+        """(run id, mode, shape) of the simple runs whose shape is one of ``keys``."""
+        ...
+
+    def complex_items(self, keys: set[ShapeKey]) -> Iterable[Item]:
+        """Records of the complex runs and of the runs of shapes ``keys``, and input errors, in input order."""
+        ...
+
+
+def judge_groups(
+    grouped: Grouped,
+    *,
+    mode: ValidationMode,
+    strict: bool,
+    check_fields: bool,
+    every_verdict: bool,
+    on_verdict: Callable[[Verdict], object] | None,
+    on_error: Callable[[InputError], object] | None,
+) -> Summary:
+    """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does."""
+    summary = Summary(strict=strict)
+    worth_reporting = summary.is_worth_reporting
+    judged: dict[ShapeKey, Shape] = {}
+    unsettled: set[ShapeKey] = set()
+    listed: set[ShapeKey] = set()
+    for run_mode, text, runs in grouped.shapes():
+        key = (run_mode, text)
+        shape = judge_shape(_mode(run_mode), bytearray(decode_shape(text)))
+        if shape is None or shape.notes:
+            unsettled.add(key)  # the ledger replays these runs: a tracker, or notes with their locations
+            continue
+        judged[key] = shape
+        if every_verdict or (strict and not shape.ended):
+            listed.add(key)
+        else:
+            summary.add_tally({shape.tally: runs})
+    if listed:
+        for run_id, run_mode, text in grouped.runs_with(listed):
+            verdict = shape_verdict(run_id, judged[run_mode, text], [], strict=strict)
+            summary.add(verdict)
+            if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
+                on_verdict(verdict)
+
+    def counted(error: InputError) -> None:
+        summary.add_error(error)
+        if on_error is not None:
+            on_error(error)
+
+    # each complex run comes whole: no run is let go early (the engine checked that no late
+    # record comes so late that the python engine would have started a new history with it)
+    ledger = Ledger(mode, strict, sys.maxsize, check_fields, tally=not every_verdict)
+    for verdict in ledger.consume(grouped.complex_items(unsettled), counted):
+        summary.add(verdict)
+        if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
+            on_verdict(verdict)
+    summary.add_tally(ledger.tally or {})
+    return summary
+
+
+def _mode(text: str) -> Mode:
+    return "stream" if text == "stream" else "poll"

@@ -1,0 +1,82 @@
+"""``runfsm validate --engine``: who reads the records changes nothing in the report; ``--format jsonl``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from runfsm.commands.main import main
+from runfsm.validation.engines import choose_engine, engine_available
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+needs_duckdb = pytest.mark.skipif(not engine_available("duckdb"), reason="the [duckdb] extra is not installed")
+
+
+def _corpus(tmp_path: Path, runs: int) -> Path:
+    from runfsm.testing.simulate import simulate_runs, write_corpus
+
+    path = tmp_path / "runs.jsonl"
+    with path.open("w") as out:
+        write_corpus(out, simulate_runs(runs, seed=11, illegal=0.2, unfinished=0.2, fmt="jsonl"), concurrency=8)
+    with path.open("a") as out:
+        out.write('{"id": "run_bad", "status": "warp"}\n{oops\n')
+    return path
+
+
+def _lines(run: Callable[[], int], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], str]:
+    code = run()
+    captured = capsys.readouterr()
+    return code, sorted(captured.out.splitlines()), captured.err
+
+
+@needs_duckdb
+@pytest.mark.parametrize("options", [[], ["--strict", "--show-warnings"], ["--format", "jsonl"]])
+def test_duckdb_and_python_engines_print_the_same_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str]
+) -> None:
+    """The same lines (runs may come in another order), the same exit code, the same errors."""
+    path = str(_corpus(tmp_path, 150))
+    python = _lines(lambda: main(["validate", "--engine", "python", *options, path]), capsys)
+    duckdb = _lines(lambda: main(["validate", "--engine", "duckdb", *options, path]), capsys)
+    assert duckdb == python
+    assert python[0] == 2
+
+
+@needs_duckdb
+def test_jsonl_format_is_one_verdict_per_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every run is one JSON line on stdout; errors and the summary go to stderr."""
+    path = str(_corpus(tmp_path, 40))
+    assert main(["validate", "--format", "jsonl", path]) == 2
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    summary = json.loads(captured.err.splitlines()[-1])["summary"]
+    assert len(rows) == summary["runs"]
+    assert sum(r["result"] == "illegal" for r in rows) == summary["illegal"]
+    assert {"run_id", "result", "first_offense", "failed"} <= rows[0].keys()
+    assert ":" in captured.err.splitlines()[0]  # FILE:LINE of the bad line
+
+
+def test_engine_choice() -> None:
+    """Auto takes duckdb for files when installed, python for standard input; a stream needs python."""
+    assert choose_engine("auto", ["-"]) == "python"
+    assert choose_engine("python", ["-"]) == "python"
+    assert choose_engine("auto", ["runs.jsonl"]) == ("duckdb" if engine_available("duckdb") else "python")
+    with pytest.raises(ValueError, match="standard input"):
+        choose_engine("duckdb", ["-"])
+    with pytest.raises(ValueError, match="unknown engine"):
+        choose_engine("sqlite", ["runs.jsonl"])
+
+
+def test_a_missing_extra_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the extra installed, --engine duckdb says what to install (exit 2), no traceback."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "duckdb" else real(name, *a))
+    assert main(["validate", "--engine", "duckdb", "runs.jsonl"]) == 2
+    assert "pip install 'runfsm[duckdb]'" in capsys.readouterr().err

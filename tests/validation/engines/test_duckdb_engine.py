@@ -1,0 +1,271 @@
+"""The duckdb engine gives the python engine's answers: summary, reported verdicts, input errors.
+
+Properties over generated corpora (every format the engine reads, with late records, client
+calls, unknown statuses, bad and blank lines, compressed files), then the cases around them:
+runs joined across files, directories and globs, Parquet, the fallbacks to the python reader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("duckdb")
+
+from runfsm.validation import summarize_paths
+from runfsm.validation.engines import duckdb as duckdb_engine
+from runfsm.validation.engines import expand_paths
+from runfsm.verdict import Location, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runfsm.validation.summary import Summary
+
+_SLOW = settings(
+    max_examples=40, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture], deadline=None
+)
+
+
+def _corpus(fmt: str, seed: int, *, runs: int, illegal: float) -> str:
+    from runfsm.testing.simulate import simulated_log
+
+    return simulated_log(fmt, seed, runs=runs, illegal=illegal)  # type: ignore[arg-type]  # a corpus format
+
+
+_ODD_LINES = [
+    "",
+    "   ",
+    "not json at all",
+    '{"id": "run_odd", "status": "bogus_status"}',
+    '{"id": "run_odd", "status": "in_progress", "started_at": null}',
+    '{"id": 7, "status": "queued"}',
+    '["queued", "in_progress", "completed"]',
+    '{"run_id": "run_cmp", "statuses": ["queued", "cancel", "cancelled"]}',
+    '{"run_id": "run_odd", "call": "submit_tool_outputs"}',
+    '{"run_id": "run_odd", "call": "retry"}',
+    '{"event": "thread.run.step.created", "data": {"id": "step_1"}}',
+    '{"event": "thread.run.completed", "data": {"id": "run_odd", "status": "completed"}}',
+    '{"object": "list", "data": [{"id": "run_pg", "status": "queued"}, {"id": "run_pg", "status": "expired"}]}',
+    '{"id": "run_odd", "status": "requires_action", "required_action": {"type": "odd"}}',
+    '{"id": "run_odd", "status": "failed", "failed_at": 3, "last_error": {"code": "x"}}',
+    '{"id": "run_odd", "object": "thread.message", "status": "queued"}',
+    '{"id": "run_odd", "status": "InProgress", "started_at": 1}',
+    '{"id": "run_q", "status": "queued", "created_at": 1, "expires_at": 5}',
+]
+
+
+def _spoiled(text: str, rng: Any, rate: float) -> str:
+    """The corpus with odd lines slipped in (bad, blank, unknown statuses, calls...) and a late tail."""
+    out: list[str] = []
+    lines = text.splitlines()
+    for line in lines:
+        out.append(line)
+        if rng.random() < rate:
+            out.append(rng.choice(_ODD_LINES))
+    late = lines[: len(lines) // 3] if rng.random() < 0.5 else []
+    return "\n".join([*out, *late]) + ("\n" if rng.random() < 0.8 else "")
+
+
+def _write(path: Path, text: str) -> Path:
+    data = text.encode("utf-8")
+    if path.name.endswith(".gz"):
+        path.write_bytes(gzip.compress(data))
+    elif path.name.endswith(".zst"):
+        import zstandard
+
+        path.write_bytes(zstandard.ZstdCompressor().compress(data))
+    else:
+        path.write_bytes(data)
+    return path
+
+
+Outcome = tuple[dict[str, Any], list[tuple[str, str]], list[str]]
+
+
+def _outcome(fn: Callable[..., Summary], paths: list[Path], **options: Any) -> Outcome:
+    verdicts: list[Verdict] = []
+    errors: list[str] = []
+    summary = fn(paths, on_verdict=verdicts.append, on_error=lambda e: errors.append(str(e)), **options)
+    return summary.to_dict(), sorted((v.run_id or "", repr(v)) for v in verdicts), errors
+
+
+def _both(paths: list[Path], **options: Any) -> tuple[Outcome, Outcome]:
+    return _outcome(summarize_paths, paths, **options), _outcome(duckdb_engine.summarize_paths, paths, **options)
+
+
+@_SLOW
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    fmts=st.lists(st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]), min_size=1, max_size=3),
+    rate=st.sampled_from([0.0, 0.05, 0.3]),
+    suffix=st.sampled_from(["", ".gz", ".zst"]),
+    options=st.fixed_dictionaries(
+        {
+            "mode": st.sampled_from(["auto", "poll", "stream"]),
+            "strict": st.booleans(),
+            "check_fields": st.booleans(),
+            "linger": st.sampled_from([0, 1, 3, 10_000]),
+            "every_verdict": st.booleans(),
+        }
+    ),
+    rng=st.randoms(use_true_random=False),
+)
+def test_duckdb_gives_the_python_engines_answers(
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    seed: int,
+    fmts: list[str],
+    rate: float,
+    suffix: str,
+    options: dict[str, Any],
+    rng: Any,
+) -> None:
+    """On generated corpora of every format (spoiled with odd lines and late records), both engines agree.
+
+    JSON Lines files are read by DuckDB, the others by the python reader inside the duckdb
+    engine; their runs are joined by id across the files. Small ``linger`` values make late
+    records start new histories, which the duckdb engine must notice.
+    """
+    folder = tmp_path_factory.mktemp("corpus")
+    paths = []
+    for k, fmt in enumerate(fmts):
+        text = _corpus(fmt, seed + k, runs=10, illegal=0.3)
+        if fmt in ("jsonl", "events", "compact"):
+            text = _spoiled(text, rng, rate)
+        paths.append(_write(folder / f"part{k}.{fmt}{suffix if fmt != 'sse' else ''}", text))
+    python, duckdb = _both(paths, **options)
+    assert duckdb == python
+
+
+@_SLOW
+@given(seed=st.integers(0, 2**32 - 1), rng=st.randoms(use_true_random=False), sort_by=st.sampled_from(["ts", "odd"]))
+def test_sort_by_gives_the_python_engines_answers(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, rng: Any, sort_by: str
+) -> None:
+    """``--sort-by``: numbers are read by DuckDB, ISO 8601 text and missing fields by the python reader."""
+    text = _corpus("jsonl", seed, runs=8, illegal=0.2)
+    lines = []
+    for line in text.splitlines():
+        obj = json.loads(line)
+        iso = f"2024-05-01T10:00:0{rng.randint(0, 9)}"
+        stamp = rng.choice([rng.randint(0, 50), rng.random() * 50, iso, None])
+        if stamp is not None:
+            obj["ts"] = stamp
+        lines.append(json.dumps(obj))
+    path = _write(tmp_path_factory.mktemp("sorted") / "runs.jsonl", "\n".join(lines) + "\n")
+    python, duckdb = _both([path], sort_by=sort_by)
+    assert duckdb == python
+
+
+def _as_parquet(csv_path: Path, parquet_path: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    rows = f"SELECT * FROM read_csv('{csv_path}', all_varchar=true, header=true)"
+    con.execute(f"COPY ({rows}) TO '{parquet_path}' (FORMAT parquet)")
+    con.close()
+
+
+def _relocated(verdict: Verdict, source: str) -> Verdict:
+    """A verdict read from CSV, as from the same rows in Parquet: rows count from 1 after the header."""
+
+    def moved(location: Location | None) -> Location | None:
+        if location is None or location.line is None:
+            return location
+        return Location(source, location.line - 1)
+
+    return dataclasses.replace(
+        verdict,
+        offenses=tuple(dataclasses.replace(o, location=moved(o.location)) for o in verdict.offenses),
+        warnings=tuple((i, moved(loc), m) for i, loc, m in verdict.warnings),
+    )
+
+
+@_SLOW
+@given(seed=st.integers(0, 2**32 - 1), strict=st.booleans())
+def test_parquet_rows_are_judged_as_the_same_csv_rows(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, strict: bool
+) -> None:
+    """A Parquet file of ``run_id, status`` rows gives the verdicts of the CSV with those rows, located by row."""
+    folder = tmp_path_factory.mktemp("parquet")
+    text = _corpus("csv", seed, runs=10, illegal=0.3)
+    text = text.replace(",in_progress", ",warp_speed", 1) if seed % 2 else text  # an unknown status
+    csv_path = _write(folder / "runs.csv", text)
+    parquet_path = folder / "runs.parquet"
+    _as_parquet(csv_path, parquet_path)
+    expected: list[Verdict] = []
+    summary = summarize_paths([csv_path], strict=strict, on_verdict=expected.append, every_verdict=True)
+    got: list[Verdict] = []
+    summary_parquet = duckdb_engine.summarize_paths(
+        [parquet_path], strict=strict, on_verdict=got.append, every_verdict=True
+    )
+    assert summary_parquet == summary
+    key = repr
+    assert sorted(map(key, got)) == sorted(key(_relocated(v, str(parquet_path))) for v in expected)
+
+
+def test_the_bench_corpus_shape_runs_agree_on_a_larger_simulated_log(tmp_path: Path) -> None:
+    """Thousands of runs, 50 interleaved (as the benchmark writes them): the same summary and reports."""
+    from runfsm.testing.simulate import simulate_runs, write_corpus
+
+    path = tmp_path / "runs.jsonl"
+    with path.open("w") as out:
+        runs = simulate_runs(-1, seed=3, illegal=0.02, unfinished=0.02, fmt="jsonl")
+        write_corpus(out, runs, fmt="jsonl", seed=3, max_lines=20_000)
+    python, duckdb = _both([path])
+    assert duckdb == python
+    assert python[0]["runs"] > 3000
+
+
+def test_runs_are_joined_across_files_directories_and_globs(tmp_path: Path) -> None:
+    """A run created in one file and finished in another is one run; a directory or a glob stands for its files."""
+    (tmp_path / "logs").mkdir()
+    _write(tmp_path / "logs" / "a.jsonl", '{"id": "run_1", "status": "queued"}\n')
+    _write(tmp_path / "logs" / "b.jsonl.gz", '{"id": "run_1", "status": "in_progress", "started_at": 1}\n')
+    _write(tmp_path / "logs" / "c.csv", "run_id,status\nrun_1,completed\n")
+    files = expand_paths([tmp_path / "logs"])
+    assert [Path(f).name for f in files] == ["a.jsonl", "b.jsonl.gz", "c.csv"]
+    assert expand_paths([str(tmp_path / "logs" / "*.jsonl*")]) == files[:2]
+    summary = duckdb_engine.summarize_paths([tmp_path / "logs"], on_error=lambda e: None)
+    assert (summary.runs, summary.legal, summary.input_errors) == (1, 1, 0)
+    assert summary == summarize_paths(files)
+
+
+def test_unreadable_inputs_are_reported_like_the_python_engine(tmp_path: Path) -> None:
+    """A missing file, an empty file, binary data and a non-UTF-8 line: the python reader's errors, FILE:LINE."""
+    _write(tmp_path / "empty.jsonl", "")
+    (tmp_path / "binary.jsonl").write_bytes(b"\x00\x01\x02\n")
+    (tmp_path / "latin1.jsonl").write_bytes(b'{"id": "run_1", "status": "queued"}\n{"id": "caf\xe9"}\n')
+    paths = [tmp_path / "missing.jsonl", tmp_path / "empty.jsonl", tmp_path / "binary.jsonl", tmp_path / "latin1.jsonl"]
+    python, duckdb = _both(paths)
+    assert duckdb == python
+    assert len(python[2]) == 4
+
+
+def test_a_parquet_file_without_the_columns_is_an_input_error(tmp_path: Path) -> None:
+    """Parquet needs ``run_id`` (or ``id``) and ``status``: otherwise the file is reported, not guessed at."""
+    import duckdb
+
+    path = tmp_path / "other.parquet"
+    duckdb.connect().execute(f"COPY (SELECT 1 AS x) TO '{path}' (FORMAT parquet)")
+    errors: list[str] = []
+    summary = duckdb_engine.summarize_paths([path], on_error=lambda e: errors.append(str(e)))
+    assert summary.input_errors == 1
+    assert errors == [f"{path}: a Parquet input needs a 'run_id' (or 'id') and a 'status' column; it has x"]
+
+
+def test_the_engine_spills_within_its_memory_limit(tmp_path: Path) -> None:
+    """A small memory limit and a temporary directory of our own: the answers do not change."""
+    path = _write(tmp_path / "runs.jsonl", _corpus("jsonl", 5, runs=200, illegal=0.1))
+    spill = tmp_path / "spill"
+    expected = _outcome(summarize_paths, [path])
+    got = _outcome(duckdb_engine.summarize_paths, [path], memory_limit="64MB", temp_directory=str(spill), threads=1)
+    assert got == expected
