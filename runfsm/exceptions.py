@@ -11,6 +11,7 @@ The tree::
     │   └── MissingClientCall                 a jump that needs a client call nobody recorded
     ├── CallbackError                         a user's on-enter callback raised
     ├── InputError (also ValueError)          unusable input: names the source, the line and what was expected
+    ├── SavedTrackerError (also ValueError)   a saved tracker that is malformed or inconsistent: names the field
     ├── DiagramError                          a diagram could not be drawn
     │   └── GraphvizMissing (also RuntimeError)   SVG/PNG asked for, Graphviz (package or `dot`) not installed
     ├── ScriptError (also ValueError)         testing kit: a scripted run history the fake API cannot play
@@ -23,7 +24,9 @@ The tree::
         ├── WatchTimeout (also TimeoutError)  the deadline passed while the run could still change
         ├── UnexpectedRunStatus (also ValueError)  the API returned a status runfsm does not know
         ├── ToolOutputsRejected               the API refused the tool outputs and the run did not end
-        └── RequestsFailed                    too many failed requests in a row (the last ApiError is the cause)
+        ├── RequestsFailed                    too many failed requests in a row (the last ApiError is the cause)
+        └── HandlerFailed                     the tool handler raised, returned no tool outputs, or its future failed
+            └── HandlerTimeout (also TimeoutError)  the handler's future did not complete in time
 
 Catch ``RunfsmError`` for everything, or the builtin base where one is listed.
 ``transitions.MachineError`` never escapes runfsm: it is translated at the boundary.
@@ -51,6 +54,7 @@ __all__ = [
     "MissingClientCall",
     "NotARunStatus",
     "RunfsmError",
+    "SavedTrackerError",
     "ScriptError",
     "UnknownStatus",
     "WebhookRejected",
@@ -188,6 +192,19 @@ class InputError(RunfsmError, ValueError):
         self.detail = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
+
+
+class SavedTrackerError(RunfsmError, ValueError):
+    """A saved tracker (``RunTracker.from_json`` / ``from_dict``) that is malformed or contradicts itself.
+
+    ``field`` names where, as a path into the document (``"history[12].state"``, ``"pending_calls"``;
+    ``"<document>"`` for the whole text); ``detail`` says what was expected.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        self.field = field
+        self.detail = message
+        super().__init__(f"saved tracker: {field}: {message}")
 
 
 # ----------------------------------------------------------------------------- diagrams (issue 4)

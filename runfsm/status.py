@@ -6,7 +6,8 @@ lifecycle (``lifecycle=RESPONSE_LIFECYCLE``) they use that lifecycle's parser.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar, overload
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from runfsm.parsing import Snapshot, StatusParser
 from runfsm.vocabulary import LifecycleState, StateKind
@@ -20,6 +21,7 @@ __all__ = [
     "RunStatus",
     "parse_status",
     "read_run",
+    "tool_call_ids",
 ]
 
 _S = TypeVar("_S", bound=LifecycleState)
@@ -147,3 +149,30 @@ def read_run(value: object, lifecycle: Lifecycle[_S] | None = None) -> Snapshot[
     if lifecycle is None:
         return RUN_PARSER.read(value)
     return lifecycle.parser.read(value)
+
+
+def _get(value: Any, name: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def tool_call_ids(fields: Any) -> frozenset[str] | None:
+    """The ids of the tool calls a ``requires_action`` run object asks for; None when it names none.
+
+    Reads ``required_action.submit_tool_outputs.tool_calls[*].id`` from a dict (JSON as logged)
+    or an SDK object (openai ``Run``, azure ``ThreadRun``). A compact log has no run objects,
+    so it has no ids: None, not an empty set.
+
+    >>> sorted(tool_call_ids({"required_action": {"submit_tool_outputs": {"tool_calls": [{"id": "call_1"}]}}}))
+    ['call_1']
+    >>> tool_call_ids({"status": "requires_action"}) is None
+    True
+    """
+    action = _get(fields, "required_action")
+    submit = _get(action, "submit_tool_outputs") if action is not None else None
+    calls = _get(submit, "tool_calls") if submit is not None else None
+    if not calls or isinstance(calls, (str, bytes)):
+        return None
+    ids = [_get(call, "id") for call in calls]
+    return frozenset(str(i) for i in ids if i is not None) or None

@@ -12,6 +12,12 @@ Modes
     (:meth:`RunTracker.submitted_tool_outputs`, :meth:`RunTracker.cancel_requested`). The first
     poll may find the run in any status: it is recorded as the ``START``.
 
+A ``requires_action`` seen again right after a submit is a stale view of the round just
+answered when it asks for the same tool calls (by id): it is recorded as ``REPEATED`` and the
+submit stays pending, to explain the next move. New ids start a new round. Without ids (a
+compact log, bare status strings) there is nothing to compare: a poll reads the second
+``requires_action`` as a new round, as before.
+
 A stream capture that begins after ``created``/``queued`` (a submit stream logged alone, a
 consumer that connected late, a log cut at its start) is not an illegal run: its first status
 is recorded as ``JOINED`` (the run was joined mid-run), and it goes on from there. A stream
@@ -38,11 +44,13 @@ tracker is not locked: feed it from one thread at a time, or hold your own lock 
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import gc
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypedDict, cast
 
@@ -53,12 +61,14 @@ from runfsm.exceptions import (
     IllegalTransition,
     MissingClientCall,
     RunfsmError,
+    SavedTrackerError,
     UnknownStatus,
     WrongRun,
 )
 from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
-from runfsm.status import RunStatus
+from runfsm.saved import FORMAT, Step, read_entry, read_saved
+from runfsm.status import RunStatus, tool_call_ids
 from runfsm.vocabulary import LifecycleState, Trigger
 
 __all__ = [
@@ -172,29 +182,8 @@ class Observation(Generic[S]):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, lifecycle: Lifecycle[Any] | None = None) -> Observation[Any]:
-        """Inverse of :meth:`to_dict` (for the run lifecycle unless ``lifecycle`` says otherwise)."""
-        lifecycle = _lifecycle_or_run(lifecycle)
-        names = lifecycle.by_name()
-        lenient: list[Edge[Any]] = []
-        for source, dest in data.get("lenient", ()):
-            edge = lifecycle.edge(names[source], names[dest])
-            if edge is None:
-                raise ValueError(f"history names {source} -> {dest} as a lenient edge; the lifecycle has no such edge")
-            lenient.append(edge)
-        return cls(
-            index=int(data["index"]),
-            time=data.get("time"),
-            raw=data.get("raw"),
-            status=names[data["status"]] if data.get("status") is not None else None,
-            source=names[data["source"]],
-            state=names[data["state"]],
-            outcome=Outcome(data["outcome"]),
-            inferred=tuple(names[s] for s in data.get("inferred", ())),
-            lenient=tuple(lenient),
-            calls=tuple(Trigger(c) for c in data.get("calls", ())),
-            missing_calls=tuple(Trigger(c) for c in data.get("missing_calls", ())),
-            warnings=tuple(data.get("warnings", ())),
-        )
+        """Inverse of :meth:`to_dict`; :class:`~runfsm.exceptions.SavedTrackerError` names a bad field."""
+        return read_entry(data, lifecycle=_lifecycle_or_run(lifecycle), make=_observation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +219,45 @@ class _Entering(Generic[S]):
     dest: S
     previous: S
     errors: list[BaseException] = field(default_factory=list)
+
+
+_OUTCOMES = {o.value: o for o in Outcome}
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a saved history is read.
+
+    Decoding builds millions of acyclic containers; each full collection on the way walks
+    all of them, which doubled the time to restore a million observations. Nothing read
+    here forms a cycle, and the collector's previous state is restored on the way out.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _observation(
+    index: int, time: float | None, raw: object, step: Step, warnings: tuple[str, ...]
+) -> Observation[Any]:
+    return Observation(
+        index,
+        time,
+        raw,
+        step.status,
+        step.source,
+        step.state,
+        _OUTCOMES[step.outcome],
+        step.inferred,
+        step.lenient,
+        step.calls,
+        step.missing_calls,
+        warnings,
+    )
 
 
 def _ordered(calls: frozenset[Trigger]) -> tuple[Trigger, ...]:
@@ -270,10 +298,12 @@ class RunTracker(Generic[S]):
     """
 
     __slots__ = (
+        "_answered_calls",
         "_callbacks",
         "_clock",
         "_entering",
         "_pending",
+        "_round_calls",
         "history",
         "keep_raw",
         "lifecycle",
@@ -322,6 +352,10 @@ class RunTracker(Generic[S]):
         self.state: S = self.lifecycle.initial
         self.history: list[Observation[S]] = []
         self._pending: frozenset[Trigger] = _NO_CALLS
+        self._round_calls: frozenset[str] | None = None
+        """The tool-call ids of the paused round the run is in (None: not known)."""
+        self._answered_calls: frozenset[str] | None = None
+        """The tool-call ids of the round the last recorded submit answered."""
         self._callbacks: dict[S, list[EnterCallback]] | None = None
         self._clock = clock
         self._entering: _Entering[S] | None = None
@@ -395,6 +429,8 @@ class RunTracker(Generic[S]):
         elif call is Trigger.SUBMIT_TOOL_OUTPUTS and not self.state.is_paused:
             warnings = (f"submit_tool_outputs recorded while the run was last seen {self.state}",)
         self._pending = self._pending | {call}
+        if call is Trigger.SUBMIT_TOOL_OUTPUTS:
+            self._answered_calls = self._round_calls
         obs = Observation(
             index=len(self.history),
             time=self._now(at),
@@ -416,7 +452,9 @@ class RunTracker(Generic[S]):
             return at
         return self._clock() if self._clock is not None else None
 
-    def observe(self, value: object, *, at: float | None = None) -> Observation[S]:
+    def observe(
+        self, value: object, *, at: float | None = None, tool_calls: Iterable[str] | None = None
+    ) -> Observation[S]:
         """Feed one observed status; return the history entry it produced.
 
         ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
@@ -429,14 +467,19 @@ class RunTracker(Generic[S]):
         raised as :class:`~runfsm.exceptions.IllegalTransition` /
         :class:`~runfsm.exceptions.UnknownStatus`, or only recorded. Run-step and message
         events raise :class:`~runfsm.exceptions.NotARunStatus`: filter them out first.
+
+        ``tool_calls`` gives the tool-call ids of a paused (``requires_action``) observation when
+        ``value`` carries none; a run object's own ``required_action`` is read otherwise. They
+        tell a stale view of the round just answered from a new round (see the module docs).
         """
+        calls = frozenset(tool_calls) if tool_calls is not None else None
         lifecycle = self.lifecycle
         if isinstance(value, (str, LifecycleState)):  # the common case: no run object, no fields to check
             try:
                 status = lifecycle.parse(value)
             except UnknownStatus as err:
                 return self._reject_unknown(value, err, at)
-            return self._advance(value, status, (), at)
+            return self._advance(value, status, (), at, calls)
         try:
             snapshot = lifecycle.read(value)
         except UnknownStatus as err:
@@ -446,10 +489,21 @@ class RunTracker(Generic[S]):
                 self.run_id = snapshot.run_id
             elif snapshot.run_id != self.run_id:
                 raise WrongRun(self.run_id, snapshot.run_id)
-        warnings = lifecycle.check_fields(snapshot.status, snapshot.fields) if snapshot.fields is not None else ()
-        return self._advance(value, snapshot.status, warnings, at)
+        warnings: tuple[str, ...] = ()
+        if snapshot.fields is not None:
+            warnings = lifecycle.check_fields(snapshot.status, snapshot.fields)
+            if calls is None and snapshot.status.is_paused:
+                calls = tool_call_ids(snapshot.fields)
+        return self._advance(value, snapshot.status, warnings, at, calls)
 
-    def _advance(self, raw: object, dest: S, warnings: tuple[str, ...], at: float | None) -> Observation[S]:
+    def _advance(
+        self,
+        raw: object,
+        dest: S,
+        warnings: tuple[str, ...],
+        at: float | None,
+        calls: frozenset[str] | None = None,
+    ) -> Observation[S]:
         source = self.state
         lifecycle = self.lifecycle
         code = lifecycle.lookup[source][dest]
@@ -461,7 +515,8 @@ class RunTracker(Generic[S]):
 
         if code == SAME:
             outcome = Outcome.REPEATED
-            if self._pending and self.mode == "poll":
+            stale = calls is not None and calls == self._answered_calls  # the round just answered, seen again
+            if self._pending and self.mode == "poll" and not stale:
                 cycle = lifecycle.route(source, dest, calls=self._pending)
                 if cycle is not None and cycle.calls:
                     route, outcome = cycle, Outcome.INFERRED
@@ -517,6 +572,8 @@ class RunTracker(Generic[S]):
             return obs
         if used:
             self._pending = self._pending - used
+        if dest.is_paused and (outcome is not Outcome.REPEATED or route is not None):
+            self._round_calls = calls  # a new paused round (None: its calls are not known)
         if outcome is Outcome.REPEATED:
             return obs
         if self._callbacks is not None or self._class_hooks:
@@ -661,7 +718,7 @@ class RunTracker(Generic[S]):
         Callbacks are code, not data: register them again after :meth:`from_dict`.
         """
         return {
-            "format": "runfsm.tracker/1",
+            "format": FORMAT,
             "lifecycle": self.lifecycle.name,
             "run_id": self.run_id,
             "mode": self.mode,
@@ -670,6 +727,8 @@ class RunTracker(Generic[S]):
             "keep_raw": self.keep_raw,
             "state": self.state.name,
             "pending_calls": sorted(c.value for c in self._pending),
+            "round_calls": sorted(self._round_calls) if self._round_calls is not None else None,
+            "answered_calls": sorted(self._answered_calls) if self._answered_calls is not None else None,
             "history": [o.to_dict() for o in self.history],
         }
 
@@ -685,30 +744,45 @@ class RunTracker(Generic[S]):
         clock: Callable[[], float] | None = time.time,
         lifecycle: Lifecycle[Any] | None = None,
     ) -> RunTracker[Any]:
-        """Restore a tracker saved with :meth:`to_dict` (into the run lifecycle unless told otherwise)."""
+        """Restore a tracker saved with :meth:`to_dict` (into the run lifecycle unless told otherwise).
+
+        The document is checked whole before anything is restored (see :mod:`runfsm.saved`):
+        a malformed or inconsistent one raises :class:`~runfsm.exceptions.SavedTrackerError`
+        (also a ``ValueError``) naming the field.
+        """
         lifecycle = _lifecycle_or_run(lifecycle)
-        if data.get("format") != "runfsm.tracker/1":
-            raise ValueError(f"not a saved runfsm tracker (format {data.get('format')!r}, expected 'runfsm.tracker/1')")
-        if data.get("lifecycle") != lifecycle.name:
-            raise ValueError(f"saved for lifecycle {data.get('lifecycle')!r}, restoring into {lifecycle.name!r}")
-        tracker = cls(
-            data.get("run_id"),
-            mode=data["mode"],
-            on_illegal=data["on_illegal"],
-            on_missing_call=data["on_missing_call"],
-            keep_raw=bool(data.get("keep_raw", True)),
+        with _collector_paused():
+            saved = read_saved(data, lifecycle=lifecycle, make=_observation)
+        tracker: RunTracker[Any] = cls(
+            saved.run_id,
+            mode=saved.mode,  # type: ignore[arg-type]  # checked by read_saved
+            on_illegal=saved.on_illegal,  # type: ignore[arg-type]
+            on_missing_call=saved.on_missing_call,  # type: ignore[arg-type]
+            keep_raw=saved.keep_raw,
             clock=clock,
             lifecycle=lifecycle,
         )
-        tracker.state = lifecycle.by_name()[data["state"]]
-        tracker._pending = frozenset(Trigger(c) for c in data.get("pending_calls", ()))
-        tracker.history = [Observation.from_dict(o, lifecycle=lifecycle) for o in data.get("history", ())]
+        tracker.state = saved.state
+        tracker._pending = saved.pending_calls
+        tracker._round_calls = saved.round_calls
+        tracker._answered_calls = saved.answered_calls
+        tracker.history = saved.history
         return tracker
 
     @classmethod
-    def from_json(cls, text: str, **kwargs: Any) -> RunTracker[Any]:
-        """Restore a tracker saved with :meth:`to_json`."""
-        return cls.from_dict(json.loads(text), **kwargs)
+    def from_json(cls, text: str | bytes, **kwargs: Any) -> RunTracker[Any]:
+        """Restore a tracker saved with :meth:`to_json`; bad text raises :class:`~runfsm.exceptions.SavedTrackerError`.
+
+        ``text`` is the JSON as ``str`` or UTF-8 ``bytes``; ``kwargs`` go to :meth:`from_dict`.
+        """
+        try:
+            with _collector_paused():
+                data = json.loads(text)
+        except RecursionError:
+            raise SavedTrackerError("nested deeper than the JSON reader allows", field="<document>") from None
+        except (ValueError, TypeError) as err:  # JSONDecodeError, bad UTF-8, an integer too long to read
+            raise SavedTrackerError(f"not JSON: {err}", field="<document>") from None
+        return cls.from_dict(data, **kwargs)
 
     # -- convenience
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import os
+import random
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -79,6 +81,116 @@ def log_errors() -> Callable[..., list[tuple[int | None, str]]]:
         return [(i.line, i.detail) for i in _read_log(text, **kwargs) if isinstance(i, InputError)]
 
     return errors
+
+
+# ----------------------------------------------------------------------------- mutated logs
+
+_MUTATIONS = ("truncate", "drop_blank", "bom", "nul", "garbage", "dup_key", "shuffle", "cr", "crlf", "odd_json")
+_GARBAGE = [
+    b"\xff\xfe",
+    b"\x00",
+    b"\r",
+    b"\n",
+    b"\n\n",
+    b'"',
+    b'a,"b\n',
+    b"{",
+    b"event: x\n",
+    b"event: thread.run.queued\n",
+    b"data: {\n",
+    b": a comment\n",
+    b",,,\n",
+    b'{"object":"thread.run.step","id":"s"}\n',
+]
+
+
+def _simulated_log(fmt: str, seed: int, runs: int) -> bytes:
+    """A simulated log in ``fmt`` (some runs illegal, some unfinished, 3 interleaved), as bytes."""
+    from runfsm.testing.simulate import simulate_runs, write_corpus
+
+    mode = "stream" if fmt in ("events", "sse") else "poll"
+    simulated = simulate_runs(runs, seed=seed, mode=mode, illegal=0.3, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
+    text = io.StringIO()
+    write_corpus(text, simulated, fmt=fmt, concurrency=3, seed=seed)  # type: ignore[arg-type]
+    return text.getvalue().encode()
+
+
+def _mutate(data: bytes, mutation: str, rng: random.Random) -> bytes:
+    """One mutation of a log (positions drawn from ``rng``)."""
+    lines = data.splitlines(keepends=True)
+    at = rng.randrange(len(data) + 1)
+    if mutation == "truncate" and lines:  # a line loses its tail (the last one may lose its newline)
+        k = rng.randrange(len(lines))
+        line = lines[k]
+        lines[k] = line[: rng.randrange(len(line) + 1)] + (b"\n" if k < len(lines) - 1 else b"")
+        return b"".join(lines)
+    if mutation == "drop_blank":
+        return b"".join(line for line in lines if line.strip())
+    if mutation == "bom":
+        k = rng.choice([0, at, *(len(b"".join(lines[:i])) for i in range(len(lines)))])
+        return data[:k] + b"\xef\xbb\xbf" + data[k:]
+    if mutation == "nul":
+        return data[:at] + b"\x00" + data[at:]
+    if mutation == "garbage":  # anywhere, or as a line of its own
+        if lines and rng.random() < 0.5:
+            lines.insert(rng.randrange(len(lines) + 1), rng.choice(_GARBAGE))
+            return b"".join(lines)
+        return data[:at] + rng.choice(_GARBAGE) + data[at:]
+    if mutation == "dup_key" and lines:  # a JSON line gains a duplicate (or an event's own) "id"
+        k = rng.randrange(len(lines))
+        line = lines[k]
+        if line.startswith(b"{"):
+            dup = b'"id":"dup_%d"' % rng.randrange(1000)
+            lines[k] = (
+                b"{" + dup + b"," + line[1:] if rng.random() < 0.5 else line.rstrip(b"}\r\n") + b"," + dup + b"}\n"
+            )
+        return b"".join(lines)
+    if mutation == "shuffle":
+        rng.shuffle(lines)
+        return b"".join(line if line.endswith((b"\n", b"\r")) else line + b"\n" for line in lines)
+    if mutation == "cr":
+        return data.replace(b"\n", b"\r")
+    if mutation == "crlf":
+        return data.replace(b"\n", b"\r\n")
+    if mutation == "odd_json" and lines:  # valid JSON the fast parser refuses, or not JSON at all
+        k = rng.randrange(len(lines))
+        line = lines[k]
+        odd = rng.choice(
+            [
+                b'"n":123456789012345678901234567890123',
+                b'"s":"\\ud800"',
+                b'"t":NaN',
+                b'"d":' + b"[" * 1100 + b"]" * 1100,
+            ]
+        )
+        for marker in (b"{", b"data: {"):
+            if line.startswith(marker):
+                lines[k] = marker + odd + b"," + line[len(marker) :]
+                break
+        return b"".join(lines)
+    return data
+
+
+@pytest.fixture(scope="session")
+def mutated_logs() -> Callable[[st.DataObject], tuple[str, bytes]]:
+    """``draw(data) -> (fmt, bytes)``: a simulated log in any format, then a few mutations.
+
+    The mutations: truncated lines, dropped blank lines, byte-order marks, NULs and garbage
+    inserted anywhere, duplicate ``"id"`` keys, shuffled lines, CR-only or CRLF line ends,
+    valid JSON the fast parser refuses (and ``NaN``, which is not JSON).
+    """
+
+    def draw(data: st.DataObject) -> tuple[str, bytes]:
+        fmt = data.draw(st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]), label="fmt")
+        seed = data.draw(st.integers(0, 2**16), label="seed")
+        log = _simulated_log(fmt, seed, data.draw(st.integers(1, 8), label="runs"))
+        mutations = data.draw(st.lists(st.sampled_from(_MUTATIONS), min_size=1, max_size=5), label="mutations")
+        rng = data.draw(st.randoms(use_true_random=False), label="positions")
+        for mutation in mutations:
+            log = _mutate(log, mutation, rng)
+        return fmt, log
+
+    return draw
 
 
 @pytest.fixture

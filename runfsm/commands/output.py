@@ -24,10 +24,21 @@ if TYPE_CHECKING:
 
     from runfsm.exceptions import InputError
 
-__all__ = ["EntryKind", "Spool", "ValidationReport", "entry_renderer", "failure_lines", "render_json", "render_text"]
+__all__ = [
+    "MAX_LISTED_ERRORS",
+    "EntryKind",
+    "Spool",
+    "ValidationReport",
+    "entry_renderer",
+    "failure_lines",
+    "render_json",
+    "render_text",
+]
 
 EntryKind = Literal["text", "json"]
 
+MAX_LISTED_ERRORS = 1_000
+"""Input errors kept to be listed (JSON lists them all, text the first ``_SHOWN_ERRORS``); every one is counted."""
 _SHOWN_ERRORS = 50
 _RUNS_PLACEHOLDER = "\x00runs\x00"
 
@@ -40,7 +51,18 @@ class ValidationReport:
     verdicts: list[Verdict] = field(default_factory=list)
     """Failing runs and runs with warnings (every run for a full JSON report), when not spooled."""
     errors: list[InputError] = field(default_factory=list)
+    """The input errors to list: the first :data:`MAX_LISTED_ERRORS` (the summary counts them all)."""
     records: int = 0
+
+    def add_error(self, error: InputError) -> None:
+        """Keep one more input error to list, unless :data:`MAX_LISTED_ERRORS` are kept already."""
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append(error)
+
+    @property
+    def errors_not_listed(self) -> int:
+        """Input errors counted in the summary but not kept to be listed."""
+        return max(self.summary.input_errors - len(self.errors), 0)
 
 
 def _status(value: Any) -> str:
@@ -198,6 +220,10 @@ def render_text(
         ]
         for label, value in rows:
             out.write(f"{label:<20}{value:>10,}\n")
+        if s.sources:
+            out.write(f"\n{'lines':>10}{'in records':>12}{'skipped':>10}{'errors':>10}  input\n")
+            for c in s.sources:
+                out.write(f"{c.lines:>10,}{c.in_records:>12,}{c.skipped:>10,}{c.errors:>10,}  {printable(c.source)}\n")
     body: list[str] = []
     for verdict in report.verdicts:
         body.extend(failure_lines(verdict, s, show_warnings))
@@ -210,18 +236,22 @@ def render_text(
             spooled.copy_to(out)
         if body:
             out.write("\n".join(body) + "\n")
-    if report.errors:
+    if report.errors or s.input_errors:
         out.write("\ninput errors:\n" if not only_failures or has_body else "input errors:\n")
         for error in report.errors[:_SHOWN_ERRORS]:
             out.write(f"  {printable(str(error))}\n")
-        if len(report.errors) > _SHOWN_ERRORS:
-            out.write(f"  ... and {len(report.errors) - _SHOWN_ERRORS} more\n")
+        hidden = s.input_errors - min(len(report.errors), _SHOWN_ERRORS)
+        if hidden > 0:
+            out.write(
+                f"  {hidden:,} more input errors not listed here (of {s.input_errors:,}, all counted above; "
+                f"--format json lists the first {min(s.input_errors, MAX_LISTED_ERRORS):,})\n"
+            )
 
 
 def render_json(
     report: ValidationReport, out: IO[str], *, only_failures: bool = False, spooled: Spool | None = None
 ) -> None:
-    """One JSON document: summary, exit code, runs (each a verdict), input errors.
+    """One JSON document: summary, exit code, runs (each a verdict), input errors, how many are not listed.
 
     The runs are ``report.verdicts`` (only failing ones with ``only_failures``) followed by
     the entries of ``spooled``; the document is written piece by piece, never held whole.
@@ -232,6 +262,7 @@ def render_json(
         "exit_code": s.exit_code,
         "runs": _RUNS_PLACEHOLDER,
         "input_errors": [{"source": e.source, "line": e.line, "message": e.detail} for e in report.errors],
+        "input_errors_not_listed": report.errors_not_listed,
     }
     # "runs" comes before anything taken from the input: the first occurrence is the placeholder
     head, tail = json.dumps(doc, indent=2).split(json.dumps(_RUNS_PLACEHOLDER), 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from runfsm.commands.output import EntryKind, Spool, ValidationReport, render_json, render_text
+from runfsm.commands.output import MAX_LISTED_ERRORS, EntryKind, Spool, ValidationReport, render_json, render_text
 from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import PRESETS, preset
+from runfsm.printable import printable
 from runfsm.validation import summarize_paths
 from runfsm.validation.engines import DEFAULT_MEMORY_LIMIT, ENGINES, choose_engine, expand_paths, summarize_with
 from runfsm.validation.records import FORMATS, resolve_lifecycle
@@ -43,6 +45,7 @@ __all__ = [
     "run",
     "sample_paths",
     "start_method",
+    "unshareable",
 ]
 # ValidationReport, render_json and render_text live in runfsm.commands.output; they are re-exported here
 
@@ -209,7 +212,8 @@ def collect(
     With ``jobs`` > 1, that many worker processes each judge the runs of one partition (by a
     hash of the run id) and their reports are merged: kept verdicts come back through
     ``spool`` files when a spool is given, else as objects (``keep`` is then not called).
-    Standard input is read once, so it is always validated in this process.
+    An input that is not a regular file (standard input, a pipe, a device, see
+    :func:`unshareable`) can be read only once: with one, everything is validated in this process.
 
     ``engine`` names who reads and groups (see :mod:`runfsm.validation.engines`): ``python``
     (this process, or ``jobs`` processes), ``duckdb`` or ``spark`` (``engine_options`` are theirs).
@@ -223,7 +227,7 @@ def collect(
         "check_fields": check_fields,
         "lifecycle": lifecycle,
     }
-    if jobs > 1 and "-" not in paths and engine == "python":
+    if jobs > 1 and engine == "python" and not any(unshareable(path) for path in paths):
         return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
     report = ValidationReport(Summary(strict=strict))
     worth_reporting = report.summary.is_worth_reporting
@@ -260,7 +264,7 @@ def collect(
             mode=mode,  # type: ignore[arg-type]  # checked by argparse choices
             strict=strict,
             sort_by=sort_by,
-            on_error=report.errors.append,
+            on_error=report.add_error,
             on_verdict=on_kept,
             every_verdict=keep_all or on_verdict is not None or report_to is not None,
             input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
@@ -319,6 +323,29 @@ def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str
     # InputError does not pickle its fields: send them as plain tuples
     errors = [(e.detail, e.source, e.line) for e in report.errors]
     return report.summary, report.verdicts, entries, errors, part_report
+
+
+def unshareable(path: str) -> str | None:
+    """Why ``--jobs`` workers cannot each read ``path`` whole, or None when they can.
+
+    Each worker opens and reads every input itself, so an input must read the same in every
+    process: a regular file named by an ordinary path. Standard input, a pipe or FIFO
+    (``<(zcat f)``), a device, and paths that name a file descriptor of the process
+    (``/dev/stdin``, ``/dev/fd/N``, ``/proc/self/fd/N``) cannot be shared. A path that does not
+    exist can (its error is reported once).
+    """
+    if path == "-":
+        return "standard input"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    for name in (os.path.abspath(path), os.path.realpath(path)):
+        if name.startswith(("/dev/", "/proc/")):
+            return "a file descriptor of this process"
+    return None
 
 
 def _ignore_interrupts() -> None:
@@ -383,6 +410,7 @@ def _collect_parallel(
                     report_to.merge(part_report)
                 report.errors.extend(InputError(detail, source=source, line=line) for detail, source, line in errors)
     report.errors.sort(key=lambda e: (e.source, e.line or 0))
+    del report.errors[MAX_LISTED_ERRORS:]
     report.records = summary.observations
     return report
 
@@ -428,6 +456,8 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     except ValueError as err:
         print(f"runfsm validate: error: {err}", file=sys.stderr)
         return 2
+    if engine == "python":
+        args.jobs = _usable_jobs(args.jobs, paths)  # the command's own options: the workers' count as used
     html = _html_report(paths, strict=args.strict, lifecycle=preset(args.lifecycle)) if args.report else None
     # an unwritable --report fails now, before any input is read
     target = claim(args.report) if args.report else None
@@ -437,6 +467,21 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     finally:
         if target is not None:
             target.abandon()  # nothing left behind when the work stopped early
+
+
+def _usable_jobs(jobs: int, paths: list[str]) -> int:
+    """``jobs``, or 1 (saying why on stderr) when some input cannot be read by every worker."""
+    if jobs > 1:
+        reasons = [(path, why) for path in paths if (why := unshareable(path)) is not None]
+        if reasons:
+            path, why = reasons[0]
+            print(
+                f"runfsm validate: note: --jobs {jobs} needs files every worker can read; {printable(path)} is {why} "
+                "(read once): validating everything in one process",
+                file=sys.stderr,
+            )
+            jobs = 1
+    return jobs
 
 
 def _judge(
@@ -588,4 +633,6 @@ def _relative_to_samples(report: ValidationReport) -> None:
         return dataclasses.replace(verdict, offenses=offenses, warnings=warnings, run_id=run_id)
 
     report.verdicts = [fix(v) for v in report.verdicts]
+    for counts in report.summary.sources:
+        counts.source = short(counts.source)
     report.errors = [InputError(e.detail, source=short(e.source), line=e.line) for e in report.errors]

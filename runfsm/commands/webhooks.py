@@ -55,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--budget", type=int, default=60, help="reconcile requests per minute (default: 60)")
     serve.add_argument(
+        "--synchronous",
+        choices=("FULL", "NORMAL"),
+        default="FULL",
+        help="SQLite's: FULL survives a power cut (default); NORMAL a crash of the process, at a higher rate",
+    )
+    serve.add_argument(
         "--callback-lease",
         type=float,
         default=60.0,
@@ -80,6 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
     from runfsm.webhooks.receiver import Receiver  # noqa: PLC0415
     from runfsm.webhooks.reconcile import Reconciler, openai_retriever  # noqa: PLC0415
     from runfsm.webhooks.service import serve  # noqa: PLC0415
+    from runfsm.webhooks.store import WebhookStore  # noqa: PLC0415
 
     secret = os.environ.get(args.secret_env)
     if not secret:
@@ -95,7 +102,8 @@ def _serve(args: argparse.Namespace) -> int:
             import openai  # noqa: PLC0415
 
             retrieve = openai_retriever(openai.OpenAI())
-        receiver = Receiver(args.store, secret=secret, retrieve=retrieve, callback_lease=args.callback_lease)
+        store = WebhookStore(args.store, synchronous=args.synchronous)
+        receiver = Receiver(store, secret=secret, retrieve=retrieve, callback_lease=args.callback_lease)
     except (ValueError, ImportError, sqlite3.Error) as err:
         print(f"runfsm webhooks serve: error: {err}", file=sys.stderr)
         return EXIT_USAGE

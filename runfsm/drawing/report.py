@@ -149,7 +149,8 @@ class Report:
     # -- rendering
 
     def _summary(self) -> str:
-        rows = [(k.replace("_", " "), v) for k, v in self.summary.to_dict().items() if not isinstance(v, bool)]
+        counts = self.summary.to_dict().items()
+        rows = [(k.replace("_", " "), v) for k, v in counts if isinstance(v, int) and not isinstance(v, bool)]
         body = "".join(f'<tr><th scope="row">{_esc(k)}</th><td class="n">{v:,}</td></tr>' for k, v in rows)
         mode = " (strict: unfinished runs and runs joined mid-run fail)" if self.summary.strict else ""
         return f"<table>{body}</table>{mode and f'<p>{mode.strip()}</p>'}"

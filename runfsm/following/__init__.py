@@ -3,9 +3,10 @@
 :class:`Watcher` / :class:`AsyncWatcher` follow one run (poll or stream), :class:`Scheduler` /
 :class:`AsyncScheduler` many under one request budget. Both carry out the steps of one
 sans-I/O :class:`FollowCore`; the API is reached through the small :class:`RunsAPI` protocol
-(the openai adapters ship here).
+(the openai adapters, and the Azure AI Foundry ``AgentsClient`` ones, ship here).
 """
 
+from runfsm.following.azure import AsyncAzureAgentsRuns, AzureAgentsRuns, translate_azure_error
 from runfsm.following.backoff import (
     BATCH_DEFAULT,
     BY_LIFECYCLE,
@@ -36,6 +37,8 @@ from runfsm.following.client import (
 )
 from runfsm.following.core import DEFAULT_EXPIRY, DEFAULT_GRACE, FollowCore, WatchResult, follow_tracker
 from runfsm.following.errors import (
+    HandlerFailed,
+    HandlerTimeout,
     RequestsFailed,
     ToolOutputsRejected,
     UnexpectedRunStatus,
@@ -58,15 +61,19 @@ __all__ = [
     "RESPONSIVE",
     "ActionHandler",
     "AsyncActionHandler",
+    "AsyncAzureAgentsRuns",
     "AsyncOpenAIRuns",
     "AsyncRunsAPI",
     "AsyncScheduler",
     "AsyncWatcher",
+    "AzureAgentsRuns",
     "ByStatus",
     "Capped",
     "Exponential",
     "Fixed",
     "FollowCore",
+    "HandlerFailed",
+    "HandlerTimeout",
     "Jitter",
     "ObjectPoller",
     "OpenAIRuns",
@@ -93,5 +100,6 @@ __all__ = [
     "follow_tracker",
     "parse_hint",
     "poll_object",
+    "translate_azure_error",
     "translate_error",
 ]

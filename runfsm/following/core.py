@@ -50,6 +50,8 @@ class StepKind(enum.Enum):
     CANCEL = "cancel"
     LOCATE = "locate"
     """The create stream broke before naming the run: find the thread's newest run (:meth:`FollowCore.on_located`)."""
+    CREATE = "create"
+    """Open the create stream again: it failed before naming the run, and the thread has no run made since."""
     DONE = "done"
 
 
@@ -257,6 +259,10 @@ class FollowCore:
             self.run_id = self.tracker.run_id
         assert obs.status is not None  # only unknown statuses lack one
         status = obs.status
+        if status is not RunStatus.RequiresAction:
+            # the round is over (its outputs were taken, or the run moved on without them): a later
+            # round with the same tool-call ids is a new round for the handler, never a resend
+            self._round, self._rejected = None, None
         if status is not self._status:
             self._status, self._status_since, self._replies_in_status = status, now, 0
         self._replies_in_status += 1
@@ -332,11 +338,31 @@ class FollowCore:
         return Step(StepKind.RETRIEVE, wait=(error.retry_after or 0.0) if error is not None else 0.0)
 
     def on_located(self, reply: Reply | None) -> Step:
-        """The thread's newest run after a broken create stream (None: the thread has none)."""
+        """The thread's newest run after a broken create stream (None: the thread has none).
+
+        A run created since watching began is this watch's run: it is followed. Otherwise no
+        run was created, so creating it again cannot make a duplicate: the next step is
+        ``CREATE`` after the retry backoff (bounded like any retry by ``max_consecutive`` and
+        the deadline). A refused create (4xx) was stopped earlier, in :meth:`on_stream_end`.
+        """
         created = _field(reply.run, "created_at") if reply is not None else None
         if reply is None or not isinstance(created, (int, float)) or created < self.started - 2:
-            cause = f": {self._stream_error}" if self._stream_error is not None else ""
-            raise self._error(WatchError, f"the create stream failed before the run was created{cause}")
+            error = self._stream_error
+            cause = f": {error}" if error is not None else ""
+            now = self.clock()
+            self._failures += 1
+            limit = self.retry.max_consecutive
+            if limit is not None and self._failures > limit:
+                raise self._error(
+                    RequestsFailed, f"the create failed {self._failures} times in a row, no run was created{cause}"
+                ) from error
+            if now >= self.deadline:
+                raise self._error(
+                    WatchTimeout, f"deadline passed; the create stream failed before the run was created{cause}"
+                ) from error
+            self.result.notes.append("no run on the thread: creating it again")
+            retry_after = error.retry_after if error is not None else None
+            return Step(StepKind.CREATE, wait=self.retry.wait(self._failures, retry_after=retry_after))
         run_id = _field(reply.run, "id")
         self.run_id = run_id if isinstance(run_id, str) else None
         self.result.notes.append(f"found {self.run_id} on the thread; polling")
@@ -356,6 +382,12 @@ class FollowCore:
             if request is StepKind.CANCEL:
                 self.result.retrieves += 1  # "Cannot cancel run with status ...": it ended meanwhile
                 return Step(StepKind.RETRIEVE)
+            if request is StepKind.LOCATE:
+                raise self._error(
+                    RequestsFailed,
+                    f"listing the thread's runs was refused ({error}) after the create stream broke: "
+                    "the run may exist; not creating another",
+                ) from error
             raise self._error(RequestsFailed, f"{request.value} was refused: {error}") from error
         self._failures += 1
         limit = self.retry.max_consecutive
@@ -364,6 +396,8 @@ class FollowCore:
         if now >= self.deadline:
             raise self._timeout(now) from error
         wait = self.retry.wait(self._failures, retry_after=error.retry_after)
+        if request is StepKind.LOCATE:
+            return Step(StepKind.LOCATE, wait=wait)  # look again: the run, if any, is still there
         if request is StepKind.CANCEL and self._status is not None and not self._status.is_terminal:
             self.result.cancels += 1
             return Step(StepKind.CANCEL, wait=wait)

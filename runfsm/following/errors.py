@@ -14,7 +14,15 @@ from runfsm.exceptions import RunfsmError
 if TYPE_CHECKING:
     from runfsm.tracker import RunTracker
 
-__all__ = ["RequestsFailed", "ToolOutputsRejected", "UnexpectedRunStatus", "WatchError", "WatchTimeout"]
+__all__ = [
+    "HandlerFailed",
+    "HandlerTimeout",
+    "RequestsFailed",
+    "ToolOutputsRejected",
+    "UnexpectedRunStatus",
+    "WatchError",
+    "WatchTimeout",
+]
 
 
 class WatchError(RunfsmError):
@@ -49,3 +57,15 @@ class ToolOutputsRejected(WatchError):
 
 class RequestsFailed(WatchError):
     """Too many requests failed in a row (``RetryPolicy.max_consecutive``); the last ``ApiError`` is the cause."""
+
+
+class HandlerFailed(WatchError):
+    """The tool handler raised, returned something that is not a list of tool outputs, or its future failed.
+
+    The handler's own exception is the ``__cause__``. The run is left as it was on the server
+    (waiting for tool outputs until it expires): resume it, or cancel it, with its ``run_id``.
+    """
+
+
+class HandlerTimeout(HandlerFailed, TimeoutError):
+    """The handler's future (or coroutine) did not complete within its timeout, or before the run's deadline."""

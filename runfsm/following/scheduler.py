@@ -5,6 +5,17 @@ watcher) and sends one request at a time, when the budget allows: runs whose too
 ready go first, then the earliest ``expires_at``. A 429 pauses every run (the server's
 ``retry-after``, or the retry backoff), not only the one that got it.
 
+One run's trouble ends only that run, and every added run gets a result: a tool handler that
+raises, returns something that is not a list of tool outputs, or hands back a future that fails
+ends its run with :class:`~runfsm.following.errors.HandlerFailed` (the handler's exception is the
+``__cause__``); a future or coroutine that does not complete within ``handler_timeout`` (or, without
+one, before the run's deadline) ends it with :class:`~runfsm.following.errors.HandlerTimeout` and is
+cancelled. A handler that blocks the calling thread cannot be interrupted: give the sync scheduler a
+handler that returns a ``concurrent.futures.Future`` (a thread pool's ``submit``) to time it out.
+Any other exception while following one run (a tracker callback that raises, a tracker made with
+``on_illegal="raise"``, an adapter that raises something other than ``ApiError``) ends that run
+with a :class:`~runfsm.following.errors.WatchError` whose ``__cause__`` it is.
+
 The budget is a token bucket holding at most ``burst`` tokens, refilled at
 ``(per_minute - burst) / 60`` tokens a second: any 60 s window then sees at most
 ``burst + (per_minute - burst) = per_minute`` requests, whatever the number of runs.
@@ -22,12 +33,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runfsm.exceptions import ApiError
+from runfsm.exceptions import ApiError, RunfsmError
 from runfsm.following.adapters import POLL_METHODS, async_runs_api, runs_api
 from runfsm.following.backoff import DEFAULT, PollPolicy, RetryPolicy
 from runfsm.following.client import AsyncRunsAPI, Reply, RunsAPI, ToolOutput
 from runfsm.following.core import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
-from runfsm.following.errors import WatchError
+from runfsm.following.errors import HandlerFailed, HandlerTimeout, WatchError
 
 if TYPE_CHECKING:
     from runfsm.tracker import OnIllegal, RunTracker
@@ -84,6 +95,11 @@ class TokenBucket:
         return True
 
 
+def _check_timeout(value: float | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        raise ValueError(f"handler_timeout must be a positive number of seconds or None, got {value!r}")
+
+
 @dataclass(slots=True)
 class _Job:
     key: tuple[int, float, float, int]
@@ -91,8 +107,11 @@ class _Job:
     core: FollowCore
     step: Step
     on_action: Callable[[Any], Any] | None
+    handler_timeout: float | None = None
     pending: Any = None
     """A Future (or asyncio task) of the handler's outputs, while it runs."""
+    pending_until: float = math.inf
+    """When the handler's future is given up on: its timeout, or the run's deadline."""
     error: WatchError | None = None
 
 
@@ -110,7 +129,10 @@ class _BaseScheduler:
         on_illegal: OnIllegal,
         clock: Callable[[], float],
         idle_wait: float,
+        handler_timeout: float | None,
     ) -> None:
+        _check_timeout(handler_timeout)
+        self.handler_timeout = handler_timeout
         self.clock = clock
         self.bucket = TokenBucket(per_minute, burst=burst, now=clock())
         self.policy = policy
@@ -133,17 +155,23 @@ class _BaseScheduler:
         on_action: Callable[[Any], Any] | None = None,
         tracker: RunTracker | None = None,
         timeout: float | None = None,
+        handler_timeout: float | None = None,
     ) -> RunTracker:
         """Start following a run; returns its tracker (register callbacks on it).
 
         ``run`` is a run object from ``runs.create`` (observed without a request) or a run id
         (then ``thread_id=`` is required). ``on_action(run)`` returns the tool outputs, or a
         future of them (a ``concurrent.futures.Future``; for the async twin, an awaitable), so
-        that slow tools do not hold up the other runs.
+        that slow tools do not hold up the other runs. ``handler_timeout`` (seconds, for this
+        run; the scheduler's by default) bounds how long such a future may take. Adding a run
+        that is already followed raises ``ValueError``: each run has one result.
         """
         from runfsm.following.watcher import _split  # noqa: PLC0415 - shared argument parsing, no cycle at import time
 
         thread, run_id, obj = _split(run, thread_id)
+        _check_timeout(handler_timeout)
+        if run_id in self._results or any(j.core.run_id == run_id for j in self._jobs):
+            raise ValueError(f"run {run_id} is already added to this scheduler")
         if tracker is None:
             tracker = follow_tracker(run_id, mode="poll", on_illegal=self.on_illegal, clock=self.clock)
         core = FollowCore(
@@ -157,7 +185,8 @@ class _BaseScheduler:
             grace=self.grace,
             has_handler=on_action is not None,
         )
-        job = _Job((0, 0.0, 0.0, 0), core, Step(StepKind.RETRIEVE), on_action)
+        limit = handler_timeout if handler_timeout is not None else self.handler_timeout
+        job = _Job((0, 0.0, 0.0, 0), core, Step(StepKind.RETRIEVE), on_action, handler_timeout=limit)
         self._advance(job, (lambda: core.on_reply(Reply(obj))) if obj is not None else core.retrieve_now)
         return tracker
 
@@ -179,8 +208,7 @@ class _BaseScheduler:
         ready = [j for j in self._jobs if j.pending is None and j.key[1] <= now]
         if not ready:
             waits = [j.key[1] - now for j in self._jobs if j.pending is None]
-            if any(j.pending is not None for j in self._jobs):
-                waits.append(self.idle_wait)
+            waits.extend(min(self.idle_wait, j.pending_until - now) for j in self._jobs if j.pending is not None)
             return None, max(min(waits, default=self.idle_wait), 1e-6)
         handlers = [j for j in ready if j.step.kind is StepKind.HANDLE]
         if handlers:  # calling a handler costs no request
@@ -197,30 +225,96 @@ class _BaseScheduler:
         self._jobs.remove(job)
         return job, 0.0
 
-    def _finished_handlers(self) -> list[_Job]:
-        return [j for j in self._jobs if j.pending is not None and j.pending.done()]
+    def _settle_handlers(self, now: float) -> None:
+        """Apply the outputs of handler futures that completed; give up on those past their time."""
+        for job in [j for j in self._jobs if j.pending is not None]:
+            pending = job.pending
+            if pending.done():
+                job.pending = None
+                if pending.cancelled():
+                    self._handler_failed(job, "the handler's future was cancelled", None)
+                elif pending.exception() is not None:
+                    err = pending.exception()
+                    self._handler_failed(job, f"the handler's future failed: {type(err).__name__}: {err}", err)
+                else:
+                    self._outputs(job, pending.result())
+            elif now >= job.pending_until:
+                job.pending = None
+                pending.cancel()
+                which = "its timeout" if job.pending_until != job.core.deadline else "the run's deadline"
+                self._handler_failed(
+                    job, f"the handler's future did not complete before {which}", None, kind=HandlerTimeout
+                )
 
     # -- applying the core's decisions
 
-    def _advance(self, job: _Job, decide: Callable[[], Step]) -> None:
-        """Apply one decision of the core; a WatchError ends only this run."""
-        try:
-            job.step = decide()
-        except WatchError as err:
-            job.error, job.step = err, Step(StepKind.DONE)
+    def _end(self, job: _Job, error: WatchError) -> None:
+        job.error, job.step = error, Step(StepKind.DONE)
         if job in self._jobs:
             self._jobs.remove(job)
         self._push(job)
 
+    def _advance(self, job: _Job, decide: Callable[[], Step]) -> None:
+        """Apply one decision of the core; an error ends only this run."""
+        try:
+            step = decide()
+        except WatchError as err:
+            self._end(job, err)
+            return
+        except RunfsmError as err:  # a callback, an on_illegal="raise" tracker: recorded, the other runs go on
+            self._end(job, self._wrapped(job, f"following stopped: {type(err).__name__}: {err}", err, WatchError))
+            return
+        job.step = step
+        if job in self._jobs:
+            self._jobs.remove(job)
+        self._push(job)
+
+    def _wrapped(self, job: _Job, message: str, cause: BaseException | None, kind: type[WatchError]) -> WatchError:
+        core = job.core
+        error = kind(message, run_id=core.run_id, thread_id=core.thread_id, tracker=core.tracker)
+        error.__cause__ = cause
+        return error
+
+    def _handler_failed(
+        self, job: _Job, message: str, cause: BaseException | None, *, kind: type[HandlerFailed] = HandlerFailed
+    ) -> None:
+        job.core.result.notes.append(message)
+        self._end(job, self._wrapped(job, message, cause, kind))
+
+    def _call_handler(self, job: _Job) -> tuple[bool, Any]:
+        """``(True, what the handler returned)``, or ``(False, None)`` after ending the run because it raised."""
+        assert job.on_action is not None  # the core asks only when there is a handler
+        try:
+            return True, job.on_action(job.step.run)
+        except Exception as err:  # noqa: BLE001 - the user's handler: its error becomes this run's result
+            self._handler_failed(job, f"the handler raised {type(err).__name__}: {err}", err)
+            return False, None
+
     def _outputs(self, job: _Job, outputs: Any) -> None:
-        """The handler's outputs are in: the next step is their submit."""
+        """The handler's outputs are in: the next step is their submit (or the run ends if they are no outputs)."""
         job.pending = None
-        self._advance(job, lambda: job.core.handled(outputs))
+        try:
+            step = job.core.handled(outputs)
+        except TypeError as err:
+            self._handler_failed(job, str(err), err)
+            return
+        self._advance(job, lambda: step)
 
     def _park(self, job: _Job, pending: Any) -> None:
-        """The handler returned a future: wait for it outside the queue's order."""
+        """The handler returned a future: wait for it outside the queue's order, until its time is up."""
         job.pending = pending
+        limit = job.handler_timeout
+        job.pending_until = min(self.clock() + limit, job.core.deadline) if limit is not None else job.core.deadline
         self._jobs.append(job)
+
+    def _request_failed(self, job: _Job, err: Exception) -> None:
+        """The API adapter raised something other than ApiError: this run ends, the error recorded."""
+        self._end(
+            job,
+            self._wrapped(
+                job, f"the {job.step.kind.value} request raised {type(err).__name__}: {err}", err, WatchError
+            ),
+        )
 
     def _answered(self, job: _Job, reply: Reply | None, failure: ApiError | None) -> None:
         if failure is None:
@@ -264,6 +358,7 @@ class Scheduler(_BaseScheduler):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
         idle_wait: float = 0.05,
+        handler_timeout: float | None = None,
     ) -> None:
         self.api: RunsAPI = runs_api(client, who="Scheduler", methods=POLL_METHODS)
         super().__init__(
@@ -275,27 +370,39 @@ class Scheduler(_BaseScheduler):
             on_illegal=on_illegal,
             clock=clock,
             idle_wait=idle_wait,
+            handler_timeout=handler_timeout,
         )
         self.sleep = sleep
 
     def run(self) -> dict[str, WatchResult | WatchError]:
-        """Follow every added run to its end; results by run id."""
+        """Follow every added run to its end; results by run id (one per added run)."""
         while self._jobs:
-            for done in self._finished_handlers():
-                self._outputs(done, done.pending.result())
+            self._settle_handlers(self.clock())
             job, wait = self._next(self.clock())
             if job is None:
-                self.sleep(wait)
+                if self._jobs:
+                    self.sleep(wait)
                 continue
             if job.step.kind is StepKind.HANDLE:
-                assert job.on_action is not None
-                outputs = job.on_action(job.step.run)
+                called, outputs = self._call_handler(job)
+                if not called:
+                    continue
                 if isinstance(outputs, Future):
                     self._park(job, outputs)
+                elif inspect.isawaitable(outputs):
+                    if inspect.iscoroutine(outputs):
+                        outputs.close()  # never awaited: close it rather than leak a warning
+                    self._handler_failed(
+                        job, "the handler returned an awaitable: use AsyncScheduler for async handlers", None
+                    )
                 else:
                     self._outputs(job, outputs)
                 continue
-            reply, failure = self._send(job)
+            try:
+                reply, failure = self._send(job)
+            except Exception as err:  # noqa: BLE001 - recorded as this run's result
+                self._request_failed(job, err)
+                continue
             self._answered(job, reply, failure)
         return self._results
 
@@ -332,6 +439,7 @@ class AsyncScheduler(_BaseScheduler):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         idle_wait: float = 0.05,
+        handler_timeout: float | None = None,
     ) -> None:
         self.api: AsyncRunsAPI = async_runs_api(client, who="AsyncScheduler", methods=POLL_METHODS)
         super().__init__(
@@ -343,22 +451,25 @@ class AsyncScheduler(_BaseScheduler):
             on_illegal=on_illegal,
             clock=clock,
             idle_wait=idle_wait,
+            handler_timeout=handler_timeout,
         )
         self.sleep = sleep
 
     async def run(self) -> dict[str, WatchResult | WatchError]:
-        """Follow every added run to its end; results by run id."""
+        """Follow every added run to its end; results by run id (one per added run)."""
         in_flight: dict[asyncio.Task[tuple[Reply | None, ApiError | None]], _Job] = {}
         while self._jobs or in_flight:
-            for done in self._finished_handlers():
-                self._outputs(done, done.pending.result())
+            self._settle_handlers(self.clock())
             job, wait = self._next(self.clock()) if self._jobs else (None, self.idle_wait)
             if job is None:
                 await self._wait(wait, set(in_flight))
             elif job.step.kind is StepKind.HANDLE:
-                assert job.on_action is not None
-                outputs = job.on_action(job.step.run)
-                if inspect.isawaitable(outputs):
+                called, outputs = self._call_handler(job)
+                if not called:
+                    pass
+                elif isinstance(outputs, Future):
+                    self._park(job, asyncio.wrap_future(outputs))
+                elif inspect.isawaitable(outputs):
                     self._park(job, asyncio.ensure_future(outputs))
                 else:
                     self._outputs(job, outputs)
@@ -366,8 +477,14 @@ class AsyncScheduler(_BaseScheduler):
                 in_flight[asyncio.create_task(self._send(job))] = job
                 await asyncio.sleep(0)  # let the request start
             for task in [t for t in in_flight if t.done()]:
+                sent = in_flight.pop(task)
+                if task.exception() is not None:
+                    error = task.exception()
+                    assert isinstance(error, Exception)
+                    self._request_failed(sent, error)
+                    continue
                 reply, failure = task.result()
-                self._answered(in_flight.pop(task), reply, failure)
+                self._answered(sent, reply, failure)
         return self._results
 
     async def _wait(self, seconds: float, tasks: set[asyncio.Task[Any]]) -> None:

@@ -107,7 +107,7 @@ class _BaseWatcher:
 
 
 class Watcher(_BaseWatcher):
-    """Follows runs with a synchronous client: ``openai.OpenAI`` or any :class:`~runfsm.following.client.RunsAPI`.
+    """Follows runs with a synchronous client: ``openai.OpenAI``, ``azure.ai.agents.AgentsClient`` or a ``RunsAPI``.
 
     ``clock`` (unix seconds, compared with ``expires_at``) and ``sleep`` are injectable, so a
     test drives a watch on a virtual clock. Requests are retried by the watcher, not the SDK
@@ -183,9 +183,10 @@ class Watcher(_BaseWatcher):
     ) -> WatchResult:
         """Create a run with ``stream=True`` and follow it through its SSE streams, polling only if a stream breaks."""
         core = self._core(thread_id, None, tracker=tracker, mode="stream", timeout=timeout, has_handler=bool(on_action))
+        params = {"assistant_id": assistant_id, **create_params}
         core.result.streams += 1
-        step = self._consume(core, self.api.create_stream(thread_id, {"assistant_id": assistant_id, **create_params}))
-        return self._drive(core, step, on_action, stream=True)
+        step = self._consume(core, self.api.create_stream(thread_id, params))
+        return self._drive(core, step, on_action, stream=True, create=lambda: self.api.create_stream(thread_id, params))
 
     # -- the loop
 
@@ -203,9 +204,22 @@ class Watcher(_BaseWatcher):
         return core.on_stream_end()
 
     def _drive(
-        self, core: FollowCore, step: Step, on_action: ActionHandler | None, *, stream: bool = False
+        self,
+        core: FollowCore,
+        step: Step,
+        on_action: ActionHandler | None,
+        *,
+        stream: bool = False,
+        create: Callable[[], Iterator[Any]] | None = None,
     ) -> WatchResult:
         while step.kind is not StepKind.DONE:
+            if step.kind is StepKind.CREATE:
+                assert create is not None  # only a watch that created its run is told to create it again
+                if step.wait > 0:
+                    self.sleep(step.wait)
+                core.result.streams += 1
+                step = self._consume(core, create())
+                continue
             if step.kind is StepKind.HANDLE:
                 assert on_action is not None  # the core asks only when there is a handler
                 step = core.handled(on_action(step.run))
@@ -220,17 +234,12 @@ class Watcher(_BaseWatcher):
             step = self._request(core, step)
         return core.result
 
-    def _retry_locate(self, core: FollowCore, err: ApiError) -> Any:
-        """One more try after the backoff; the run, if any, is still there."""
-        self.sleep(self.retry.wait(1, retry_after=err.retry_after))
-        return self.api.latest_run(core.thread_id)
-
     def _request(self, core: FollowCore, step: Step) -> Step:
         if step.kind is StepKind.LOCATE:
             try:
                 found = self.api.latest_run(core.thread_id)
             except ApiError as err:
-                found = None if err.kind == "rejected" else self._retry_locate(core, err)
+                return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
         try:
@@ -246,7 +255,7 @@ class Watcher(_BaseWatcher):
 
 
 class AsyncWatcher(_BaseWatcher):
-    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI`` or any :class:`~runfsm.following.AsyncRunsAPI`."""
+    """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI``, the aio ``AgentsClient`` or an ``AsyncRunsAPI``."""
 
     def __init__(
         self,
@@ -310,10 +319,12 @@ class AsyncWatcher(_BaseWatcher):
     ) -> WatchResult:
         """See :meth:`Watcher.watch`."""
         core = self._core(thread_id, None, tracker=tracker, mode="stream", timeout=timeout, has_handler=bool(on_action))
+        params = {"assistant_id": assistant_id, **create_params}
         core.result.streams += 1
-        events = self.api.create_stream(thread_id, {"assistant_id": assistant_id, **create_params})
-        step = await self._consume(core, events)
-        return await self._drive(core, step, on_action, stream=True)
+        step = await self._consume(core, self.api.create_stream(thread_id, params))
+        return await self._drive(
+            core, step, on_action, stream=True, create=lambda: self.api.create_stream(thread_id, params)
+        )
 
     async def _consume(self, core: FollowCore, events: AsyncIterator[Any]) -> Step:
         try:
@@ -329,9 +340,22 @@ class AsyncWatcher(_BaseWatcher):
         return core.on_stream_end()
 
     async def _drive(
-        self, core: FollowCore, step: Step, on_action: AsyncActionHandler | None, *, stream: bool = False
+        self,
+        core: FollowCore,
+        step: Step,
+        on_action: AsyncActionHandler | None,
+        *,
+        stream: bool = False,
+        create: Callable[[], AsyncIterator[Any]] | None = None,
     ) -> WatchResult:
         while step.kind is not StepKind.DONE:
+            if step.kind is StepKind.CREATE:
+                assert create is not None  # only a watch that created its run is told to create it again
+                if step.wait > 0:
+                    await self.sleep(step.wait)
+                core.result.streams += 1
+                step = await self._consume(core, create())
+                continue
             if step.kind is StepKind.HANDLE:
                 assert on_action is not None  # the core asks only when there is a handler
                 outputs = on_action(step.run)
@@ -355,11 +379,7 @@ class AsyncWatcher(_BaseWatcher):
             try:
                 found = await self.api.latest_run(core.thread_id)
             except ApiError as err:
-                if err.kind == "rejected":
-                    found = None
-                else:  # one more try after the backoff; the run, if any, is still there
-                    await self.sleep(self.retry.wait(1, retry_after=err.retry_after))
-                    found = await self.api.latest_run(core.thread_id)
+                return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
         try:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
-from runfsm.validation.records import InputFormat, Item, Record, as_record, read_items, resolve_lifecycle
-from runfsm.validation.summary import Summary
+from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items, resolve_lifecycle
+from runfsm.validation.summary import LineCounts, Summary
 from runfsm.verdict import Location, Verdict
 from runfsm.vocabulary import Trigger
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LINGER",
+    "LineCounts",
     "Summary",
     "ValidationMode",
     "summarize_paths",
@@ -172,8 +173,7 @@ def _sorted_by_run(
         rec = item if isinstance(item, Record) else as_record(item)
         groups.setdefault(rec.run_id, []).append(rec)
     for group in groups.values():
-        group.sort(key=lambda r: r.timestamp if r.timestamp is not None else float("-inf"))
-        yield from group
+        yield from in_time_order(group)
 
 
 def validate_paths(
@@ -189,16 +189,22 @@ def validate_paths(
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
     lifecycle: Lifecycle[Any] | str | None = None,
+    on_counts: Callable[[LineCounts], object] | None = None,
 ) -> Iterator[Verdict]:
     """Read the files (``"-"`` is standard input) as one stream of records and judge every run.
 
     Runs are joined by id across files (a create stream in one file, the submit stream in
     another). Each unusable line becomes an :class:`InputError` passed to ``on_error``, and
     processing continues; without ``on_error`` the first one is raised. With ``sort_by``,
-    each run's records are ordered by that field (numbers or ISO 8601 text) before judging;
-    this holds the whole input in memory. ``on_record`` is called once per record read (for
-    progress display). ``partition=(k, n)`` judges only the runs worker ``k`` of ``n`` owns
-    (:func:`~runfsm.validation.records.owns`): n processes, one partition each, judge every run once.
+    each run's records are ordered by that field (finite numbers, or ISO 8601 text read as UTC
+    when it has no offset) before judging; this holds the whole input in memory. A record
+    without the field (a client call, say) keeps its place: it stays right after the record
+    that preceded it in the input (records before any timestamped one stay first). ``on_record``
+    is called once per record read (for progress display). ``partition=(k, n)`` judges only
+    the runs worker ``k`` of ``n`` owns (:func:`~runfsm.validation.records.owns`): n processes,
+    one partition each, judge every run once.
+    ``on_counts`` receives each input's :class:`~runfsm.validation.summary.LineCounts` once it is
+    read: where every line went (in a record, skipped by a documented rule, or an input error).
     ``lifecycle``: whose records the files hold: a Lifecycle, a preset's key, or ``"auto"``
     (:func:`~runfsm.validation.records.detect_lifecycle`, the run when nothing says); the
     Assistants run by default.
@@ -207,7 +213,9 @@ def validate_paths(
     _check_linger(linger)
     paths = list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
-    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition, lifecycle=lc)
+    items = read_items(
+        paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=on_counts, lifecycle=lc
+    )
     validator = Ledger(mode, strict, linger, check_fields, lifecycle=lc)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
@@ -238,8 +246,8 @@ def summarize_paths(
     when not ``strict``, with nothing to say) are only counted: no verdict is built for them,
     which is most of the work on a large log. ``every_verdict=True`` passes every verdict
     instead (as :func:`validate_paths` yields them). Input errors are counted in the summary,
-    then passed to ``on_error`` if given (never raised). The other options are
-    :func:`validate_paths`'s.
+    then passed to ``on_error`` if given (never raised), and the lines of each input are
+    counted in :attr:`Summary.sources`. The other options are :func:`validate_paths`'s.
 
     >>> from runfsm.commands.validate import sample_paths
     >>> reported = []
@@ -248,6 +256,8 @@ def summarize_paths(
     True
     >>> all(summary.is_worth_reporting(v) for v in reported), len(reported) < summary.runs
     (True, True)
+    >>> all(c.lines == c.in_records + c.skipped + c.errors for c in summary.sources)
+    True
     """
     _check_mode(mode)
     _check_linger(linger)
@@ -260,7 +270,14 @@ def summarize_paths(
 
     paths = list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
-    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition, lifecycle=lc)
+    items = read_items(
+        paths,
+        input_format=input_format,
+        sort_by=sort_by,
+        partition=partition,
+        on_counts=summary.add_source,
+        lifecycle=lc,
+    )
     ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, lifecycle=lc)
     if sort_by is None:
         verdicts = ledger.consume(items, counted, on_record)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.status import tool_call_ids
 from runfsm.tracker import RunTracker
 from runfsm.validation.records import Item, Record, as_record
 from runfsm.validation.shapes import (
@@ -103,7 +104,20 @@ _NO_LINE: Final = -1
 class _Run:
     """One open run: its history shape and where each entry came from (fast path), or its tracker (slow path)."""
 
-    __slots__ = ("codes", "lines", "locations", "mode", "run_id", "shape", "source", "sources", "tracker", "warnings")
+    __slots__ = (
+        "answered",
+        "codes",
+        "lines",
+        "locations",
+        "mode",
+        "paused",
+        "run_id",
+        "shape",
+        "source",
+        "sources",
+        "tracker",
+        "warnings",
+    )
 
     def __init__(self, run_id: str, mode: Mode | None, source: str) -> None:
         self.run_id = run_id
@@ -121,6 +135,33 @@ class _Run:
         self.tracker: RunTracker[Any] | None = None
         self.locations: list[Location | None] | None = None
         """Slow path: the location of each tracker history entry."""
+        self.paused: list[tuple[int, frozenset[str]]] | None = None
+        """The tool-call ids of each requires_action record that carried them, by code index."""
+        self.answered: frozenset[str] | None = None
+        """The ids of the last requires_action before the last submit (the round that submit answered)."""
+
+    def note_submit(self) -> None:
+        """A submit was recorded: it answers the round last seen paused."""
+        paused = self.paused
+        self.answered = paused[-1][1] if paused else None
+
+    def note_paused(self, fields: object) -> bool:
+        """A requires_action record (its code about to be appended): False, or True when it is stale.
+
+        Stale: it asks for the same tool calls as the round the last submit answered, which only
+        the tracker tells from a new round (it goes to the slow path); see ``RunTracker``.
+        """
+        ids = tool_call_ids(fields) if fields is not None else None
+        if ids is None:
+            if self.paused is not None:
+                self.paused.append((len(self.codes), frozenset()))
+            return False
+        if ids == self.answered:
+            return True
+        if self.paused is None:
+            self.paused = []
+        self.paused.append((len(self.codes), ids))
+        return False
 
     def note_source(self, index: int, source: str) -> None:
         """Record that code ``index`` (about to be appended) came from ``source``."""
@@ -214,6 +255,7 @@ class Ledger:
         open_runs = self.open
         get_open = open_runs.get
         terminal = self.tables.is_terminal
+        paused = self.tables.is_paused
         fields_on = self.fields
         check = self._check
         clean = self.lifecycle.field_checks.clean_checks()  # a compact record's object is a dict: one call
@@ -237,7 +279,11 @@ class Ledger:
                         codes = run.codes
                         if run.sources is not None or source is not run.source:
                             run.note_source(len(codes), source)
-                        codes.append(SUBMIT_CODE if dest is submit else CANCEL_CODE)
+                        if dest is submit:
+                            codes.append(SUBMIT_CODE)
+                            run.note_submit()
+                        else:
+                            codes.append(CANCEL_CODE)
                         run.lines.append(line)
                         continue
                 elif run is None:
@@ -256,23 +302,26 @@ class Ledger:
                         del item, obj  # see below
                         continue
                 if run is not None and run.tracker is None and run.mode is not None:
-                    codes = run.codes
-                    index = len(codes)
-                    if run.sources is not None or source is not run.source:
-                        run.note_source(index, source)
-                    codes.append(dest)
-                    run.lines.append(line)
-                    if fields_on and not clean[dest](obj):
-                        for message in check(dest, obj):
-                            warn(run, index, Location(source, line), message)
-                    # let the run object go before the reader parses the next line, so that its
-                    # memory is reused while still in the cache (as the reader does on its side)
-                    del item, obj
-                    if terminal[dest]:
-                        verdict = ended_run(run)
-                        if verdict is not None:
-                            yield verdict
-                    continue
+                    if paused[dest] and run.note_paused(obj):
+                        self._to_tracker(run)  # a stale requires_action: the record goes to the tracker below
+                    else:
+                        codes = run.codes
+                        index = len(codes)
+                        if run.sources is not None or source is not run.source:
+                            run.note_source(index, source)
+                        codes.append(dest)
+                        run.lines.append(line)
+                        if fields_on and not clean[dest](obj):
+                            for message in check(dest, obj):
+                                warn(run, index, Location(source, line), message)
+                        # let the run object go before the reader parses the next line, so that its
+                        # memory is reused while still in the cache (as the reader does on its side)
+                        del item, obj
+                        if terminal[dest]:
+                            verdict = ended_run(run)
+                            if verdict is not None:
+                                yield verdict
+                        continue
                 rec = as_record(item)  # type: ignore[arg-type]  # a CompactRecord
             elif kind is not record_type:
                 if not isinstance(item, InputError):
@@ -288,7 +337,13 @@ class Ledger:
             assert isinstance(rec, Record)
             run = get_open(rec.run_id)
             status = rec.status
-            if run is not None and status is not None and run.tracker is None and run.mode is not None:
+            if (
+                run is not None
+                and status is not None
+                and run.tracker is None
+                and run.mode is not None
+                and not (paused[status] and self._stale(run, rec.fields))
+            ):
                 index = run.add(status, rec.source, rec.line)
                 if fields_on and rec.fields is not None:
                     for message in check(status, rec.fields):
@@ -328,9 +383,14 @@ class Ledger:
                 self._feed_tracker(run, rec)
                 return None
             run.add(call_code(call), rec.source, rec.line)
+            if call is Trigger.SUBMIT_TOOL_OUTPUTS:
+                run.note_submit()
             return None
         if run.mode is None:
             run.mode = rec.mode or "poll"
+        if self.tables.is_paused[dest] and self._stale(run, rec.fields):
+            self._feed_tracker(run, rec)
+            return None
         run.add(dest, rec.source, rec.line)
         if self.fields and rec.fields is not None:
             for message in self._check(dest, rec.fields):
@@ -380,6 +440,13 @@ class Ledger:
 
     # -- the slow path: a real tracker
 
+    def _stale(self, run: _Run, fields: object) -> bool:
+        """True when a requires_action record is a stale view of the round just answered (it goes to the tracker)."""
+        if not run.note_paused(fields):
+            return False
+        self._to_tracker(run)
+        return True
+
     def _to_tracker(self, run: _Run) -> None:
         """Replay the run so far into a tracker (which records the trouble), then keep feeding it.
 
@@ -390,11 +457,12 @@ class Ledger:
         by_ordinal = self.tables.by_ordinal
         run.tracker = tracker
         run.locations = []
+        calls = dict(run.paused or ())
         for index, code in enumerate(run.codes):
             if code >= SUBMIT_CODE:
                 tracker.record_call(CODE_CALL[code])
             else:
-                tracker.observe(by_ordinal[code])
+                tracker.observe(by_ordinal[code], tool_calls=calls.get(index) or None)
             run.locations.append(run.location(index))
         run.codes, run.sources, run.lines = bytearray(), None, []
 
@@ -410,7 +478,8 @@ class Ledger:
         elif rec.status is None:
             tracker.observe(rec.raw)  # an unknown status: the tracker records it as such
         else:
-            tracker.observe(rec.status)
+            ids = tool_call_ids(rec.fields) if rec.fields is not None and rec.status.is_paused else None
+            tracker.observe(rec.status, tool_calls=ids)
             if self.fields and rec.fields is not None:
                 for message in self._check(rec.status, rec.fields):
                     self._warn(run, index, rec.location, message)

@@ -13,19 +13,20 @@ import errno
 import gzip
 import itertools
 import os
+import stat
 import sys
 from typing import IO, TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import PRESETS, RUN_LIFECYCLE, preset, preset_for_object, preset_for_webhook
 from runfsm.validation.formats.base import (
-    MAX_ERRORS_PER_SOURCE,
+    BOM,
     MAX_LINE_BYTES,
     CompactRecord,
-    GiveUp,
     Item,
     Record,
     Source,
+    UniversalLines,
     as_record,
     json_parser,
     owns,
@@ -36,10 +37,11 @@ from runfsm.validation.formats.jsonl import read_jsonl
 from runfsm.validation.formats.sse import read_sse
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from runfsm.lifecycle import Lifecycle
     from runfsm.validation.formats.base import Lines
+    from runfsm.validation.summary import LineCounts
 
 __all__ = [
     "FORMATS",
@@ -52,6 +54,7 @@ __all__ = [
     "detect_format",
     "detect_lifecycle",
     "resolve_lifecycle",
+    "in_time_order",
     "json_parser",
     "owns",
     "read_items",
@@ -66,7 +69,7 @@ _STDIN_NAME: Final = "<stdin>"
 
 def detect_format(first_line: bytes) -> Literal["jsonl", "sse", "csv"] | None:
     """The format a file's first non-blank line announces, or None when it is none of them."""
-    text = first_line.lstrip(b"\xef\xbb\xbf").strip()
+    text = first_line.removeprefix(BOM).strip()
     if text.startswith((b"{", b"[")):
         return "jsonl"
     if text.startswith((b"event:", b"data:", b":", b"id:", b"retry:")):
@@ -123,17 +126,20 @@ def read_records(
     name: str | None = None,
     partition: tuple[int, int] | None = None,
     lifecycle: Lifecycle[Any] | None = None,
+    on_counts: Callable[[LineCounts], object] | None = None,
 ) -> Iterator[Record | InputError]:
     """Records of one input, in file order, with an :class:`InputError` in place of each unusable line.
 
     ``source`` is a path, ``"-"`` (standard input) or a binary file object. The format is
     detected from the first non-blank line unless ``input_format`` names it. With ``sort_by``,
-    each record's ``timestamp`` is read from that field (a number or ISO 8601 text); records
-    without it are reported. ``name`` overrides the source name used in locations.
+    each record's ``timestamp`` is read from that field (a finite number, or ISO 8601 text, UTC
+    when it has no offset); a record without it has ``timestamp=None``. ``name`` overrides the
+    source name used in locations.
     ``partition=(k, n)`` keeps only the runs worker ``k`` of ``n`` handles (see :func:`owns`),
-    and only worker 0 reports errors that belong to no run. ``lifecycle`` says whose records
-    the input holds (the Assistants run's by default). Never raises for bad input; raises
-    ``ValueError`` for bad arguments (at once).
+    and only worker 0 reports errors that belong to no run. ``on_counts`` receives the
+    input's :class:`~runfsm.validation.summary.LineCounts` once it is read. Never raises for
+    bad input; raises ``ValueError`` for bad arguments (at once). ``lifecycle`` says whose
+    records the input holds (the Assistants run's by default).
     """
     _check_options(input_format, max_line_bytes, partition)
     items = _read_source(
@@ -145,6 +151,7 @@ def read_records(
         partition=partition,
         compact=False,
         lifecycle=lifecycle,
+        on_counts=on_counts,
     )
     return cast("Iterator[Record | InputError]", items)
 
@@ -168,6 +175,7 @@ def _read_source(
     partition: tuple[int, int] | None,
     compact: bool,
     lifecycle: Lifecycle[Any] | None = None,
+    on_counts: Callable[[LineCounts], object] | None = None,
 ) -> Iterator[Item]:
     """The items of one input: open it, detect its format, run its reader (the one generator between them)."""
     try:
@@ -176,24 +184,44 @@ def _read_source(
         where = name or (os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<input>")
         if partition is None or partition[0] == 0:
             yield InputError(f"cannot read: {err.strerror or err}", source=where)
+        if on_counts is not None:
+            on_counts(Source(where, sort_by, partition).counts)
         return
     src = Source(name or opened_name, sort_by, partition, compact, lifecycle)
-    first = partition is None or partition[0] == 0
+    first = src.reporter
     try:
+        if partition is not None and partition[1] > 1 and not _is_regular(stream):
+            # each worker would read a part of a pipe or device: refuse rather than lose runs
+            if first:
+                yield src.error(
+                    "not a regular file (a pipe, a device or standard input can be read only once): "
+                    "it cannot be shared between workers; read it in one process (--jobs 1)",
+                    None,
+                )
+            return
         items = _reader(stream, src, input_format, max_line_bytes)
         if first:
             yield from items
         else:  # errors about the whole input: worker 0 reports them
             yield from (i for i in items if type(i) is not InputError or i.line is not None)
-    except GiveUp:
-        if first:
-            message = f"more than {MAX_ERRORS_PER_SOURCE} unusable lines; giving up on the rest of this input"
-            yield InputError(message, source=src.name)
     except OSError as err:
-        yield InputError(f"read error: {err.strerror or err}", source=src.name)
+        if first:
+            yield InputError(f"read error: {err.strerror or err}", source=src.name)
     finally:
         if owned:
             stream.close()
+        counts = src.counts
+        if not first:
+            counts.lines = 0  # worker 0 counts the lines read
+        if on_counts is not None:
+            on_counts(counts)
+
+
+def _is_regular(stream: IO[bytes]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.BytesIO and the like: not shareable either
+        return False
 
 
 def _reader(stream: IO[bytes], src: Source, input_format: InputFormat, limit: int) -> Iterator[Item]:
@@ -209,15 +237,18 @@ def _reader(stream: IO[bytes], src: Source, input_format: InputFormat, limit: in
             start = None
         lines: list[bytes] = []
         head = b""
+        ahead = UniversalLines(stream)
         while True:
-            chunk = stream.readline(limit + 1)
+            chunk = ahead.readline(limit + 1)
             if not chunk:
                 break
             lines.append(chunk)
-            if chunk.strip():
+            if chunk.strip() and chunk.removeprefix(BOM).strip():
                 head = chunk
                 break
         if not head:
+            src.counts.lines = len(lines)
+            src.skip(len(lines))
             error = src.error(
                 "empty file: expected JSON Lines, SSE text (event:/data: lines) or CSV with a header", None
             )
@@ -225,20 +256,33 @@ def _reader(stream: IO[bytes], src: Source, input_format: InputFormat, limit: in
         kind = detect_format(head)
         if kind is None:
             why = "binary data" if b"\x00" in head or not _is_utf8(head) else f"{short(head.strip())}"
-            error = src.error(
-                f"{why}: not a known format; expected JSON Lines (run objects, stream events, compact runs), "
-                "SSE text (event:/data: lines) or CSV with a 'run_id,status' header",
-                len(lines),
-            )
-            return iter((error,))
+            return _unknown_format(ahead, src, why, len(lines))
         if start is not None:
             stream.seek(start)
         else:
-            stream_ = _Chain(lines, stream)
+            stream_ = _Chain(lines, ahead)
     items: Iterator[Item] = _READERS[kind](stream_, src, limit)
     if kind != "jsonl" and src.partition is not None and src.partition[1] > 1:
         items = _partitioned(items, src.partition)
     return items
+
+
+def _unknown_format(rest: Lines, src: Source, why: str, head_line: int) -> Iterator[Item]:
+    """The error of an input in no known format; its lines are counted (blank ones skipped), not judged."""
+    src.skip(head_line - 1)
+    after = 0
+    while rest.readline(1 << 20):
+        after += 1  # pieces of an over-long line are counted as lines here: no record is read anyway
+    src.counts.lines = head_line + after
+    src.failed(1 + after)
+    if not src.reporter:
+        return
+    tail = f"; its {after:,} other lines are not read" if after else ""
+    yield src.error(
+        f"{why}: not a known format; expected JSON Lines (run objects, stream events, compact runs), "
+        f"SSE text (event:/data: lines) or CSV with a 'run_id,status' header{tail}",
+        head_line,
+    )
 
 
 def _partitioned(items: Iterator[Item], partition: tuple[int, int]) -> Iterator[Item]:
@@ -259,7 +303,7 @@ def _is_utf8(data: bytes) -> bool:
 
 
 class _Chain:
-    """A ``readline`` over lines already read, then the rest of the stream."""
+    """A ``readline`` over lines already read, then the rest of the stream (pipes: no seeking back)."""
 
     __slots__ = ("_lines", "_stream")
 
@@ -304,11 +348,13 @@ def read_items(
     partition: tuple[int, int] | None = None,
     compact: bool = True,
     lifecycle: Lifecycle[Any] | None = None,
+    on_counts: Callable[[LineCounts], object] | None = None,
 ) -> Iterator[Item]:
     """Like :func:`read_paths`, but a plain run object comes as a :data:`CompactRecord` tuple.
 
     Building a :class:`Record` costs more than the tuple; bulk validation builds one
-    (:func:`as_record`) only for a run that needs it.
+    (:func:`as_record`) only for a run that needs it. ``on_counts`` receives each input's
+    :class:`~runfsm.validation.summary.LineCounts` once it is read.
     """
     _check_options(input_format, max_line_bytes, partition)
     return itertools.chain.from_iterable(
@@ -321,6 +367,7 @@ def read_items(
             partition=partition,
             compact=compact,
             lifecycle=lifecycle,
+            on_counts=on_counts,
         )
         for path in paths
     )
@@ -405,3 +452,18 @@ def resolve_lifecycle(
     if isinstance(lifecycle, str):
         return preset(lifecycle)
     return lifecycle
+
+
+def in_time_order(group: list[Record]) -> list[Record]:
+    """One run's records by timestamp (``--sort-by``); a record without one stays right after the record before it.
+
+    Records before the first timestamp keep the front; ties keep file order (a stable sort).
+    """
+    keys: list[float] = []
+    last = float("-inf")
+    for rec in group:
+        if rec.timestamp is not None:
+            last = rec.timestamp
+        keys.append(last)
+    order = sorted(range(len(group)), key=keys.__getitem__)
+    return [group[i] for i in order]

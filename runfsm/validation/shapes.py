@@ -27,6 +27,7 @@ __all__ = [
     "CANCEL_CODE",
     "CODE_CALL",
     "ILLEGAL_STEPS",
+    "IS_PAUSED",
     "IS_TERMINAL",
     "RUN_TABLES",
     "SHAPES_MAX",
@@ -92,6 +93,7 @@ class Tables:
         self.lookup = lifecycle.lookup
         self.initial = lifecycle.initial
         self.is_terminal: tuple[bool, ...] = tuple(s in lifecycle.terminal for s in self.by_ordinal)
+        self.is_paused: tuple[bool, ...] = tuple(s.is_paused for s in self.by_ordinal)
         self.edge_table: tuple[tuple[Edge[Any] | None, ...], ...] = tuple(
             tuple(lifecycle.edge(a, b) for b in self.by_ordinal) for a in self.by_ordinal
         )
@@ -137,6 +139,7 @@ RUN_TABLES: Final = tables_for(RUN_LIFECYCLE)
 """The Assistants run's tables (the default lifecycle)."""
 BY_ORDINAL: tuple[RunStatus, ...] = RUN_TABLES.by_ordinal
 IS_TERMINAL: tuple[bool, ...] = RUN_TABLES.is_terminal
+IS_PAUSED: tuple[bool, ...] = RUN_TABLES.is_paused
 ILLEGAL_STEPS: Final = RUN_TABLES.illegal_steps
 _CODE_BITS: dict[int, int] = {
     SUBMIT_CODE: _CALL_BITS[Trigger.SUBMIT_TOOL_OUTPUTS],

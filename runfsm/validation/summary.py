@@ -1,4 +1,10 @@
-"""The summary of a validation: counts of runs by result, of what was inferred, and of input errors."""
+"""The summary of a validation: counts of runs by result, of what was inferred, of input errors, and of lines.
+
+Every input line ends in exactly one bucket of its input's :class:`LineCounts`: part of a judged
+record, skipped by a documented rule (a blank line, a comment, an event or object not about a
+run's status), or reported as an input error. ``lines == in_records + skipped + errors`` holds
+for every input, whatever the format, the options and the number of workers.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,48 @@ if TYPE_CHECKING:
     from runfsm.exceptions import InputError
     from runfsm.verdict import Verdict
 
-__all__ = ["Summary"]
+__all__ = ["LineCounts", "Summary"]
+
+
+@dataclasses.dataclass
+class LineCounts:
+    r"""Where the lines of one input went: ``lines == in_records + skipped + errors``.
+
+    ``lines`` counts the lines read (a line ends at ``\n``, ``\r\n`` or a lone ``\r``).
+    ``in_records`` counts the lines that are part of a judged record (an SSE event's lines, a CSV
+    row's lines), ``skipped`` the lines skipped by a documented rule (blank lines, SSE comments,
+    run-step, message, thread, ``error`` and ``done`` events or objects), ``errors`` the lines
+    reported as an input error (with FILE:LINE; a line can carry several errors, counted once here).
+    Several workers reading one input each count a share; their counts add up (:meth:`merge`).
+    """
+
+    source: str
+    lines: int = 0
+    in_records: int = 0
+    skipped: int = 0
+    errors: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        """True when every line read is in exactly one bucket."""
+        return self.lines == self.in_records + self.skipped + self.errors
+
+    def merge(self, other: LineCounts) -> None:
+        """Add another worker's share of the same input."""
+        self.lines += other.lines
+        self.in_records += other.in_records
+        self.skipped += other.skipped
+        self.errors += other.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts."""
+        return {
+            "source": self.source,
+            "lines": self.lines,
+            "in_records": self.in_records,
+            "skipped": self.skipped,
+            "errors": self.errors,
+        }
 
 
 @dataclasses.dataclass
@@ -37,7 +84,10 @@ class Summary:
     warnings: int = 0
     """Field-invariant warnings and notes."""
     input_errors: int = 0
+    """Input error messages (an unusable line, an unreadable file); a line may carry several."""
     strict: bool = False
+    sources: list[LineCounts] = dataclasses.field(default_factory=list)
+    """The line counts of each input, in the order read."""
 
     def add(self, verdict: Verdict) -> None:
         """Count one run."""
@@ -94,6 +144,21 @@ class Summary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "input_errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        if not self.sources:
+            self.sources = [LineCounts(c.source) for c in other.sources]
+        if len(other.sources) != len(self.sources):
+            raise ValueError(f"cannot merge the line counts of {len(other.sources)} inputs into {len(self.sources)}")
+        for mine, theirs in zip(self.sources, other.sources, strict=True):
+            mine.merge(theirs)
+
+    def add_source(self, counts: LineCounts) -> None:
+        """Count the lines of one more input."""
+        self.sources.append(counts)
+
+    @property
+    def balanced(self) -> bool:
+        """True when the lines of every input are accounted for (see :class:`LineCounts`)."""
+        return all(c.balanced for c in self.sources)
 
     def add_error(self, error: InputError) -> None:
         """Count one unusable input line."""
@@ -136,4 +201,5 @@ class Summary:
             "warnings": self.warnings,
             "input_errors": self.input_errors,
             "strict": self.strict,
+            "sources": [c.to_dict() for c in self.sources],
         }

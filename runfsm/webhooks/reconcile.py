@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from runfsm.following.backoff import ECONOMY, PollContext, PollPolicy
+from runfsm.following.backoff import Jitter, PollContext, PollPolicy, Schedule
 from runfsm.following.scheduler import TokenBucket
 from runfsm.webhooks.receiver import read_object
 
@@ -28,11 +28,15 @@ if TYPE_CHECKING:
 
     from runfsm.webhooks.receiver import Receiver, Retriever
 
-__all__ = ["Pass", "Reconciler", "openai_retriever"]
+__all__ = ["OVERDUE_POLICY", "Pass", "Reconciler", "openai_retriever"]
 
 logger = logging.getLogger("runfsm.webhooks")
 
 _RESOURCES = {"resp_": "responses", "batch_": "batches"}
+
+OVERDUE_POLICY: PollPolicy = Jitter(Schedule(((0, 5.0), (300, 30.0), (3600, 300.0))), fraction=0.05)
+"""How often an overdue object is polled again: every 5 s while its status is younger than 5 minutes,
+then every 30 s, every 5 minutes after an hour (``since_change`` is on the object's own timeline)."""
 
 
 def openai_retriever(client: Any, *, resources: Mapping[str, str] = _RESOURCES) -> Retriever:
@@ -68,8 +72,9 @@ class Pass:
 class Reconciler:
     """Polls overdue objects through ``policy`` under a ``per_minute`` request budget.
 
-    ``policy`` is a polling policy (:mod:`runfsm.following.backoff`), or one per lifecycle name;
-    the default, ECONOMY, spaces polls by seconds: give batches a policy in minutes.
+    ``policy`` is a polling policy (:mod:`runfsm.following.backoff`), or one per lifecycle (by key or name):
+    :data:`OVERDUE_POLICY` by default; give batches, which take hours, a policy in minutes.
+    (``ByStatus`` policies are keyed by run statuses: use them for runs only.)
     ``retrieve`` defaults to the receiver's. ``clock`` defaults to the receiver's.
     """
 
@@ -78,7 +83,7 @@ class Reconciler:
         receiver: Receiver,
         retrieve: Retriever | None = None,
         *,
-        policy: PollPolicy | Mapping[str, PollPolicy] = ECONOMY,
+        policy: PollPolicy | Mapping[str, PollPolicy] = OVERDUE_POLICY,
         per_minute: int = 60,
         burst: int | None = None,
         clock: Callable[[], float] | None = None,
@@ -87,7 +92,8 @@ class Reconciler:
         fetch = retrieve if retrieve is not None else receiver.retrieve
         if fetch is None:
             raise ValueError("reconcile needs retrieve= (object id -> object), here or on the receiver")
-        if isinstance(policy, Mapping):
+        if isinstance(policy, Mapping):  # keyed by lifecycle name or key ("batch"): stored by name
+            policy = {receiver.types.lifecycle(name).name: p for name, p in policy.items()}
             missing = sorted(set(receiver.types.lifecycles) - set(policy))
             if missing:
                 raise ValueError(f"no reconcile policy for lifecycle {', '.join(missing)} (given: {', '.join(policy)})")

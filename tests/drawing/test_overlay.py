@@ -11,7 +11,6 @@ import gc
 import itertools
 import json
 import re
-import subprocess
 import tracemalloc
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -20,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm.drawing.diagram import EdgeCounts, EdgeRole, to_dot, to_mermaid
+from runfsm.drawing.diagram import EdgeCounts, EdgeRole, _run_dot, to_dot, to_mermaid
 from runfsm.drawing.overlay import Overlay, overlay_diagram
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
@@ -48,8 +47,8 @@ def _edge(diagram: Diagram, source: RunStatus, dest: RunStatus, role: EdgeRole |
 
 
 def _dot_edges(diagram: Diagram) -> dict[str, dict[str, str]]:
-    """Edge attributes by SVG id, as Graphviz itself parses the DOT."""
-    out = subprocess.run(["dot", "-Tjson0"], input=to_dot(diagram).encode(), capture_output=True, check=True).stdout
+    """Edge attributes by SVG id, as Graphviz itself parses the DOT (laid out as the renderer does)."""
+    out = _run_dot(to_dot(diagram), "json0")
     graph = json.loads(out)
     return {e["id"]: e for e in graph["edges"] if "id" in e}
 

@@ -244,6 +244,24 @@ def test_the_async_twins_follow_azure_runs(fake_server: FakeAssistantsServer) ->
     assert [getattr(r, "status", r) for r in scheduled.values()] == [R.Completed] * 3
 
 
+def test_the_async_adapter_survives_a_cut_stream_and_a_dropped_answer(fake_server: FakeAssistantsServer) -> None:
+    """Over aiohttp too: a create stream cut short falls back to polling; a dropped retrieve is retried."""
+
+    async def scenario() -> WatchResult:
+        async with fake_server.async_agents_client() as client:
+            fake_server.queue_run(["queued", ("in_progress", 6), "completed"])
+            fake_server.cut_stream_next(events=2)
+            fake_server.drop_next(route="retrieve_run")
+            thread = await client.threads.create()
+            return await _async_watcher(fake_server, client).watch(thread.id, assistant_id="asst_1")
+
+    result = asyncio.run(scenario())
+    assert result.fell_back
+    assert result.status is R.Completed
+    assert result.failures == 1
+    assert next(r.status_code for r in fake_server.requests if r.route == "retrieve_run") == 0
+
+
 def test_azure_errors_become_api_errors() -> None:
     """azure-core's exceptions map to the watcher's kinds; anything else is not translated."""
     for err in (ServiceRequestError("refused"), IncompleteReadError("cut")):

@@ -1,4 +1,4 @@
-"""The scheduler: a token bucket that keeps any 60 s window within the budget, and many runs followed under it."""
+"""The scheduler: a token bucket keeping any 60 s window within the budget, many runs under it, one result per run."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm import RunStatus
+from runfsm import CallbackError, RunStatus
 from runfsm.following.core import WatchResult
-from runfsm.following.errors import UnexpectedRunStatus
+from runfsm.following.errors import HandlerFailed, HandlerTimeout, UnexpectedRunStatus, WatchError
 from runfsm.following.scheduler import AsyncScheduler, Scheduler, TokenBucket
 from runfsm.testing.fake import FakeAssistants
 
@@ -206,3 +206,215 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(runfsm.following.scheduler, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# ----------------------------------------------------------------------------- handlers that fail (issue 11)
+
+_TOOL_SCRIPT: list[Any] = ["queued", ("in_progress", 2), "requires_action", "queued", "in_progress", "completed"]
+
+
+def _raises(run: Any) -> Any:
+    raise RuntimeError("tool crashed")
+
+
+def _wrong_type(run: Any) -> Any:
+    return "ok"
+
+
+def _wrong_item(run: Any) -> Any:
+    return [{"output": "no id"}]
+
+
+def _failing_future(run: Any) -> Any:
+    fut: Future[Any] = Future()
+    fut.set_exception(RuntimeError("tool crashed in its pool"))
+    return fut
+
+
+def _cancelled_future(run: Any) -> Any:
+    fut: Future[Any] = Future()
+    fut.cancel()
+    return fut
+
+
+def _wrong_type_future(run: Any) -> Any:
+    fut: Future[Any] = Future()
+    fut.set_result(42)
+    return fut
+
+
+BAD_HANDLERS = {
+    "raises": (_raises, RuntimeError),
+    "wrong-type": (_wrong_type, TypeError),
+    "wrong-item": (_wrong_item, TypeError),
+    "failing-future": (_failing_future, RuntimeError),
+    "cancelled-future": (_cancelled_future, None),
+    "future-of-wrong-type": (_wrong_type_future, TypeError),
+}
+
+
+def _three_runs(fake: FakeAssistants, client: Any) -> list[Any]:
+    runs = []
+    for _ in range(3):
+        fake.queue_run(_TOOL_SCRIPT)
+        runs.append(client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a"))
+    return runs
+
+
+def _check_only_the_bad_run_failed(
+    results: dict[str, Any], runs: list[Any], kind: type[WatchError], cause: type[BaseException] | None
+) -> None:
+    assert set(results) == {r.id for r in runs}
+    bad = results[runs[1].id]
+    assert isinstance(bad, kind)
+    assert bad.run_id == runs[1].id
+    assert bad.tracker is not None
+    assert bad.tracker.state is RunStatus.RequiresAction
+    assert (type(bad.__cause__) if cause is not None else bad.__cause__) == cause
+    for run in (runs[0], runs[2]):
+        result = results[run.id]
+        assert isinstance(result, WatchResult)
+        assert result.status is RunStatus.Completed
+
+
+@pytest.mark.parametrize("name", sorted(BAD_HANDLERS))
+def test_a_failing_handler_fails_only_its_own_run(name: str) -> None:
+    """A handler that raises, returns no tool outputs or a failing future: HandlerFailed for its run, the rest go on."""
+    handler, cause = BAD_HANDLERS[name]
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = Scheduler(client, per_minute=600, clock=fake.clock.now, sleep=fake.clock.sleep)
+    runs = _three_runs(fake, client)
+    for run in runs:
+        scheduler.add(run, on_action=handler if run is runs[1] else tools)
+    _check_only_the_bad_run_failed(scheduler.run(), runs, HandlerFailed, cause)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_HANDLERS))
+def test_a_failing_handler_fails_only_its_own_run_async(name: str) -> None:
+    """The async twin, with the same handlers and with a coroutine handler that raises."""
+    handler, cause = BAD_HANDLERS[name]
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = AsyncScheduler(fake.async_client(), per_minute=600, clock=fake.clock.now, sleep=fake.clock.async_sleep)
+    runs = _three_runs(fake, client)
+
+    async def crashing(run: Any) -> Any:
+        await asyncio.sleep(0)
+        raise RuntimeError("async tool crashed")
+
+    for run in runs:
+        scheduler.add(run, on_action=handler if run is runs[1] else tools)
+    _check_only_the_bad_run_failed(asyncio.run(scheduler.run()), runs, HandlerFailed, cause)
+
+    fake.queue_run(_TOOL_SCRIPT)
+    again = client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="a")
+    scheduler.add(again, on_action=crashing)
+    result = asyncio.run(scheduler.run())[again.id]
+    assert isinstance(result, HandlerFailed)
+    assert isinstance(result.__cause__, RuntimeError)
+
+
+def test_a_future_that_never_completes_times_out() -> None:
+    """A future that never resolves ends its run with HandlerTimeout after handler_timeout, and is cancelled."""
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = Scheduler(client, per_minute=600, clock=fake.clock.now, sleep=fake.clock.sleep, handler_timeout=30)
+    forgotten: list[Future[Any]] = []
+
+    def never(run: Any) -> Future[Any]:
+        forgotten.append(Future())
+        return forgotten[-1]
+
+    runs = _three_runs(fake, client)
+    for run in runs:
+        scheduler.add(run, on_action=never if run is runs[1] else tools)
+    started = fake.clock.now()
+    results = scheduler.run()
+    _check_only_the_bad_run_failed(results, runs, HandlerTimeout, None)
+    assert forgotten[0].cancelled()
+    assert 30 <= fake.clock.now() - started < 40
+
+
+def test_without_a_timeout_the_run_deadline_still_ends_a_stuck_handler() -> None:
+    """No handler_timeout: a future that never resolves is given up at the run's deadline; run() returns."""
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = Scheduler(client, per_minute=600, clock=fake.clock.now, sleep=fake.clock.sleep, idle_wait=1.0)
+    runs = _three_runs(fake, client)
+    for run in runs:
+        scheduler.add(run, on_action=(lambda run: Future()) if run is runs[1] else tools)
+    results = scheduler.run()
+    _check_only_the_bad_run_failed(results, runs, HandlerTimeout, None)
+    assert "deadline" in str(results[runs[1].id])
+
+
+def test_a_coroutine_that_never_completes_times_out_async() -> None:
+    """AsyncScheduler: a coroutine handler that hangs is cancelled at handler_timeout; the others complete."""
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = AsyncScheduler(
+        fake.async_client(), per_minute=600, clock=fake.clock.now, sleep=fake.clock.async_sleep, handler_timeout=15
+    )
+    cancelled: list[bool] = []
+
+    async def hangs(run: Any) -> Any:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    runs = _three_runs(fake, client)
+    for run in runs:
+        scheduler.add(run, on_action=hangs if run is runs[1] else tools, handler_timeout=None)
+    _check_only_the_bad_run_failed(asyncio.run(scheduler.run()), runs, HandlerTimeout, None)
+    assert cancelled == [True]
+
+
+def test_an_async_handler_given_to_the_sync_scheduler_fails_its_run() -> None:
+    """The sync scheduler cannot await: a coroutine handler fails its run with a message naming AsyncScheduler."""
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = Scheduler(client, per_minute=600, clock=fake.clock.now, sleep=fake.clock.sleep)
+
+    async def async_tools(run: Any) -> Any:
+        return tools(run)
+
+    runs = _three_runs(fake, client)
+    for run in runs:
+        scheduler.add(run, on_action=async_tools if run is runs[1] else tools)
+    results = scheduler.run()
+    _check_only_the_bad_run_failed(results, runs, HandlerFailed, None)
+    assert "AsyncScheduler" in str(results[runs[1].id])
+
+
+def test_a_raising_callback_ends_only_its_run() -> None:
+    """An on-enter callback that raises is recorded as that run's WatchError (CallbackError as the cause)."""
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = Scheduler(client, per_minute=600, clock=fake.clock.now, sleep=fake.clock.sleep)
+    runs = _three_runs(fake, client)
+    for run in runs:
+        tracker = scheduler.add(run, on_action=tools)
+        if run is runs[1]:
+            tracker.on_enter(RunStatus.RequiresAction, _raises)
+    results = scheduler.run()
+    assert set(results) == {r.id for r in runs}
+    failed = results[runs[1].id]
+    assert isinstance(failed, WatchError)
+    assert isinstance(failed.__cause__, CallbackError)
+    assert all(isinstance(results[r.id], WatchResult) for r in (runs[0], runs[2]))
+
+
+def test_each_run_is_added_once_and_timeouts_are_checked() -> None:
+    """Adding a followed run again would lose one of its results: refused; handler_timeout must be positive."""
+    fake = FakeAssistants(poll_after_ms=None)
+    client = fake.client()
+    scheduler = Scheduler(client, per_minute=600, clock=fake.clock.now, sleep=fake.clock.sleep)
+    (run, *_) = _three_runs(fake, client)
+    scheduler.add(run)
+    with pytest.raises(ValueError, match="already added"):
+        scheduler.add(run.id, thread_id=run.thread_id)
+    with pytest.raises(ValueError, match="handler_timeout"):
+        Scheduler(client, per_minute=600, handler_timeout=0)

@@ -17,7 +17,8 @@ from runfsm.following.backoff import Fixed, RetryPolicy
 from runfsm.following.core import DEFAULT_GRACE
 from runfsm.following.errors import RequestsFailed, UnexpectedRunStatus, WatchError, WatchTimeout
 from runfsm.following.watcher import AsyncWatcher, Watcher
-from runfsm.testing.fake import STUCK, FakeAssistants, FakeAssistantsServer
+from runfsm.testing.fake import STUCK, FakeAssistants, FakeAssistantsServer, RunScript
+from runfsm.testing.fake.objects import tool_call
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -258,13 +259,93 @@ class TestStream:
         assert fake.count("create_run") == 1
         assert fake.count("list_runs") == 1
 
-    def test_create_stream_dropped_before_the_run_existed_says_so(self, fake: FakeAssistants, watcher: Watcher) -> None:
-        """The connection drops before the server saw the create: a clear WatchError says no run was created."""
+    def test_create_stream_dropped_before_the_run_existed_creates_it_again(
+        self, fake: FakeAssistants, watcher: Watcher
+    ) -> None:
+        """The connection drops before the server saw the create: the thread has no run, so it is created again."""
+        fake.queue_run(TOOL_RUN)
         thread = fake.client().beta.threads.create()
         fake.drop_next(route="create_run")
-        with pytest.raises(WatchError, match="failed before the run was created"):
+        result = watcher.watch(thread.id, assistant_id="asst_1", on_action=tools)
+        assert result.status is RunStatus.Completed
+        assert [r.route for r in fake.requests][1:4] == ["create_run", "list_runs", "create_run"]
+        assert len(fake.run_ids()) == 1
+        assert result.streams == 2
+
+    @pytest.mark.parametrize("status_code", [429, 500, 503])
+    def test_a_create_answered_429_or_5xx_is_retried_without_a_duplicate(
+        self, fake: FakeAssistants, watcher: Watcher, status_code: int
+    ) -> None:
+        """The README's promise holds for the create: 429 and 5xx retried after retry-after, never a duplicate."""
+        fake.queue_run(TOOL_RUN)
+        thread = fake.client().beta.threads.create()
+        fake.fail_next(status_code, route="create_run", times=2, retry_after=3)
+        started = fake.clock.now()
+        result = watcher.watch(thread.id, assistant_id="asst_1", on_action=tools)
+        assert result.status is RunStatus.Completed
+        assert fake.count("create_run") == 3
+        assert fake.count("list_runs") == 2  # looked on the thread before each re-create
+        assert len(fake.run_ids()) == 1
+        creates = [r.at for r in fake.requests if r.route == "create_run"]
+        assert creates[1] - started >= 3
+        assert creates[2] - creates[1] >= 3
+
+    def test_a_create_that_keeps_failing_ends_with_requests_failed(self, fake: FakeAssistants) -> None:
+        """Bounded retries: max_consecutive=2 and a create failing three times: RequestsFailed, no run made."""
+        watcher = Watcher(
+            fake.client(), retry=RetryPolicy(max_consecutive=2), clock=fake.clock.now, sleep=fake.clock.sleep
+        )
+        thread = fake.client().beta.threads.create()
+        fake.fail_next(503, route="create_run", times=5)
+        with pytest.raises(RequestsFailed, match="no run was created"):
             watcher.watch(thread.id, assistant_id="asst_1")
         assert fake.run_ids() == []
+
+    def test_looking_for_the_run_is_retried_and_never_leaks_a_raw_error(
+        self, fake: FakeAssistants, watcher: Watcher
+    ) -> None:
+        """The create stream drops after the run was made, listing fails twice: found, followed, one run."""
+        fake.queue_run(TOOL_RUN)
+        thread = fake.client().beta.threads.create()
+        fake.drop_next(route="create_run", processed=True)
+        fake.fail_next(500, route="list_runs", times=2)
+        result = watcher.watch(thread.id, assistant_id="asst_1", on_action=tools)
+        assert result.status is RunStatus.Completed
+        assert fake.count("create_run") == 1
+        assert fake.count("list_runs") == 3
+
+    def test_a_refused_listing_ends_with_a_watch_error_saying_the_run_may_exist(
+        self, fake: FakeAssistants, watcher: Watcher
+    ) -> None:
+        """Listing refused after a broken create: no second create (it could duplicate), a WatchError, not ApiError."""
+        fake.queue_run(TOOL_RUN)
+        thread = fake.client().beta.threads.create()
+        fake.drop_next(route="create_run", processed=True)
+        fake.fail_next(403, route="list_runs")
+        with pytest.raises(RequestsFailed, match="may exist"):
+            watcher.watch(thread.id, assistant_id="asst_1", on_action=tools)
+        assert fake.count("create_run") == 1
+
+    def test_a_new_round_with_the_same_tool_call_ids_goes_to_the_handler(self, fake: FakeAssistants) -> None:
+        """Rounds repeating their tool-call ids, the first submit's answer lost: the handler answers each round."""
+        rounds: list[Any] = ["queued", ("in_progress", 2), "requires_action", "queued", ("in_progress", 4)]
+        script = RunScript(
+            [*rounds, "requires_action", "queued", "in_progress", "completed"], tool_calls=[tool_call("call_same")]
+        )
+        fake.queue_run(script)
+        run = fake.client().beta.threads.runs.create(fake.client().beta.threads.create().id, assistant_id="asst_1")
+        answered: list[str] = []
+
+        def handler(r: Any) -> list[dict[str, str]]:
+            answered.append(f"round {len(answered) + 1}")
+            return [{"tool_call_id": "call_same", "output": answered[-1]}]
+
+        fake.drop_next(route="submit_tool_outputs", processed=True)
+        watcher = Watcher(fake.client(), policy=Fixed(1.0), clock=fake.clock.now, sleep=fake.clock.sleep)
+        result = watcher.poll(run, on_action=handler)
+        assert result.status is RunStatus.Completed
+        assert answered == ["round 1", "round 2"]
+        assert fake.count("submit_tool_outputs") == 2
 
     def test_refused_create_is_a_clear_error(self, fake: FakeAssistants, watcher: Watcher) -> None:
         """A thread with an active run refuses another: the 400 is reported, nothing is looked for or retried."""
@@ -316,6 +397,17 @@ class TestAsync:
         found = asyncio.run(watcher.watch(fake.client().beta.threads.create().id, assistant_id="a", on_action=tools))
         assert found.status is RunStatus.Completed
         assert fake.count("list_runs") == 1
+
+    def test_async_create_is_retried_and_listing_retried(self, fake: FakeAssistants) -> None:
+        """AsyncWatcher.watch: a 503 create is made again after looking; a failing listing is retried."""
+        watcher = AsyncWatcher(fake.async_client(), clock=fake.clock.now, sleep=fake.clock.async_sleep)
+        fake.queue_run(TOOL_RUN)
+        fake.fail_next(503, route="create_run")
+        fake.fail_next(500, route="list_runs", times=2)
+        thread = fake.client().beta.threads.create()
+        result = asyncio.run(watcher.watch(thread.id, assistant_id="asst_1", on_action=tools))
+        assert result.status is RunStatus.Completed
+        assert (fake.count("create_run"), fake.count("list_runs"), len(fake.run_ids())) == (2, 3, 1)
 
 
 @pytest.fixture

@@ -13,13 +13,14 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from runfsm import RunStatus
+from runfsm import Outcome, RunStatus, RunTracker
 from runfsm.commands.main import main
 from runfsm.drawing import Overlay
 from runfsm.drawing.report import Report
 from runfsm.invariants import check_fields
 from runfsm.validation import summarize_paths, validate, validate_paths
 from runfsm.verdict import RunResult, StepKind
+from runfsm.vocabulary import Trigger
 
 
 def _run(status: str, **fields: Any) -> dict[str, Any]:
@@ -111,3 +112,73 @@ def test_an_expired_deep_research_run_with_every_timestamp_null_breaks_no_field_
 def test_an_incomplete_run_stopped_by_the_content_filter_breaks_no_field_invariant() -> None:
     """An incomplete run with reason content_filter is common on Azure [O-9672, O-9729]."""
     assert check_fields(RunStatus.Incomplete, _run("incomplete", incomplete_details={"reason": "content_filter"})) == ()
+
+
+def _paused(*ids: str) -> dict[str, Any]:
+    calls = [{"id": i, "type": "function", "function": {"name": "get_weather", "arguments": "{}"}} for i in ids]
+    return _run(
+        "requires_action", required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
+    )
+
+
+def test_a_stale_requires_action_right_after_a_submit_is_a_re_observation() -> None:
+    """Azure's SDK polled requires_action again after submitting: same ids, so no new round and no missing call."""
+    tracker = RunTracker("run_late", mode="poll", on_illegal="record")
+    tracker.observe_all([_run("in_progress", started_at=1), _paused("call_1", "call_2")])
+    tracker.submitted_tool_outputs()
+    stale = tracker.observe(_paused("call_2", "call_1"))
+    assert (stale.outcome, stale.inferred) == (Outcome.REPEATED, ())
+    assert tracker.pending_calls == {Trigger.SUBMIT_TOOL_OUTPUTS}  # the submit still explains what comes next
+    assert tracker.observe("queued").outcome is Outcome.ACCEPTED
+    verdict = validate(
+        [_run("in_progress", started_at=1), _paused("call_1"), "submit_tool_outputs", _paused("call_1"), "queued"]
+    )
+    assert (verdict.result, verdict.offenses, verdict.inferred) == (RunResult.UNFINISHED, (), ())
+
+
+def test_a_genuine_second_round_with_new_ids_is_a_new_round() -> None:
+    """New tool-call ids after a submit: the run went round again (queued, in_progress unobserved)."""
+    tracker = RunTracker("run_late", mode="poll", on_illegal="record")
+    tracker.observe_all([_run("in_progress", started_at=1), _paused("call_1")])
+    tracker.submitted_tool_outputs()
+    again = tracker.observe(_paused("call_9"))
+    assert (again.outcome, again.inferred) == (Outcome.INFERRED, (RunStatus.Queued, RunStatus.InProgress))
+    assert tracker.pending_calls == frozenset()
+
+
+def test_without_tool_call_ids_a_second_requires_action_reads_as_a_new_round() -> None:
+    """Compact logs carry no ids: after a submit, requires_action again is read as a new round (as before)."""
+    tracker = RunTracker("run_c", mode="poll", on_illegal="record")
+    tracker.observe_all(["in_progress", "requires_action"])
+    tracker.submitted_tool_outputs()
+    assert tracker.observe("requires_action").outcome is Outcome.INFERRED
+
+
+def test_stale_requires_action_in_a_log_file_gives_the_same_verdict_on_every_path(tmp_path: Path) -> None:
+    """A JSON Lines log with the stale poll: validate_paths (fast path) equals validate(), and the run is legal."""
+    history = [
+        _run("queued", created_at=1, expires_at=601),
+        _run("in_progress", started_at=2),
+        _paused("call_1"),
+        {"run_id": "run_late", "call": "submit_tool_outputs"},
+        _paused("call_1"),
+        _run("completed", completed_at=9),
+    ]
+    log = tmp_path / "runs.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in history), encoding="utf-8")
+    (fast,) = validate_paths([log])
+    assert fast.result is RunResult.LEGAL
+    assert not fast.offenses
+    assert fast.observations == 5
+    saved = RunTracker.from_json(_tracker_after(history[:5]).to_json())
+    assert saved.observe(_paused("call_1")).outcome is Outcome.REPEATED  # the answered round survives a restore
+
+
+def _tracker_after(history: list[dict[str, Any]]) -> RunTracker:
+    tracker = RunTracker("run_late", mode="poll", on_illegal="record")
+    for item in history:
+        if "call" in item:
+            tracker.submitted_tool_outputs()
+        else:
+            tracker.observe(item)
+    return tracker

@@ -44,6 +44,24 @@ def _records(run: SimulatedRun, *, source: str = "log", spoil: random.Random | N
     return out
 
 
+def _stale_requires_action(records: list[Record], rng: random.Random, chance: float = 0.5) -> list[Record]:
+    """Now and then, the requires_action before a submit is seen once more right after it (a stale poll)."""
+    out: list[Record] = []
+    for k, record in enumerate(records):
+        out.append(record)
+        before = records[k - 1] if k else None
+        if (
+            record.call is Trigger.SUBMIT_TOOL_OUTPUTS
+            and before is not None
+            and before.status is RunStatus.RequiresAction
+        ) and rng.random() < chance:
+            out.append(Record(before.run_id, before.status, before.raw, mode=before.mode, fields=before.fields))
+    return [
+        Record(r.run_id, r.status, r.raw, source=r.source, line=n, mode=r.mode, fields=r.fields, call=r.call)
+        for n, r in enumerate(out, 1)
+    ]
+
+
 def _runs(mode: str, *, illegal: bool = False, unfinished: bool = False) -> st.SearchStrategy[SimulatedRun]:
     return st.builds(
         lambda rng, rounds, finished: simulate_run(
@@ -198,7 +216,7 @@ def test_fast_path_gives_the_reference_verdicts(runs: list[SimulatedRun], rng: r
     histories: dict[str, list[Record]] = {}
     late_ok = linger >= len(runs)
     for run in runs:
-        records = _records(run, source=run.run_id, spoil=rng)
+        records = _stale_requires_action(_records(run, source=run.run_id, spoil=rng), rng)
         if not late_ok:  # nothing may arrive after the end: the run may already be let go of
             end = next((k for k, r in enumerate(records) if r.status in RunStatus.terminal_states()), None)
             records = records if end is None else records[: end + 1]
@@ -222,6 +240,24 @@ def test_fast_path_gives_the_reference_verdicts(runs: list[SimulatedRun], rng: r
     verdicts = list(validate_many(stream, linger=linger))
     assert sorted(v.run_id or "" for v in verdicts) == sorted(histories)
     for verdict in verdicts:
+        assert verdict.run_id is not None
+        assert verdict == validate(histories[verdict.run_id]), verdict.run_id
+
+
+@given(st.lists(_runs("poll", unfinished=True), min_size=1, max_size=4), st.randoms(use_true_random=False))
+def test_fast_path_reads_stale_requires_action_as_the_tracker_does(
+    runs: list[SimulatedRun], rng: random.Random
+) -> None:
+    """A requires_action polled again right after its submit (same tool-call ids) gets the reference verdict.
+
+    The tracker reads it as a stale view of the round just answered (no new round, the
+    submit explains the next move); the fast path hands such runs to the tracker.
+    """
+    histories = {run.run_id: _stale_requires_action(_records(run, source=run.run_id), rng, chance=1.0) for run in runs}
+    stream = [r for _, records in sorted(histories.items()) for r in records]
+    rng.shuffle(stream)
+    stream.sort(key=lambda r: r.line or 0)  # interleaved, each run's records in order
+    for verdict in validate_many(stream):
         assert verdict.run_id is not None
         assert verdict == validate(histories[verdict.run_id]), verdict.run_id
 
@@ -352,6 +388,7 @@ def test_summary_counts_and_exit_code() -> None:
         "warnings": 0,
         "input_errors": 0,
         "strict": False,
+        "sources": [],
     }
     assert summary.exit_code == 0
     summary.add(validate(["completed", "queued"], mode="stream"))
@@ -412,7 +449,8 @@ def test_summarize_paths_counts_what_validate_paths_yields(seed: int, fmt: str, 
     expected = Summary(strict=strict)
     for verdict in every:
         expected.add(verdict)
-    assert summary.to_dict() | {"input_errors": 0} == expected.to_dict()
+    assert summary.to_dict() | {"input_errors": 0, "sources": []} == expected.to_dict()
+    assert summary.balanced
     assert reported == [v for v in every if v.offenses or v.warnings or expected.is_failure(v)]
     assert all_of_them == every
 

@@ -123,7 +123,7 @@ def test_policies_per_lifecycle(make_receiver: Callable[..., Receiver], server: 
     )
     server.objects["resp_1"] = response("resp_1", "in_progress", 1_000)
     server.objects["batch_1"] = {"id": "batch_1", "object": "batch", "status": "in_progress", "created_at": 1_000}
-    Reconciler(receiver, policy={RESPONSE.name: Fixed(2.0), BATCH.name: Fixed(600.0)}).run_once()
+    Reconciler(receiver, policy={"response": Fixed(2.0), BATCH.name: Fixed(600.0)}).run_once()
     assert receiver.store.object("resp_1")["due_at"] == server.now + 2.0  # type: ignore[index]
     assert receiver.store.object("batch_1")["due_at"] == server.now + 600.0  # type: ignore[index]
     with pytest.raises(ValueError, match="no reconcile policy"):

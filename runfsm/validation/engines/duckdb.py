@@ -45,10 +45,11 @@ from runfsm.validation.engines.sql import (
     clean_fields,
     literal,
 )
-from runfsm.validation.formats.base import MAX_LINE_BYTES, GiveUp, ObservedMode, Record, Source, json_parser
+from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, json_parser
 from runfsm.validation.formats.jsonl import parse_jsonl_line
-from runfsm.validation.records import detect_format, open_decompressed, read_items
+from runfsm.validation.records import detect_format, in_time_order, open_decompressed, read_items
 from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_CODE
+from runfsm.validation.summary import LineCounts
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -236,6 +237,8 @@ class DuckDBEngine:
         self.inputs: list[_Input] = []
         self.items: list[tuple[int, Item]] = []
         """Items the python reader gave (residue lines, inputs DuckDB does not read), by position."""
+        self.counts: list[LineCounts] = []
+        """Where each input's lines went (the python engine's counts), in input order."""
 
     # -- reading
 
@@ -260,6 +263,7 @@ class DuckDBEngine:
             input_format=self.input_format,  # type: ignore[arg-type]  # checked by the caller
             sort_by=self.sort_by,
             compact=False,
+            on_counts=self.counts.append,
         )
         self.items.extend((base + (_line_of(item) or 0), item) for item in items)
 
@@ -283,13 +287,19 @@ class DuckDBEngine:
         base = entry.index << _FILE_SHIFT
         found = con.execute(f"SELECT count(*) FROM rows WHERE {here}").fetchone()
         rows = found[0] if found is not None else 0
-        if rows != _count_lines(entry.name):
+        total, returns = _count_lines(entry.name)
+        if returns:  # a carriage return may end a line for the python reader, never for DuckDB's
+            con.execute("ROLLBACK")
+            return False
+        counts = LineCounts(entry.name, lines=rows)
+        if rows != total:
             # blank lines, which DuckDB's rows skip: number the rows by their lines
             scan = _scan_lines(entry.name, None)
             if scan is None or len(scan.blanks) + rows != scan.lines:
                 con.execute("ROLLBACK")  # DuckDB's rows are not the lines: the python reader reads it
                 return False
             blank = set(scan.blanks)
+            counts.lines, counts.skipped = scan.lines, len(blank)
             lines = [n for n in range(1, scan.lines + 1) if n not in blank]
             con.execute(
                 f"UPDATE rows SET pos = {base} + m.line FROM (SELECT unnest($1::BIGINT[]) AS line, "
@@ -299,22 +309,21 @@ class DuckDBEngine:
         residue = {
             n for (n,) in con.execute(f"SELECT pos & {_ROW_MASK} FROM rows WHERE {here} AND rid IS NULL").fetchall()
         }
+        counts.in_records = rows - len(residue)  # a plain row is a record
         if residue:
             scan = _scan_lines(entry.name, residue)
             if scan is None:
                 con.execute("ROLLBACK")
                 return False
             src = Source(entry.name, self.sort_by)
-            kept = len(self.items)
-            try:
-                for n, chunk in scan.texts:
-                    self.items.extend((base + n, item) for item in parse_jsonl_line(chunk, src, n))
-            except GiveUp:
-                con.execute("ROLLBACK")
-                del self.items[kept:]
-                return False
+            for n, chunk in scan.texts:  # no error budget: every line is read (and each error reported)
+                found_items = list(parse_jsonl_line(chunk, src, n))
+                src.settle(found_items, 1)
+                self.items.extend((base + n, item) for item in found_items)
+            counts.merge(src.counts)
             con.execute(f"DELETE FROM rows WHERE {here} AND rid IS NULL")
         con.execute("COMMIT")
+        self.counts.append(counts)
         return True
 
     def _read_parquet(self, entry: _Input) -> None:
@@ -332,6 +341,7 @@ class DuckDBEngine:
                 else f"a Parquet input needs a 'run_id' (or 'id') and a 'status' column; it has {', '.join(names)}"
             )
             self.items.append((entry.index << _FILE_SHIFT, InputError(message, source=entry.name)))
+            self.counts.append(LineCounts(entry.name))
             return
         base = entry.index << _FILE_SHIFT
         rid = f'trim(CAST("{id_column}" AS VARCHAR))'
@@ -347,8 +357,15 @@ class DuckDBEngine:
             f'SELECT file_row_number + 1, CAST(status AS VARCHAR), CAST("{id_column}" AS VARCHAR) '
             f"FROM {source} WHERE {unsettled} ORDER BY 1"
         ).fetchall()
+        src = Source(entry.name, None)
         for row, status, run_id in rows:
-            self.items.extend((base + row, item) for item in _parquet_row(entry.name, row, run_id, status))
+            found_items = list(_parquet_row(entry.name, row, run_id, status))
+            src.settle(found_items, 1)  # a Parquet input's rows are its lines
+            self.items.extend((base + row, item) for item in found_items)
+        plain = con.execute(f"SELECT count(*) FROM rows WHERE pos >> {_FILE_SHIFT} = {entry.index}").fetchone()
+        src.counts.in_records += plain[0] if plain is not None else 0
+        src.counts.lines = src.counts.in_records + src.counts.skipped + src.counts.errors
+        self.counts.append(src.counts)
 
     # -- grouping
 
@@ -492,7 +509,7 @@ class DuckDBEngine:
             else:
                 yield item
         for group in groups.values():
-            group.sort(key=lambda r: r.timestamp if r.timestamp is not None else float("-inf"))
+            group[:] = in_time_order(group)
             yield from group
 
     def close(self) -> None:
@@ -504,15 +521,16 @@ _ROW_MASK: Final = (1 << _FILE_SHIFT) - 1
 _SUB: Final = 1 << 12
 
 
-def _count_lines(name: str) -> int:
-    """Lines in the input as Python's reader numbers them (a last line without newline counts)."""
+def _count_lines(name: str) -> tuple[int, int]:
+    """Lines in the input as Python's reader numbers them (a last line without newline counts), and its CRs."""
     if name.endswith((".gz", ".zst")):
         with open_decompressed(name) as stream:
-            count, last = 0, b"\n"
+            count, returns, last = 0, 0, b"\n"
             while chunk := stream.read(1 << 22):
                 count += chunk.count(b"\n")
+                returns += chunk.count(b"\r")
                 last = chunk
-            return count + (not last.endswith(b"\n"))
+            return count + (not last.endswith(b"\n")), returns
     import mmap  # noqa: PLC0415
 
     import numpy  # noqa: PLC0415  (the duckdb extra)
@@ -520,14 +538,15 @@ def _count_lines(name: str) -> int:
     with open(name, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
-            return 0
+            return 0, 0
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
             data = numpy.frombuffer(view, dtype=numpy.uint8)
             step = 1 << 24
             count = sum(int(numpy.count_nonzero(data[i : i + step] == 10)) for i in range(0, size, step))
+            returns = sum(int(numpy.count_nonzero(data[i : i + step] == 13)) for i in range(0, size, step))
             final = int(data[-1])
             del data
-    return count + (final != 10)
+    return count + (final != 10), returns
 
 
 @dataclass
@@ -633,7 +652,7 @@ def summarize_paths(
                 linger=linger,
                 check_fields=check_fields,
             )
-        return judge_groups(
+        summary = judge_groups(
             engine,
             mode=mode,
             strict=strict,
@@ -642,5 +661,7 @@ def summarize_paths(
             on_verdict=on_verdict,
             on_error=on_error,
         )
+        summary.sources = engine.counts
+        return summary
     finally:
         engine.close()

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import math
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 from zlib import crc32
 
 from runfsm.exceptions import InputError, NotARunStatus, UnknownStatus
 from runfsm.lifecycles import RUN_LIFECYCLE, preset_for_object
 from runfsm.status import RunStatus
+from runfsm.validation.summary import LineCounts
 from runfsm.verdict import Location
 from runfsm.vocabulary import LifecycleState, Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from runfsm.lifecycle import Lifecycle
 
 __all__ = [
+    "BOM",
     "CALLS",
     "FAST_STATUS",
-    "MAX_ERRORS_PER_SOURCE",
     "MAX_LINE_BYTES",
     "CompactRecord",
-    "GiveUp",
     "Item",
     "Lines",
     "ObservedMode",
@@ -34,18 +36,22 @@ __all__ = [
     "fast_status",
     "json_parser",
     "object_error",
+    "lone_cr",
+    "loads_fallback",
     "owns",
     "read_lines",
     "short",
     "status_of",
     "timestamp_of",
     "too_long",
+    "UniversalLines",
 ]
 
 MAX_LINE_BYTES: Final = 16 * 1024 * 1024
 """Longest line read (16 MiB); longer lines are reported and skipped."""
 
-MAX_ERRORS_PER_SOURCE: Final = 100
+BOM: Final = b"\xef\xbb\xbf"
+"""The UTF-8 byte-order mark: dropped where it opens an input (and, in JSON Lines, any line)."""
 
 ObservedMode = Literal["stream", "poll"]
 
@@ -63,6 +69,34 @@ def json_parser() -> tuple[str, Callable[[bytes | str], Any]]:
 
         return "json", json.loads
     return "orjson", orjson.loads
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (JSON has no NaN or Infinity)")
+
+
+def loads_fallback(data: bytes | str) -> Any:
+    r"""Parse what the fast parser refused: valid JSON it does not support, or say what is wrong.
+
+    orjson refuses some valid JSON (lone surrogate escapes such as ``"\ud800"``, nesting over
+    1,024 levels); the standard parser reads those. A byte-order mark opening the text is
+    dropped. Raises ``ValueError`` with a precise message: not UTF-8, not JSON (with the
+    position), ``NaN``/``Infinity`` (not JSON), or nested deeper than the standard parser's limit.
+    """
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"not UTF-8 text (byte {err.start + 1} of the line)") from None
+    else:
+        text = data
+    text = text.removeprefix("\ufeff")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply: the JSON parsers here read at most about 1,000 levels") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{err.msg}: column {err.colno} (char {err.pos})") from None
 
 
 class Record:
@@ -175,19 +209,29 @@ def object_error(kind: object, lifecycle: Lifecycle[Any]) -> str:
 
 
 def timestamp_of(value: object, what: str) -> float:
-    """Seconds from a number or ISO 8601 text; raises ValueError naming ``what`` otherwise."""
+    """Seconds from a finite number or ISO 8601 text; raises ValueError naming ``what`` otherwise.
+
+    An ISO 8601 date-time without a UTC offset is read as UTC (not local time), so that the
+    order does not depend on the machine's time zone. ``nan`` and infinities are refused.
+    """
+    seconds: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value)
+            seconds = float(value)
         except ValueError:
-            pass
-        try:
-            return datetime.fromisoformat(value.strip()).timestamp()
-        except ValueError:
-            pass
-    raise ValueError(f"{what} is {value!r}: expected a number of seconds or an ISO 8601 date-time")
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            else:
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=UTC)
+                seconds = moment.timestamp()
+    if seconds is not None and math.isfinite(seconds):
+        return seconds
+    raise ValueError(f"{what} is {short(value)}: expected a finite number of seconds or an ISO 8601 date-time")
 
 
 def short(value: object, limit: int = 80) -> str:
@@ -196,14 +240,17 @@ def short(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class GiveUp(Exception):
-    """Too many unusable lines in one input: stop reading it."""
-
-
 class Source:
-    """Per-input reading state: its name, the sort field, the partition, and an error budget."""
+    """Per-input reading state: its name, the sort field, the partition, and where its lines went.
 
-    __slots__ = ("compact", "errors", "fast", "lifecycle", "name", "partition", "sort_by")
+    Every line a reader reads ends in one bucket of :attr:`counts` (see
+    :class:`~runfsm.validation.summary.LineCounts`). With a partition (``--jobs``), each worker
+    counts a share: the lines of a record are counted by the worker that owns its run (the first
+    record's run, for a line of several), the other lines by worker 0, the *reporter*, which also
+    counts the lines read; the shares add up to the counts of a single reader.
+    """
+
+    __slots__ = ("compact", "counts", "fast", "lifecycle", "name", "partition", "reporter", "sort_by")
 
     def __init__(
         self,
@@ -220,17 +267,44 @@ class Source:
         self.sort_by = sort_by
         self.partition = partition
         self.compact = compact
-        self.errors = 0
+        self.counts = LineCounts(name)
+        self.reporter = partition is None or partition[0] == 0
+        """True for the worker that reports errors belonging to no run and counts lines read."""
 
     def error(self, message: str, line: int | None) -> InputError:
-        """The error to yield for one unusable line; raises ``GiveUp`` once the budget is spent."""
-        self.errors += 1
-        if self.errors > MAX_ERRORS_PER_SOURCE:
-            raise GiveUp
+        """The error to yield for an unusable line (or, with ``line=None``, the whole input)."""
         return InputError(message, source=self.name, line=line)
 
+    def took(self, lines: int, run_id: str) -> None:
+        """``lines`` lines made a record of run ``run_id`` (counted by the worker owning that run)."""
+        if owns(run_id, self.partition):
+            self.counts.in_records += lines
+
+    def skip(self, lines: int) -> None:
+        """``lines`` lines were skipped by a documented rule."""
+        if self.reporter:
+            self.counts.skipped += lines
+
+    def failed(self, lines: int) -> None:
+        """``lines`` lines were reported as an input error."""
+        if self.reporter:
+            self.counts.errors += lines
+
+    def settle(self, items: Sequence[Item], lines: int) -> None:
+        """Count the ``lines`` lines that gave ``items``: errors if any, else a record if any, else skipped."""
+        if any(type(i) is InputError for i in items):
+            self.failed(lines)
+        elif items:
+            first = items[0]
+            self.took(lines, first[0] if type(first) is tuple else first.run_id)  # type: ignore[union-attr]
+        else:
+            self.skip(lines)
+
     def sort_key(self, obj: Mapping[str, Any], data: object, line: int) -> float | None:
-        """The ``sort_by`` value of a JSON record (top level, then its ``data``); raises ValueError."""
+        """The ``sort_by`` value of a JSON record (top level, then its ``data``); None when it has none.
+
+        Raises ValueError for a value that is not a finite number or ISO 8601 text.
+        """
         field = self.sort_by
         if field is None:
             return None
@@ -238,7 +312,7 @@ class Source:
             return timestamp_of(obj[field], f"field {field!r}")
         if isinstance(data, dict) and field in data:
             return timestamp_of(data[field], f"field {field!r}")
-        raise ValueError(f"--sort-by {field}: the record has no {field!r} field")
+        return None  # kept in its place among the run's records (see validate_paths)
 
 
 # ----------------------------------------------------------------------------- lines and events
@@ -293,27 +367,32 @@ class Lines(Protocol):
         ...
 
 
-def read_lines(
-    stream: Lines, src: Source, limit: int, expected: str, *, bom: bool = False
-) -> Iterator[tuple[int, str] | InputError]:
-    """Numbered lines decoded as UTF-8 (newline kept), with over-long and undecodable lines reported.
+def read_lines(stream: Lines, src: Source, limit: int, expected: str) -> Iterator[tuple[int, str] | InputError]:
+    r"""Numbered lines decoded as UTF-8 (line end kept), with over-long and undecodable lines reported.
 
-    ``expected`` names what a line should be, for the error of a line that is not UTF-8 text;
-    with ``bom``, a byte-order mark opening the first line is dropped.
+    A line ends at ``\n``, ``\r\n`` or a lone ``\r``; a byte-order mark opening the input is
+    dropped. ``expected`` names what a line should be, for the error of a line that is not
+    UTF-8 text. Reported lines are counted as errors here; the reader counts the others.
     """
-    readline = stream.readline
+    lines = UniversalLines(stream)
+    readline = lines.readline
+    counts = src.counts
     number = 0
     while True:
         chunk = readline(limit + 1)
         if not chunk:
             return
         number += 1
-        if len(chunk) > limit and not chunk.endswith(b"\n"):
-            yield too_long(stream, src, number, limit, len(chunk))
+        counts.lines = number
+        if len(chunk) > limit and not chunk.endswith((b"\n", b"\r")):
+            error = too_long(lines, src, number, limit, len(chunk))
+            src.failed(1)
+            yield error
             continue
         try:
-            text = chunk.decode("utf-8-sig" if bom and number == 1 else "utf-8")
+            text = chunk.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
+            src.failed(1)
             yield src.error(f"not UTF-8 text: expected {expected}", number)
             continue
         yield number, text
@@ -324,9 +403,73 @@ def too_long(stream: Lines, src: Source, line: int, limit: int, size: int) -> In
     while True:
         rest = stream.readline(1 << 20)
         size += len(rest)
-        if not rest or rest.endswith(b"\n"):
+        if not rest or rest.endswith((b"\n", b"\r")):
             break
     return src.error(f"line is longer than {limit} bytes (at least {size}); skipped", line)
+
+
+def lone_cr(chunk: bytes) -> bool:
+    r"""True if a line read up to ``\n`` holds a carriage return that is not part of its final ``\r\n``."""
+    cr = chunk.find(b"\r")
+    return cr != -1 and (cr != len(chunk) - 2 or not chunk.endswith(b"\n"))
+
+
+class UniversalLines:
+    r"""``readline`` over a binary input where a line ends at ``\n``, ``\r\n`` or a lone ``\r``.
+
+    As Python's universal newlines and the SSE specification have it. Reads through the
+    input's own ``readline`` (so memory stays within one line); ``first`` is text already read.
+    """
+
+    __slots__ = ("_buffer", "_pos", "_readline")
+
+    def __init__(self, stream: Lines, first: bytes = b"") -> None:
+        self._readline = stream.readline
+        self._buffer = first
+        self._pos = 0
+
+    def readline(self, size: int = -1, /) -> bytes:
+        """The next line with its line end (at most ``size`` bytes when positive); ``b""`` at the end."""
+        buffer, pos = self._buffer, self._pos
+        if pos == len(buffer):
+            buffer = self._readline(size)
+            if b"\r" not in buffer:
+                self._buffer, self._pos = b"", 0
+                return buffer  # the common case: nothing kept back
+            pos = 0
+        while True:
+            end = _line_end(buffer, pos)
+            if end == -2:  # a final \r: a \n may follow it
+                more = self._readline(1)
+                buffer += more
+                end = len(buffer) if more in (b"", b"\n") else len(buffer) - 1
+            elif end == -1:  # no line end yet
+                if 0 < size <= len(buffer) - pos:
+                    end = pos + size
+                else:
+                    more = self._readline(size - (len(buffer) - pos) if size > 0 else -1)
+                    if more:
+                        buffer = buffer[pos:] + more
+                        pos = 0
+                        continue
+                    end = len(buffer)
+            end = min(end, pos + size) if size > 0 else end
+            self._buffer, self._pos = buffer, end
+            return buffer[pos:end]
+
+
+def _line_end(buffer: bytes, pos: int) -> int:
+    r"""Where the line starting at ``pos`` ends (after its line end); -1: no line end; -2: a final ``\r``."""
+    cr = buffer.find(b"\r", pos)
+    if cr == -1:
+        lf = buffer.find(b"\n", pos)
+        return -1 if lf == -1 else lf + 1
+    lf = buffer.find(b"\n", pos, cr)
+    if lf != -1:
+        return lf + 1
+    if cr + 1 == len(buffer):
+        return -2
+    return cr + 2 if buffer[cr + 1] == 0x0A else cr + 1
 
 
 def owns(run_id: str, partition: tuple[int, int] | None) -> bool:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 from zlib import crc32
 
-from runfsm.exceptions import NotARunStatus
+from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.formats.base import (
+    BOM,
     CALLS,
     Record,
+    UniversalLines,
     event_record,
     json_parser,
+    loads_fallback,
+    lone_cr,
     object_error,
     owns,
     short,
@@ -21,7 +25,6 @@ from runfsm.validation.formats.base import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from runfsm.exceptions import InputError
     from runfsm.validation.formats.base import Item, Lines, Source
 
 __all__ = ["parse_jsonl_line", "read_jsonl"]
@@ -166,9 +169,14 @@ def _run_object(obj: object, src: Source, line: int) -> Iterator[Record | InputE
 
 def _unparsable(chunk: bytes, err: ValueError, src: Source, line: int) -> InputError:
     """The error of a line that is not JSON (a last line without its newline is told apart)."""
-    if not chunk.endswith(b"\n"):
+    if not chunk.endswith((b"\n", b"\r")):
         return src.error(f"truncated last line (no newline at the end, and not complete JSON: {err})", line)
     return src.error(f"malformed JSON ({err}); {_EXPECTED_LINE}", line)
+
+
+def _is_blank(chunk: bytes) -> bool:
+    """True for a line of white space (a byte-order mark opening it aside): skipped."""
+    return not chunk.strip() or not chunk.removeprefix(BOM).strip()
 
 
 def parse_jsonl_line(chunk: bytes, src: Source, line: int) -> Iterator[Record | InputError]:
@@ -176,19 +184,32 @@ def parse_jsonl_line(chunk: bytes, src: Source, line: int) -> Iterator[Record | 
 
     Other engines read most lines themselves and hand the rest to this (see
     :mod:`runfsm.validation.engines.duckdb`); the fast path of :func:`read_jsonl` gives the same records.
+    Nothing for a blank line; a byte-order mark opening the line is dropped, and JSON the fast
+    parser refuses is read by the standard one, as :func:`read_jsonl` does.
     """
     _name, loads = json_parser()
+    if _is_blank(chunk):
+        return
     try:
         obj = loads(chunk)
-    except ValueError as err:
-        if chunk.strip():
-            yield _unparsable(chunk, err, src, line)
-        return
+    except ValueError:
+        try:
+            obj = loads_fallback(chunk)
+        except ValueError as why:
+            yield _unparsable(chunk, why, src, line)
+            return
     yield from _json_records(obj, src, line)
 
 
 def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
-    """Items of a JSON Lines input: a plain run object takes the fast path (the hot loop of ``runfsm validate``)."""
+    """Items of a JSON Lines input: a plain run object takes the fast path (the hot loop of ``runfsm validate``).
+
+    Every line is counted in ``src.counts``: a blank line is skipped, as is an object of the
+    Assistants API that is not about a run's status (a run step, a message, a thread, their
+    events and ``done``); a line giving a record is in records; any other line is an error. A
+    byte-order mark opening a line is dropped. JSON the fast parser refuses is read by the
+    standard one (see :func:`~runfsm.validation.formats.base.loads_fallback`).
+    """
     _name, loads = json_parser()
     name = src.name
     fast = src.fast
@@ -200,71 +221,111 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     part, parts = src.partition or (0, 1)
     partition = src.partition
     shared = parts > 1  # other workers read this input too
+    reporter = part == 0
     compact = src.compact
-    while True:
-        chunk = readline(size)
-        if not chunk:
-            return
-        line += 1
-        if len(chunk) == size and not chunk.endswith(b"\n"):
-            error = too_long(stream, src, line, limit, len(chunk))
-            if part == 0:
-                yield error
-            continue
-        owner = not shared
-        if shared and chunk.startswith(_ID_PREFIX):
-            # a run object whose id comes first (as the API writes them): other workers' runs stay unparsed
-            end = chunk.find(b'"', 7)
-            if end > 7:
-                run_key = chunk[7:end]
-                if b"\\" not in run_key:
-                    if crc32(run_key) % parts != part:
+    counts = src.counts
+    taken = 0  # lines that gave a record this worker yields (counted at the end: the hot loop)
+    universal = False
+    try:
+        while True:
+            chunk = readline(size)
+            if not chunk:
+                return
+            if not universal and b"\r" in chunk and lone_cr(chunk):
+                # a lone carriage return ends a line too: from here on, read lines that way
+                stream = UniversalLines(stream, chunk)
+                readline = stream.readline
+                universal = True
+                continue
+            line += 1
+            if len(chunk) == size and not chunk.endswith((b"\n", b"\r")):
+                error = too_long(stream, src, line, limit, len(chunk))
+                if reporter:
+                    counts.errors += 1
+                    yield error
+                continue
+            owner = not shared
+            if shared and chunk.startswith(_ID_PREFIX):
+                # a run object whose id comes first (as the API writes them): other workers' runs stay unparsed
+                end = chunk.find(b'"', 7)
+                if end > 7 and _routed_by_prefix(chunk):
+                    if crc32(chunk[7:end]) % parts != part:
                         continue
                     owner = True
-        try:
-            obj = loads(chunk)
-        except ValueError as err:
-            if not chunk.strip() or not (owner or part == 0):
-                continue
-            yield _unparsable(chunk, err, src, line)
-            continue
-        # the fast path: a run object with a wire status and a string id
-        if plain and type(obj) is dict:
-            text = obj.get("status")
-            run_id = obj.get("id")
-            if type(text) is str and type(run_id) is str and run_id:
-                status = fast.get(text)
-                if status is not None and obj.get("object", object_type) == object_type:
-                    if owner or owns(run_id, partition):
-                        if compact:
-                            yield (run_id, status, obj, line, name)
-                        else:
-                            yield Record(run_id, status, obj, source=name, line=line, fields=obj)
-                        # let the run object go before the next line is parsed: its memory is then
-                        # reused while still in the cache (fewer cache misses in bulk validation)
-                        obj = None
+            try:
+                obj = loads(chunk)
+            except ValueError:
+                if _is_blank(chunk):
+                    if reporter:
+                        counts.skipped += 1
                     continue
-            elif len(obj) == 2:  # the fast path of a client call: {"run_id": ..., "call": ...}
-                call = obj.get("call")
-                run_id = obj.get("run_id")
-                if type(call) is str and type(run_id) is str and run_id:
-                    trigger = CALLS.get(call)
-                    if trigger is not None:
+                try:
+                    obj = loads_fallback(chunk)
+                except ValueError as why:
+                    if owner or reporter:
+                        counts.errors += 1
+                        yield _unparsable(chunk, why, src, line)
+                    continue
+            # the fast path: a run object with a wire status and a string id
+            if plain and type(obj) is dict:
+                text = obj.get("status")
+                run_id = obj.get("id")
+                if type(text) is str and type(run_id) is str and run_id:
+                    status = fast.get(text)
+                    if status is not None and obj.get("object", object_type) == object_type:
                         if owner or owns(run_id, partition):
+                            taken += 1
                             if compact:
-                                yield (run_id, trigger, None, line, name)
+                                yield (run_id, status, obj, line, name)
                             else:
-                                yield Record(run_id, None, call, source=name, line=line, mode=None, call=trigger)
+                                yield Record(run_id, status, obj, source=name, line=line, fields=obj)
+                            # let the run object go before the next line is parsed: its memory is then
+                            # reused while still in the cache (fewer cache misses in bulk validation)
+                            obj = None
                         continue
-        if owner:
-            yield from _json_records(obj, src, line)
-            continue
-        for item in _json_records(obj, src, line):
-            if type(item) is Record:
-                if owns(item.run_id, partition):
+                elif len(obj) == 2:  # the fast path of a client call: {"run_id": ..., "call": ...}
+                    call = obj.get("call")
+                    run_id = obj.get("run_id")
+                    if type(call) is str and type(run_id) is str and run_id:
+                        trigger = CALLS.get(call)
+                        if trigger is not None:
+                            if owner or owns(run_id, partition):
+                                taken += 1
+                                if compact:
+                                    yield (run_id, trigger, None, line, name)
+                                else:
+                                    yield Record(run_id, None, call, source=name, line=line, mode=None, call=trigger)
+                            continue
+            found = list(_json_records(obj, src, line))
+            if owner:
+                if any(type(item) is InputError for item in found):
+                    counts.errors += 1
+                elif found:
+                    taken += 1
+                else:
+                    counts.skipped += 1
+                yield from found
+                continue
+            src.settle(found, 1)
+            for item in found:
+                if type(item) is Record:
+                    if owns(item.run_id, partition):
+                        yield item
+                elif reporter:
                     yield item
-            elif part == 0:
-                yield item
+    finally:
+        counts.lines = line
+        counts.in_records += taken
+
+
+def _routed_by_prefix(chunk: bytes) -> bool:
+    """True if a line opening with ``{"id":"X"`` can only be about run X (else it is parsed to know).
+
+    It must hold no other ``"id"`` key (a stream event's run is in its ``data``; with duplicate
+    keys the last one counts), no ``"run_id"`` key (a client call or compact run names its run
+    there) and no backslash (a key may be spelled with escapes).
+    """
+    return chunk.count(b'"id"') == 1 and b"\\" not in chunk and b'"run_id"' not in chunk
 
 
 _ID_PREFIX: Final = b'{"id":"'

@@ -207,6 +207,10 @@ def test_parquet_rows_are_judged_as_the_same_csv_rows(
     summary_parquet = duckdb_engine.summarize_paths(
         [parquet_path], strict=strict, on_verdict=got.append, every_verdict=True
     )
+    (rows,), (lines,) = summary_parquet.sources, summary.sources
+    assert (rows.lines, rows.in_records) == (lines.lines - 1, lines.in_records)  # a Parquet row is a line; no header
+    assert rows.balanced
+    summary_parquet.sources = summary.sources = []
     assert summary_parquet == summary
     key = repr
     assert sorted(map(key, got)) == sorted(key(_relocated(v, str(parquet_path))) for v in expected)

@@ -19,20 +19,20 @@ def test_very_long_lines_are_skipped_and_reported(read_log: Callable[..., list[R
     assert "longer than 64 bytes" in str(items[1])
 
 
-def test_a_file_of_garbage_gives_up_after_many_errors(read_log: Callable[..., list[Record | InputError]]) -> None:
-    """After 100 unusable lines the reader says so and stops, instead of flooding the report."""
-    items = read_log("[1]\n" + "nope\n" * 500)
-    assert len(items) < 110
-    assert "more than 100 unusable lines; giving up" in str(items[-1])
+def test_a_file_of_garbage_is_read_to_the_end(read_log: Callable[..., list[Record | InputError]]) -> None:
+    """No error budget stops a reader: every unusable line is reported, and the records after them are read.
+
+    (On today's main the reader gave up after 100 unusable lines and the runs after them were lost.)
+    """
+    items = read_log("[1]\n" + "nope\n" * 500 + '["queued", "completed"]\n')
+    assert [type(i).__name__ for i in items] == ["Record"] + ["InputError"] * 500 + ["Record", "Record"]
+    assert [i.line for i in items if isinstance(i, InputError)] == list(range(2, 502))
 
 
-def test_sort_by_field_is_read_or_reported(read_log: Callable[..., list[Record | InputError]]) -> None:
-    """With sort_by, each record's timestamp comes from that field; records without it are reported."""
+def test_sort_by_field_is_read(read_log: Callable[..., list[Record | InputError]]) -> None:
+    """With sort_by, each record's timestamp comes from that field; a record without it has none (no error)."""
     items = read_log(
         '{"object":"thread.run","id":"r","status":"queued","polled_at":5}\n{"object":"thread.run","id":"r","status":"queued"}\n',
         sort_by="polled_at",
     )
-    assert isinstance(items[0], Record)
-    assert items[0].timestamp == 5.0
-    assert isinstance(items[1], InputError)
-    assert "no 'polled_at' field" in str(items[1])
+    assert [(type(i).__name__, getattr(i, "timestamp", None)) for i in items] == [("Record", 5.0), ("Record", None)]
