@@ -6,9 +6,10 @@ lifecycle (``lifecycle=RESPONSE_LIFECYCLE``) they use that lifecycle's parser.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from runfsm.exceptions import NotARunStatus, UnknownStatus
 from runfsm.parsing import Snapshot, StatusParser
 from runfsm.vocabulary import LifecycleState, StateKind
 
@@ -21,6 +22,7 @@ __all__ = [
     "RunStatus",
     "parse_status",
     "read_run",
+    "status_aliases",
     "tool_call_ids",
 ]
 
@@ -176,3 +178,66 @@ def tool_call_ids(fields: Any) -> frozenset[str] | None:
         return None
     ids = [_get(call, "id") for call in calls]
     return frozenset(str(i) for i in ids if i is not None) or None
+
+
+StatusAliases = Mapping[str, Any]
+"""Misspelled status constants some clients wrote, mapped to the status meant (see :func:`status_aliases`)."""
+
+
+def alias_key(text: str) -> str:
+    """How an alias is looked up: lower case, stripped, without a ``thread.run.`` event prefix."""
+    key = text.strip().lower()
+    return key.removeprefix("thread.run.")
+
+
+def status_aliases(
+    pairs: Mapping[str, object] | Iterable[str], lifecycle: Lifecycle[Any] | None = None
+) -> dict[str, Any]:
+    """Aliases for statuses some clients misspelled: ``{"canceled": "cancelled"}`` or ``["canceled=cancelled"]``.
+
+    An alias applies where a status is unknown (a wire value or a ``thread.run.*`` event name);
+    it never renames a status runfsm knows. ``lifecycle``: whose statuses (the run's by
+    default). Raises ``ValueError`` for a malformed pair, an
+    alias that is already a status, or a target that is not one.
+
+    >>> status_aliases(["canceled=cancelled"])
+    {'canceled': <RunStatus.Cancelled: 8>}
+    """
+    items = pairs.items() if isinstance(pairs, Mapping) else (_split_alias(text) for text in pairs)
+    parse = RUN_PARSER.parse if lifecycle is None else lifecycle.parser.parse
+    known = RUN_PARSER.known if lifecycle is None else lifecycle.parser.known
+    out: dict[str, Any] = {}
+    for alias, target in items:
+        key = alias_key(str(alias))
+        if not key:
+            raise ValueError(f"status alias {alias!r}: the alias is empty")
+        try:
+            parse(key)
+        except (UnknownStatus, NotARunStatus):
+            pass
+        else:
+            raise ValueError(f"status alias {alias!r}: {key!r} is already a status; an alias only names an unknown one")
+        try:
+            out[key] = parse(target)
+        except UnknownStatus:
+            raise ValueError(
+                f"status alias {alias!r}={target!r}: {target!r} is not a status (expected one of {', '.join(known)})"
+            ) from None
+    return out
+
+
+def _split_alias(text: str) -> tuple[str, str]:
+    alias, sep, target = str(text).partition("=")
+    if not sep or not alias.strip() or not target.strip():
+        raise ValueError(f"status alias {text!r}: expected ALIAS=STATUS, as in canceled=cancelled")
+    return alias, target.strip()
+
+
+def aliased_snapshot(value: object, status: _S) -> Snapshot[_S]:
+    """The snapshot of ``value`` (whose status was unknown) read with ``status`` in its place."""
+    if isinstance(value, Mapping):
+        data = value.get("data") if "event" in value and "status" not in value else value
+        if isinstance(data, Mapping):
+            run_id = data.get("id")
+            return Snapshot(status, run_id if isinstance(run_id, str) else None, data)
+    return Snapshot(status)

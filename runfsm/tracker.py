@@ -68,7 +68,13 @@ from runfsm.exceptions import (
 from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.saved import FORMAT, Step, read_entry, read_saved
-from runfsm.status import RunStatus, tool_call_ids
+from runfsm.status import (
+    RunStatus,
+    StatusAliases,
+    alias_key,
+    aliased_snapshot,
+    tool_call_ids,
+)
 from runfsm.vocabulary import LifecycleState, Trigger
 
 __all__ = [
@@ -304,6 +310,7 @@ class RunTracker(Generic[S]):
         "_entering",
         "_pending",
         "_round_calls",
+        "aliases",
         "history",
         "keep_raw",
         "lifecycle",
@@ -336,6 +343,7 @@ class RunTracker(Generic[S]):
         keep_raw: bool = True,
         clock: Callable[[], float] | None = time.time,
         lifecycle: Lifecycle[S] | None = None,
+        aliases: StatusAliases | None = None,
     ) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
@@ -348,6 +356,8 @@ class RunTracker(Generic[S]):
         self.on_illegal: OnIllegal = on_illegal
         self.on_missing_call: OnMissingCall = on_missing_call
         self.keep_raw = keep_raw
+        self.aliases: StatusAliases = aliases or {}
+        """Misspelled statuses read as the status meant (:func:`~runfsm.status.status_aliases`); none by default."""
         self.lifecycle: Lifecycle[S] = _lifecycle_or_run(lifecycle)
         self.state: S = self.lifecycle.initial
         self.history: list[Observation[S]] = []
@@ -478,12 +488,18 @@ class RunTracker(Generic[S]):
             try:
                 status = lifecycle.parse(value)
             except UnknownStatus as err:
-                return self._reject_unknown(value, err, at)
+                aliased = self._alias(err)
+                if aliased is None:
+                    return self._reject_unknown(value, err, at)
+                status = aliased
             return self._advance(value, status, (), at, calls)
         try:
             snapshot = lifecycle.read(value)
         except UnknownStatus as err:
-            return self._reject_unknown(value, err, at)
+            aliased = self._alias(err)
+            if aliased is None:
+                return self._reject_unknown(value, err, at)
+            snapshot = aliased_snapshot(value, aliased)
         if snapshot.run_id is not None:
             if self.run_id is None:
                 self.run_id = snapshot.run_id
@@ -581,6 +597,12 @@ class RunTracker(Generic[S]):
         else:
             self.state = dest
         return obs
+
+    def _alias(self, err: UnknownStatus) -> S | None:
+        """The status an unknown one is an alias of, if the tracker was given aliases."""
+        if not self.aliases or not isinstance(err.value, str):
+            return None
+        return self.aliases.get(alias_key(err.value))
 
     # -- rejections
 
@@ -743,8 +765,11 @@ class RunTracker(Generic[S]):
         *,
         clock: Callable[[], float] | None = time.time,
         lifecycle: Lifecycle[Any] | None = None,
+        aliases: StatusAliases | None = None,
     ) -> RunTracker[Any]:
-        """Restore a tracker saved with :meth:`to_dict` (into the run lifecycle unless told otherwise).
+        """Restore a tracker saved with :meth:`to_dict` (``aliases`` are settings, like ``clock``: give them again).
+
+        Into the run lifecycle unless ``lifecycle`` says otherwise.
 
         The document is checked whole before anything is restored (see :mod:`runfsm.saved`):
         a malformed or inconsistent one raises :class:`~runfsm.exceptions.SavedTrackerError`
@@ -761,6 +786,7 @@ class RunTracker(Generic[S]):
             keep_raw=saved.keep_raw,
             clock=clock,
             lifecycle=lifecycle,
+            aliases=aliases,
         )
         tracker.state = saved.state
         tracker._pending = saved.pending_calls

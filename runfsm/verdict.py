@@ -148,6 +148,9 @@ class Verdict:
     """Field-invariant warnings: (observation index, location, message)."""
     steps: tuple[Step, ...] = ()
     """The path, edge by edge, for overlays."""
+    notes: tuple[tuple[int, Location | None, str], ...] = ()
+    """Client-call notes: a call recorded after the run ended, or while the run could not take it
+    (observation index, location, message). Never a reason to reject, like warnings."""
     strict: bool = False
 
     @property
@@ -180,6 +183,10 @@ class Verdict:
                 {"index": i, "location": str(loc) if loc is not None else None, "message": m}
                 for i, loc, m in self.warnings
             ],
+            "notes": [
+                {"index": i, "location": str(loc) if loc is not None else None, "message": m}
+                for i, loc, m in self.notes
+            ],
         }
 
     @classmethod
@@ -201,12 +208,16 @@ class Verdict:
         inferred: list[tuple[int, tuple[LifecycleState, ...]]] = []
         lenient: list[Edge[Any]] = []
         warnings: list[tuple[int, Location | None, str]] = []
+        notes: list[tuple[int, Location | None, str]] = []
         steps: list[Step] = []
         observations = 0
         joined = False
         for obs in tracker.history:
             loc = locations[obs.index] if locations is not None and obs.index < len(locations) else None
-            warnings.extend((obs.index, loc, w) for w in obs.warnings if obs.outcome is not Outcome.UNKNOWN_STATUS)
+            if obs.outcome is Outcome.CALL:
+                notes.extend((obs.index, loc, w) for w in obs.warnings)
+            elif obs.outcome is not Outcome.UNKNOWN_STATUS:
+                warnings.extend((obs.index, loc, w) for w in obs.warnings)
             if obs.outcome is Outcome.CALL:
                 continue
             observations += 1
@@ -269,6 +280,7 @@ class Verdict:
             inferred=tuple(inferred),
             lenient=tuple(lenient),
             warnings=tuple(warnings),
+            notes=tuple(notes),
             steps=tuple(steps),
             strict=strict,
         )

@@ -91,6 +91,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--strict", action="store_true", help="with --overlay: count unrecorded client calls as illegal"
     )
     parser.add_argument("--run", metavar="ID", help="with --overlay: highlight this run's path")
+    parser.add_argument(
+        "--aggregate",
+        choices=("auto", "never", "always"),
+        default="auto",
+        help="with --overlay: draw illegal jumps (and first sightings) one edge per pair of states (never), "
+        "or as a count in each state (always); auto: per pair up to a few pairs (default: auto)",
+    )
     parser.add_argument("--title", help="the diagram's title")
 
 
@@ -113,7 +120,7 @@ def _overlay(args: argparse.Namespace) -> tuple[Diagram, int]:
     overlay.update(verdicts)
     if args.run is not None and overlay.highlighted is None:
         raise DiagramError(f"--run {args.run}: no run with this id in {', '.join(args.overlay)}")
-    return overlay.diagram(title=args.title), errors
+    return overlay.diagram(title=args.title, aggregate=args.aggregate), errors
 
 
 def _format(args: argparse.Namespace) -> Format:
@@ -129,8 +136,10 @@ def _format(args: argparse.Namespace) -> Format:
 
 def run(args: argparse.Namespace) -> int:
     """Render the diagram; exit 2 on unusable input (some records could not be read)."""
-    if args.overlay is None and (args.run is not None or args.strict or args.mode != "auto"):
-        print("runfsm diagram: error: --run, --mode and --strict need --overlay FILE...", file=sys.stderr)
+    if args.overlay is None and (
+        args.run is not None or args.strict or args.mode != "auto" or args.aggregate != "auto"
+    ):
+        print("runfsm diagram: error: --run, --mode, --strict and --aggregate need --overlay FILE...", file=sys.stderr)
         return 2
     fmt = _format(args)
     if fmt == "png" and args.output is None and sys.stdout.isatty():

@@ -69,8 +69,16 @@ def _status(value: Any) -> str:
     return str(value.label)
 
 
-def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> list[str]:
-    """The text report's lines for one run: FAIL with its offenses, WARN for unrecorded calls, NOTEs."""
+def failure_lines(
+    verdict: Verdict, summary: Summary, show_warnings: bool, *, show_unfinished: bool = False
+) -> list[str]:
+    """The text report's lines for one run.
+
+    ``FAIL`` with its offenses, ``WARN`` for unrecorded calls; with ``show_unfinished``,
+    ``UNFINISHED`` for a run with no terminal status that does not fail (not strict); with
+    ``show_warnings``, ``FIELD`` for each field-invariant warning and ``NOTE`` for each
+    client-call note.
+    """
     lines: list[str] = []
     failed = summary.is_failure(verdict)
     calls = [o for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL]
@@ -85,13 +93,19 @@ def failure_lines(verdict: Verdict, summary: Summary, show_warnings: bool) -> li
             first = next((s for s in verdict.steps if s.kind is StepKind.JOINED), None)
             at = f"{_status(first.dest)} (observation {first.index})" if first is not None else "?"
             lines.append(f"  the stream capture began mid-run, at {at}")
-    elif calls:
+    else:
         for offense in calls:
             lines.append(f"WARN {verdict.run_id} ({verdict.mode} mode): {offense.location}: {offense.message}")
+        if show_unfinished and verdict.result is RunResult.UNFINISHED:
+            lines.append(
+                f"UNFINISHED {verdict.run_id} ({verdict.mode} mode): no terminal status observed; "
+                f"last status {_status(verdict.final)} after {verdict.observations} observations"
+            )
     if show_warnings:
-        for index, location, message in verdict.warnings:
-            where = f"{location}: " if location is not None else ""
-            lines.append(f"NOTE {verdict.run_id}: {where}observation {index}: {message}")
+        for tag, found in (("FIELD", verdict.warnings), ("NOTE", verdict.notes)):
+            for index, location, message in found:
+                where = f"{location}: " if location is not None else ""
+                lines.append(f"{tag} {verdict.run_id}: {where}observation {index}: {message}")
     # ids, file names and raw statuses come from the input: one line each, no terminal control
     return [printable(line) for line in lines]
 
@@ -103,24 +117,31 @@ def _json_entry(verdict: Verdict, summary: Summary) -> str:
 
 
 def entry_renderer(
-    kind: EntryKind, *, strict: bool, show_warnings: bool = False, only_failures: bool = False
+    kind: EntryKind,
+    *,
+    strict: bool,
+    show_warnings: bool = False,
+    only_failures: bool = False,
+    show_unfinished: bool = False,
 ) -> Callable[[Verdict], str]:
     """What a kept run becomes in the report: ``""`` when it shows nothing.
 
     ``"text"``: its :func:`failure_lines`, each ending in a newline. ``"json"``: its object in
-    the document's ``"runs"`` list (only failing runs with ``only_failures``).
+    the document's ``"runs"`` list (only failing runs with ``only_failures``, and unfinished
+    ones too with ``show_unfinished``).
     """
     summary = Summary(strict=strict)
     if kind == "text":
 
         def text(verdict: Verdict) -> str:
-            lines = failure_lines(verdict, summary, show_warnings)
+            lines = failure_lines(verdict, summary, show_warnings, show_unfinished=show_unfinished)
             return "\n".join(lines) + "\n" if lines else ""
 
         return text
 
     def json_entry(verdict: Verdict) -> str:
-        if only_failures and not summary.is_failure(verdict):
+        listed = summary.is_failure(verdict) or (show_unfinished and verdict.result is RunResult.UNFINISHED)
+        if only_failures and not listed:
             return ""
         return _json_entry(verdict, summary)
 
@@ -140,11 +161,16 @@ class Spool:
         strict: bool,
         show_warnings: bool = False,
         only_failures: bool = False,
+        show_unfinished: bool = False,
         path: str | None = None,
     ) -> None:
         self.kind: EntryKind = kind
         self.strict = strict
-        self.options = {"show_warnings": show_warnings, "only_failures": only_failures}
+        self.options = {
+            "show_warnings": show_warnings,
+            "only_failures": only_failures,
+            "show_unfinished": show_unfinished,
+        }
         """How entries are rendered (see :func:`entry_renderer`): what a worker's spool needs to match."""
         self.render = entry_renderer(kind, strict=strict, **self.options)
         self.file: IO[str] = (
@@ -196,9 +222,10 @@ def render_text(
     *,
     only_failures: bool = False,
     show_warnings: bool = False,
+    show_unfinished: bool = False,
     spooled: Spool | None = None,
 ) -> None:
-    """The human report: summary table, then failing runs, warnings and input errors.
+    """The human report: summary table, then failing (and with ``show_unfinished``, unfinished) runs, warnings, errors.
 
     ``spooled`` holds the failing runs' lines already rendered, in place of ``report.verdicts``.
     """
@@ -216,6 +243,7 @@ def render_text(
             ("lenient edges used", s.lenient_edges),
             ("unrecorded calls", s.unrecorded_calls),
             ("field warnings", s.warnings),
+            ("client-call notes", s.call_notes),
             ("input errors", s.input_errors),
         ]
         for label, value in rows:
@@ -226,7 +254,7 @@ def render_text(
                 out.write(f"{c.lines:>10,}{c.in_records:>12,}{c.skipped:>10,}{c.errors:>10,}  {printable(c.source)}\n")
     body: list[str] = []
     for verdict in report.verdicts:
-        body.extend(failure_lines(verdict, s, show_warnings))
+        body.extend(failure_lines(verdict, s, show_warnings, show_unfinished=show_unfinished))
     spooled_any = spooled is not None and spooled.entries > 0
     has_body = bool(body) or spooled_any
     if has_body:
@@ -249,7 +277,12 @@ def render_text(
 
 
 def render_json(
-    report: ValidationReport, out: IO[str], *, only_failures: bool = False, spooled: Spool | None = None
+    report: ValidationReport,
+    out: IO[str],
+    *,
+    only_failures: bool = False,
+    show_unfinished: bool = False,
+    spooled: Spool | None = None,
 ) -> None:
     """One JSON document: summary, exit code, runs (each a verdict), input errors, how many are not listed.
 
@@ -267,7 +300,11 @@ def render_json(
     # "runs" comes before anything taken from the input: the first occurrence is the placeholder
     head, tail = json.dumps(doc, indent=2).split(json.dumps(_RUNS_PLACEHOLDER), 1)
     out.write(head)
-    entries = [_json_entry(v, s) for v in report.verdicts if not only_failures or s.is_failure(v)]
+    entries = [
+        _json_entry(v, s)
+        for v in report.verdicts
+        if not only_failures or s.is_failure(v) or (show_unfinished and v.result is RunResult.UNFINISHED)
+    ]
     spooled_any = spooled is not None and spooled.entries > 0
     if not entries and not spooled_any:
         out.write("[]")

@@ -23,18 +23,21 @@ from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import PRESETS, preset
 from runfsm.printable import printable
+from runfsm.status import status_aliases
 from runfsm.validation import summarize_paths
 from runfsm.validation.engines import DEFAULT_MEMORY_LIMIT, ENGINES, choose_engine, expand_paths, summarize_with
 from runfsm.validation.records import FORMATS, resolve_lifecycle
 from runfsm.validation.summary import Summary
+from runfsm.verdict import RunResult
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from runfsm.drawing.report import Report
     from runfsm.lifecycle import Lifecycle
-    from runfsm.verdict import Verdict
+    from runfsm.status import RunStatus
+    from runfsm.verdict import Location, Verdict
 
 __all__ = [
     "ValidationReport",
@@ -91,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=ENGINES,
         default="auto",
         help="who reads and groups the records: python (streaming, any input), duckdb (the [duckdb] extra: "
-        "JSON Lines, .gz, .zst, Parquet); auto: duckdb for files when installed "
+        "JSON Lines, .gz, .zst, Parquet), spark (the [spark] extra: a local or remote Spark); auto: duckdb for "
+        "files when installed "
         "(default: auto)",
     )
     parser.add_argument(
@@ -99,6 +103,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MEMORY_LIMIT,
         metavar="SIZE",
         help=f"duckdb engine: memory it may use before spilling to --temp-directory (default: {DEFAULT_MEMORY_LIMIT})",
+    )
+    parser.add_argument(
+        "--spark-master", default="local[*]", metavar="URL", help="spark engine: the master URL (default: local[*])"
     )
     parser.add_argument(
         "--temp-directory",
@@ -118,7 +125,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only-failures", action="store_true", help="report only failing runs (no summary; JSON lists only them)"
     )
-    parser.add_argument("--show-warnings", action="store_true", help="also list field-invariant warnings")
+    parser.add_argument(
+        "--show-warnings",
+        action="store_true",
+        help="also list field-invariant warnings (FIELD lines) and client-call notes (NOTE lines)",
+    )
+    parser.add_argument(
+        "--show-unfinished",
+        action="store_true",
+        help="also list the runs with no terminal status (UNFINISHED lines; in JSON with --only-failures too)",
+    )
     parser.add_argument(
         "--sort-by",
         metavar="FIELD",
@@ -126,6 +142,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "holds the whole input in memory",
     )
     parser.add_argument("--no-field-checks", action="store_true", help="skip the field-invariant checks (faster)")
+    parser.add_argument(
+        "--status-alias",
+        action="append",
+        default=[],
+        metavar="ALIAS=STATUS",
+        help="read a misspelled status some client wrote as the status meant, e.g. canceled=cancelled "
+        "(repeatable; without it such a status is unknown)",
+    )
     parser.add_argument(
         "--report",
         metavar="FILE.html",
@@ -186,6 +210,7 @@ def collect(
     sort_by: str | None = None,
     input_format: str = "auto",
     keep_all: bool = False,
+    keep_unfinished: bool = False,
     check_fields: bool = True,
     progress: bool = False,
     on_verdict: Callable[[Verdict], object] | None = None,
@@ -197,17 +222,19 @@ def collect(
     lifecycle: str = "run",
     engine: str = "python",
     engine_options: dict[str, Any] | None = None,
+    aliases: Mapping[str, RunStatus] | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
 
     ``lifecycle`` is a preset's key (``run``, ``response``, ``batch``) or ``auto``.
 
-    The report keeps the verdicts worth reporting: failing, with an offense or warnings, or
-    every one with ``keep_all``. By default they go to ``report.verdicts``; ``keep`` receives
-    them instead, and ``spool`` renders them to its file (so that memory does not grow with the
-    number of failing runs). ``on_verdict`` is called with every verdict judged in this process,
-    as it comes; worker processes cannot call it. ``report_to`` (the HTML report) receives every
-    verdict; worker processes fill reports of their own, merged into it.
+    The report keeps the verdicts worth reporting: failing, with an offense, warnings or notes,
+    unfinished with ``keep_unfinished``, or every one with ``keep_all``. By default they go to
+    ``report.verdicts``; ``keep`` receives them instead, and ``spool`` renders them to its file
+    (so that memory does not grow with the number of failing runs). ``on_verdict`` is called
+    with every verdict judged in this process, as it comes; worker processes cannot call it.
+    ``report_to`` (the HTML report) receives every verdict; worker processes fill reports of
+    their own, merged into it.
 
     With ``jobs`` > 1, that many worker processes each judge the runs of one partition (by a
     hash of the run id) and their reports are merged: kept verdicts come back through
@@ -224,8 +251,10 @@ def collect(
         "sort_by": sort_by,
         "input_format": input_format,
         "keep_all": keep_all,
+        "keep_unfinished": keep_unfinished,
         "check_fields": check_fields,
         "lifecycle": lifecycle,
+        "aliases": aliases,
     }
     if jobs > 1 and engine == "python" and not any(unshareable(path) for path in paths):
         return _collect_parallel(paths, jobs, options, spool, discard=keep is _discard, report_to=report_to)
@@ -238,9 +267,11 @@ def collect(
             on_verdict(verdict)
         if report_to is not None:
             report_to.add(verdict)
-        if keep_all or worth_reporting(verdict):
+        if keep_all or worth_reporting(verdict) or (keep_unfinished and verdict.result is RunResult.UNFINISHED):
             kept(verdict)
 
+    # unfinished runs are counted without their verdicts unless they are to be listed
+    every_verdict = keep_all or keep_unfinished or on_verdict is not None or report_to is not None
     if engine != "python":
         report.summary = summarize_with(
             engine,
@@ -249,10 +280,11 @@ def collect(
             strict=strict,
             on_error=report.errors.append,
             on_verdict=on_kept,
-            every_verdict=keep_all or on_verdict is not None or report_to is not None,
+            every_verdict=every_verdict,
             input_format=input_format,
             check_fields=check_fields,
             sort_by=sort_by,
+            aliases=aliases,
             **(engine_options or {}),
         )
         report.records = report.summary.observations
@@ -266,12 +298,13 @@ def collect(
             sort_by=sort_by,
             on_error=report.add_error,
             on_verdict=on_kept,
-            every_verdict=keep_all or on_verdict is not None or report_to is not None,
+            every_verdict=every_verdict,
             input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
             check_fields=check_fields,
             on_record=tick,
             partition=partition,
             lifecycle=lifecycle,
+            aliases=aliases,
         )
     finally:
         close()
@@ -446,6 +479,8 @@ def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, 
     if engine == "duckdb":
         threads = args.jobs if args.jobs > 1 else None
         return engine, {"memory_limit": args.memory_limit, "temp_directory": args.temp_directory, "threads": threads}
+    if engine == "spark":
+        return engine, {"master": args.spark_master}
     return engine, {}
 
 
@@ -453,6 +488,7 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     args.lifecycle = resolve_lifecycle(args.lifecycle, paths).key  # detected once, for every worker
     try:
         engine, engine_options = _engine(args, paths)
+        args.aliases = status_aliases(args.status_alias)
     except ValueError as err:
         print(f"runfsm validate: error: {err}", file=sys.stderr)
         return 2
@@ -500,7 +536,13 @@ def _judge(
     kind: EntryKind = "json" if args.output_format == "json" else "text"
     spool = None
     if streamed and not args.quiet:
-        spool = Spool(kind, strict=args.strict, show_warnings=args.show_warnings, only_failures=args.only_failures)
+        spool = Spool(
+            kind,
+            strict=args.strict,
+            show_warnings=args.show_warnings,
+            only_failures=args.only_failures,
+            show_unfinished=args.show_unfinished,
+        )
     try:
         report = collect(
             paths,
@@ -509,6 +551,7 @@ def _judge(
             sort_by=args.sort_by,
             input_format=args.input_format,
             keep_all=kind == "json" and not args.only_failures,
+            keep_unfinished=args.show_unfinished,
             check_fields=not args.no_field_checks,
             progress=progress and args.jobs == 1,
             jobs=args.jobs,
@@ -518,6 +561,7 @@ def _judge(
             lifecycle=args.lifecycle,
             engine=engine,
             engine_options=engine_options,
+            aliases=args.aliases,
         )
         if html is not None:
             for error in report.errors:
@@ -526,13 +570,20 @@ def _judge(
             _relative_to_samples(report)
         if not args.quiet:
             if kind == "json":
-                render_json(report, sys.stdout, only_failures=args.only_failures, spooled=spool)
+                render_json(
+                    report,
+                    sys.stdout,
+                    only_failures=args.only_failures,
+                    show_unfinished=args.show_unfinished,
+                    spooled=spool,
+                )
             else:
                 render_text(
                     report,
                     sys.stdout,
                     only_failures=args.only_failures,
                     show_warnings=args.show_warnings,
+                    show_unfinished=args.show_unfinished,
                     spooled=spool,
                 )
     finally:
@@ -564,7 +615,8 @@ def _judge_jsonl(
 
     def write(verdict: Verdict) -> None:
         failed = summary.is_failure(verdict)
-        if args.only_failures and not failed:
+        unfinished = args.show_unfinished and verdict.result is RunResult.UNFINISHED
+        if args.only_failures and not failed and not unfinished:
             return
         if not args.quiet:
             out.write(json.dumps({**verdict.to_dict(), "failed": failed}, separators=(",", ":")) + "\n")
@@ -583,10 +635,11 @@ def _judge_jsonl(
         engine=engine,
         engine_options=engine_options,
         lifecycle=args.lifecycle,
+        aliases=args.aliases,
     )
     if not args.quiet:
         for error in report.errors:
-            print(error, file=sys.stderr)
+            print(printable(str(error)), file=sys.stderr)
         print(json.dumps({"summary": report.summary.to_dict(), "exit_code": report.summary.exit_code}), file=sys.stderr)
     if html is not None and target is not None:
         for error in report.errors:
@@ -625,12 +678,19 @@ def _relative_to_samples(report: ValidationReport) -> None:
             else o
             for o in verdict.offenses
         )
-        warnings = tuple(
-            (i, dataclasses.replace(loc, source=short(loc.source)) if loc is not None else None, m)
-            for i, loc, m in verdict.warnings
-        )
+
+        def located(
+            found: tuple[tuple[int, Location | None, str], ...],
+        ) -> tuple[tuple[int, Location | None, str], ...]:
+            return tuple(
+                (i, dataclasses.replace(loc, source=short(loc.source)) if loc is not None else None, m)
+                for i, loc, m in found
+            )
+
         run_id = short(verdict.run_id) if verdict.run_id is not None else None
-        return dataclasses.replace(verdict, offenses=offenses, warnings=warnings, run_id=run_id)
+        return dataclasses.replace(
+            verdict, offenses=offenses, warnings=located(verdict.warnings), notes=located(verdict.notes), run_id=run_id
+        )
 
     report.verdicts = [fix(v) for v in report.verdicts]
     for counts in report.summary.sources:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import html
 import math
 import re
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ __all__ = [
     "edge_label",
     "format_for",
     "graphviz_available",
+    "legend_lines",
     "lifecycle_diagram",
     "render",
     "state_label",
@@ -124,6 +126,10 @@ class DiagramNode:
     """Overlay: how many times runs entered the state (observed, inferred or first seen)."""
     highlighted: bool = False
     """Overlay: on the highlighted run's path."""
+    illegal_out: int = 0
+    """Overlay with illegal jumps aggregated: how many illegal jumps left this state (written in it, not drawn)."""
+    first_seen: int = 0
+    """Overlay with first sightings aggregated: how many runs were first seen in this state (written in it)."""
 
     @property
     def id(self) -> str:
@@ -173,6 +179,10 @@ class Diagram:
     """Overlay: the run id drawn as a path."""
     max_count: int = 0
     """Overlay: the largest edge total (scales line widths)."""
+    legend: bool = True
+    """Draw the legend (:func:`legend_lines`) under the diagram; False where the page shows it as text."""
+    nodesep: float = 0.5
+    """Graphviz ``nodesep``, the gap between neighbouring states in inches (smaller: a narrower drawing)."""
 
 
 # ----------------------------------------------------------------------------- the model
@@ -290,6 +300,7 @@ def to_mermaid(diagram: Diagram) -> str:
             text += " (paused)"
         if diagram.overlay and node.entered is not None:
             text += f" {_X}{node.entered}"
+        text += "".join(f" · {line}" for line in _aggregated(node))
         lines.append(f'    state "{_mermaid_text(text)}" as {node.id}')
     lines.append(f"    [*] --> {diagram.initial.name}")
     for edge in diagram.edges:
@@ -329,6 +340,10 @@ _LEGEND = (
 _OVERLAY_LEGEND = (
     "label \u00d7N and line width: how often runs took the edge    dashed: only inferred between polls",
     "red: illegal jumps    grey dotted: polling began there    grey state: never reached",
+)
+_AGGREGATED_LEGEND = (
+    "too many kinds to draw one by one: a state's red line counts the illegal jumps out of it,"
+    " its grey line the runs first seen there"
 )
 
 
@@ -383,6 +398,30 @@ def _dot_edge(edge: DiagramEdge, diagram: Diagram) -> str:
     return f"  {edge.source.name} -> {edge.dest.name} [{', '.join(attrs)}];"
 
 
+def _aggregated(node: DiagramNode) -> list[str]:
+    """The lines an overlay writes in a state for what it does not draw as edges."""
+    lines = []
+    if node.first_seen:
+        lines.append(f"first seen here {_X}{node.first_seen:,}")
+    if node.illegal_out:
+        lines.append(f"illegal jumps out {_X}{node.illegal_out:,}")
+    return lines
+
+
+def _dot_label(node: DiagramNode, text: str) -> str:
+    """The state's DOT label: a quoted string, or an HTML-like one when aggregated lines need their colours."""
+    if not node.first_seen and not node.illegal_out:
+        return _q(text)
+    rows = [html.escape(printable(line), quote=False) for line in text.split("\n")]
+    if node.first_seen:
+        rows.append(f'<FONT COLOR="{_COLORS["start"]}" POINT-SIZE="10">first seen here {_X}{node.first_seen:,}</FONT>')
+    if node.illegal_out:
+        rows.append(
+            f'<FONT COLOR="{_COLORS["illegal"]}" POINT-SIZE="10">illegal jumps out {_X}{node.illegal_out:,}</FONT>'
+        )
+    return "<" + "<BR/>".join(rows) + ">"
+
+
 def _dot_node(node: DiagramNode, diagram: Diagram) -> str:
     label = node.label
     if node.kind is StateKind.PAUSED:
@@ -393,17 +432,24 @@ def _dot_node(node: DiagramNode, diagram: Diagram) -> str:
     extra = ""
     if node.highlighted:
         extra = f", penwidth=3, color={_q(_COLORS['highlight'])}"
-    return f"  {node.id} [id={_q('state-' + node.id)}, label={_q(label)}, {style}{extra}];"
+    return f"  {node.id} [id={_q('state-' + node.id)}, label={_dot_label(node, label)}, {style}{extra}];"
+
+
+def legend_lines(diagram: Diagram) -> tuple[str, ...]:
+    """What the colours and line styles of ``diagram`` mean, one line per group."""
+    legend = _LEGEND + (_OVERLAY_LEGEND if diagram.overlay else ())
+    if any(n.illegal_out or n.first_seen for n in diagram.nodes):
+        legend += (_AGGREGATED_LEGEND,)
+    return legend
 
 
 def to_dot(diagram: Diagram) -> str:
     """The diagram as Graphviz DOT source (a plain string; needs nothing installed)."""
     title = diagram.title + (f"\n{diagram.caption}" if diagram.caption else "")
-    legend = _LEGEND + (_OVERLAY_LEGEND if diagram.overlay else ())
     lines = [
         f"digraph {_q(diagram.title)} {{",
         f"  graph [label={_q(title)}, labelloc=t, fontname=Helvetica, fontsize=16, rankdir=TB,"
-        " nodesep=0.5, ranksep=0.55, newrank=true];",
+        f" nodesep={diagram.nodesep:g}, ranksep=0.55, newrank=true];",
         '  node [fontname=Helvetica, fontsize=12, margin="0.18,0.06"];',
         "  edge [fontname=Helvetica, fontsize=9, arrowsize=0.8];",
     ]
@@ -421,11 +467,12 @@ def to_dot(diagram: Diagram) -> str:
     if terminal:
         lines.append(f"  {{ rank=same; {'; '.join(terminal)}; }}")
     lines.extend(_dot_edge(e, diagram) for e in diagram.edges)
-    legend_label = '"' + "".join(_q(line)[1:-1] + "\\l" for line in legend) + '"'
-    grey = _q(_COLORS["start"])
-    lines.append(f"  legend [id={_q('legend')}, shape=plain, fontsize=9, fontcolor={grey}, label={legend_label}];")
-    if terminal:
-        lines.append(f"  {terminal[-1]} -> legend [style=invis];")
+    if diagram.legend:
+        legend_label = '"' + "".join(_q(line)[1:-1] + "\\l" for line in legend_lines(diagram)) + '"'
+        grey = _q(_COLORS["start"])
+        lines.append(f"  legend [id={_q('legend')}, shape=plain, fontsize=9, fontcolor={grey}, label={legend_label}];")
+        if terminal:
+            lines.append(f"  {terminal[-1]} -> legend [style=invis];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -5,13 +5,15 @@ only counters (one row per edge kind per pair of states) plus the path of the on
 highlight, so memory does not grow with the number of runs. :meth:`Overlay.diagram` turns
 the counts into a :class:`~runfsm.drawing.diagram.Diagram` that any renderer of
 :mod:`runfsm.drawing.diagram` draws: each edge's count as its label and line width, edges only ever
-inferred between polls dashed, lenient edges marked, illegal jumps as red extra edges, states
-no run reached greyed out, and the highlighted run's steps numbered along its path.
+inferred between polls dashed, lenient edges marked, illegal jumps as red extra edges (beyond
+a few pairs, a count in each state they leave instead: a large corpus is not drawn as a
+hairball), states no run reached greyed out, and the highlighted run's steps numbered along
+its path.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from runfsm.drawing.diagram import Diagram, DiagramEdge, DiagramNode, EdgeCounts, EdgeRole, lifecycle_diagram
 from runfsm.lifecycle import Lifecycle
@@ -23,7 +25,13 @@ if TYPE_CHECKING:
 
     from runfsm.vocabulary import LifecycleState
 
-__all__ = ["Overlay", "overlay_diagram"]
+__all__ = ["MAX_DRAWN_PAIRS", "Aggregate", "Overlay", "overlay_diagram"]
+
+Aggregate = Literal["auto", "never", "always"]
+"""How an overlay draws the edges the lifecycle does not declare (see :meth:`Overlay.diagram`)."""
+
+MAX_DRAWN_PAIRS = 4
+"""With ``aggregate="auto"``: the most illegal (or first-seen) pairs of states drawn as edges of their own."""
 
 # slots of a counter row: observed, inferred, unrecorded, started, illegal
 _SLOT: dict[StepKind, int] = {
@@ -148,8 +156,23 @@ class Overlay:
 
     # -- drawing
 
-    def diagram(self, *, title: str | None = None) -> Diagram:
-        """The lifecycle diagram with these counts drawn on it."""
+    def illegal_jumps(self) -> list[tuple[tuple[LifecycleState, LifecycleState], int]]:
+        """Every illegal jump observed, with how often, the most frequent first (ties in ordinal order)."""
+        pairs = [(key, row[4]) for key, row in self._counts.items() if row[4]]
+        return sorted(pairs, key=lambda kv: (-kv[1], kv[0][0], kv[0][1]))
+
+    def diagram(self, *, title: str | None = None, aggregate: Aggregate = "auto") -> Diagram:
+        """The lifecycle diagram with these counts drawn on it.
+
+        ``aggregate`` says how the edges the lifecycle does not declare are drawn: illegal jumps,
+        and (poll mode) where runs were first seen. ``"never"``: one edge per pair of states.
+        ``"always"``: none; each state says how many illegal jumps left it and how many runs were
+        first seen in it (the highlighted run's path is still drawn edge by edge). ``"auto"``
+        (default): one edge per pair while there are at most :data:`MAX_DRAWN_PAIRS` pairs of a
+        kind, aggregated beyond, so that a large corpus is not drawn as a hairball of curves.
+        """
+        if aggregate not in ("auto", "never", "always"):
+            raise ValueError(f"aggregate must be 'auto', 'never' or 'always', got {aggregate!r}")
         base = lifecycle_diagram(self.lifecycle)
         steps_on: dict[tuple[LifecycleState, LifecycleState, bool], list[int]] = {}
         path_states: set[LifecycleState] = set()
@@ -159,6 +182,19 @@ class Overlay:
             path_states.add(step.source)
             if not illegal:
                 path_states.add(step.dest)
+        declared_pairs = {(e.source, e.dest) for e in base.edges}
+        illegal_pairs = [key for key, row in self._counts.items() if row[4]]
+        start_pairs = [key for key, row in self._counts.items() if row[3] and key not in declared_pairs]
+        fold_illegal = aggregate == "always" or (aggregate == "auto" and len(illegal_pairs) > MAX_DRAWN_PAIRS)
+        fold_starts = aggregate == "always" or (aggregate == "auto" and len(start_pairs) > MAX_DRAWN_PAIRS)
+        illegal_out: dict[LifecycleState, int] = {}
+        first_seen: dict[LifecycleState, int] = {}
+        if fold_illegal:
+            for source, dest in illegal_pairs:
+                illegal_out[source] = illegal_out.get(source, 0) + self._counts[(source, dest)][4]
+        if fold_starts:
+            for _source, dest in start_pairs:
+                first_seen[dest] = first_seen.get(dest, 0) + self._counts[(_source, dest)][3]
         reached = self.reached
         nodes = tuple(
             DiagramNode(
@@ -168,26 +204,28 @@ class Overlay:
                 reached=n.state in reached,
                 entered=self.entered(n.state),
                 highlighted=n.state in path_states,
+                illegal_out=illegal_out.get(n.state, 0),
+                first_seen=first_seen.get(n.state, 0),
             )
             for n in base.nodes
         )
         edges: list[DiagramEdge] = []
-        declared: set[tuple[LifecycleState, LifecycleState]] = set()
         for e in base.edges:
             key = (e.source, e.dest)
-            declared.add(key)
             row = self._counts.get(key, [0, 0, 0, 0, 0])
             counts = EdgeCounts(row[0], row[1], row[2], row[3], 0)
             steps = tuple(steps_on.get((*key, False), ()))
             edges.append(DiagramEdge(e.source, e.dest, e.role, e.trigger, counts, steps))
         for (source, dest), row in sorted(self._counts.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             key = (source, dest)
-            if row[3] and key not in declared:
+            if row[3] and key not in declared_pairs:
                 steps = tuple(steps_on.get((source, dest, False), ()))
-                edges.append(DiagramEdge(source, dest, EdgeRole.START, None, EdgeCounts(started=row[3]), steps))
+                if not fold_starts or steps:
+                    edges.append(DiagramEdge(source, dest, EdgeRole.START, None, EdgeCounts(started=row[3]), steps))
             if row[4]:
                 steps = tuple(steps_on.get((source, dest, True), ()))
-                edges.append(DiagramEdge(source, dest, EdgeRole.ILLEGAL, None, EdgeCounts(illegal=row[4]), steps))
+                if not fold_illegal or steps:
+                    edges.append(DiagramEdge(source, dest, EdgeRole.ILLEGAL, None, EdgeCounts(illegal=row[4]), steps))
         max_count = max((e.counts.total for e in edges if e.counts is not None), default=0)
         return Diagram(
             title=title
@@ -218,6 +256,8 @@ def overlay_diagram(
     highlight: str | None = None,
     lifecycle: Lifecycle[Any] = RUN_LIFECYCLE,
     title: str | None = None,
+    aggregate: Aggregate = "auto",
 ) -> Diagram:
     """Count ``verdicts`` (consumed lazily, not kept) and return the overlay diagram."""
-    return Overlay(lifecycle=lifecycle, highlight=highlight).update(verdicts).diagram(title=title)
+    overlay = Overlay(lifecycle=lifecycle, highlight=highlight).update(verdicts)
+    return overlay.diagram(title=title, aggregate=aggregate)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from runfsm.lifecycle import Lifecycle
+    from runfsm.status import StatusAliases
     from runfsm.tracker import Mode, RunTracker
 
 __all__ = [
@@ -101,6 +102,7 @@ def validate(
     run_id: str | None = None,
     locations: Iterable[Location | None] | None = None,
     lifecycle: Lifecycle[Any] | str | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Verdict:
     """Judge one run's observed history.
 
@@ -113,6 +115,8 @@ def validate(
     ``locations`` (one per history item) locates offenses; Records carry their own.
     ``lifecycle`` is whose history it is: a :class:`~runfsm.lifecycle.Lifecycle` or a preset's
     key (``"response"``, ``"batch"``); the Assistants run by default.
+    ``aliases`` (:func:`~runfsm.status.status_aliases`) reads misspelled statuses some clients
+    wrote (``canceled``) as the status meant; without them such a status stays unknown.
     """
     _check_mode(mode)
     items = list(history)
@@ -122,7 +126,7 @@ def validate(
     chosen: Mode = mode if mode != "auto" else "stream" if any(_is_stream_item(i) for i in items) else "poll"
     if run_id is None:
         run_id = next((i.run_id for i in items if isinstance(i, Record)), None)
-    tracker = reference_tracker(run_id, chosen, resolve_lifecycle(lifecycle))
+    tracker = reference_tracker(run_id, chosen, aliases, lifecycle=resolve_lifecycle(lifecycle))
     kept: list[Location | None] = []
     for position, item in enumerate(items):
         if _feed(tracker, item):
@@ -141,6 +145,7 @@ def validate_many(
     linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
     lifecycle: Lifecycle[Any] | str | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Iterator[Verdict]:
     """Judge interleaved records, grouped by run id; yield one verdict per run.
 
@@ -153,7 +158,8 @@ def validate_many(
     """
     _check_mode(mode)
     _check_linger(linger)
-    return Ledger(mode, strict, linger, check_fields, lifecycle=resolve_lifecycle(lifecycle)).consume(records)
+    ledger = Ledger(mode, strict, linger, check_fields, aliases=aliases, lifecycle=resolve_lifecycle(lifecycle))
+    return ledger.consume(records)
 
 
 def _sorted_by_run(
@@ -190,6 +196,7 @@ def validate_paths(
     partition: tuple[int, int] | None = None,
     lifecycle: Lifecycle[Any] | str | None = None,
     on_counts: Callable[[LineCounts], object] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Iterator[Verdict]:
     """Read the files (``"-"`` is standard input) as one stream of records and judge every run.
 
@@ -216,7 +223,7 @@ def validate_paths(
     items = read_items(
         paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=on_counts, lifecycle=lc
     )
-    validator = Ledger(mode, strict, linger, check_fields, lifecycle=lc)
+    validator = Ledger(mode, strict, linger, check_fields, aliases=aliases, lifecycle=lc)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
     return validator.consume(_sorted_by_run(items, on_error, on_record))
@@ -237,6 +244,7 @@ def summarize_paths(
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
     lifecycle: Lifecycle[Any] | str | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     """Judge every run of the files like :func:`validate_paths`, and return the :class:`Summary`.
 
@@ -278,7 +286,7 @@ def summarize_paths(
         on_counts=summary.add_source,
         lifecycle=lc,
     )
-    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, lifecycle=lc)
+    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases, lifecycle=lc)
     if sort_by is None:
         verdicts = ledger.consume(items, counted, on_record)
     else:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import RUN_LIFECYCLE
-from runfsm.status import tool_call_ids
+from runfsm.status import StatusAliases, tool_call_ids
 from runfsm.tracker import RunTracker
 from runfsm.validation.records import Item, Record, as_record
 from runfsm.validation.shapes import (
@@ -48,7 +48,7 @@ from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Verdict, r
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import Mode
@@ -61,7 +61,13 @@ Tally = tuple[bool, int, int, int]
 """What the summary needs of a quiet run: (ended, observations, inferred jumps, lenient edges)."""
 
 
-def reference_tracker(run_id: str | None, mode: Mode, lifecycle: Lifecycle[Any] | None = None) -> RunTracker[Any]:
+def reference_tracker(
+    run_id: str | None,
+    mode: Mode,
+    aliases: StatusAliases | None = None,
+    *,
+    lifecycle: Lifecycle[Any] | None = None,
+) -> RunTracker[Any]:
     """The tracker that judges a run the fast path cannot: records everything, assumes unrecorded calls."""
     return RunTracker(
         run_id,
@@ -70,14 +76,20 @@ def reference_tracker(run_id: str | None, mode: Mode, lifecycle: Lifecycle[Any] 
         on_missing_call="assume",
         keep_raw=True,
         clock=None,
+        aliases=aliases,
         lifecycle=lifecycle if lifecycle is not None else RUN_LIFECYCLE,
     )
 
 
 def shape_verdict(
-    run_id: str | None, shape: Shape, warnings: list[tuple[int, Location | None, str]], *, strict: bool
+    run_id: str | None,
+    shape: Shape,
+    warnings: list[tuple[int, Location | None, str]],
+    *,
+    strict: bool,
+    notes: Sequence[tuple[int, Location | None, str]] = (),
 ) -> Verdict:
-    """The verdict of a run judged by its shape alone: the shape's, with its id and warnings."""
+    """The verdict of a run judged by its shape alone: the shape's, with its id, field warnings and call notes."""
     final = shape.final
     return Verdict(
         run_id=run_id,
@@ -91,6 +103,7 @@ def shape_verdict(
         warnings=tuple(warnings),
         steps=shape.steps,
         strict=strict,
+        notes=tuple(notes),
     )
 
 
@@ -216,8 +229,11 @@ class Ledger:
         fields: bool,
         *,
         tally: bool = False,
+        aliases: StatusAliases | None = None,
         lifecycle: Lifecycle[Any] | None = None,
     ) -> None:
+        self.aliases = aliases
+        """Misspelled statuses read as the status meant: a record with one goes to the tracker, which maps it."""
         self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
         """Whose histories are judged (the Assistants run by default)."""
         self.tables = tables_for(self.lifecycle)
@@ -453,7 +469,7 @@ class Ledger:
         The tracker sees statuses, not run objects: the field warnings are this class's
         (``run.warnings``, merged into the verdict), computed as each record arrives.
         """
-        tracker = reference_tracker(run.run_id, run.mode or "poll", self.lifecycle)
+        tracker = reference_tracker(run.run_id, run.mode or "poll", self.aliases, lifecycle=self.lifecycle)
         by_ordinal = self.tables.by_ordinal
         run.tracker = tracker
         run.locations = []
@@ -503,14 +519,17 @@ class Ledger:
             return verdict
         shape = run.shape
         assert shape is not None
-        warnings: list[tuple[int, Location | None, str]] = run.warnings or []
-        if shape.notes:
-            notes = [(i, run.location(i), m) for i, m in shape.notes]
-            warnings = sorted([*warnings, *notes], key=lambda w: w[0])
-        return self._shape_verdict(run.run_id, shape, warnings)
+        notes = [(i, run.location(i), m) for i, m in shape.notes]
+        return self._shape_verdict(run.run_id, shape, run.warnings or [], notes)
 
-    def _shape_verdict(self, run_id: str, shape: Shape, warnings: list[tuple[int, Location | None, str]]) -> Verdict:
-        return shape_verdict(run_id, shape, warnings, strict=self.strict)
+    def _shape_verdict(
+        self,
+        run_id: str,
+        shape: Shape,
+        warnings: list[tuple[int, Location | None, str]],
+        notes: Sequence[tuple[int, Location | None, str]] = (),
+    ) -> Verdict:
+        return shape_verdict(run_id, shape, warnings, strict=self.strict, notes=notes)
 
     def _close(self, run: _Run) -> Verdict | None:
         del self.open[run.run_id]
@@ -584,7 +603,7 @@ class Ledger:
         loc = rec.location
         if rec.call is not None:
             note = (index, loc, f"{rec.call.value} recorded after the run ended ({final})")
-            ended.verdict = dataclasses.replace(verdict, warnings=(*verdict.warnings, note))
+            ended.verdict = dataclasses.replace(verdict, notes=(*verdict.notes, note))
             return
         warnings = verdict.warnings
         if rec.status is not None and rec.fields is not None and self.fields:

@@ -82,7 +82,9 @@ class Summary:
     unrecorded_calls: int = 0
     """Jumps explained only by a client call the log does not contain."""
     warnings: int = 0
-    """Field-invariant warnings and notes."""
+    """Field-invariant warnings (a run object whose fields contradict its status)."""
+    call_notes: int = 0
+    """Client-call notes: a call recorded after the run ended, or while the run could not take it."""
     input_errors: int = 0
     """Input error messages (an unusable line, an unreadable file); a line may carry several."""
     strict: bool = False
@@ -107,6 +109,7 @@ class Summary:
         self.inferred_jumps += len(verdict.inferred)
         self.lenient_edges += len(verdict.lenient)
         self.warnings += len(verdict.warnings)
+        self.call_notes += len(verdict.notes)
         if verdict.offenses:
             self.unrecorded_calls += sum(1 for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL)
 
@@ -142,7 +145,7 @@ class Summary:
         """Add another summary's counts (from another worker) to this one."""
         for name in ("runs", "legal", "illegal", "unknown_status", "joined", "unfinished", "observations"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "input_errors"):
+        for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "call_notes", "input_errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         if not self.sources:
             self.sources = [LineCounts(c.source) for c in other.sources]
@@ -173,8 +176,8 @@ class Summary:
         )
 
     def is_worth_reporting(self, verdict: Verdict) -> bool:
-        """True for a run a report lists: failing, or with an offense (an unrecorded call) or warnings."""
-        return bool(verdict.offenses or verdict.warnings) or self.is_failure(verdict)
+        """True for a run a report lists: failing, or with an offense (an unrecorded call), warnings or notes."""
+        return bool(verdict.offenses or verdict.warnings or verdict.notes) or self.is_failure(verdict)
 
     @property
     def exit_code(self) -> int:
@@ -198,7 +201,8 @@ class Summary:
             "inferred_jumps": self.inferred_jumps,
             "lenient_edges": self.lenient_edges,
             "unrecorded_calls": self.unrecorded_calls,
-            "warnings": self.warnings,
+            "field_warnings": self.warnings,
+            "call_notes": self.call_notes,
             "input_errors": self.input_errors,
             "strict": self.strict,
             "sources": [c.to_dict() for c in self.sources],

@@ -366,10 +366,9 @@ class Receiver:
 
     def _mark(self) -> None:
         """Record the callbacks that ran; on a locked store, what is left is retried before anything is claimed."""
-        while self._ran:
-            row, error = self._ran[0]
-            self.store.mark_fired(row, now=self.clock(), error=error)
-            self._ran.popleft()
+        if self._ran:
+            self.store.mark_fired(list(self._ran), now=self.clock())
+            self._ran.clear()
 
     def _fire(self) -> None:
         with self._fire_lock:
@@ -394,15 +393,18 @@ class Receiver:
                 at=row.at,
                 index=row.index,
             )
+            callbacks = (*self._callbacks.get((row.lifecycle, row.state), ()), *self._any)
             errors: list[str] = []
-            for callback in (*self._callbacks.get((row.lifecycle, row.state), ()), *self._any):
+            for callback in callbacks:
                 try:
                     callback(entered)
                 except Exception as err:
                     logger.exception("callback %r for %s entering %s raised", callback, row.object_id, row.state)
                     errors.append(f"{type(err).__name__}: {err}")
             self._ran.append((row, "; ".join(errors) or None))
-            self._mark()
+            if callbacks:  # marked at once: a crash re-runs at most this one; rows with no callback share a commit
+                self._mark()
+        self._mark()
         return True
 
     # -- the worker thread

@@ -155,12 +155,16 @@ class Reconciler:
     ) -> None:
         """Reconcile until ``stop`` is set: a pass, then wait ``interval`` seconds (or until the next due time)."""
         while not stop.is_set():
+            deferred = 0
             try:
-                self.run_once()
+                deferred = self.run_once().deferred
             except Exception:  # a failed pass is logged and tried again; the loop must outlive it
                 logger.exception("reconcile pass failed")
+            now = self.clock()
             upcoming = self.next_due()
-            wait = interval if upcoming is None else min(interval, max(0.0, upcoming - self.clock()))
+            wait = interval if upcoming is None else min(interval, max(0.0, upcoming - now))
+            if deferred:  # the budget is spent: nothing to do before its next token
+                wait = max(wait, self.bucket.ready_at(now) - now)
             if sleep is not None:
                 sleep(max(wait, 0.01))
             else:

@@ -407,12 +407,12 @@ class WebhookStore:
             )
         return [EnteredRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
 
-    def mark_fired(self, row: EnteredRow, *, now: float, error: str | None = None) -> None:
-        """Record that ``row``'s callbacks ran (``error``: what one of them raised)."""
+    def mark_fired(self, rows: Sequence[tuple[EnteredRow, str | None]], *, now: float) -> None:
+        """Record that the callbacks of ``rows`` ran, each with what one of them raised (or None), in one commit."""
         with self._write() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE entered SET fired_at = ?, error = ? WHERE object_id = ? AND idx = ? AND state = ?",
-                (now, error, row.object_id, row.index, row.state),
+                [(now, error, row.object_id, row.index, row.state) for row, error in rows],
             )
 
     # -- reconcile

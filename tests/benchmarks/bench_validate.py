@@ -21,6 +21,17 @@ rounds; the ratio to the floor is taken round by round (the things of one round 
 shared machine's mood of the moment) and the median of those ratios is printed with their range.
 Goals: validate >= 50% of the floor, >= 10x one-Machine-per-run, peak memory flat (ratio close
 to 1) as the file grows tenfold.
+
+Engines (issue 12; ``--engines``, on by default when DuckDB is installed; ``--engines-only`` skips
+the rest), on the same file, alternating in rounds: the ``duckdb`` engine, the ``python`` engine,
+a hand-written DuckDB SQL validator (:data:`ANCHOR_SQL`, the ~40 lines a data engineer writes:
+``LAG`` over each run in file order, anti-join against the pairs the lifecycle allows; asserted to
+find the same illegal runs), DuckDB's parse-only floor (its JSON reader reading the fields the
+engine reads, nothing else) and orjson's parse-only floor. Goals: duckdb >= 1.0x the anchor,
+>= 4x the python engine, >= 0.7 of DuckDB's floor. Then time and peak memory of the duckdb engine
+at ``--big-events`` (10x), to check that time is linear and memory bounded by ``--memory-limit``.
+With pyspark installed (``--spark``), the spark engine in ``local[2]`` on the same file: its
+throughput, its agreement, and its per-partition costs.
 """
 
 from __future__ import annotations
@@ -70,9 +81,9 @@ def parse_only(path: Path) -> None:
             loads(line)
 
 
-def validate_cli(path: Path, jobs: int = 1) -> None:
+def validate_cli(path: Path, jobs: int = 1, engine: str = "python") -> None:
     """``runfsm validate --quiet FILE`` in this process (the command's real code path)."""
-    main(["validate", "--quiet", "--jobs", str(jobs), str(path)])
+    main(["validate", "--quiet", "--engine", engine, "--jobs", str(jobs), str(path)])
 
 
 class _Model:
@@ -119,7 +130,7 @@ def machine_per_run(path: Path, limit: int) -> int:
     return seen
 
 
-def peak_rss_kib(path: Path) -> tuple[int, int]:
+def peak_rss_kib(path: Path, *options: str) -> tuple[int, int]:
     """Peak RSS (KiB) of a child process running ``runfsm validate FILE`` (text report), and its unfinished runs.
 
     The child runs the real command, report included (written to a temporary file, from which
@@ -133,7 +144,7 @@ def peak_rss_kib(path: Path) -> tuple[int, int]:
         "from runfsm.commands.main import main\n"
         "with tempfile.TemporaryFile('w+') as out:\n"
         "    with contextlib.redirect_stdout(out):\n"
-        "        main(['validate', sys.argv[1]])\n"
+        "        main(['validate', *sys.argv[2:], sys.argv[1]])\n"
         "    out.seek(0)\n"
         "    unfinished = next(l.split()[-1] for l in out if l.startswith('unfinished '))\n"
         "try:\n"
@@ -142,7 +153,8 @@ def peak_rss_kib(path: Path) -> tuple[int, int]:
         "    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print(hwm, unfinished.replace(',', ''))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
+    command = [sys.executable, "-c", code, str(path), *(options or ("--engine", "python"))]
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
     hwm, unfinished = out.stdout.split()[-2:]
     return int(hwm), int(unfinished)
 
@@ -154,6 +166,217 @@ def best(times: dict[str, list[float]], name: str, fn: Callable[[], object]) -> 
     times.setdefault(name, []).append(time.perf_counter() - start)
 
 
+# ----------------------------------------------------------------------------- engines (issue 12)
+
+ANCHOR_SQL = """
+WITH RECURSIVE edges(a, b) AS (VALUES {edges}),
+reach(a, b) AS (                                   -- closure over server and client-call edges
+    SELECT a, b FROM edges
+    UNION
+    SELECT reach.a, edges.b FROM reach JOIN edges ON reach.b = edges.a
+),
+observed AS (                                      -- file order: the reader keeps it
+    SELECT row_number() OVER () AS n, id, status
+    FROM read_json({path}, columns = {{'id': 'VARCHAR', 'status': 'VARCHAR'}}, format = 'newline_delimited')
+),
+steps AS (
+    SELECT id, status, lag(status) OVER (PARTITION BY id ORDER BY n) AS previous
+    FROM observed
+    WHERE id IS NOT NULL                           -- client-call records have no id
+),
+jumps AS (
+    SELECT DISTINCT previous AS a, status AS b FROM steps WHERE previous <> status
+),
+illegal_jumps AS (                                 -- anti-join: pairs no path of the lifecycle explains
+    SELECT a, b FROM jumps ANTI JOIN reach USING (a, b)
+)
+SELECT DISTINCT id
+FROM steps SEMI JOIN illegal_jumps ON steps.previous = illegal_jumps.a AND steps.status = illegal_jumps.b
+"""
+"""The hand-written validator of the issue: about 40 lines of SQL; poll mode (a jump is legal when
+some path explains it), so it finds the runs runfsm judges illegal on a poll log of run objects."""
+
+
+def anchor_sql(path: Path) -> str:
+    """:data:`ANCHOR_SQL` for a file; the edge list is the lifecycle's, by wire name."""
+    pairs = [(e.source.wire, e.dest.wire) for e in RUN_LIFECYCLE.edges if e.source.wire and e.dest.wire]
+    edges = ", ".join(f"('{a}', '{b}')" for a, b in pairs)
+    return ANCHOR_SQL.format(edges=edges, path=f"'{path}'")
+
+
+def anchor(path: Path) -> set[str]:
+    """Run the hand-written validator; the ids of the illegal runs."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return {row[0] for row in con.execute(anchor_sql(path)).fetchall()}
+    finally:
+        con.close()
+
+
+def duckdb_floor(path: Path) -> int:
+    """DuckDB's parse-only floor: its JSON reader reading the fields the engine reads, nothing else."""
+    import duckdb
+
+    from runfsm.validation.engines.duckdb import _columns
+
+    con = duckdb.connect()
+    try:
+        columns = _columns(None)
+        reader = f"read_json('{path}', columns = {{{columns}}}, format = 'newline_delimited', ignore_errors = true)"
+        found = con.execute(f"SELECT count(*), count(id), count(status), count(run_id) FROM {reader}").fetchone()
+        return int(found[0]) if found is not None else 0
+    finally:
+        con.close()
+
+
+def engine_illegal(path: Path, engine: str, **options: object) -> set[str]:
+    """The ids of the runs an engine judges illegal (through the library: summarize_paths)."""
+    from runfsm.validation.engines import summarize_with
+    from runfsm.verdict import RunResult
+
+    illegal: set[str] = set()
+
+    def keep(verdict: object) -> None:
+        if getattr(verdict, "result", None) is RunResult.ILLEGAL:
+            illegal.add(str(getattr(verdict, "run_id", "")))
+
+    summarize_with(engine, [str(path)], on_verdict=keep, on_error=lambda e: None, **options)
+    return illegal
+
+
+def paired_ratios(times: dict[str, list[float]], over: str, under: str) -> list[float]:
+    """Round by round: time of ``over`` / time of ``under`` (how many times faster ``under`` is)."""
+    return sorted(a / b for a, b in zip(times[over], times[under], strict=True))
+
+
+def engines_section(args: argparse.Namespace, big: Path, events: int) -> None:
+    """The duckdb engine against the python engine, the SQL anchor and the two parse-only floors."""
+    names = {
+        "duckdb engine": lambda: validate_cli(big, engine="duckdb"),
+        "python engine": lambda: validate_cli(big, engine="python"),
+        "SQL anchor (DuckDB, hand-written)": lambda: anchor(big),
+        "DuckDB parse only (floor)": lambda: duckdb_floor(big),
+        "orjson parse only (floor)": lambda: parse_only(big),
+    }
+    times: dict[str, list[float]] = {}
+    for _ in range(args.repeat):
+        for name, fn in names.items():
+            best(times, name, fn)
+    by_anchor, by_engine = anchor(big), engine_illegal(big, "duckdb")
+    by_python = engine_illegal(big, "python")
+    print()
+    print(f"engines on {events:,} events ({args.repeat} alternating rounds; DuckDB threads: {os.cpu_count()})")
+    print(f"{'':36}{'events/s':>12}{'duckdb engine is':>22}{'(range)':>16}")
+    for name, ts in times.items():
+        ratios = paired_ratios(times, name, "duckdb engine")
+        if name == "duckdb engine":
+            print(f"{name:36}{events / min(ts):>12,.0f}")
+            continue
+        faster = statistics.median(ratios)
+        print(f"{name:36}{events / min(ts):>12,.0f}{faster:>15.2f}x as fast {ratios[0]:>6.2f}-{ratios[-1]:.2f}")
+    print("(events/s: best round; ratios: median over rounds of that time / the duckdb engine's time)")
+    print(
+        f"illegal runs: duckdb engine {len(by_engine):,}, python engine {len(by_python):,}, "
+        f"SQL anchor {len(by_anchor):,}; the same runs: {by_engine == by_python == by_anchor}"
+    )
+    assert by_engine == by_python, "the duckdb engine and the python engine disagree"
+    assert by_anchor == by_engine, "the hand-written SQL and runfsm disagree"
+    vs_anchor = statistics.median(paired_ratios(times, "SQL anchor (DuckDB, hand-written)", "duckdb engine"))
+    vs_python = statistics.median(paired_ratios(times, "python engine", "duckdb engine"))
+    vs_floor = statistics.median(paired_ratios(times, "DuckDB parse only (floor)", "duckdb engine"))
+    print(f"goal duckdb >= 1.0x the SQL anchor: {vs_anchor:.2f}x -> {'met' if vs_anchor >= 1.0 else 'NOT met'}")
+    print(f"goal duckdb >= 4x the python engine: {vs_python:.2f}x -> {'met' if vs_python >= 4 else 'NOT met'}")
+    print(f"goal duckdb >= 0.7 of DuckDB's floor: {vs_floor:.2f} -> {'met' if vs_floor >= 0.7 else 'NOT met'}")
+    if args.big_events:
+        scaling_section(args, big, events)
+
+
+def scaling_section(args: argparse.Namespace, small: Path, events: int) -> None:
+    """Time at ``--big-events`` against time at the benchmark's events, and peak memory at both."""
+    big = corpus(args.dir, args.big_events, args.seed)
+    big_events = count_lines(big)
+    times: dict[str, list[float]] = {}
+    for _ in range(max(1, args.repeat // 2)):
+        best(times, "small", lambda: validate_cli(small, engine="duckdb"))
+        best(times, "big", lambda: validate_cli(big, engine="duckdb"))
+    per_small = min(times["small"]) / events
+    per_big = min(times["big"]) / big_events
+    print()
+    print(
+        f"duckdb engine, {events:,} -> {big_events:,} events: "
+        f"{min(times['small']):.2f} s -> {min(times['big']):.2f} s; "
+        f"time per event x{per_big / per_small:.2f} (1.00 is linear)"
+    )
+    limit = ("--engine", "duckdb", "--memory-limit", args.memory_limit)
+    (rss_small, _), (rss_big, _) = peak_rss_kib(small, *limit), peak_rss_kib(big, *limit)
+    print(
+        f"peak memory (--memory-limit {args.memory_limit}): {events:,} events {rss_small / 1024:,.0f} MiB; "
+        f"{big_events:,} events {rss_big / 1024:,.0f} MiB"
+    )
+
+
+def split_corpus(path: Path, parts: int) -> list[Path]:
+    """The corpus cut into ``parts`` files of consecutive lines (a log directory), cached beside it."""
+    folder = path.with_suffix(f".{parts}-parts")
+    files = [folder / f"part-{k:03d}.jsonl" for k in range(parts)]
+    if not all(f.exists() for f in files):
+        folder.mkdir(exist_ok=True)
+        total = count_lines(path)
+        size = -(-total // parts)
+        with path.open("rb") as source:
+            for f in files:
+                with f.open("wb") as out:
+                    for _ in range(size):
+                        line = source.readline()
+                        if not line:
+                            break
+                        out.write(line)
+    return files
+
+
+def spark_section(args: argparse.Namespace, big: Path, events: int) -> None:
+    """The spark engine in local[2] on the corpus cut in parts: throughput, agreement, per-partition costs."""
+    from runfsm.validation.engines import spark as spark_engine
+
+    parts = split_corpus(big, args.spark_parts)
+    session = spark_engine.spark_session("local[2]", "runfsm-bench")
+    tasks = [(k, str(f), None, "auto", True) for k, f in enumerate(parts)]
+
+    def timed(task: tuple[int, str, str | None, str, bool]) -> tuple[int, float]:
+        start = time.perf_counter()
+        rows = sum(1 for _ in spark_engine._read_file(task))
+        return rows, time.perf_counter() - start
+
+    costs = session.sparkContext.parallelize(tasks, len(tasks)).map(timed).collect()
+    times: dict[str, list[float]] = {}
+    for _ in range(max(1, args.repeat // 2)):
+        best(times, "spark", lambda: engine_illegal(parts[0].parent, "spark", master="local[2]"))
+    by_spark = engine_illegal(parts[0].parent, "spark", master="local[2]")
+    by_duckdb = engine_illegal(big, "duckdb")
+    task_seconds = [c[1] for c in costs]
+    total = min(times["spark"])
+    read_share = sum(task_seconds) / 2  # two executor cores
+    rest = max(total - read_share, 0.0)
+    print()
+    print(
+        f"spark engine, local[2], {events:,} events in {len(parts)} files: {events / total:,.0f} events/s "
+        f"({total:.1f} s, best of {len(times['spark'])}); the same illegal runs as duckdb: {by_spark == by_duckdb} "
+        f"({len(by_spark):,})"
+    )
+    print(
+        f"per partition (one file, read by the python reader in a task): {statistics.mean(task_seconds):.2f} s "
+        f"for {costs[0][0]:,} records ({costs[0][0] / statistics.mean(task_seconds):,.0f} records/s per core); "
+        f"max {max(task_seconds):.2f} s"
+    )
+    print(
+        f"estimate: reading scales with cores ({sum(task_seconds):.1f} core-seconds here); the rest "
+        f"(shuffle, shapes to the driver, judging, joins) took {rest:.1f} s"
+    )
+    assert by_spark == by_duckdb, "the spark engine and the duckdb engine disagree"
+
+
 def run(argv: list[str] | None = None) -> None:
     """Build the corpora, measure, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -163,6 +386,12 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "runfsm-bench")
+    parser.add_argument("--engines", action=argparse.BooleanOptionalAction, default=_has("duckdb"))
+    parser.add_argument("--engines-only", action="store_true", help="only the engines' comparison")
+    parser.add_argument("--big-events", type=int, default=0, help="also time the duckdb engine at this size (10M)")
+    parser.add_argument("--memory-limit", default="1GB", help="the duckdb engine's --memory-limit for the peak")
+    parser.add_argument("--spark", action=argparse.BooleanOptionalAction, default=_has("pyspark"))
+    parser.add_argument("--spark-parts", type=int, default=8, help="files the corpus is cut into for Spark")
     args = parser.parse_args(argv)
     args.dir.mkdir(parents=True, exist_ok=True)
 
@@ -172,7 +401,22 @@ def run(argv: list[str] | None = None) -> None:
     events = count_lines(big)
     print(f"corpus: {big} ({events:,} events, {big.stat().st_size / 1e6:,.0f} MB); JSON parser: {parser_name}")
     print(f"cpus: {os.cpu_count()}; load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if not args.engines_only:
+        ledger_section(args, big, small, events)
+    if args.engines:
+        engines_section(args, big, events)
+    if args.spark:
+        spark_section(args, big, events)
 
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def ledger_section(args: argparse.Namespace, big: Path, small: Path, events: int) -> None:
+    """The python engine against the orjson floor and one Machine per run; its memory."""
     (small_rss, small_open), (big_rss, big_open) = peak_rss_kib(small), peak_rss_kib(big)  # from a small parent
 
     times: dict[str, list[float]] = {}

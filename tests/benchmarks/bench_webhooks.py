@@ -151,11 +151,11 @@ def follow_webhooks(
     receiver.drain()
     heapq.heapify(arrivals)
     reconciler = Reconciler(receiver, per_minute=budget, clock=clock)
-    retry_at = math.inf
+    not_before = -math.inf  # after a pass the budget cut short: the bucket's next token
     n = 0
     while True:
         upcoming = reconciler.next_due()
-        due = min(upcoming if upcoming is not None else math.inf, retry_at)
+        due = max(upcoming, not_before) if upcoming is not None else math.inf
         at = arrivals[0][0] if arrivals else math.inf
         if at == math.inf and due == math.inf:
             break
@@ -171,7 +171,7 @@ def follow_webhooks(
         else:
             clock.now = max(clock.now, due)
             done = reconciler.run_once()
-            retry_at = reconciler.bucket.ready_at(clock.now) if done.deferred else math.inf
+            not_before = reconciler.bucket.ready_at(clock.now) if done.deferred else -math.inf
     receiver.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -19,6 +19,7 @@ import pytest
 from runfsm.commands.main import main
 from runfsm.commands.validate import sample_paths
 from runfsm.drawing.diagram import lifecycle_diagram, to_mermaid
+from runfsm.drawing.overlay import MAX_DRAWN_PAIRS
 from runfsm.lifecycles import RUN_EDGES
 from runfsm.status import RunStatus, parse_status
 
@@ -131,13 +132,29 @@ def test_stream_corpus_overlay_shows_the_right_counts(tmp_path: Path) -> None:
     assert sum(illegal.values()) > 0  # the corpus has illegal jumps to draw
 
     out = tmp_path / "overlay.dot"
-    assert main(["diagram", "--overlay", str(corpus), "-o", str(out)]) == 0
+    assert main(["diagram", "--overlay", str(corpus), "--aggregate", "never", "-o", str(out)]) == 0
     drawn = _drawn_counts(out.read_text(encoding="utf-8"))
     for source, dest in EDGES:
         label = drawn[f"edge-{source.name}-{dest.name}"]["label"]
         assert _number(COUNT, label) == observed[(source, dest)], (source, dest, label)
     drawn_illegal = {k: _number(COUNT, v["label"]) for k, v in drawn.items() if k.startswith("illegal-")}
     assert drawn_illegal == {f"illegal-{a.name}-{b.name}": n for (a, b), n in illegal.items()}
+
+    # aggregated (the default beyond a few pairs): no red edge; each state counts the illegal jumps leaving it
+    assert len(illegal) > MAX_DRAWN_PAIRS
+    assert main(["diagram", "--overlay", str(corpus), "-o", str(out)]) == 0
+    dot = out.read_text(encoding="utf-8")
+    assert "illegal-" not in dot
+    out_of: Counter[str] = Counter()
+    for (a, _b), n in illegal.items():
+        out_of[a.name] += n
+    assert _state_counts(dot, "illegal jumps out") == dict(out_of)
+
+
+def _state_counts(dot: str, what: str) -> dict[str, int]:
+    """``what xN`` (with the multiplication sign) written in the states' labels of a DOT source, by state."""
+    found = re.findall(rf'^\s+(\w+) \[id="state-\w+", label=<.*?{what} \u00d7([\d,]+)', dot, re.MULTILINE)
+    return {state: int(n.replace(",", "")) for state, n in found}
 
 
 def test_poll_corpus_overlay_counts_first_seen_statuses(tmp_path: Path) -> None:
@@ -150,7 +167,7 @@ def test_poll_corpus_overlay_counts_first_seen_statuses(tmp_path: Path) -> None:
         first[parse_status(statuses[0])] += 1
 
     out = tmp_path / "overlay.dot"
-    assert main(["diagram", "--overlay", str(corpus), "--format", "dot", "-o", str(out)]) == 0
+    assert main(["diagram", "--overlay", str(corpus), "--aggregate", "never", "--format", "dot", "-o", str(out)]) == 0
     drawn = _drawn_counts(out.read_text(encoding="utf-8"))
     seen = {
         k.split("-")[-1]: _number(FIRST_SEEN, v["label"])
@@ -159,6 +176,13 @@ def test_poll_corpus_overlay_counts_first_seen_statuses(tmp_path: Path) -> None:
     }
     assert seen == {s.name: n for s, n in first.items()}
     assert sum(first.values()) == 300
+
+    # aggregated: first sightings off the declared edges are written in the states
+    assert main(["diagram", "--overlay", str(corpus), "--aggregate", "always", "--format", "dot", "-o", str(out)]) == 0
+    dot = out.read_text(encoding="utf-8")
+    assert "start-Null-" not in dot
+    declared = {dest for source, dest in EDGES if source is RunStatus.Null}
+    assert _state_counts(dot, "first seen here") == {s.name: n for s, n in first.items() if s not in declared}
 
 
 def test_overlay_reads_every_input_format_and_highlights_a_run(tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ def test_ctrl_c_during_jobs_is_one_line_and_130(tmp_path: Path) -> None:
     """
     corpus = _corpus(tmp_path, 400_000)
     child = subprocess.Popen(
-        [*RUNFSM, "validate", "--jobs", "2", str(corpus)],
+        [*RUNFSM, "validate", "--engine", "python", "--jobs", "2", str(corpus)],  # worker processes
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

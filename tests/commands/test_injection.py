@@ -65,6 +65,15 @@ def test_only_failures_and_jobs_escape_too(tmp_path: Path, capsys: pytest.Captur
     assert sum(line.startswith("FAIL") for line in captured.out.splitlines()) == 2
 
 
+def test_json_lines_errors_on_stderr_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--format jsonl writes its input errors on stderr: escaped there too; the verdicts stay exact JSON."""
+    assert main(["validate", "--format", "jsonl", str(_corpus(tmp_path))]) == 2
+    captured = capsys.readouterr()
+    _assert_clean(captured.err)
+    _assert_clean(captured.out)
+    assert "logs\\x1b[31m\\rname.jsonl:4:" in captured.err
+
+
 def test_json_report_keeps_the_exact_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """JSON output escapes controls as JSON does, so a program reading it gets the id byte for byte."""
     main(["validate", "--format", "json", str(_corpus(tmp_path))])

@@ -142,13 +142,13 @@ def test_modes_and_sort_by(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_show_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--show-warnings lists field-invariant warnings with their location."""
+    """--show-warnings lists field-invariant warnings (FIELD lines) with their location."""
     path = _write(tmp_path, "k.jsonl", '{"object": "thread.run", "id": "r", "status": "failed"}\n')
     assert main(["validate", "--show-warnings", path]) == 0
     out = capsys.readouterr().out
-    assert f"NOTE r: {path}:1: observation 0: failed: last_error is not set" in out
+    assert f"FIELD r: {path}:1: observation 0: failed: last_error is not set" in out
     assert main(["validate", "--no-field-checks", "--show-warnings", path]) == 0
-    assert "NOTE" not in capsys.readouterr().out
+    assert "FIELD" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runfsm.drawing.diagram import EdgeCounts, EdgeRole, _run_dot, to_dot, to_mermaid
-from runfsm.drawing.overlay import Overlay, overlay_diagram
+from runfsm.drawing.overlay import MAX_DRAWN_PAIRS, Overlay, overlay_diagram
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
 from runfsm.tracker import Mode, RunTracker
@@ -312,3 +312,60 @@ def test_any_overlay_counts_every_step_and_renders(histories: list[tuple[Mode, l
     assert len(drawn) == len(diagram.edges) == len({e.id for e in diagram.edges})
     mermaid_edges = [ln for ln in to_mermaid(diagram).splitlines() if " --> " in ln and "[*]" not in ln]
     assert len(mermaid_edges) == len(diagram.edges)
+
+
+# ----------------------------------------------------------------------------- aggregated illegal jumps
+
+# one illegal jump out of each terminal state: five kinds of illegal jump, more than MAX_DRAWN_PAIRS
+_MANY_ILLEGAL = [
+    ["queued", "in_progress", "completed", "queued"],
+    ["queued", "in_progress", "failed", "in_progress"],
+    ["queued", "in_progress", "incomplete", "queued"],
+    ["queued", "expired", "in_progress"],
+    ["queued", "in_progress", "cancelling", "cancelled", "queued"],
+    ["queued", "in_progress", "completed", "failed"],
+]
+
+
+def test_many_kinds_of_illegal_jump_are_aggregated_per_state() -> None:
+    """Past MAX_DRAWN_PAIRS kinds, no red edge is drawn: each state says how many illegal jumps left it."""
+    overlay = Overlay().update(_verdict(s, run_id=f"r{i}") for i, s in enumerate(_MANY_ILLEGAL))
+    assert len(overlay.illegal_jumps()) == 6 > MAX_DRAWN_PAIRS
+    diagram = overlay.diagram()
+    assert not [e for e in diagram.edges if e.role is EdgeRole.ILLEGAL]
+    out = {n.state: n.illegal_out for n in diagram.nodes if n.illegal_out}
+    assert out == {R.Completed: 2, R.Failed: 1, R.Incomplete: 1, R.Expired: 1, R.Cancelled: 1}
+    dot = to_dot(diagram)
+    assert "illegal jumps out \u00d72" in dot
+    assert "a state's red line counts the illegal jumps out of it" in dot  # the legend says so
+    assert "illegal jumps out \u00d72" in to_mermaid(diagram)
+
+
+def test_aggregate_never_and_always() -> None:
+    """``aggregate="never"`` draws every pair; ``"always"`` none, even for one; a bad value is an error."""
+    overlay = Overlay().update(_verdict(s, run_id=f"r{i}") for i, s in enumerate(_MANY_ILLEGAL))
+    drawn = [e for e in overlay.diagram(aggregate="never").edges if e.role is EdgeRole.ILLEGAL]
+    assert {(e.source, e.dest): e.counts.illegal for e in drawn if e.counts} == dict(overlay.illegal_jumps())
+    one = Overlay().update([_verdict(_MANY_ILLEGAL[0])])
+    assert [e.role for e in one.diagram().edges].count(EdgeRole.ILLEGAL) == 1  # auto: few pairs, drawn
+    always = one.diagram(aggregate="always")
+    assert EdgeRole.ILLEGAL not in [e.role for e in always.edges]
+    assert [n.illegal_out for n in always.nodes if n.state is R.Completed] == [1]
+    with pytest.raises(ValueError, match="aggregate"):
+        one.diagram(aggregate="sometimes")  # type: ignore[arg-type]
+
+
+def test_highlighted_illegal_jump_is_still_drawn_when_aggregated() -> None:
+    """The highlighted run's own illegal jump stays an edge on its path, numbered, while the rest aggregate."""
+    overlay = Overlay(highlight="r3").update(_verdict(s, run_id=f"r{i}") for i, s in enumerate(_MANY_ILLEGAL))
+    illegal = [e for e in overlay.diagram().edges if e.role is EdgeRole.ILLEGAL]
+    assert [(e.source, e.dest, e.steps) for e in illegal] == [(R.Expired, R.InProgress, (3,))]
+
+
+def test_illegal_jumps_ranked() -> None:
+    """illegal_jumps(): every kind with its count, the most frequent first."""
+    histories = [*_MANY_ILLEGAL, _MANY_ILLEGAL[2], _MANY_ILLEGAL[2]]
+    ranked = Overlay().update(_verdict(s, run_id=f"r{i}") for i, s in enumerate(histories)).illegal_jumps()
+    assert ranked[0] == ((R.Incomplete, R.Queued), 3)
+    assert sum(n for _pair, n in ranked) == 8
+    assert [n for _pair, n in ranked] == [3, 1, 1, 1, 1, 1]

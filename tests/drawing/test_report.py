@@ -103,15 +103,45 @@ def test_report_shows_summary_diagram_and_failing_runs() -> None:
     assert "illegal-Completed-Queued" in ids
     assert "state-Null" in ids
     assert "state-Incomplete" in ids
-    code = _parse(page).code
+    code = _parse(_section(page, "failing-runs")).code
     assert "bad_1" in code
     assert "odd_1" in code
     assert "logs/runs.jsonl:4" in code  # the illegal jump's line
     assert "logs/other.csv:3" in code  # the unknown status's line
     assert "ok_1" not in code
-    assert "open_1" not in code  # unfinished is not failing
+    assert "open_1" not in code  # unfinished is not failing: it has a table of its own
+    assert "open_1" in _parse(_section(page, "unfinished-runs")).code
+    assert "Unfinished runs (1)" in page
     assert "illegal jump completed -&gt; queued" in page
     assert "Failing runs (2)" in page
+
+
+def _section(page: str, table_id: str) -> str:
+    """The HTML of one table of the page (by its id)."""
+    start = page.index(f'<table id="{table_id}">')
+    return page[start : page.index("</table>", start) + len("</table>")]
+
+
+def test_each_listed_run_shows_its_path() -> None:
+    """Failing and unfinished runs show the path they took: inferred states in parentheses, illegal jumps marked."""
+    page = Report().update(_sample()).html()
+    failing = _section(page, "failing-runs")
+    assert "queued \u2192 in_progress \u2192 completed \u2192 \u2717 queued" in failing
+    assert "<details><summary>1 finding: illegal jump completed -&gt; queued" in failing
+    assert "queued \u2192 in_progress</td>" in _section(page, "unfinished-runs")
+
+
+def test_ranked_tables_count_jumps_and_shapes() -> None:
+    """The most frequent illegal jumps and history shapes come with their counts, the most frequent first."""
+    ok = [_verdict(["queued", "in_progress", "completed"], run_id=f"ok_{i}") for i in range(3)]
+    bad = [_verdict(["queued", "completed", "queued"], run_id=f"bad_{i}") for i in range(2)]
+    page = Report().update([*bad, *ok]).html()
+    jumps = _section(page, "illegal-jumps")
+    assert '<td>queued</td><td>completed</td><td class="n">2</td><td class="n">100.0%</td>' in jumps
+    shapes = _section(page, "shapes")
+    rows = re.findall(r'<tr><td class="n">(\d+)</td><td class="n">([\d.]+%)</td><td class="(\w+)"', shapes)
+    assert rows == [("3", "60.0%", "legal"), ("2", "40.0%", "illegal")]
+    assert "<code>bad_0</code>" in shapes  # the smallest run id of the shape, whatever the order
 
 
 def test_strict_report_lists_unfinished_runs() -> None:
@@ -239,7 +269,7 @@ def test_validate_report_with_jobs_matches_one_process(tmp_path: Path, capsys: p
     assert sorted(outputs[0].splitlines()) == sorted(outputs[1].splitlines())  # runs come in partition order
     summary = [p[p.index('<h2 id="summary">') : p.index('<h2 id="failing">')] for p in pages]
     assert summary[0] == summary[1]  # the summary and the overlay diagram
-    failing = [sorted(re.findall(r"<tr><td><code>([^<]+)</code>", p)) for p in pages]
+    failing = [sorted(re.findall(r'<tr><td class="run"><code>([^<]+)</code>', p)) for p in pages]
     assert failing[0] == failing[1]
     assert failing[0]
 

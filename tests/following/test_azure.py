@@ -110,6 +110,7 @@ def test_poll_follows_a_tool_round(fake_server: FakeAssistantsServer, fake_agent
     assert R.RequiresAction in statuses(result)
     assert fake_server.status(run.id) is R.Completed
     assert result.retrieves == fake_server.count("retrieve_run", run_id=run.id)
+    assert [w for o in result.tracker.history for w in o.warnings] == []  # ThreadRun fields pass the invariants
 
 
 def test_watch_follows_the_streams_without_a_retrieve(

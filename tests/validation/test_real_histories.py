@@ -7,17 +7,21 @@ stale ``requires_action`` right after a submit, an expired run with every timest
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runfsm import Outcome, RunStatus, RunTracker
 from runfsm.commands.main import main
 from runfsm.drawing import Overlay
 from runfsm.drawing.report import Report
 from runfsm.invariants import check_fields
+from runfsm.status import status_aliases
 from runfsm.validation import summarize_paths, validate, validate_paths
 from runfsm.verdict import RunResult, StepKind
 from runfsm.vocabulary import Trigger
@@ -182,3 +186,30 @@ def _tracker_after(history: list[dict[str, Any]]) -> RunTracker:
         else:
             tracker.observe(item)
     return tracker
+
+
+def test_a_misspelled_status_stays_unknown_unless_an_alias_maps_it(tmp_path: Path) -> None:
+    """semantic-kernel once wrote "canceled": unknown by default, cancelled with --status-alias canceled=cancelled."""
+    history = [_run("queued", created_at=1, expires_at=601), _run("cancelling"), _run("canceled", cancelled_at=5)]
+    assert validate(history).result is RunResult.UNKNOWN_STATUS
+    aliases = status_aliases(["canceled=cancelled"])
+    verdict = validate(history, aliases=aliases)
+    assert (verdict.result, verdict.final) == (RunResult.LEGAL, RunStatus.Cancelled)
+    log = tmp_path / "runs.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in history), encoding="utf-8")
+    assert [v.result for v in validate_paths([log])] == [RunResult.UNKNOWN_STATUS]
+    assert list(validate_paths([log], aliases=aliases)) == [dataclasses.replace(verdict, run_id="run_late")]
+    events = _write_events(tmp_path / "events.jsonl", ["created", "queued", "cancelling", "canceled"])
+    assert main(["validate", str(events)]) == 2  # an unknown status
+    assert main(["validate", "--status-alias", "canceled=cancelled", str(events)]) == 0
+
+
+def test_a_status_alias_names_an_unknown_status_and_a_known_target() -> None:
+    """An alias cannot rename a status runfsm knows, nor point at one it does not; the CLI says so (exit 2)."""
+    with pytest.raises(ValueError, match="already a status"):
+        status_aliases({"cancelled": "failed"})
+    with pytest.raises(ValueError, match="not a status"):
+        status_aliases(["canceled=cancellled"])
+    with pytest.raises(ValueError, match="expected ALIAS=STATUS"):
+        status_aliases(["canceled"])
+    assert main(["validate", "--status-alias", "cancelled=failed", "--sample"]) == 2

@@ -385,7 +385,8 @@ def test_summary_counts_and_exit_code() -> None:
         "inferred_jumps": 2,
         "lenient_edges": 1,
         "unrecorded_calls": 1,
-        "warnings": 0,
+        "field_warnings": 0,
+        "call_notes": 0,
         "input_errors": 0,
         "strict": False,
         "sources": [],
@@ -451,7 +452,7 @@ def test_summarize_paths_counts_what_validate_paths_yields(seed: int, fmt: str, 
         expected.add(verdict)
     assert summary.to_dict() | {"input_errors": 0, "sources": []} == expected.to_dict()
     assert summary.balanced
-    assert reported == [v for v in every if v.offenses or v.warnings or expected.is_failure(v)]
+    assert reported == [v for v in every if v.offenses or v.warnings or v.notes or expected.is_failure(v)]
     assert all_of_them == every
 
 

@@ -128,3 +128,31 @@ def test_policies_per_lifecycle(make_receiver: Callable[..., Receiver], server: 
     assert receiver.store.object("batch_1")["due_at"] == server.now + 600.0  # type: ignore[index]
     with pytest.raises(ValueError, match="no reconcile policy"):
         Reconciler(receiver, policy={RESPONSE.name: Fixed(2.0)})
+
+
+def test_run_waits_for_the_budget_and_stops_when_told(make_receiver: Callable[..., Receiver], server: Server) -> None:
+    """``run`` passes until ``stop`` is set, sleeping (on the injected ``sleep``) until the next due time or token.
+
+    Ten overdue objects, two tokens a pass: it never sleeps less than the bucket needs, and it
+    polls each object once until all have ended.
+    """
+    import threading
+
+    receiver = make_receiver(retrieve=server.retrieve, clock=server.clock)
+    for i in range(10):
+        receiver.track(response(f"resp_{i}", "queued", 1_000))
+        server.objects[f"resp_{i}"] = response(f"resp_{i}", "completed", 1_000, completed_at=1_500)
+    reconciler = Reconciler(receiver, per_minute=12, burst=2)
+    stop = threading.Event()
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        server.now += seconds
+        if receiver.store.next_due() is None or len(sleeps) > 100:
+            stop.set()
+
+    reconciler.run(stop=stop, interval=30.0, sleep=sleep)
+    assert sorted(server.retrieves) == sorted(f"resp_{i}" for i in range(10))
+    assert min(sleeps) >= 4.9  # refilled at (12 - 2) / 60 a second: a token every 6 s after the burst of 2
+    assert receiver.store.summary()["objects"] == {"background-response": {"Completed": 10}}

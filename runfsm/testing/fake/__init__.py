@@ -57,7 +57,7 @@ The pieces
   ``server.async_agents_client()`` are the real ``azure-ai-agents`` clients of it
   (:mod:`runfsm.testing.fake.azure_clients`, needs ``runfsm[azure]``; not imported here).
 
-Route names: create_thread, retrieve_thread, create_message, list_messages, create_run,
+Route names: create_thread, retrieve_thread, delete_thread, create_message, list_messages, create_run,
 list_runs, retrieve_run, submit_tool_outputs, cancel_run, list_run_steps.
 """
 

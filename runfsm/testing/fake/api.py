@@ -21,6 +21,7 @@ from runfsm.lifecycles import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE, RUN_LIFECYCLE
 from runfsm.status import RunStatus, parse_status
 from runfsm.testing.fake.azure import azure_answer, azure_refusal, engine_path, is_azure_path
 from runfsm.testing.fake.background import Background
+from runfsm.testing.fake.checks import DEFAULT_MAX_BODY_BYTES, check_body, check_size, parse_body
 from runfsm.testing.fake.clock import VirtualClock
 from runfsm.testing.fake.faults import Fault, FaultInjection, status_fault
 from runfsm.testing.fake.objects import thread_object
@@ -36,7 +37,6 @@ from runfsm.testing.fake.wire import (
     json_response,
     metadata_of,
     paginate,
-    parse_body,
     route_of,
     strip_prefix,
     text_of,
@@ -65,6 +65,11 @@ class FakeAssistants(FaultInjection, RunEngine):
     (or about no run: threads, messages) the next ones get a 500 with ``x-should-retry: false``
     and :attr:`budget_exceeded` is set. Counting per run lets one fake serve many runs (one
     server for all of a property test's examples).
+
+    Requests are checked as the API checks them (:mod:`~runfsm.testing.fake.checks`): a body over
+    ``max_body_bytes`` gets a 413, a body that is no JSON object or a field of the wrong type a
+    400 in the API's error shape. Every request is in :attr:`requests`, whatever it was answered;
+    an exception inside the fake itself is answered 500 and kept in :attr:`errors`.
     """
 
     def __init__(
@@ -74,11 +79,17 @@ class FakeAssistants(FaultInjection, RunEngine):
         script: ScriptLike | Callable[[], ScriptLike] = DEFAULT_SCRIPT,
         poll_after_ms: int | None = 1000,
         max_requests: int = 10_000,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if poll_after_ms is not None and (not isinstance(poll_after_ms, int) or poll_after_ms < 0):
             raise ValueError(f"poll_after_ms must be an int >= 0 or None, got {poll_after_ms!r}")
         if not isinstance(max_requests, int) or max_requests < 1:
             raise ValueError(f"max_requests must be an int >= 1, got {max_requests!r}")
+        if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be an int >= 1, got {max_body_bytes!r}")
+        self.max_body_bytes = max_body_bytes
+        self.errors: list[Exception] = []
+        """Exceptions raised inside the fake while answering (each answered 500, logged); should stay empty."""
         self.clock = clock if clock is not None else VirtualClock()
         self._default: Callable[[], ScriptLike] | RunScript = (
             script if callable(script) and not isinstance(script, RunScript) else RunScript.coerce(script)
@@ -211,6 +222,11 @@ class FakeAssistants(FaultInjection, RunEngine):
             now = self.clock.now()
             early = azure_refusal(query, headers) if azure else None
             early_fault = None
+            if early is None and len(body) > self.max_body_bytes:
+                try:
+                    check_size(body, self.max_body_bytes)
+                except HTTPError as err:
+                    early = error_response(err.status_code, err.message, code=err.code)
             if early is None and self._budget[run_id] >= self.max_requests:
                 self.budget_exceeded = True
                 early = error_response(
@@ -239,7 +255,7 @@ class FakeAssistants(FaultInjection, RunEngine):
             elif fault is not None and fault.kind == "drop" and not fault.processed:
                 response = FakeResponse(0, {}, b"", drop=True)
             else:
-                response = self._dispatch(
+                response = self._answer(
                     route, method=method, thread_id=thread_id, run_id=run_id, query=query, body=body
                 )
                 if fault is not None and fault.kind == "drop":
@@ -303,11 +319,22 @@ class FakeAssistants(FaultInjection, RunEngine):
             )
         )
 
+    def _answer(
+        self, route: Route, *, method: str, thread_id: str | None, run_id: str | None, query: str, body: bytes
+    ) -> FakeResponse:
+        """:meth:`_dispatch`, with any exception of the fake's own answered 500 (and kept) instead of escaping."""
+        try:
+            return self._dispatch(route, method=method, thread_id=thread_id, run_id=run_id, query=query, body=body)
+        except Exception as err:  # noqa: BLE001 - a bug in the fake must not reset the connection or skip the log
+            self.errors.append(err)
+            return error_response(500, f"runfsm fake: internal error: {type(err).__name__}: {err}", type="server_error")
+
     def _dispatch(
         self, route: Route, *, method: str, thread_id: str | None, run_id: str | None, query: str, body: bytes
     ) -> FakeResponse:
         try:
             params = parse_body(body) if method == "POST" else {}
+            check_body(route, params)
             q = {k: v[-1] for k, v in parse_qs(query).items()}
             if route == "create_thread":
                 return json_response(self._create_thread(params))
@@ -319,6 +346,9 @@ class FakeAssistants(FaultInjection, RunEngine):
             thread = self._get_thread(thread_id)
             if route == "retrieve_thread":
                 return json_response(thread_object(thread.id, created_at=thread.created_at, metadata=thread.metadata))
+            if route == "delete_thread":  # its runs stay in the fake's records (trackers, history)
+                del self._threads[thread.id]
+                return json_response({"id": thread.id, "object": "thread.deleted", "deleted": True})
             if route == "create_message":
                 return json_response(self._create_message(thread, params))
             if route == "list_messages":
@@ -346,7 +376,7 @@ class FakeAssistants(FaultInjection, RunEngine):
                 return json_response(paginate(run.steps, q))
             raise HTTPError(404, f"Invalid URL ({method} {route})")  # pragma: no cover - routes are exhaustive
         except HTTPError as err:
-            return error_response(err.status_code, err.message, type=err.type)
+            return error_response(err.status_code, err.message, type=err.type, code=err.code, param=err.param)
 
     def _background(
         self, route: Route, object_id: str | None, params: Mapping[str, Any], q: Mapping[str, str]

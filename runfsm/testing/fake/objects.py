@@ -190,6 +190,8 @@ def list_page(items: Sequence[Mapping[str, Any]], *, has_more: bool = False) -> 
     }
 
 
-def api_error(message: str, *, type: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
+def api_error(
+    message: str, *, type: str = "invalid_request_error", code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
     """The API's error body: ``{"error": {"message", "type", "param", "code"}}``."""
-    return {"error": {"message": message, "type": type, "param": None, "code": code}}
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}

@@ -43,9 +43,13 @@ def asgi_app(fake: FakeAssistants) -> Starlette:
     """A Starlette application serving ``fake`` (mount it under any ASGI server you like)."""
 
     async def endpoint(request: Request) -> Response:
-        body = await request.body()
+        body = bytearray()
+        async for chunk in request.stream():  # read no further than the limit: the fake answers 413 past it
+            body += chunk
+            if len(body) > fake.max_body_bytes:
+                break
         answer = fake.handle(
-            request.method, request.url.path, query=request.url.query, body=body, headers=dict(request.headers)
+            request.method, request.url.path, query=request.url.query, body=bytes(body), headers=dict(request.headers)
         )
         if answer.real_delay:
             await asyncio.sleep(answer.real_delay)

@@ -23,6 +23,7 @@ __all__ = ["FakeResponse", "Handler", "RecordedRequest", "Route"]
 Route = Literal[
     "create_thread",
     "retrieve_thread",
+    "delete_thread",
     "create_message",
     "list_messages",
     "create_run",
@@ -99,11 +100,21 @@ class Handler(Protocol):
 class HTTPError(Exception):
     """An API error answer, raised inside a handler and turned into the API's error body."""
 
-    def __init__(self, status_code: int, message: str, *, type: str = "invalid_request_error") -> None:
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.type = type
+        self.code = code
+        self.param = param
 
 
 def strip_prefix(path: str) -> str:
@@ -134,6 +145,8 @@ def route_of(method: str, path: str) -> tuple[Route, str | None, str | None]:
     tid = parts[1] if n > 1 else None
     if n == 2 and method == "GET":
         return "retrieve_thread", tid, None
+    if n == 2 and method == "DELETE":
+        return "delete_thread", tid, None
     if n == 3 and parts[2] == "messages":
         return ("create_message" if method == "POST" else "list_messages"), tid, None
     if n >= 3 and parts[2] == "runs":
@@ -149,18 +162,6 @@ def route_of(method: str, path: str) -> tuple[Route, str | None, str | None]:
         if n == 5 and method == "GET" and parts[4] == "steps":
             return "list_run_steps", tid, rid
     return "unknown", strip_prefix(path), None
-
-
-def parse_body(body: bytes) -> dict[str, Any]:
-    if not body:
-        return {}
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise HTTPError(400, "We could not parse the JSON body of your request.") from None
-    if not isinstance(data, dict):
-        raise HTTPError(400, "We could not parse the JSON body of your request.")
-    return data
 
 
 def metadata_of(params: Mapping[str, Any]) -> dict[str, str]:
@@ -179,24 +180,70 @@ def text_of(content: object) -> str:
 
 
 def paginate(items: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, Any]:
-    ordered = list(items) if query.get("order") == "asc" else list(reversed(items))
+    ordered = list(items) if list_order(query) == "asc" else list(reversed(items))
+    limit = list_limit(query)
     if "after" in query:
         ids = [i["id"] for i in ordered]
         ordered = ordered[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
-    try:
-        limit = max(1, min(100, int(query.get("limit", "20"))))
-    except ValueError:
-        raise HTTPError(400, f"Invalid 'limit': expected an integer, got {query['limit']!r}.") from None
     return list_page(ordered[:limit], has_more=len(ordered) > limit)
+
+
+def list_limit(query: Mapping[str, str]) -> int:
+    """``limit`` of a list request: 20 by default, an integer in 1..100 (400 otherwise, as the API answers)."""
+    raw = query.get("limit")
+    if raw is None:
+        return 20
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise HTTPError(
+            400, f"Invalid type for 'limit': expected an integer, but got {raw!r}.", code="invalid_type", param="limit"
+        ) from None
+    if limit < 1:
+        raise HTTPError(
+            400,
+            f"Invalid 'limit': integer below minimum value. Expected a value >= 1, but got {limit} instead.",
+            code="integer_below_min_value",
+            param="limit",
+        )
+    if limit > 100:
+        raise HTTPError(
+            400,
+            f"Invalid 'limit': integer above maximum value. Expected a value <= 100, but got {limit} instead.",
+            code="integer_above_max_value",
+            param="limit",
+        )
+    return limit
+
+
+def list_order(query: Mapping[str, str]) -> str:
+    """``order`` of a list request: ``desc`` by default, else ``asc`` or ``desc`` (400 otherwise)."""
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise HTTPError(
+            400,
+            f"Invalid value: {order!r}. Supported values are: 'asc' and 'desc'.",
+            code="invalid_value",
+            param="order",
+        )
+    return order
 
 
 def json_response(data: Mapping[str, Any], status_code: int = 200) -> FakeResponse:
     return FakeResponse(status_code, dict(JSON_HEADERS), json.dumps(data).encode())
 
 
-def error_response(status_code: int, message: str, *, type: str = "invalid_request_error") -> FakeResponse:
-    code = "rate_limit_exceeded" if status_code == 429 else None
-    return json_response(api_error(message, type=type, code=code), status_code)
+def error_response(
+    status_code: int,
+    message: str,
+    *,
+    type: str = "invalid_request_error",
+    code: str | None = None,
+    param: str | None = None,
+) -> FakeResponse:
+    if code is None and status_code == 429:
+        code = "rate_limit_exceeded"
+    return json_response(api_error(message, type=type, code=code, param=param), status_code)
 
 
 def sse_event(event: str, data: Mapping[str, Any]) -> bytes:

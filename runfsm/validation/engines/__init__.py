@@ -38,8 +38,8 @@ __all__ = [
     "summarize_with",
 ]
 
-EngineName = Literal["auto", "python", "duckdb"]
-ENGINES: Final[tuple[str, ...]] = ("auto", "python", "duckdb")
+EngineName = Literal["auto", "python", "duckdb", "spark"]
+ENGINES: Final[tuple[str, ...]] = ("auto", "python", "duckdb", "spark")
 _EXTRAS: Final = {"duckdb": ("duckdb",), "spark": ("pyspark",)}
 
 
@@ -91,4 +91,8 @@ def summarize_with(engine: str, paths: Sequence[str], **options: Any) -> Summary
         from runfsm.validation.engines.duckdb import summarize_paths as duckdb_summarize  # noqa: PLC0415
 
         return duckdb_summarize(paths, **options)
+    if engine == "spark":
+        from runfsm.validation.engines.spark import summarize_paths as spark_summarize  # noqa: PLC0415
+
+        return spark_summarize(paths, **options)
     raise ValueError(f"unknown engine {engine!r}: expected one of python, duckdb, spark")

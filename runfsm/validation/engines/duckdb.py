@@ -26,15 +26,16 @@ read (Python reports the line).
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.invariants import RULES, NestedCheck
-from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, expand_paths
-from runfsm.validation.engines.judging import judge_groups
+from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
+from runfsm.validation.engines.judging import judge_groups, python_engine
 from runfsm.validation.engines.sql import (
     CALL_CODES,
     FIELD_NAMES,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     import duckdb as duckdb_
 
     from runfsm.exceptions import InputError
+    from runfsm.status import StatusAliases
     from runfsm.validation.engines.judging import ShapeKey
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
@@ -138,10 +140,8 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
         timed = "ts IS NOT NULL"
     else:
         ts, timed = "NULL::DOUBLE", "FALSE"  # an odd field name: the python reader reads every record
-    if _FIELDS_SUFFICE:
-        kept = "rid <> ''"
-    else:  # a suspect record goes to the python reader whole
-        kept = f"rid <> '' AND (kind = 'c' OR (kind = 'r' AND {run_clean}) OR (kind = 'e' AND {event_clean}))"
+    # a record whose fields may break an invariant keeps them, or goes to the python reader whole
+    kept = "rid <> ''" if _FIELDS_SUFFICE else "rid <> '' AND clean"
     return f"""
     WITH raw AS (
         SELECT row_number() OVER () AS rn, * FROM {reader}
@@ -169,17 +169,19 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
             {ts} AS ts,
             {", ".join(f'"{f}"' for f in FIELD_NAMES)}
         FROM kinds
+    ), checked AS (
+        SELECT *, CASE kind WHEN 'r' THEN {run_clean} WHEN 'e' THEN {event_clean} ELSE TRUE END AS clean
+        FROM coded
     )
     SELECT ({file_index}::BIGINT << {_FILE_SHIFT}) + rn AS pos,
         CASE WHEN {kept} AND {timed} THEN rid END AS rid,
         code::UTINYINT AS code,
         {stream} AS stream,
-        CASE
-            WHEN kind = 'r' AND NOT {run_clean} THEN {_fields_object(top)}
-            WHEN kind = 'e' AND NOT {event_clean} THEN {_fields_object(inner)}
+        CASE WHEN NOT clean THEN
+            CASE kind WHEN 'r' THEN {_fields_object(top)} ELSE {_fields_object(inner)} END
         END AS fields,
         ts
-    FROM coded
+    FROM checked
     """
 
 
@@ -359,7 +361,7 @@ class DuckDBEngine:
         ).fetchall()
         src = Source(entry.name, None)
         for row, status, run_id in rows:
-            found_items = list(_parquet_row(entry.name, row, run_id, status))
+            found_items = list(cell_items(entry.name, row, run_id, status))
             src.settle(found_items, 1)  # a Parquet input's rows are its lines
             self.items.extend((base + row, item) for item in found_items)
         plain = con.execute(f"SELECT count(*) FROM rows WHERE pos >> {_FILE_SHIFT} = {entry.index}").fetchone()
@@ -394,7 +396,9 @@ class DuckDBEngine:
             "UNION SELECT rid FROM python_ids"
         )
         if self.sort_by is not None:
-            return True  # each run's records are judged together, in the field's order: nothing comes late
+            # each run's records come together, in the field's order: only linger=0 lets a run go
+            # before its late records (they start a new history): the python engine then
+            return self.linger > 0
         return self._late_records_in_reach(terminals, python_ids)
 
     def _late_records_in_reach(self, terminals: str, python_ids: list[str]) -> bool:
@@ -406,19 +410,22 @@ class DuckDBEngine:
         Runs close on terminal records, so fewer terminal records in between than ``linger``
         means the run was still waiting for late records (what the python ledger does).
         """
+        import numpy  # noqa: PLC0415  (the duckdb extra)
+
         con = self.con
         # positions in 1/_SUB of a line: a compact run or a runs.list page is several records on one line
-        fine = f"* {_SUB}"
-        spans = dict(
-            con.execute(f"SELECT rid, [first_end {fine}, last {fine}] FROM runs WHERE last > first_end").fetchall()
-        )
+        late = con.execute(
+            f"SELECT first_end * {_SUB} AS first, last * {_SUB} AS last FROM runs "
+            "ANTI JOIN python_ids USING (rid) WHERE last > first_end"
+        ).fetchnumpy()
+        firsts = [numpy.asarray(late["first"], dtype=numpy.int64)]
+        lasts = [numpy.asarray(late["last"], dtype=numpy.int64)]
         python_ends: list[int] = []
         if python_ids:
-            known = dict(
-                con.execute(
-                    f"SELECT rid, [first_end {fine}, last {fine}] FROM runs SEMI JOIN python_ids USING (rid)"
-                ).fetchall()
+            spans_of_python_runs = (
+                f"SELECT rid, [first_end * {_SUB}, last * {_SUB}] FROM runs SEMI JOIN python_ids USING (rid)"
             )
+            known: dict[str, list[Any]] = dict(con.execute(spans_of_python_runs).fetchall())
             previous, sub = -1, 0
             for pos, item in self.items:
                 sub = sub + 1 if pos == previous else 0
@@ -433,18 +440,17 @@ class DuckDBEngine:
                         first = at
                 last = at if last is None or at > last else last
                 known[item.run_id] = [first, last]
-            spans.update((rid, span) for rid, span in known.items() if span[0] is not None and span[1] > span[0])
-        if not spans:
+            spans = [span for span in known.values() if span[0] is not None and span[1] > span[0]]
+            firsts.append(numpy.asarray([span[0] for span in spans], dtype=numpy.int64))
+            lasts.append(numpy.asarray([span[1] for span in spans], dtype=numpy.int64))
+        first_ends, last_records = numpy.concatenate(firsts), numpy.concatenate(lasts)
+        if not len(first_ends):
             return True
-        import numpy  # noqa: PLC0415  (the duckdb extra)
-
-        found = con.execute(f"SELECT pos {fine} AS at FROM rows WHERE code IN ({terminals})").fetchnumpy()["at"]
+        found = con.execute(f"SELECT pos * {_SUB} AS at FROM rows WHERE code IN ({terminals})").fetchnumpy()["at"]
         ends = numpy.sort(
             numpy.concatenate([numpy.asarray(found, dtype=numpy.int64), numpy.asarray(python_ends, dtype=numpy.int64)])
         )
-        firsts = numpy.asarray([span[0] for span in spans.values()], dtype=numpy.int64)
-        lasts = numpy.asarray([span[1] for span in spans.values()], dtype=numpy.int64)
-        between = numpy.searchsorted(ends, lasts, "left") - numpy.searchsorted(ends, firsts, "right")
+        between = numpy.searchsorted(ends, last_records, "left") - numpy.searchsorted(ends, first_ends, "right")
         return bool((between < self.linger).all())
 
     def shapes(self) -> Iterable[tuple[str, str, int]]:
@@ -473,37 +479,19 @@ class DuckDBEngine:
     def complex_items(self, keys: set[ShapeKey]) -> Iterator[Item]:
         """The records of the complex runs and of the runs of these shapes, and the input errors, in order."""
         self._keys(keys)
-        rows = self.con.execute(
+        cursor = self.con.execute(
             """SELECT pos, rid, code, stream, fields, ts FROM rows SEMI JOIN (
                 SELECT rid FROM complex UNION SELECT rid FROM runs SEMI JOIN keys USING (mode, shape)
             ) USING (rid) ORDER BY pos"""
-        ).fetchall()
-        inputs = self.inputs
-        mask = _ROW_MASK
-        built: list[tuple[int, Item]] = []
-        _name, loads = json_parser()
-        for pos, rid, code, stream, fields, ts in rows:
-            entry = inputs[pos >> _FILE_SHIFT]
-            line = pos & mask
-            if code >= SUBMIT_CODE:
-                call = CODE_CALL[code]
-                rec = Record(rid, None, call.value, source=entry.name, line=line, mode=None, call=call, timestamp=ts)
-            else:
-                status = BY_ORDINAL[code]
-                mode: ObservedMode = "stream" if stream else "poll"
-                obj = None if fields is None else loads(fields)
-                rec = Record(
-                    rid, status, status.wire, source=entry.name, line=line, mode=mode, fields=obj, timestamp=ts
-                )
-            built.append((pos, rec))
-        merged = sorted([*built, *self.items], key=lambda pair: pair[0])
+        )
+        self.items.sort(key=lambda pair: pair[0])  # stable: a line's records keep their order
+        merged = (item for _, item in heapq.merge(self._built(cursor), self.items, key=lambda pair: pair[0]))
         if self.sort_by is None:
-            for _, item in merged:
-                yield item
+            yield from merged
             return
         # as the python engine: each run's records together, ordered by the field (then input order)
         groups: dict[str, list[Record]] = {}
-        for _, item in merged:
+        for item in merged:
             if type(item) is Record:
                 groups.setdefault(item.run_id, []).append(item)
             else:
@@ -511,6 +499,26 @@ class DuckDBEngine:
         for group in groups.values():
             group[:] = in_time_order(group)
             yield from group
+
+    def _built(self, cursor: duckdb_.DuckDBPyConnection) -> Iterator[tuple[int, Item]]:
+        """The Records of rows read by DuckDB, batch by batch."""
+        inputs = self.inputs
+        _name, loads = json_parser()
+        while batch := cursor.fetchmany(10_000):
+            for pos, rid, code, stream, fields, ts in batch:
+                source = inputs[pos >> _FILE_SHIFT].name
+                line = pos & _ROW_MASK
+                if code >= SUBMIT_CODE:
+                    call = CODE_CALL[code]
+                    rec = Record(rid, None, call.value, source=source, line=line, mode=None, call=call, timestamp=ts)
+                else:
+                    status = BY_ORDINAL[code]
+                    mode: ObservedMode = "stream" if stream else "poll"
+                    obj = None if fields is None else loads(fields)
+                    rec = Record(
+                        rid, status, status.wire, source=source, line=line, mode=mode, fields=obj, timestamp=ts
+                    )
+                yield pos, rec
 
     def close(self) -> None:
         """Let DuckDB go (its temporary tables and spill files with it)."""
@@ -583,30 +591,6 @@ def _line_of(item: Item) -> int | None:
     return item.line  # type: ignore[union-attr]  # a Record or an InputError
 
 
-def _parquet_row(source: str, row: int, run_id: str | None, cell: str | None) -> Iterator[Item]:
-    """The python reader's reading of a Parquet row DuckDB did not settle (the CSV row rules)."""
-    from runfsm.exceptions import InputError, NotARunStatus  # noqa: PLC0415
-    from runfsm.validation.formats.base import CALLS, status_of  # noqa: PLC0415
-
-    rid = (run_id or "").strip()
-    text = (cell or "").strip()
-    if not rid:
-        yield InputError("empty run_id: expected the run id", source=source, line=row)
-        return
-    if text in CALLS:
-        yield Record(rid, None, text, source=source, line=row, mode=None, call=CALLS[text])
-        return
-    if not text:
-        yield InputError("empty status: expected a status (wire value, name or ordinal)", source=source, line=row)
-        return
-    try:
-        status = status_of(text)
-    except NotARunStatus as err:
-        yield InputError(str(err), source=source, line=row)
-        return
-    yield Record(rid, status, text, source=source, line=row)
-
-
 def summarize_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
@@ -622,6 +606,7 @@ def summarize_paths(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     temp_directory: str | None = None,
     threads: int | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
     """:func:`runfsm.validation.summarize_paths` with DuckDB reading and grouping: the same summary and verdicts."""
     engine = DuckDBEngine(
@@ -635,32 +620,14 @@ def summarize_paths(
         input_format=input_format,
         sort_by=sort_by,
     )
+    options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
+    callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
         engine.read(paths)
         if not engine.group():
-            from runfsm.validation import summarize_paths as python_summarize  # noqa: PLC0415
-
-            return python_summarize(
-                expand_paths(paths),
-                mode=mode,
-                strict=strict,
-                on_error=on_error,
-                on_verdict=on_verdict,
-                every_verdict=every_verdict,
-                input_format=input_format,  # type: ignore[arg-type]
-                sort_by=sort_by,
-                linger=linger,
-                check_fields=check_fields,
-            )
-        summary = judge_groups(
-            engine,
-            mode=mode,
-            strict=strict,
-            check_fields=check_fields,
-            every_verdict=every_verdict,
-            on_verdict=on_verdict,
-            on_error=on_error,
-        )
+            python = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "aliases": aliases}
+            return python_engine(expand_paths(paths), **options, **callbacks, **python)
+        summary = judge_groups(engine, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
         summary.sources = engine.counts
         return summary
     finally:

@@ -6,10 +6,14 @@ import glob
 import os
 from typing import TYPE_CHECKING, Final
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
+from runfsm.validation.formats.base import Record
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "expand_paths"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from runfsm.validation.formats.base import Item
+
+__all__ = ["DEFAULT_MEMORY_LIMIT", "cell_items", "expand_paths"]
 
 DEFAULT_MEMORY_LIMIT: Final = "1GB"
 """The duckdb engine's memory limit unless told otherwise; beyond it, DuckDB spills to its temporary directory."""
@@ -34,3 +38,31 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
         else:
             files.append(name)
     return files
+
+
+def cell_items(source: str, row: int | None, run_id: str | None, cell: str | None) -> Iterator[Item]:
+    """A ``run_id, status`` row an engine did not settle, read by the CSV reader's rules (Parquet, DataFrames).
+
+    An empty run id or status is an input error; a client call, a status, or an unknown status
+    (a record the tracker reports) is a record located at ``source:row``.
+    """
+    from runfsm.exceptions import InputError, NotARunStatus  # noqa: PLC0415
+    from runfsm.validation.formats.base import CALLS, status_of  # noqa: PLC0415
+
+    rid = (run_id or "").strip()
+    text = (cell or "").strip()
+    if not rid:
+        yield InputError("empty run_id: expected the run id", source=source, line=row)
+        return
+    if text in CALLS:
+        yield Record(rid, None, text, source=source, line=row, mode=None, call=CALLS[text])
+        return
+    if not text:
+        yield InputError("empty status: expected a status (wire value, name or ordinal)", source=source, line=row)
+        return
+    try:
+        status = status_of(text)
+    except NotARunStatus as err:
+        yield InputError(str(err), source=source, line=row)
+        return
+    yield Record(rid, status, text, source=source, line=row)

@@ -14,7 +14,7 @@ python engine's own. So every verdict is decided by the same code whatever the e
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runfsm.validation.engines.sql import decode_shape
 from runfsm.validation.ledger import Ledger, shape_verdict
@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from runfsm.exceptions import InputError
+    from runfsm.status import StatusAliases
     from runfsm.tracker import Mode
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
     from runfsm.verdict import Verdict
 
-__all__ = ["Grouped", "ShapeKey", "judge_groups"]
+__all__ = ["Grouped", "ShapeKey", "judge_groups", "python_engine"]
 
 ShapeKey = tuple[str, str]
 """A run's mode (``"poll"`` or ``"stream"``) and its shape as text (see
@@ -56,14 +57,23 @@ class Grouped(Protocol):
 def judge_groups(
     grouped: Grouped,
     *,
+    linger: int | None = None,
     mode: ValidationMode,
     strict: bool,
     check_fields: bool,
     every_verdict: bool,
     on_verdict: Callable[[Verdict], object] | None,
     on_error: Callable[[InputError], object] | None,
+    on_replayed: Callable[[Verdict], object] | None = None,
+    aliases: StatusAliases | None = None,
 ) -> Summary:
-    """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does."""
+    """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does.
+
+    ``linger`` is the python engine's (see :func:`runfsm.validation.validate_many`), for an engine
+    whose complex runs come interleaved in input order; None when each comes whole.
+    ``on_replayed`` receives every verdict of the runs the ledger replays (the complex runs and
+    those of the shapes the judge cannot settle), reported or not.
+    """
     summary = Summary(strict=strict)
     worth_reporting = summary.is_worth_reporting
     judged: dict[ShapeKey, Shape] = {}
@@ -92,15 +102,27 @@ def judge_groups(
         if on_error is not None:
             on_error(error)
 
-    # each complex run comes whole: no run is let go early (the engine checked that no late
-    # record comes so late that the python engine would have started a new history with it)
-    ledger = Ledger(mode, strict, sys.maxsize, check_fields, tally=not every_verdict)
+    # the complex runs come in input order. The engine checked that no late record comes after
+    # ``linger`` runs (or more) may have ended since its run did: so, though this ledger sees
+    # fewer runs end than the python engine's, no run is let go here before its last record
+    # either (``linger=None``: each complex run comes whole, keep every run until the end)
+    tally = not every_verdict and on_replayed is None
+    ledger = Ledger(mode, strict, sys.maxsize if linger is None else linger, check_fields, tally=tally, aliases=aliases)
     for verdict in ledger.consume(grouped.complex_items(unsettled), counted):
+        if on_replayed is not None:
+            on_replayed(verdict)
         summary.add(verdict)
         if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
             on_verdict(verdict)
     summary.add_tally(ledger.tally or {})
     return summary
+
+
+def python_engine(paths: list[str], **options: Any) -> Summary:
+    """The python engine's answer: what an engine gives when it cannot be sure to judge an input as it does."""
+    from runfsm.validation import summarize_paths  # noqa: PLC0415
+
+    return summarize_paths(paths, **options)
 
 
 def _mode(text: str) -> Mode:

@@ -43,10 +43,11 @@ SHAPE_OFFSET: Final = 48
 
 
 def _spellings() -> dict[str, int]:
-    candidates: list[str] = []
-    for member in RunStatus:
+    # wire values first, then event names: a CASE tries its WHENs in order, and logs mostly hold these
+    members = list(RunStatus)
+    candidates = [m.wire for m in members if m.wire is not None] + [m.event for m in members if m.event is not None]
+    for member in members:
         candidates += [member.name, member.name.upper(), member.name.lower(), str(int(member))]
-        candidates += [text for text in (member.wire, member.event) if text is not None]
     codes: dict[str, int] = {}
     for text in candidates:
         try:
@@ -106,12 +107,14 @@ FIELD_NAMES: Final[tuple[str, ...]] = _fields_of_rules()
 
 
 def _is_int(value: str) -> str:
-    return f"regexp_full_match({value}, '-?[0-9]+')"
+    """An integer as DuckDB writes JSON: digits, maybe a minus sign (no '.', no exponent)."""
+    text = f"CAST({value} AS VARCHAR)"
+    return f"(ltrim({text}, '-0123456789') = '' AND {text} NOT IN ('', '-'))"
 
 
 def _is_intish(value: str) -> str:
     """An int to Python: an integer, or a JSON ``true``/``false`` (a bool is an int there)."""
-    return f"({_is_int(value)} OR {value} IN ('true', 'false'))"
+    return f"({_is_int(value)} OR CAST({value} AS VARCHAR) IN ('true', 'false'))"
 
 
 def _nested(check: NestedCheck, get: Callable[[str], str]) -> str:

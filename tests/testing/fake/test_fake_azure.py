@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from azure.ai.agents.models import BaseAgentEventHandler, ListSortOrder, ThreadRun, ToolOutput
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
 
 from runfsm import RunStatus
 from runfsm.testing.fake import STUCK, FakeAssistantsServer
@@ -79,6 +84,15 @@ def test_a_tool_round_through_create_get_submit_and_list(
     assert fake_server.history(run.id) == [RunStatus.parse(s) for s in TOOL_ROUND_STATUSES]
     assert all(r.path.startswith(project_path()) for r in fake_server.requests)
     assert fake_server.warnings() == []
+
+
+def test_a_deleted_thread_is_gone(fake_server: FakeAssistantsServer, fake_agents_client: AgentsClient) -> None:
+    """``threads.delete`` (the cleanup step of Azure's samples) answers ``deleted``; the thread then is a 404."""
+    thread = fake_agents_client.threads.create()
+    fake_agents_client.threads.delete(thread.id)
+    with pytest.raises(ResourceNotFoundError, match="No thread found"):
+        fake_agents_client.threads.get(thread.id, retry_total=0)
+    assert [r.route for r in fake_server.requests] == ["create_thread", "delete_thread", "retrieve_thread"]
 
 
 def test_cancel_goes_through_cancelling(fake_server: FakeAssistantsServer, fake_agents_client: AgentsClient) -> None:

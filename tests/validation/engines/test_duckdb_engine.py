@@ -146,9 +146,14 @@ def test_duckdb_gives_the_python_engines_answers(
 
 
 @_SLOW
-@given(seed=st.integers(0, 2**32 - 1), rng=st.randoms(use_true_random=False), sort_by=st.sampled_from(["ts", "odd"]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rng=st.randoms(use_true_random=False),
+    sort_by=st.sampled_from(["ts", "odd"]),
+    linger=st.sampled_from([0, 2, 10_000]),
+)
 def test_sort_by_gives_the_python_engines_answers(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, rng: Any, sort_by: str
+    tmp_path_factory: pytest.TempPathFactory, seed: int, rng: Any, sort_by: str, linger: int
 ) -> None:
     """``--sort-by``: numbers are read by DuckDB, ISO 8601 text and missing fields by the python reader."""
     text = _corpus("jsonl", seed, runs=8, illegal=0.2)
@@ -161,7 +166,7 @@ def test_sort_by_gives_the_python_engines_answers(
             obj["ts"] = stamp
         lines.append(json.dumps(obj))
     path = _write(tmp_path_factory.mktemp("sorted") / "runs.jsonl", "\n".join(lines) + "\n")
-    python, duckdb = _both([path], sort_by=sort_by)
+    python, duckdb = _both([path], sort_by=sort_by, linger=linger)
     assert duckdb == python
 
 
@@ -186,6 +191,7 @@ def _relocated(verdict: Verdict, source: str) -> Verdict:
         verdict,
         offenses=tuple(dataclasses.replace(o, location=moved(o.location)) for o in verdict.offenses),
         warnings=tuple((i, moved(loc), m) for i, loc, m in verdict.warnings),
+        notes=tuple((i, moved(loc), m) for i, loc, m in verdict.notes),
     )
 
 

@@ -1,0 +1,472 @@
+"""The ``spark`` engine: Spark groups the records on the cluster, runfsm's judge decides on the driver.
+
+Two ways in (the ``[spark]`` extra; Spark needs a Java runtime):
+
+- :func:`validate_dataframe` takes a Spark DataFrame of observations, named by its columns (run
+  id, status, order, optionally where each row came from), and returns a :class:`SparkValidation`:
+  a DataFrame with one verdict per run (to join with your own tables) and the
+  :class:`~runfsm.validation.summary.Summary`. A status cell is read as in a CSV log: a status
+  (wire value, name, ordinal or stream event name) or a client call (``submit_tool_outputs``,
+  ``cancel``); each run's rows are ordered by the order column.
+- :func:`summarize_paths` (``runfsm validate --engine spark``) reads files: each file is read by the
+  python engine's own reader inside an executor task, so every record and every ``FILE:LINE`` error
+  is the python engine's.
+
+Either way the executors group the records per run into shapes; the distinct shapes (a few
+thousand per million records) are collected to the driver, judged once by
+:func:`~runfsm.validation.shapes.judge_shape`, and broadcast back to be joined with the runs.
+The few runs the shapes cannot settle (an illegal jump, an unknown status, a field warning, a
+record only Python reads) are collected and replayed through the ledger on the driver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from runfsm.validation.engines.inputs import cell_items, expand_paths
+from runfsm.validation.engines.judging import judge_groups, python_engine
+from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, STATUS_CODES, TERMINAL_CODES
+from runfsm.validation.formats.base import Record
+from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_CODE, call_code
+from runfsm.validation.summary import LineCounts
+from runfsm.verdict import OffenseKind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from pyspark.sql import DataFrame, SparkSession
+
+    from runfsm.exceptions import InputError
+    from runfsm.status import StatusAliases
+    from runfsm.validation.engines.judging import ShapeKey
+    from runfsm.validation.formats.base import Item
+    from runfsm.validation.ledger import ValidationMode
+    from runfsm.validation.summary import Summary
+    from runfsm.verdict import Verdict
+
+__all__ = ["VERDICT_COLUMNS", "SparkValidation", "spark_session", "summarize_paths", "validate_dataframe"]
+
+_FILE_SHIFT: Final = 32
+_SUB: Final = 1 << 12
+"""A record's order across files: ``(file index << 32 | line) * 4096 + its place on the line``."""
+
+VERDICT_COLUMNS: Final = (
+    "run_id STRING, mode STRING, result STRING, final STRING, observations INT, inferred_jumps INT, "
+    "lenient_edges INT, warnings INT, unrecorded_calls INT, failed BOOLEAN, first_offense_kind STRING, "
+    "first_offense_index INT, first_offense_location STRING, first_offense_message STRING"
+)
+"""The schema of the verdicts DataFrame: one row per run."""
+
+
+def spark_session(master: str = "local[*]", app_name: str = "runfsm") -> SparkSession:
+    """A Spark session (the active one when there is one), with settings for small local jobs."""
+    from pyspark.sql import SparkSession  # noqa: PLC0415  (the spark extra)
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder: Any = SparkSession.builder
+    if master.startswith("local"):
+        # local executors run this interpreter (the one with runfsm and its parser installed),
+        # and a local Spark listens on the loopback interface only
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    session: SparkSession = (
+        builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.shuffle.partitions", os.cpu_count() or 2)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+@dataclass
+class SparkValidation:
+    """What :func:`validate_dataframe` found."""
+
+    verdicts: DataFrame
+    """One row per run (:data:`VERDICT_COLUMNS`)."""
+    summary: Summary
+    reported: list[Verdict] = field(default_factory=list)
+    """The runs worth reporting (failing, or with an offense or warnings), as verdicts."""
+    errors: list[InputError] = field(default_factory=list)
+    """Rows that are no observation (no run id, no status), located."""
+
+
+def _code_map() -> Any:
+    from pyspark.sql import functions as F  # noqa: PLC0415
+
+    return F.create_map(*[F.lit(x) for pair in {**STATUS_CODES, **CALL_CODES}.items() for x in pair])
+
+
+_SHAPE_SQL: Final = (
+    f"array_join(transform(array_sort(collect_list(struct(ord, code))), x -> chr({SHAPE_OFFSET} + x.code)), '')"
+)
+
+
+class _Groups:
+    """The :class:`~runfsm.validation.engines.judging.Grouped` of Spark DataFrames."""
+
+    def __init__(self, spark: SparkSession, rows: DataFrame, items: list[tuple[int, Item]], mode: str) -> None:
+        from pyspark.sql import functions as F  # noqa: PLC0415
+
+        self.spark = spark
+        self.rows = rows.cache()
+        """Plain records: rid, code, ord (sortable), stream, src, line."""
+        self.items = items
+        """Records and errors only Python reads, with their order."""
+        run_mode = (
+            F.when(F.expr(f"min_by(stream, ord) FILTER (WHERE code < {SUBMIT_CODE})"), "stream").otherwise("poll")
+            if mode == "auto"
+            else F.lit(mode)
+        )
+        terminals = ", ".join(str(c) for c in TERMINAL_CODES)
+        self.runs = (
+            self.rows.groupBy("rid")
+            .agg(
+                run_mode.alias("mode"),
+                F.expr(_SHAPE_SQL).alias("shape"),
+                F.expr(f"min(ord) FILTER (WHERE code IN ({terminals}))").alias("first_end"),
+                F.max("ord").alias("last"),
+            )
+            .cache()
+        )
+        ids = sorted({item.run_id for _, item in items if type(item) is Record})
+        self.complex = spark.createDataFrame([(i,) for i in ids], "rid STRING")
+
+    def simple(self) -> DataFrame:
+        from pyspark.sql import functions as F  # noqa: PLC0415
+
+        return self.runs.join(F.broadcast(self.complex), "rid", "left_anti")
+
+    def shapes(self) -> Iterable[tuple[str, str, int]]:
+        """(mode, shape, runs) of the simple runs."""
+        counted = self.simple().groupBy("mode", "shape").count().collect()
+        return [(r["mode"], r["shape"], r["count"]) for r in counted]
+
+    def _keys(self, keys: set[ShapeKey]) -> DataFrame:
+        from pyspark.sql import functions as F  # noqa: PLC0415
+
+        return F.broadcast(self.spark.createDataFrame(sorted(keys), "mode STRING, shape STRING"))
+
+    def runs_with(self, keys: set[ShapeKey]) -> Iterable[tuple[str, str, str]]:
+        """(run id, mode, shape) of the simple runs of these shapes."""
+        found = self.simple().join(self._keys(keys), ["mode", "shape"], "left_semi").select("rid", "mode", "shape")
+        return [(r["rid"], r["mode"], r["shape"]) for r in found.toLocalIterator()]
+
+    def complex_items(self, keys: set[ShapeKey]) -> Iterator[Item]:
+        """The records of the complex runs and of the runs of these shapes, and the input errors, in order."""
+        from pyspark.sql import functions as F  # noqa: PLC0415
+
+        unsettled = self.runs.join(self._keys(keys), ["mode", "shape"], "left_semi").select("rid")
+        wanted = unsettled.unionByName(self.complex)
+        rows = self.rows.join(F.broadcast(wanted), "rid", "left_semi").orderBy("ord").toLocalIterator()
+        built = ((r["ord"], _record(r)) for r in rows)
+        import heapq  # noqa: PLC0415
+
+        self.items.sort(key=lambda pair: pair[0])
+        for _, item in heapq.merge(built, self.items, key=lambda pair: pair[0]):
+            yield item
+
+    def late_records_in_reach(self, linger: int) -> bool:
+        """The duckdb engine's check: no record comes ``linger`` terminal records or more after its run ended."""
+        import numpy  # noqa: PLC0415
+        from pyspark.sql import functions as F  # noqa: PLC0415
+
+        spans = self.runs.join(F.broadcast(self.complex), "rid", "left_anti").where("last > first_end")
+        late = spans.select("first_end", "last").collect()
+        python_spans: dict[str, list[Any]] = {}
+        python_ends: list[int] = []
+        for at, item in self.items:
+            if type(item) is not Record:
+                continue
+            span = python_spans.setdefault(item.run_id, [None, at])
+            if item.status is not None and IS_TERMINAL[item.status]:
+                python_ends.append(at)
+                span[0] = at if span[0] is None else min(span[0], at)
+            span[1] = max(span[1], at)
+        if python_spans:
+            ids = self.spark.createDataFrame([(i,) for i in python_spans], "rid STRING")
+            for r in self.runs.join(F.broadcast(ids), "rid", "left_semi").collect():
+                span = python_spans[r["rid"]]
+                if r["first_end"] is not None:
+                    span[0] = r["first_end"] if span[0] is None else min(span[0], r["first_end"])
+                span[1] = max(span[1], r["last"])
+        pairs = [(r["first_end"], r["last"]) for r in late]
+        pairs += [(a, b) for a, b in python_spans.values() if a is not None and b > a]
+        if not pairs:
+            return True
+        terminals = ", ".join(str(c) for c in TERMINAL_CODES)
+        found = [r["ord"] for r in self.rows.where(f"code IN ({terminals})").select("ord").collect()]
+        ends = numpy.sort(numpy.asarray(found + python_ends, dtype=numpy.int64))
+        firsts = numpy.asarray([a for a, _ in pairs], dtype=numpy.int64)
+        lasts = numpy.asarray([b for _, b in pairs], dtype=numpy.int64)
+        between = numpy.searchsorted(ends, lasts, "left") - numpy.searchsorted(ends, firsts, "right")
+        return bool((between < linger).all())
+
+
+def _record(row: Any) -> Record:
+    """The Record of a plain row."""
+    code, source, line = row["code"], row["src"], row["line"]
+    if code >= SUBMIT_CODE:
+        call = CODE_CALL[code]
+        return Record(row["rid"], None, call.value, source=source, line=line, mode=None, call=call)
+    status = BY_ORDINAL[code]
+    return Record(row["rid"], status, status.wire, source=source, line=line, mode="stream" if row["stream"] else "poll")
+
+
+def _judge(
+    groups: _Groups,
+    *,
+    mode: ValidationMode,
+    strict: bool,
+    check_fields: bool,
+    linger: int | None,
+    every_verdict: bool,
+    on_verdict: Callable[[Verdict], object] | None,
+    on_error: Callable[[InputError], object] | None,
+    on_replayed: Callable[[Verdict], object] | None = None,
+    aliases: StatusAliases | None = None,
+) -> Summary:
+    return judge_groups(
+        groups,
+        linger=linger,
+        mode=mode,
+        strict=strict,
+        check_fields=check_fields,
+        every_verdict=every_verdict,
+        on_verdict=on_verdict,
+        on_error=on_error,
+        on_replayed=on_replayed,
+        aliases=aliases,
+    )
+
+
+# ----------------------------------------------------------------------------- DataFrames
+
+
+def validate_dataframe(
+    df: DataFrame,
+    *,
+    run_id: str = "run_id",
+    status: str = "status",
+    order: str | None = None,
+    source: str | None = None,
+    line: str | None = None,
+    mode: ValidationMode = "poll",
+    strict: bool = False,
+    aliases: StatusAliases | None = None,
+) -> SparkValidation:
+    """Judge every run of a DataFrame of observations; verdicts as a DataFrame, and the summary.
+
+    ``run_id`` and ``status`` name the columns of the run id and the status (or client call);
+    ``order`` the column ordering each run's rows (numbers or timestamps; without it, the
+    DataFrame's own order). ``source`` and ``line`` name columns locating each row in your
+    data (offenses are reported there). ``mode`` is ``poll`` (statuses are samples, the default)
+    or ``stream`` (every change is in the data); ``auto`` is ``poll`` here, as for CSV logs.
+    Rows without a run id or with an unknown status are judged as the python engine judges such
+    CSV rows: an input error, or an unknown status of its run (unless ``aliases`` names it).
+    """
+    from pyspark.sql import functions as F  # noqa: PLC0415
+
+    spark = df.sparkSession
+    missing = [c for c in (run_id, status, order, source, line) if c is not None and c not in df.columns]
+    if missing:
+        raise ValueError(f"no column {', '.join(map(repr, missing))} in the DataFrame (it has {', '.join(df.columns)})")
+    rows = df.select(
+        F.trim(F.col(run_id).cast("string")).alias("rid"),
+        F.trim(F.col(status).cast("string")).alias("cell"),
+        (F.col(order) if order is not None else F.monotonically_increasing_id()).alias("key"),
+        F.monotonically_increasing_id().alias("seq"),
+        (F.col(source).cast("string") if source is not None else F.lit("<dataframe>")).alias("src"),
+        (F.col(line).cast("int") if line is not None else F.lit(None).cast("int")).alias("line"),
+    ).withColumn("code", _code_map()[F.col("cell")])
+    # one sortable order per row: rank by (key, seq) within the run
+    from pyspark.sql import Window  # noqa: PLC0415
+
+    ordered = rows.withColumn("ord", F.row_number().over(Window.partitionBy("rid").orderBy("key", "seq")).cast("long"))
+    plain = ordered.where("code IS NOT NULL AND rid IS NOT NULL AND rid <> ''").select(
+        "rid", F.col("code").cast("int").alias("code"), "ord", F.lit(mode == "stream").alias("stream"), "src", "line"
+    )
+    items: list[tuple[int, Item]] = []
+    odd = ordered.where("NOT (code IS NOT NULL AND rid IS NOT NULL AND rid <> '')").orderBy("rid", "ord")
+    for r in odd.toLocalIterator():
+        items.extend((r["ord"], item) for item in cell_items(r["src"], r["line"], r["rid"], r["cell"]))
+    groups = _Groups(spark, plain, items, "stream" if mode == "stream" else "poll")
+    reported: list[Verdict] = []
+    errors: list[InputError] = []
+    replayed: list[Verdict] = []
+    summary = _judge(
+        groups,
+        mode=mode,
+        strict=strict,
+        check_fields=False,
+        linger=None,
+        every_verdict=False,
+        on_verdict=reported.append,
+        on_error=errors.append,
+        on_replayed=replayed.append,
+        aliases=aliases,
+    )
+    verdicts = _verdict_frame(groups, summary, replayed, strict=strict)
+    return SparkValidation(verdicts=verdicts, summary=summary, reported=reported, errors=errors)
+
+
+def _verdict_frame(groups: _Groups, summary: Summary, replayed: list[Verdict], *, strict: bool) -> DataFrame:
+    """One row per run: the settled simple runs joined with their judged shape, then the replayed runs."""
+    from pyspark.sql import functions as F  # noqa: PLC0415
+
+    from runfsm.validation.engines.sql import decode_shape  # noqa: PLC0415
+    from runfsm.validation.ledger import shape_verdict  # noqa: PLC0415
+    from runfsm.validation.shapes import judge_shape  # noqa: PLC0415
+
+    judged = []
+    for run_mode, text, _runs in groups.shapes():
+        shape = judge_shape("stream" if run_mode == "stream" else "poll", bytearray(decode_shape(text)))
+        if shape is None or shape.notes:
+            continue
+        row = _verdict_row(shape_verdict(None, shape, [], strict=strict), summary)
+        judged.append((run_mode, text, *row[2:]))
+    schema = "mode STRING, shape STRING, " + VERDICT_COLUMNS.split(", ", 2)[2]
+    table = F.broadcast(groups.spark.createDataFrame(judged, schema))
+    simple = (
+        groups.simple()
+        .join(table, ["mode", "shape"])
+        .select(F.col("rid").alias("run_id"), "mode", *[c.split()[0] for c in VERDICT_COLUMNS.split(", ")[2:]])
+    )
+    rest = groups.spark.createDataFrame([_verdict_row(v, summary) for v in replayed], VERDICT_COLUMNS)
+    return simple.unionByName(rest)
+
+
+def _verdict_row(verdict: Verdict, summary: Summary) -> tuple[Any, ...]:
+    first = verdict.first_offense
+    return (
+        verdict.run_id,
+        verdict.mode,
+        verdict.result.value,
+        verdict.final.wire or verdict.final.name,
+        verdict.observations,
+        len(verdict.inferred),
+        len(verdict.lenient),
+        len(verdict.warnings),
+        sum(1 for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL),
+        summary.is_failure(verdict),
+        first.kind.value if first is not None else None,
+        first.index if first is not None else None,
+        str(first.location) if first is not None and first.location is not None else None,
+        first.message if first is not None else None,
+    )
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _read_file(task: tuple[int, str, str | None, str, bool]) -> Iterator[tuple[Any, ...]]:
+    """Executor side: one file read by the python engine's reader, as rows (plain or for the driver)."""
+    from runfsm.invariants import check_fields  # noqa: PLC0415
+    from runfsm.validation.records import read_items  # noqa: PLC0415
+
+    index, name, sort_by, input_format, fields_on = task
+    previous, sub = -1, 0
+    counts: list[LineCounts] = []
+    items = read_items(
+        [name],
+        input_format=input_format,  # type: ignore[arg-type]  # checked by the command
+        sort_by=sort_by,
+        compact=False,
+        on_counts=counts.append,
+    )
+    for item in items:
+        line = item.line if item.line is not None else 0  # type: ignore[union-attr]
+        pos = (index << _FILE_SHIFT) + line
+        sub = sub + 1 if pos == previous else 0
+        previous = pos
+        at = pos * _SUB + min(sub, _SUB - 1)
+        if type(item) is not Record:
+            yield ("e", None, None, at, name, item.line, False, item.detail, None)  # type: ignore[union-attr]
+            continue
+        warned = (
+            item.status is not None and fields_on and item.fields is not None and check_fields(item.status, item.fields)
+        )
+        if item.call is None and (item.status is None or warned):
+            payload = json.dumps({"raw": item.raw, "fields": item.fields if warned else None}, default=str)
+            code = None if item.status is None else int(item.status)
+            yield ("x", item.run_id, code, at, name, item.line, item.mode == "stream", payload, item.mode)
+            continue
+        code = call_code(item.call) if item.call is not None else int(item.status)  # type: ignore[arg-type]
+        yield ("r", item.run_id, code, at, name, item.line, item.mode == "stream", None, None)
+    for found in counts:  # where the file's lines went, for the summary's line conservation
+        payload = json.dumps(dataclasses.asdict(found))
+        yield ("n", None, None, (index + 1 << _FILE_SHIFT) * _SUB - 1, name, None, False, payload, None)
+
+
+def _item_of(row: Any) -> Item:
+    """Driver side: the Record or InputError an executor described."""
+    from runfsm.exceptions import InputError  # noqa: PLC0415
+
+    if row[0] == "e":
+        return InputError(row[7], source=row[4], line=row[5])
+    payload = json.loads(row[7])
+    status = None if row[2] is None else BY_ORDINAL[row[2]]
+    return Record(row[1], status, payload["raw"], source=row[4], line=row[5], mode=row[8], fields=payload["fields"])
+
+
+def summarize_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    mode: ValidationMode = "auto",
+    strict: bool = False,
+    sort_by: str | None = None,
+    on_error: Callable[[InputError], object] | None = None,
+    on_verdict: Callable[[Verdict], object] | None = None,
+    every_verdict: bool = False,
+    input_format: str = "auto",
+    linger: int = 10_000,
+    check_fields: bool = True,
+    master: str = "local[*]",
+    aliases: StatusAliases | None = None,
+) -> Summary:
+    """:func:`runfsm.validation.summarize_paths` with Spark reading (one task per file) and grouping."""
+    if sort_by is not None:
+        raise ValueError("--sort-by is not available with the spark engine: use the duckdb or the python engine")
+    spark = spark_session(master)
+    files = expand_paths(paths)
+    tasks = [(k, name, sort_by, input_format, check_fields) for k, name in enumerate(files)]
+    schema = (
+        "kind STRING, rid STRING, code INT, ord LONG, src STRING, line INT, stream BOOLEAN, payload STRING, m STRING"
+    )
+    read = spark.createDataFrame(
+        spark.sparkContext.parallelize(tasks, max(1, len(tasks))).flatMap(_read_file), schema
+    ).cache()
+    plain = read.where("kind = 'r'").select("rid", "code", "ord", "stream", "src", "line")
+    items: list[tuple[int, Item]] = []
+    sources: list[LineCounts] = []
+    for r in read.where("kind <> 'r'").orderBy("ord").toLocalIterator():
+        if r["kind"] == "n":
+            sources.append(LineCounts(**json.loads(r["payload"])))
+        else:
+            items.append((r["ord"], _item_of(r)))
+    groups = _Groups(spark, plain, items, mode)
+    options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
+    callbacks = {"on_verdict": on_verdict, "on_error": on_error}
+    try:
+        if not groups.late_records_in_reach(linger):
+            python = {"input_format": input_format, "linger": linger, "aliases": aliases}
+            return python_engine(files, **options, **callbacks, **python)
+        summary = _judge(groups, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        summary.sources = sources
+        return summary
+    finally:
+        read.unpersist()
+        groups.rows.unpersist()
+        groups.runs.unpersist()
