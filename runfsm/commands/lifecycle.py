@@ -6,6 +6,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from runfsm.lifecycle import cited_keys
 from runfsm.lifecycles import PRESETS, RUN_LIFECYCLE
 
 if TYPE_CHECKING:
@@ -18,7 +19,11 @@ __all__ = ["add_arguments", "markdown_table", "run"]
 
 
 def markdown_table(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> str:
-    """The edges as a markdown table (from, to, documented or lenient, trigger, evidence), then the sources."""
+    """The edges as a markdown table (from, to, kind, trigger, evidence), then the webhooks and the sources cited.
+
+    Every key an edge cites (``[S1]``, ``[O-rmcp19]``) is listed under the table with its title
+    and URL, in order of first citation, so a reader can follow the evidence.
+    """
     lines = [
         "| from | to | kind | trigger | evidence |",
         "|---|---|---|---|---|",
@@ -33,9 +38,13 @@ def markdown_table(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> str:
     if lifecycle.webhooks:
         hooks = ", ".join(f"`{event}` ({state.label})" for event, state in lifecycle.webhooks.items())
         lines += ["", f"Webhooks: {hooks}."]
-    if lifecycle.sources:
-        lines += ["", "Sources:", ""]
-        lines += [f"- [{s.key}] [{s.title}]({s.url})" for s in lifecycle.sources.values()]
+    cited = dict.fromkeys(key for edge in lifecycle.edges for key in cited_keys(edge.evidence))
+    listed = [lifecycle.sources[key] for key in cited if key in lifecycle.sources]
+    if listed:
+        lines.append("")
+        lines.append("Sources:")
+        lines.append("")
+        lines.extend(f"- **{s.key}**: [{s.title}]({s.url})" for s in listed)
     return "\n".join(lines) + "\n"
 
 

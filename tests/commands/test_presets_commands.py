@@ -11,6 +11,7 @@ import pytest
 from runfsm import PRESETS, Lifecycle
 from runfsm.commands.diagram import diagram_stem
 from runfsm.commands.main import main
+from runfsm.lifecycle import cited_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = pytest.mark.parametrize("lifecycle", list(PRESETS.values()), ids=list(PRESETS))
@@ -32,7 +33,9 @@ def test_lifecycle_prints_each_preset(lifecycle: Lifecycle[Any], capsys: pytest.
     assert json.loads(capsys.readouterr().out) == lifecycle.to_dict()
     assert main(["lifecycle", "--lifecycle", lifecycle.key]) == 0
     table = capsys.readouterr().out
-    assert all(f"[{key}]" in table for key in lifecycle.sources)
+    cited = {key for edge in lifecycle.edges for key in cited_keys(edge.evidence)}
+    assert cited
+    assert all(f"**{key}**" in table for key in cited)
 
 
 def test_an_overlay_of_batches_is_drawn_on_the_batch_lifecycle(

@@ -80,3 +80,18 @@ def test_a_missing_extra_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsy
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "duckdb" else real(name, *a))
     assert main(["validate", "--engine", "duckdb", "runs.jsonl"]) == 2
     assert "pip install 'runfsm[duckdb]'" in capsys.readouterr().err
+
+
+@needs_duckdb
+def test_html_report_from_the_duckdb_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--report takes the duckdb engine's verdicts: the same runs drawn as from the python engine."""
+    pytest.importorskip("graphviz")
+    path = str(_corpus(tmp_path, 30))
+    pages = {}
+    for engine in ("python", "duckdb"):
+        report = tmp_path / f"{engine}.html"
+        assert main(["validate", "--quiet", "--engine", engine, "--report", str(report), path]) == 2
+        pages[engine] = report.read_text()
+    capsys.readouterr()
+    assert "run_bad" in pages["duckdb"]
+    assert len(pages["duckdb"]) == len(pages["python"])

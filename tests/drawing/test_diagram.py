@@ -43,7 +43,7 @@ from runfsm.drawing.diagram import (
     to_svg,
 )
 from runfsm.exceptions import GraphvizMissing
-from runfsm.lifecycle import Lifecycle
+from runfsm.lifecycle import Lifecycle, cited_keys
 from runfsm.lifecycles import PRESETS, RUN_EDGES, RUN_LIFECYCLE
 from runfsm.status import RunStatus
 from runfsm.vocabulary import StateKind, Trigger
@@ -374,8 +374,9 @@ def test_readme_embeds_every_presets_diagram_table_and_sources(lifecycle: Lifecy
     block = readme_block(lifecycle)
     assert readme[start : end + len(end_marker) + 1] == block, "stale: run `python diagrams/update.py`"
     assert f'title: "{lifecycle.name} lifecycle"' in block
-    for source in lifecycle.sources.values():
-        assert f"[{source.key}] [{source.title}]({source.url})" in block
+    for key in {key for edge in lifecycle.edges for key in cited_keys(edge.evidence)}:
+        source = lifecycle.sources[key]
+        assert f"- **{source.key}**: [{source.title}]({source.url})" in block
 
 
 def test_readme_embeds_the_current_diagram_and_table() -> None:

@@ -26,7 +26,10 @@ from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, expand_paths
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import pyarrow
+
     from runfsm.validation.summary import Summary
+    from runfsm.verdict import Verdict
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -36,6 +39,7 @@ __all__ = [
     "engine_available",
     "expand_paths",
     "summarize_with",
+    "verdict_table",
 ]
 
 EngineName = Literal["auto", "python", "duckdb", "spark"]
@@ -96,3 +100,21 @@ def summarize_with(engine: str, paths: Sequence[str], **options: Any) -> Summary
 
         return spark_summarize(paths, **options)
     raise ValueError(f"unknown engine {engine!r}: expected one of python, duckdb, spark")
+
+
+def verdict_table(paths: Sequence[str], *, engine: str = "python", **options: Any) -> tuple[pyarrow.Table, Summary]:
+    """Judge ``paths`` with ``engine`` (``python``, ``duckdb``, ``spark``); every run as a row, and the summary.
+
+    ``options`` are :func:`runfsm.validation.summarize_paths`'s and the engine's.
+    """
+    import pyarrow  # noqa: PLC0415  (the duckdb and spark extras)
+
+    from runfsm.validation.engines.results import ARROW_TYPES, VERDICT_COLUMNS, verdict_row  # noqa: PLC0415
+
+    verdicts: list[Verdict] = []
+    summary = summarize_with(engine, paths, on_verdict=verdicts.append, every_verdict=True, **options)
+    names = [column.split()[0] for column in VERDICT_COLUMNS.split(", ")]
+    types = [getattr(pyarrow, ARROW_TYPES[column.split()[1]])() for column in VERDICT_COLUMNS.split(", ")]
+    rows = [verdict_row(v, summary) for v in verdicts]
+    columns = [pyarrow.array([r[k] for r in rows], type=t) for k, t in enumerate(types)]
+    return pyarrow.Table.from_arrays(columns, names=names), summary

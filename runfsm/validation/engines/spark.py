@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.validation.engines.inputs import cell_items, expand_paths
 from runfsm.validation.engines.judging import judge_groups, python_engine
+from runfsm.validation.engines.results import VERDICT_COLUMNS, verdict_row
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, STATUS_CODES, TERMINAL_CODES
 from runfsm.validation.formats.base import Record
 from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_CODE, call_code
 from runfsm.validation.summary import LineCounts
-from runfsm.verdict import OffenseKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -49,18 +49,11 @@ if TYPE_CHECKING:
     from runfsm.validation.summary import Summary
     from runfsm.verdict import Verdict
 
-__all__ = ["VERDICT_COLUMNS", "SparkValidation", "spark_session", "summarize_paths", "validate_dataframe"]
+__all__ = ["SparkValidation", "spark_session", "summarize_paths", "validate_dataframe"]
 
 _FILE_SHIFT: Final = 32
 _SUB: Final = 1 << 12
 """A record's order across files: ``(file index << 32 | line) * 4096 + its place on the line``."""
-
-VERDICT_COLUMNS: Final = (
-    "run_id STRING, mode STRING, result STRING, final STRING, observations INT, inferred_jumps INT, "
-    "lenient_edges INT, warnings INT, unrecorded_calls INT, failed BOOLEAN, first_offense_kind STRING, "
-    "first_offense_index INT, first_offense_location STRING, first_offense_message STRING"
-)
-"""The schema of the verdicts DataFrame: one row per run."""
 
 
 def spark_session(master: str = "local[*]", app_name: str = "runfsm") -> SparkSession:
@@ -335,7 +328,7 @@ def _verdict_frame(groups: _Groups, summary: Summary, replayed: list[Verdict], *
         shape = judge_shape("stream" if run_mode == "stream" else "poll", bytearray(decode_shape(text)))
         if shape is None or shape.notes:
             continue
-        row = _verdict_row(shape_verdict(None, shape, [], strict=strict), summary)
+        row = verdict_row(shape_verdict(None, shape, [], strict=strict), summary)
         judged.append((run_mode, text, *row[2:]))
     schema = "mode STRING, shape STRING, " + VERDICT_COLUMNS.split(", ", 2)[2]
     table = F.broadcast(groups.spark.createDataFrame(judged, schema))
@@ -344,28 +337,8 @@ def _verdict_frame(groups: _Groups, summary: Summary, replayed: list[Verdict], *
         .join(table, ["mode", "shape"])
         .select(F.col("rid").alias("run_id"), "mode", *[c.split()[0] for c in VERDICT_COLUMNS.split(", ")[2:]])
     )
-    rest = groups.spark.createDataFrame([_verdict_row(v, summary) for v in replayed], VERDICT_COLUMNS)
+    rest = groups.spark.createDataFrame([verdict_row(v, summary) for v in replayed], VERDICT_COLUMNS)
     return simple.unionByName(rest)
-
-
-def _verdict_row(verdict: Verdict, summary: Summary) -> tuple[Any, ...]:
-    first = verdict.first_offense
-    return (
-        verdict.run_id,
-        verdict.mode,
-        verdict.result.value,
-        verdict.final.wire or verdict.final.name,
-        verdict.observations,
-        len(verdict.inferred),
-        len(verdict.lenient),
-        len(verdict.warnings),
-        sum(1 for o in verdict.offenses if o.kind is OffenseKind.UNRECORDED_CALL),
-        summary.is_failure(verdict),
-        first.kind.value if first is not None else None,
-        first.index if first is not None else None,
-        str(first.location) if first is not None and first.location is not None else None,
-        first.message if first is not None else None,
-    )
 
 
 # ----------------------------------------------------------------------------- files

@@ -279,3 +279,19 @@ def test_the_engine_spills_within_its_memory_limit(tmp_path: Path) -> None:
     expected = _outcome(summarize_paths, [path])
     got = _outcome(duckdb_engine.summarize_paths, [path], memory_limit="64MB", temp_directory=str(spill), threads=1)
     assert got == expected
+
+
+def test_verdicts_as_an_arrow_table_are_the_same_from_both_engines(tmp_path: Path) -> None:
+    """verdict_table: one row per run, the same rows whichever engine judged, counts matching the summary."""
+    from runfsm.validation.engines import verdict_table
+
+    path = _write(tmp_path / "runs.jsonl", _corpus("jsonl", 9, runs=60, illegal=0.3))
+    tables = {engine: verdict_table([str(path)], engine=engine) for engine in ("python", "duckdb")}
+    (python, summary), (duckdb, _) = tables["python"], tables["duckdb"]
+    assert python.num_rows == duckdb.num_rows == summary.runs
+
+    def rows(table: Any) -> list[tuple[Any, ...]]:
+        return sorted(tuple(str(v) for v in row.values()) for row in table.to_pylist())
+
+    assert rows(duckdb) == rows(python)
+    assert python.column("result").to_pylist().count("illegal") == summary.illegal
