@@ -213,3 +213,19 @@ def make_receiver(tmp_path: Path) -> Iterator[Callable[..., Receiver]]:
     yield make
     for receiver in made:
         receiver.close()
+
+
+def _write_logs(folder: str, logs: list[tuple[str, bytes]]) -> list[str]:
+    paths = []
+    for n, (fmt, raw) in enumerate(logs):
+        path = os.path.join(folder, f"log{n}.{fmt}")
+        with open(path, "wb") as f:
+            f.write(raw)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def write_logs() -> Callable[[str, list[tuple[str, bytes]]], list[str]]:
+    """``write_logs(folder, [(fmt, bytes), ...])``: write each log as ``folder/logN.fmt``; return the paths."""
+    return _write_logs

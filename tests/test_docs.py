@@ -51,3 +51,19 @@ def test_readme_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         runner.run(test, clear_globs=False)
         session = test.globs  # DocTest copies its globals: carry the session on
     assert runner.failures == 0
+
+
+def test_readme_shows_what_the_main_job_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's ``runfsm validate --sample`` block is what the command prints now, and its exit code."""
+    from runfsm.commands.main import main
+
+    text = README.read_text(encoding="utf-8")
+    found = re.search(
+        r"\n\$ pip install '\.\[cli\]' && runfsm validate --sample[^\n]*\n(.*?)\$ echo \$\?\n(\d+)\n",
+        text,
+        flags=re.DOTALL,
+    )
+    assert found, "the README shows the main job's output and exit code"
+    code = main(["validate", "--sample"])
+    assert capsys.readouterr().out == found.group(1)
+    assert code == int(found.group(2))

@@ -6,6 +6,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from runfsm.lifecycle import cited_keys
 from runfsm.lifecycles import RUN_LIFECYCLE
 
 if TYPE_CHECKING:
@@ -18,7 +19,11 @@ __all__ = ["add_arguments", "markdown_table", "run"]
 
 
 def markdown_table(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> str:
-    """The edges as a markdown table: from, to, documented or lenient, trigger, evidence."""
+    """The edges as a markdown table: from, to, documented or lenient, trigger, evidence; then the sources cited.
+
+    Every key an edge cites (``[S1]``, ``[O-rmcp19]``) is listed under the table with its title
+    and URL, in order of first citation, so a reader can follow the evidence.
+    """
     lines = [
         "| from | to | kind | trigger | evidence |",
         "|---|---|---|---|---|",
@@ -30,6 +35,13 @@ def markdown_table(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> str:
     terminal = ", ".join(s.label for s in lifecycle.states if s in lifecycle.terminal)
     lines.append("")
     lines.append(f"Terminal: {terminal}. Anything not listed is illegal; repeating a status is not a transition.")
+    cited = dict.fromkeys(key for edge in lifecycle.edges for key in cited_keys(edge.evidence))
+    listed = [lifecycle.sources[key] for key in cited if key in lifecycle.sources]
+    if listed:
+        lines.append("")
+        lines.append("Sources:")
+        lines.append("")
+        lines.extend(f"- **{s.key}**: [{s.title}]({s.url})" for s in listed)
     return "\n".join(lines) + "\n"
 
 

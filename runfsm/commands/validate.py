@@ -265,7 +265,7 @@ def collect(
             paths,
             mode=mode,
             strict=strict,
-            on_error=report.errors.append,
+            on_error=report.add_error,
             on_verdict=on_kept,
             every_verdict=every_verdict,
             input_format=input_format,

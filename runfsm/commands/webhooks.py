@@ -8,7 +8,8 @@ under ``--budget`` requests a minute.
 
 ``runfsm webhooks state --store hooks.sqlite [ID]`` prints JSON: the store's counts, or one object
 (state, tracker, every event with its verdict and deliveries, the states entered). Exit 1 if ID is
-unknown, 2 if the store cannot be read.
+unknown, 2 if the store cannot be read. ``runfsm webhooks log --store hooks.sqlite`` prints every
+event body received, once each, in arrival order: a JSON Lines log ``runfsm validate`` reads.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     state = sub.add_parser("state", help="print what a store knows (JSON)", description="print a store's state")
     state.add_argument("--store", required=True, type=Path, metavar="FILE", help="the SQLite file")
     state.add_argument("id", nargs="?", help="one object's id (default: counts for the whole store)")
+    log = sub.add_parser(
+        "log", help="print the event bodies received (JSON Lines)", description="print a store's events"
+    )
+    log.add_argument("--store", required=True, type=Path, metavar="FILE", help="the SQLite file")
+    log.add_argument("--lifecycle", metavar="KEY", help="only the events of one lifecycle (response, batch)")
 
 
 def _callback(spec: str) -> Callable[[Any], object]:
@@ -132,16 +138,22 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _state(args: argparse.Namespace) -> int:
+    from runfsm.lifecycles import preset  # noqa: PLC0415
     from runfsm.webhooks.store import WebhookStore  # noqa: PLC0415
 
     if not args.store.is_file():
-        print(f"runfsm webhooks state: error: no store at {args.store}", file=sys.stderr)
+        print(f"runfsm webhooks {args.action}: error: no store at {args.store}", file=sys.stderr)
         return EXIT_USAGE
     try:
         with WebhookStore(args.store) as store:
+            if args.action == "log":
+                name = preset(args.lifecycle).name if args.lifecycle is not None else None
+                for body in store.bodies(lifecycle=name):
+                    sys.stdout.write(body + "\n")
+                return EXIT_OK
             data = store.summary() if args.id is None else store.object(args.id)
     except (sqlite3.Error, ValueError) as err:
-        print(f"runfsm webhooks state: error: {args.store}: {err}", file=sys.stderr)
+        print(f"runfsm webhooks {args.action}: error: {args.store}: {err}", file=sys.stderr)
         return EXIT_USAGE
     if data is None:
         print(f"runfsm webhooks state: {args.id!r} is not in {args.store}", file=sys.stderr)
@@ -151,5 +163,5 @@ def _state(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``serve`` or ``state``."""
+    """Run ``serve``, ``state`` or ``log``."""
     return _serve(args) if args.action == "serve" else _state(args)

@@ -10,8 +10,10 @@ raises, returns something that is not a list of tool outputs, or hands back a fu
 ends its run with :class:`~runfsm.following.errors.HandlerFailed` (the handler's exception is the
 ``__cause__``); a future or coroutine that does not complete within ``handler_timeout`` (or, without
 one, before the run's deadline) ends it with :class:`~runfsm.following.errors.HandlerTimeout` and is
-cancelled. A handler that blocks the calling thread cannot be interrupted: give the sync scheduler a
-handler that returns a ``concurrent.futures.Future`` (a thread pool's ``submit``) to time it out.
+cancelled (a coroutine is cancelled at once; a thread pool's future only if it has not started: one
+already running finishes, and its result is ignored). A handler that blocks the calling thread cannot
+be interrupted: give the sync scheduler a handler that returns a ``concurrent.futures.Future`` (a
+thread pool's ``submit``) to time it out.
 Any other exception while following one run (a tracker callback that raises, a tracker made with
 ``on_illegal="raise"``, an adapter that raises something other than ``ApiError``) ends that run
 with a :class:`~runfsm.following.errors.WatchError` whose ``__cause__`` it is.

@@ -55,7 +55,7 @@ RUN_SOURCES: tuple[Source, ...] = (
         "https://github.com/VRSEN/agency-swarm/blob/main/agency_swarm/threads/thread.py",
     ),
 )
-"""The sources the run table cites (``../shared/LIFECYCLE.md`` in the project's notes)."""
+"""The sources the run table cites, by key: rendered under the table by ``runfsm lifecycle`` and in the README."""
 
 # ----------------------------------------------------------------------------- the table
 
@@ -63,7 +63,7 @@ _D = EdgeKind.DOCUMENTED
 _L = EdgeKind.LENIENT
 _R = RunStatus
 
-#: (source, destinations, kind, trigger, evidence). Sources in ../shared/LIFECYCLE.md.
+#: (source, destinations, kind, trigger, evidence); the keys in brackets are RUN_SOURCES.
 _RUN_TABLE: tuple[tuple[RunStatus, tuple[RunStatus, ...], EdgeKind, Trigger, str], ...] = (
     (_R.Null, (_R.Created,), _D, Trigger.CREATE, "stream examples in the API spec; streams only [S1]"),
     (_R.Null, (_R.Queued,), _D, Trigger.CREATE, "create returns queued [S1, S2]"),

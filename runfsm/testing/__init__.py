@@ -7,6 +7,7 @@ with the strategies and the stateful machine, openai and the web server with the
 - ``runfsm.testing.strategies``: statuses, legal and illegal histories, run objects, stream events;
 - ``runfsm.testing.stateful``: :class:`RunLifecycleMachine`, one run moved along while your client acts;
 - ``runfsm.testing.fake``: a fake Assistants API the real ``openai`` client talks to, on a virtual clock;
+- ``runfsm.testing.fake.webhooks``: signed webhook deliveries to a loopback receiver, with delivery faults;
 - ``runfsm.testing.simulate``: realistic corpora in every format ``runfsm validate`` reads;
 - ``runfsm.testing.pytest_plugin``: fixtures for the fake (registered by the ``pytest11`` entry point).
 """

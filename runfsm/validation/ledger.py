@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.invariants import check_fields, clean_checks
-from runfsm.status import StatusAliases, tool_call_ids
+from runfsm.status import RunStatus, StatusAliases, tool_call_ids
 from runfsm.tracker import RunTracker
 from runfsm.validation.records import Item, Record, as_record
 from runfsm.validation.shapes import (
@@ -109,6 +109,7 @@ class _Run:
     __slots__ = (
         "answered",
         "codes",
+        "final",
         "lines",
         "locations",
         "mode",
@@ -141,6 +142,8 @@ class _Run:
         """The tool-call ids of each requires_action record that carried them, by code index."""
         self.answered: frozenset[str] | None = None
         """The ids of the last requires_action before the last submit (the round that submit answered)."""
+        self.final: RunStatus | None = None
+        """Once ended: its terminal status (late records only repeat it or add client calls)."""
 
     def note_submit(self) -> None:
         """A submit was recorded: it answers the round last seen paused."""
@@ -191,20 +194,39 @@ class _Run:
 
 
 class _Closed:
-    """A run that ended: its verdict, kept a while to catch late records."""
+    """A run that ended: its verdict, kept a while to catch late records.
 
-    __slots__ = ("index", "repeats", "verdict")
+    What late records add is gathered in lists and put into the verdict once, when it leaves
+    (:meth:`final_verdict`): each late record costs the same, however many came before it.
+    """
+
+    __slots__ = ("index", "notes", "offenses", "repeats", "result", "steps", "verdict", "warnings")
 
     def __init__(self, verdict: Verdict, index: int) -> None:
         self.verdict = verdict
         self.index = index
         self.repeats = 0
-        """Late repeats of the terminal status, not yet counted in the verdict."""
+        """Late observations (repeats of the terminal status and jumps out of it), not yet counted in the verdict."""
+        self.result = verdict.result
+        self.offenses: list[Offense] = []
+        self.steps: list[Any] = []
+        self.warnings: list[tuple[int, Location | None, str]] = []
+        self.notes: list[tuple[int, Location | None, str]] = []
 
     def final_verdict(self) -> Verdict:
-        if self.repeats:
-            return dataclasses.replace(self.verdict, observations=self.verdict.observations + self.repeats)
-        return self.verdict
+        verdict = self.verdict
+        changed = self.repeats or self.offenses or self.warnings or self.notes or self.steps
+        if changed or self.result is not verdict.result:
+            return dataclasses.replace(
+                verdict,
+                result=self.result,
+                observations=verdict.observations + self.repeats,
+                offenses=(*verdict.offenses, *self.offenses),
+                steps=(*verdict.steps, *self.steps),
+                warnings=(*verdict.warnings, *self.warnings),
+                notes=(*verdict.notes, *self.notes),
+            )
+        return verdict
 
 
 class Ledger:
@@ -562,7 +584,9 @@ class Ledger:
         if isinstance(entry, _Run):
             dest = rec.status
             codes = entry.codes
-            final = BY_ORDINAL[next(c for c in reversed(codes) if c < SUBMIT_CODE)]
+            final = entry.final
+            if final is None:  # found once: late records only repeat it or add calls
+                final = entry.final = BY_ORDINAL[next(c for c in reversed(codes) if c < SUBMIT_CODE)]
             if rec.call is not None or dest is final:
                 index = entry.add(dest if dest is not None else call_code(rec.call), rec.source, rec.line)
                 entry.shape = None
@@ -574,43 +598,29 @@ class Ledger:
             self.closed[rec.run_id] = ended
         else:
             ended = entry
-        verdict = ended.verdict
         index = ended.index
         ended.index += 1
-        final = verdict.final
+        final = ended.verdict.final
         if rec.status is final and (rec.fields is None or not self.fields or not check_fields(final, rec.fields)):
             ended.repeats += 1  # a re-observation of the terminal status: counted when the verdict leaves
             return
-        verdict = ended.verdict = ended.final_verdict()
-        ended.repeats = 0
         loc = rec.location
         if rec.call is not None:
-            note = (index, loc, f"{rec.call.value} recorded after the run ended ({final})")
-            ended.verdict = dataclasses.replace(verdict, notes=(*verdict.notes, note))
+            ended.notes.append((index, loc, f"{rec.call.value} recorded after the run ended ({final})"))
             return
-        warnings = verdict.warnings
         if rec.status is not None and rec.fields is not None and self.fields:
-            warnings = (*warnings, *((index, loc, m) for m in check_fields(rec.status, rec.fields)))
+            ended.warnings.extend((index, loc, m) for m in check_fields(rec.status, rec.fields))
+        ended.repeats += 1
         if rec.status is final:
-            ended.verdict = dataclasses.replace(verdict, observations=verdict.observations + 1, warnings=warnings)
             return
         if rec.status is None:
-            offense = Offense(OffenseKind.UNKNOWN_STATUS, index, loc, final, None, raw_text(rec.raw), ())
-            result = RunResult.ILLEGAL if verdict.result is RunResult.ILLEGAL else RunResult.UNKNOWN_STATUS
-            steps = verdict.steps
-            warnings = verdict.warnings
+            ended.offenses.append(Offense(OffenseKind.UNKNOWN_STATUS, index, loc, final, None, raw_text(rec.raw), ()))
+            if ended.result is not RunResult.ILLEGAL:
+                ended.result = RunResult.UNKNOWN_STATUS
         else:
-            offense = Offense(OffenseKind.ILLEGAL, index, loc, final, rec.status, str(rec.status), ())
-            result = RunResult.ILLEGAL
-            steps = (*verdict.steps, shared_step(ILLEGAL_STEPS, final, rec.status, False, index))
-        ended.verdict = dataclasses.replace(
-            verdict,
-            result=result,
-            observations=verdict.observations + 1,
-            offenses=(*verdict.offenses, offense),
-            steps=steps,
-            warnings=warnings,
-        )
+            ended.offenses.append(Offense(OffenseKind.ILLEGAL, index, loc, final, rec.status, str(rec.status), ()))
+            ended.result = RunResult.ILLEGAL
+            ended.steps.append(shared_step(ILLEGAL_STEPS, final, rec.status, False, index))
 
     def finish(self) -> Iterator[Verdict]:
         """The verdicts still held: ended runs first, then the runs left open (unfinished)."""

@@ -124,6 +124,7 @@ class Reconciler:
                 return Pass(len(due), polled, failed, len(due) - index)
             self.requests += 1
             fields: str | None = None
+            data: dict[str, Any] | None = None
             status = None
             try:
                 data = read_object(self.retrieve(row.object_id))
@@ -132,7 +133,6 @@ class Reconciler:
                 logger.warning("reconcile: retrieving %s failed: %s", row.object_id, err)
             else:
                 polled += 1
-                self.receiver.observe_polled(data, lifecycle=row.lifecycle)
                 status = data.get("status")
                 fields = json.dumps(data, separators=(",", ":"), default=str)
             lifecycle = self.receiver.types.lifecycle(row.lifecycle)
@@ -147,6 +147,8 @@ class Reconciler:
             self.receiver.store.polled(
                 row.object_id, due_at=None if terminal else now + self._policy(row.lifecycle)(ctx), fields=fields
             )
+            if data is not None:  # counted first, then queued: what the poll saw is applied after
+                self.receiver.observe_polled(data, lifecycle=row.lifecycle)
         self.receiver.drain()
         return Pass(len(due), polled, failed, 0)
 

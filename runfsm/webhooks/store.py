@@ -532,6 +532,19 @@ class WebhookStore:
             "callback_errors": errors,
         }
 
+    def bodies(self, *, lifecycle: str | None = None) -> Iterator[str]:
+        """The body of every webhook event received, once each, in the order they first arrived.
+
+        ``lifecycle`` (a lifecycle's name) keeps only the events about its objects.
+        """
+        rows = self._conn().execute(
+            "SELECT body FROM events WHERE source = 'webhook' AND body IS NOT NULL"
+            " AND (? IS NULL OR lifecycle = ?) ORDER BY received_at, rowid",
+            (lifecycle, lifecycle),
+        )
+        for (body,) in rows:
+            yield body
+
     def object_ids(self) -> list[str]:
         """Every object id, sorted."""
         return [r[0] for r in self._conn().execute("SELECT object_id FROM objects ORDER BY object_id")]

@@ -73,3 +73,12 @@ def test_serve_needs_its_secret(
     argv = ["webhooks", "serve", "--secret-env", "HOOK_SECRET", "--store", store, "--on-change", "json:nope"]
     assert main(argv) == 2
     assert "json has no function 'nope'" in capsys.readouterr().err
+
+
+def test_log_prints_each_event_body_once_in_arrival_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``log``: one JSON body per line, the repeated delivery once, polls and tracked creates left out."""
+    path = _store(tmp_path)
+    assert main(["webhooks", "log", "--store", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["batch.completed"]
+    assert json.loads(lines[0])["data"] == {"id": "batch_1"}

@@ -116,6 +116,14 @@ def test_deadline_is_the_earlier_of_the_callers_and_expiry_plus_grace() -> None:
     assert core.deadline == 1215
 
 
+def test_a_run_whose_expires_at_is_null_still_has_a_finite_deadline() -> None:
+    """Azure deep-research runs report expires_at null throughout: the watch still ends (started + 600 s + grace)."""
+    core = _core(grace=15)
+    for status in ("queued", "in_progress"):
+        core.on_event({"event": f"thread.run.{status}", "data": {"id": "run_1", "status": status, "expires_at": None}})
+    assert core.deadline == 1000 + DEFAULT_EXPIRY + 15 < float("inf")
+
+
 def test_handler_output_is_checked_with_a_clear_error() -> None:
     """A handler returning something other than a list of tool-output mappings is named in a TypeError."""
     core = _core(has_handler=True)

@@ -37,15 +37,6 @@ _OPTIONS = st.fixed_dictionaries(
 _FORMAT_OF: dict[str, Any] = {"jsonl": "jsonl", "events": "jsonl", "compact": "jsonl", "csv": "csv", "sse": "sse"}
 
 
-def _write(folder: str, logs: list[tuple[str, bytes]]) -> list[str]:
-    paths = []
-    for n, (fmt, data) in enumerate(logs):
-        path = Path(folder) / f"log{n}.{fmt}"
-        path.write_bytes(data)
-        paths.append(str(path))
-    return paths
-
-
 def _summarize(
     paths: list[str], options: dict[str, Any], logs: list[tuple[str, bytes]], partition: tuple[int, int] | None = None
 ) -> tuple[Summary, list[Verdict], list[InputError]]:
@@ -71,7 +62,10 @@ def _summarize(
 @settings(max_examples=120)
 @given(st.data(), _OPTIONS)
 def test_every_line_is_accounted_for(
-    mutated_logs: Callable[[st.DataObject], tuple[str, bytes]], data: st.DataObject, options: dict[str, object]
+    mutated_logs: Callable[[st.DataObject], tuple[str, bytes]],
+    write_logs: Callable[[str, list[tuple[str, bytes]]], list[str]],
+    data: st.DataObject,
+    options: dict[str, object],
 ) -> None:
     r"""Per input: lines read = in records + skipped + errors, and lines read = the lines the file has.
 
@@ -79,7 +73,7 @@ def test_every_line_is_accounted_for(
     """
     logs = [mutated_logs(data) for _ in range(data.draw(st.integers(1, 2), label="files"))]
     with tempfile.TemporaryDirectory() as folder:
-        paths = _write(folder, logs)
+        paths = write_logs(folder, logs)
         summary, _verdicts, errors = _summarize(paths, options, logs)
     assert [c.source for c in summary.sources] == paths
     for counts, (_fmt, raw) in zip(summary.sources, logs, strict=True):
@@ -101,6 +95,7 @@ def _key(verdict: Verdict) -> str:
 @given(st.data(), _OPTIONS, st.integers(2, 4))
 def test_partitions_add_up_to_one_reader(
     mutated_logs: Callable[[st.DataObject], tuple[str, bytes]],
+    write_logs: Callable[[str, list[tuple[str, bytes]]], list[str]],
     data: st.DataObject,
     options: dict[str, object],
     jobs: int,
@@ -113,7 +108,7 @@ def test_partitions_add_up_to_one_reader(
     """
     logs = [mutated_logs(data) for _ in range(data.draw(st.integers(1, 2), label="files"))]
     with tempfile.TemporaryDirectory() as folder:
-        paths = _write(folder, logs)
+        paths = write_logs(folder, logs)
         whole, verdicts, errors = _summarize(paths, options, logs)
         merged = Summary(strict=bool(options["strict"]))
         part_verdicts: list[Verdict] = []
@@ -126,3 +121,35 @@ def test_partitions_add_up_to_one_reader(
     assert merged.to_dict() == whole.to_dict()
     assert Counter(map(_key, part_verdicts)) == Counter(map(_key, verdicts))
     assert Counter(map(str, part_errors)) == Counter(map(str, errors))
+
+
+def _parts_and_whole(path: str, jobs: int) -> tuple[Summary, Summary]:
+    merged = Summary()
+    for k in range(jobs):
+        merged.merge(summarize_paths([path], partition=(k, jobs)))
+    return merged, summarize_paths([path])
+
+
+def test_a_line_goes_to_the_worker_of_the_run_the_reader_assigns(tmp_path: Path) -> None:
+    """Event ids and duplicate keys do not route a line to another run's worker (issue 11, class 3).
+
+    ``{"id": "evt_..", "event": ..., "data": {"id": "run_1", ...}}`` is about run_1; with a
+    duplicate ``"id"`` key the last one is the run. Routing by the first ``"id"`` of the text
+    split such runs between workers and invented illegal runs.
+    """
+    lines = [
+        '{"id":"evt_1","event":"thread.run.created","data":{"id":"run_1","status":"queued"}}',
+        '{"id":"evt_2","event":"thread.run.queued","data":{"id":"run_1","status":"queued"}}',
+        '{"id":"evt_4","event":"thread.run.in_progress","data":{"id":"run_1","status":"in_progress"}}',
+        '{"id":"evt_3","event":"thread.run.completed","data":{"id":"run_1","status":"completed"}}',
+        '{"id":"run_2","status":"queued"}',
+        '{"id":"dup_7","id":"run_2","status":"in_progress"}',
+        '{"id":"run_2","status":"completed"}',
+        '{"id":"run_9","run_id":"run_2","call":"submit_tool_outputs"}',
+    ]
+    path = tmp_path / "routed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    for jobs in (2, 3, 4, 5):
+        merged, whole = _parts_and_whole(str(path), jobs)
+        assert (whole.runs, whole.legal) == (2, 2)
+        assert merged.to_dict() == whole.to_dict(), jobs

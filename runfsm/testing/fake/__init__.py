@@ -56,6 +56,9 @@ The pieces
   required; see :mod:`runfsm.testing.fake.azure`). ``server.agents_client()`` /
   ``server.async_agents_client()`` are the real ``azure-ai-agents`` clients of it
   (:mod:`runfsm.testing.fake.azure_clients`, needs ``runfsm[azure]``; not imported here).
+- Webhooks: :class:`~runfsm.testing.fake.webhooks.WebhookSender` delivers signed Standard
+  Webhooks events to a loopback receiver with duplicates, reordering, delays, lost attempts and
+  answers and bad signatures, retrying any non-2xx (not imported here).
 
 Route names: create_thread, retrieve_thread, delete_thread, create_message, list_messages, create_run,
 list_runs, retrieve_run, submit_tool_outputs, cancel_run, list_run_steps.

@@ -12,6 +12,11 @@ faults a receiver must survive (:class:`DeliveryFaults`):
 - ``lose_ack``: the receiver got it, the answer is lost: the sender retries what was stored;
 - ``bad_signature``: an attempt is signed with the wrong key (the receiver must refuse it), then retried.
 
+:meth:`WebhookSender.events_of` reads the fake's background responses and batches
+(``FakeAssistants.background``) and gives one ``(event type, object)`` pair per object that has
+reached a status with a webhook, each object once: ``sender.send(sender.deliveries_of(fake))``
+delivers what happened since the last call.
+
 Any non-2xx answer (a 5xx, a 401 for a bad signature) is retried after a backoff, up to
 ``max_attempts``; every attempt is recorded in the :class:`DeliveryReport`. Loops are bounded by
 the attempts and by ``deadline`` seconds; nothing leaves loopback.
@@ -36,6 +41,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx2
+
+if TYPE_CHECKING:
+    from runfsm.testing.fake.api import FakeAssistants
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -202,6 +210,7 @@ class WebhookSender:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._announced: set[str] = set()
         self._wrong_secret = "whsec_" + "d3Jvbmcta2V5LW5vdC10aGUtZW5kcG9pbnQncw=="  # base64 of another key
 
     def __repr__(self) -> str:
@@ -222,6 +231,35 @@ class WebhookSender:
         return Delivery(
             f"msg_fake_{n:06d}", event_type, object_id, event_body(f"evt_fake_{n:06d}", event_type, object_id, when)
         )
+
+    def _announce(self, fake: FakeAssistants) -> list[tuple[str, dict[str, Any], float]]:
+        background: Any = getattr(fake, "background", None)  # the fake's responses and batches (the presets)
+        if background is None:
+            raise TypeError(f"{type(fake).__name__} serves no background responses or batches to announce")
+        now = fake.clock.now()
+        found: list[tuple[str, dict[str, Any], float]] = []
+        for object_id, obj in sorted(background.objects.items()):
+            if object_id in self._announced:
+                continue
+            status = background.status(object_id)
+            event_type = next((name for name, state in obj.lifecycle.webhooks.items() if state is status), None)
+            if event_type is None:
+                continue
+            self._announced.add(object_id)
+            body = background.response(obj) if obj.lifecycle.object_type == "response" else background.batch(obj)
+            found.append((event_type, body, obj.steps[obj.at(now)][1]))
+        return found
+
+    def events_of(self, fake: FakeAssistants) -> list[tuple[str, dict[str, Any]]]:
+        """One ``(event type, object JSON)`` per background response or batch of ``fake`` whose status has a webhook.
+
+        The status is the one the object is in by the fake's clock; each object is given once across calls.
+        """
+        return [(event_type, body) for event_type, body, _ in self._announce(fake)]
+
+    def deliveries_of(self, fake: FakeAssistants) -> list[Delivery]:
+        """The deliveries of what :meth:`events_of` finds, each event dated when its object entered the status."""
+        return [self.delivery(kind, body, created_at=at) for kind, body, at in self._announce(fake)]
 
     def _chance(self, p: float) -> bool:
         with self._lock:

@@ -136,7 +136,9 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
         timed = "TRUE"
     elif _IDENTIFIER.fullmatch(sort_by):
         value = f"coalesce(\"{sort_by}\", CASE WHEN kind = 'e' THEN json_extract(data, {literal('$.' + sort_by)}) END)"
-        ts = f"(CASE WHEN regexp_full_match({value}, '{_NUMBER}') THEN CAST({value} AS DOUBLE) END)"
+        # a finite number only: the python reader reports nan and infinities (1e999 too)
+        number = f"regexp_full_match({value}, '{_NUMBER}') AND isfinite(TRY_CAST({value} AS DOUBLE))"
+        ts = f"(CASE WHEN {number} THEN CAST({value} AS DOUBLE) END)"
         timed = "ts IS NOT NULL"
     else:
         ts, timed = "NULL::DOUBLE", "FALSE"  # an odd field name: the python reader reads every record

@@ -1,4 +1,4 @@
-"""The log formats :mod:`runfsm.validation.records` reads, one reader module each.
+r"""The log formats :mod:`runfsm.validation.records` reads, one reader module each.
 
 Formats (detected from the first non-blank line of each input)
 --------------------------------------------------------------
@@ -14,10 +14,14 @@ Formats (detected from the first non-blank line of each input)
     - a client call: ``{"run_id": "run_1", "call": "submit_tool_outputs"}`` or ``"cancel"``.
 ``sse``
     Raw server-sent events as captured from the wire: ``event:`` / ``data:`` lines, a blank line
-    between events (stream mode). Non-run events are skipped as above.
+    between events (stream mode; an ``event:`` line also ends an event that has one). Non-run
+    events are skipped as above.
 ``csv``
     A header naming at least ``run_id`` and ``status`` (any order; ``timestamp`` and other columns
-    allowed), then one row per observation (poll mode).
+    allowed), then one row per observation (poll mode); a quoted cell may span lines.
+
+In every format a line ends at ``\n``, ``\r\n`` or a lone ``\r``, a byte-order mark opening the
+input is dropped, and every line is counted (:class:`~runfsm.validation.summary.LineCounts`).
 
 Statuses may be wire strings, member names, the eleven ordinals or stream event names. Inside a
 compact list or a CSV ``status`` cell, ``"submit_tool_outputs"`` and ``"cancel"`` record client calls.

@@ -85,7 +85,7 @@ def loads_fallback(data: bytes | str) -> Any:
             raise ValueError(f"not UTF-8 text (byte {err.start + 1} of the line)") from None
     else:
         text = data
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff").rstrip("\r\n")
     try:
         return json.loads(text, parse_constant=_no_constant)
     except RecursionError:

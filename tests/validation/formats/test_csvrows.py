@@ -42,3 +42,21 @@ def test_bad_csv(text: str, line: int, words: str, log_errors: Callable[..., lis
     errors = log_errors(text)
     assert errors[0][0] == line
     assert words in errors[0][1]
+
+
+def test_quoted_cells_may_span_lines(log_records: Callable[..., list[Record]]) -> None:
+    """A quoted cell holding line breaks is valid CSV: its row is one record at its first line (issue 11, class 7)."""
+    text = 'run_id,status,note\nr,queued,"first line\nsecond ""quoted"" line"\nr,completed,x\n'
+    recs = log_records(text)
+    assert [(r.status, r.line) for r in recs] == [(R.Queued, 2), (R.Completed, 4)]
+
+
+def test_a_quoted_cell_never_closed_is_reported(
+    log_errors: Callable[..., list[tuple[int | None, str]]], read_log: Callable[..., list[object]]
+) -> None:
+    """An open quote at the end of the input is reported at the line where the cell opened."""
+    assert log_errors('run_id,status,note\nr,queued,x\nr,completed,"oops\nmore\n') == [
+        (3, "the quoted cell opened on this line is never closed")
+    ]
+    items = read_log('run_id,status,note\nr,queued,"' + "x\n" * 100 + "r,completed,y\n", max_line_bytes=64)
+    assert "still open after 64 bytes" in str(items[0])

@@ -171,3 +171,46 @@ def test_azure_stream_items_logged_as_json_lists_are_stream_events(log_records: 
         ("run_1", "completed", "stream"),
     ]
     assert [str(r.status) for r in records[2:]] == ["queued", "in_progress"]
+
+
+# ----------------------------------------------------------------------------- issue 11
+
+
+def test_a_byte_order_mark_opens_a_json_lines_file(log_records: Callable[..., list[Record]]) -> None:
+    """A UTF-8 BOM before the first record (or any line, for concatenated files) is dropped (issue 11, class 5)."""
+    text = b'\xef\xbb\xbf{"id":"r","status":"queued"}\n\xef\xbb\xbf{"id":"r","status":"completed"}\n'
+    assert [(r.status, r.line) for r in log_records(text)] == [(R.Queued, 1), (R.Completed, 2)]
+
+
+def test_valid_json_the_fast_parser_refuses_is_read(log_records: Callable[..., list[Record]]) -> None:
+    """A lone surrogate escape is valid JSON orjson refuses: the standard parser reads it (issue 11, class 6)."""
+    text = '{"id":"r","status":"queued","instructions":"\\ud800"}\n'
+    (rec,) = log_records(text)
+    assert rec.status is R.Queued
+    assert rec.fields is not None
+    assert rec.fields["instructions"] == "\ud800"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"id":"r","status":"queued","d":' + "[" * 1100 + "]" * 1100 + "}\n", "nested too deeply"),
+        ('{"id":"r","status":"queued","t":NaN}\n', "NaN is not JSON"),
+        ('{"id":"r","status":"queued"\n', "Expecting ',' delimiter: column 28 (char 27)"),
+    ],
+)
+def test_what_no_parser_reads_is_said_precisely(
+    text: str, words: str, log_errors: Callable[..., list[tuple[int | None, str]]]
+) -> None:
+    """JSON beyond the parsers' nesting limit, NaN (not JSON) and broken JSON each get a precise message."""
+    ((line, detail),) = log_errors(text)
+    assert line == 1
+    assert words in detail
+
+
+def test_carriage_returns_end_json_lines(log_records: Callable[..., list[Record]]) -> None:
+    """A lone CR ends a line, as in Python's universal newlines; CRLF files read as before."""
+    text = '{"id":"r","status":"queued"}\r{"id":"r","status":"completed"}\r'
+    assert [(r.status, r.line) for r in log_records(text)] == [(R.Queued, 1), (R.Completed, 2)]
+    text = '{"id":"r","status":"queued"}\r\n{"id":"r","status":"completed"}\r\n'
+    assert [(r.status, r.line) for r in log_records(text)] == [(R.Queued, 1), (R.Completed, 2)]
