@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
+from runfsm.validation.formats.base import ReadPosition
 from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
 from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items
 from runfsm.validation.summary import LineCounts, Summary
@@ -259,10 +260,18 @@ def summarize_paths(
         if on_error is not None:
             on_error(error)
 
+    # with workers, a late record one process would no longer attach is counted (sorted input
+    # has none: each run's records come together)
+    position = ReadPosition() if partition is not None and partition[1] > 1 and sort_by is None else None
     items = read_items(
-        paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=summary.add_source
+        paths,
+        input_format=input_format,
+        sort_by=sort_by,
+        partition=partition,
+        on_counts=summary.add_source,
+        position=position,
     )
-    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases)
+    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases, position=position)
     if sort_by is None:
         verdicts = ledger.consume(items, counted, on_record)
     else:
@@ -273,4 +282,7 @@ def summarize_paths(
         if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
             on_verdict(verdict)
     summary.add_tally(ledger.tally or {})
+    if ledger.beyond_window:
+        summary.beyond_linger = ledger.beyond_window
+        summary.beyond_linger_at = str(ledger.beyond_window_first)
     return summary

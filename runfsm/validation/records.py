@@ -23,6 +23,7 @@ from runfsm.validation.formats.base import (
     MAX_LINE_BYTES,
     CompactRecord,
     Item,
+    ReadPosition,
     Record,
     Source,
     UniversalLines,
@@ -168,6 +169,7 @@ def _read_source(
     partition: tuple[int, int] | None,
     compact: bool,
     on_counts: Callable[[LineCounts], object] | None = None,
+    position: ReadPosition | None = None,
 ) -> Iterator[Item]:
     """The items of one input: open it, detect its format, run its reader (the one generator between them)."""
     try:
@@ -179,7 +181,7 @@ def _read_source(
         if on_counts is not None:
             on_counts(Source(where, sort_by, partition).counts)
         return
-    src = Source(name or opened_name, sort_by, partition, compact)
+    src = Source(name or opened_name, sort_by, partition, compact, position)
     first = src.reporter
     try:
         if partition is not None and partition[1] > 1 and not _is_regular(stream):
@@ -203,6 +205,9 @@ def _read_source(
         if owned:
             stream.close()
         counts = src.counts
+        if position is not None:
+            position.base += counts.lines
+            position.line_extra = 0
         if not first:
             counts.lines = 0  # worker 0 counts the lines read
         if on_counts is not None:
@@ -338,12 +343,14 @@ def read_items(
     partition: tuple[int, int] | None = None,
     compact: bool = True,
     on_counts: Callable[[LineCounts], object] | None = None,
+    position: ReadPosition | None = None,
 ) -> Iterator[Item]:
     """Like :func:`read_paths`, but a plain run object comes as a :data:`CompactRecord` tuple.
 
     Building a :class:`Record` costs more than the tuple; bulk validation builds one
     (:func:`as_record`) only for a run that needs it. ``on_counts`` receives each input's
-    :class:`~runfsm.validation.summary.LineCounts` once it is read.
+    :class:`~runfsm.validation.summary.LineCounts` once it is read. ``position`` (with a
+    partition) follows how far the inputs were read, in every worker alike (see ``ReadPosition``).
     """
     _check_options(input_format, max_line_bytes, partition)
     return itertools.chain.from_iterable(
@@ -356,6 +363,7 @@ def read_items(
             partition=partition,
             compact=compact,
             on_counts=on_counts,
+            position=position,
         )
         for path in paths
     )
