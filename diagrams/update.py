@@ -1,7 +1,8 @@
-"""Regenerate the committed diagrams and the README's lifecycle block from the declaration.
+"""Regenerate the committed diagrams and the README's lifecycle blocks from the declarations.
 
-``lifecycle.{mmd,dot,svg}`` draw the declaration; ``samples-overlay.svg`` draws the bundled
-sample logs on it, with one run highlighted (the README's example of an overlay).
+``<key>-lifecycle.{mmd,dot,svg}`` draw each preset (``run``, ``response``, ``batch``);
+``samples-overlay.svg`` draws the bundled sample logs on the run's, with one run highlighted
+(the README's example of an overlay). The README has one generated block per preset.
 
 Run from the repository root after changing a table in ``runfsm/lifecycles/``, the model or the renderers::
 
@@ -15,30 +16,36 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from runfsm.commands.diagram import README_BEGIN, README_END, SAMPLES_OVERLAY_ARGS, readme_block
+from runfsm.commands.diagram import SAMPLES_OVERLAY_ARGS, diagram_stem, readme_block, readme_markers
 from runfsm.commands.main import main
 from runfsm.commands.validate import sample_paths
+from runfsm.lifecycles import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def update() -> int:
-    """Write diagrams/lifecycle.{mmd,dot,svg}, diagrams/samples-overlay.svg and the README block."""
-    for suffix in ("mmd", "dot", "svg"):
-        code = main(["diagram", "-o", str(ROOT / "diagrams" / f"lifecycle.{suffix}")])
-        if code != 0:
-            return code
+    """Write diagrams/<key>-lifecycle.{mmd,dot,svg}, diagrams/samples-overlay.svg and the README blocks."""
+    for lifecycle in PRESETS.values():
+        for suffix in ("mmd", "dot", "svg"):
+            target = ROOT / "diagrams" / f"{diagram_stem(lifecycle)}.{suffix}"
+            code = main(["diagram", "--lifecycle", lifecycle.key, "-o", str(target)])
+            if code != 0:
+                return code
     overlay = ["diagram", "--overlay", *sample_paths(), *SAMPLES_OVERLAY_ARGS]
     code = main([*overlay, "-o", str(ROOT / "diagrams" / "samples-overlay.svg")])
     if code != 0:
         return code
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    start, end = text.find(README_BEGIN), text.find(README_END)
-    if start < 0 or end < start:
-        print(f"{readme}: markers not found; put {README_BEGIN!r} and {README_END!r} under '## The lifecycle'")
-        return 2
-    readme.write_text(text[:start] + readme_block() + text[end + len(README_END) + 1 :], encoding="utf-8")
+    for lifecycle in PRESETS.values():
+        begin, end_marker = readme_markers(lifecycle)
+        start, end = text.find(begin), text.find(end_marker)
+        if start < 0 or end < start:
+            print(f"{readme}: markers not found; put {begin!r} and {end_marker!r} where the {lifecycle.key} goes")
+            return 2
+        text = text[:start] + readme_block(lifecycle) + text[end + len(end_marker) + 1 :]
+    readme.write_text(text, encoding="utf-8")
     return 0
 
 

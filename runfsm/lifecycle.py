@@ -18,6 +18,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from runfsm.exceptions import LifecycleError
+from runfsm.fields import FieldChecks
+from runfsm.parsing import Snapshot, StatusParser
 from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
 if TYPE_CHECKING:
@@ -142,6 +144,8 @@ class Lifecycle(Generic[S]):
         title: str | None = None,
         sources: Iterable[Source] = (),
         webhooks: Mapping[str, S] | None = None,
+        parser: StatusParser[S] | None = None,
+        field_checks: FieldChecks[S] | None = None,
     ) -> None:
         self.name = name
         self.key = key if key is not None else name
@@ -162,6 +166,12 @@ class Lifecycle(Generic[S]):
         """Webhook event types (``response.completed``) and the status each announces."""
         self.events: Mapping[str, S] = {s.event: s for s in self.states if s.event is not None}
         """Stream event names and the status each announces."""
+        self.parser: StatusParser[S] = (
+            parser if parser is not None else StatusParser(states, object_type=object_type, names=self.webhooks)
+        )
+        """Reads this lifecycle's statuses, objects, stream events and webhook payloads."""
+        self.field_checks: FieldChecks[S] = field_checks if field_checks is not None else FieldChecks({}, states=states)
+        """This lifecycle's field invariants, compiled (none unless given)."""
         for event, state in self.webhooks.items():
             if state not in self.states:
                 raise LifecycleError(f"{name}: webhook {event} maps to {state!r}, not a state of this lifecycle")
@@ -325,6 +335,18 @@ class Lifecycle(Generic[S]):
             "webhooks": {event: state.name for event, state in self.webhooks.items()},
             "sources": [{"key": s.key, "title": s.title, "url": s.url} for s in self.sources.values()],
         }
+
+    def parse(self, value: object) -> S:
+        """The status ``value`` stands for, read by this lifecycle's parser (see :func:`runfsm.status.parse_status`)."""
+        return self.parser.parse(value)
+
+    def read(self, value: object) -> Snapshot[S]:
+        """Status, id and fields of one observation (see :func:`runfsm.status.read_run`)."""
+        return self.parser.read(value)
+
+    def check_fields(self, status: S, fields: Mapping[str, Any]) -> tuple[str, ...]:
+        """One message per field invariant of ``status`` that the object ``fields`` breaks."""
+        return self.field_checks.check(status, fields)
 
     def webhook_status(self, event_type: str) -> S | None:
         """The status a webhook event type announces (``"batch.completed"`` gives ``Completed``), or None."""

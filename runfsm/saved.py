@@ -33,7 +33,7 @@ from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from runfsm.lifecycle import Edge, Lifecycle
-    from runfsm.status import RunStatus
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["FORMAT", "OUTCOMES", "MakeEntry", "SavedTracker", "Step", "read_entry", "read_saved"]
 
@@ -80,12 +80,12 @@ class Step:
     reader checks each distinct step once.
     """
 
-    status: RunStatus | None
-    source: RunStatus
-    state: RunStatus
+    status: LifecycleState | None
+    source: LifecycleState
+    state: LifecycleState
     outcome: str
-    inferred: tuple[RunStatus, ...]
-    lenient: tuple[Edge[RunStatus], ...]
+    inferred: tuple[LifecycleState, ...]
+    lenient: tuple[Edge[Any], ...]
     calls: tuple[Trigger, ...]
     missing_calls: tuple[Trigger, ...]
 
@@ -108,7 +108,7 @@ class SavedTracker(Generic[E]):
     on_illegal: str
     on_missing_call: str
     keep_raw: bool
-    state: RunStatus
+    state: LifecycleState
     pending_calls: frozenset[Trigger]
     round_calls: frozenset[str] | None
     """The tool-call ids of the paused round the run is in (None: not known)."""
@@ -128,24 +128,24 @@ _NO_LIST: list[Any] = []
 class _Reader:
     """Decodes and checks history entries against one lifecycle (lookups built once per document)."""
 
-    def __init__(self, lifecycle: Lifecycle[RunStatus]) -> None:
+    def __init__(self, lifecycle: Lifecycle[Any]) -> None:
         self.lifecycle = lifecycle
-        self.names: dict[str, RunStatus] = dict(lifecycle.by_name())
+        self.names: dict[str, LifecycleState] = dict(lifecycle.by_name())
         self.known = ", ".join(self.names)
         self.steps: dict[tuple[object, ...], Step] = {}
 
-    def state(self, value: object, field: str) -> RunStatus:
+    def state(self, value: object, field: str) -> LifecycleState:
         state = self.names.get(value) if isinstance(value, str) else None
         if state is None:
             raise _fail(field, f"{value!r} is not a state of lifecycle {self.lifecycle.name!r} (one of {self.known})")
         return state
 
-    def states(self, value: object, field: str) -> tuple[RunStatus, ...]:
+    def states(self, value: object, field: str) -> tuple[LifecycleState, ...]:
         items = _list(value, field)
         return tuple(self.state(v, f"{field}[{i}]") for i, v in enumerate(items))
 
-    def edges(self, value: object, field: str) -> tuple[Edge[RunStatus], ...]:
-        edges: list[Edge[RunStatus]] = []
+    def edges(self, value: object, field: str) -> tuple[Edge[Any], ...]:
+        edges: list[Edge[Any]] = []
         for i, pair in enumerate(_list(value, field)):
             where = f"{field}[{i}]"
             if not isinstance(pair, list) or len(pair) != 2:
@@ -244,7 +244,7 @@ class _Reader:
             raise _fail(f"{field}.inferred", f"only inferred entries list inferred states, this one is {outcome!r}")
         if outcome not in ("illegal", "unrecorded_call") and e.missing_calls:
             raise _fail(f"{field}.missing_calls", f"a {outcome!r} entry misses no call")
-        expected_lenient: tuple[Edge[RunStatus], ...] = ()
+        expected_lenient: tuple[Edge[Any], ...] = ()
         expected_calls: tuple[Trigger, ...] = ()
         if outcome == "call":
             if len(e.calls) != 1 or raw != e.calls[0].value:
@@ -274,7 +274,7 @@ class _Reader:
                 raise _fail(f"{field}.outcome", f"{e.source.name} -> {e.status.name} is legal, not illegal")
         elif outcome in ("inferred", "unrecorded_call"):
             assert e.status is not None
-            path: list[Edge[RunStatus]] = []
+            path: list[Edge[Any]] = []
             at = e.source
             for i, state in enumerate((*e.inferred, e.status)):
                 edge = self.lifecycle.edge(at, state)
@@ -297,11 +297,11 @@ def _value(trigger: Trigger) -> str:
     return trigger.value
 
 
-def _name(state: RunStatus | None) -> str:
+def _name(state: LifecycleState | None) -> str:
     return "null" if state is None else state.name
 
 
-def _pairs(edges: Sequence[Edge[RunStatus]]) -> list[list[str]]:
+def _pairs(edges: Sequence[Edge[Any]]) -> list[list[str]]:
     return [[e.source.name, e.dest.name] for e in edges]
 
 
@@ -341,12 +341,12 @@ def _strings(value: object, field: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-def read_entry(data: object, *, lifecycle: Lifecycle[RunStatus], make: MakeEntry[E]) -> E:
+def read_entry(data: object, *, lifecycle: Lifecycle[Any], make: MakeEntry[E]) -> E:
     """Check one history entry on its own (as ``Observation.from_dict`` reads it); fields are named ``entry.*``."""
     return _Reader(lifecycle).entry(data, "entry", make)[0]
 
 
-def read_saved(data: object, *, lifecycle: Lifecycle[RunStatus], make: MakeEntry[E]) -> SavedTracker[E]:
+def read_saved(data: object, *, lifecycle: Lifecycle[Any], make: MakeEntry[E]) -> SavedTracker[E]:
     """Check a saved tracker document (the decoded JSON) and decode it; raise SavedTrackerError naming the field.
 
     ``make`` builds each restored history entry (the tracker passes one that builds an

@@ -52,7 +52,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypedDict
+from typing import Any, ClassVar, Generic, Literal, TypedDict, cast
+
+from typing_extensions import TypeVar
 
 from runfsm.exceptions import (
     CallbackError,
@@ -63,7 +65,6 @@ from runfsm.exceptions import (
     UnknownStatus,
     WrongRun,
 )
-from runfsm.invariants import check_fields
 from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.saved import FORMAT, Step, read_entry, read_saved
@@ -72,11 +73,9 @@ from runfsm.status import (
     StatusAliases,
     alias_key,
     aliased_snapshot,
-    parse_status,
-    read_run,
     tool_call_ids,
 )
-from runfsm.vocabulary import Trigger
+from runfsm.vocabulary import LifecycleState, Trigger
 
 __all__ = [
     "EnterCallback",
@@ -100,6 +99,13 @@ _ON_ILLEGAL: tuple[str, ...] = ("log", "raise", "record")
 _ON_MISSING: tuple[str, ...] = ("reject", "assume")
 _ALL_CALLS = frozenset({Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL})
 _NO_CALLS: frozenset[Trigger] = frozenset()
+
+S = TypeVar("S", bound=LifecycleState, default=RunStatus)
+"""The state enum of the tracked lifecycle (run statuses unless told otherwise)."""
+
+
+def _lifecycle_or_run(lifecycle: Lifecycle[S] | None) -> Lifecycle[S]:
+    return lifecycle if lifecycle is not None else cast("Lifecycle[S]", RUN_LIFECYCLE)
 
 
 class Outcome(enum.Enum):
@@ -131,7 +137,7 @@ class Outcome(enum.Enum):
 
 
 @dataclass(slots=True, eq=True)
-class Observation:
+class Observation(Generic[S]):
     """One entry of a tracker's history. Read-only by convention (not frozen: frozen costs microseconds)."""
 
     index: int
@@ -140,16 +146,16 @@ class Observation:
     """When it was observed (the ``at`` argument, or the tracker's clock)."""
     raw: object
     """What was passed to ``observe`` (or the call's name for ``CALL`` entries)."""
-    status: RunStatus | None
+    status: S | None
     """The parsed status; None for unknown statuses and for calls."""
-    source: RunStatus
+    source: S
     """The tracker's state before."""
-    state: RunStatus
+    state: S
     """The tracker's state after (equal to ``source`` when rejected)."""
     outcome: Outcome
-    inferred: tuple[RunStatus, ...] = ()
+    inferred: tuple[S, ...] = ()
     """Poll mode: states the run must have passed through unobserved, in order."""
-    lenient: tuple[Edge[RunStatus], ...] = ()
+    lenient: tuple[Edge[S], ...] = ()
     """Lenient edges this observation used (directly or on its inferred path)."""
     calls: tuple[Trigger, ...] = ()
     """Client calls: the one recorded (``CALL``), or those the inferred path used up."""
@@ -181,43 +187,43 @@ class Observation:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE) -> Observation:
+    def from_dict(cls, data: Mapping[str, Any], *, lifecycle: Lifecycle[Any] | None = None) -> Observation[Any]:
         """Inverse of :meth:`to_dict`; :class:`~runfsm.exceptions.SavedTrackerError` names a bad field."""
-        return read_entry(data, lifecycle=lifecycle, make=_observation)
+        return read_entry(data, lifecycle=_lifecycle_or_run(lifecycle), make=_observation)
 
 
 @dataclass(frozen=True, slots=True)
-class StateEntered:
+class StateEntered(Generic[S]):
     """What an on-enter callback receives."""
 
-    tracker: RunTracker
-    state: RunStatus
+    tracker: RunTracker[S]
+    state: S
     """The state entered (the tracker is in it while the callback runs)."""
-    previous: RunStatus
+    previous: S
     """The state left."""
-    observation: Observation
+    observation: Observation[S]
     """The observation that caused it (already in the history)."""
     inferred: bool
     """True if the state was not observed but inferred on a poll path."""
 
 
-EnterCallback = Callable[[StateEntered], object]
+EnterCallback = Callable[[StateEntered[Any]], object]
 
 
 class _IllegalFields(TypedDict):
     run_id: str | None
-    source: RunStatus
-    target: RunStatus
+    source: LifecycleState
+    target: LifecycleState
     index: int
     mode: str
-    allowed: tuple[RunStatus, ...]
+    allowed: tuple[LifecycleState, ...]
 
 
 @dataclass(slots=True)
-class _Entering:
-    observation: Observation
-    dest: RunStatus
-    previous: RunStatus
+class _Entering(Generic[S]):
+    observation: Observation[S]
+    dest: S
+    previous: S
     errors: list[BaseException] = field(default_factory=list)
 
 
@@ -241,7 +247,9 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _observation(index: int, time: float | None, raw: object, step: Step, warnings: tuple[str, ...]) -> Observation:
+def _observation(
+    index: int, time: float | None, raw: object, step: Step, warnings: tuple[str, ...]
+) -> Observation[Any]:
     return Observation(
         index,
         time,
@@ -266,7 +274,7 @@ def _ordered(calls: frozenset[Trigger]) -> tuple[Trigger, ...]:
 
 def _jsonable(value: object) -> object:
     if value is None or isinstance(value, (str, int, float, bool)):
-        return value.name if isinstance(value, RunStatus) else value
+        return value.name if isinstance(value, LifecycleState) else value
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -280,8 +288,13 @@ def _jsonable(value: object) -> object:
     return repr(value)
 
 
-class RunTracker:
+class RunTracker(Generic[S]):
     """Follows one run: feed it what you observe; it knows where the run is and what was legal.
+
+    ``lifecycle`` picks what is tracked: the Assistants run by default, or another preset
+    (``RunTracker("resp_1", lifecycle=RESPONSE_LIFECYCLE)`` follows a background response,
+    ``BATCH_LIFECYCLE`` a batch). Statuses, objects and events are read by that lifecycle's
+    parser and checked against its field invariants.
 
     >>> t = RunTracker("run_1", mode="stream", on_illegal="record")
     >>> t.observe("queued").outcome, t.observe("in_progress").outcome
@@ -308,16 +321,17 @@ class RunTracker:
         "state",
     )
 
-    _class_hooks: ClassVar[dict[RunStatus, str]] = {}
+    _class_hooks: ClassVar[dict[str, str]] = {}
+    """State name -> the subclass method ``on_enter_<Name>`` called on entering it."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        hooks: dict[RunStatus, str] = {}
-        for status in RunStatus:
-            name = f"on_enter_{status.name}"
-            if callable(getattr(cls, name, None)):
-                hooks[status] = name
-        cls._class_hooks = hooks
+        prefix = "on_enter_"
+        cls._class_hooks = {
+            name[len(prefix) :]: name
+            for name in dir(cls)
+            if name.startswith(prefix) and len(name) > len(prefix) and callable(getattr(cls, name, None))
+        }
 
     def __init__(
         self,
@@ -328,7 +342,7 @@ class RunTracker:
         on_missing_call: OnMissingCall = "reject",
         keep_raw: bool = True,
         clock: Callable[[], float] | None = time.time,
-        lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+        lifecycle: Lifecycle[S] | None = None,
         aliases: StatusAliases | None = None,
     ) -> None:
         if mode not in _MODES:
@@ -344,17 +358,17 @@ class RunTracker:
         self.keep_raw = keep_raw
         self.aliases: StatusAliases = aliases or {}
         """Misspelled statuses read as the status meant (:func:`~runfsm.status.status_aliases`); none by default."""
-        self.lifecycle = lifecycle
-        self.state: RunStatus = lifecycle.initial
-        self.history: list[Observation] = []
+        self.lifecycle: Lifecycle[S] = _lifecycle_or_run(lifecycle)
+        self.state: S = self.lifecycle.initial
+        self.history: list[Observation[S]] = []
         self._pending: frozenset[Trigger] = _NO_CALLS
         self._round_calls: frozenset[str] | None = None
         """The tool-call ids of the paused round the run is in (None: not known)."""
         self._answered_calls: frozenset[str] | None = None
         """The tool-call ids of the round the last recorded submit answered."""
-        self._callbacks: dict[RunStatus, list[EnterCallback]] | None = None
+        self._callbacks: dict[S, list[EnterCallback]] | None = None
         self._clock = clock
-        self._entering: _Entering | None = None
+        self._entering: _Entering[S] | None = None
 
     def __repr__(self) -> str:
         return f"<RunTracker {self.run_id!r} {self.state.label} ({self.mode}, {len(self.history)} observations)>"
@@ -362,7 +376,7 @@ class RunTracker:
     # -- reading
 
     @property
-    def status(self) -> RunStatus:
+    def status(self) -> S:
         """The current state (alias of ``state``)."""
         return self.state
 
@@ -381,21 +395,21 @@ class RunTracker:
         """Client calls recorded and not yet used to explain a jump."""
         return self._pending
 
-    def allowed(self) -> tuple[RunStatus, ...]:
+    def allowed(self) -> tuple[S, ...]:
         """Statuses a stream may show next (direct successors)."""
         return self.lifecycle.successors(self.state)
 
     @property
-    def violations(self) -> list[Observation]:
+    def violations(self) -> list[Observation[S]]:
         """The rejected observations, in order."""
         return [o for o in self.history if o.outcome.is_rejection]
 
     # -- callbacks
 
-    def on_enter(self, state: RunStatus, callback: EnterCallback) -> EnterCallback:
+    def on_enter(self, state: S, callback: EnterCallback) -> EnterCallback:
         """Call ``callback(event)`` whenever the run enters ``state``; returns ``callback``."""
-        if not isinstance(state, RunStatus):
-            raise TypeError(f"on_enter takes a RunStatus, got {state!r}")
+        if not isinstance(state, self.lifecycle.state_type):
+            raise TypeError(f"on_enter takes a {self.lifecycle.state_type.__name__}, got {state!r}")
         if not callable(callback):
             raise TypeError(f"on_enter callback must be callable, got {callback!r}")
         if self._callbacks is None:
@@ -405,22 +419,24 @@ class RunTracker:
 
     # -- client calls
 
-    def submitted_tool_outputs(self, *, at: float | None = None) -> Observation:
+    def submitted_tool_outputs(self, *, at: float | None = None) -> Observation[S]:
         """Record that the client submitted tool outputs (explains requires_action -> queued in polls)."""
         return self.record_call(Trigger.SUBMIT_TOOL_OUTPUTS, at=at)
 
-    def cancel_requested(self, *, at: float | None = None) -> Observation:
+    def cancel_requested(self, *, at: float | None = None) -> Observation[S]:
         """Record that the client asked to cancel (explains a polled jump into cancelling)."""
         return self.record_call(Trigger.CANCEL, at=at)
 
-    def record_call(self, call: Trigger, *, at: float | None = None) -> Observation:
+    def record_call(self, call: Trigger, *, at: float | None = None) -> Observation[S]:
         """Record a client call (``Trigger.SUBMIT_TOOL_OUTPUTS`` or ``Trigger.CANCEL``)."""
         if not isinstance(call, Trigger) or not call.is_client_call:
             raise ValueError(f"record_call takes Trigger.SUBMIT_TOOL_OUTPUTS or Trigger.CANCEL, got {call!r}")
         warnings: tuple[str, ...] = ()
         if self.is_terminal:
             warnings = (f"{call.value} recorded after the run ended ({self.state})",)
-        elif call is Trigger.SUBMIT_TOOL_OUTPUTS and self.state is not RunStatus.RequiresAction:
+        elif call not in self.lifecycle.client_calls:
+            warnings = (f"{call.value} recorded, but no edge of the {self.lifecycle.title} lifecycle needs it",)
+        elif call is Trigger.SUBMIT_TOOL_OUTPUTS and not self.state.is_paused:
             warnings = (f"submit_tool_outputs recorded while the run was last seen {self.state}",)
         self._pending = self._pending | {call}
         if call is Trigger.SUBMIT_TOOL_OUTPUTS:
@@ -448,7 +464,7 @@ class RunTracker:
 
     def observe(
         self, value: object, *, at: float | None = None, tool_calls: Iterable[str] | None = None
-    ) -> Observation:
+    ) -> Observation[S]:
         """Feed one observed status; return the history entry it produced.
 
         ``value`` is anything :func:`~runfsm.status.parse_status` accepts: a status string,
@@ -467,12 +483,10 @@ class RunTracker:
         tell a stale view of the round just answered from a new round (see the module docs).
         """
         calls = frozenset(tool_calls) if tool_calls is not None else None
-        states = self.lifecycle.state_type
-        if states is not RunStatus and isinstance(value, states):  # a state of another lifecycle, as its member
-            return self._advance(value, value, (), at, calls)
-        if isinstance(value, (str, RunStatus)):  # the common case: no run object, no fields to check
+        lifecycle = self.lifecycle
+        if isinstance(value, (str, LifecycleState)):  # the common case: no run object, no fields to check
             try:
-                status = parse_status(value)
+                status = lifecycle.parse(value)
             except UnknownStatus as err:
                 aliased = self._alias(err)
                 if aliased is None:
@@ -480,7 +494,7 @@ class RunTracker:
                 status = aliased
             return self._advance(value, status, (), at, calls)
         try:
-            snapshot = read_run(value)
+            snapshot = lifecycle.read(value)
         except UnknownStatus as err:
             aliased = self._alias(err)
             if aliased is None:
@@ -493,7 +507,7 @@ class RunTracker:
                 raise WrongRun(self.run_id, snapshot.run_id)
         warnings: tuple[str, ...] = ()
         if snapshot.fields is not None:
-            warnings = check_fields(snapshot.status, snapshot.fields)
+            warnings = lifecycle.check_fields(snapshot.status, snapshot.fields)
             if calls is None and snapshot.status.is_paused:
                 calls = tool_call_ids(snapshot.fields)
         return self._advance(value, snapshot.status, warnings, at, calls)
@@ -501,17 +515,17 @@ class RunTracker:
     def _advance(
         self,
         raw: object,
-        dest: RunStatus,
+        dest: S,
         warnings: tuple[str, ...],
         at: float | None,
         calls: frozenset[str] | None = None,
-    ) -> Observation:
+    ) -> Observation[S]:
         source = self.state
         lifecycle = self.lifecycle
         code = lifecycle.lookup[source][dest]
         outcome = Outcome.ACCEPTED
-        route: Route[RunStatus] | None = None
-        lenient: tuple[Edge[RunStatus], ...] = ()
+        route: Route[S] | None = None
+        lenient: tuple[Edge[S], ...] = ()
         used: frozenset[Trigger] = _NO_CALLS
         missing: tuple[Trigger, ...] = ()
 
@@ -584,7 +598,7 @@ class RunTracker:
             self.state = dest
         return obs
 
-    def _alias(self, err: UnknownStatus) -> RunStatus | None:
+    def _alias(self, err: UnknownStatus) -> S | None:
         """The status an unknown one is an alias of, if the tracker was given aliases."""
         if not self.aliases or not isinstance(err.value, str):
             return None
@@ -592,7 +606,7 @@ class RunTracker:
 
     # -- rejections
 
-    def _reject_unknown(self, raw: object, err: UnknownStatus, at: float | None) -> Observation:
+    def _reject_unknown(self, raw: object, err: UnknownStatus, at: float | None) -> Observation[S]:
         obs = Observation(
             index=len(self.history),
             time=self._now(at),
@@ -618,7 +632,7 @@ class RunTracker:
             )
         return obs
 
-    def _report_illegal(self, obs: Observation) -> None:
+    def _report_illegal(self, obs: Observation[S]) -> None:
         assert obs.status is not None
         if self.on_illegal == "raise":
             fields: _IllegalFields = {
@@ -647,7 +661,7 @@ class RunTracker:
                 f"; needs an unrecorded {why}" if why else "",
             )
 
-    def _log_rejection(self, obs: Observation, target: str, message: str, *args: object) -> None:
+    def _log_rejection(self, obs: Observation[S], target: str, message: str, *args: object) -> None:
         """One WARNING on the ``runfsm`` logger, with the fields log pipelines index in ``extra``."""
         logger.warning(
             message,
@@ -666,7 +680,7 @@ class RunTracker:
 
     # -- entering states through the shared machine
 
-    def _enter_through_machine(self, obs: Observation, route: Route[RunStatus] | None) -> None:
+    def _enter_through_machine(self, obs: Observation[S], route: Route[S] | None) -> None:
         from transitions.core import EventData, MachineError  # noqa: PLC0415
 
         machine = self.lifecycle.machine
@@ -707,7 +721,7 @@ class RunTracker:
         )
         entering.previous = state
         callbacks: list[EnterCallback] = []
-        hook = self._class_hooks.get(state)
+        hook = self._class_hooks.get(state.name)
         if hook is not None:
             callbacks.append(getattr(self, hook))
         if self._callbacks is not None:
@@ -750,18 +764,21 @@ class RunTracker:
         data: Mapping[str, Any],
         *,
         clock: Callable[[], float] | None = time.time,
-        lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+        lifecycle: Lifecycle[Any] | None = None,
         aliases: StatusAliases | None = None,
-    ) -> RunTracker:
+    ) -> RunTracker[Any]:
         """Restore a tracker saved with :meth:`to_dict` (``aliases`` are settings, like ``clock``: give them again).
+
+        Into the run lifecycle unless ``lifecycle`` says otherwise.
 
         The document is checked whole before anything is restored (see :mod:`runfsm.saved`):
         a malformed or inconsistent one raises :class:`~runfsm.exceptions.SavedTrackerError`
         (also a ``ValueError``) naming the field.
         """
+        lifecycle = _lifecycle_or_run(lifecycle)
         with _collector_paused():
             saved = read_saved(data, lifecycle=lifecycle, make=_observation)
-        tracker = cls(
+        tracker: RunTracker[Any] = cls(
             saved.run_id,
             mode=saved.mode,  # type: ignore[arg-type]  # checked by read_saved
             on_illegal=saved.on_illegal,  # type: ignore[arg-type]
@@ -779,7 +796,7 @@ class RunTracker:
         return tracker
 
     @classmethod
-    def from_json(cls, text: str | bytes, **kwargs: Any) -> RunTracker:
+    def from_json(cls, text: str | bytes, **kwargs: Any) -> RunTracker[Any]:
         """Restore a tracker saved with :meth:`to_json`; bad text raises :class:`~runfsm.exceptions.SavedTrackerError`.
 
         ``text`` is the JSON as ``str`` or UTF-8 ``bytes``; ``kwargs`` go to :meth:`from_dict`.
@@ -795,6 +812,6 @@ class RunTracker:
 
     # -- convenience
 
-    def observe_all(self, values: Iterable[object]) -> list[Observation]:
+    def observe_all(self, values: Iterable[object]) -> list[Observation[S]]:
         """Observe each value in order; return their history entries."""
         return [self.observe(v) for v in values]

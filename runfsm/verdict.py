@@ -13,8 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from runfsm.lifecycle import Edge
-    from runfsm.status import RunStatus
-    from runfsm.vocabulary import Trigger
+    from runfsm.vocabulary import LifecycleState, Trigger
 
 __all__ = ["Location", "Offense", "OffenseKind", "RunResult", "Step", "StepKind", "Verdict", "raw_text"]
 
@@ -65,13 +64,13 @@ class Offense:
     index: int
     """Position of the observation in the run's history."""
     location: Location | None
-    source: RunStatus
+    source: LifecycleState
     """The state the run was in."""
-    target: RunStatus | None
+    target: LifecycleState | None
     """The observed status (None when unknown)."""
     raw: str
     """The observed value as text (the unknown status itself, for example)."""
-    allowed: tuple[RunStatus, ...]
+    allowed: tuple[LifecycleState, ...]
     """Direct successors of ``source``."""
     missing_calls: tuple[Trigger, ...] = ()
 
@@ -120,8 +119,8 @@ class StepKind(enum.Enum):
 class Step:
     """One edge of a run's path."""
 
-    source: RunStatus
-    dest: RunStatus
+    source: LifecycleState
+    dest: LifecycleState
     kind: StepKind
     lenient: bool
     index: int
@@ -135,15 +134,15 @@ class Verdict:
     run_id: str | None
     mode: Mode
     result: RunResult
-    final: RunStatus
+    final: LifecycleState
     """The state the run was left in."""
     observations: int
     """Status observations (client calls excluded)."""
     offenses: tuple[Offense, ...] = ()
     """Illegal jumps, unknown statuses and unrecorded client calls, in order."""
-    inferred: tuple[tuple[int, tuple[RunStatus, ...]], ...] = ()
+    inferred: tuple[tuple[int, tuple[LifecycleState, ...]], ...] = ()
     """Poll mode: (observation index, states passed through unobserved)."""
-    lenient: tuple[Edge[RunStatus], ...] = ()
+    lenient: tuple[Edge[Any], ...] = ()
     """Lenient edges used, in order."""
     warnings: tuple[tuple[int, Location | None, str], ...] = ()
     """Field-invariant warnings: (observation index, location, message)."""
@@ -206,8 +205,8 @@ class Verdict:
         """
         lifecycle = tracker.lifecycle
         offenses: list[Offense] = []
-        inferred: list[tuple[int, tuple[RunStatus, ...]]] = []
-        lenient: list[Edge[RunStatus]] = []
+        inferred: list[tuple[int, tuple[LifecycleState, ...]]] = []
+        lenient: list[Edge[Any]] = []
         warnings: list[tuple[int, Location | None, str]] = []
         notes: list[tuple[int, Location | None, str]] = []
         steps: list[Step] = []

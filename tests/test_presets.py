@@ -180,3 +180,35 @@ def test_to_dict_carries_key_object_webhooks_and_sources(lifecycle: Lifecycle[An
     assert data["object"] == lifecycle.object_type
     assert set(data["webhooks"]) == set(lifecycle.webhooks)
     assert {s["key"] for s in data["sources"]} == set(lifecycle.sources)
+
+
+@ALL
+def test_a_lifecycle_survives_pickling(lifecycle: Lifecycle[Any]) -> None:
+    """Worker processes (``--jobs``) receive lifecycles by pickle: the copy parses and checks the same."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(lifecycle))
+    for state in lifecycle.states:
+        assert copy.parse(state.name) is state
+        assert copy.check_fields(state, {}) == lifecycle.check_fields(state, {})
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "runfsm.lifecycles",
+        "runfsm.lifecycles.response",
+        "runfsm.lifecycles.batch",
+        "runfsm.parsing",
+        "runfsm.following.objects",
+    ],
+)
+def test_preset_module_doctests(module_name: str) -> None:
+    """Every example in the preset modules' docstrings is true."""
+    import doctest
+    import importlib
+
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 0

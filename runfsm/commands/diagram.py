@@ -4,32 +4,58 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from runfsm.commands.target import claim
 from runfsm.drawing.diagram import EXTENSIONS, FORMATS, format_for, lifecycle_diagram, render
 from runfsm.exceptions import DiagramError
+from runfsm.lifecycles import PRESETS, RUN_LIFECYCLE, preset
 from runfsm.printable import printable
 
 if TYPE_CHECKING:
     import argparse
 
     from runfsm.drawing.diagram import Diagram, Format
+    from runfsm.lifecycle import Lifecycle
 
-__all__ = ["README_BEGIN", "README_END", "SAMPLES_OVERLAY_ARGS", "add_arguments", "readme_block", "run"]
+__all__ = [
+    "README_BEGIN",
+    "README_END",
+    "SAMPLES_OVERLAY_ARGS",
+    "add_arguments",
+    "diagram_stem",
+    "readme_block",
+    "readme_markers",
+    "run",
+]
 
-README_BEGIN = "<!-- BEGIN generated from the declaration by `python diagrams/update.py`: do not edit -->"
-README_END = "<!-- END generated -->"
+
+def readme_markers(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> tuple[str, str]:
+    """The comments around a lifecycle's generated block in the README."""
+    return (
+        f"<!-- BEGIN generated from the {lifecycle.key} declaration by `python diagrams/update.py`: do not edit -->",
+        f"<!-- END generated {lifecycle.key} -->",
+    )
+
+
+README_BEGIN, README_END = readme_markers()
+"""The markers of the default lifecycle's block (the Assistants run's)."""
 SAMPLES_OVERLAY_ARGS = ("--run", "run_late4")
 """How ``diagrams/samples-overlay.svg`` is drawn from the bundled samples (after ``--overlay SAMPLES...``)."""
 
 
-def readme_block() -> str:
-    """The README's lifecycle block: the Mermaid diagram and the transition table, between markers."""
+def diagram_stem(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> str:
+    """The name of a lifecycle's committed diagrams: ``diagrams/<stem>.{mmd,dot,svg}``."""
+    return f"{lifecycle.key}-lifecycle"
+
+
+def readme_block(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> str:
+    """A lifecycle's README block: the Mermaid diagram, the transition table and the sources, between markers."""
     from runfsm.commands.lifecycle import markdown_table  # noqa: PLC0415
 
-    mermaid = render(lifecycle_diagram(), format="mermaid").decode("utf-8")
-    return f"{README_BEGIN}\n```mermaid\n{mermaid}```\n\n{markdown_table()}{README_END}\n"
+    begin, end = readme_markers(lifecycle)
+    mermaid = render(lifecycle_diagram(lifecycle), format="mermaid").decode("utf-8")
+    return f"{begin}\n```mermaid\n{mermaid}```\n\n{markdown_table(lifecycle)}{end}\n"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(.mmd, .dot, .gv, .svg, .png; any other is an error)",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument(
+        "--lifecycle",
+        choices=("auto", *PRESETS),
+        default="auto",
+        help="which lifecycle to draw: Assistants run, background response or batch; auto: the run, or with "
+        "--overlay the one the logs' first records name (default: auto)",
+    )
     parser.add_argument(
         "--overlay",
         nargs="+",
@@ -79,8 +112,12 @@ def _overlay(args: argparse.Namespace) -> tuple[Diagram, int]:
         errors += 1
         print(f"runfsm diagram: {printable(str(err))}", file=sys.stderr)
 
-    overlay = Overlay(highlight=args.run)
-    overlay.update(validate_paths(args.overlay, mode=args.mode, strict=args.strict, on_error=on_error))
+    from runfsm.validation.records import resolve_lifecycle  # noqa: PLC0415
+
+    lifecycle = resolve_lifecycle(args.lifecycle, args.overlay)
+    overlay = Overlay(highlight=args.run, lifecycle=lifecycle)
+    verdicts = validate_paths(args.overlay, mode=args.mode, strict=args.strict, on_error=on_error, lifecycle=lifecycle)
+    overlay.update(verdicts)
     if args.run is not None and overlay.highlighted is None:
         raise DiagramError(f"--run {args.run}: no run with this id in {', '.join(args.overlay)}")
     return overlay.diagram(title=args.title, aggregate=args.aggregate), errors
@@ -115,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         if args.overlay is not None:
             diagram, errors = _overlay(args)
         else:
-            diagram = lifecycle_diagram()
+            diagram = lifecycle_diagram(RUN_LIFECYCLE if args.lifecycle == "auto" else preset(args.lifecycle))
             if args.title:
                 diagram = dataclasses.replace(diagram, title=args.title)
         data = render(diagram, format=fmt)

@@ -29,11 +29,12 @@ from runfsm.commands.output import (
 )
 from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
+from runfsm.lifecycles import PRESETS, preset
 from runfsm.printable import printable
 from runfsm.status import status_aliases
 from runfsm.validation import summarize_paths
 from runfsm.validation.engines import DEFAULT_MEMORY_LIMIT, ENGINES, choose_engine, expand_paths, summarize_with
-from runfsm.validation.records import FORMATS
+from runfsm.validation.records import FORMATS, resolve_lifecycle
 from runfsm.validation.summary import Summary
 from runfsm.verdict import RunResult
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from runfsm.drawing.report import Report
+    from runfsm.lifecycle import Lifecycle
     from runfsm.status import RunStatus
     from runfsm.verdict import Location, Verdict
 
@@ -79,6 +81,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="stream: every status was seen; poll: statuses were sampled; auto: stream for stream events, "
         "poll otherwise, decided per run (default: auto)",
+    )
+    parser.add_argument(
+        "--lifecycle",
+        choices=("auto", *PRESETS),
+        default="auto",
+        help="whose records the logs hold: Assistants runs, background responses or batches; auto: from the "
+        "first records' 'object' field, event names or webhook types (default: auto, run when nothing says)",
     )
     parser.add_argument(
         "--format",
@@ -218,11 +227,14 @@ def collect(
     keep: Callable[[Verdict], object] | None = None,
     spool: Spool | None = None,
     report_to: Report | None = None,
+    lifecycle: str = "run",
     engine: str = "python",
     engine_options: dict[str, Any] | None = None,
     aliases: Mapping[str, RunStatus] | None = None,
 ) -> ValidationReport:
     """Validate ``paths`` and gather the report (the command's work, without printing).
+
+    ``lifecycle`` is a preset's key (``run``, ``response``, ``batch``) or ``auto``.
 
     The report keeps the verdicts worth reporting: failing, with an offense, warnings or notes,
     unfinished with ``keep_unfinished``, or every one with ``keep_all``. By default they go to
@@ -249,6 +261,7 @@ def collect(
         "keep_all": keep_all,
         "keep_unfinished": keep_unfinished,
         "check_fields": check_fields,
+        "lifecycle": lifecycle,
         "aliases": aliases,
     }
     if jobs > 1 and engine == "python" and not any(unshareable(path) for path in paths):
@@ -298,6 +311,7 @@ def collect(
             check_fields=check_fields,
             on_record=tick,
             partition=partition,
+            lifecycle=lifecycle,
             aliases=aliases,
         )
     finally:
@@ -330,7 +344,11 @@ def _worker(job: _Job) -> tuple[Summary, list[Verdict], int, list[tuple[str, str
     if job.report_max_failures is not None:
         from runfsm.drawing.report import Report  # noqa: PLC0415  (only --report draws)
 
-        part_report = Report(strict=bool(job.options["strict"]), max_failures=job.report_max_failures)
+        part_report = Report(
+            strict=bool(job.options["strict"]),
+            max_failures=job.report_max_failures,
+            lifecycle=preset(str(job.options["lifecycle"])),
+        )
     spool = None
     if job.spool_path is not None:
         spool = Spool(job.spool_kind, strict=bool(job.options["strict"]), path=job.spool_path, **job.spool_options)
@@ -467,7 +485,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, Any]]:
     """The engine ``--engine`` chooses for these inputs, and its options; ValueError for a usage error."""
-    engine = choose_engine(args.engine, paths)
+    engine = choose_engine(args.engine, paths, args.lifecycle)
     if engine == "duckdb":
         threads = args.jobs if args.jobs > 1 else None
         return engine, {"memory_limit": args.memory_limit, "temp_directory": args.temp_directory, "threads": threads}
@@ -477,6 +495,7 @@ def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, 
 
 
 def _validate(args: argparse.Namespace, paths: list[str]) -> int:
+    args.lifecycle = resolve_lifecycle(args.lifecycle, paths).key  # detected once, for every worker
     try:
         engine, engine_options = _engine(args, paths)
         args.aliases = status_aliases(args.status_alias)
@@ -485,7 +504,7 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
         return 2
     if engine == "python":
         args.jobs = _usable_jobs(args.jobs, paths)  # the command's own options: the workers' count as used
-    html = _html_report(paths, strict=args.strict) if args.report else None
+    html = _html_report(paths, strict=args.strict, lifecycle=preset(args.lifecycle)) if args.report else None
     # an unwritable --report fails now, before any input is read
     target = claim(args.report) if args.report else None
     judge = _judge_jsonl if args.output_format == "jsonl" else _judge
@@ -549,6 +568,7 @@ def _judge(
             report_to=html,
             keep=_discard if streamed and spool is None else None,
             spool=spool,
+            lifecycle=args.lifecycle,
             engine=engine,
             engine_options=engine_options,
             aliases=args.aliases,
@@ -624,6 +644,7 @@ def _judge_jsonl(
         keep=write,
         engine=engine,
         engine_options=engine_options,
+        lifecycle=args.lifecycle,
         aliases=args.aliases,
     )
     if not args.quiet:
@@ -642,13 +663,13 @@ def _discard(verdict: Verdict) -> None:
     del verdict
 
 
-def _html_report(paths: list[str], *, strict: bool) -> Report:
+def _html_report(paths: list[str], *, strict: bool, lifecycle: Lifecycle[Any]) -> Report:
     """The HTML report to fill (``--report``); raises GraphvizMissing before any input is read."""
     from runfsm.drawing.diagram import lifecycle_diagram, render  # noqa: PLC0415  (only --report draws)
     from runfsm.drawing.report import Report  # noqa: PLC0415
 
-    render(lifecycle_diagram(), format="svg")
-    return Report(sources=paths, strict=strict)
+    render(lifecycle_diagram(lifecycle), format="svg")
+    return Report(sources=paths, strict=strict, lifecycle=lifecycle)
 
 
 def _relative_to_samples(report: ValidationReport) -> None:

@@ -34,7 +34,7 @@ import html
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from runfsm.exceptions import DiagramError, GraphvizMissing
 from runfsm.lifecycle import Lifecycle
@@ -43,7 +43,7 @@ from runfsm.printable import printable
 from runfsm.vocabulary import StateKind, Trigger
 
 if TYPE_CHECKING:
-    from runfsm.status import RunStatus
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = [
     "EXTENSIONS",
@@ -117,7 +117,7 @@ class EdgeCounts:
 class DiagramNode:
     """One state, as drawn."""
 
-    state: RunStatus
+    state: LifecycleState
     label: str
     kind: StateKind
     reached: bool = True
@@ -141,8 +141,8 @@ class DiagramNode:
 class DiagramEdge:
     """One edge, as drawn."""
 
-    source: RunStatus
-    dest: RunStatus
+    source: LifecycleState
+    dest: LifecycleState
     role: EdgeRole
     trigger: Trigger | None
     """Who causes it (None for illegal and start edges)."""
@@ -168,7 +168,7 @@ class Diagram:
     """A drawable lifecycle: nodes in ordinal order, declared edges first, then overlay extras."""
 
     title: str
-    initial: RunStatus
+    initial: LifecycleState
     nodes: tuple[DiagramNode, ...]
     edges: tuple[DiagramEdge, ...]
     overlay: bool = False
@@ -188,12 +188,12 @@ class Diagram:
 # ----------------------------------------------------------------------------- the model
 
 
-def state_label(state: RunStatus) -> str:
+def state_label(state: LifecycleState) -> str:
     """What a state is called on a diagram: its wire value, or its name for the client-side ones."""
     return state.label
 
 
-def lifecycle_diagram(lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE) -> Diagram:
+def lifecycle_diagram(lifecycle: Lifecycle[Any] = RUN_LIFECYCLE) -> Diagram:
     """The lifecycle itself: every state and every declared edge, in declaration order.
 
     >>> d = lifecycle_diagram()
@@ -210,7 +210,7 @@ def lifecycle_diagram(lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE) -> Diagra
     return Diagram(title=f"{lifecycle.name} lifecycle", initial=lifecycle.initial, nodes=nodes, edges=edges)
 
 
-def _trigger_label(trigger: Trigger | None, dest: RunStatus) -> str:
+def _trigger_label(trigger: Trigger | None, dest: LifecycleState) -> str:
     if trigger is Trigger.CREATE and dest.kind is StateKind.CLIENT:
         return "create(stream=True)"
     if trigger is Trigger.SUBMIT_TOOL_OUTPUTS:

@@ -13,7 +13,7 @@ its path.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from runfsm.drawing.diagram import Diagram, DiagramEdge, DiagramNode, EdgeCounts, EdgeRole, lifecycle_diagram
 from runfsm.lifecycle import Lifecycle
@@ -23,7 +23,7 @@ from runfsm.verdict import RunResult, Step, StepKind, Verdict
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from runfsm.status import RunStatus
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["MAX_DRAWN_PAIRS", "Aggregate", "Overlay", "overlay_diagram"]
 
@@ -61,7 +61,7 @@ class Overlay:
 
     __slots__ = ("_counts", "_entered", "_results", "highlight", "highlighted", "lifecycle", "runs")
 
-    def __init__(self, *, lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE, highlight: str | None = None) -> None:
+    def __init__(self, *, lifecycle: Lifecycle[Any] = RUN_LIFECYCLE, highlight: str | None = None) -> None:
         if not isinstance(lifecycle, Lifecycle):
             raise TypeError(f"lifecycle must be a Lifecycle, got {lifecycle!r}")
         if highlight is not None and not isinstance(highlight, str):
@@ -72,8 +72,8 @@ class Overlay:
         """The highlighted run's steps, once a verdict with that run id was added."""
         self.runs = 0
         """How many verdicts were added."""
-        self._counts: dict[tuple[RunStatus, RunStatus], list[int]] = {}
-        self._entered: dict[RunStatus, int] = {}
+        self._counts: dict[tuple[LifecycleState, LifecycleState], list[int]] = {}
+        self._entered: dict[LifecycleState, int] = {}
         self._results: dict[RunResult, int] = {}
 
     def __repr__(self) -> str:
@@ -126,12 +126,12 @@ class Overlay:
 
     # -- reading
 
-    def counts(self, source: RunStatus, dest: RunStatus) -> EdgeCounts:
+    def counts(self, source: LifecycleState, dest: LifecycleState) -> EdgeCounts:
         """How often runs used ``source -> dest``, by kind."""
         row = self._counts.get((source, dest))
         return EdgeCounts(*row) if row is not None else EdgeCounts()
 
-    def entered(self, state: RunStatus) -> int:
+    def entered(self, state: LifecycleState) -> int:
         """How many times runs entered ``state`` (observed, inferred or first seen there).
 
         Every run begins in the initial state, so for it this is the number of runs.
@@ -141,7 +141,7 @@ class Overlay:
         return self._entered.get(state, 0)
 
     @property
-    def reached(self) -> frozenset[RunStatus]:
+    def reached(self) -> frozenset[LifecycleState]:
         """The states at least one run entered (the initial state once any run was added)."""
         return frozenset(s for s in self.lifecycle.states if self.entered(s))
 
@@ -150,13 +150,13 @@ class Overlay:
         """How many runs ended with each result (results that occurred, in ``RunResult`` order)."""
         return {r: self._results[r] for r in RunResult if r in self._results}
 
-    def edges_used(self) -> dict[tuple[RunStatus, RunStatus], EdgeCounts]:
+    def edges_used(self) -> dict[tuple[LifecycleState, LifecycleState], EdgeCounts]:
         """Every pair of states some step connected, with its counts, in ordinal order."""
         return {key: EdgeCounts(*self._counts[key]) for key in sorted(self._counts, key=lambda k: (k[0], k[1]))}
 
     # -- drawing
 
-    def illegal_jumps(self) -> list[tuple[tuple[RunStatus, RunStatus], int]]:
+    def illegal_jumps(self) -> list[tuple[tuple[LifecycleState, LifecycleState], int]]:
         """Every illegal jump observed, with how often, the most frequent first (ties in ordinal order)."""
         pairs = [(key, row[4]) for key, row in self._counts.items() if row[4]]
         return sorted(pairs, key=lambda kv: (-kv[1], kv[0][0], kv[0][1]))
@@ -174,8 +174,8 @@ class Overlay:
         if aggregate not in ("auto", "never", "always"):
             raise ValueError(f"aggregate must be 'auto', 'never' or 'always', got {aggregate!r}")
         base = lifecycle_diagram(self.lifecycle)
-        steps_on: dict[tuple[RunStatus, RunStatus, bool], list[int]] = {}
-        path_states: set[RunStatus] = set()
+        steps_on: dict[tuple[LifecycleState, LifecycleState, bool], list[int]] = {}
+        path_states: set[LifecycleState] = set()
         for number, step in enumerate(self.highlighted or (), start=1):
             illegal = step.kind is StepKind.ILLEGAL
             steps_on.setdefault((step.source, step.dest, illegal), []).append(number)
@@ -187,8 +187,8 @@ class Overlay:
         start_pairs = [key for key, row in self._counts.items() if row[3] and key not in declared_pairs]
         fold_illegal = aggregate == "always" or (aggregate == "auto" and len(illegal_pairs) > MAX_DRAWN_PAIRS)
         fold_starts = aggregate == "always" or (aggregate == "auto" and len(start_pairs) > MAX_DRAWN_PAIRS)
-        illegal_out: dict[RunStatus, int] = {}
-        first_seen: dict[RunStatus, int] = {}
+        illegal_out: dict[LifecycleState, int] = {}
+        first_seen: dict[LifecycleState, int] = {}
         if fold_illegal:
             for source, dest in illegal_pairs:
                 illegal_out[source] = illegal_out.get(source, 0) + self._counts[(source, dest)][4]
@@ -254,7 +254,7 @@ def overlay_diagram(
     verdicts: Iterable[Verdict],
     *,
     highlight: str | None = None,
-    lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+    lifecycle: Lifecycle[Any] = RUN_LIFECYCLE,
     title: str | None = None,
     aggregate: Aggregate = "auto",
 ) -> Diagram:

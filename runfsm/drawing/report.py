@@ -21,7 +21,7 @@ import dataclasses
 import html
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runfsm.drawing.diagram import legend_lines, to_svg
 from runfsm.drawing.histories import ShapeCounts, path_steps, path_text
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from runfsm.exceptions import InputError
     from runfsm.lifecycle import Lifecycle
-    from runfsm.status import RunStatus
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["Report", "write_report"]
 
@@ -73,7 +73,7 @@ _MORE = 100
 class _ListedRun:
     run_id: str | None
     result: RunResult
-    final: RunStatus
+    final: LifecycleState
     offenses: tuple[tuple[str, str, str], ...]
     """(kind, message, location) of each offense."""
     path: str
@@ -106,7 +106,7 @@ class Report:
         strict: bool = False,
         highlight: str | None = None,
         max_failures: int = 500,
-        lifecycle: Lifecycle[RunStatus] = RUN_LIFECYCLE,
+        lifecycle: Lifecycle[Any] = RUN_LIFECYCLE,
     ) -> None:
         if not isinstance(max_failures, int) or max_failures < 0:
             raise ValueError(f"max_failures must be an int >= 0, got {max_failures!r}")

@@ -8,9 +8,12 @@ sans-I/O :class:`FollowCore`; the API is reached through the small :class:`RunsA
 
 from runfsm.following.azure import AsyncAzureAgentsRuns, AzureAgentsRuns, translate_azure_error
 from runfsm.following.backoff import (
+    BATCH_DEFAULT,
+    BY_LIFECYCLE,
     DEFAULT,
     ECONOMY,
     PRESETS,
+    RESPONSE_DEFAULT,
     RESPONSIVE,
     ByStatus,
     Capped,
@@ -42,15 +45,19 @@ from runfsm.following.errors import (
     WatchError,
     WatchTimeout,
 )
+from runfsm.following.objects import ObjectPoller, PollResult, PollTimeout, apoll_object, poll_object
 from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler, TokenBucket
 from runfsm.following.watcher import ActionHandler, AsyncActionHandler, AsyncWatcher, Watcher
 
 __all__ = [
+    "BATCH_DEFAULT",
+    "BY_LIFECYCLE",
     "DEFAULT",
     "DEFAULT_EXPIRY",
     "DEFAULT_GRACE",
     "ECONOMY",
     "PRESETS",
+    "RESPONSE_DEFAULT",
     "RESPONSIVE",
     "ActionHandler",
     "AsyncActionHandler",
@@ -68,9 +75,12 @@ __all__ = [
     "HandlerFailed",
     "HandlerTimeout",
     "Jitter",
+    "ObjectPoller",
     "OpenAIRuns",
     "PollContext",
     "PollPolicy",
+    "PollResult",
+    "PollTimeout",
     "Reply",
     "RequestsFailed",
     "RetryPolicy",
@@ -86,8 +96,10 @@ __all__ = [
     "WatchResult",
     "WatchTimeout",
     "Watcher",
+    "apoll_object",
     "follow_tracker",
     "parse_hint",
+    "poll_object",
     "translate_azure_error",
     "translate_error",
 ]

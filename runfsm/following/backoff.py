@@ -29,14 +29,21 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from runfsm.status import RunStatus
+from runfsm.lifecycles import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE, RUN_LIFECYCLE
+
+if TYPE_CHECKING:
+    from runfsm.lifecycle import Lifecycle
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = [
+    "BATCH_DEFAULT",
+    "BY_LIFECYCLE",
     "DEFAULT",
     "ECONOMY",
     "PRESETS",
+    "RESPONSE_DEFAULT",
     "RESPONSIVE",
     "ByStatus",
     "Capped",
@@ -53,8 +60,8 @@ __all__ = [
 class PollContext(NamedTuple):
     """What a policy knows when it picks the next wait (a named tuple: built after every response)."""
 
-    status: RunStatus
-    """The status of the last response."""
+    status: LifecycleState
+    """The status of the last response (a member of the followed lifecycle's enum)."""
     polls: int = 0
     """Responses since the status last changed, minus one (0 right after a change)."""
     since_change: float = 0.0
@@ -147,20 +154,27 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class ByStatus:
-    """One policy per status, ``default`` for the others: ``ByStatus(Fixed(1), InProgress=Schedule(...))``."""
+    """One policy per status, ``default`` for the others: ``ByStatus(Fixed(1), InProgress=Schedule(...))``.
+
+    Statuses are named as members of ``lifecycle``'s enum (the Assistants run's by default):
+    ``ByStatus(Fixed(60), lifecycle=BATCH_LIFECYCLE, Finalizing=Fixed(120))``.
+    """
 
     default: PollPolicy
-    overrides: Mapping[RunStatus, PollPolicy] = field(default_factory=dict)
+    overrides: Mapping[LifecycleState, PollPolicy] = field(default_factory=dict)
 
-    def __init__(self, default: PollPolicy, /, **by_name: PollPolicy) -> None:
-        overrides: dict[RunStatus, PollPolicy] = {}
+    def __init__(
+        self, default: PollPolicy, /, *, lifecycle: Lifecycle[Any] | None = None, **by_name: PollPolicy
+    ) -> None:
+        lc = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+        states = lc.by_name()
+        overrides: dict[LifecycleState, PollPolicy] = {}
         for name, policy in by_name.items():
-            try:
-                status = RunStatus[name]
-            except KeyError:
-                names = ", ".join(s.name for s in RunStatus)
+            status = states.get(name)
+            if status is None:
+                names = ", ".join(states)
                 raise ValueError(
-                    f"ByStatus: {name!r} is not a RunStatus member name; expected one of {names}"
+                    f"ByStatus: {name!r} is not a {lc.state_type.__name__} member name; expected one of {names}"
                 ) from None
             overrides[status] = policy
         object.__setattr__(self, "default", default)
@@ -246,3 +260,31 @@ RESPONSIVE: PollPolicy = _preset(((0, 0.9), (20, 1.6), (60, 3.0)), queued=1.5)
 
 PRESETS: Mapping[str, PollPolicy] = {"DEFAULT": DEFAULT, "ECONOMY": ECONOMY, "RESPONSIVE": RESPONSIVE}
 """The presets by name."""
+
+RESPONSE_DEFAULT: PollPolicy = Jitter(
+    ByStatus(Schedule(((0, 2.0), (60, 5.0), (300, 15.0))), lifecycle=RESPONSE_LIFECYCLE, Queued=Fixed(2.0)),
+    fraction=0.05,
+)
+"""Background responses: reasoning tasks of seconds to many minutes, kept for about 10 minutes
+after they end [R2]. 2 s at first (the guide polls every 2 s), 5 s after a minute, 15 s after
+five. A judgement from the sources, not tuned by a benchmark (the reference workload is the run's)."""
+
+BATCH_DEFAULT: PollPolicy = Jitter(
+    ByStatus(
+        Schedule(((0, 60.0), (600, 300.0), (3600, 900.0))),
+        lifecycle=BATCH_LIFECYCLE,
+        Validating=Fixed(30.0),
+        Cancelling=Fixed(60.0),
+    ),
+    fraction=0.1,
+)
+"""Batches: minutes to hours within a 24-hour window [R4]. Validation is polled every 30 s,
+a running batch every minute, then every 5 minutes after 10 minutes in one status and every
+15 after an hour; cancelling (up to 10 minutes) every minute. A judgement, not a benchmark."""
+
+BY_LIFECYCLE: Mapping[str, PollPolicy] = {
+    RUN_LIFECYCLE.key: DEFAULT,
+    RESPONSE_LIFECYCLE.key: RESPONSE_DEFAULT,
+    BATCH_LIFECYCLE.key: BATCH_DEFAULT,
+}
+"""The default policy of each lifecycle preset, by its key."""

@@ -13,10 +13,21 @@ announce the four final statuses.
 
 from __future__ import annotations
 
+from runfsm.fields import FieldChecks, FieldRule
 from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source, edges_from_table
+from runfsm.parsing import StatusParser
 from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
-__all__ = ["BATCH_EDGES", "BATCH_LIFECYCLE", "BATCH_SOURCES", "BATCH_WEBHOOKS", "BatchStatus"]
+__all__ = [
+    "BATCH_CHECKS",
+    "BATCH_EDGES",
+    "BATCH_LIFECYCLE",
+    "BATCH_PARSER",
+    "BATCH_SOURCES",
+    "BATCH_TIMESTAMPS",
+    "BATCH_WEBHOOKS",
+    "BatchStatus",
+]
 
 
 class BatchStatus(LifecycleState):
@@ -98,6 +109,30 @@ BATCH_WEBHOOKS: dict[str, BatchStatus] = {
 }
 """The webhook event types of batches and the status each announces [R1, R5]."""
 
+#: The timestamp each status sets when it is entered (the Batch object's ``*_at`` fields) [R1].
+BATCH_TIMESTAMPS: dict[BatchStatus, str] = {
+    _B.InProgress: "in_progress_at",
+    _B.Finalizing: "finalizing_at",
+    _B.Completed: "completed_at",
+    _B.Failed: "failed_at",
+    _B.Expired: "expired_at",
+    _B.Cancelling: "cancelling_at",
+    _B.Cancelled: "cancelled_at",
+}
+
+BATCH_PARSER: StatusParser[BatchStatus] = StatusParser(
+    BatchStatus,
+    object_type="batch",
+    names=BATCH_WEBHOOKS,
+    fields=("id", "object", "status", "created_at", "expires_at", "errors", *BATCH_TIMESTAMPS.values()),
+)
+"""Batch statuses as written: wire values, Batch objects, webhook payloads."""
+
+BATCH_CHECKS: FieldChecks[BatchStatus] = FieldChecks(
+    {status: FieldRule(must_set=(stamp,), must_be_null=()) for status, stamp in BATCH_TIMESTAMPS.items()}
+)
+"""Field invariants of a batch: each status entered has its timestamp set [R1]."""
+
 BATCH_LIFECYCLE: Lifecycle[BatchStatus] = Lifecycle(
     "batch",
     BatchStatus,
@@ -108,5 +143,7 @@ BATCH_LIFECYCLE: Lifecycle[BatchStatus] = Lifecycle(
     title="Batch",
     sources=BATCH_SOURCES,
     webhooks=BATCH_WEBHOOKS,
+    parser=BATCH_PARSER,
+    field_checks=BATCH_CHECKS,
 )
 """The batch lifecycle."""

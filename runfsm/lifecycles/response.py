@@ -15,10 +15,20 @@ final ones.
 
 from __future__ import annotations
 
+from runfsm.fields import FieldChecks, FieldRule, incomplete_reason
 from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source, edges_from_table
+from runfsm.parsing import StatusParser
 from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
-__all__ = ["RESPONSE_EDGES", "RESPONSE_LIFECYCLE", "RESPONSE_SOURCES", "RESPONSE_WEBHOOKS", "ResponseStatus"]
+__all__ = [
+    "RESPONSE_CHECKS",
+    "RESPONSE_EDGES",
+    "RESPONSE_LIFECYCLE",
+    "RESPONSE_PARSER",
+    "RESPONSE_SOURCES",
+    "RESPONSE_WEBHOOKS",
+    "ResponseStatus",
+]
 
 
 class ResponseStatus(LifecycleState):
@@ -109,6 +119,34 @@ RESPONSE_WEBHOOKS: dict[str, ResponseStatus] = {
 }
 """The webhook event types of responses and the status each announces [R1, R5]."""
 
+RESPONSE_PARSER: StatusParser[ResponseStatus] = StatusParser(
+    ResponseStatus,
+    object_type="response",
+    names=RESPONSE_WEBHOOKS,
+    # response.created carries the new response: its status (queued in background mode) is the news
+    snapshot_events=frozenset({"response.created"}),
+    ignored_events=frozenset({"error"}),
+    ignored_prefixes=("response.",),  # output items, text deltas, tool call progress: not the status
+    payload_key="response",
+    fields=("id", "object", "status", "background", "created_at", "completed_at", "error", "incomplete_details"),
+)
+"""Response statuses as written: wire values, stream events (``{"type": ..., "response": {...}}``), webhook types."""
+
+_NO_ERROR = ("error",)
+RESPONSE_CHECKS: FieldChecks[ResponseStatus] = FieldChecks(
+    {
+        _S.Null: FieldRule(must_be_null=()),
+        _S.Queued: FieldRule(must_be_null=_NO_ERROR),
+        _S.InProgress: FieldRule(must_be_null=_NO_ERROR),
+        _S.Completed: FieldRule(must_set=("completed_at",), must_be_null=_NO_ERROR),
+        _S.Failed: FieldRule(must_set=("error",), must_be_null=()),
+        _S.Cancelled: FieldRule(must_be_null=()),
+        _S.Incomplete: FieldRule(must_be_null=_NO_ERROR, extra=incomplete_reason),
+    }
+)
+"""Field invariants of a response [R1]: ``completed_at`` only once completed, ``error`` only when failed,
+``incomplete_details.reason`` when incomplete."""
+
 RESPONSE_LIFECYCLE: Lifecycle[ResponseStatus] = Lifecycle(
     "background-response",
     ResponseStatus,
@@ -119,5 +157,7 @@ RESPONSE_LIFECYCLE: Lifecycle[ResponseStatus] = Lifecycle(
     title="Background response",
     sources=RESPONSE_SOURCES,
     webhooks=RESPONSE_WEBHOOKS,
+    parser=RESPONSE_PARSER,
+    field_checks=RESPONSE_CHECKS,
 )
 """The background response lifecycle."""

@@ -7,8 +7,9 @@ machine, lookup tables, routes, diagrams, strategies) is derived from ``RUN_EDGE
 
 from __future__ import annotations
 
+from runfsm.invariants import RUN_CHECKS
 from runfsm.lifecycle import Edge, EdgeKind, Lifecycle, Source, edges_from_table
-from runfsm.status import RunStatus
+from runfsm.status import RUN_PARSER, RunStatus
 from runfsm.vocabulary import Trigger
 
 __all__ = ["RUN_EDGES", "RUN_LIFECYCLE", "RUN_SOURCES"]
@@ -107,5 +108,7 @@ RUN_LIFECYCLE: Lifecycle[RunStatus] = Lifecycle(
     object_type="thread.run",
     title="Assistants run",
     sources=RUN_SOURCES,
+    parser=RUN_PARSER,
+    field_checks=RUN_CHECKS,
 )
 """The Assistants run lifecycle."""

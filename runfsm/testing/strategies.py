@@ -1,9 +1,14 @@
-"""Hypothesis strategies for run lifecycles, all derived from ``RUN_LIFECYCLE``.
+"""Hypothesis strategies for lifecycles, all derived from the lifecycle's table (``RUN_LIFECYCLE`` by default).
 
-Importing this module registers ``st.from_type(RunStatus)``. Every strategy takes keyword-only
-options, validates them when called (``hypothesis.errors.InvalidArgument``), and is built so
-that shrinking gives short histories: at each step the first choice (the one hypothesis
-shrinks towards) is the one that ends the history soonest, documented edges before lenient ones.
+The history strategies (:func:`statuses`, :func:`stream_histories`, :func:`poll_histories`,
+:func:`illegal_histories`) take ``lifecycle=``: a preset (``RESPONSE_LIFECYCLE``,
+``BATCH_LIFECYCLE``) or any :class:`~runfsm.lifecycle.Lifecycle`; the object strategies are the
+Assistants run's. Importing this module registers ``st.from_type`` for the presets' state enums.
+
+Every strategy takes keyword-only options, validates them when called
+(``hypothesis.errors.InvalidArgument``), and is built so that shrinking gives short histories:
+at each step the first choice (the one hypothesis shrinks towards) is the one that ends the
+history soonest, documented edges before lenient ones.
 
 - :func:`stream_histories`: statuses as an SSE stream shows them (every change, direct edges).
 - :func:`poll_histories`: what a poller sees: a sample of a stream history, with repeats,
@@ -21,16 +26,17 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+from typing_extensions import TypeVar
 
-from runfsm.lifecycle import ILLEGAL
-from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.lifecycle import ILLEGAL, Lifecycle
+from runfsm.lifecycles import PRESETS, RUN_LIFECYCLE
 from runfsm.status import RunStatus
 from runfsm.testing.fake.objects import run_object, tool_call
-from runfsm.vocabulary import Trigger
+from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -51,7 +57,9 @@ __all__ = [
     "stream_histories",
 ]
 
-PollEntry: TypeAlias = "RunStatus | Trigger"
+S = TypeVar("S", bound=LifecycleState, default=RunStatus)
+
+PollEntry: TypeAlias = "LifecycleState | Trigger"
 """One entry of a poll history: an observed status, or a client call (``Trigger.SUBMIT_TOOL_OUTPUTS`` / ``CANCEL``)."""
 
 _LC = RUN_LIFECYCLE
@@ -80,6 +88,31 @@ def _check_bool(name: str, value: object, *, optional: bool = False) -> None:
         raise InvalidArgument(f"{name}={value!r} must be {allowed}")
 
 
+def _check_lifecycle(lifecycle: object) -> Lifecycle[Any]:
+    if lifecycle is None:
+        return RUN_LIFECYCLE
+    if not isinstance(lifecycle, Lifecycle):
+        raise InvalidArgument(f"lifecycle={lifecycle!r} must be a Lifecycle (a preset such as RESPONSE_LIFECYCLE)")
+    return lifecycle
+
+
+def _start(lc: Lifecycle[Any]) -> LifecycleState:
+    """The first status the API shows: where the create call's edges leave the client-side states."""
+    firsts = {e.dest for e in lc.edges if e.trigger is Trigger.CREATE and e.dest.kind is not StateKind.CLIENT}
+    if len(firsts) != 1:
+        raise InvalidArgument(f"{lc.name}: the create call must lead to one first status, found {len(firsts)}")
+    (first,) = firsts
+    return cast("LifecycleState", first)
+
+
+def _announced(lc: Lifecycle[Any]) -> LifecycleState | None:
+    """The client-side state a create stream announces before the first status (the run's ``created``)."""
+    for e in lc.edges:
+        if e.source is lc.initial and e.trigger is Trigger.CREATE and e.dest.kind is StateKind.CLIENT:
+            return cast("LifecycleState", e.dest)
+    return None
+
+
 def _check_status(name: str, value: object, *, wire: bool) -> RunStatus:
     if not isinstance(value, RunStatus):
         raise InvalidArgument(f"{name}={value!r} must be a RunStatus")
@@ -98,31 +131,38 @@ class _Goal:
     rounds: int
     cancel: bool | None
     depth: int = 1
+    lifecycle: Lifecycle[Any] = RUN_LIFECYCLE
+
+    def base(self) -> _Goal:
+        """The goal without its weighting (what the distances depend on)."""
+        return _Goal(self.lenient, self.terminal, self.rounds, self.cancel, lifecycle=self.lifecycle)
 
 
-def _edges_from(state: RunStatus, goal: _Goal) -> list[RunStatus]:
-    out: list[RunStatus] = []
-    for dest in _LC.successors(state):
-        edge = _LC.edge(state, dest)
+def _edges_from(state: LifecycleState, goal: _Goal) -> list[LifecycleState]:
+    lc = goal.lifecycle
+    out: list[LifecycleState] = []
+    for dest in lc.successors(state):
+        edge = lc.edge(state, dest)
         assert edge is not None
         if edge.is_lenient and not goal.lenient:
             continue
         if goal.cancel is False and edge.trigger is Trigger.CANCEL:
             continue
-        if dest in (RunStatus.Null, RunStatus.Created):
+        if dest.kind is StateKind.CLIENT:
             continue
         out.append(dest)
     return out
 
 
-_Node: TypeAlias = tuple[RunStatus, int, bool]
+_Node: TypeAlias = tuple[LifecycleState, int, bool]
 
 
-def _step(node: _Node, dest: RunStatus, goal: _Goal) -> _Node:
-    _, rounds, cancelled = node
-    if dest is RunStatus.RequiresAction:
+def _step(node: _Node, dest: LifecycleState, goal: _Goal) -> _Node:
+    source, rounds, cancelled = node
+    if dest.is_paused:
         rounds = min(rounds + 1, goal.rounds)
-    return dest, rounds, cancelled or dest is RunStatus.Cancelling
+    edge = goal.lifecycle.edge(source, dest)
+    return dest, rounds, cancelled or (edge is not None and edge.trigger is Trigger.CANCEL)
 
 
 def _done(node: _Node, goal: _Goal) -> bool:
@@ -135,7 +175,7 @@ def _done(node: _Node, goal: _Goal) -> bool:
 @cache
 def _distances(goal: _Goal) -> dict[_Node, int]:
     """Fewest further statuses from each walk node to a node where the history may end."""
-    nodes = [(s, r, c) for s in _LC.states for r in range(goal.rounds + 1) for c in (False, True)]
+    nodes = [(s, r, c) for s in goal.lifecycle.states for r in range(goal.rounds + 1) for c in (False, True)]
     preds: dict[_Node, list[_Node]] = {n: [] for n in nodes}
     for n in nodes:
         for dest in _edges_from(n[0], goal):
@@ -151,20 +191,20 @@ def _distances(goal: _Goal) -> dict[_Node, int]:
     return dist
 
 
-def _choices(node: _Node, goal: _Goal, budget: int) -> list[RunStatus | None]:
+def _choices(node: _Node, goal: _Goal, budget: int) -> list[LifecycleState | None]:
     """The next choices, simplest first: ``None`` (stop) when allowed, then successors nearest the goal."""
-    dist = _distances(_Goal(goal.lenient, goal.terminal, goal.rounds, goal.cancel))
-    options: list[RunStatus | None] = []
+    dist = _distances(goal.base())
+    options: list[LifecycleState | None] = []
     if _done(node, goal) and (not goal.terminal or node[0].is_terminal):
         options.append(None)
     succ = [d for d in _edges_from(node[0], goal) if dist.get(_step(node, d, goal), math.inf) <= budget - 1]
 
-    def key(dest: RunStatus) -> tuple[float, int, int]:
-        edge = _LC.edge(node[0], dest)
+    def key(dest: LifecycleState) -> tuple[float, int, int]:
+        edge = goal.lifecycle.edge(node[0], dest)
         assert edge is not None
         return dist[_step(node, dest, goal)], int(edge.is_lenient), int(dest)
 
-    ranked: list[RunStatus] = sorted(succ, key=key)
+    ranked: list[LifecycleState] = sorted(succ, key=key)
     options.extend(ranked)
     # weighting: later copies of the non-terminal successors make long runs likelier (shrinking still
     # goes to the front of the list, the simplest choices)
@@ -172,10 +212,10 @@ def _choices(node: _Node, goal: _Goal, budget: int) -> list[RunStatus | None]:
     return options
 
 
-def _walk(draw: st.DrawFn, start: _Node, goal: _Goal, max_length: int) -> list[RunStatus]:
+def _walk(draw: st.DrawFn, start: _Node, goal: _Goal, max_length: int) -> list[LifecycleState]:
     """Draw statuses after ``start`` (not included) until the goal allows stopping (and the draw stops)."""
     node = start
-    out: list[RunStatus] = []
+    out: list[LifecycleState] = []
     while True:
         options = _choices(node, goal, max_length - len(out))
         if not options:
@@ -190,21 +230,24 @@ def _walk(draw: st.DrawFn, start: _Node, goal: _Goal, max_length: int) -> list[R
 
 
 def _min_length(goal: _Goal) -> int:
-    start: _Node = (RunStatus.Queued, 0, False)
-    return 1 + _distances(_Goal(goal.lenient, goal.terminal, goal.rounds, goal.cancel)).get(start, 10**6)
+    start: _Node = (_start(goal.lifecycle), 0, False)
+    return 1 + _distances(goal.base()).get(start, 10**6)
 
 
 # ----------------------------------------------------------------------------- statuses
 
 
-def statuses(*, wire_only: bool = False, terminal: bool | None = None) -> st.SearchStrategy[RunStatus]:
-    """Any :class:`RunStatus` (``wire_only``: only those the API returns; ``terminal``: filter by it)."""
+def statuses(
+    *, wire_only: bool = False, terminal: bool | None = None, lifecycle: Lifecycle[S] | None = None
+) -> st.SearchStrategy[S]:
+    """Any status of the lifecycle (``wire_only``: only those the API returns; ``terminal``: filter by it)."""
     _check_bool("wire_only", wire_only)
     _check_bool("terminal", terminal, optional=True)
-    pool = [s for s in _LC.states if (s.wire is not None or not wire_only)]
+    lc = _check_lifecycle(lifecycle)
+    pool = [s for s in lc.states if (s.wire is not None or not wire_only)]
     if terminal is not None:
         pool = [s for s in pool if s.is_terminal is terminal]
-    return st.sampled_from(pool)
+    return cast("st.SearchStrategy[S]", st.sampled_from(pool))
 
 
 # ----------------------------------------------------------------------------- stream histories
@@ -219,8 +262,9 @@ def stream_histories(
     cancel: bool | None = None,
     created: bool = False,
     depth: int = 1,
-) -> st.SearchStrategy[list[RunStatus]]:
-    """Run histories as an SSE stream shows them: ``queued`` first, then direct edges only.
+    lifecycle: Lifecycle[S] | None = None,
+) -> st.SearchStrategy[list[S]]:
+    """Histories as an SSE stream shows them: the first status (``queued``) first, then direct edges only.
 
     - ``max_length``: at most this many statuses (``thread.run.created`` not counted).
     - ``lenient``: also use the lenient edges (queued -> failed, cancelling -> completed, ...).
@@ -231,6 +275,9 @@ def stream_histories(
     - ``created``: start with ``RunStatus.Created`` (the ``thread.run.created`` event).
     - ``depth``: weight of continuing: each step picks a non-terminal successor ``depth`` times
       as often, so ``depth=4`` reaches several tool rounds and cancel races without forcing them.
+    - ``lifecycle``: whose histories (the Assistants run by default). A background response
+      starts ``queued``, a batch ``validating``; neither has tool rounds (``min_tool_rounds``
+      must stay 0) nor a ``created`` state.
 
     Feed them to ``RunTracker(mode="stream")`` or queue them on the fake server as they are.
     """
@@ -241,7 +288,14 @@ def stream_histories(
     _check_bool("cancel", cancel, optional=True)
     _check_bool("created", created)
     _check_int("depth", depth, minimum=1)
-    goal = _Goal(lenient, terminal, min_tool_rounds, cancel, depth)
+    lc = _check_lifecycle(lifecycle)
+    if min_tool_rounds and not lc.paused:
+        raise InvalidArgument(f"min_tool_rounds={min_tool_rounds}: the {lc.title} lifecycle has no tool rounds")
+    announced = _announced(lc)
+    if created and announced is None:
+        raise InvalidArgument(f"created=True: the {lc.title} lifecycle has no client-side created state")
+    first = _start(lc)
+    goal = _Goal(lenient, terminal, min_tool_rounds, cancel, depth, lifecycle=lc)
     needed = _min_length(goal)
     if needed > max_length:
         raise InvalidArgument(
@@ -249,10 +303,11 @@ def stream_histories(
         )
 
     @st.composite
-    def histories(draw: st.DrawFn) -> list[RunStatus]:
-        start: _Node = (RunStatus.Queued, 0, False)
-        body = [RunStatus.Queued, *_walk(draw, start, goal, max_length - 1)]
-        return [RunStatus.Created, *body] if created else body
+    def histories(draw: st.DrawFn) -> list[S]:
+        start: _Node = (first, 0, False)
+        body = [first, *_walk(draw, start, goal, max_length - 1)]
+        out = [announced, *body] if created and announced is not None else body
+        return cast("list[S]", out)
 
     return histories()
 
@@ -260,7 +315,7 @@ def stream_histories(
 # ----------------------------------------------------------------------------- poll histories
 
 
-def observe_entries(tracker: RunTracker, entries: Iterable[PollEntry]) -> list[Observation]:
+def observe_entries(tracker: RunTracker[S], entries: Iterable[PollEntry]) -> list[Observation[S]]:
     """Feed a poll history to ``tracker``: statuses are observed, ``Trigger`` entries recorded as calls."""
     out = []
     for entry in entries:
@@ -281,6 +336,7 @@ def poll_histories(
     min_tool_rounds: int = 0,
     cancel: bool | None = None,
     depth: int = 1,
+    lifecycle: Lifecycle[Any] | None = None,
 ) -> st.SearchStrategy[list[PollEntry]]:
     """What a poller sees of one run: statuses (a sample of a stream history) and its client calls.
 
@@ -290,15 +346,18 @@ def poll_histories(
     ``Trigger.CANCEL`` entry stands where the client made the call. ``mid_run``: the first
     observation may come after ``queued``; ``finished``: True ends on the run's terminal status,
     False before it, None either. ``min_tool_rounds``, ``cancel`` and ``depth`` shape the
-    underlying run as in :func:`stream_histories`. Every history is accepted by ``RunTracker(mode="poll")``
-    fed with :func:`observe_entries`.
+    underlying run as in :func:`stream_histories`, for ``lifecycle`` (the Assistants run by
+    default). Every history is accepted by ``RunTracker(mode="poll", lifecycle=lifecycle)`` fed
+    with :func:`observe_entries`.
     """
     _check_int("max_length", max_length, minimum=2)
     _check_bool("lenient", lenient)
     _check_bool("finished", finished, optional=True)
     _check_bool("mid_run", mid_run)
     _check_int("max_repeats", max_repeats, minimum=1)
-    underlying = stream_histories(
+    lc = _check_lifecycle(lifecycle)
+    underlying: st.SearchStrategy[list[Any]] = stream_histories(
+        lifecycle=lc,
         max_length=max_length,
         lenient=lenient,
         terminal=True,
@@ -316,7 +375,7 @@ def poll_histories(
         first = draw(st.integers(0, end)) if mid_run else 0
         stop = draw(st.integers(first, end)) if unfinished else last
         # the poller saw requires_action before each submit it made (it needs the tool calls)
-        forced = {i for i in range(first, stop) if _trigger(path[i], path[i + 1]) is Trigger.SUBMIT_TOOL_OUTPUTS}
+        forced = {i for i in range(first, stop) if _trigger(lc, path[i], path[i + 1]) is Trigger.SUBMIT_TOOL_OUTPUTS}
         seen = {first, stop} | forced
         extra = [i for i in range(first, stop + 1) if i not in seen]
         included = draw(st.lists(st.sampled_from(extra), unique=True)) if extra else []
@@ -324,7 +383,7 @@ def poll_histories(
         entries: list[PollEntry] = []
         for k, idx in enumerate(chosen):
             if k:
-                calls = [_trigger(path[j], path[j + 1]) for j in range(chosen[k - 1], idx)]
+                calls = [_trigger(lc, path[j], path[j + 1]) for j in range(chosen[k - 1], idx)]
                 entries.extend(dict.fromkeys(c for c in calls if c.is_client_call))  # in the order made
             entries.extend([path[idx]] * draw(st.integers(1, max_repeats)))
         return entries
@@ -332,8 +391,8 @@ def poll_histories(
     return histories()
 
 
-def _trigger(source: RunStatus, dest: RunStatus) -> Trigger:
-    edge = _LC.edge(source, dest)
+def _trigger(lc: Lifecycle[Any], source: LifecycleState, dest: LifecycleState) -> Trigger:
+    edge = lc.edge(source, dest)
     if edge is None:  # pragma: no cover - consecutive statuses of a stream history are edges
         raise AssertionError(f"{source.label} -> {dest.label} is not an edge")
     return edge.trigger
@@ -343,42 +402,44 @@ def _trigger(source: RunStatus, dest: RunStatus) -> Trigger:
 
 
 def illegal_histories(
-    *, mode: str = "stream", max_length: int = 20, lenient: bool = True
-) -> st.SearchStrategy[tuple[list[RunStatus], int]]:
+    *, mode: str = "stream", max_length: int = 20, lenient: bool = True, lifecycle: Lifecycle[S] | None = None
+) -> st.SearchStrategy[tuple[list[S], int]]:
     """A history with exactly one illegal jump, and that jump's index: ``(statuses, index)``.
 
     Legal statuses (direct edges) surround one status the lifecycle forbids after the
     previous accepted one (``mode="poll"``: one no path explains, whatever client calls were
     made). Since a tracker keeps its state on a rejection, the history continues legally from
-    the status before the illegal one. ``RunTracker(mode=mode, on_illegal="record")`` rejects
-    exactly ``index``.
+    the status before the illegal one. ``RunTracker(mode=mode, on_illegal="record",
+    lifecycle=lifecycle)`` rejects exactly ``index``.
     """
     if mode not in ("stream", "poll"):
         raise InvalidArgument(f"mode={mode!r} must be 'stream' or 'poll'")
     _check_int("max_length", max_length, minimum=3)
     _check_bool("lenient", lenient)
-    goal = _Goal(lenient, terminal=False, rounds=0, cancel=None)
-    all_calls = (Trigger.SUBMIT_TOOL_OUTPUTS, Trigger.CANCEL)
+    lc = _check_lifecycle(lifecycle)
+    goal = _Goal(lenient, terminal=False, rounds=0, cancel=None, lifecycle=lc)
+    all_calls = lc.client_calls
+    first = _start(lc)
 
-    def forbidden(state: RunStatus) -> list[RunStatus]:
+    def forbidden(state: LifecycleState) -> list[LifecycleState]:
         out = []
-        for s in _LC.states:
-            if s is state or _LC.lookup[state][s] != ILLEGAL:
+        for s in lc.states:
+            if s is state or lc.lookup[state][s] != ILLEGAL:
                 continue
-            if mode == "poll" and _LC.route(state, s, calls=all_calls) is not None:
+            if mode == "poll" and lc.route(state, s, calls=all_calls) is not None:
                 continue
             out.append(s)
         return out
 
     @st.composite
-    def histories(draw: st.DrawFn) -> tuple[list[RunStatus], int]:
+    def histories(draw: st.DrawFn) -> tuple[list[S], int]:
         # a first status is never illegal (a poll starts anywhere; a stream may be joined mid-run)
-        prefix = [RunStatus.Queued, *_walk(draw, (RunStatus.Queued, 0, False), goal, max_length // 2 - 1)]
+        prefix = [first, *_walk(draw, (first, 0, False), goal, max_length // 2 - 1)]
         state = prefix[-1]
         bad = draw(st.sampled_from(forbidden(state)))
         node: _Node = (state, 0, False)
         rest = _walk(draw, node, goal, max_length - len(prefix) - 1)
-        return [*prefix, bad, *rest], len(prefix)
+        return cast("list[S]", [*prefix, bad, *rest]), len(prefix)
 
     return histories()
 
@@ -483,4 +544,5 @@ def stream_events(
 
 # ----------------------------------------------------------------------------- registration
 
-st.register_type_strategy(RunStatus, st.sampled_from(_LC.states))
+for _preset in PRESETS.values():
+    st.register_type_strategy(_preset.state_type, st.sampled_from(_preset.states))

@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, Final
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.formats.base import ReadPosition
 from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
-from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items
+from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items, resolve_lifecycle
 from runfsm.validation.summary import LineCounts, Summary
 from runfsm.verdict import Location, Verdict
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     import os
+    from typing import Any
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.status import StatusAliases
     from runfsm.tracker import Mode, RunTracker
 
@@ -74,7 +76,7 @@ def _is_stream_item(item: object) -> bool:
     return isinstance(getattr(item, "event", None), str)
 
 
-def _feed(tracker: RunTracker, item: object) -> bool:
+def _feed(tracker: RunTracker[Any], item: object) -> bool:
     """Feed one history item; False when it says nothing about the run's status (a step event)."""
     if isinstance(item, Record):
         if item.call is not None:
@@ -100,6 +102,7 @@ def validate(
     strict: bool = False,
     run_id: str | None = None,
     locations: Iterable[Location | None] | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
     aliases: StatusAliases | None = None,
 ) -> Verdict:
     """Judge one run's observed history.
@@ -111,6 +114,8 @@ def validate(
     message events are skipped. ``mode="auto"`` chooses stream mode when the history contains a
     stream event, poll mode otherwise. ``strict`` makes an unrecorded client call a violation.
     ``locations`` (one per history item) locates offenses; Records carry their own.
+    ``lifecycle`` is whose history it is: a :class:`~runfsm.lifecycle.Lifecycle` or a preset's
+    key (``"response"``, ``"batch"``); the Assistants run by default.
     ``aliases`` (:func:`~runfsm.status.status_aliases`) reads misspelled statuses some clients
     wrote (``canceled``) as the status meant; without them such a status stays unknown.
     """
@@ -122,7 +127,7 @@ def validate(
     chosen: Mode = mode if mode != "auto" else "stream" if any(_is_stream_item(i) for i in items) else "poll"
     if run_id is None:
         run_id = next((i.run_id for i in items if isinstance(i, Record)), None)
-    tracker = reference_tracker(run_id, chosen, aliases)
+    tracker = reference_tracker(run_id, chosen, aliases, lifecycle=resolve_lifecycle(lifecycle))
     kept: list[Location | None] = []
     for position, item in enumerate(items):
         if _feed(tracker, item):
@@ -140,6 +145,7 @@ def validate_many(
     strict: bool = False,
     linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
+    lifecycle: Lifecycle[Any] | str | None = None,
     aliases: StatusAliases | None = None,
 ) -> Iterator[Verdict]:
     """Judge interleaved records, grouped by run id; yield one verdict per run.
@@ -148,11 +154,13 @@ def validate_many(
     see ``linger`` in :mod:`runfsm.validation.ledger`), then those of runs still open at the end of the
     input (unfinished). ``mode="auto"`` decides per run: stream mode when its first status
     record is a stream event, poll mode otherwise. ``check_fields=False`` skips the
-    field-invariant warnings. Lazy and pure: it reads nothing but ``records``.
+    field-invariant warnings. ``lifecycle``: whose records (a Lifecycle or a preset's key; the
+    Assistants run by default). Lazy and pure: it reads nothing but ``records``.
     """
     _check_mode(mode)
     _check_linger(linger)
-    return Ledger(mode, strict, linger, check_fields, aliases=aliases).consume(records)
+    ledger = Ledger(mode, strict, linger, check_fields, aliases=aliases, lifecycle=resolve_lifecycle(lifecycle))
+    return ledger.consume(records)
 
 
 def _sorted_by_run(
@@ -187,6 +195,7 @@ def validate_paths(
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
     on_counts: Callable[[LineCounts], object] | None = None,
     aliases: StatusAliases | None = None,
 ) -> Iterator[Verdict]:
@@ -204,11 +213,18 @@ def validate_paths(
     one partition each, judge every run once.
     ``on_counts`` receives each input's :class:`~runfsm.validation.summary.LineCounts` once it is
     read: where every line went (in a record, skipped by a documented rule, or an input error).
+    ``lifecycle``: whose records the files hold: a Lifecycle, a preset's key, or ``"auto"``
+    (:func:`~runfsm.validation.records.detect_lifecycle`, the run when nothing says); the
+    Assistants run by default.
     """
     _check_mode(mode)
     _check_linger(linger)
-    items = read_items(paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=on_counts)
-    validator = Ledger(mode, strict, linger, check_fields, aliases=aliases)
+    paths = list(paths)
+    lc = resolve_lifecycle(lifecycle, paths)
+    items = read_items(
+        paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=on_counts, lifecycle=lc
+    )
+    validator = Ledger(mode, strict, linger, check_fields, aliases=aliases, lifecycle=lc)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
     return validator.consume(_sorted_by_run(items, on_error, on_record))
@@ -228,6 +244,7 @@ def summarize_paths(
     check_fields: bool = True,
     on_record: Callable[[], object] | None = None,
     partition: tuple[int, int] | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
     aliases: StatusAliases | None = None,
 ) -> Summary:
     """Judge every run of the files like :func:`validate_paths`, and return the :class:`Summary`.
@@ -260,6 +277,8 @@ def summarize_paths(
         if on_error is not None:
             on_error(error)
 
+    paths = list(paths)
+    lc = resolve_lifecycle(lifecycle, paths)
     # with workers, a late record one process would no longer attach is counted (sorted input
     # has none: each run's records come together)
     position = ReadPosition() if partition is not None and partition[1] > 1 and sort_by is None else None
@@ -269,9 +288,12 @@ def summarize_paths(
         sort_by=sort_by,
         partition=partition,
         on_counts=summary.add_source,
+        lifecycle=lc,
         position=position,
     )
-    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases, position=position)
+    ledger = Ledger(
+        mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases, lifecycle=lc, position=position
+    )
     if sort_by is None:
         verdicts = ledger.consume(items, counted, on_record)
     else:

@@ -31,32 +31,31 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
-from runfsm.invariants import check_fields, clean_checks
-from runfsm.status import RunStatus, StatusAliases, tool_call_ids
+from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.status import StatusAliases, tool_call_ids
 from runfsm.tracker import RunTracker
 from runfsm.validation.records import Item, Record, as_record
 from runfsm.validation.shapes import (
-    BY_ORDINAL,
     CANCEL_CODE,
     CODE_CALL,
-    ILLEGAL_STEPS,
-    IS_PAUSED,
-    IS_TERMINAL,
     SHAPES_MAX,
     SUBMIT_CODE,
     Shape,
     call_code,
     judge_shape,
     shared_step,
+    tables_for,
 )
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Verdict, raw_text
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import Mode
     from runfsm.validation.formats.base import ReadPosition
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker", "shape_verdict"]
 
@@ -66,10 +65,23 @@ Tally = tuple[bool, int, int, int]
 """What the summary needs of a quiet run: (ended, observations, inferred jumps, lenient edges)."""
 
 
-def reference_tracker(run_id: str | None, mode: Mode, aliases: StatusAliases | None = None) -> RunTracker:
+def reference_tracker(
+    run_id: str | None,
+    mode: Mode,
+    aliases: StatusAliases | None = None,
+    *,
+    lifecycle: Lifecycle[Any] | None = None,
+) -> RunTracker[Any]:
     """The tracker that judges a run the fast path cannot: records everything, assumes unrecorded calls."""
     return RunTracker(
-        run_id, mode=mode, on_illegal="record", on_missing_call="assume", keep_raw=True, clock=None, aliases=aliases
+        run_id,
+        mode=mode,
+        on_illegal="record",
+        on_missing_call="assume",
+        keep_raw=True,
+        clock=None,
+        aliases=aliases,
+        lifecycle=lifecycle if lifecycle is not None else RUN_LIFECYCLE,
     )
 
 
@@ -86,7 +98,7 @@ def shape_verdict(
     return Verdict(
         run_id=run_id,
         mode=shape.mode,
-        result=RunResult.LEGAL if IS_TERMINAL[final] else RunResult.UNFINISHED,
+        result=RunResult.LEGAL if shape.ended else RunResult.UNFINISHED,
         final=final,
         observations=shape.observations,
         offenses=(),
@@ -138,14 +150,14 @@ class _Run:
         """... or, once they come from several, the input of each code."""
         self.warnings: list[tuple[int, Location | None, str]] | None = None
         self.shape: Shape | None = None
-        self.tracker: RunTracker | None = None
+        self.tracker: RunTracker[Any] | None = None
         self.locations: list[Location | None] | None = None
         """Slow path: the location of each tracker history entry."""
         self.paused: list[tuple[int, frozenset[str]]] | None = None
         """The tool-call ids of each requires_action record that carried them, by code index."""
         self.answered: frozenset[str] | None = None
         """The ids of the last requires_action before the last submit (the round that submit answered)."""
-        self.final: RunStatus | None = None
+        self.final: LifecycleState | None = None
         """Once ended: its terminal status (late records only repeat it or add client calls)."""
 
     def note_submit(self) -> None:
@@ -244,6 +256,7 @@ class Ledger:
         *,
         tally: bool = False,
         aliases: StatusAliases | None = None,
+        lifecycle: Lifecycle[Any] | None = None,
         position: ReadPosition | None = None,
     ) -> None:
         self.aliases = aliases
@@ -262,6 +275,10 @@ class Ledger:
         self.beyond_window_first: Location | None = None
         """Where the first of them is."""
         """Misspelled statuses read as the status meant: a record with one goes to the tracker, which maps it."""
+        self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+        """Whose histories are judged (the Assistants run by default)."""
+        self.tables = tables_for(self.lifecycle)
+        self._check: Callable[[Any, Mapping[str, Any]], tuple[str, ...]] = self.lifecycle.field_checks.check
         self.mode = mode
         self.strict = strict
         self.linger = linger
@@ -294,11 +311,11 @@ class Ledger:
         feed = self.feed
         open_runs = self.open
         get_open = open_runs.get
-        terminal = IS_TERMINAL
-        paused = IS_PAUSED
+        terminal = self.tables.is_terminal
+        paused = self.tables.is_paused
         fields_on = self.fields
-        check = check_fields
-        clean = clean_checks()  # a compact record's run object is a dict: its clean case costs one call
+        check = self._check
+        clean = self.lifecycle.field_checks.clean_checks()  # a compact record's object is a dict: one call
         record_type = Record
         submit = Trigger.SUBMIT_TOOL_OUTPUTS
         warn = self._warn
@@ -415,7 +432,7 @@ class Ledger:
             run = self.open[run_id] = _Run(run_id, mode, rec.source)
         if run.tracker is not None:
             self._feed_tracker(run, rec)
-            return self._close(run) if IS_TERMINAL[run.tracker.state] else None
+            return self._close(run) if self.tables.is_terminal[run.tracker.state] else None
         dest = rec.status
         index = len(run.codes)
         if dest is None:
@@ -430,14 +447,14 @@ class Ledger:
             return None
         if run.mode is None:
             run.mode = rec.mode or "poll"
-        if IS_PAUSED[dest] and self._stale(run, rec.fields):
+        if self.tables.is_paused[dest] and self._stale(run, rec.fields):
             self._feed_tracker(run, rec)
             return None
         run.add(dest, rec.source, rec.line)
         if self.fields and rec.fields is not None:
-            for message in check_fields(dest, rec.fields):
+            for message in self._check(dest, rec.fields):
                 self._warn(run, index, rec.location, message)
-        return self._ended(run) if IS_TERMINAL[dest] else None
+        return self._ended(run) if self.tables.is_terminal[dest] else None
 
     @staticmethod
     def _warn(run: _Run, index: int, location: Location, message: str) -> None:
@@ -454,7 +471,7 @@ class Ledger:
         if found is not _UNJUDGED:
             return found  # type: ignore[return-value]  # a cached Shape or None (no cast: this runs once per run)
         found = self.older_shapes[mode].get(key, _UNJUDGED)
-        shape = judge_shape(mode, run.codes) if found is _UNJUDGED else cast("Shape | None", found)
+        shape = judge_shape(mode, run.codes, self.tables) if found is _UNJUDGED else cast("Shape | None", found)
         if len(young) >= SHAPES_MAX // 2:  # the older generation is dropped; shapes seen since stay
             self.older_shapes[mode] = young
             young = self.shapes[mode] = {}
@@ -467,7 +484,7 @@ class Ledger:
         if shape is None:
             self._to_tracker(run)
             assert run.tracker is not None
-            return self._close(run) if IS_TERMINAL[run.tracker.state] else None
+            return self._close(run) if self.tables.is_terminal[run.tracker.state] else None
         run_id = run.run_id
         del self.open[run_id]
         if self.position is not None:
@@ -497,7 +514,8 @@ class Ledger:
         The tracker sees statuses, not run objects: the field warnings are this class's
         (``run.warnings``, merged into the verdict), computed as each record arrives.
         """
-        tracker = reference_tracker(run.run_id, run.mode or "poll", self.aliases)
+        tracker = reference_tracker(run.run_id, run.mode or "poll", self.aliases, lifecycle=self.lifecycle)
+        by_ordinal = self.tables.by_ordinal
         run.tracker = tracker
         run.locations = []
         calls = dict(run.paused or ())
@@ -505,7 +523,7 @@ class Ledger:
             if code >= SUBMIT_CODE:
                 tracker.record_call(CODE_CALL[code])
             else:
-                tracker.observe(BY_ORDINAL[code], tool_calls=calls.get(index) or None)
+                tracker.observe(by_ordinal[code], tool_calls=calls.get(index) or None)
             run.locations.append(run.location(index))
         run.codes, run.sources, run.lines = bytearray(), None, []
 
@@ -524,7 +542,7 @@ class Ledger:
             ids = tool_call_ids(rec.fields) if rec.fields is not None and rec.status.is_paused else None
             tracker.observe(rec.status, tool_calls=ids)
             if self.fields and rec.fields is not None:
-                for message in check_fields(rec.status, rec.fields):
+                for message in self._check(rec.status, rec.fields):
                     self._warn(run, index, rec.location, message)
         assert run.locations is not None
         run.locations.append(rec.location)
@@ -642,12 +660,12 @@ class Ledger:
             codes = entry.codes
             final = entry.final
             if final is None:  # found once: late records only repeat it or add calls
-                final = entry.final = BY_ORDINAL[next(c for c in reversed(codes) if c < SUBMIT_CODE)]
+                final = entry.final = self.tables.by_ordinal[next(c for c in reversed(codes) if c < SUBMIT_CODE)]
             if rec.call is not None or dest is final:
                 index = entry.add(dest if dest is not None else call_code(rec.call), rec.source, rec.line)
                 entry.shape = None
                 if dest is not None and self.fields and rec.fields is not None:
-                    for message in check_fields(dest, rec.fields):
+                    for message in self._check(dest, rec.fields):
                         self._warn(entry, index, rec.location, message)
                 return
             ended = _Closed(self._verdict(entry), len(codes))
@@ -657,7 +675,7 @@ class Ledger:
         index = ended.index
         ended.index += 1
         final = ended.verdict.final
-        if rec.status is final and (rec.fields is None or not self.fields or not check_fields(final, rec.fields)):
+        if rec.status is final and (rec.fields is None or not self.fields or not self._check(final, rec.fields)):
             ended.repeats += 1  # a re-observation of the terminal status: counted when the verdict leaves
             return
         loc = rec.location
@@ -665,7 +683,7 @@ class Ledger:
             ended.notes.append((index, loc, f"{rec.call.value} recorded after the run ended ({final})"))
             return
         if rec.status is not None and rec.fields is not None and self.fields:
-            ended.warnings.extend((index, loc, m) for m in check_fields(rec.status, rec.fields))
+            ended.warnings.extend((index, loc, m) for m in self._check(rec.status, rec.fields))
         ended.repeats += 1
         if rec.status is final:
             return
@@ -676,7 +694,7 @@ class Ledger:
         else:
             ended.offenses.append(Offense(OffenseKind.ILLEGAL, index, loc, final, rec.status, str(rec.status), ()))
             ended.result = RunResult.ILLEGAL
-            ended.steps.append(shared_step(ILLEGAL_STEPS, final, rec.status, False, index))
+            ended.steps.append(shared_step(self.tables.illegal_steps, final, rec.status, False, index))
 
     def finish(self) -> Iterator[Verdict]:
         """The verdicts still held: ended runs first, then the runs left open (unfinished)."""

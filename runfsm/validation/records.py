@@ -15,9 +15,10 @@ import itertools
 import os
 import stat
 import sys
-from typing import IO, TYPE_CHECKING, Final, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
+from runfsm.lifecycles import PRESETS, RUN_LIFECYCLE, preset, preset_for_object, preset_for_webhook
 from runfsm.validation.formats.base import (
     BOM,
     MAX_LINE_BYTES,
@@ -39,6 +40,7 @@ from runfsm.validation.formats.sse import read_sse
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.validation.formats.base import Lines
     from runfsm.validation.summary import LineCounts
 
@@ -51,6 +53,8 @@ __all__ = [
     "Record",
     "as_record",
     "detect_format",
+    "detect_lifecycle",
+    "resolve_lifecycle",
     "in_time_order",
     "json_parser",
     "owns",
@@ -122,6 +126,7 @@ def read_records(
     max_line_bytes: int = MAX_LINE_BYTES,
     name: str | None = None,
     partition: tuple[int, int] | None = None,
+    lifecycle: Lifecycle[Any] | None = None,
     on_counts: Callable[[LineCounts], object] | None = None,
 ) -> Iterator[Record | InputError]:
     """Records of one input, in file order, with an :class:`InputError` in place of each unusable line.
@@ -134,7 +139,8 @@ def read_records(
     ``partition=(k, n)`` keeps only the runs worker ``k`` of ``n`` handles (see :func:`owns`),
     and only worker 0 reports errors that belong to no run. ``on_counts`` receives the
     input's :class:`~runfsm.validation.summary.LineCounts` once it is read. Never raises for
-    bad input; raises ``ValueError`` for bad arguments (at once).
+    bad input; raises ``ValueError`` for bad arguments (at once). ``lifecycle`` says whose
+    records the input holds (the Assistants run's by default).
     """
     _check_options(input_format, max_line_bytes, partition)
     items = _read_source(
@@ -145,6 +151,7 @@ def read_records(
         name=name,
         partition=partition,
         compact=False,
+        lifecycle=lifecycle,
         on_counts=on_counts,
     )
     return cast("Iterator[Record | InputError]", items)
@@ -168,6 +175,7 @@ def _read_source(
     name: str | None,
     partition: tuple[int, int] | None,
     compact: bool,
+    lifecycle: Lifecycle[Any] | None = None,
     on_counts: Callable[[LineCounts], object] | None = None,
     position: ReadPosition | None = None,
 ) -> Iterator[Item]:
@@ -181,7 +189,7 @@ def _read_source(
         if on_counts is not None:
             on_counts(Source(where, sort_by, partition).counts)
         return
-    src = Source(name or opened_name, sort_by, partition, compact, position)
+    src = Source(name or opened_name, sort_by, partition, compact, lifecycle, position=position)
     first = src.reporter
     try:
         if partition is not None and partition[1] > 1 and not _is_regular(stream):
@@ -321,6 +329,7 @@ def read_paths(
     sort_by: str | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     partition: tuple[int, int] | None = None,
+    lifecycle: Lifecycle[Any] | None = None,
 ) -> Iterator[Record | InputError]:
     """:func:`read_records` of each path in turn (``"-"`` is standard input)."""
     items = read_items(
@@ -330,6 +339,7 @@ def read_paths(
         max_line_bytes=max_line_bytes,
         partition=partition,
         compact=False,
+        lifecycle=lifecycle,
     )
     return cast("Iterator[Record | InputError]", items)
 
@@ -342,6 +352,7 @@ def read_items(
     max_line_bytes: int = MAX_LINE_BYTES,
     partition: tuple[int, int] | None = None,
     compact: bool = True,
+    lifecycle: Lifecycle[Any] | None = None,
     on_counts: Callable[[LineCounts], object] | None = None,
     position: ReadPosition | None = None,
 ) -> Iterator[Item]:
@@ -362,11 +373,93 @@ def read_items(
             name=None,
             partition=partition,
             compact=compact,
+            lifecycle=lifecycle,
             on_counts=on_counts,
             position=position,
         )
         for path in paths
     )
+
+
+# ----------------------------------------------------------------------------- which lifecycle
+
+_DETECT_LINES: Final = 64
+"""How many lines of an input :func:`detect_lifecycle` reads at most."""
+
+
+def _lifecycle_of_event(name: object) -> Lifecycle[Any] | None:
+    if not isinstance(name, str):
+        return None
+    hook = preset_for_webhook(name)
+    if hook is not None:
+        return hook[0]
+    for lifecycle in PRESETS.values():
+        if name in lifecycle.events or (lifecycle.object_type and name.startswith(lifecycle.object_type + ".")):
+            return lifecycle
+    return None
+
+
+def _lifecycle_of_json(obj: object) -> Lifecycle[Any] | None:
+    if isinstance(obj, list):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if "event" in obj:
+        return _lifecycle_of_event(obj["event"])
+    kind = obj.get("object")
+    if kind == "list" and isinstance(obj.get("data"), list) and obj["data"]:
+        return _lifecycle_of_json(obj["data"][0])
+    if kind == "event" or ("type" in obj and kind is None):
+        return _lifecycle_of_event(obj.get("type"))
+    return preset_for_object(kind) if isinstance(kind, str) else None
+
+
+def detect_lifecycle(paths: Iterable[str | os.PathLike[str]]) -> Lifecycle[Any] | None:
+    """The preset the inputs' first records name, or None: auto-detection for ``--lifecycle auto``.
+
+    Reads up to 64 lines of each file in turn (never standard input, which cannot be read
+    twice) and returns the preset of the first record that names one: an ``object`` field
+    (``thread.run``, ``response``, ``batch``), a stream event name or a webhook type. CSV and
+    compact records name none.
+    """
+    _name, loads = json_parser()
+    for path in paths:
+        name = os.fspath(path)
+        if name == "-" or not os.path.isfile(name):
+            continue
+        try:
+            with open(name, "rb") as stream:
+                for _ in range(_DETECT_LINES):
+                    line = stream.readline(MAX_LINE_BYTES)
+                    if not line:
+                        break
+                    text = line.strip().lstrip(b"\xef\xbb\xbf")
+                    found: Lifecycle[Any] | None = None
+                    if text.startswith(b"event:"):
+                        found = _lifecycle_of_event(text[6:].strip().decode("utf-8", "replace"))
+                    elif text.startswith((b"{", b"[")):
+                        try:
+                            found = _lifecycle_of_json(loads(text))
+                        except ValueError:
+                            continue
+                    if found is not None:
+                        return found
+        except OSError:
+            continue  # the reader reports it
+    return None
+
+
+def resolve_lifecycle(
+    lifecycle: Lifecycle[Any] | str | None, paths: Iterable[str | os.PathLike[str]] = ()
+) -> Lifecycle[Any]:
+    """A lifecycle from what a caller gave: a Lifecycle, a preset's key, ``"auto"`` (detected), or None (run)."""
+    if lifecycle is None:
+        return RUN_LIFECYCLE
+    if lifecycle == "auto":
+        return detect_lifecycle(paths) or RUN_LIFECYCLE
+    if isinstance(lifecycle, str):
+        return preset(lifecycle)
+    return lifecycle
 
 
 def in_time_order(group: list[Record]) -> list[Record]:

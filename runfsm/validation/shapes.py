@@ -1,24 +1,25 @@
 """History shapes: a run's statuses and client calls as small codes, judged from precomputed tables.
 
 A *shape* is what a run's history is without its locations: the mode and the sequence of
-statuses (as ordinals 0-10) and client calls (:data:`SUBMIT_CODE`, :data:`CANCEL_CODE`).
-:func:`judge_shape` replays a shape on tables precomputed from ``RUN_LIFECYCLE.lookup`` and
-``RUN_LIFECYCLE.route`` and returns a :class:`Shape` (the verdict without run id, locations and
+statuses (as ordinals, 0-10 for runs) and client calls (:data:`SUBMIT_CODE`, :data:`CANCEL_CODE`).
+:func:`judge_shape` replays a shape on :class:`Tables` precomputed from a lifecycle's ``lookup``
+and ``route`` (the Assistants run's by default) and returns a :class:`Shape` (the verdict without run id, locations and
 field warnings), or ``None`` when the history needs the tracker's full account (an illegal jump,
 an unknown status, an unrecorded client call). Bulk validation judges each distinct shape once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Route
+from runfsm.exceptions import LifecycleError
+from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
-from runfsm.status import RunStatus
 from runfsm.verdict import Step, StepKind
-from runfsm.vocabulary import Trigger
+from runfsm.vocabulary import LifecycleState, Trigger
 
 if TYPE_CHECKING:
+    from runfsm.status import RunStatus
     from runfsm.tracker import Mode
 
 __all__ = [
@@ -28,38 +29,25 @@ __all__ = [
     "ILLEGAL_STEPS",
     "IS_PAUSED",
     "IS_TERMINAL",
+    "RUN_TABLES",
     "SHAPES_MAX",
     "SUBMIT_CODE",
     "Shape",
+    "StepCache",
+    "Tables",
     "call_code",
     "judge_shape",
     "shared_step",
+    "tables_for",
 ]
 
-_LOOKUP = RUN_LIFECYCLE.lookup
-_TERMINAL = RUN_LIFECYCLE.terminal
-_INITIAL = RUN_LIFECYCLE.initial
-
-#
-# Everything the per-record path needs is precomputed from RUN_LIFECYCLE into tuples indexed
-# by ordinal (RunStatus is an IntEnum), so that no enum is hashed per record.
-
-_STATES = RUN_LIFECYCLE.states
-BY_ORDINAL: tuple[RunStatus, ...] = tuple(sorted(RunStatus, key=int))
-_SIZE = len(BY_ORDINAL)
-assert all(int(s) == i for i, s in enumerate(BY_ORDINAL)), "the tables below index states by ordinal"
-IS_TERMINAL: tuple[bool, ...] = tuple(any(int(t) == i for t in _TERMINAL) for i in range(_SIZE))
-IS_PAUSED: tuple[bool, ...] = tuple(s.is_paused for s in BY_ORDINAL)
-_EDGE_TABLE: tuple[tuple[Edge[RunStatus] | None, ...], ...] = tuple(
-    tuple(RUN_LIFECYCLE.edge(a, b) if a in _STATES and b in _STATES else None for b in BY_ORDINAL) for a in BY_ORDINAL
-)
+SUBMIT_CODE, CANCEL_CODE = 16, 17
+"""How client calls appear in a run's code list (statuses appear as their ordinals, below 16)."""
 _CALL_BITS: dict[Trigger, int] = {Trigger.SUBMIT_TOOL_OUTPUTS: 1, Trigger.CANCEL: 2}
 _CALLS_OF_MASK: tuple[frozenset[Trigger], ...] = tuple(
     frozenset(t for t, bit in _CALL_BITS.items() if mask & bit) for mask in range(4)
 )
-_BITS_OF_EDGE: tuple[tuple[int, ...], ...] = tuple(
-    tuple(_CALL_BITS.get(e.trigger, 0) if e is not None else 0 for e in row) for row in _EDGE_TABLE
-)
+_STEPS_CACHED: Final = 1024
 
 
 class _Path:
@@ -67,7 +55,7 @@ class _Path:
 
     __slots__ = ("bits", "inferred", "lenient", "pairs")
 
-    def __init__(self, route: Route[RunStatus]) -> None:
+    def __init__(self, route: Route[Any]) -> None:
         self.inferred = route.inferred
         self.lenient = route.lenient
         self.bits = sum(_CALL_BITS[c] for c in route.calls)
@@ -75,48 +63,84 @@ class _Path:
         self.pairs = tuple((e.source, e.dest, e.is_lenient) for e in route.edges)
 
 
-def _route_row(mask: int, a: RunStatus) -> tuple[_Path | None, ...]:
-    routes = (RUN_LIFECYCLE.route(a, b, calls=_CALLS_OF_MASK[mask]) for b in BY_ORDINAL)
-    return tuple(None if route is None else _Path(route) for route in routes)
+class StepCache:
+    """Shared :class:`~runfsm.verdict.Step` values of one kind: ``cells[source][dest][lenient]`` by index."""
+
+    __slots__ = ("cells", "kind")
+
+    def __init__(self, kind: StepKind, size: int) -> None:
+        self.kind = kind
+        self.cells: list[list[list[list[Step]]]] = [[[[], []] for _ in range(size)] for _ in range(size)]
 
 
-_ROUTES: tuple[tuple[tuple[_Path | None, ...], ...], ...] = tuple(
-    tuple(_route_row(mask, a) for a in BY_ORDINAL) for mask in range(4)
-)
-"""``_ROUTES[pending calls mask][source][dest]``: ``RUN_LIFECYCLE.route``, precomputed."""
+class Tables:
+    """One lifecycle's views, precomputed into tuples indexed by ordinal (no enum is hashed per record).
 
-_StepCache = list[list[list[list[Step]]]]
+    Everything the per-record path needs: the lookup table, the edges, the routes a poll jump
+    may take for each set of pending calls, which ordinals are terminal, and the shared steps.
+    Built once per lifecycle by :func:`tables_for`.
+    """
+
+    def __init__(self, lifecycle: Lifecycle[Any]) -> None:
+        self.lifecycle = lifecycle
+        states = lifecycle.states
+        self.by_ordinal: tuple[Any, ...] = tuple(sorted(states, key=int))
+        """The states indexed by ordinal."""
+        if [int(s) for s in self.by_ordinal] != list(range(len(states))) or len(states) > SUBMIT_CODE:
+            raise LifecycleError(f"{lifecycle.name}: bulk validation needs ordinals 0..{len(states) - 1}, below 16")
+        size = len(states)
+        self.size = size
+        self.lookup = lifecycle.lookup
+        self.initial = lifecycle.initial
+        self.is_terminal: tuple[bool, ...] = tuple(s in lifecycle.terminal for s in self.by_ordinal)
+        self.is_paused: tuple[bool, ...] = tuple(s.is_paused for s in self.by_ordinal)
+        self.edge_table: tuple[tuple[Edge[Any] | None, ...], ...] = tuple(
+            tuple(lifecycle.edge(a, b) for b in self.by_ordinal) for a in self.by_ordinal
+        )
+        self.bits_of_edge: tuple[tuple[int, ...], ...] = tuple(
+            tuple(_CALL_BITS.get(e.trigger, 0) if e is not None else 0 for e in row) for row in self.edge_table
+        )
+        self.routes: tuple[tuple[tuple[_Path | None, ...], ...], ...] = tuple(
+            tuple(self._route_row(mask, a) for a in self.by_ordinal) for mask in range(4)
+        )
+        """``routes[pending calls mask][source][dest]``: ``lifecycle.route``, precomputed."""
+        self.steps: dict[StepKind, StepCache] = {kind: StepCache(kind, size) for kind in StepKind}
+        self.illegal_steps = self.steps[StepKind.ILLEGAL]
+
+    def _route_row(self, mask: int, a: Any) -> tuple[_Path | None, ...]:
+        routes = (self.lifecycle.route(a, b, calls=_CALLS_OF_MASK[mask]) for b in self.by_ordinal)
+        return tuple(None if route is None else _Path(route) for route in routes)
 
 
-def _step_cache() -> _StepCache:
-    return [[[[], []] for _ in range(_SIZE)] for _ in range(_SIZE)]
+_TABLES: dict[int, Tables] = {}
 
 
-_STEP_CACHES: dict[StepKind, _StepCache] = {kind: _step_cache() for kind in StepKind}
-_START = _STEP_CACHES[StepKind.START]
-_OBSERVED = _STEP_CACHES[StepKind.OBSERVED]
-_INFERRED = _STEP_CACHES[StepKind.INFERRED]
-ILLEGAL_STEPS = _STEP_CACHES[StepKind.ILLEGAL]
+def tables_for(lifecycle: Lifecycle[Any]) -> Tables:
+    """The precomputed :class:`Tables` of ``lifecycle`` (built on first use, then shared)."""
+    found = _TABLES.get(id(lifecycle))
+    if found is None or found.lifecycle is not lifecycle:
+        found = _TABLES[id(lifecycle)] = Tables(lifecycle)
+    return found
 
 
-_STEPS_CACHED: Final = 1024
-
-
-def shared_step(table: _StepCache, source: RunStatus, dest: RunStatus, lenient: bool, index: int) -> Step:
+def shared_step(table: StepCache, source: LifecycleState, dest: LifecycleState, lenient: bool, index: int) -> Step:
     """Steps are small immutable values: share them instead of building one per record."""
-    cache = table[source][dest][lenient]
+    cache = table.cells[source][dest][lenient]
     if index < len(cache):
         return cache[index]
-    kind = next(k for k, t in _STEP_CACHES.items() if t is table)
     if index >= _STEPS_CACHED:
-        return Step(source, dest, kind, lenient, index)
+        return Step(source, dest, table.kind, lenient, index)
     while len(cache) <= index:  # fill the gap: a later run asks for the indices in between
-        cache.append(Step(source, dest, kind, lenient, len(cache)))
+        cache.append(Step(source, dest, table.kind, lenient, len(cache)))
     return cache[index]
 
 
-SUBMIT_CODE, CANCEL_CODE = 16, 17
-"""How client calls appear in a run's code list (statuses appear as themselves, ordinals 0-10)."""
+RUN_TABLES: Final = tables_for(RUN_LIFECYCLE)
+"""The Assistants run's tables (the default lifecycle)."""
+BY_ORDINAL: tuple[RunStatus, ...] = RUN_TABLES.by_ordinal
+IS_TERMINAL: tuple[bool, ...] = RUN_TABLES.is_terminal
+IS_PAUSED: tuple[bool, ...] = RUN_TABLES.is_paused
+ILLEGAL_STEPS: Final = RUN_TABLES.illegal_steps
 _CODE_BITS: dict[int, int] = {
     SUBMIT_CODE: _CALL_BITS[Trigger.SUBMIT_TOOL_OUTPUTS],
     CANCEL_CODE: _CALL_BITS[Trigger.CANCEL],
@@ -140,12 +164,13 @@ class Shape:
         *,
         mode: Mode,
         codes: bytes,
-        final: RunStatus,
+        final: LifecycleState,
         observations: int,
-        inferred: list[tuple[int, tuple[RunStatus, ...]]],
-        lenient: list[Edge[RunStatus]],
+        inferred: list[tuple[int, tuple[LifecycleState, ...]]],
+        lenient: list[Edge[Any]],
         steps: list[Step],
         notes: list[tuple[int, str]],
+        tables: Tables = RUN_TABLES,
     ) -> None:
         self.mode: Mode = mode
         self.codes = codes
@@ -157,56 +182,70 @@ class Shape:
         self.steps = tuple(steps)
         self.notes = tuple(notes)
         """Warnings about recorded calls: (index, message)."""
-        self.ended = IS_TERMINAL[final]
+        self.ended = tables.is_terminal[final]
         """True if the history ends in a terminal status (legal), False if unfinished."""
         self.tally = (self.ended, observations, len(self.inferred), len(self.lenient))
         """What a summary counts of a run of this shape (see :data:`runfsm.validation.ledger.Tally`)."""
 
 
-def judge_shape(mode: Mode, codes: bytearray) -> Shape | None:
+def judge_shape(mode: Mode, codes: bytearray, tables: Tables = RUN_TABLES) -> Shape | None:
     """Replay a history shape on the lookup table and the routes; None if it needs the tracker.
 
     The same decisions as ``RunTracker`` in record/assume mode, for histories with no
-    illegal jump, unknown status or unrecorded call (property-tested against it).
+    illegal jump, unknown status or unrecorded call (property-tested against it). ``tables``
+    are the lifecycle's (:func:`tables_for`; the Assistants run's by default).
     """
-    state = _INITIAL
+    initial = state = tables.initial
+    by_ordinal = tables.by_ordinal
+    is_terminal = tables.is_terminal
+    lookup = tables.lookup
+    routes = tables.routes
+    start_steps = tables.steps[StepKind.START]
+    observed_steps = tables.steps[StepKind.OBSERVED]
+    inferred_steps = tables.steps[StepKind.INFERRED]
     pending = 0
     poll = mode == "poll"
     observations = 0
     steps: list[Step] = []
     notes: list[tuple[int, str]] = []
-    inferred: list[tuple[int, tuple[RunStatus, ...]]] = []
-    lenient_edges: list[Edge[RunStatus]] = []
+    inferred: list[tuple[int, tuple[LifecycleState, ...]]] = []
+    lenient_edges: list[Edge[Any]] = []
     for index, code in enumerate(codes):
         if code >= SUBMIT_CODE:
-            if IS_TERMINAL[state]:
-                notes.append((index, f"{CODE_CALL[code].value} recorded after the run ended ({state})"))
-            elif code == SUBMIT_CODE and state is not RunStatus.RequiresAction:
+            call = CODE_CALL[code]
+            if is_terminal[state]:
+                notes.append((index, f"{call.value} recorded after the run ended ({state})"))
+            elif call not in tables.lifecycle.client_calls:
+                title = tables.lifecycle.title
+                notes.append((index, f"{call.value} recorded, but no edge of the {title} lifecycle needs it"))
+            elif code == SUBMIT_CODE and not state.is_paused:
                 notes.append((index, f"submit_tool_outputs recorded while the run was last seen {state}"))
             pending |= _CODE_BITS[code]
             continue
-        dest = BY_ORDINAL[code]
-        kind = _LOOKUP[state][dest]
+        if code >= len(by_ordinal):
+            return None  # not a status of this lifecycle: the tracker explains it
+        dest = by_ordinal[code]
+        kind = lookup[state][dest]
         path: _Path | None = None
         if kind == SAME:
             if pending and poll:
-                found = _ROUTES[pending][state][dest]
+                found = routes[pending][state][dest]
                 if found is not None and found.bits:
                     path = found
-        elif state is _INITIAL and poll:
-            steps.append(shared_step(_START, state, dest, False, index))
+        elif state is initial and poll:
+            steps.append(shared_step(start_steps, state, dest, False, index))
             state = dest
         elif kind in (DOCUMENTED, LENIENT):
             lenient = kind == LENIENT
             if lenient:
-                edge = _EDGE_TABLE[state][dest]
+                edge = tables.edge_table[state][dest]
                 assert edge is not None
                 lenient_edges.append(edge)
-            pending &= ~_BITS_OF_EDGE[state][dest]
-            steps.append(shared_step(_OBSERVED, state, dest, lenient, index))
+            pending &= ~tables.bits_of_edge[state][dest]
+            steps.append(shared_step(observed_steps, state, dest, lenient, index))
             state = dest
         elif poll:
-            path = _ROUTES[pending][state][dest]
+            path = routes[pending][state][dest]
             if path is None:
                 return None
         else:
@@ -216,7 +255,7 @@ def judge_shape(mode: Mode, codes: bytearray) -> Shape | None:
             lenient_edges.extend(path.lenient)
             pending &= ~path.bits
             for a, b, lenient in path.pairs:
-                steps.append(shared_step(_INFERRED, a, b, lenient, index))
+                steps.append(shared_step(inferred_steps, a, b, lenient, index))
             state = dest
         observations += 1
     return Shape(
@@ -228,6 +267,7 @@ def judge_shape(mode: Mode, codes: bytearray) -> Shape | None:
         lenient=lenient_edges,
         steps=steps,
         notes=notes,
+        tables=tables,
     )
 
 

@@ -44,11 +44,11 @@ def _number(pattern: re.Pattern[str], label: str) -> int:
 
 
 def test_default_is_the_mermaid_lifecycle(capsys: pytest.CaptureFixture[str]) -> None:
-    """``runfsm diagram`` prints the Mermaid lifecycle (the committed diagrams/lifecycle.mmd)."""
+    """``runfsm diagram`` prints the Mermaid lifecycle (the committed diagrams/run-lifecycle.mmd)."""
     assert main(["diagram"]) == 0
     out = capsys.readouterr().out
     assert out == to_mermaid(lifecycle_diagram())
-    assert out == (ROOT / "diagrams" / "lifecycle.mmd").read_text(encoding="utf-8")
+    assert out == (ROOT / "diagrams" / "run-lifecycle.mmd").read_text(encoding="utf-8")
 
 
 def test_output_format_follows_the_extension(tmp_path: Path) -> None:

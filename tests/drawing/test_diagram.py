@@ -14,12 +14,20 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm.commands.diagram import README_BEGIN, README_END, SAMPLES_OVERLAY_ARGS, readme_block
+from runfsm.commands.diagram import (
+    README_BEGIN,
+    README_END,
+    SAMPLES_OVERLAY_ARGS,
+    diagram_stem,
+    readme_block,
+    readme_markers,
+)
 from runfsm.commands.main import main
 from runfsm.commands.validate import sample_paths
 from runfsm.drawing.diagram import (
@@ -35,8 +43,8 @@ from runfsm.drawing.diagram import (
     to_svg,
 )
 from runfsm.exceptions import GraphvizMissing
-from runfsm.lifecycle import Lifecycle
-from runfsm.lifecycles import RUN_EDGES, RUN_LIFECYCLE
+from runfsm.lifecycle import Lifecycle, cited_keys
+from runfsm.lifecycles import PRESETS, RUN_EDGES, RUN_LIFECYCLE
 from runfsm.status import RunStatus
 from runfsm.vocabulary import StateKind, Trigger
 
@@ -308,11 +316,12 @@ def test_format_for_reads_the_extension(name: str, fmt: str) -> None:
 # ----------------------------------------------------------------------------- committed files
 
 
+@pytest.mark.parametrize("lifecycle", list(PRESETS.values()), ids=list(PRESETS))
 @pytest.mark.parametrize(("suffix", "fmt"), [("mmd", "mermaid"), ("dot", "dot")])
-def test_committed_text_diagrams_are_current(suffix: str, fmt: Format) -> None:
-    """diagrams/lifecycle.{mmd,dot} are byte for byte what the declaration renders (run diagrams/update.py)."""
-    committed = (ROOT / "diagrams" / f"lifecycle.{suffix}").read_bytes()
-    assert committed == render(lifecycle_diagram(), format=fmt), "stale: run `python diagrams/update.py`"
+def test_committed_text_diagrams_are_current(suffix: str, fmt: Format, lifecycle: Lifecycle[Any]) -> None:
+    """diagrams/<key>-lifecycle.{mmd,dot} are byte for byte what each declaration renders (diagrams/update.py)."""
+    committed = (ROOT / "diagrams" / f"{diagram_stem(lifecycle)}.{suffix}").read_bytes()
+    assert committed == render(lifecycle_diagram(lifecycle), format=fmt), "stale: run `python diagrams/update.py`"
 
 
 def _svg_signature(svg: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
@@ -329,17 +338,18 @@ def _svg_signature(svg: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
     return out
 
 
-def test_committed_svg_is_current() -> None:
-    """diagrams/lifecycle.svg was rendered from the current DOT and shows the same things a fresh render shows.
+@pytest.mark.parametrize("lifecycle", list(PRESETS.values()), ids=list(PRESETS))
+def test_committed_svg_is_current(lifecycle: Lifecycle[Any]) -> None:
+    """diagrams/<key>-lifecycle.svg was rendered from the current DOT and shows what a fresh render shows.
 
     Coordinates may differ between Graphviz versions, so the check is: the embedded DOT hash
     matches, and ids, titles, texts and colours equal those of a fresh rendering.
     """
-    committed = (ROOT / "diagrams" / "lifecycle.svg").read_text(encoding="utf-8")
-    digest = hashlib.sha256(to_dot(lifecycle_diagram()).encode()).hexdigest()
+    committed = (ROOT / "diagrams" / f"{diagram_stem(lifecycle)}.svg").read_text(encoding="utf-8")
+    digest = hashlib.sha256(to_dot(lifecycle_diagram(lifecycle)).encode()).hexdigest()
     assert f"<!-- runfsm dot sha256={digest} -->" in committed, "stale: run `python diagrams/update.py`"
-    assert _svg_signature(committed) == _svg_signature(to_svg(lifecycle_diagram()))
-    assert set(_svg_states(committed)) == {s.name for s in RunStatus}
+    assert _svg_signature(committed) == _svg_signature(to_svg(lifecycle_diagram(lifecycle)))
+    assert set(_svg_states(committed)) == {s.name for s in lifecycle.states}
 
 
 def test_committed_samples_overlay_is_current(tmp_path: Path) -> None:
@@ -352,6 +362,21 @@ def test_committed_samples_overlay_is_current(tmp_path: Path) -> None:
     assert digest is not None
     assert digest[0] in committed, "stale: run `python diagrams/update.py`"
     assert _svg_signature(committed) == _svg_signature(now)
+
+
+@pytest.mark.parametrize("lifecycle", list(PRESETS.values()), ids=list(PRESETS))
+def test_readme_embeds_every_presets_diagram_table_and_sources(lifecycle: Lifecycle[Any]) -> None:
+    """The README has each preset's block: its Mermaid diagram, its transition table, its webhooks and sources."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    begin, end_marker = readme_markers(lifecycle)
+    start, end = readme.find(begin), readme.find(end_marker)
+    assert 0 <= start < end, f"README markers of {lifecycle.key} missing"
+    block = readme_block(lifecycle)
+    assert readme[start : end + len(end_marker) + 1] == block, "stale: run `python diagrams/update.py`"
+    assert f'title: "{lifecycle.name} lifecycle"' in block
+    for key in {key for edge in lifecycle.edges for key in cited_keys(edge.evidence)}:
+        source = lifecycle.sources[key]
+        assert f"- **{source.key}**: [{source.title}]({source.url})" in block
 
 
 def test_readme_embeds_the_current_diagram_and_table() -> None:

@@ -471,13 +471,13 @@ def test_frequent_shapes_stay_judged_when_the_cache_turns_over(monkeypatch: pyte
     """The shape cache keeps two generations: a shape seen again is kept, rare ones are dropped."""
     import runfsm.validation.ledger
     from runfsm.tracker import Mode
-    from runfsm.validation.shapes import Shape, judge_shape
+    from runfsm.validation.shapes import RUN_TABLES, Shape, Tables, judge_shape
 
     judged: list[bytes] = []
 
-    def counted(mode: Mode, codes: bytearray) -> Shape | None:
+    def counted(mode: Mode, codes: bytearray, tables: Tables = RUN_TABLES) -> Shape | None:
         judged.append(bytes(codes))
-        return judge_shape(mode, codes)
+        return judge_shape(mode, codes, tables)
 
     monkeypatch.setattr(runfsm.validation.ledger, "SHAPES_MAX", 4)
     monkeypatch.setattr(runfsm.validation.ledger, "judge_shape", counted)

@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.lifecycles import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE, RUN_LIFECYCLE
 from runfsm.status import RunStatus, parse_status
 from runfsm.testing.fake.azure import azure_answer, azure_refusal, engine_path, is_azure_path
+from runfsm.testing.fake.background import Background
 from runfsm.testing.fake.checks import DEFAULT_MAX_BODY_BYTES, check_body, check_size, parse_body
 from runfsm.testing.fake.clock import VirtualClock
 from runfsm.testing.fake.faults import Fault, FaultInjection, status_fault
@@ -27,6 +28,7 @@ from runfsm.testing.fake.objects import thread_object
 from runfsm.testing.fake.runs import RunEngine, _Run, _Thread
 from runfsm.testing.fake.script import RunScript, ScriptLike
 from runfsm.testing.fake.wire import (
+    SSE_HEADERS,
     FakeResponse,
     HTTPError,
     RecordedRequest,
@@ -106,6 +108,8 @@ class FakeAssistants(FaultInjection, RunEngine):
         self._runs: dict[str, _Run] = {}
         self._ids = itertools.count(1)
         self._budget: Counter[str | None] = Counter()
+        self.background = Background(self.clock)
+        """The background responses and batches (``client.responses``, ``client.batches``)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {len(self._threads)} threads, {len(self._runs)} runs, {self.clock!r}>"
@@ -334,6 +338,8 @@ class FakeAssistants(FaultInjection, RunEngine):
             q = {k: v[-1] for k, v in parse_qs(query).items()}
             if route == "create_thread":
                 return json_response(self._create_thread(params))
+            if route.endswith(("_response", "_batch", "_batches")):
+                return self._background(route, run_id, params, q)
             if route == "unknown":
                 raise HTTPError(404, f"Invalid URL ({method} /v1{strip_prefix(thread_id or '')})")
             assert thread_id is not None
@@ -371,6 +377,36 @@ class FakeAssistants(FaultInjection, RunEngine):
             raise HTTPError(404, f"Invalid URL ({method} {route})")  # pragma: no cover - routes are exhaustive
         except HTTPError as err:
             return error_response(err.status_code, err.message, type=err.type, code=err.code, param=err.param)
+
+    def _background(
+        self, route: Route, object_id: str | None, params: Mapping[str, Any], q: Mapping[str, str]
+    ) -> FakeResponse:
+        """The routes of background responses and batches (:mod:`~runfsm.testing.fake.background`)."""
+        bg = self.background
+        if route == "create_response":
+            obj, stream = bg.create_response(params)
+            if stream is not None:
+                return FakeResponse(200, dict(SSE_HEADERS), stream, stream=True)
+            return json_response(bg.response(obj))
+        if route == "create_batch":
+            return json_response(bg.batch(bg.create_batch(params)))
+        if route == "list_batches":
+            return json_response(bg.list_batches(q))
+        if route in ("retrieve_response", "cancel_response"):
+            obj = bg.get(RESPONSE_LIFECYCLE, object_id)
+            if route == "cancel_response":
+                return json_response(bg.cancel_response(obj))
+            if q.get("stream") == "true":
+                try:
+                    after = int(q.get("starting_after", "-1"))
+                except ValueError:
+                    raise HTTPError(400, f"Invalid 'starting_after': {q.get('starting_after')!r}.") from None
+                return FakeResponse(200, dict(SSE_HEADERS), bg.stream(obj, after=after), stream=True)
+            return json_response(bg.response(obj))
+        obj = bg.get(BATCH_LIFECYCLE, object_id)
+        if route == "cancel_batch":
+            return json_response(bg.cancel_batch(obj))
+        return json_response(bg.batch(obj))
 
     # ------------------------------------------------------------------ resources
 

@@ -233,9 +233,7 @@ class WebhookSender:
         )
 
     def _announce(self, fake: FakeAssistants) -> list[tuple[str, dict[str, Any], float]]:
-        background: Any = getattr(fake, "background", None)  # the fake's responses and batches (the presets)
-        if background is None:
-            raise TypeError(f"{type(fake).__name__} serves no background responses or batches to announce")
+        background = fake.background
         now = fake.clock.now()
         found: list[tuple[str, dict[str, Any], float]] = []
         for object_id, obj in sorted(background.objects.items()):

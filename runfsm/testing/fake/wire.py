@@ -32,6 +32,13 @@ Route = Literal[
     "submit_tool_outputs",
     "cancel_run",
     "list_run_steps",
+    "create_response",
+    "retrieve_response",
+    "cancel_response",
+    "create_batch",
+    "list_batches",
+    "retrieve_batch",
+    "cancel_batch",
     "unknown",
 ]
 
@@ -119,6 +126,18 @@ def route_of(method: str, path: str) -> tuple[Route, str | None, str | None]:
     """Map a method and path to a route name, thread id and run id."""
     parts = [p for p in strip_prefix(path).split("/") if p]
     n = len(parts)
+    if n and parts[0] in ("responses", "batches"):
+        kind = "response" if parts[0] == "responses" else "batch"
+        if n == 1:
+            if method == "POST":
+                return ("create_response" if kind == "response" else "create_batch"), None, None
+            if kind == "batch" and method == "GET":
+                return "list_batches", None, None
+        if n == 2 and method == "GET":
+            return ("retrieve_response" if kind == "response" else "retrieve_batch"), None, parts[1]
+        if n == 3 and method == "POST" and parts[2] == "cancel":
+            return ("cancel_response" if kind == "response" else "cancel_batch"), None, parts[1]
+        return "unknown", strip_prefix(path), None
     if n == 0 or parts[0] != "threads":
         return "unknown", strip_prefix(path), None
     if n == 1 and method == "POST":

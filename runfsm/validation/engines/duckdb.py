@@ -27,7 +27,6 @@ read (Python reports the line).
 from __future__ import annotations
 
 import heapq
-import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_
 from runfsm.validation.summary import LineCounts
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Iterable, Iterator
 
     import duckdb as duckdb_
@@ -541,21 +541,19 @@ def _count_lines(name: str) -> tuple[int, int]:
                 returns += chunk.count(b"\r")
                 last = chunk
             return count + (not last.endswith(b"\n")), returns
-    import mmap  # noqa: PLC0415
-
     import numpy  # noqa: PLC0415  (the duckdb extra)
 
-    with open(name, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            return 0, 0
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            data = numpy.frombuffer(view, dtype=numpy.uint8)
-            step = 1 << 24
-            count = sum(int(numpy.count_nonzero(data[i : i + step] == 10)) for i in range(0, size, step))
-            returns = sum(int(numpy.count_nonzero(data[i : i + step] == 13)) for i in range(0, size, step))
+    # a fixed buffer, not a map of the file: memory stays flat however large the input
+    buffer = bytearray(1 << 24)
+    view = numpy.frombuffer(buffer, dtype=numpy.uint8)
+    count = returns = 0
+    final = 10
+    with open(name, "rb", buffering=0) as f:
+        while size := f.readinto(buffer):
+            data = view[:size]
+            count += int(numpy.count_nonzero(data == 10))
+            returns += int(numpy.count_nonzero(data == 13))
             final = int(data[-1])
-            del data
     return count + (final != 10), returns
 
 

@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 from zlib import crc32
 
 from runfsm.exceptions import InputError, NotARunStatus, UnknownStatus
-from runfsm.status import RunStatus, parse_status
+from runfsm.lifecycles import RUN_LIFECYCLE, preset_for_object
+from runfsm.status import RunStatus
 from runfsm.validation.summary import LineCounts
 from runfsm.verdict import Location
-from runfsm.vocabulary import Trigger
+from runfsm.vocabulary import LifecycleState, Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from runfsm.lifecycle import Lifecycle
 
 __all__ = [
     "BOM",
@@ -31,7 +34,9 @@ __all__ = [
     "Source",
     "as_record",
     "event_record",
+    "fast_status",
     "json_parser",
+    "object_error",
     "lone_cr",
     "loads_fallback",
     "owns",
@@ -51,7 +56,7 @@ BOM: Final = b"\xef\xbb\xbf"
 
 ObservedMode = Literal["stream", "poll"]
 
-CompactRecord = tuple[str, RunStatus | Trigger, dict[str, Any] | None, int, str]
+CompactRecord = tuple[str, LifecycleState | Trigger, dict[str, Any] | None, int, str]
 """A plain run object as ``(run_id, status, run object, line, source)``, or a client call as
 ``(run_id, call, None, line, source)``: see :func:`~runfsm.validation.records.read_items`."""
 
@@ -108,7 +113,7 @@ class Record:
     def __init__(
         self,
         run_id: str,
-        status: RunStatus | None,
+        status: LifecycleState | None,
         raw: object,
         *,
         source: str = "<input>",
@@ -170,18 +175,38 @@ def as_record(item: CompactRecord) -> Record:
 
 CALLS: Final[dict[str, Trigger]] = {t.value: t for t in Trigger if t.is_client_call}
 FAST_STATUS: Final[dict[str, RunStatus]] = {m.wire: m for m in RunStatus if m.wire is not None}
+"""The run's wire values (the common case of the readers' fast paths)."""
+_FAST: dict[int, dict[str, Any]] = {id(RUN_LIFECYCLE): FAST_STATUS}
 
 
-def status_of(value: object) -> RunStatus | None:
-    """The status, or None when unknown. Raises NotARunStatus for step/message events."""
+def fast_status(lifecycle: Lifecycle[Any]) -> dict[str, Any]:
+    """A lifecycle's wire values and their states, for the readers' fast paths."""
+    found = _FAST.get(id(lifecycle))
+    if found is None:
+        found = _FAST[id(lifecycle)] = {m.wire: m for m in lifecycle.states if m.wire is not None}
+    return found
+
+
+def status_of(value: object, lifecycle: Lifecycle[Any] | None = None) -> Any:
+    """The status (of the run lifecycle unless told), or None when unknown. Raises NotARunStatus for other events."""
+    lc = lifecycle if lifecycle is not None else RUN_LIFECYCLE
     if isinstance(value, str):
-        fast = FAST_STATUS.get(value)
+        fast = fast_status(lc).get(value)
         if fast is not None:
             return fast
     try:
-        return parse_status(value)
+        return lc.parse(value)
     except UnknownStatus:
         return None
+
+
+def object_error(kind: object, lifecycle: Lifecycle[Any]) -> str:
+    """The message for an object of another type than the lifecycle's, naming the preset that reads it."""
+    message = f"'object' is {short(kind)}: expected {lifecycle.object_type!r}"
+    other = preset_for_object(kind) if isinstance(kind, str) else None
+    if other is not None and other is not lifecycle:
+        message += f" (a {other.title.lower()}: validate it with --lifecycle {other.key})"
+    return message
 
 
 def timestamp_of(value: object, what: str) -> float:
@@ -256,7 +281,7 @@ class Source:
     counts the lines read; the shares add up to the counts of a single reader.
     """
 
-    __slots__ = ("compact", "counts", "name", "partition", "position", "reporter", "sort_by")
+    __slots__ = ("compact", "counts", "fast", "lifecycle", "name", "partition", "position", "reporter", "sort_by")
 
     def __init__(
         self,
@@ -264,8 +289,13 @@ class Source:
         sort_by: str | None,
         partition: tuple[int, int] | None = None,
         compact: bool = False,
+        lifecycle: Lifecycle[Any] | None = None,
+        *,
         position: ReadPosition | None = None,
     ) -> None:
+        self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+        """Whose records the input holds (the Assistants run by default)."""
+        self.fast = fast_status(self.lifecycle)
         self.name = name
         self.position = position
         """With ``--jobs``: how far the inputs were read (see :class:`ReadPosition`), else None."""
@@ -323,26 +353,45 @@ class Source:
 # ----------------------------------------------------------------------------- lines and events
 
 
-def event_record(obj: dict[str, Any], src: Source, line: int) -> Record | InputError | None:
-    """The record of one stream event; ``None`` for events not about a run's status."""
-    event = obj["event"]
-    data = obj.get("data")
+def event_record(
+    obj: dict[str, Any], src: Source, line: int, *, name_key: str = "event", data_key: str = "data"
+) -> Record | InputError | None:
+    """The record of one stream event (or webhook payload); ``None`` for events not about a status.
+
+    ``{"event": name, "data": {...}}`` as SSE logs write them; ``name_key="type"`` reads the
+    Responses stream's ``{"type": name, "response": {...}}`` (``data_key="response"``) and
+    webhook payloads ``{"type": name, "data": {"id": ...}}`` (polls, not streams: thin, no fields).
+    """
+    lc = src.lifecycle
+    event = obj[name_key]
+    data = obj.get(data_key)
     if not isinstance(event, str):
-        return src.error(f"'event' is {short(event)}: expected a stream event name such as 'thread.run.queued'", line)
+        return src.error(f"{name_key!r} is {short(event)}: expected a stream event name", line)
+    webhook = obj.get("object") == "event"
+    status: Any
     try:
-        status = status_of(event)
+        if event in lc.parser.snapshot_events and isinstance(data, dict) and isinstance(data.get("status"), str):
+            status = status_of(data["status"], lc)
+        else:
+            status = status_of(event, lc)
     except NotARunStatus:
-        return None  # run steps, messages, thread, error, done: not about the run's status
+        return None  # run steps, messages, output deltas, error, done: not about the status
+    payload_key = lc.parser.payload_key
+    if data_key == "data" and payload_key is not None and isinstance(data, dict) and payload_key in data:
+        data = data[payload_key]  # an SSE log of the Responses stream: the event's object is inside
+    noun = (lc.object_type or "object").rsplit(".", 1)[-1]  # run, response, batch
     if not isinstance(data, dict):
-        return src.error(f"event {event!r}: 'data' is {short(data)}: expected the run object", line)
+        return src.error(f"event {event!r}: {data_key!r} is {short(data)}: expected the {noun} object", line)
     run_id = data.get("id")
     if not isinstance(run_id, str) or not run_id:
-        return src.error(f"event {event!r}: the run object in 'data' has no string 'id' (the run id)", line)
+        return src.error(f"event {event!r}: the {noun} object in {data_key!r} has no string 'id' (the {noun} id)", line)
     try:
         stamp = src.sort_key(obj, data, line)
     except ValueError as err:
         return src.error(str(err), line)
-    return Record(run_id, status, obj, source=src.name, line=line, mode="stream", fields=data, timestamp=stamp)
+    mode: ObservedMode = "poll" if webhook else "stream"
+    fields = None if webhook else data
+    return Record(run_id, status, obj, source=src.name, line=line, mode=mode, fields=fields, timestamp=stamp)
 
 
 class Lines(Protocol):

@@ -141,7 +141,7 @@ def _row_items(
         yield src.error("empty status: expected a status (wire value, name or ordinal)", number)
         return
     try:
-        status = status_of(cell)
+        status = status_of(cell, src.lifecycle)
     except NotARunStatus as err:
         yield src.error(str(err), number)
         return

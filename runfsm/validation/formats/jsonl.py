@@ -9,13 +9,13 @@ from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.formats.base import (
     BOM,
     CALLS,
-    FAST_STATUS,
     Record,
     UniversalLines,
     event_record,
     json_parser,
     loads_fallback,
     lone_cr,
+    object_error,
     owns,
     short,
     status_of,
@@ -47,7 +47,7 @@ def _compact(
         if isinstance(item, bool) or not isinstance(item, (str, int)):
             yield src.error(
                 f"entry {position} of the statuses is {short(item)}: expected a status string or ordinal "
-                "(0-10), or a client call ('submit_tool_outputs', 'cancel')",
+                f"(0-{len(src.lifecycle.states) - 1}), or a client call ('submit_tool_outputs', 'cancel')",
                 line,
             )
             continue
@@ -55,7 +55,7 @@ def _compact(
             yield Record(run_id, None, item, source=src.name, line=line, mode=None, call=CALLS[item])
             continue
         try:
-            status = status_of(item)
+            status = status_of(item, src.lifecycle)
         except NotARunStatus as err:
             yield src.error(f"entry {position} of the statuses: {err}", line)
             continue
@@ -86,22 +86,35 @@ def _json_records(obj: object, src: Source, line: int) -> Iterator[Record | Inpu
     if not isinstance(obj, dict):
         yield src.error(f"got {short(obj)}; {_EXPECTED_LINE}", line)
         return
+    lc = src.lifecycle
     if "event" in obj:
         rec = event_record(obj, src, line)
         if rec is not None:
             yield rec
         return
     kind = obj.get("object")
+    if "type" in obj and kind != lc.object_type and (kind == "event" or lc.parser.payload_key in obj):
+        # a webhook payload, or a Responses stream event as the SDK gives it
+        data_key = "data" if kind == "event" else lc.parser.payload_key or "data"
+        rec = event_record(obj, src, line, name_key="type", data_key=data_key)
+        if rec is not None:
+            yield rec
+        return
     if kind == "list" and isinstance(obj.get("data"), list):
         for item in obj["data"]:
             yield from _run_object(item, src, line)
         return
-    if kind is not None and kind != "thread.run":
-        if isinstance(kind, str) and kind.startswith(("thread.run.step", "thread.message", "thread")):
-            return  # other objects of the Assistants API: not about a run's status
-        yield src.error(f"'object' is {short(kind)}: expected 'thread.run'", line)
+    if kind is not None and kind != lc.object_type:
+        if isinstance(kind, str) and kind.startswith(lc.parser.related_objects):
+            return  # other objects of the same API (run steps, messages): not about a status
+        yield src.error(object_error(kind, lc), line)
         return
-    if "status" in obj or kind == "thread.run":
+    if "type" in obj and "status" not in obj:
+        rec = event_record(obj, src, line, name_key="type", data_key=lc.parser.payload_key or "data")
+        if rec is not None:
+            yield rec
+        return
+    if "status" in obj or kind == lc.object_type:
         yield from _run_object(obj, src, line)
         return
     if "run_id" in obj:
@@ -146,7 +159,7 @@ def _run_object(obj: object, src: Source, line: int) -> Iterator[Record | InputE
         yield src.error(f"run {run_id}: 'status' is {short(raw)}: expected a status string", line)
         return
     try:
-        status = status_of(raw)
+        status = status_of(raw, src.lifecycle)
         stamp = src.sort_key(obj, None, line)
     except (NotARunStatus, ValueError) as err:
         yield src.error(f"run {run_id}: {err}", line)
@@ -199,7 +212,8 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     """
     _name, loads = json_parser()
     name = src.name
-    fast = FAST_STATUS
+    fast = src.fast
+    object_type = src.lifecycle.object_type
     plain = src.sort_by is None  # no sort field to read: a run object can take the fast path
     readline = stream.readline
     size = limit + 1
@@ -259,7 +273,7 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                 run_id = obj.get("id")
                 if type(text) is str and type(run_id) is str and run_id:
                     status = fast.get(text)
-                    if status is not None and obj.get("object", "thread.run") == "thread.run":
+                    if status is not None and obj.get("object", object_type) == object_type:
                         if owner or owns(run_id, partition):
                             taken += 1
                             if compact:

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 __all__ = ["read_sse"]
 
 
-def _is_run_event(event: str) -> bool:
+def _is_run_event(event: str, src: Source) -> bool:
     try:
-        status_of(event)
+        status_of(event, src.lifecycle)
     except NotARunStatus:
         return False
     return True
@@ -63,13 +63,13 @@ def read_sse(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
         if event.name == "done" or text == "[DONE]":
             return []
         if not event.data:
-            if not _is_run_event(event.name):
+            if not _is_run_event(event.name, src):
                 return []
             return [src.error(f"event {event.name!r} has no 'data:' line (the run object)", event.start)]
         try:
             payload = loads(text)
         except ValueError:
-            if not _is_run_event(event.name):
+            if not _is_run_event(event.name, src):
                 return []  # a non-run event whose payload we do not need
             try:
                 payload = loads_fallback(text)
@@ -122,7 +122,7 @@ def read_sse(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                     pending.data.append(value)
         if pending is not None:
             event, pending = pending, None
-            if event.name is not None and not event.data and not event.overflow and _is_run_event(event.name):
+            if event.name is not None and not event.data and not event.overflow and _is_run_event(event.name, src):
                 src.failed(event.lines)
                 yield src.error(f"truncated last event {event.name!r}: no 'data:' line", event.start)
             else:
