@@ -128,3 +128,39 @@ def test_drawn_batches_are_followed_to_their_end_by_the_real_client(data: st.Dat
     assert result.tracker.state is history[-1]
     assert result.tracker.violations == []
     assert result.tracker.history[-1].warnings == ()  # the fake's batch satisfies the preset's field invariants
+
+
+def test_the_async_client_follows_a_batch_with_apoll_object() -> None:
+    """``AsyncOpenAI.batches`` against the fake, followed by apoll_object: the async twin with a real async client."""
+    import asyncio
+
+    from runfsm.following import apoll_object
+
+    fake = FakeAssistants()
+    fake.background.queue(
+        BATCH_LIFECYCLE, [("validating", 30), ("in_progress", 600), ("finalizing", 60), ("expired", 0)]
+    )
+
+    async def advance(seconds: float) -> None:
+        fake.clock.advance(seconds)
+
+    async def follow() -> str:
+        client = fake.async_client(max_retries=0)
+        try:
+            batch = await client.batches.create(input_file_id="f", endpoint="/v1/responses", completion_window="24h")
+            result = await apoll_object(
+                lambda: client.batches.retrieve(batch.id),
+                lifecycle=BATCH_LIFECYCLE,
+                clock=fake.clock.now,
+                sleep=advance,
+            )
+            assert result.tracker.violations == []
+            return str(result.tracker.state)
+        finally:
+            await client.close()
+
+    assert asyncio.run(follow()) == "expired"
+    assert [s.label for s in fake.background.history(next(iter(fake.background.objects)))][-2:] == [
+        "finalizing",
+        "expired",
+    ]
