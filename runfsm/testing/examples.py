@@ -238,7 +238,7 @@ FAULT_KINDS: tuple[str, ...] = tuple(_faults_menu())
 """The faults :func:`fault_plans` draws from, by name."""
 
 
-def fault_plans(*, max_faults: int = 2, kinds: Sequence[str] = FAULT_KINDS) -> st.SearchStrategy[list[Fault]]:
+def fault_plans(*, max_faults: int = 3, kinds: Sequence[str] = FAULT_KINDS) -> st.SearchStrategy[list[Fault]]:
     """0 to ``max_faults`` faults aimed at the next run the client creates (:attr:`Fault.next_run`).
 
     ``kinds`` picks from :data:`FAULT_KINDS`: 429s (with or without ``retry-after``) and 500s
