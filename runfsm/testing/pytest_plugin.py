@@ -23,7 +23,16 @@ Fixtures
     ``fake_clock``; needs ``runfsm[azure]``).
 
 Options for the fake go in a marker: ``@pytest.mark.runfsm_fake(poll_after_ms=200, script=[...])``
-(any keyword of ``FakeAssistants``).
+(any keyword of ``FakeAssistants``; for :func:`~runfsm.testing.examples.fake_apis` examples:
+``poll_after_ms``, ``max_requests``, ``seconds``, ``paused_polls``, ``repolls``, ``transport``).
+
+The built-in check: the fixtures' fake is judged when the test ends
+(:meth:`~runfsm.testing.fake.FakeAssistants.check_client`: every run ended, no rule broken;
+the fake's own clients stop a client at its first broken rule), and so is every
+:class:`~runfsm.testing.examples.FakeAPI` a hypothesis test draws, after each example, so
+hypothesis shrinks the failure. ``@pytest.mark.runfsm_fake(check=False)`` turns it off (and
+the stopping: for tests of the fake's own refusals). Markers on a module, a class and a test
+add up, the closest winning.
 
 When hypothesis is in use, the plugin also registers the ``RunStatus`` strategy (as importing
 :mod:`runfsm.testing.strategies` does), so ``st.from_type(RunStatus)`` works in any test.
@@ -31,13 +40,15 @@ When hypothesis is in use, the plugin also registers the ``RunStatus`` strategy 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Generator, Iterator
 
     import openai
     from azure.ai.agents import AgentsClient
@@ -82,13 +93,81 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     _register_strategies()
 
 
+def _marker_options(node: pytest.Item | pytest.Collector) -> dict[str, Any]:
+    """Every ``runfsm_fake`` marker's options (module, class, test), the closest winning."""
+    options: dict[str, Any] = {}
+    for marker in node.iter_markers(MARKER):  # closest first
+        if marker.args:
+            raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keyword options only, got {marker.args!r}")
+        options = {**marker.kwargs, **options}
+    return options
+
+
 def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
-    marker = request.node.get_closest_marker(MARKER)
-    if marker is None:
-        return {}
-    if marker.args:
-        raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keyword options only, got {marker.args!r}")
-    return dict(marker.kwargs)
+    options = _marker_options(request.node)
+    check = options.pop("check", True)
+    options.setdefault("stop_on_violation", bool(check))
+    return options
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Remember a failed test body: the fixtures then skip their check (the failure already tells)."""
+    report = yield
+    if call.when == "call" and report.failed:
+        item.stash[_CALL_FAILED] = True
+    return report
+
+
+def _checks(request: pytest.FixtureRequest) -> bool:
+    node = request.node
+    return bool(_marker_options(node).get("check", True)) and not node.stash.get(_CALL_FAILED, False)
+
+
+def _judged(inner: Callable[..., Any], options: dict[str, Any]) -> Callable[..., Any]:
+    @functools.wraps(inner)
+    def judged(*args: Any, **kwargs: Any) -> Any:
+        if not any(getattr(v, "_runfsm_example", False) for v in (*args, *kwargs.values())):
+            return inner(*args, **kwargs)
+        from runfsm.testing.examples import run_example  # noqa: PLC0415 - only tests drawing fakes need it
+
+        return run_example(inner, args, kwargs, options)
+
+    judged._runfsm_judged = True  # type: ignore[attr-defined]
+    return judged
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Judge each example of a hypothesis test that draws a ``FakeAPI`` (wraps its documented ``inner_test``)."""
+    for item in items:
+        handle = getattr(getattr(item, "obj", None), "hypothesis", None)
+        inner = getattr(handle, "inner_test", None)
+        if inner is None or getattr(inner, "_runfsm_judged", False) or inspect.iscoroutinefunction(inner):
+            continue
+        handle.inner_test = _judged(inner, _marker_options(item))  # type: ignore[union-attr]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """A client the fixtures' fake stopped fails with the story (:class:`~runfsm.testing.fake.conduct.ClientBug`)."""
+    try:
+        return (yield)
+    except BaseException as err:
+        stop = type(err).__name__ == "ClientStopped" and getattr(err, "bug", None)
+        if stop:
+            raise stop() from None
+        raise
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the shared loopback host of ``fake_apis`` examples, if one was started."""
+    del session
+    host = sys.modules.get("runfsm.testing.fake.host")
+    if host is not None:
+        host.stop_shared_host()
 
 
 @pytest.fixture
@@ -100,20 +179,25 @@ def fake_clock() -> VirtualClock:
 
 
 @pytest.fixture
-def fake_assistants(request: pytest.FixtureRequest, fake_clock: VirtualClock) -> FakeAssistants:
-    """An in-process fake Assistants API (``.client()`` gives a real openai client without sockets)."""
+def fake_assistants(request: pytest.FixtureRequest, fake_clock: VirtualClock) -> Iterator[FakeAssistants]:
+    """An in-process fake Assistants API (``.client()``: a real openai client, no socket), checked at the end."""
     from runfsm.testing.fake import FakeAssistants  # noqa: PLC0415
 
-    return FakeAssistants(clock=fake_clock, **_options(request))
+    fake = FakeAssistants(clock=fake_clock, **_options(request))
+    yield fake
+    if _checks(request) and fake.stopped is None:
+        fake.check_client()
 
 
 @pytest.fixture
 def fake_server(request: pytest.FixtureRequest, fake_clock: VirtualClock) -> Iterator[FakeAssistantsServer]:
-    """A fake Assistants API served on 127.0.0.1 for the duration of the test."""
+    """A fake Assistants API served on 127.0.0.1 for the duration of the test, checked at the end."""
     from runfsm.testing.fake import FakeAssistantsServer  # noqa: PLC0415
 
     with FakeAssistantsServer(clock=fake_clock, **_options(request)) as server:
         yield server
+        if _checks(request) and server.stopped is None:
+            server.check_client()
 
 
 @pytest.fixture

@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 
     from runfsm.testing.fake import FakeAssistantsServer
 
-pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning"),
+    pytest.mark.runfsm_fake(check=False),  # these tests make the refused calls and bad loops on purpose
+]
 
 R = RunStatus
 POLL_AFTER_S = 1.0

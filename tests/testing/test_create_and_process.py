@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
     from runfsm.testing.fake import FakeAssistantsServer
 
+pytestmark = pytest.mark.runfsm_fake(
+    check=False
+)  # the SDK loop's flaws are found by these tests themselves, not by the fixtures' check
+
 R = RunStatus
 Case = tuple[list[RunStatus], int, int]
 """A drawn run: its history, the seconds each scripted step lasts, the seconds a cancel takes."""

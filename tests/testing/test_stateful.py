@@ -1,17 +1,24 @@
 """Tests for runfsm.testing.stateful: the machine moves a run along the lifecycle and catches client bugs.
 
 A correct client passes as a plain ``TestCase``; three buggy clients (from the seed essay's loop
-and a stale-state bug) are each caught by the built-in invariant they break.
+and a stale-state bug) are each caught by the built-in check they break. Blocking client
+functions run under ``run_client`` and are judged by all of the fake's rules.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import openai
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from runfsm import RunStatus
 from runfsm.testing.stateful import RunLifecycleMachine
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
 
@@ -126,9 +133,10 @@ def test_hanging_on_requires_action_is_caught_on_its_own() -> None:
 
 
 def test_submits_outside_requires_action_are_caught() -> None:
-    """A second submit lands on a queued run: the API refuses it ('never submits outside requires_action')."""
+    """A second submit of the same outputs lands on a queued run: the fake names it a re-send, the API refuses it."""
     message = _falsify(RetryingSubmitClient)
-    assert 'Runs in status "queued" do not accept tool outputs.' in message
+    assert "never re-sends outputs: sent the tool outputs for" in message, message
+    assert "submit_tool_outputs run_000002 -> 400 queued" in message, message
 
 
 def test_client_step_must_be_overridden() -> None:
@@ -159,3 +167,72 @@ def test_documented_edges_only() -> None:
 
     run_state_machine_as_test(Strict, settings=settings(MACHINE_SETTINGS, max_examples=30))
     assert lenient_seen == []
+
+
+README_CLIENT = '''
+import openai
+
+from runfsm import RunStatus
+
+
+def ask(client, thread_id, *, sleep):
+    """A blocking client: answers every call of every round, honours the hint, polls until the run ends."""
+    runs = client.beta.threads.runs
+    run = runs.create(thread_id=thread_id, assistant_id="asst_1")
+    hint = 1.0
+    while not RunStatus.parse(run.status).is_terminal:
+        if run.status == "requires_action":
+            calls = run.required_action.submit_tool_outputs.tool_calls
+            outputs = [{"tool_call_id": c.id, "output": "42"} for c in calls]
+            try:
+                run = runs.submit_tool_outputs(run.id, thread_id=thread_id, tool_outputs=outputs)
+                continue
+            except openai.BadRequestError:
+                pass  # a retry of a submit that had arrived: look again
+        else:
+            sleep(hint)
+        raw = runs.with_raw_response.retrieve(run.id, thread_id=thread_id)
+        hint = int(raw.headers.get("openai-poll-after-ms", 1000)) / 1000
+        run = raw.parse()
+    return run
+'''
+
+
+def _blocking_client(source: str) -> type[RunLifecycleMachine]:
+    namespace: dict[str, object] = {}
+    exec(compile(source, "client", "exec"), namespace)  # the client under test, written as users write it
+    ask = namespace["ask"]
+
+    class Blocking(RunLifecycleMachine):
+        fault_rules = False  # the SDK's blind re-send of a dropped submit is this client's known limit
+
+        def run_client(self, client: openai.OpenAI, thread_id: str, *, sleep: Callable[[float], None]) -> object:
+            return ask(client, thread_id, sleep=sleep)  # type: ignore[operator]
+
+    return Blocking
+
+
+def test_a_blocking_client_function_runs_against_the_machine() -> None:
+    """run_client: an ordinary blocking function, its requests and sleeps interleaved with the machine's rules."""
+    run_state_machine_as_test(_blocking_client(README_CLIENT), settings=settings(MACHINE_SETTINGS, max_examples=25))
+
+
+def test_a_blocking_client_answering_one_call_per_round_is_caught() -> None:
+    """Rounds of several parallel calls: answering only the first is the API's 400, named 'answers tools in time'."""
+    buggy = README_CLIENT.replace("for c in calls]", "for c in calls[:1]]")
+    message = _falsify(_blocking_client(buggy))
+    assert "answers tools in time" in message, message
+    assert "Expected tool outputs for call_ids" in message
+
+
+def test_a_blocking_client_that_polls_too_fast_is_caught() -> None:
+    """A blocking client owns its time: polling faster than openai-poll-after-ms breaks the poll-hint rule."""
+    buggy = README_CLIENT.replace("            sleep(hint)", "            sleep(0.1)")
+    assert "honours the poll hint" in _falsify(_blocking_client(buggy))
+
+
+def test_failure_output_lists_steps_not_invariants() -> None:
+    """The built-in checks run inside the rules: a failure's steps show no invariant lines."""
+    message = _falsify(RetryingSubmitClient)
+    assert "invariant" not in message
+    assert "_no_rejected_calls" not in message

@@ -23,8 +23,10 @@ from runfsm.testing.fake.azure import azure_answer, azure_refusal, engine_path, 
 from runfsm.testing.fake.background import Background
 from runfsm.testing.fake.checks import DEFAULT_MAX_BODY_BYTES, check_body, check_size, parse_body
 from runfsm.testing.fake.clock import VirtualClock
+from runfsm.testing.fake.conduct import Conduct
 from runfsm.testing.fake.faults import Fault, FaultInjection, status_fault
 from runfsm.testing.fake.objects import thread_object
+from runfsm.testing.fake.objects import tool_calls as objects_tool_calls
 from runfsm.testing.fake.runs import RunEngine, _Run, _Thread
 from runfsm.testing.fake.script import RunScript, ScriptLike
 from runfsm.testing.fake.wire import (
@@ -54,7 +56,7 @@ DEFAULT_SCRIPT: tuple[tuple[str, float], ...] = (("queued", 1.0), ("in_progress"
 """What a run plays when no script was queued for it."""
 
 
-class FakeAssistants(FaultInjection, RunEngine):
+class FakeAssistants(FaultInjection, Conduct, RunEngine):
     """An in-memory Assistants API whose runs play scripted histories on a virtual clock.
 
     Every status a run enters is fed to its own ``RunTracker(mode="stream", on_illegal="raise")``
@@ -65,6 +67,14 @@ class FakeAssistants(FaultInjection, RunEngine):
     (or about no run: threads, messages) the next ones get a 500 with ``x-should-retry: false``
     and :attr:`budget_exceeded` is set. Counting per run lets one fake serve many runs (one
     server for all of a property test's examples).
+
+    Every request is judged as it is answered (:mod:`~runfsm.testing.fake.conduct`: tools
+    answered, retry-after and the poll hint honoured, no outputs re-sent, no terminal run
+    polled again and again, no more requests than virtual time allows); :attr:`violations`
+    lists what the client broke and :meth:`check_client`, called once the client returned,
+    raises :class:`~runfsm.testing.fake.conduct.ClientBug` with the story. ``paused_polls`` and
+    ``repolls`` tune two rules; ``stop_on_violation`` makes the fake's own clients and sleeps
+    stop the client at its first violation (:class:`~runfsm.testing.fake.conduct.ClientStopped`).
 
     Requests are checked as the API checks them (:mod:`~runfsm.testing.fake.checks`): a body over
     ``max_body_bytes`` gets a 413, a body that is no JSON object or a field of the wrong type a
@@ -79,6 +89,9 @@ class FakeAssistants(FaultInjection, RunEngine):
         script: ScriptLike | Callable[[], ScriptLike] = DEFAULT_SCRIPT,
         poll_after_ms: int | None = 1000,
         max_requests: int = 10_000,
+        paused_polls: int = 20,
+        repolls: int = 3,
+        stop_on_violation: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if poll_after_ms is not None and (not isinstance(poll_after_ms, int) or poll_after_ms < 0):
@@ -108,6 +121,9 @@ class FakeAssistants(FaultInjection, RunEngine):
         self._runs: dict[str, _Run] = {}
         self._ids = itertools.count(1)
         self._budget: Counter[str | None] = Counter()
+        self._init_conduct(paused_polls=paused_polls, repolls=repolls, stop_on_violation=stop_on_violation)
+        self.before_request: Callable[[], None] | None = None
+        """Called (in the requesting thread) before each request is handled: the stateful machine's hand-off."""
         self.background = Background(self.clock)
         """The background responses and batches (``client.responses``, ``client.batches``)."""
 
@@ -159,12 +175,13 @@ class FakeAssistants(FaultInjection, RunEngine):
             self._settle(self._runs[run_id])
             return [o.state for o in self.trackers[run_id].history if o.state is not RunStatus.Created]
 
-    def move(self, run_id: str, status: RunStatus | str) -> RunStatus:
+    def move(self, run_id: str, status: RunStatus | str, *, tool_calls: int | None = None) -> RunStatus:
         """Make the server move run ``run_id`` to ``status`` now, along a server edge of the lifecycle.
 
         For tests that drive runs step by step (the stateful machine): queue scripts whose
         steps are ``STUCK`` and call this. Raises ``ValueError`` naming the allowed statuses
         when ``status`` is not a server-driven successor of the run's current status.
+        ``tool_calls``: how many parallel tool calls a move to ``requires_action`` asks for.
         """
         target = parse_status(status)
         with self._lock:
@@ -174,6 +191,8 @@ class FakeAssistants(FaultInjection, RunEngine):
             if target not in allowed:
                 names = ", ".join(s.label for s in allowed) or "nothing"
                 raise ValueError(f"run {run_id} is {run.status}; the server can move it to {names}, not {target}")
+            if tool_calls is not None:
+                run.next_calls = tuple(objects_tool_calls(tool_calls))
             self._enter(run, target, self.clock.now(), None)
             return run.status
 
@@ -215,6 +234,9 @@ class FakeAssistants(FaultInjection, RunEngine):
         OpenAI paths ignore auth and beta headers; Azure paths are checked first (see
         :mod:`~runfsm.testing.fake.azure`) and answered without OpenAI-only headers.
         """
+        hook = self.before_request
+        if hook is not None:
+            hook()
         method = method.upper()
         azure = is_azure_path(path)
         route, thread_id, run_id = route_of(method, engine_path(path))
@@ -245,6 +267,9 @@ class FakeAssistants(FaultInjection, RunEngine):
                     run_id=run_id,
                     fault=early_fault,
                 )
+                if early_fault == "budget" and not any(v.rule == "busy" for v in self.violations):
+                    about = f"run {run_id}" if run_id is not None else "threads and messages"
+                    self._violate("busy", run_id, now, f"more than {self.max_requests} requests about {about}")
                 return early
             runs_before = len(self._runs)
             fault = self._take_fault(route, run_id)
@@ -271,13 +296,15 @@ class FakeAssistants(FaultInjection, RunEngine):
                 response.real_delay = fault.real_seconds
             if route == "create_run" and len(self._runs) > runs_before:  # name the run it created
                 run_id = next(reversed(self._runs))
+                self._bind_next_run(run_id)
             served = fault is None or fault.kind == "slow" or (fault.kind == "drop" and fault.processed)
             run = self._runs.get(run_id) if run_id is not None and served else None
             run_status = run.status.wire if run is not None else None
             fault_name = None
             if fault is not None:
                 fault_name = str(fault.status_code) if fault.kind == "status" else fault.kind
-            self._log(
+                self._note_fault(now, route, run_id, fault.describe())
+            record = self._log(
                 method=method,
                 path=path,
                 route=route,
@@ -288,6 +315,7 @@ class FakeAssistants(FaultInjection, RunEngine):
                 fault=fault_name,
                 run_status=run_status,
             )
+            self._judge(record, response, index=len(self.requests) - 1, answered_at=self.clock.now(), body=body)
             return azure_answer(response) if azure else response
 
     def _log(
@@ -302,22 +330,22 @@ class FakeAssistants(FaultInjection, RunEngine):
         run_id: str | None,
         fault: str | None,
         run_status: str | None = None,
-    ) -> None:
+    ) -> RecordedRequest:
         self._budget[run_id] += 1
-        self.requests.append(
-            RecordedRequest(
-                method=method,
-                path=path.split("?", 1)[0],
-                route=route,
-                status_code=0 if response.drop else response.status_code,
-                at=at,
-                thread_id=thread_id,
-                run_id=run_id,
-                stream=response.stream,
-                fault=fault,
-                run_status=run_status,
-            )
+        record = RecordedRequest(
+            method=method,
+            path=path.split("?", 1)[0],
+            route=route,
+            status_code=0 if response.drop else response.status_code,
+            at=at,
+            thread_id=thread_id,
+            run_id=run_id,
+            stream=response.stream,
+            fault=fault,
+            run_status=run_status,
         )
+        self.requests.append(record)
+        return record
 
     def _answer(
         self, route: Route, *, method: str, thread_id: str | None, run_id: str | None, query: str, body: bytes

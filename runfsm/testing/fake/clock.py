@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 
-__all__ = ["EPOCH", "VirtualClock"]
+__all__ = ["EPOCH", "VirtualClock", "stamp"]
 
 EPOCH = 1_750_000_000.0
 """Where a new :class:`VirtualClock` starts: a plausible Unix time, so ``created_at`` values look real."""
@@ -84,3 +84,12 @@ def _check_seconds(seconds: float, what: str) -> None:
         raise TypeError(f"VirtualClock.{what} takes a number of seconds, got {seconds!r}")
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"VirtualClock.{what} takes a finite number of seconds >= 0, got {seconds!r}")
+
+
+def stamp(at: float, start: float) -> str:
+    """Virtual time ``at`` as an offset from ``start``, as the kit's messages print it.
+
+    >>> stamp(EPOCH + 12.5, EPOCH)
+    't+12.5s'
+    """
+    return f"t+{round(at - start, 3):g}s"

@@ -26,6 +26,12 @@ class Fault:
     ``"garble"`` answers normally but with ``status`` in place of the run's status (a status
     the client does not know); ``"cut"`` ends an SSE stream after ``events`` events, with no
     ``done`` (a stream broken on the way).
+
+    Which requests: those on ``route`` (None: any kind of request) about run ``run_id`` (None:
+    any run, or none), the next ``times`` of them. ``next_run=True`` ties the fault to the next
+    run the client creates, whatever its id: its ``create_run`` request and every request about
+    it afterwards. A fault lives on the fake it was injected into, so a fresh fake per example
+    (:func:`runfsm.testing.examples.fake_apis`) means no fault outlives its example.
     """
 
     kind: Literal["status", "drop", "slow", "garble", "cut"]
@@ -40,14 +46,33 @@ class Fault:
     processed: bool = False
     status: str = ""
     events: int = 0
+    next_run: bool = False
 
     def matches(self, route: Route, run_id: str | None) -> bool:
         """True if this fault applies to a request on ``route`` about ``run_id``."""
-        return (
-            self.times > 0
-            and (self.route is None or self.route == route)
-            and (self.run_id is None or self.run_id == run_id)
-        )
+        if self.times <= 0 or (self.route is not None and self.route != route):
+            return False
+        if self.next_run and self.run_id is None:  # not bound yet: only the create of that run
+            return route == "create_run"
+        return self.run_id is None or self.run_id == run_id
+
+    def describe(self) -> str:
+        """A short name for the story of a counterexample: ``429 (retry-after 2) on retrieve_run``."""
+        if self.kind == "status":
+            what = str(self.status_code)
+            if self.retry_after is not None:
+                what += f" (retry-after {self.retry_after:g})"
+            if self.retry_after_ms is not None:
+                what += f" (retry-after-ms {self.retry_after_ms})"
+        elif self.kind == "drop":
+            what = "dropped connection" + (" after the request took effect" if self.processed else "")
+        elif self.kind == "slow":
+            what = f"slow answer (+{self.seconds:g} s)"
+        elif self.kind == "garble":
+            what = f"status garbled to {self.status!r}"
+        else:
+            what = f"stream cut after {self.events} events"
+        return f"{what} on {self.route or 'any request'}"
 
 
 class FaultInjection:
@@ -75,6 +100,7 @@ class FaultInjection:
         times: int = 1,
         retry_after: float | None = None,
         retry_after_ms: int | None = None,
+        next_run: bool = False,
     ) -> Fault:
         """Answer the next matching requests with ``status_code`` (429: a rate limit, 5xx: a server error)."""
         if not 400 <= status_code <= 599:
@@ -88,14 +114,23 @@ class FaultInjection:
                 status_code=status_code,
                 retry_after=retry_after,
                 retry_after_ms=retry_after_ms,
+                next_run=next_run,
             )
         )
 
     def drop_next(
-        self, *, route: Route | None = None, run_id: str | None = None, times: int = 1, processed: bool = False
+        self,
+        *,
+        route: Route | None = None,
+        run_id: str | None = None,
+        times: int = 1,
+        processed: bool = False,
+        next_run: bool = False,
     ) -> Fault:
         """Close the connection on the next matching requests (``processed``: after they took effect)."""
-        return self.inject(Fault("drop", route=route, run_id=run_id, times=times, processed=processed))
+        return self.inject(
+            Fault("drop", route=route, run_id=run_id, times=times, processed=processed, next_run=next_run)
+        )
 
     def slow_next(
         self,
@@ -105,19 +140,34 @@ class FaultInjection:
         run_id: str | None = None,
         times: int = 1,
         real_seconds: float = 0.0,
+        next_run: bool = False,
     ) -> Fault:
         """Let ``seconds`` of virtual time (and ``real_seconds`` of real time) pass before answering."""
         if seconds < 0 or real_seconds < 0 or not math.isfinite(seconds) or not math.isfinite(real_seconds):
             raise ValueError("slow_next takes finite seconds >= 0")
         return self.inject(
-            Fault("slow", route=route, run_id=run_id, times=times, seconds=seconds, real_seconds=real_seconds)
+            Fault(
+                "slow",
+                route=route,
+                run_id=run_id,
+                times=times,
+                seconds=seconds,
+                real_seconds=real_seconds,
+                next_run=next_run,
+            )
         )
 
     def garble_next(
-        self, status: str, *, route: Route | None = "retrieve_run", run_id: str | None = None, times: int = 1
+        self,
+        status: str,
+        *,
+        route: Route | None = "retrieve_run",
+        run_id: str | None = None,
+        times: int = 1,
+        next_run: bool = False,
     ) -> Fault:
         """Answer the next matching run responses with ``"status": status`` (e.g. a status no client knows)."""
-        return self.inject(Fault("garble", route=route, run_id=run_id, times=times, status=status))
+        return self.inject(Fault("garble", route=route, run_id=run_id, times=times, status=status, next_run=next_run))
 
     def cut_stream_next(
         self, *, events: int = 1, route: Route | None = "create_run", run_id: str | None = None, times: int = 1
@@ -127,6 +177,11 @@ class FaultInjection:
             raise ValueError(f"cut_stream_next takes events >= 0, got {events}")
         return self.inject(Fault("cut", route=route, run_id=run_id, times=times, events=events))
 
+    def pending_faults(self) -> list[Fault]:
+        """Faults injected and not used up yet."""
+        with self._lock:
+            return list(self._faults)
+
     def _take_fault(self, route: Route, run_id: str | None) -> Fault | None:
         for fault in self._faults:
             if fault.matches(route, run_id):
@@ -135,6 +190,12 @@ class FaultInjection:
                     self._faults.remove(fault)
                 return fault
         return None
+
+    def _bind_next_run(self, run_id: str) -> None:
+        """A run was created: faults waiting for the next run now target it."""
+        for fault in self._faults:
+            if fault.next_run and fault.run_id is None:
+                fault.run_id = run_id
 
 
 def status_fault(fault: Fault) -> FakeResponse:

@@ -19,6 +19,7 @@ __all__ = [
     "run_step_object",
     "thread_object",
     "tool_call",
+    "tool_calls",
 ]
 
 FAILED_MESSAGE = "Sorry, something went wrong."
@@ -35,6 +36,32 @@ def tool_call(call_id: str, *, name: str = "get_weather", arguments: str = '{"ci
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
+def tool_calls(
+    count: int = 1, *, name: str = "get_weather", arguments: str = '{"city": "Paris"}', ids: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """One round of ``count`` parallel function tool calls, for ``RunScript(tool_rounds=[...])``.
+
+    Without ``ids`` the calls carry no ``id``: the fake gives each a fresh one per run and round
+    (``call_<run>_<round>_<n>``), so two rounds never share a call id. Each call's arguments
+    differ (``"n": i`` is added), as parallel calls of one round do.
+
+    >>> [c["function"]["arguments"] for c in tool_calls(2)]
+    ['{"city": "Paris", "n": 1}', '{"city": "Paris", "n": 2}']
+    """
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ValueError(f"tool_calls takes a count >= 1, got {count!r}")
+    if ids and len(ids) != count:
+        raise ValueError(f"tool_calls: {len(ids)} ids for {count} calls")
+    calls = []
+    for n in range(1, count + 1):
+        args = arguments[:-1] + f', "n": {n}}}' if arguments.endswith("}") and arguments != "{}" else arguments
+        call = tool_call(ids[n - 1] if ids else "", name=name, arguments=args)
+        if not ids:
+            del call["id"]
+        calls.append(call)
+    return calls
+
+
 def run_object(
     status: RunStatus,
     *,
@@ -49,14 +76,15 @@ def run_object(
     last_error: Mapping[str, Any] | None = None,
     model: str = DEFAULT_MODEL,
     metadata: Mapping[str, str] | None = None,
+    expires_at: int | None = None,
 ) -> dict[str, Any]:
     """A ``thread.run`` object in ``status`` whose fields satisfy the invariants of LIFECYCLE.md.
 
     ``entered_at`` is when the run entered ``status`` (default ``created_at``): it becomes
     ``completed_at`` / ``failed_at`` / ``cancelled_at``. ``started_at`` is kept as given for
     queued runs (a run queued again after a submit keeps it) and defaults to ``entered_at``
-    for statuses that imply the run has started. ``expires_at`` is ``created_at + 600``
-    while the run can still expire, and null once it finished any other way.
+    for statuses that imply the run has started. ``expires_at`` (default ``created_at + 600``)
+    is kept while the run can still expire, and null once it finished any other way.
     """
     if status.wire is None:
         raise ValueError(f"{status.label} is a client-side status; the API never returns it in a run object")
@@ -73,7 +101,7 @@ def run_object(
         "thread_id": thread_id,
         "status": status.wire,
         "started_at": started,
-        "expires_at": None if finished else created_at + EXPIRY_WINDOW_S,
+        "expires_at": None if finished else (created_at + EXPIRY_WINDOW_S if expires_at is None else expires_at),
         "cancelled_at": at if status is RunStatus.Cancelled else None,
         "failed_at": at if status is RunStatus.Failed else None,
         "completed_at": at if status in (RunStatus.Completed, RunStatus.Incomplete) else None,

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runfsm.invariants import EXPIRY_WINDOW_S
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
 from runfsm.testing.fake.objects import message_object, run_object, run_step_object, tool_call
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     import threading
 
     from runfsm.testing.fake.clock import VirtualClock
+    from runfsm.testing.fake.wire import RecordedRequest
 
 __all__ = ["RunEngine"]
 
@@ -58,10 +58,15 @@ class _Run:
     steps: list[dict[str, Any]] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     rounds: int = 0
+    round_sizes: list[int] = field(default_factory=list)
+    next_calls: tuple[dict[str, Any], ...] = ()
+    """Tool calls the next round asks for, when set by ``move(..., tool_calls=n)`` (used once)."""
+    answered: dict[frozenset[str], tuple[int, float]] = field(default_factory=dict)
+    """Tool-call ids of each round answered: the request that answered it (its index) and when."""
 
     @property
     def expires_at(self) -> int:
-        return self.created_at + EXPIRY_WINDOW_S
+        return self.created_at + self.script.expires_in
 
 
 Sink = list[tuple[str, dict[str, Any]]]
@@ -78,6 +83,22 @@ class RunEngine:
     _default: Callable[[], ScriptLike] | RunScript
     _runs: dict[str, _Run]
     _ids: itertools.count[int]
+    requests: list[RecordedRequest]
+
+    def _round_expired(self, run_id: str, number: int, at: float) -> None:
+        """Hook: round ``number`` of run ``run_id`` expired unanswered (the conduct judge listens)."""
+
+    def round_sizes(self, run_id: str) -> list[int]:
+        """How many tool calls each ``requires_action`` round of run ``run_id`` asked for, in order."""
+        with self._lock:
+            return list(self._runs[run_id].round_sizes)
+
+    def _round_of(self, run_id: str) -> tuple[int, int]:
+        run = self._runs[run_id]
+        return run.rounds, len(run.tool_calls)
+
+    def _answered_round(self, run_id: str, call_ids: frozenset[str]) -> tuple[int, float] | None:
+        return self._runs[run_id].answered.get(call_ids)
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids):06d}"
@@ -163,6 +184,7 @@ class RunEngine:
         expected = sorted(str(c["id"]) for c in run.tool_calls)
         if given != expected:
             raise HTTPError(400, f"Expected tool outputs for call_ids {expected}, got {given}")
+        run.answered[frozenset(expected)] = (len(self.requests), self.clock.now())
         for step in run.steps:
             if step["type"] == "tool_calls" and step["status"] == "in_progress":
                 step["status"] = "completed"
@@ -197,7 +219,9 @@ class RunEngine:
         if run.plan:
             nxt = run.plan[0].status
             edge = RUN_LIFECYCLE.edge(run.status, nxt)
-            if edge is not None and edge.trigger is Trigger.SERVER and math.isfinite(run.current.seconds):
+            if nxt is RunStatus.Expired:  # the API expires a run at expires_at, not after a step's duration
+                best = (float(run.expires_at), nxt) if edge is not None else None
+            elif edge is not None and edge.trigger is Trigger.SERVER and math.isfinite(run.current.seconds):
                 best = (run.entered_at + run.current.seconds, nxt)
         if RUN_LIFECYCLE.is_legal(run.status, RunStatus.Expired) and (best is None or run.expires_at < best[0]):
             best = (float(run.expires_at), RunStatus.Expired)
@@ -211,6 +235,25 @@ class RunEngine:
             if move is None or move[0] > now:
                 return
             self._enter(run, move[1], move[0], sink)
+
+    def play_out(self) -> None:
+        """Let virtual time run until every run has ended: the rest of each script plays as the API would.
+
+        What a run does after the client stopped watching it: a paused run waits for its tool
+        outputs until ``expires_at``, a stuck one expires then, a cancelling one ends as scripted.
+        """
+        with self._lock:
+            while True:
+                moves = [(move[0], run) for run in self._runs.values() if (move := self._live_move(run)) is not None]
+                if not moves:
+                    return
+                when, run = min(moves, key=lambda m: m[0])
+                self.clock.advance_to(when)
+                self._settle(run)
+
+    def _live_move(self, run: _Run) -> tuple[float, RunStatus] | None:
+        self._settle(run)
+        return None if run.status.is_terminal else self._next_move(run)
 
     def _play(self, run: _Run, sink: Sink) -> FakeResponse:
         """Stream: let virtual time run until the run pauses or ends; return the SSE response."""
@@ -227,6 +270,8 @@ class RunEngine:
 
     def _enter(self, run: _Run, status: RunStatus, at: float, sink: Sink | None) -> None:
         """Move ``run`` into ``status`` at virtual time ``at``: fields, side objects, tracker, stream events."""
+        if status is RunStatus.Expired and run.status is RunStatus.RequiresAction and at >= run.expires_at:
+            self._round_expired(run.id, run.rounds, at)  # the clock ran out, not a move made by a test
         if run.plan and run.plan[0].status is status:
             run.current = run.plan.popleft()
         else:  # an expiry (or a client call) the script did not plan here
@@ -240,9 +285,13 @@ class RunEngine:
         events: Sink = []
         if status is RunStatus.RequiresAction:
             run.rounds += 1
-            run.tool_calls = [dict(c) for c in run.script.tool_calls] or [
-                tool_call(f"call_{run.id.removeprefix('run_')}_{run.rounds}")
-            ]
+            short = run.id.removeprefix("run_")
+            run.tool_calls = [
+                {"id": f"call_{short}_{run.rounds}_{n}", **c} if "id" not in c else dict(c)
+                for n, c in enumerate(run.next_calls or run.script.calls_for(run.rounds), 1)
+            ] or [tool_call(f"call_{short}_{run.rounds}")]
+            run.next_calls = ()
+            run.round_sizes.append(len(run.tool_calls))
             step = self._new_step(run, stamp, {"type": "tool_calls", "tool_calls": run.tool_calls})
             events.append(("thread.run.step.created", dict(step)))
         elif status is RunStatus.Completed:
@@ -305,6 +354,7 @@ class RunEngine:
             incomplete_reason=run.script.incomplete_reason,
             model=run.model,
             metadata=run.metadata,
+            expires_at=run.expires_at,
         )
 
     def _run_json(self, run: _Run) -> dict[str, Any]:

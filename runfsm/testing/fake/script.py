@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from runfsm.exceptions import IllegalTransition, ScriptError, UnknownStatus
+from runfsm.invariants import EXPIRY_WINDOW_S
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus, parse_status
 from runfsm.tracker import RunTracker
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["STUCK", "RunScript", "ScriptLike", "Step", "StepLike"]
 
@@ -51,12 +53,27 @@ class RunScript:
       with ``queued, in_progress, completed``; a cancel goes to ``cancelling`` and, after
       ``cancel_seconds``, to ``cancel_outcome`` (``cancelled``; any status the lifecycle
       allows after ``cancelling`` gives a cancel race);
-    - whatever the script says, a run still able to expire expires at ``expires_at``
-      (``created_at + 600``);
+    - a run expires exactly when the API would: at ``expires_at`` (``created_at +
+      expires_in``, 600 s unless given), whatever the step durations: a scripted ``expired``
+      happens then, and a paused run waits for its tool outputs until then;
     - a script ending before a terminal status leaves the run there (until it expires).
+
+    Tool calls: round ``k`` (the ``k``-th ``requires_action``, from 1) asks for
+    ``tool_rounds[k - 1]`` when given (build them with :func:`~runfsm.testing.fake.objects.tool_calls`),
+    else for ``tool_calls``, else for one ``get_weather`` call. Call ids are made unique per run
+    and round (``call_<run>_<round>_<n>``) unless the calls carry their own ``id``.
     """
 
-    __slots__ = ("cancel_outcome", "cancel_seconds", "incomplete_reason", "reply", "steps", "tool_calls")
+    __slots__ = (
+        "cancel_outcome",
+        "cancel_seconds",
+        "expires_in",
+        "incomplete_reason",
+        "reply",
+        "steps",
+        "tool_calls",
+        "tool_rounds",
+    )
 
     def __init__(
         self,
@@ -68,9 +85,16 @@ class RunScript:
         reply: str = "Done.",
         tool_calls: Sequence[Mapping[str, Any]] = (),
         incomplete_reason: str = "max_completion_tokens",
+        tool_rounds: Sequence[Sequence[Mapping[str, Any]]] = (),
+        expires_in: int = EXPIRY_WINDOW_S,
     ) -> None:
         _check_duration(seconds, "seconds", None)
         _check_duration(cancel_seconds, "cancel_seconds", None)
+        if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in < 1:
+            raise ScriptError(f"expires_in must be an int number of seconds >= 1, got {expires_in!r}")
+        for number, calls in enumerate(tool_rounds, 1):
+            if isinstance(calls, Mapping) or not calls:
+                raise ScriptError(f"tool_rounds[{number - 1}]: each round is a non-empty list of tool calls")
         steps: list[Step] = []
         for index, item in enumerate(history):
             if isinstance(item, tuple):
@@ -105,16 +129,38 @@ class RunScript:
         self.cancel_seconds = float(cancel_seconds)
         self.reply = reply
         self.tool_calls = tuple(dict(c) for c in tool_calls)
+        self.tool_rounds = tuple(tuple(dict(c) for c in calls) for calls in tool_rounds)
         self.incomplete_reason = incomplete_reason
+        self.expires_in = expires_in
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{s.status.wire}:{s.seconds:g}" for s in self.steps)
         return f"RunScript([{parts}])"
 
+    def calls_for(self, round_number: int) -> tuple[dict[str, Any], ...]:
+        """The tool calls round ``round_number`` (from 1) asks for, before ids are made unique."""
+        if round_number <= len(self.tool_rounds):
+            return self.tool_rounds[round_number - 1]
+        return self.tool_calls
+
     @property
     def statuses(self) -> tuple[RunStatus, ...]:
         """The scripted statuses, in order."""
         return tuple(s.status for s in self.steps)
+
+    def retimed(self, seconds: float) -> RunScript:
+        """A copy of this script in which every step lasts ``seconds`` (``STUCK`` steps stay stuck)."""
+        steps = [(s.status, s.seconds if math.isinf(s.seconds) else seconds) for s in self.steps]
+        return RunScript(
+            steps,
+            cancel_outcome=self.cancel_outcome,
+            cancel_seconds=self.cancel_seconds,
+            reply=self.reply,
+            tool_calls=self.tool_calls,
+            incomplete_reason=self.incomplete_reason,
+            tool_rounds=self.tool_rounds,
+            expires_in=self.expires_in,
+        )
 
     @classmethod
     def coerce(cls, script: ScriptLike) -> RunScript:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     from runfsm.testing.fake.script import StepLike
 
+pytestmark = pytest.mark.runfsm_fake(check=False)  # tests of the fake's Azure routes leave runs live on purpose
+
 TOOL_ROUND_STATUSES = ("queued", "in_progress", "requires_action", "queued", "in_progress", "completed")
 TOOL_ROUND: list[StepLike] = list(zip(TOOL_ROUND_STATUSES, (1, 4, 1, 1, 3, 0), strict=True))
 """A run with one tool round (status, seconds): paused at t+5, completed 4 s after the submit."""

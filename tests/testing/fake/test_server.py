@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
     from runfsm.testing.fake.script import StepLike
 
-pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning"),
+    pytest.mark.runfsm_fake(check=False),  # these tests make the refused calls and bad loops on purpose
+]
 
 TOOL_ROUND: list[StepLike] = [
     "queued",
