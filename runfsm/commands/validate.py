@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from runfsm.commands.output import MAX_LISTED_ERRORS, EntryKind, Spool, ValidationReport, render_json, render_text
+from runfsm.commands.output import (
+    MAX_LISTED_ERRORS,
+    EntryKind,
+    Spool,
+    ValidationReport,
+    beyond_linger_text,
+    render_json,
+    render_text,
+)
 from runfsm.commands.target import Target, claim
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import PRESETS, preset
@@ -445,6 +453,8 @@ def _collect_parallel(
     report.errors.sort(key=lambda e: (e.source, e.line or 0))
     del report.errors[MAX_LISTED_ERRORS:]
     report.records = summary.observations
+    if summary.beyond_linger:
+        print(f"runfsm validate: warning: {beyond_linger_text(summary)}", file=sys.stderr)
     return report
 
 

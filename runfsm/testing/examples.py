@@ -40,11 +40,13 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.status import RunStatus
 from runfsm.testing.fake import FakeAssistants, Fault, RunScript
 from runfsm.testing.fake.conduct import ClientBug, ClientStopped
 from runfsm.testing.fake.objects import tool_calls
 from runfsm.testing.strategies import stream_histories
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     import openai
@@ -111,6 +113,14 @@ _CANCEL_OUTCOMES: tuple[RunStatus, ...] = (
     RunStatus.Failed,
     RunStatus.Incomplete,
 )
+_ENDS: tuple[RunStatus, ...] = (RunStatus.Completed, RunStatus.Incomplete, RunStatus.Failed, RunStatus.Expired)
+
+
+def _server_edge(source: RunStatus, dest: RunStatus) -> bool:
+    edge = RUN_LIFECYCLE.edge(source, dest)
+    return edge is not None and edge.trigger is Trigger.SERVER
+
+
 _SDK_RETRIES = 2  # openai's default max_retries
 _OPTION_NAMES = ("poll_after_ms", "max_requests", "paused_polls", "repolls", "seconds", "transport")
 
@@ -175,6 +185,9 @@ def run_scripts(
     @st.composite
     def scripts(draw: st.DrawFn) -> RunScript:
         history = [s for s in draw(drawn) if s not in (RunStatus.Null, RunStatus.Created)]
+        if len(history) > 1 and history[-1].is_terminal:  # the end drawn on its own: every terminal status often
+            ends = [t for t in _ENDS if _server_edge(history[-2], t)]
+            history[-1] = draw(st.sampled_from(ends))
         steps = [(s, seconds if seconds is not None else draw(st.sampled_from(pool))) for s in history]
         rounds = sum(1 for s in history if s is RunStatus.RequiresAction)
         sizes = [draw(st.integers(1, max_tool_calls)) for _ in range(rounds)]

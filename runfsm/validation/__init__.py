@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
+from runfsm.validation.formats.base import ReadPosition
 from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
 from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items, resolve_lifecycle
 from runfsm.validation.summary import LineCounts, Summary
@@ -278,6 +279,9 @@ def summarize_paths(
 
     paths = list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
+    # with workers, a late record one process would no longer attach is counted (sorted input
+    # has none: each run's records come together)
+    position = ReadPosition() if partition is not None and partition[1] > 1 and sort_by is None else None
     items = read_items(
         paths,
         input_format=input_format,
@@ -285,8 +289,11 @@ def summarize_paths(
         partition=partition,
         on_counts=summary.add_source,
         lifecycle=lc,
+        position=position,
     )
-    ledger = Ledger(mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases, lifecycle=lc)
+    ledger = Ledger(
+        mode, strict, linger, check_fields, tally=not every_verdict, aliases=aliases, lifecycle=lc, position=position
+    )
     if sort_by is None:
         verdicts = ledger.consume(items, counted, on_record)
     else:
@@ -297,4 +304,7 @@ def summarize_paths(
         if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
             on_verdict(verdict)
     summary.add_tally(ledger.tally or {})
+    if ledger.beyond_window:
+        summary.beyond_linger = ledger.beyond_window
+        summary.beyond_linger_at = str(ledger.beyond_window_first)
     return summary

@@ -15,7 +15,9 @@ of that shape). Until then a late record of that
 run (one arriving after its terminal status) is still attached to it: a repeat of the terminal
 status is a re-observation, anything else an illegal jump out of the terminal status. A record
 arriving later than that starts a new history under the same id (in stream mode that history
-is itself illegal, since a stream cannot begin mid-run).
+is itself illegal, since a stream cannot begin mid-run). A ``--jobs`` worker counts only its own
+runs' ends, so it may attach a record one process would not: it counts those it may
+(``position``, see :attr:`Ledger.beyond_window`).
 
 With ``tally=True`` the ledger does not build a verdict for a run with nothing to report (legal,
 or unfinished when not strict, with no warning): it counts it in :attr:`Ledger.tally`, by what
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
     from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import Mode
+    from runfsm.validation.formats.base import ReadPosition
     from runfsm.vocabulary import LifecycleState
 
 __all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker", "shape_verdict"]
@@ -254,8 +257,23 @@ class Ledger:
         tally: bool = False,
         aliases: StatusAliases | None = None,
         lifecycle: Lifecycle[Any] | None = None,
+        position: ReadPosition | None = None,
     ) -> None:
         self.aliases = aliases
+        self.position = position
+        """In a ``--jobs`` worker (a partition of the runs): how far the inputs were read, in every worker alike.
+
+        A worker counts only the ends of its own runs, so it may still hold a run that one process
+        let go of (``linger`` runs of all partitions ended after it). With ``position``, each run's end
+        is marked (:attr:`ended_at`), and a late record attached to a run that one process may have
+        let go of by then is counted in :attr:`beyond_window` (its verdict may differ from ``--jobs 1``).
+        """
+        self.ended_at: dict[str, int] = {}
+        """With ``position``: each lingering run's end mark (see :class:`ReadPosition`)."""
+        self.beyond_window = 0
+        """With ``position``: late records attached to a run that one process may have let go of."""
+        self.beyond_window_first: Location | None = None
+        """Where the first of them is."""
         """Misspelled statuses read as the status meant: a record with one goes to the tracker, which maps it."""
         self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
         """Whose histories are judged (the Assistants run by default)."""
@@ -333,6 +351,8 @@ class Ledger:
                         ended = self._revive(run_id, ended)
                     if type(ended) is _Run and ended.codes[-1] == dest:
                         # the common late record: the poller saw the terminal status once more
+                        if self.position is not None:
+                            self._check_window(run_id, source, line)
                         index = ended.add(dest, source, line)
                         ended.shape = None
                         if fields_on:
@@ -467,6 +487,8 @@ class Ledger:
             return self._close(run) if self.tables.is_terminal[run.tracker.state] else None
         run_id = run.run_id
         del self.open[run_id]
+        if self.position is not None:
+            self._mark_end(run_id, run.lines[-1])
         closed = self.closed
         if run.warnings is None and not shape.notes:
             closed[run_id] = shape  # a clean run lingers as its shape, shared: nothing of its own is kept
@@ -556,6 +578,9 @@ class Ledger:
 
     def _close(self, run: _Run) -> Verdict | None:
         del self.open[run.run_id]
+        if self.position is not None:
+            end = run.locations[-1] if run.locations else None
+            self._mark_end(run.run_id, end.line if end is not None else None)
         if run.tracker is not None:
             self.closed[run.run_id] = _Closed(self._verdict(run), len(run.tracker.history))
         else:
@@ -566,6 +591,8 @@ class Ledger:
 
     def _let_go(self, run_id: str, entry: _Run | _Closed | Shape) -> Verdict | None:
         """The verdict of a run leaving the ledger; None when it was only counted in the tally."""
+        if self.position is not None:
+            self.ended_at.pop(run_id, None)
         if type(entry) is Shape:  # not isinstance nor cast: this runs once per run
             if self.tally is not None:
                 self.tally[entry.tally] = self.tally.get(entry.tally, 0) + 1
@@ -582,6 +609,33 @@ class Ledger:
                 return None
         return self._verdict(run)
 
+    # -- --jobs: late records one process may no longer attach
+
+    def _mark_end(self, run_id: str, line: int | None) -> None:
+        """Mark the end of a run (its terminal record, just read): its mark less its line's other records."""
+        position = self.position
+        assert position is not None
+        if line is None or line < 0:
+            self.ended_at.pop(run_id, None)  # no line to mark: every late record of it is counted
+            return
+        self.ended_at[run_id] = position.mark(line) - position.line_extra
+
+    def _check_window(self, run_id: str, source: str, line: int | None) -> None:
+        """A late record is attached: count it if one process may have let its run go already.
+
+        The records of all partitions read between the run's end and this one are at most the
+        difference of their marks (less one); one process lets the run go once ``linger`` of
+        them ended runs. Under that bound, ``--jobs 1`` attaches the record too.
+        """
+        position = self.position
+        assert position is not None
+        end = self.ended_at.get(run_id)
+        if end is not None and line is not None and position.mark(line) - end - 1 < self.linger:
+            return
+        self.beyond_window += 1
+        if self.beyond_window_first is None:
+            self.beyond_window_first = Location(source, line)
+
     def _revive(self, run_id: str, shape: Shape) -> _Run:
         """A late record for a run lingering as its shape: make it a run again, in the same place.
 
@@ -597,6 +651,8 @@ class Ledger:
 
     def _late(self, entry: _Run | _Closed | Shape, rec: Record) -> None:
         """A record of a run that already ended: a repeat, a late call, or an illegal jump."""
+        if self.position is not None:
+            self._check_window(rec.run_id, rec.source, rec.line)
         if isinstance(entry, Shape):
             entry = self._revive(rec.run_id, entry)
         if isinstance(entry, _Run):

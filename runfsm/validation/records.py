@@ -24,6 +24,7 @@ from runfsm.validation.formats.base import (
     MAX_LINE_BYTES,
     CompactRecord,
     Item,
+    ReadPosition,
     Record,
     Source,
     UniversalLines,
@@ -176,6 +177,7 @@ def _read_source(
     compact: bool,
     lifecycle: Lifecycle[Any] | None = None,
     on_counts: Callable[[LineCounts], object] | None = None,
+    position: ReadPosition | None = None,
 ) -> Iterator[Item]:
     """The items of one input: open it, detect its format, run its reader (the one generator between them)."""
     try:
@@ -187,7 +189,7 @@ def _read_source(
         if on_counts is not None:
             on_counts(Source(where, sort_by, partition).counts)
         return
-    src = Source(name or opened_name, sort_by, partition, compact, lifecycle)
+    src = Source(name or opened_name, sort_by, partition, compact, lifecycle, position=position)
     first = src.reporter
     try:
         if partition is not None and partition[1] > 1 and not _is_regular(stream):
@@ -211,6 +213,9 @@ def _read_source(
         if owned:
             stream.close()
         counts = src.counts
+        if position is not None:
+            position.base += counts.lines
+            position.line_extra = 0
         if not first:
             counts.lines = 0  # worker 0 counts the lines read
         if on_counts is not None:
@@ -349,12 +354,14 @@ def read_items(
     compact: bool = True,
     lifecycle: Lifecycle[Any] | None = None,
     on_counts: Callable[[LineCounts], object] | None = None,
+    position: ReadPosition | None = None,
 ) -> Iterator[Item]:
     """Like :func:`read_paths`, but a plain run object comes as a :data:`CompactRecord` tuple.
 
     Building a :class:`Record` costs more than the tuple; bulk validation builds one
     (:func:`as_record`) only for a run that needs it. ``on_counts`` receives each input's
-    :class:`~runfsm.validation.summary.LineCounts` once it is read.
+    :class:`~runfsm.validation.summary.LineCounts` once it is read. ``position`` (with a
+    partition) follows how far the inputs were read, in every worker alike (see ``ReadPosition``).
     """
     _check_options(input_format, max_line_bytes, partition)
     return itertools.chain.from_iterable(
@@ -368,6 +375,7 @@ def read_items(
             compact=compact,
             lifecycle=lifecycle,
             on_counts=on_counts,
+            position=position,
         )
         for path in paths
     )

@@ -30,6 +30,7 @@ __all__ = [
     "Lines",
     "ObservedMode",
     "Record",
+    "ReadPosition",
     "Source",
     "as_record",
     "event_record",
@@ -240,6 +241,36 @@ def short(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class ReadPosition:
+    """How far the inputs were read, the same in every ``--jobs`` worker: lines, plus extra records.
+
+    :meth:`mark` is, for the record just yielded, the lines of the earlier inputs plus its line,
+    plus the records beyond the first of every line so far that held several (a list page). Every
+    worker reads every line, so every worker finds the same mark for the same record; the records
+    of all partitions read between two records are at most their marks' difference, plus the
+    extra records of the first one's line (:attr:`line_extra`, see ``Ledger``).
+    """
+
+    __slots__ = ("base", "extra", "line_extra")
+
+    def __init__(self) -> None:
+        self.base = 0
+        """Lines of the inputs read completely."""
+        self.extra = 0
+        """Records beyond the first of each line read so far (of every partition)."""
+        self.line_extra = 0
+        """Of those, the last such line's (an upper bound for the current line's)."""
+
+    def mark(self, line: int) -> int:
+        """The mark of a record at ``line`` of the current input."""
+        return self.base + line + self.extra
+
+    def several(self, records: int) -> None:
+        """The current line holds ``records`` records (called for lines of more than one)."""
+        self.line_extra = records - 1
+        self.extra += records - 1
+
+
 class Source:
     """Per-input reading state: its name, the sort field, the partition, and where its lines went.
 
@@ -250,7 +281,7 @@ class Source:
     counts the lines read; the shares add up to the counts of a single reader.
     """
 
-    __slots__ = ("compact", "counts", "fast", "lifecycle", "name", "partition", "reporter", "sort_by")
+    __slots__ = ("compact", "counts", "fast", "lifecycle", "name", "partition", "position", "reporter", "sort_by")
 
     def __init__(
         self,
@@ -259,11 +290,15 @@ class Source:
         partition: tuple[int, int] | None = None,
         compact: bool = False,
         lifecycle: Lifecycle[Any] | None = None,
+        *,
+        position: ReadPosition | None = None,
     ) -> None:
         self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
         """Whose records the input holds (the Assistants run by default)."""
         self.fast = fast_status(self.lifecycle)
         self.name = name
+        self.position = position
+        """With ``--jobs``: how far the inputs were read (see :class:`ReadPosition`), else None."""
         self.sort_by = sort_by
         self.partition = partition
         self.compact = compact

@@ -223,6 +223,7 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     shared = parts > 1  # other workers read this input too
     reporter = part == 0
     compact = src.compact
+    position = src.position  # with --jobs: the marks of late records (see ReadPosition)
     counts = src.counts
     taken = 0  # lines that gave a record this worker yields (counted at the end: the hot loop)
     universal = False
@@ -297,6 +298,10 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                                     yield Record(run_id, None, call, source=name, line=line, mode=None, call=trigger)
                             continue
             found = list(_json_records(obj, src, line))
+            if position is not None and len(found) > 1:
+                records = sum(type(item) is Record for item in found)
+                if records > 1:
+                    position.several(records)
             if owner:
                 if any(type(item) is InputError for item in found):
                     counts.errors += 1
