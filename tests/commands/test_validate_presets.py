@@ -58,3 +58,10 @@ def test_an_unknown_preset_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     """--lifecycle takes only the preset keys and auto."""
     assert main(["validate", "--lifecycle", "fine_tuning", "x.jsonl"]) == 2
     assert "invalid choice: 'fine_tuning'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_engines_that_read_runs_only_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str) -> None:
+    """--engine duckdb or spark with batch records is a usage error naming the python engine."""
+    assert main(["validate", "--engine", engine, "--lifecycle", "batch", _write(tmp_path, BATCHES)]) == 2
+    assert "reads run records only; use --engine python" in capsys.readouterr().err

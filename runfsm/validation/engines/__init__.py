@@ -52,7 +52,11 @@ def engine_available(name: str) -> bool:
     return all(importlib.util.find_spec(module) is not None for module in _EXTRAS.get(name, ()))
 
 
-ENGINE_LIFECYCLES: dict[str, frozenset[str] | None] = {"python": None, "duckdb": frozenset({"run"})}
+ENGINE_LIFECYCLES: dict[str, frozenset[str] | None] = {
+    "python": None,
+    "duckdb": frozenset({"run"}),
+    "spark": frozenset({"run"}),
+}
 """The lifecycle presets (keys) each engine reads; None: every lifecycle."""
 
 
