@@ -5,7 +5,8 @@ first use, so importing it (the pytest plugin does, at start-up) costs nothing: 
 with the strategies and the stateful machine, openai and the web server with the fake.
 
 - ``runfsm.testing.strategies``: statuses, legal and illegal histories, run objects, stream events;
-- ``runfsm.testing.stateful``: :class:`RunLifecycleMachine`, one run moved along while your client acts;
+- ``runfsm.testing.stateful``: :class:`LifecycleMachine` and its presets (:class:`RunLifecycleMachine`,
+  :class:`ResponseLifecycleMachine`, :class:`BatchLifecycleMachine`), one object moved along while your client acts;
 - ``runfsm.testing.fake``: a fake Assistants API the real ``openai`` client talks to, on a virtual clock;
 - ``runfsm.testing.fake.webhooks``: signed webhook deliveries to a loopback receiver, with delivery faults;
 - ``runfsm.testing.simulate``: realistic corpora in every format ``runfsm validate`` reads;
@@ -39,7 +40,13 @@ if TYPE_CHECKING:
         simulate_runs,
         write_corpus,
     )
-    from runfsm.testing.stateful import RunLifecycleMachine
+    from runfsm.testing.stateful import (
+        BatchLifecycleMachine,
+        LifecycleMachine,
+        ResponseLifecycleMachine,
+        RunLifecycleMachine,
+        machine_for,
+    )
     from runfsm.testing.strategies import (
         PollEntry,
         illegal_histories,
@@ -72,7 +79,16 @@ _HOMES = {
         ["CORPUS_FORMATS", "CorpusFormat", "SimulatedRun", "simulate_run", "simulate_runs", "write_corpus"],
         "runfsm.testing.simulate",
     ),
-    "RunLifecycleMachine": "runfsm.testing.stateful",
+    **dict.fromkeys(
+        [
+            "BatchLifecycleMachine",
+            "LifecycleMachine",
+            "ResponseLifecycleMachine",
+            "RunLifecycleMachine",
+            "machine_for",
+        ],
+        "runfsm.testing.stateful",
+    ),
     **dict.fromkeys(
         [
             "PollEntry",
@@ -96,18 +112,22 @@ __all__ = [
     "DEFAULT_SCRIPT",
     "FAKE_BASE_URL",
     "STUCK",
+    "BatchLifecycleMachine",
     "CorpusFormat",
     "FakeAssistants",
     "FakeAssistantsServer",
     "FakeResponse",
     "Fault",
+    "LifecycleMachine",
     "PollEntry",
     "RecordedRequest",
+    "ResponseLifecycleMachine",
     "RunLifecycleMachine",
     "RunScript",
     "SimulatedRun",
     "VirtualClock",
     "illegal_histories",
+    "machine_for",
     "observe_entries",
     "poll_histories",
     "run_dicts",

@@ -51,14 +51,19 @@ from runfsm.vocabulary import Trigger
 if TYPE_CHECKING:
     import openai
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.testing.fake.clock import VirtualClock
+    from runfsm.testing.fake.faults import ObjectKind
+    from runfsm.testing.fake.wire import Route
 
 __all__ = [
     "DEFAULT_DURATIONS",
     "DEFAULT_POLL_HINTS",
     "FakeAPI",
     "fake_apis",
+    "fault_kinds",
     "fault_plans",
+    "poll_route",
     "run_example",
     "run_scripts",
     "virtual_time",
@@ -204,8 +209,17 @@ def run_scripts(
 _FaultMaker = Callable[[st.DrawFn], Fault]
 
 
-def _faults_menu() -> dict[str, _FaultMaker]:
-    def rate_limited(route: Literal["retrieve_run", "submit_tool_outputs"]) -> _FaultMaker:
+def poll_route(lifecycle: Lifecycle[Any] | None = None) -> Route:
+    """The route that polls an object of ``lifecycle`` (``retrieve_run``, ``retrieve_response``, ``retrieve_batch``)."""
+    key = "run" if lifecycle is None else lifecycle.key
+    routes: dict[str, Route] = {"run": "retrieve_run", "response": "retrieve_response", "batch": "retrieve_batch"}
+    if key not in routes:
+        raise InvalidArgument(f"lifecycle {key!r}: the fake serves objects of {', '.join(routes)}")
+    return routes[key]
+
+
+def _faults_menu(lifecycle: Lifecycle[Any] | None = None) -> dict[str, _FaultMaker]:
+    def rate_limited(route: Route, kind: ObjectKind = "run") -> _FaultMaker:
         def make(draw: st.DrawFn) -> Fault:
             return Fault(
                 "status",
@@ -213,11 +227,24 @@ def _faults_menu() -> dict[str, _FaultMaker]:
                 status_code=429,
                 times=draw(st.integers(1, 2)),
                 retry_after=draw(st.sampled_from([2.0, 1.0, 5.0, None])),
-                next_run=True,
+                next_object=kind,
             )
 
         return make
 
+    if lifecycle is not None and lifecycle is not RUN_LIFECYCLE:
+        poll = poll_route(lifecycle)
+        kind: ObjectKind = "response" if poll == "retrieve_response" else "batch"
+        return {
+            f"429 on {poll}": rate_limited(poll, kind),
+            f"500 on {poll}": lambda draw: Fault(
+                "status", route=poll, status_code=500, times=draw(st.integers(1, 2)), next_object=kind
+            ),
+            f"dropped {poll}": lambda draw: Fault("drop", route=poll, next_object=kind),
+            f"slow {poll}": lambda draw: Fault(
+                "slow", route=poll, seconds=float(draw(st.integers(1, 10))), next_object=kind
+            ),
+        }
     return {
         "429 on retrieve_run": rate_limited("retrieve_run"),
         "429 on submit_tool_outputs": rate_limited("submit_tool_outputs"),
@@ -235,21 +262,37 @@ def _faults_menu() -> dict[str, _FaultMaker]:
 
 
 FAULT_KINDS: tuple[str, ...] = tuple(_faults_menu())
-"""The faults :func:`fault_plans` draws from, by name."""
+"""The faults :func:`fault_plans` draws from for runs, by name."""
 
 
-def fault_plans(*, max_faults: int = 3, kinds: Sequence[str] = FAULT_KINDS) -> st.SearchStrategy[list[Fault]]:
-    """0 to ``max_faults`` faults aimed at the next run the client creates (:attr:`Fault.next_run`).
+def fault_kinds(lifecycle: Lifecycle[Any] | None = None) -> tuple[str, ...]:
+    """The faults :func:`fault_plans` draws from for objects of ``lifecycle`` (the run's: :data:`FAULT_KINDS`).
 
-    ``kinds`` picks from :data:`FAULT_KINDS`: 429s (with or without ``retry-after``) and 500s
-    on polls, which the SDK's own retries absorb when the client honours them; 429s on
-    ``submit_tool_outputs`` and dropped connections there, before or after the server took
-    the outputs, which a client must handle itself; dropped and slow polls. Faults on
+    For a background response or a batch: 429s (with or without ``retry-after``), 500s, dropped
+    and slow answers on its poll (``retrieve_response``, ``retrieve_batch``).
+    """
+    return tuple(_faults_menu(lifecycle))
+
+
+def fault_plans(
+    *, max_faults: int = 3, kinds: Sequence[str] | None = None, lifecycle: Lifecycle[Any] | None = None
+) -> st.SearchStrategy[list[Fault]]:
+    """0 to ``max_faults`` faults aimed at the next object the client creates (:attr:`Fault.next_object`).
+
+    ``lifecycle``: whose objects (the run's by default); ``kinds`` picks from its
+    :func:`fault_kinds` (None: all of them). For runs, :data:`FAULT_KINDS`: 429s (with or
+    without ``retry-after``) and 500s on polls, which the SDK's own retries absorb when the
+    client honours them; 429s on ``submit_tool_outputs`` and dropped connections there, before
+    or after the server took the outputs, which a client must handle itself; dropped and slow
+    polls. Faults on
     ``create_run`` and ``cancel_run`` are left out: the SDK re-sends those blindly, so no
     client could pass them; and failed polls add up to at most the SDK's two retries.
     """
     _check_int("max_faults", max_faults, 0)
-    menu = _faults_menu()
+    menu = _faults_menu(lifecycle)
+    poll = poll_route(lifecycle)
+    if kinds is None:
+        kinds = tuple(menu)
     unknown = [k for k in kinds if k not in menu]
     if unknown or not kinds:
         raise InvalidArgument(f"kinds={kinds!r}: choose from {list(menu)}")
@@ -263,8 +306,8 @@ def fault_plans(*, max_faults: int = 3, kinds: Sequence[str] = FAULT_KINDS) -> s
         chosen: list[Fault] = []
         for make in order[:max_faults]:
             fault = make(draw)
-            failing = sum(f.times for f in chosen if f.route == "retrieve_run" and f.kind != "slow")
-            if fault.route == "retrieve_run" and fault.kind != "slow":
+            failing = sum(f.times for f in chosen if f.route == poll and f.kind != "slow")
+            if fault.route == poll and fault.kind != "slow":
                 if failing >= _SDK_RETRIES:
                     continue
                 fault.times = min(fault.times, _SDK_RETRIES - failing)

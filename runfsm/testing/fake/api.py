@@ -241,6 +241,46 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
                 if (edge := RUN_LIFECYCLE.edge(run.status, dest)) is not None and edge.trigger is Trigger.SERVER
             )
 
+    def object_moves(self, object_id: str) -> tuple[LifecycleState, ...]:
+        """:meth:`server_moves` for any object: a run, a background response or a batch."""
+        with self._lock:
+            if object_id in self._runs:
+                return self.server_moves(object_id)
+            return self.background.server_moves(object_id)
+
+    def move_object(
+        self, object_id: str, status: LifecycleState | str, *, tool_calls: int | None = None
+    ) -> LifecycleState:
+        """:meth:`move` for any object (``tool_calls`` only for a run's ``requires_action``)."""
+        with self._lock:
+            if object_id in self._runs:
+                return self.move(object_id, RUN_LIFECYCLE.parse(status), tool_calls=tool_calls)
+            if tool_calls is not None:
+                raise ValueError("tool_calls: only a run's requires_action asks for tool calls")
+            return self.background.move(object_id, status)
+
+    def cancel_object(self, object_id: str) -> LifecycleState:
+        """Cancel the object as another client would, with no request in the log (nothing judged); its status after.
+
+        For the stateful machine's cancel rule: a cancel the client under test did not send, which
+        it must follow to the end. ``ValueError`` when the object's status has no cancel edge.
+        """
+        with self._lock:
+            lifecycle = self.lifecycle_of(object_id)
+            if lifecycle is None:
+                raise KeyError(object_id)
+            status = self.object_status(object_id)
+            if not any(e.source is status and e.trigger is Trigger.CANCEL for e in lifecycle.edges):
+                raise ValueError(f"{lifecycle.key} {object_id} is {status}: a cancel is refused there")
+            if object_id in self._runs:
+                run = self._runs[object_id]
+                self._cancel(run)
+            elif lifecycle is RESPONSE_LIFECYCLE:
+                self.background.cancel_response(self.background.get(lifecycle, object_id))
+            else:
+                self.background.cancel_batch(self.background.get(lifecycle, object_id))
+            return self.object_status(object_id)
+
     def warnings(self) -> list[str]:
         """Field-invariant warnings the trackers found on runs the fake served (should be none)."""
         with self._lock:

@@ -32,6 +32,7 @@ from runfsm.lifecycles import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE, BatchStatus, 
 from runfsm.lifecycles.batch import BATCH_TIMESTAMPS
 from runfsm.testing.fake.wire import HTTPError, sse_event
 from runfsm.tracker import RunTracker
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from runfsm.lifecycle import Lifecycle
@@ -87,7 +88,10 @@ class Background:
         self.clock = clock
         self.objects: dict[str, _Object] = {}
         self._queued: dict[str, deque[list[tuple[LifecycleState, float]]]] = {"response": deque(), "batch": deque()}
+        self._defaults: dict[str, list[tuple[LifecycleState, float]]] = {}
         self._ids = itertools.count(1)
+        self.cancel_seconds = 10.0
+        """How long a batch created from now on stays ``cancelling`` after a cancel (``STUCK``: until moved)."""
 
     # -- scripts
 
@@ -95,10 +99,16 @@ class Background:
         """Queue the script the next object of ``lifecycle`` plays (checked against the lifecycle now)."""
         self._queued[lifecycle.key].append(_checked(lifecycle, script))
 
+    def set_default(self, lifecycle: Lifecycle[Any], script: Script) -> None:
+        """The script every object of ``lifecycle`` plays when none was queued for it (checked now)."""
+        self._defaults[lifecycle.key] = _checked(lifecycle, script)
+
     def _script(self, lifecycle: Lifecycle[Any]) -> list[tuple[LifecycleState, float]]:
         queued = self._queued[lifecycle.key]
         if queued:
             return queued.popleft()
+        if lifecycle.key in self._defaults:
+            return list(self._defaults[lifecycle.key])
         default = DEFAULT_RESPONSE_SCRIPT if lifecycle is RESPONSE_LIFECYCLE else DEFAULT_BATCH_SCRIPT
         return _checked(lifecycle, default)
 
@@ -113,7 +123,7 @@ class Background:
             start += seconds
         object_id = f"{prefix}_{next(self._ids):06d}"
         tracker = RunTracker(object_id, mode="stream", on_illegal="raise", lifecycle=lifecycle, clock=None)
-        obj = _Object(lifecycle, object_id, int(now), steps, dict(params), tracker)
+        obj = _Object(lifecycle, object_id, int(now), steps, dict(params), tracker, cancel_seconds=self.cancel_seconds)
         self.objects[object_id] = obj
         return obj
 
@@ -137,6 +147,36 @@ class Background:
         obj = self.objects[object_id]
         self._play(obj)
         return [s for s, _ in obj.steps[: obj.at(self.clock.now()) + 1]]
+
+    def server_moves(self, object_id: str) -> tuple[LifecycleState, ...]:
+        """The statuses the server may move the object to from where it is now (server edges)."""
+        obj = self.objects[object_id]
+        status = self.status(object_id)
+        lifecycle = obj.lifecycle
+        return tuple(
+            dest
+            for dest in lifecycle.successors(status)
+            if (edge := lifecycle.edge(status, dest)) is not None and edge.trigger is Trigger.SERVER
+        )
+
+    def move(self, object_id: str, status: LifecycleState | str) -> LifecycleState:
+        """Move the object to ``status`` now, along a server edge; the rest of its script is dropped.
+
+        Raises ``ValueError`` naming the allowed statuses otherwise (see ``FakeAssistants.move``).
+        """
+        obj = self.objects[object_id]
+        target: LifecycleState = obj.lifecycle.parse(status)
+        allowed = self.server_moves(object_id)
+        if target not in allowed:
+            names = ", ".join(s.label for s in allowed) or "nothing"
+            current = self.status(object_id)
+            raise ValueError(
+                f"{obj.lifecycle.key} {object_id} is {current}; the server can move it to {names}, not {target}"
+            )
+        now = self.clock.now()
+        obj.steps = [*obj.steps[: obj.at(now) + 1], (target, now)]
+        self._play(obj)
+        return target
 
     def end_time(self) -> float | None:
         """When the last live object enters its final scripted status (None: none live, or none ends)."""
