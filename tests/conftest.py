@@ -7,6 +7,7 @@ explores more examples. Pick one explicitly with ``HYPOTHESIS_PROFILE=...``.
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from runfsm.exceptions import InputError
+    from runfsm.lifecycle import Lifecycle
     from runfsm.validation.records import Record
     from runfsm.webhooks import Receiver
 
@@ -104,10 +106,46 @@ _GARBAGE = [
 ]
 
 
+def webhook_log(seed: int, objects: int) -> bytes:
+    """A webhook event log as a receiver appends it: bodies of one preset's objects, as delivered.
+
+    Each object gets its terminal event (now and then a second, contradicting one: an illegal
+    history); deliveries are shuffled (no guaranteed order) and some are delivered twice; an
+    event of an object no preset follows slips in.
+    """
+    from runfsm.lifecycles import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE
+
+    rng = random.Random(seed)
+    lifecycle: Lifecycle[Any] = rng.choice([RESPONSE_LIFECYCLE, BATCH_LIFECYCLE])
+    types = sorted(lifecycle.webhooks)
+    prefix = "resp" if lifecycle is RESPONSE_LIFECYCLE else "batch"
+    bodies: list[dict[str, Any]] = []
+    for n in range(objects):
+        at = 1_750_000_000 + rng.randrange(3600)
+        for extra in range(2 if rng.random() < 0.2 else 1):
+            bodies.append(
+                {
+                    "id": f"evt_{seed}_{n}_{extra}",
+                    "object": "event",
+                    "type": rng.choice(types),
+                    "created_at": at + extra * rng.randrange(-5, 6),
+                    "data": {"id": f"{prefix}_{seed}_{n}"},
+                }
+            )
+    if rng.random() < 0.3:
+        body = {"id": f"evt_{seed}_ft", "object": "event", "type": "fine_tuning.job.succeeded", "created_at": 1}
+        bodies.append({**body, "data": {"id": "ftjob_1"}})
+    bodies += [dict(b) for b in bodies if rng.random() < 0.3]  # redeliveries
+    rng.shuffle(bodies)
+    return "".join(json.dumps(b) + "\n" for b in bodies).encode()
+
+
 def _simulated_log(fmt: str, seed: int, runs: int) -> bytes:
     """A simulated log in ``fmt`` (some runs illegal, some unfinished, 3 interleaved), as bytes."""
     from runfsm.testing.simulate import simulate_runs, write_corpus
 
+    if fmt == "webhooks":
+        return webhook_log(seed, runs)
     mode = "stream" if fmt in ("events", "sse") else "poll"
     simulated = simulate_runs(runs, seed=seed, mode=mode, illegal=0.3, unfinished=0.3, fmt=fmt)  # type: ignore[arg-type]
     text = io.StringIO()
@@ -173,7 +211,7 @@ def _mutate(data: bytes, mutation: str, rng: random.Random) -> bytes:
 
 @pytest.fixture(scope="session")
 def mutated_logs() -> Callable[[st.DataObject], tuple[str, bytes]]:
-    """``draw(data) -> (fmt, bytes)``: a simulated log in any format, then a few mutations.
+    """``draw(data) -> (fmt, bytes)``: a simulated log in any format (a webhook log among them), then a few mutations.
 
     The mutations: truncated lines, dropped blank lines, byte-order marks, NULs and garbage
     inserted anywhere, duplicate ``"id"`` keys, shuffled lines, CR-only or CRLF line ends,
@@ -181,7 +219,7 @@ def mutated_logs() -> Callable[[st.DataObject], tuple[str, bytes]]:
     """
 
     def draw(data: st.DataObject) -> tuple[str, bytes]:
-        fmt = data.draw(st.sampled_from(["jsonl", "events", "compact", "csv", "sse"]), label="fmt")
+        fmt = data.draw(st.sampled_from(["jsonl", "events", "compact", "csv", "sse", "webhooks"]), label="fmt")
         seed = data.draw(st.integers(0, 2**16), label="seed")
         log = _simulated_log(fmt, seed, data.draw(st.integers(1, 8), label="runs"))
         mutations = data.draw(st.lists(st.sampled_from(_MUTATIONS), min_size=1, max_size=5), label="mutations")

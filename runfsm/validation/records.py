@@ -36,6 +36,7 @@ from runfsm.validation.formats.base import (
 from runfsm.validation.formats.csvrows import read_csv
 from runfsm.validation.formats.jsonl import read_jsonl
 from runfsm.validation.formats.sse import read_sse
+from runfsm.validation.formats.webhooks import is_webhook_event, read_webhooks
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -63,14 +64,25 @@ __all__ = [
     "read_records",
 ]
 
-InputFormat = Literal["auto", "jsonl", "sse", "csv"]
-FORMATS: Final[tuple[str, ...]] = ("auto", "jsonl", "sse", "csv")
+InputFormat = Literal["auto", "jsonl", "sse", "csv", "webhooks"]
+FORMATS: Final[tuple[str, ...]] = ("auto", "jsonl", "sse", "csv", "webhooks")
 _STDIN_NAME: Final = "<stdin>"
 
 
-def detect_format(first_line: bytes) -> Literal["jsonl", "sse", "csv"] | None:
-    """The format a file's first non-blank line announces, or None when it is none of them."""
+def detect_format(first_line: bytes) -> Literal["jsonl", "sse", "csv", "webhooks"] | None:
+    """The format a file's first non-blank line announces, or None when it is none of them.
+
+    A JSON object with ``"object": "event"`` and a ``type`` opens a webhook log
+    (:mod:`~runfsm.validation.formats.webhooks`); any other JSON, JSON Lines.
+    """
     text = first_line.removeprefix(BOM).strip()
+    if text.startswith(b"{") and b'"event"' in text:
+        try:
+            head = json_parser()[1](text)
+        except ValueError:
+            head = None
+        if is_webhook_event(head):
+            return "webhooks"
     if text.startswith((b"{", b"[")):
         return "jsonl"
     if text.startswith((b"event:", b"data:", b":", b"id:", b"retry:")):
@@ -84,7 +96,7 @@ def detect_format(first_line: bytes) -> Literal["jsonl", "sse", "csv"] | None:
     return "csv" if b"," in text else None
 
 
-_READERS: Final = {"jsonl": read_jsonl, "sse": read_sse, "csv": read_csv}
+_READERS: Final = {"jsonl": read_jsonl, "sse": read_sse, "csv": read_csv, "webhooks": read_webhooks}
 
 
 def open_decompressed(name: str) -> IO[bytes]:

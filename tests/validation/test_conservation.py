@@ -34,7 +34,14 @@ _OPTIONS = st.fixed_dictionaries(
         "every_verdict": st.booleans(),
     }
 )
-_FORMAT_OF: dict[str, Any] = {"jsonl": "jsonl", "events": "jsonl", "compact": "jsonl", "csv": "csv", "sse": "sse"}
+_FORMAT_OF: dict[str, Any] = {
+    "jsonl": "jsonl",
+    "events": "jsonl",
+    "compact": "jsonl",
+    "csv": "csv",
+    "sse": "sse",
+    "webhooks": "webhooks",
+}
 
 
 def _summarize(
@@ -48,6 +55,8 @@ def _summarize(
     # a forced format applies to every input: force it only when they share one
     kinds = {_FORMAT_OF[fmt] for fmt, _ in logs}
     input_format: Any = kinds.pop() if forced and len(kinds) == 1 else "auto"
+    if any(fmt == "webhooks" for fmt, _ in logs):  # a webhook log is of responses or batches: detected
+        opts["lifecycle"] = "auto"
     summary = summarize_paths(
         paths,
         on_verdict=verdicts.append,

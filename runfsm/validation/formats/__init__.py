@@ -19,6 +19,11 @@ Formats (detected from the first non-blank line of each input)
 ``csv``
     A header naming at least ``run_id`` and ``status`` (any order; ``timestamp`` and other columns
     allowed), then one row per observation (poll mode); a quoted cell may span lines.
+``webhooks``
+    One delivered webhook event body per line, ``{"id": "evt_...", "object": "event", "type":
+    "response.completed", "created_at": ..., "data": {"id": ...}}`` (poll mode): detected when the
+    first line is such an event. Redeliveries of an event id are skipped and each object's
+    events are judged in ``created_at`` order (see :mod:`~runfsm.validation.formats.webhooks`).
 
 In every format a line ends at ``\n``, ``\r\n`` or a lone ``\r``, a byte-order mark opening the
 input is dropped, and every line is counted (:class:`~runfsm.validation.summary.LineCounts`).
@@ -28,6 +33,7 @@ compact list or a CSV ``status`` cell, ``"submit_tool_outputs"`` and ``"cancel"`
 
 What every reader shares (the record types, the per-input state, the line reader) is in
 :mod:`runfsm.validation.formats.base`; the readers are :mod:`~runfsm.validation.formats.jsonl`,
-:mod:`~runfsm.validation.formats.sse` and :mod:`~runfsm.validation.formats.csvrows`. Read logs through
+:mod:`~runfsm.validation.formats.sse`, :mod:`~runfsm.validation.formats.csvrows` and
+:mod:`~runfsm.validation.formats.webhooks`. Read logs through
 :mod:`runfsm.validation.records`, which detects the format, opens the input and runs its reader.
 """
