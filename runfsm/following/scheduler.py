@@ -318,10 +318,15 @@ class _BaseScheduler:
             ),
         )
 
-    def _answered(self, job: _Job, reply: Reply | None, failure: ApiError | None) -> None:
+    def _answered(self, job: _Job, reply: Reply | list[Any] | None, failure: ApiError | None) -> None:
         if failure is None:
+            if isinstance(reply, list):  # the run's steps (StepKind.STEPS)
+                steps = reply
+                self._advance(job, lambda: job.core.on_steps(steps))
+                return
             assert reply is not None
-            self._advance(job, lambda: job.core.on_reply(reply))
+            answer = reply
+            self._advance(job, lambda: job.core.on_reply(answer))
             return
         if failure.kind == "rate_limited":
             pause = failure.retry_after if failure.retry_after is not None else self.retry.wait(1)
@@ -408,10 +413,12 @@ class Scheduler(_BaseScheduler):
             self._answered(job, reply, failure)
         return self._results
 
-    def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
+    def _send(self, job: _Job) -> tuple[Reply | list[Any] | None, ApiError | None]:
         core, step = job.core, job.step
         assert core.run_id is not None
         try:
+            if step.kind is StepKind.STEPS:
+                return self.api.list_run_steps(core.thread_id, core.run_id), None
             if step.kind is StepKind.RETRIEVE:
                 return self.api.retrieve(core.thread_id, core.run_id), None
             if step.kind is StepKind.SUBMIT:
@@ -459,7 +466,7 @@ class AsyncScheduler(_BaseScheduler):
 
     async def run(self) -> dict[str, WatchResult | WatchError]:
         """Follow every added run to its end; results by run id (one per added run)."""
-        in_flight: dict[asyncio.Task[tuple[Reply | None, ApiError | None]], _Job] = {}
+        in_flight: dict[asyncio.Task[tuple[Reply | list[Any] | None, ApiError | None]], _Job] = {}
         while self._jobs or in_flight:
             self._settle_handlers(self.clock())
             job, wait = self._next(self.clock()) if self._jobs else (None, self.idle_wait)
@@ -500,10 +507,12 @@ class AsyncScheduler(_BaseScheduler):
         if not sleeper.done():
             sleeper.cancel()
 
-    async def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
+    async def _send(self, job: _Job) -> tuple[Reply | list[Any] | None, ApiError | None]:
         core, step = job.core, job.step
         assert core.run_id is not None
         try:
+            if step.kind is StepKind.STEPS:
+                return await self.api.list_run_steps(core.thread_id, core.run_id), None
             if step.kind is StepKind.RETRIEVE:
                 return await self.api.retrieve(core.thread_id, core.run_id), None
             if step.kind is StepKind.SUBMIT:

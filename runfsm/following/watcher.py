@@ -242,6 +242,12 @@ class Watcher(_BaseWatcher):
                 return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
+        if step.kind is StepKind.STEPS:
+            try:
+                steps = self.api.list_run_steps(core.thread_id, core.run_id)
+            except ApiError as err:
+                return core.on_failure(err, request=step.kind)
+            return core.on_steps(steps)
         try:
             if step.kind is StepKind.RETRIEVE:
                 reply = self.api.retrieve(core.thread_id, core.run_id)
@@ -382,6 +388,12 @@ class AsyncWatcher(_BaseWatcher):
                 return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
+        if step.kind is StepKind.STEPS:
+            try:
+                steps = await self.api.list_run_steps(core.thread_id, core.run_id)
+            except ApiError as err:
+                return core.on_failure(err, request=step.kind)
+            return core.on_steps(steps)
         try:
             if step.kind is StepKind.RETRIEVE:
                 reply = await self.api.retrieve(core.thread_id, core.run_id)
