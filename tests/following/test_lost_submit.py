@@ -80,7 +80,8 @@ class Handler:
 
 def round_outputs(fake: FakeAssistants, thread_id: str, run_id: str) -> list[list[str | None]]:
     """The outputs each round's ``tool_calls`` step shows, oldest round first (read with the openai client)."""
-    steps = fake.client().beta.threads.runs.steps.list(run_id, thread_id=thread_id, order="asc")
+    with fake.client() as client:
+        steps = list(client.beta.threads.runs.steps.list(run_id, thread_id=thread_id, order="asc"))
     return [
         [call.function.output for call in step.step_details.tool_calls if call.type == "function"]
         for step in steps
@@ -91,9 +92,9 @@ def round_outputs(fake: FakeAssistants, thread_id: str, run_id: str) -> list[lis
 def _create(server: FakeAssistantsServer, sdk: Sdk) -> tuple[str, Any]:
     """A thread and a run on it, created with ``sdk``'s client: ``(thread id, the SDK's run object)``."""
     if sdk == "openai":
-        client = server.client()
-        thread = client.beta.threads.create()
-        return thread.id, client.beta.threads.runs.create(thread.id, assistant_id="asst_1")
+        with server.client() as client:
+            thread = client.beta.threads.create()
+            return thread.id, client.beta.threads.runs.create(thread.id, assistant_id="asst_1")
     with server.agents_client() as agents:
         thread_id = agents.threads.create().id
         return thread_id, agents.runs.create(thread_id=thread_id, agent_id="asst_1")
@@ -118,7 +119,8 @@ def follow(
     options: dict[str, Any] = {"policy": Fixed(1.0), "retry": retry, "clock": server.clock.now}
     run: Any = None
     if mode == "watch":
-        thread_id, run_id = server.client().beta.threads.create().id, ""
+        with server.client() as client:
+            thread_id, run_id = client.beta.threads.create().id, ""
     else:
         thread_id, run = _create(server, sdk)
         run_id = run.id
@@ -165,7 +167,8 @@ def follow(
     if aio:
         outcome = asyncio.run(with_async_client())
     elif sdk == "openai":
-        outcome = sync(server.client())
+        with server.client() as client:
+            outcome = sync(client)
     else:
         with server.agents_client() as agents:
             outcome = sync(agents)
