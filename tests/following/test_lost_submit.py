@@ -340,6 +340,7 @@ def test_every_round_is_answered_once_with_its_own_outputs(case: tuple[RunScript
     rounds = len(faults)
     expected = [["same" if same else f"round {k}"] for k in range(1, rounds + 1)]
     assert result.status is RunStatus.Completed
+    assert not result.tracker.violations
     assert round_outputs(fake, thread.id, result.tracker.run_id or "") == expected
     assert handler.calls == rounds
     assert fake.count("submit_tool_outputs") == rounds + faults.count("lost request")
