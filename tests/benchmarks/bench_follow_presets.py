@@ -1,4 +1,4 @@
-"""Following background responses and batches with the watcher: requests per object and detection delay, in virtual time.
+"""Following responses and batches with the watcher: requests per object and detection delay, in virtual time.
 
 The real openai client talks to the in-process fake (``runfsm.testing.fake``); every poller runs
 on the fake's virtual clock, so an hour of batch costs no real hour. Each object plays a drawn
@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         (RESPONSE_LIFECYCLE, response_scripts(args.responses, rng)),
         (BATCH_LIFECYCLE, batch_scripts(args.batches, rng)),
     ]
-    print(f"{'lifecycle':10} {'approach':28} {'req/obj':>9} {'p50 s':>8} {'p95 s':>8} {'req ratio':>9} {'p95 ratio':>9}")
+    header = ("req/obj", "p50 s", "p95 s", "req ratio", "p95 ratio")
+    print(f"{'lifecycle':10} {'approach':28} " + " ".join(f"{h:>9}" for h in header))
     for lifecycle, scripts in cases:
         approaches: list[tuple[str, Callable[..., int]]] = [
             (f"watcher, {lifecycle.key.upper()}_DEFAULT", follow_watcher(None)),
