@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=20)
     args = parser.parse_args(argv)
     rng = random.Random(42)
-    cases = [
+    cases: list[tuple[Lifecycle[Any], list[list[tuple[str, float]]]]] = [
         (RESPONSE_LIFECYCLE, response_scripts(args.responses, rng)),
         (BATCH_LIFECYCLE, batch_scripts(args.batches, rng)),
     ]
