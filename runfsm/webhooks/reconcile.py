@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from runfsm.following.backoff import Jitter, PollContext, PollPolicy, Schedule
-from runfsm.following.scheduler import TokenBucket
+from runfsm.following.budget import TokenBucket
 from runfsm.webhooks.receiver import read_object
 
 if TYPE_CHECKING:
