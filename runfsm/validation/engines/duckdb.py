@@ -33,24 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from runfsm.invariants import RULES, NestedCheck
 from runfsm.status import TOOL_CALLS_FIELD, tool_call_ids
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
 from runfsm.validation.engines.judging import judge_groups, python_engine
-from runfsm.validation.engines.sql import (
-    CALL_CODES,
-    FIELD_NAMES,
-    SHAPE_OFFSET,
-    STATUS_CODES,
-    TERMINAL_CODES,
-    case_of,
-    clean_fields,
-    literal,
-)
+from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, case_of, literal, sql_for
 from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, json_parser
 from runfsm.validation.formats.jsonl import parse_jsonl_line
-from runfsm.validation.records import detect_format, in_time_order, open_decompressed, read_items
-from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_PAUSED, IS_TERMINAL, SUBMIT_CODE
+from runfsm.validation.records import detect_format, in_time_order, open_decompressed, read_items, resolve_lifecycle
+from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
 from runfsm.validation.summary import LineCounts
 from runfsm.verdict import Location
 
@@ -61,8 +51,10 @@ if TYPE_CHECKING:
     import duckdb as duckdb_
 
     from runfsm.exceptions import InputError
+    from runfsm.lifecycle import Lifecycle
     from runfsm.status import StatusAliases
     from runfsm.validation.engines.judging import ShapeKey
+    from runfsm.validation.engines.sql import LifecycleSQL
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
     from runfsm.validation.summary import Summary
@@ -93,18 +85,21 @@ def _sniff(name: str) -> str | None:
     return None
 
 
-_KINDS: Final = ("id", "status", "object", "event", "data", "run_id", "call", "statuses")
-"""The keys that tell what a line is (a run object, a stream event, a client call...)."""
+def _kinds(sql: LifecycleSQL) -> tuple[str, ...]:
+    """The keys that tell what a line is (a run object, a stream event, a client call...) for this lifecycle."""
+    payload = sql.lifecycle.parser.payload_key
+    kinds = ("id", "status", "object", "event", "data", "type", "run_id", "call", "statuses")
+    return tuple(dict.fromkeys((*kinds, *((payload,) if payload else ()))))
 
 
-def _kept_fields(check: bool) -> tuple[str, ...]:
+def _kept_fields(sql: LifecycleSQL, check: bool) -> tuple[str, ...]:
     """The fields a record keeps for the ledger: those the invariants read (when checked), and the tool calls."""
-    return tuple(dict.fromkeys((*(FIELD_NAMES if check else ()), TOOL_CALLS_FIELD)))
+    return tuple(dict.fromkeys((*(sql.field_names if check else ()), TOOL_CALLS_FIELD)))
 
 
-def _columns(sort_by: str | None, check: bool = True) -> str:
+def _columns(sort_by: str | None, sql: LifecycleSQL, check: bool = True) -> str:
     """The keys DuckDB's reader reads (each as JSON text): the kinds, the kept fields, the sort field."""
-    names = (*_KINDS, *_kept_fields(check))
+    names = tuple(dict.fromkeys((*_kinds(sql), *_kept_fields(sql, check))))
     names = names if sort_by is None or sort_by in names else (*names, sort_by)
     return ", ".join(f"{literal(c)}: 'JSON'" for c in names)
 
@@ -117,10 +112,12 @@ def _unquoted(column: str) -> str:
 
 def _fields_object(get: Callable[[str], str], names: tuple[str, ...]) -> str:
     """The kept fields, as a JSON object (for a record whose fields may break one, or that names tool calls)."""
+    if not names:
+        return "'{}'"
     return "json_object(" + ", ".join(f"{literal(f)}, {get(f)}" for f in names) + ")::VARCHAR"
 
 
-def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | None) -> str:
+def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | None, sql: LifecycleSQL) -> str:
     """One row per non-blank line, in input order: run id and code of a plain record (NULL run id: residue).
 
     A plain record whose fields may break an invariant (``unclean``) keeps those fields (as a JSON
@@ -128,13 +125,24 @@ def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str |
     stale view of an answered round by them); every other plain record keeps none. With ``sort_by``, a record is plain
     only when that field is a JSON number (top level, or in the run object of an event), kept as
     ``ts``; other values (ISO 8601 text...) are for the python reader to read.
+
+    Everything lifecycle-specific (status spellings, the ``object`` type, the payload key of its
+    stream events, the field checks) comes from ``sql``. Lines the python reader reads as
+    something else (a webhook payload, a stream event carrying its object under the payload key)
+    are residue.
     """
-    statuses = case_of("status", STATUS_CODES, quoted=True)
-    events = case_of("event", STATUS_CODES, quoted=True)
+    names = _kept_fields(sql, check)
+    statuses = case_of("status", sql.status_codes, quoted=True)
+    events = case_of("event", sql.status_codes, quoted=True)
     calls = case_of("call", CALL_CODES, quoted=True)
-    names = _kept_fields(check)
-    data_paths = "[" + ", ".join(literal("$." + f) for f in names) + "]"
-    paused = ", ".join(str(code) for code, pause in enumerate(IS_PAUSED) if pause) or "NULL"
+    paused = ", ".join(str(code) for code, pause in enumerate(sql.is_paused) if pause) or "NULL"
+    data_fields = f"json_extract(data, [{', '.join(literal('$.' + f) for f in names)}])" if names else "NULL"
+    named = "" if sql.object_type is None else f" OR object = {literal(sql.object_type)}"
+    own_object = f"(object IS NULL{named})"
+    payload = sql.lifecycle.parser.payload_key
+    # an object with a 'type' and the payload key is an event to the python reader (unless it names its object)
+    not_event = "TRUE" if payload is None else f'("type" IS NULL OR "{payload}" IS NULL{named})'
+    in_data = "TRUE" if payload is None else f"json_type(data, {literal('$.' + payload)}) IS NULL"
 
     def top(name: str) -> str:
         return f'"{name}"'
@@ -144,8 +152,8 @@ def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str |
 
     calls_named = f"(CASE kind WHEN 'r' THEN {top(TOOL_CALLS_FIELD)} ELSE {inner(TOOL_CALLS_FIELD)} END) IS NOT NULL"
 
-    run_clean = clean_fields("code", top) if check else "TRUE"
-    event_clean = clean_fields("code", inner) if check else "TRUE"
+    run_clean = sql.clean_fields("code", top) if check else "TRUE"
+    event_clean = sql.clean_fields("code", inner) if check else "TRUE"
     stream = "kind = 'e'" if mode == "auto" else "TRUE" if mode == "stream" else "FALSE"
     if sort_by is None:
         ts = "NULL::DOUBLE"
@@ -159,7 +167,7 @@ def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str |
     else:
         ts, timed = "NULL::DOUBLE", "FALSE"  # an odd field name: the python reader reads every record
     # a record whose fields may break an invariant keeps them, or goes to the python reader whole
-    kept = "rid <> ''" if _FIELDS_SUFFICE else "rid <> '' AND clean"
+    kept = "rid <> ''" if sql.fields_suffice else "rid <> '' AND clean"
     return f"""
     WITH raw AS (
         SELECT *,  -- each spelling looked up once, and only where it can be what the line is
@@ -172,11 +180,12 @@ def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str |
             CASE
                 WHEN event IS NOT NULL THEN
                     CASE WHEN ecode IS NOT NULL AND starts_with(data, '{{')
-                        AND json_type(data, '$.id') = 'VARCHAR' THEN 'e' END
+                        AND json_type(data, '$.id') = 'VARCHAR' AND {in_data}
+                        AND (object IS NULL OR object <> '"event"') THEN 'e' END
                 WHEN starts_with(id, '"') AND id <> '""' AND scode IS NOT NULL
-                    AND (object IS NULL OR object = '"thread.run"') THEN 'r'
+                    AND {own_object} AND {not_event} THEN 'r'
                 WHEN starts_with(run_id, '"') AND run_id <> '""' AND ccode IS NOT NULL
-                    AND statuses IS NULL AND object IS NULL THEN 'c'
+                    AND statuses IS NULL AND object IS NULL AND "type" IS NULL THEN 'c'
             END AS kind
         FROM raw
     ), coded AS (
@@ -187,9 +196,8 @@ def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str |
                 WHEN 'c' THEN {_unquoted("run_id")}
                 WHEN 'e' THEN json_extract_string(data, '$.id')
             END AS rid,
-            CASE WHEN kind = 'e' THEN json_extract(data, {data_paths}) END AS df,
-            {ts} AS ts,
-            {", ".join(f'"{f}"' for f in names)}
+            CASE WHEN kind = 'e' THEN {data_fields} END AS df,
+            {ts} AS ts{"".join(f', "{f}"' for f in names)}
         FROM kinds
     ), checked AS (
         SELECT *, CASE kind WHEN 'r' THEN {run_clean} WHEN 'e' THEN {event_clean} ELSE TRUE END AS clean
@@ -210,9 +218,6 @@ def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str |
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER: Final = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
 """A JSON number as DuckDB writes it; ``--sort-by`` reads it as seconds, as Python does."""
-
-_FIELDS_SUFFICE: Final = all(rule.extra is None or isinstance(rule.extra, NestedCheck) for rule in RULES.values())
-"""True when the fields named in :data:`FIELD_NAMES` are all an invariant reads (else such records are residue)."""
 
 
 @dataclass
@@ -240,9 +245,13 @@ class DuckDBEngine:
         threads: int | None = None,
         input_format: str = "auto",
         sort_by: str | None = None,
+        lifecycle: Lifecycle[Any] | None = None,
     ) -> None:
         import duckdb  # noqa: PLC0415  (the duckdb extra)
 
+        self.sql = sql_for(lifecycle)
+        """What the SQL needs of the lifecycle whose records the inputs hold (the Assistants run by default)."""
+        self.lifecycle = self.sql.lifecycle
         self.mode = mode
         self.sort_by = sort_by
         self.strict = strict
@@ -294,6 +303,7 @@ class DuckDBEngine:
             sort_by=self.sort_by,
             compact=False,
             on_counts=self.counts.append,
+            lifecycle=self.lifecycle,
         )
         self.items.extend((base + (_line_of(item) or 0), item) for item in items)
 
@@ -302,12 +312,12 @@ class DuckDBEngine:
         import duckdb  # noqa: PLC0415
 
         reader = (
-            f"read_json({literal(entry.name)}, columns={{{_columns(self.sort_by, self.check_fields)}}}, "
+            f"read_json({literal(entry.name)}, columns={{{_columns(self.sort_by, self.sql, self.check_fields)}}}, "
             "format='newline_delimited', "
             f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES + 1})"
         )
         con = self.con
-        sql = _classify_sql(reader, self.mode, self.check_fields, self.sort_by)
+        sql = _classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
         with ThreadPoolExecutor(1) as pool:
             counted = pool.submit(_count_lines, entry.name)  # meanwhile (numpy and reads let the GIL go)
             try:
@@ -350,7 +360,7 @@ class DuckDBEngine:
             scan = _scan_lines(entry.name, residue)
             if scan is None:
                 return False
-            src = Source(entry.name, self.sort_by)
+            src = Source(entry.name, self.sort_by, lifecycle=self.lifecycle)
             for n, chunk in scan.texts:  # no error budget: every line is read (and each error reported)
                 found_items = list(parse_jsonl_line(chunk, src, n))
                 src.settle(found_items, 1)
@@ -382,7 +392,7 @@ class DuckDBEngine:
         base = entry.index << _FILE_SHIFT
         rid = f'trim(CAST("{id_column}" AS VARCHAR))'
         cell = "trim(CAST(status AS VARCHAR))"
-        code = case_of(cell, {**STATUS_CODES, **CALL_CODES})
+        code = case_of(cell, {**self.sql.status_codes, **CALL_CODES})
         stream = "TRUE" if self.mode == "stream" else "FALSE"
         unsettled = f"({code} IS NULL OR {rid} IS NULL OR {rid} = '')"
         con.execute(
@@ -394,9 +404,9 @@ class DuckDBEngine:
             f'SELECT file_row_number + 1, CAST(status AS VARCHAR), CAST("{id_column}" AS VARCHAR) '
             f"FROM {source} WHERE {unsettled} ORDER BY 1"
         ).fetchall()
-        src = Source(entry.name, None)
+        src = Source(entry.name, None, lifecycle=self.lifecycle)
         for row, status, run_id in rows:
-            found_items = list(cell_items(entry.name, row, run_id, status))
+            found_items = list(cell_items(entry.name, row, run_id, status, self.lifecycle))
             src.settle(found_items, 1)  # a Parquet input's rows are its lines
             self.items.extend((base + row, item) for item in found_items)
         plain = con.execute(f"SELECT count(*) FROM rows WHERE pos >> {_FILE_SHIFT} = {entry.index}").fetchone()
@@ -416,7 +426,7 @@ class DuckDBEngine:
         con = self.con
         order = self._order
         stream = f" + {_STREAM} * stream::UTINYINT" if self.mode == "auto" else ""
-        terminals = ", ".join(str(c) for c in TERMINAL_CODES)
+        terminals = ", ".join(str(c) for c in self.sql.terminal_codes)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE runs AS
             SELECT rid, list(code{stream} + {_FIELDS} * unclean::UTINYINT ORDER BY {order}) AS history,
@@ -465,6 +475,7 @@ class DuckDBEngine:
         firsts = [numpy.asarray(late["first"], dtype=numpy.int64)]
         lasts = [numpy.asarray(late["last"], dtype=numpy.int64)]
         python_ends: list[int] = []
+        is_terminal = self.sql.is_terminal
         if python_ids:
             spans_of_python_runs = (
                 f"SELECT rid, [first_end * {_SUB}, last * {_SUB}] FROM runs SEMI JOIN python_ids USING (rid)"
@@ -478,7 +489,7 @@ class DuckDBEngine:
                     continue
                 at = pos * _SUB + min(sub, _SUB - 1)
                 first, last = known.get(item.run_id) or [None, None]
-                if item.status is not None and IS_TERMINAL[item.status]:
+                if item.status is not None and is_terminal[item.status]:
                     python_ends.append(at)
                     if first is None or at < first:
                         first = at
@@ -503,7 +514,7 @@ class DuckDBEngine:
         distinct = "SELECT history, count(*) FROM runs ANTI JOIN complex_ids USING (rid) GROUP BY ALL"
         con.execute("CREATE OR REPLACE TEMP TABLE complex_ids AS SELECT rid FROM python_ids")
         found = con.execute(distinct).fetchall()
-        if self._note_stale_views([h for h, _ in found if _paused_after_submit(h)]):
+        if self._note_stale_views([h for h, _ in found if _paused_after_submit(h, self.sql.is_paused)]):
             found = con.execute(distinct).fetchall()
         counted: dict[ShapeKey, int] = {}
         self.histories = {}
@@ -533,6 +544,7 @@ class DuckDBEngine:
             USING (rid) WHERE code = {SUBMIT_CODE} OR fields IS NOT NULL ORDER BY rid, {self._order}"""
         )
         _name, loads = json_parser()
+        paused = self.sql.is_paused
         stale: list[str] = []
         run: str | None = None
         before: set[frozenset[str]] = set()
@@ -543,7 +555,7 @@ class DuckDBEngine:
                     run, before, answered = rid, set(), set()
                 if code == SUBMIT_CODE:
                     answered |= before
-                elif code < SUBMIT_CODE and IS_PAUSED[code] and (ids := tool_call_ids(loads(fields))) is not None:
+                elif code < SUBMIT_CODE and paused[code] and (ids := tool_call_ids(loads(fields))) is not None:
                     if ids in answered and (not stale or stale[-1] != rid):
                         stale.append(rid)
                     before.add(ids)
@@ -596,7 +608,7 @@ class DuckDBEngine:
                 call = CODE_CALL[code]
                 records.append(Record("", None, call.value, source="", line=line, mode=None, call=call))
             else:
-                status = BY_ORDINAL[code]
+                status = self.sql.by_ordinal[code]
                 mode: ObservedMode = "stream" if flagged & _STREAM else "poll"
                 records.append(Record("", status, status.wire, source="", line=line, mode=mode))
         return records
@@ -633,6 +645,7 @@ class DuckDBEngine:
     def _built(self, cursor: duckdb_.DuckDBPyConnection) -> Iterator[tuple[int, Item]]:
         """The Records of rows read by DuckDB, batch by batch."""
         inputs = self.inputs
+        by_ordinal = self.sql.by_ordinal
         _name, loads = json_parser()
         while batch := cursor.fetchmany(10_000):
             for pos, rid, code, stream, fields, ts in batch:
@@ -642,7 +655,7 @@ class DuckDBEngine:
                     call = CODE_CALL[code]
                     rec = Record(rid, None, call.value, source=source, line=line, mode=None, call=call, timestamp=ts)
                 else:
-                    status = BY_ORDINAL[code]
+                    status = by_ordinal[code]
                     mode: ObservedMode = "stream" if stream else "poll"
                     obj = None if fields is None else loads(fields)
                     rec = Record(
@@ -663,14 +676,14 @@ _FIELDS: Final = 64
 _CODE: Final = _STREAM - 1
 
 
-def _paused_after_submit(history: list[int]) -> bool:
+def _paused_after_submit(history: list[int], is_paused: tuple[bool, ...]) -> bool:
     """True when a paused status comes after a submit (a stale view of the answered round may be there)."""
     submitted = False
     for flagged in history:
         code = flagged & _CODE
         if code == SUBMIT_CODE:
             submitted = True
-        elif submitted and code < SUBMIT_CODE and IS_PAUSED[code]:
+        elif submitted and code < SUBMIT_CODE and is_paused[code]:
             return True
     return False
 
@@ -756,8 +769,14 @@ def summarize_paths(
     temp_directory: str | None = None,
     threads: int | None = None,
     aliases: StatusAliases | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
 ) -> Summary:
-    """:func:`runfsm.validation.summarize_paths` with DuckDB reading and grouping: the same summary and verdicts."""
+    """:func:`runfsm.validation.summarize_paths` with DuckDB reading and grouping: the same summary and verdicts.
+
+    ``lifecycle`` is whose records the inputs hold, as for ``summarize_paths``: a Lifecycle, a
+    preset's key, or ``"auto"`` (detected from the records' ``object`` field); the run by default.
+    """
+    lc = resolve_lifecycle(lifecycle, paths)
     engine = DuckDBEngine(
         mode=mode,
         strict=strict,
@@ -768,15 +787,17 @@ def summarize_paths(
         threads=threads,
         input_format=input_format,
         sort_by=sort_by,
+        lifecycle=lc,
     )
     options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
     callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
         engine.read(paths)
         if not engine.group():
-            python = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "aliases": aliases}
+            python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger}
+            python |= {"aliases": aliases, "lifecycle": lc}
             return python_engine(expand_paths(paths), **options, **callbacks, **python)
-        summary = judge_groups(engine, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        summary = judge_groups(engine, lifecycle=lc, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
         summary.sources = engine.counts
         return summary
     finally:

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from runfsm.validation.engines.sql import decode_shape
 from runfsm.validation.ledger import Ledger, shape_verdict
-from runfsm.validation.shapes import Shape, judge_shape
+from runfsm.validation.shapes import Shape, judge_shape, tables_for
 from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterable
 
     from runfsm.exceptions import InputError
+    from runfsm.lifecycle import Lifecycle
     from runfsm.status import StatusAliases
     from runfsm.tracker import Mode
     from runfsm.validation.formats.base import Item
@@ -80,6 +81,7 @@ class Located(Protocol):
 def judge_groups(
     grouped: Grouped,
     *,
+    lifecycle: Lifecycle[Any],
     linger: int | None = None,
     mode: ValidationMode,
     strict: bool,
@@ -92,19 +94,21 @@ def judge_groups(
 ) -> Summary:
     """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does.
 
+    ``lifecycle`` is whose records the groups hold: its tables judge the shapes, its ledger the rest.
     ``linger`` is the python engine's (see :func:`runfsm.validation.validate_many`), for an engine
     whose complex runs come interleaved in input order; None when each comes whole.
     ``on_replayed`` receives every verdict of the runs the ledger replays (the complex runs and
     those of the shapes the judge cannot settle), reported or not.
     """
     summary = Summary(strict=strict)
+    tables = tables_for(lifecycle)
     worth_reporting = summary.is_worth_reporting
     judged: dict[ShapeKey, Shape] = {}
     unsettled: set[ShapeKey] = set()
     listed: set[ShapeKey] = set()
     for run_mode, text, runs in grouped.shapes():
         key = (run_mode, text)
-        shape = judge_shape(_mode(run_mode), bytearray(decode_shape(text)))
+        shape = judge_shape(_mode(run_mode), bytearray(decode_shape(text)), tables)
         if shape is None or shape.notes:
             unsettled.add(key)  # the ledger replays these runs: a tracker, or notes with their locations
             continue
@@ -132,7 +136,7 @@ def judge_groups(
         for run_id, history, positions in grouped.located_runs(unsettled):
             template = templates.get(history)
             if template is None:
-                alone = Ledger(mode, strict, sys.maxsize, check_fields, aliases=aliases)
+                alone = Ledger(mode, strict, sys.maxsize, check_fields, aliases=aliases, lifecycle=lifecycle)
                 (template,) = alone.consume(grouped.records_of(history))  # its only run: one verdict
                 templates[history] = template
             verdict = _relocated(template, run_id, positions, grouped.location)
@@ -148,7 +152,8 @@ def judge_groups(
     # fewer runs end than the python engine's, no run is let go here before its last record
     # either (``linger=None``: each complex run comes whole, keep every run until the end)
     tally = not every_verdict and on_replayed is None
-    ledger = Ledger(mode, strict, sys.maxsize if linger is None else linger, check_fields, tally=tally, aliases=aliases)
+    window = sys.maxsize if linger is None else linger
+    ledger = Ledger(mode, strict, window, check_fields, tally=tally, aliases=aliases, lifecycle=lifecycle)
     for verdict in ledger.consume(grouped.complex_items(unsettled), counted):
         if on_replayed is not None:
             on_replayed(verdict)
