@@ -29,6 +29,7 @@ from runfsm.following.backoff import (
     RetryPolicy,
     Schedule,
 )
+from runfsm.following.budget import TokenBucket
 from runfsm.following.client import (
     AsyncOpenAIRuns,
     AsyncRunsAPI,
@@ -62,7 +63,7 @@ from runfsm.following.resources import (
     OpenAIBatches,
     OpenAIResponses,
 )
-from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler, TokenBucket
+from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler
 from runfsm.following.watcher import ActionHandler, AsyncActionHandler, AsyncWatcher, Watcher
 
 __all__ = [

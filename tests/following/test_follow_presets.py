@@ -292,3 +292,48 @@ def test_a_watch_error_names_the_object_not_a_thread() -> None:
     with pytest.raises(WatchError, match=rf"^batch {batch.id}, last seen validating: retrieve was refused") as caught:
         Watcher(client, lifecycle=BATCH_LIFECYCLE, clock=fake.clock.now, sleep=fake.clock.sleep).poll(batch)
     assert (caught.value.run_id, caught.value.thread_id) == (batch.id, None)
+
+
+@OBJECTS
+def test_the_fakes_conduct_rules_find_nothing_to_blame(lifecycle: Lifecycle[Any]) -> None:
+    """A poll hint above the policy's waits, a 429 and a cancel: the fake's rules find no violation.
+
+    The rules judged: the poll hint, retry-after, cancelling waited out, no re-poll of a terminal
+    object, no object abandoned.
+    """
+    fake = FakeAssistants(poll_after_ms=7000)
+    fake.background.queue(lifecycle, SCRIPTS[lifecycle.key])
+    client = fake.client()
+    watcher = Watcher(client, lifecycle=lifecycle, clock=fake.clock.now, sleep=fake.clock.sleep)
+    obj = create(client, lifecycle)
+    fake.fail_next(429, retry_after=9, route=RETRIEVE[lifecycle.key])
+    assert watcher.poll(obj).status.is_terminal
+    other = create(client, lifecycle)
+    fake.clock.advance(60 if lifecycle is BATCH_LIFECYCLE else 0)  # a batch is cancelled once validated
+    assert watcher.cancel(other.id).status is lifecycle.parse("cancelled")
+    fake.check_client()
+    assert fake.violations == []
+
+
+def test_a_watcher_ignoring_the_hint_is_caught() -> None:
+    """The same watch with respect_hint=False polls a response every 2 s under a 7 s hint: the fake says so."""
+    fake = FakeAssistants(poll_after_ms=7000)
+    fake.background.queue(RESPONSE_LIFECYCLE, SCRIPTS["response"])
+    client = fake.client()
+    watcher = Watcher(
+        client, lifecycle=RESPONSE_LIFECYCLE, respect_hint=False, clock=fake.clock.now, sleep=fake.clock.sleep
+    )
+    watcher.poll(create(client, RESPONSE_LIFECYCLE))
+    assert {v.rule for v in fake.violations} == {"poll_hint"}
+
+
+def test_docstring_examples() -> None:
+    """The examples in the profile and budget modules' docstrings are true."""
+    import doctest
+    import importlib
+
+    for name in ("runfsm.following.profile", "runfsm.following.budget"):
+        module = importlib.import_module(name)  # runfsm.following.profile is also the function's name
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0
+        assert result.failed == 0
