@@ -7,7 +7,7 @@ lifecycle (``lifecycle=RESPONSE_LIFECYCLE``) they use that lifecycle's parser.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from runfsm.exceptions import NotARunStatus, UnknownStatus
 from runfsm.parsing import Snapshot, StatusParser
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RUN_PARSER",
+    "TOOL_CALLS_FIELD",
     "RunSnapshot",
     "RunStatus",
     "parse_status",
@@ -159,6 +160,10 @@ def _get(value: Any, name: str) -> Any:
     return getattr(value, name, None)
 
 
+TOOL_CALLS_FIELD: Final = "required_action"
+"""The field of a paused run object that names the tool calls it waits for (read by :func:`tool_call_ids`)."""
+
+
 def tool_call_ids(fields: Any) -> frozenset[str] | None:
     """The ids of the tool calls a ``requires_action`` run object asks for; None when it names none.
 
@@ -171,7 +176,7 @@ def tool_call_ids(fields: Any) -> frozenset[str] | None:
     >>> tool_call_ids({"status": "requires_action"}) is None
     True
     """
-    action = _get(fields, "required_action")
+    action = _get(fields, TOOL_CALLS_FIELD)
     submit = _get(action, "submit_tool_outputs") if action is not None else None
     calls = _get(submit, "tool_calls") if submit is not None else None
     if not calls or isinstance(calls, (str, bytes)):

@@ -4,6 +4,10 @@
 :class:`AsyncScheduler` many under one request budget. Both carry out the steps of one
 sans-I/O :class:`FollowCore`; the API is reached through the small :class:`RunsAPI` protocol
 (the openai adapters, and the Azure AI Foundry ``AgentsClient`` ones, ship here).
+
+Both take ``lifecycle=`` (the run by default) and follow background responses and batches the
+same way, with each lifecycle's :class:`Profile` (policy, lifetime, grace), through the
+:class:`ObjectsAPI` protocol (:class:`OpenAIResponses`, :class:`OpenAIBatches`).
 """
 
 from runfsm.following.azure import AsyncAzureAgentsRuns, AzureAgentsRuns, translate_azure_error
@@ -25,6 +29,7 @@ from runfsm.following.backoff import (
     RetryPolicy,
     Schedule,
 )
+from runfsm.following.budget import TokenBucket
 from runfsm.following.client import (
     AsyncOpenAIRuns,
     AsyncRunsAPI,
@@ -40,13 +45,25 @@ from runfsm.following.errors import (
     HandlerFailed,
     HandlerTimeout,
     RequestsFailed,
+    SubmitInDoubt,
     ToolOutputsRejected,
     UnexpectedRunStatus,
     WatchError,
     WatchTimeout,
 )
 from runfsm.following.objects import ObjectPoller, PollResult, PollTimeout, apoll_object, poll_object
-from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler, TokenBucket
+from runfsm.following.profile import PROFILES, Profile, profile
+from runfsm.following.resources import (
+    AsyncObjectsAPI,
+    AsyncObjectStreamsAPI,
+    AsyncOpenAIBatches,
+    AsyncOpenAIResponses,
+    ObjectsAPI,
+    ObjectStreamsAPI,
+    OpenAIBatches,
+    OpenAIResponses,
+)
+from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler
 from runfsm.following.watcher import ActionHandler, AsyncActionHandler, AsyncWatcher, Watcher
 
 __all__ = [
@@ -57,11 +74,16 @@ __all__ = [
     "DEFAULT_GRACE",
     "ECONOMY",
     "PRESETS",
+    "PROFILES",
     "RESPONSE_DEFAULT",
     "RESPONSIVE",
     "ActionHandler",
     "AsyncActionHandler",
     "AsyncAzureAgentsRuns",
+    "AsyncObjectStreamsAPI",
+    "AsyncObjectsAPI",
+    "AsyncOpenAIBatches",
+    "AsyncOpenAIResponses",
     "AsyncOpenAIRuns",
     "AsyncRunsAPI",
     "AsyncScheduler",
@@ -76,11 +98,16 @@ __all__ = [
     "HandlerTimeout",
     "Jitter",
     "ObjectPoller",
+    "ObjectStreamsAPI",
+    "ObjectsAPI",
+    "OpenAIBatches",
+    "OpenAIResponses",
     "OpenAIRuns",
     "PollContext",
     "PollPolicy",
     "PollResult",
     "PollTimeout",
+    "Profile",
     "Reply",
     "RequestsFailed",
     "RetryPolicy",
@@ -88,6 +115,7 @@ __all__ = [
     "Schedule",
     "ScheduledHandler",
     "Scheduler",
+    "SubmitInDoubt",
     "TokenBucket",
     "ToolOutput",
     "ToolOutputsRejected",
@@ -100,6 +128,7 @@ __all__ = [
     "follow_tracker",
     "parse_hint",
     "poll_object",
+    "profile",
     "translate_azure_error",
     "translate_error",
 ]

@@ -1,8 +1,9 @@
 """The small client protocol the watcher and the scheduler talk to (``RunsAPI``), and its openai adapters.
 
-:class:`RunsAPI` / :class:`AsyncRunsAPI` are the six calls a watcher needs (retrieve, submit
-tool outputs, cancel, the two SSE streams, and the thread's newest run, to find a run whose
-create stream broke before naming it). :class:`OpenAIRuns` / :class:`AsyncOpenAIRuns`
+:class:`RunsAPI` / :class:`AsyncRunsAPI` are the seven calls a watcher needs (retrieve, submit
+tool outputs, cancel, the two SSE streams, the thread's newest run, to find a run whose
+create stream broke before naming it, and the run's steps, to learn whether a submit whose
+answer was lost was applied). :class:`OpenAIRuns` / :class:`AsyncOpenAIRuns`
 implement them with the real ``openai`` client: they read the ``openai-poll-after-ms`` header
 through ``with_raw_response``, and translate the SDK's errors into :class:`~runfsm.exceptions.ApiError`
 with the server's ``retry-after`` in seconds.
@@ -10,7 +11,9 @@ with the server's ``retry-after`` in seconds.
 Who retries: the adapters use ``client.with_options(max_retries=0)``. The watcher retries
 instead, because it must (1) sleep on the injected clock, (2) spend the scheduler's shared
 request budget and pause every run on a 429, and (3) never resend ``submit_tool_outputs`` blindly:
-after a failed submit it retrieves the run first, since the submit may have been applied.
+after a failed submit it retrieves the run first, since the submit may have been applied, and
+when the run still waits for the same call ids it lists the run's steps to tell that round from
+the next one reusing the ids.
 The SDK's retries would do none of that, and would hide each retried request from the budget.
 
 This module imports openai only inside the adapters' constructors.
@@ -18,7 +21,8 @@ This module imports openai only inside the adapters' constructors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -28,9 +32,14 @@ __all__ = [
     "AsyncOpenAIRuns",
     "AsyncRunsAPI",
     "OpenAIRuns",
+    "STEPS_PAGE",
     "Reply",
     "RunsAPI",
     "ToolOutput",
+    "acall",
+    "aevents",
+    "call",
+    "events",
     "parse_hint",
     "retry_after",
     "translate_error",
@@ -75,6 +84,10 @@ class RunsAPI(Protocol):
         """Submit tool outputs with ``stream=True``; yield the SSE events that follow."""
         ...
 
+    def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """All the run's steps, oldest first (every page): ``GET /threads/{t}/runs/{r}/steps``."""
+        ...
+
 
 class AsyncRunsAPI(Protocol):
     """The calls an asynchronous watcher makes. Each raises :class:`ApiError` on failure."""
@@ -102,6 +115,14 @@ class AsyncRunsAPI(Protocol):
     def submit_stream(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> AsyncIterator[Any]:
         """Submit tool outputs with ``stream=True``; yield the SSE events that follow."""
         ...
+
+    async def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """All the run's steps, oldest first (every page): ``GET /threads/{t}/runs/{r}/steps``."""
+        ...
+
+
+STEPS_PAGE = 100
+"""Run steps asked for per page when listing them (the API's largest ``limit``)."""
 
 
 def parse_hint(value: str | None) -> float | None:
@@ -162,6 +183,49 @@ def translate_error(err: BaseException) -> ApiError | None:
     return None
 
 
+@contextmanager
+def _translating() -> Iterator[None]:
+    """Raise the SDK's errors (openai, httpx2) as :class:`ApiError`; let anything else through as it is."""
+    try:
+        yield
+    except Exception as err:
+        api_error = translate_error(err)
+        if api_error is None:
+            raise
+        raise api_error from err
+
+
+def call(fn: Any, *args: Any, **kwargs: Any) -> Reply:
+    """Call a ``with_raw_response`` method: the object and the ``openai-poll-after-ms`` hint; errors translated."""
+    with _translating():
+        raw = fn(*args, **kwargs)
+        obj = raw.parse()
+    return Reply(obj, parse_hint(raw.headers.get("openai-poll-after-ms")))
+
+
+async def acall(fn: Any, *args: Any, **kwargs: Any) -> Reply:
+    """The asyncio twin of :func:`call`."""
+    with _translating():
+        raw = await fn(*args, **kwargs)
+        obj = raw.parse()
+    return Reply(obj, parse_hint(raw.headers.get("openai-poll-after-ms")))
+
+
+def events(open_stream: Callable[[], Any]) -> Iterator[Any]:
+    """The events of the SSE stream ``open_stream()`` opens (an openai ``Stream``), errors translated."""
+    with _translating(), open_stream() as stream:
+        yield from stream
+
+
+async def aevents(open_stream: Callable[[], Awaitable[Any]]) -> AsyncIterator[Any]:
+    """The asyncio twin of :func:`events` (an openai ``AsyncStream``)."""
+    with _translating():
+        stream = await open_stream()
+        async with stream:
+            async for event in stream:
+                yield event
+
+
 class OpenAIRuns:
     """:class:`RunsAPI` over ``openai.OpenAI`` (its own retries turned off: the watcher retries)."""
 
@@ -172,17 +236,11 @@ class OpenAIRuns:
             raise TypeError(f"OpenAIRuns takes an openai.OpenAI client, got {type(client).__name__}")
         self.client = client
         self._runs = client.with_options(max_retries=0).beta.threads.runs
+        self.steps_page = STEPS_PAGE
+        """Run steps asked for per page by :meth:`list_run_steps`."""
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Reply:
-        try:
-            raw = fn(*args, **kwargs)
-            run = raw.parse()
-        except Exception as err:
-            api_error = translate_error(err)
-            if api_error is None:
-                raise
-            raise api_error from err
-        return Reply(run, parse_hint(raw.headers.get("openai-poll-after-ms")))
+        return call(fn, *args, **kwargs)
 
     def retrieve(self, thread_id: str, run_id: str) -> Reply:
         """Retrieve the run (through ``with_raw_response``, for the hint header)."""
@@ -212,15 +270,13 @@ class OpenAIRuns:
             raise api_error from err
         return Reply(page.data[0]) if page.data else None
 
+    def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """``runs.steps.list(run_id, thread_id=..., order="asc")``, every page (the SDK follows the cursor)."""
+        with _translating():
+            return list(self._runs.steps.list(run_id, thread_id=thread_id, order="asc", limit=self.steps_page))
+
     def _events(self, open_stream: Any) -> Iterator[Any]:
-        try:
-            with open_stream() as stream:
-                yield from stream
-        except Exception as err:
-            api_error = translate_error(err)
-            if api_error is None:
-                raise
-            raise api_error from err
+        return events(open_stream)
 
     def create_stream(self, thread_id: str, params: Mapping[str, Any]) -> Iterator[Any]:
         """``runs.create(thread_id, stream=True, **params)``, event by event."""
@@ -245,17 +301,11 @@ class AsyncOpenAIRuns:
             raise TypeError(f"AsyncOpenAIRuns takes an openai.AsyncOpenAI client, got {type(client).__name__}")
         self.client = client
         self._runs = client.with_options(max_retries=0).beta.threads.runs
+        self.steps_page = STEPS_PAGE
+        """Run steps asked for per page by :meth:`list_run_steps`."""
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Reply:
-        try:
-            raw = await fn(*args, **kwargs)
-            run = raw.parse()
-        except Exception as err:
-            api_error = translate_error(err)
-            if api_error is None:
-                raise
-            raise api_error from err
-        return Reply(run, parse_hint(raw.headers.get("openai-poll-after-ms")))
+        return await acall(fn, *args, **kwargs)
 
     async def retrieve(self, thread_id: str, run_id: str) -> Reply:
         """Retrieve the run (through ``with_raw_response``, for the hint header)."""
@@ -285,17 +335,14 @@ class AsyncOpenAIRuns:
             raise api_error from err
         return Reply(page.data[0]) if page.data else None
 
-    async def _events(self, open_stream: Any) -> AsyncIterator[Any]:
-        try:
-            stream = await open_stream()
-            async with stream:
-                async for event in stream:
-                    yield event
-        except Exception as err:
-            api_error = translate_error(err)
-            if api_error is None:
-                raise
-            raise api_error from err
+    async def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """``runs.steps.list(run_id, thread_id=..., order="asc")``, every page (the SDK follows the cursor)."""
+        with _translating():
+            pages = self._runs.steps.list(run_id, thread_id=thread_id, order="asc", limit=self.steps_page)
+            return [step async for step in pages]
+
+    def _events(self, open_stream: Any) -> AsyncIterator[Any]:
+        return aevents(open_stream)
 
     def create_stream(self, thread_id: str, params: Mapping[str, Any]) -> AsyncIterator[Any]:
         """``runs.create(thread_id, stream=True, **params)``, event by event."""
