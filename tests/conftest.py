@@ -210,6 +210,12 @@ def _mutate(data: bytes, mutation: str, rng: random.Random) -> bytes:
 
 
 @pytest.fixture(scope="session")
+def make_webhook_log() -> Callable[[int, int], bytes]:
+    """``make_webhook_log(seed, objects)``: a webhook event log as delivered (see :func:`webhook_log`)."""
+    return webhook_log
+
+
+@pytest.fixture(scope="session")
 def mutated_logs() -> Callable[[st.DataObject], tuple[str, bytes]]:
     """``draw(data) -> (fmt, bytes)``: a simulated log in any format (a webhook log among them), then a few mutations.
 

@@ -27,7 +27,7 @@ from runfsm.validation.records import Record, detect_format, detect_lifecycle, r
 from runfsm.verdict import RunResult
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from runfsm.lifecycle import Lifecycle
@@ -179,3 +179,31 @@ def test_delivery_order_and_redeliveries_do_not_change_the_verdicts(data: st.Dat
     counts = summarize_paths([shuffled], lifecycle=lifecycle).sources[0]
     assert counts.in_records == len(bodies)
     assert counts.skipped == len(delivered) - len(bodies)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), objects=st.integers(1, 6))
+def test_the_duckdb_engine_reads_webhook_logs_as_the_python_engine(
+    seed: int, objects: int, tmp_path_factory: Any, make_webhook_log: Callable[[int, int], bytes]
+) -> None:
+    """Shuffled deliveries with redeliveries: duckdb gives the python engine's summary, verdicts and errors."""
+    pytest.importorskip("duckdb")
+    from runfsm.validation.engines import summarize_with
+
+    path = tmp_path_factory.mktemp("hooks") / "hooks.log"
+    path.write_bytes(make_webhook_log(seed, objects))
+
+    def outcome(engine: str) -> tuple[dict[str, Any], list[str], list[str]]:
+        verdicts: list[Any] = []
+        errors: list[str] = []
+        summary = summarize_with(
+            engine,
+            [str(path)],
+            lifecycle="auto",
+            every_verdict=True,
+            on_verdict=verdicts.append,
+            on_error=lambda e: errors.append(str(e)),
+        )
+        return summary.to_dict(), sorted(repr(v) for v in verdicts), errors
+
+    assert outcome("duckdb") == outcome("python")

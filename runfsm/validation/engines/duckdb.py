@@ -67,6 +67,18 @@ _FILE_SHIFT: Final = 32
 """A record's position is ``file index << 32 | row``: input order across files."""
 
 
+def _in_reading_order(base: int, items: Iterable[Item]) -> Iterator[tuple[int, Item]]:
+    """Positions for the items of an input the python reader read: by line, and never before the item read before.
+
+    The same as the line for every reader that yields in line order; a webhook log's records come
+    ordered by each object's timeline, and keep that order.
+    """
+    last = base
+    for item in items:
+        last = max(last, base + (_line_of(item) or 0))
+        yield last, item
+
+
 def _sniff(name: str) -> str | None:
     """``"jsonl"``, ``"parquet"``, another format name, or None (the python reader reports it)."""
     try:
@@ -305,7 +317,7 @@ class DuckDBEngine:
             on_counts=self.counts.append,
             lifecycle=self.lifecycle,
         )
-        self.items.extend((base + (_line_of(item) or 0), item) for item in items)
+        self.items.extend(_in_reading_order(base, items))
 
     def _read_jsonl(self, entry: _Input) -> bool:
         """Read one JSON Lines input with DuckDB; False if it must be read by the python reader."""

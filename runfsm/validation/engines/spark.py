@@ -462,7 +462,8 @@ def _read_file(task: tuple[int, str, str | None, str, bool, Lifecycle[Any]]) -> 
     )
     for item in items:
         line = item.line if item.line is not None else 0  # type: ignore[union-attr]
-        pos = (index << _FILE_SHIFT) + line
+        # by line, never before the item read before (a webhook log yields each object's timeline)
+        pos = max(previous, (index << _FILE_SHIFT) + line)
         sub = sub + 1 if pos == previous else 0
         previous = pos
         at = pos * _SUB + min(sub, _SUB - 1)

@@ -185,6 +185,6 @@ def _event(
         source=src.name,
         line=line,
         mode="poll",
-        timestamp=stamp if stamp is not None else created,
+        timestamp=stamp if stamp is not None else float(created),
     )
     return record, float(created)

@@ -269,3 +269,15 @@ def test_the_command_reads_every_preset(
         reports.append((code, report))
     assert reports[1] == reports[0]
     assert (reports[0][0], reports[0][1]["summary"]["illegal"], reports[0][1]["summary"]["legal"]) == (1, 1, 2)
+
+
+@pytest.mark.parametrize("seed", [3, 5])  # each with an object whose events came out of timeline order
+def test_a_webhook_log_is_read_in_each_objects_timeline_as_the_python_engine_reads_it(
+    spark: SparkSession, tmp_path: Path, make_webhook_log: Any, seed: int
+) -> None:
+    """Shuffled deliveries with redeliveries (a webhook log): Spark's records keep the reader's timeline order."""
+    path = tmp_path / "hooks.log"
+    path.write_bytes(make_webhook_log(seed, 6))
+    expected = _verdicts(summarize_paths, [path], lifecycle="auto", every_verdict=True)
+    got = _verdicts(spark_engine.summarize_paths, [path], lifecycle="auto", every_verdict=True, master="local[2]")
+    assert got == expected
