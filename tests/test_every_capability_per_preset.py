@@ -52,19 +52,20 @@ def _a_path_to_the_end(lifecycle: Lifecycle[Any]) -> list[Any]:
     raise AssertionError(f"{lifecycle.title}: no documented server path from {created} to an end")
 
 
-def _create(client: openai.OpenAI, lifecycle: Lifecycle[Any]) -> tuple[Any, dict[str, str]]:
-    """Create the preset's object through the real SDK; and the keyword a retrieve of it needs."""
+def _create(client: openai.OpenAI, lifecycle: Lifecycle[Any]) -> tuple[Any, str | None]:
+    """Create the preset's object through the real SDK; and its thread (a run's), which a retrieve needs."""
     if lifecycle is RUN_LIFECYCLE:
         thread = client.beta.threads.create()
-        return client.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_1"), {"thread_id": thread.id}
+        return client.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_1"), thread.id
     if lifecycle.key == "response":
-        return client.responses.create(model="gpt-fake", input="hi", background=True), {}
-    return client.batches.create(input_file_id="file_1", endpoint="/v1/responses", completion_window="24h"), {}
+        return client.responses.create(model="gpt-fake", input="hi", background=True), None
+    return client.batches.create(input_file_id="file_1", endpoint="/v1/responses", completion_window="24h"), None
 
 
-def _retrieve(client: openai.OpenAI, lifecycle: Lifecycle[Any], obj: Any, extra: dict[str, str]) -> Any:
+def _retrieve(client: openai.OpenAI, lifecycle: Lifecycle[Any], obj: Any, thread_id: str | None) -> Any:
     if lifecycle is RUN_LIFECYCLE:
-        return client.beta.threads.runs.retrieve(obj.id, **extra)
+        assert thread_id is not None
+        return client.beta.threads.runs.retrieve(obj.id, thread_id=thread_id)
     return (client.responses if lifecycle.key == "response" else client.batches).retrieve(obj.id)
 
 
@@ -79,7 +80,7 @@ def test_status_parsing(lifecycle: Lifecycle[Any]) -> None:
     end = _a_path_to_the_end(lifecycle)[-1]
     snapshot = read_run({"object": lifecycle.object_type, "id": "obj_1", "status": end.wire}, lifecycle)
     assert (snapshot.status, snapshot.run_id) == (end, "obj_1")
-    assert preset_for_object(lifecycle.object_type) is lifecycle
+    assert preset_for_object(lifecycle.object_type or "") is lifecycle
     assert preset(lifecycle.key) is lifecycle
 
 
@@ -208,12 +209,12 @@ def test_following(lifecycle: Lifecycle[Any]) -> None:
         assert polled.tracker.is_terminal
         second, extra2 = _create(client, lifecycle)
         watched = Watcher(client, lifecycle=lifecycle, clock=fake.clock.now, sleep=fake.clock.sleep).poll(
-            second, **extra2
+            second, thread_id=extra2
         )
         assert watched.status.is_terminal
         scheduler = Scheduler(client, per_minute=600, clock=fake.clock.now, sleep=fake.clock.sleep)
         third, extra3 = _create(client, lifecycle)
-        scheduler.add(third, lifecycle=lifecycle, **extra3)
+        scheduler.add(third, lifecycle=lifecycle, thread_id=extra3)
         results = scheduler.run()
     (result,) = results.values()
     assert isinstance(result, WatchResult)
