@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 from runfsm.invariants import RULES, NestedCheck
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
 from runfsm.validation.engines.judging import judge_groups, python_engine
+from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.sql import (
     CALL_CODES,
     FIELD_NAMES,
@@ -45,7 +46,7 @@ from runfsm.validation.engines.sql import (
     clean_fields,
     literal,
 )
-from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, json_parser
+from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, loads_flat
 from runfsm.validation.formats.jsonl import parse_jsonl_line
 from runfsm.validation.records import detect_format, in_time_order, open_decompressed, read_items
 from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_CODE
@@ -398,19 +399,23 @@ class DuckDBEngine:
             "UNION SELECT rid FROM python_ids"
         )
         if self.sort_by is not None:
-            # each run's records come together, in the field's order: only linger=0 lets a run go
-            # before its late records (they start a new history): the python engine then
-            return self.linger > 0
-        return self._late_records_in_reach(terminals, python_ids)
+            # each run's records come together, in the field's order, and each is a slot: the
+            # judge's ledger counts them for the complex runs as the python engine does (see
+            # judge_groups); a simple run is judged whole, so none may have a record past its window
+            past = con.execute(
+                f"""SELECT 1 FROM (SELECT rid, code, row_number() OVER (PARTITION BY rid ORDER BY ts, pos) AS k
+                    FROM rows ANTI JOIN complex USING (rid))
+                GROUP BY rid HAVING count(*) - min(k) FILTER (WHERE code IN ({terminals})) > {int(self.linger)}
+                LIMIT 1"""
+            ).fetchone()
+            return past is None
+        return self._late_records_in_reach(python_ids)
 
-    def _late_records_in_reach(self, terminals: str, python_ids: list[str]) -> bool:
-        """True unless some record comes after its run's terminal status too late to be sure of its history.
+    def _late_records_in_reach(self, python_ids: list[str]) -> bool:
+        """True unless some record comes more than ``linger`` slots after its run's first terminal record.
 
-        With ``linger`` runs or more possibly ended in between, which history the record belongs
-        to depends on the order in which runs close, and only the python engine follows that order.
-
-        Runs close on terminal records, so fewer terminal records in between than ``linger``
-        means the run was still waiting for late records (what the python ledger does).
+        Such a record may start a new history in the python engine, which lets the run go
+        (:func:`~runfsm.validation.engines.lingering.within_linger`); the python engine then.
         """
         import numpy  # noqa: PLC0415  (the duckdb extra)
 
@@ -422,7 +427,14 @@ class DuckDBEngine:
         ).fetchnumpy()
         firsts = [numpy.asarray(late["first"], dtype=numpy.int64)]
         lasts = [numpy.asarray(late["last"], dtype=numpy.int64)]
-        python_ends: list[int] = []
+        extras: list[int] = []  # records beyond the first of their line (list pages, compact runs)
+        previous, records = -1, 0
+        for pos, item in self.items:
+            if type(item) is Record:
+                records = records + 1 if pos == previous else 1
+                previous = pos
+                if records > 1:
+                    extras.append(pos * _SUB + records - 1)
         if python_ids:
             spans_of_python_runs = (
                 f"SELECT rid, [first_end * {_SUB}, last * {_SUB}] FROM runs SEMI JOIN python_ids USING (rid)"
@@ -436,24 +448,16 @@ class DuckDBEngine:
                     continue
                 at = pos * _SUB + min(sub, _SUB - 1)
                 first, last = known.get(item.run_id) or [None, None]
-                if item.status is not None and IS_TERMINAL[item.status]:
-                    python_ends.append(at)
-                    if first is None or at < first:
-                        first = at
+                if item.status is not None and IS_TERMINAL[item.status] and (first is None or at < first):
+                    first = at
                 last = at if last is None or at > last else last
                 known[item.run_id] = [first, last]
             spans = [span for span in known.values() if span[0] is not None and span[1] > span[0]]
             firsts.append(numpy.asarray([span[0] for span in spans], dtype=numpy.int64))
             lasts.append(numpy.asarray([span[1] for span in spans], dtype=numpy.int64))
+        lines = [c.lines for c in self.counts]
         first_ends, last_records = numpy.concatenate(firsts), numpy.concatenate(lasts)
-        if not len(first_ends):
-            return True
-        found = con.execute(f"SELECT pos * {_SUB} AS at FROM rows WHERE code IN ({terminals})").fetchnumpy()["at"]
-        ends = numpy.sort(
-            numpy.concatenate([numpy.asarray(found, dtype=numpy.int64), numpy.asarray(python_ends, dtype=numpy.int64)])
-        )
-        between = numpy.searchsorted(ends, last_records, "left") - numpy.searchsorted(ends, first_ends, "right")
-        return bool((between < self.linger).all())
+        return within_linger(first_ends, last_records, extras, lines, self.linger, shift=_FILE_SHIFT, sub=_SUB)
 
     def shapes(self) -> Iterable[tuple[str, str, int]]:
         """(mode, shape, runs) of the simple runs (see :class:`~runfsm.validation.engines.judging.Grouped`)."""
@@ -505,7 +509,6 @@ class DuckDBEngine:
     def _built(self, cursor: duckdb_.DuckDBPyConnection) -> Iterator[tuple[int, Item]]:
         """The Records of rows read by DuckDB, batch by batch."""
         inputs = self.inputs
-        _name, loads = json_parser()
         while batch := cursor.fetchmany(10_000):
             for pos, rid, code, stream, fields, ts in batch:
                 source = inputs[pos >> _FILE_SHIFT].name
@@ -516,7 +519,7 @@ class DuckDBEngine:
                 else:
                     status = BY_ORDINAL[code]
                     mode: ObservedMode = "stream" if stream else "poll"
-                    obj = None if fields is None else loads(fields)
+                    obj = None if fields is None else loads_flat(fields)  # exact integers beyond 64 bits
                     rec = Record(
                         rid, status, status.wire, source=source, line=line, mode=mode, fields=obj, timestamp=ts
                     )
@@ -627,7 +630,9 @@ def summarize_paths(
         if not engine.group():
             python = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "aliases": aliases}
             return python_engine(expand_paths(paths), **options, **callbacks, **python)
-        summary = judge_groups(engine, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        # unsorted, no late record comes past its run's window (checked): keep every run to the end
+        kept = linger if sort_by is not None else None
+        summary = judge_groups(engine, linger=kept, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
         summary.sources = engine.counts
         return summary
     finally:

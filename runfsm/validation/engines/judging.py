@@ -69,8 +69,10 @@ def judge_groups(
 ) -> Summary:
     """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does.
 
-    ``linger`` is the python engine's (see :func:`runfsm.validation.validate_many`), for an engine
-    whose complex runs come interleaved in input order; None when each comes whole.
+    ``linger`` is the python engine's, for an engine whose complex runs come each whole, in
+    time order (``--sort-by``): each record is a slot, as in the python engine. None when the
+    engine checked that no record comes past its run's window
+    (:func:`~runfsm.validation.engines.lingering.within_linger`): every run is kept to the end.
     ``on_replayed`` receives every verdict of the runs the ledger replays (the complex runs and
     those of the shapes the judge cannot settle), reported or not.
     """
@@ -102,10 +104,9 @@ def judge_groups(
         if on_error is not None:
             on_error(error)
 
-    # the complex runs come in input order. The engine checked that no late record comes after
-    # ``linger`` runs (or more) may have ended since its run did: so, though this ledger sees
-    # fewer runs end than the python engine's, no run is let go here before its last record
-    # either (``linger=None``: each complex run comes whole, keep every run until the end)
+    # linger=None: the complex runs come in input order, and the engine checked that no record
+    # comes past its run's window, so the python engine lets no run go before its last record
+    # either: keep every run to the end. Else each run comes whole and each record is a slot
     tally = not every_verdict and on_replayed is None
     ledger = Ledger(mode, strict, sys.maxsize if linger is None else linger, check_fields, tally=tally, aliases=aliases)
     for verdict in ledger.consume(grouped.complex_items(unsettled), counted):

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.validation.engines.inputs import cell_items, expand_paths
 from runfsm.validation.engines.judging import judge_groups, python_engine
+from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.results import VERDICT_COLUMNS, verdict_row
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, STATUS_CODES, TERMINAL_CODES
 from runfsm.validation.formats.base import Record
@@ -171,21 +172,22 @@ class _Groups:
         for _, item in heapq.merge(built, self.items, key=lambda pair: pair[0]):
             yield item
 
-    def late_records_in_reach(self, linger: int) -> bool:
-        """The duckdb engine's check: no record comes ``linger`` terminal records or more after its run ended."""
-        import numpy  # noqa: PLC0415
+    def late_records_in_reach(self, linger: int, lines: list[int]) -> bool:
+        """The duckdb engine's check: no record comes more than ``linger`` slots after its run's first end.
+
+        ``lines`` is each file's line count (see :func:`~runfsm.validation.engines.lingering.within_linger`).
+        """
         from pyspark.sql import functions as F  # noqa: PLC0415
 
         spans = self.runs.join(F.broadcast(self.complex), "rid", "left_anti").where("last > first_end")
         late = spans.select("first_end", "last").collect()
         python_spans: dict[str, list[Any]] = {}
-        python_ends: list[int] = []
+        extras = [at for at, item in self.items if type(item) is Record and at % _SUB]  # not first on their line
         for at, item in self.items:
             if type(item) is not Record:
                 continue
             span = python_spans.setdefault(item.run_id, [None, at])
             if item.status is not None and IS_TERMINAL[item.status]:
-                python_ends.append(at)
                 span[0] = at if span[0] is None else min(span[0], at)
             span[1] = max(span[1], at)
         if python_spans:
@@ -199,13 +201,10 @@ class _Groups:
         pairs += [(a, b) for a, b in python_spans.values() if a is not None and b > a]
         if not pairs:
             return True
-        terminals = ", ".join(str(c) for c in TERMINAL_CODES)
-        found = [r["ord"] for r in self.rows.where(f"code IN ({terminals})").select("ord").collect()]
-        ends = numpy.sort(numpy.asarray(found + python_ends, dtype=numpy.int64))
-        firsts = numpy.asarray([a for a, _ in pairs], dtype=numpy.int64)
-        lasts = numpy.asarray([b for _, b in pairs], dtype=numpy.int64)
-        between = numpy.searchsorted(ends, lasts, "left") - numpy.searchsorted(ends, firsts, "right")
-        return bool((between < linger).all())
+        extras += [r["ord"] for r in self.rows.where(f"ord % {_SUB} <> 0").select("ord").collect()]
+        firsts = [a for a, _ in pairs]
+        lasts = [b for _, b in pairs]
+        return within_linger(firsts, lasts, extras, lines, linger, shift=_FILE_SHIFT, sub=_SUB)
 
 
 def _record(row: Any) -> Record:
@@ -433,10 +432,11 @@ def summarize_paths(
     options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
     callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
-        if not groups.late_records_in_reach(linger):
+        if not groups.late_records_in_reach(linger, [c.lines for c in sources]):
             python = {"input_format": input_format, "linger": linger, "aliases": aliases}
             return python_engine(files, **options, **callbacks, **python)
-        summary = _judge(groups, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        # no record comes past its run's window (checked): keep every run to the end
+        summary = _judge(groups, linger=None, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
         summary.sources = sources
         return summary
     finally:

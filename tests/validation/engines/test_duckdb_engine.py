@@ -59,6 +59,8 @@ _ODD_LINES = [
     '{"id": "run_odd", "object": "thread.message", "status": "queued"}',
     '{"id": "run_odd", "status": "InProgress", "started_at": 1}',
     '{"id": "run_q", "status": "queued", "created_at": 1, "expires_at": 5}',
+    '{"id": "run_big", "status": "queued", "created_at": 18446744073709551621, "expires_at": 18446744073709551721}',
+    '{"id": "run_big", "status": 1180591620717411303424}',
 ]
 
 
