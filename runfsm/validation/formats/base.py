@@ -76,13 +76,42 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (JSON has no NaN or Infinity)")
 
 
+MAX_FALLBACK_DEPTH: Final = 500
+"""The deepest nesting the standard parser is given: how deep it can go depends on the caller's
+stack and recursion limit (a ``--jobs`` worker's, a test runner's), so deeper text is refused
+whoever reads it (the fast parser reads 1,024 levels by itself)."""
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def loads_fallback(data: bytes | str) -> Any:
     r"""Parse what the fast parser refused: valid JSON it does not support, or say what is wrong.
 
     orjson refuses some valid JSON (lone surrogate escapes such as ``"\ud800"``, nesting over
-    1,024 levels); the standard parser reads those. A byte-order mark opening the text is
-    dropped. Raises ``ValueError`` with a precise message: not UTF-8, not JSON (with the
-    position), ``NaN``/``Infinity`` (not JSON), or nested deeper than the standard parser's limit.
+    1,024 levels); the standard parser reads those, up to :data:`MAX_FALLBACK_DEPTH` levels
+    (the same answer in every process). A byte-order mark opening the text is dropped. Raises
+    ``ValueError`` with a precise message: not UTF-8, not JSON (with the position),
+    ``NaN``/``Infinity`` (not JSON), or nested too deeply.
     """
     if isinstance(data, bytes):
         try:
@@ -92,10 +121,16 @@ def loads_fallback(data: bytes | str) -> Any:
     else:
         text = data
     text = text.removeprefix("\ufeff").rstrip("\r\n")
+    too_deep = ValueError(
+        f"nested too deeply: the JSON parsers here read at most 1,024 levels ({MAX_FALLBACK_DEPTH:,} for JSON the "
+        "fast parser refuses, such as a lone surrogate escape)"
+    )
+    if text.count("[") + text.count("{") > MAX_FALLBACK_DEPTH and _depth(text) > MAX_FALLBACK_DEPTH:
+        raise too_deep
     try:
         return json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise ValueError("nested too deeply: the JSON parsers here read at most about 1,000 levels") from None
+        raise too_deep from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{err.msg}: column {err.colno} (char {err.pos})") from None
 

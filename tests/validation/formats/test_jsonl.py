@@ -233,6 +233,22 @@ def test_integers_beyond_64_bits_are_read_exactly(
 
 
 @pytest.mark.parametrize(
+    "line",
+    [
+        '{"id":"r","status":"queued","status":"completed"}',
+        '{"id":"r","st\\u0061tus":"queued","status":"completed"}',  # the same key, spelled with an escape
+        '{"id":"r","status":"queued","status":"completed","s":"\\ud800"}',  # orjson refuses: the standard parser
+        '{"id":"x","id":"r","status":"completed"}',
+        '{"object":"list","data":[{"id":"r","status":"queued","status":"completed"}]}',
+    ],
+)
+def test_a_duplicated_key_keeps_its_last_value(line: str, log_records: Callable[..., list[Record]]) -> None:
+    """A JSON object naming a key twice: its last value counts (as Python's json, orjson and JavaScript read it)."""
+    ((run_id, status),) = [(r.run_id, r.status) for r in log_records(line + "\n")]
+    assert (run_id, status) == ("r", R.Completed)
+
+
+@pytest.mark.parametrize(
     ("text", "words"),
     [
         ('{"id":"r","status":"queued","d":' + "[" * 1100 + "]" * 1100 + "}\n", "nested too deeply"),
@@ -247,6 +263,29 @@ def test_what_no_parser_reads_is_said_precisely(
     ((line, detail),) = log_errors(text)
     assert line == 1
     assert words in detail
+
+
+@pytest.mark.parametrize("levels", [600, 1100])
+def test_how_deep_the_standard_parser_reads_does_not_depend_on_the_process(
+    levels: int, log_errors: Callable[..., list[tuple[int | None, str]]]
+) -> None:
+    """JSON the fast parser refuses, nested deeper than 500 levels, is an error even where the recursion limit is high.
+
+    The standard parser's reach follows the recursion limit: hypothesis raises it in the test
+    process, a ``--jobs`` worker does not; without a fixed bound one line read as a record
+    here and as an error there (``--jobs`` then printed another summary).
+    """
+    import sys
+
+    text = '{"id":"r","status":"queued","s":"\\ud800","d":' + "[" * levels + "]" * levels + "}\n"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)
+    try:
+        ((line, detail),) = log_errors(text)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert line == 1
+    assert "nested too deeply" in detail
 
 
 def test_carriage_returns_end_json_lines(log_records: Callable[..., list[Record]]) -> None:
