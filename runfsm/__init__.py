@@ -41,8 +41,9 @@ from runfsm.lifecycles import (
     preset_for_object,
     preset_for_webhook,
 )
+from runfsm.observation import Observation, Outcome
 from runfsm.status import RunSnapshot, RunStatus, parse_status, read_run
-from runfsm.tracker import Observation, Outcome, RunTracker, StateEntered
+from runfsm.tracker import RunTracker, StateEntered
 from runfsm.verdict import Location, Offense, OffenseKind, RunResult, Step, StepKind, Verdict
 from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 

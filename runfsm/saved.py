@@ -51,7 +51,7 @@ OUTCOMES = (
     "unknown_status",
     "call",
 )
-"""The ``outcome`` values of history entries (the values of :class:`runfsm.tracker.Outcome`)."""
+"""The ``outcome`` values of history entries (the values of :class:`runfsm.observation.Outcome`)."""
 
 _SETTINGS = {
     "mode": ("stream", "poll"),
@@ -350,7 +350,7 @@ def read_saved(data: object, *, lifecycle: Lifecycle[Any], make: MakeEntry[E]) -
     """Check a saved tracker document (the decoded JSON) and decode it; raise SavedTrackerError naming the field.
 
     ``make`` builds each restored history entry (the tracker passes one that builds an
-    :class:`~runfsm.tracker.Observation`).
+    :class:`~runfsm.observation.Observation`).
     """
     if not isinstance(data, Mapping):
         raise _fail("<document>", f"expected a JSON object (a saved tracker), got {type(data).__name__}")

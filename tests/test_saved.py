@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from runfsm import RunStatus, RunTracker, SavedTrackerError, Trigger
 from runfsm.lifecycles import PRESETS
+from runfsm.observation import Observation, Outcome
 from runfsm.saved import OUTCOMES
-from runfsm.tracker import Observation, Outcome
 
 _WIRES = [s.wire for s in RunStatus if s.wire is not None]
 

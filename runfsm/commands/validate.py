@@ -292,6 +292,7 @@ def collect(
             check_fields=check_fields,
             sort_by=sort_by,
             aliases=aliases,
+            lifecycle=lifecycle,
             **(engine_options or {}),
         )
         report.records = report.summary.observations
@@ -482,7 +483,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, Any]]:
     """The engine ``--engine`` chooses for these inputs, and its options; ValueError for a usage error."""
-    engine = choose_engine(args.engine, paths, args.lifecycle)
+    engine = choose_engine(args.engine, paths)
     if engine == "duckdb":
         threads = args.jobs if args.jobs > 1 else None
         return engine, {"memory_limit": args.memory_limit, "temp_directory": args.temp_directory, "threads": threads}

@@ -4,6 +4,10 @@
 :class:`AsyncScheduler` many under one request budget. Both carry out the steps of one
 sans-I/O :class:`FollowCore`; the API is reached through the small :class:`RunsAPI` protocol
 (the openai adapters, and the Azure AI Foundry ``AgentsClient`` ones, ship here).
+
+Both take ``lifecycle=`` (the run by default) and follow background responses and batches the
+same way, with each lifecycle's :class:`Profile` (policy, lifetime, grace), through the
+:class:`ObjectsAPI` protocol (:class:`OpenAIResponses`, :class:`OpenAIBatches`).
 """
 
 from runfsm.following.azure import AsyncAzureAgentsRuns, AzureAgentsRuns, translate_azure_error
@@ -46,6 +50,17 @@ from runfsm.following.errors import (
     WatchTimeout,
 )
 from runfsm.following.objects import ObjectPoller, PollResult, PollTimeout, apoll_object, poll_object
+from runfsm.following.profile import PROFILES, Profile, profile
+from runfsm.following.resources import (
+    AsyncObjectsAPI,
+    AsyncObjectStreamsAPI,
+    AsyncOpenAIBatches,
+    AsyncOpenAIResponses,
+    ObjectsAPI,
+    ObjectStreamsAPI,
+    OpenAIBatches,
+    OpenAIResponses,
+)
 from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler, TokenBucket
 from runfsm.following.watcher import ActionHandler, AsyncActionHandler, AsyncWatcher, Watcher
 
@@ -57,11 +72,16 @@ __all__ = [
     "DEFAULT_GRACE",
     "ECONOMY",
     "PRESETS",
+    "PROFILES",
     "RESPONSE_DEFAULT",
     "RESPONSIVE",
     "ActionHandler",
     "AsyncActionHandler",
     "AsyncAzureAgentsRuns",
+    "AsyncObjectStreamsAPI",
+    "AsyncObjectsAPI",
+    "AsyncOpenAIBatches",
+    "AsyncOpenAIResponses",
     "AsyncOpenAIRuns",
     "AsyncRunsAPI",
     "AsyncScheduler",
@@ -76,11 +96,16 @@ __all__ = [
     "HandlerTimeout",
     "Jitter",
     "ObjectPoller",
+    "ObjectStreamsAPI",
+    "ObjectsAPI",
+    "OpenAIBatches",
+    "OpenAIResponses",
     "OpenAIRuns",
     "PollContext",
     "PollPolicy",
     "PollResult",
     "PollTimeout",
+    "Profile",
     "Reply",
     "RequestsFailed",
     "RetryPolicy",
@@ -100,6 +125,7 @@ __all__ = [
     "follow_tracker",
     "parse_hint",
     "poll_object",
+    "profile",
     "translate_azure_error",
     "translate_error",
 ]

@@ -4,16 +4,36 @@ Clients are recognised without importing their SDKs: an object with the protocol
 used as it is; an ``azure.ai.agents`` ``AgentsClient`` (by its class's module) gets
 :class:`~runfsm.following.azure.AzureAgentsRuns`; anything with openai's ``beta`` namespace gets
 :class:`~runfsm.following.client.OpenAIRuns` (and their asyncio twins).
+
+Objects of the other presets (:func:`objects_api`) are reached through an
+:class:`~runfsm.following.resources.ObjectsAPI` as given, or the openai adapter of the
+preset's resource (:data:`OBJECT_ADAPTERS`: ``responses``, ``batches``). Azure's agents
+client serves runs only.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runfsm.following.azure import AsyncAzureAgentsRuns, AzureAgentsRuns, is_agents_client
 from runfsm.following.client import AsyncOpenAIRuns, AsyncRunsAPI, OpenAIRuns, RunsAPI
+from runfsm.following.resources import AsyncOpenAIBatches, AsyncOpenAIResponses, OpenAIBatches, OpenAIResponses
+from runfsm.lifecycles import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE
 
-__all__ = ["POLL_METHODS", "STREAM_METHODS", "async_runs_api", "runs_api"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from runfsm.lifecycle import Lifecycle
+
+__all__ = [
+    "OBJECT_ADAPTERS",
+    "OBJECT_METHODS",
+    "POLL_METHODS",
+    "STREAM_METHODS",
+    "async_runs_api",
+    "objects_api",
+    "runs_api",
+]
 
 POLL_METHODS = ("retrieve", "submit_tool_outputs", "cancel")
 """What following by polling needs (the schedulers)."""
@@ -53,3 +73,30 @@ def async_runs_api(client: Any, *, who: str, methods: tuple[str, ...] = STREAM_M
     """The :class:`~runfsm.following.client.AsyncRunsAPI` for ``client``; ``who`` names the caller in the TypeError."""
     api: AsyncRunsAPI = _adapter(client, who=who, methods=methods, aio=True)
     return api
+
+
+OBJECT_METHODS = ("retrieve", "cancel")
+"""What following an object addressed by its id alone needs (``create_stream`` and ``resume_stream`` are optional)."""
+
+OBJECT_ADAPTERS: Mapping[str, tuple[str, type[Any], type[Any]]] = {
+    RESPONSE_LIFECYCLE.key: ("responses", OpenAIResponses, AsyncOpenAIResponses),
+    BATCH_LIFECYCLE.key: ("batches", OpenAIBatches, AsyncOpenAIBatches),
+}
+"""Each preset's openai resource and its adapters (sync, asyncio), by the preset's key."""
+
+
+def objects_api(client: Any, lifecycle: Lifecycle[Any], *, who: str, aio: bool) -> Any:
+    """The :class:`~runfsm.following.resources.ObjectsAPI` (or asyncio twin) following ``lifecycle``'s objects."""
+    what = lifecycle.title.lower()
+    if _has(client, OBJECT_METHODS) and not hasattr(client, "submit_tool_outputs"):
+        return client
+    if is_agents_client(client, aio=aio) or is_agents_client(client, aio=not aio):
+        raise TypeError(f"{who}: an azure.ai.agents AgentsClient follows runs, not a {what}")
+    adapters = OBJECT_ADAPTERS.get(lifecycle.key)
+    if adapters is not None and hasattr(client, adapters[0]):
+        return adapters[2](client) if aio else adapters[1](client)
+    kind = "openai.AsyncOpenAI" if aio else "openai.OpenAI"
+    protocol = "AsyncObjectsAPI" if aio else "ObjectsAPI"
+    raise TypeError(
+        f"{who} follows a {what} with an {kind} or a runfsm.following.{protocol}, got {type(client).__name__}"
+    )

@@ -18,7 +18,8 @@ This module imports openai only inside the adapters' constructors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -31,6 +32,10 @@ __all__ = [
     "Reply",
     "RunsAPI",
     "ToolOutput",
+    "acall",
+    "aevents",
+    "call",
+    "events",
     "parse_hint",
     "retry_after",
     "translate_error",
@@ -162,6 +167,49 @@ def translate_error(err: BaseException) -> ApiError | None:
     return None
 
 
+@contextmanager
+def _translating() -> Iterator[None]:
+    """Raise the SDK's errors (openai, httpx2) as :class:`ApiError`; let anything else through as it is."""
+    try:
+        yield
+    except Exception as err:
+        api_error = translate_error(err)
+        if api_error is None:
+            raise
+        raise api_error from err
+
+
+def call(fn: Any, *args: Any, **kwargs: Any) -> Reply:
+    """Call a ``with_raw_response`` method: the object and the ``openai-poll-after-ms`` hint; errors translated."""
+    with _translating():
+        raw = fn(*args, **kwargs)
+        obj = raw.parse()
+    return Reply(obj, parse_hint(raw.headers.get("openai-poll-after-ms")))
+
+
+async def acall(fn: Any, *args: Any, **kwargs: Any) -> Reply:
+    """The asyncio twin of :func:`call`."""
+    with _translating():
+        raw = await fn(*args, **kwargs)
+        obj = raw.parse()
+    return Reply(obj, parse_hint(raw.headers.get("openai-poll-after-ms")))
+
+
+def events(open_stream: Callable[[], Any]) -> Iterator[Any]:
+    """The events of the SSE stream ``open_stream()`` opens (an openai ``Stream``), errors translated."""
+    with _translating(), open_stream() as stream:
+        yield from stream
+
+
+async def aevents(open_stream: Callable[[], Awaitable[Any]]) -> AsyncIterator[Any]:
+    """The asyncio twin of :func:`events` (an openai ``AsyncStream``)."""
+    with _translating():
+        stream = await open_stream()
+        async with stream:
+            async for event in stream:
+                yield event
+
+
 class OpenAIRuns:
     """:class:`RunsAPI` over ``openai.OpenAI`` (its own retries turned off: the watcher retries)."""
 
@@ -174,15 +222,7 @@ class OpenAIRuns:
         self._runs = client.with_options(max_retries=0).beta.threads.runs
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Reply:
-        try:
-            raw = fn(*args, **kwargs)
-            run = raw.parse()
-        except Exception as err:
-            api_error = translate_error(err)
-            if api_error is None:
-                raise
-            raise api_error from err
-        return Reply(run, parse_hint(raw.headers.get("openai-poll-after-ms")))
+        return call(fn, *args, **kwargs)
 
     def retrieve(self, thread_id: str, run_id: str) -> Reply:
         """Retrieve the run (through ``with_raw_response``, for the hint header)."""
@@ -213,14 +253,7 @@ class OpenAIRuns:
         return Reply(page.data[0]) if page.data else None
 
     def _events(self, open_stream: Any) -> Iterator[Any]:
-        try:
-            with open_stream() as stream:
-                yield from stream
-        except Exception as err:
-            api_error = translate_error(err)
-            if api_error is None:
-                raise
-            raise api_error from err
+        return events(open_stream)
 
     def create_stream(self, thread_id: str, params: Mapping[str, Any]) -> Iterator[Any]:
         """``runs.create(thread_id, stream=True, **params)``, event by event."""
@@ -247,15 +280,7 @@ class AsyncOpenAIRuns:
         self._runs = client.with_options(max_retries=0).beta.threads.runs
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Reply:
-        try:
-            raw = await fn(*args, **kwargs)
-            run = raw.parse()
-        except Exception as err:
-            api_error = translate_error(err)
-            if api_error is None:
-                raise
-            raise api_error from err
-        return Reply(run, parse_hint(raw.headers.get("openai-poll-after-ms")))
+        return await acall(fn, *args, **kwargs)
 
     async def retrieve(self, thread_id: str, run_id: str) -> Reply:
         """Retrieve the run (through ``with_raw_response``, for the hint header)."""
@@ -285,17 +310,8 @@ class AsyncOpenAIRuns:
             raise api_error from err
         return Reply(page.data[0]) if page.data else None
 
-    async def _events(self, open_stream: Any) -> AsyncIterator[Any]:
-        try:
-            stream = await open_stream()
-            async with stream:
-                async for event in stream:
-                    yield event
-        except Exception as err:
-            api_error = translate_error(err)
-            if api_error is None:
-                raise
-            raise api_error from err
+    def _events(self, open_stream: Any) -> AsyncIterator[Any]:
+        return aevents(open_stream)
 
     def create_stream(self, thread_id: str, params: Mapping[str, Any]) -> AsyncIterator[Any]:
         """``runs.create(thread_id, stream=True, **params)``, event by event."""

@@ -5,6 +5,13 @@ event, a failure) and answers with a :class:`Step`: retrieve after so many secon
 user's tool handler, submit outputs, cancel, or stop. The watchers (``runfsm.following.watcher``) and
 the scheduler (``runfsm.following.scheduler``) only carry steps out, so the policy, the deadline, the
 retry rules and the tracker bookkeeping are written once.
+
+The core follows an object of any lifecycle: the tracker's. What differs between lifecycles is
+read from the lifecycle (its paused states, its stream events, the state an object is created
+in) and from its :func:`~runfsm.following.profile.profile` (policy, lifetime, grace). What differs
+between APIs is said by the shell: whether a create whose stream broke early can be looked for
+(``can_locate``: a thread's newest run) and whether a broken stream can be resumed where it
+broke (``can_resume``: a background response's ``starting_after``).
 """
 
 from __future__ import annotations
@@ -12,16 +19,22 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
-from runfsm.following.backoff import DEFAULT, PollContext, PollPolicy, RetryPolicy
+from typing_extensions import TypeVar
+
+from runfsm.exceptions import NotARunStatus, UnknownStatus
+from runfsm.following.backoff import PollContext, PollPolicy, RetryPolicy
 from runfsm.following.errors import RequestsFailed, ToolOutputsRejected, UnexpectedRunStatus, WatchError, WatchTimeout
+from runfsm.following.profile import DEFAULT_EXPIRY, DEFAULT_GRACE, profile
 from runfsm.status import RunStatus
 from runfsm.tracker import Mode, OnIllegal, Outcome, RunTracker
+from runfsm.vocabulary import LifecycleState, Trigger
 
 if TYPE_CHECKING:
     from runfsm.exceptions import ApiError
     from runfsm.following.client import Reply, ToolOutput
+    from runfsm.lifecycle import Lifecycle
 
 __all__ = [
     "DEFAULT_EXPIRY",
@@ -34,10 +47,8 @@ __all__ = [
     "tool_call_ids",
 ]
 
-DEFAULT_GRACE = 60.0
-"""Seconds past the run's ``expires_at`` before a watcher gives up on a run that has not ended."""
-DEFAULT_EXPIRY = 600.0
-"""The API's run lifetime (``expires_at - created_at``), assumed until a response says otherwise."""
+S = TypeVar("S", bound=LifecycleState, default=RunStatus)
+"""The state enum of the followed lifecycle (run statuses unless told otherwise)."""
 
 
 class StepKind(enum.Enum):
@@ -52,6 +63,8 @@ class StepKind(enum.Enum):
     """The create stream broke before naming the run: find the thread's newest run (:meth:`FollowCore.on_located`)."""
     CREATE = "create"
     """Open the create stream again: it failed before naming the run, and the thread has no run made since."""
+    RESUME = "resume"
+    """Open the object's stream again after the last event seen (:attr:`FollowCore.sequence`)."""
     DONE = "done"
 
 
@@ -69,18 +82,18 @@ _DONE = Step(StepKind.DONE)
 
 
 @dataclass(slots=True)
-class WatchResult:
-    """How a watch ended: the tracker (history, callbacks fired), the last run object, and what it cost."""
+class WatchResult(Generic[S]):
+    """How a watch ended: the tracker (history, callbacks fired), the last object, and what it cost."""
 
-    tracker: RunTracker
+    tracker: RunTracker[S]
     run: Any = None
-    """The last run object the API returned (an openai ``Run``), None if none was seen."""
+    """The last object the API returned (an openai ``Run``, ``Response`` or ``Batch``), None if none was seen."""
     retrieves: int = 0
     """Status retrieves sent (failed ones included)."""
     submits: int = 0
     cancels: int = 0
     streams: int = 0
-    """SSE streams opened (create and submit streams)."""
+    """SSE streams opened (create, submit and resumed streams)."""
     failures: int = 0
     """Requests that failed (429, 5xx, timeouts, dropped connections, rejections)."""
     rejection: str | None = None
@@ -91,8 +104,8 @@ class WatchResult:
     """Short notes on what happened besides the statuses (retries, fallbacks), in order."""
 
     @property
-    def status(self) -> RunStatus:
-        """The run's last accepted status."""
+    def status(self) -> S:
+        """The object's last accepted status."""
         return self.tracker.state
 
     @property
@@ -107,13 +120,38 @@ def _field(run: Any, name: str) -> Any:
     return getattr(run, name, None)
 
 
-def follow_tracker(run_id: str | None, *, mode: Mode, on_illegal: OnIllegal, clock: Callable[[], float]) -> RunTracker:
-    """The tracker a watcher or scheduler creates for a run it follows.
+def follow_tracker(
+    run_id: str | None,
+    *,
+    mode: Mode,
+    on_illegal: OnIllegal,
+    clock: Callable[[], float],
+    lifecycle: Lifecycle[S] | None = None,
+) -> RunTracker[S]:
+    """The tracker a watcher or scheduler creates for an object it follows (a run unless ``lifecycle`` says).
 
-    Another client may cancel or answer the run, so a polled jump that only such a call explains
+    Another client may cancel or answer the object, so a polled jump that only such a call explains
     is accepted and marked (``on_missing_call="assume"``) rather than rejected.
     """
-    return RunTracker(run_id, mode=mode, on_illegal=on_illegal, on_missing_call="assume", clock=clock)
+    return RunTracker(
+        run_id, mode=mode, on_illegal=on_illegal, on_missing_call="assume", clock=clock, lifecycle=lifecycle
+    )
+
+
+def created_state(lifecycle: Lifecycle[S]) -> S:
+    """The active state the lifecycle's create call leads to (``queued``, ``validating``): assumed before any reply."""
+    for edge in lifecycle.edges:
+        if edge.source is lifecycle.initial and edge.trigger is Trigger.CREATE and edge.dest.is_active:
+            return edge.dest
+    return lifecycle.initial
+
+
+def _event_name(event: Any) -> Any:
+    """An SSE event's name: ``event`` (Assistants streams) or ``type`` (Responses streams)."""
+    if isinstance(event, Mapping):
+        return event.get("event", event.get("type"))
+    name = getattr(event, "event", None)
+    return name if name is not None else getattr(event, "type", None)
 
 
 def tool_call_ids(run: Any) -> tuple[str, ...]:
@@ -124,23 +162,32 @@ def tool_call_ids(run: Any) -> tuple[str, ...]:
     return tuple(str(_field(c, "id")) for c in calls or ())
 
 
-class FollowCore:
-    """The decisions for one run; fed by a shell, which carries out the :class:`Step` it returns."""
+class FollowCore(Generic[S]):
+    """The decisions for one object (a run, unless the tracker follows another lifecycle); fed by a shell.
+
+    The shell carries out the :class:`Step` each call returns. ``thread_id`` is the run's thread
+    (None for objects addressed by their id alone). ``policy`` and ``grace`` default to the
+    tracker's lifecycle's :func:`~runfsm.following.profile.profile`.
+    """
 
     def __init__(
         self,
-        thread_id: str,
+        thread_id: str | None,
         run_id: str | None,
         *,
-        tracker: RunTracker,
-        policy: PollPolicy = DEFAULT,
+        tracker: RunTracker[S],
+        policy: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float],
         timeout: float | None = None,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
         has_handler: bool = False,
         respect_hint: bool = True,
+        can_locate: bool = True,
+        can_resume: bool = False,
     ) -> None:
+        defaults = profile(tracker.lifecycle)
+        grace = defaults.grace if grace is None else grace
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
         if not grace >= 0:
@@ -148,17 +195,25 @@ class FollowCore:
         self.thread_id = thread_id
         self.run_id = run_id
         self.tracker = tracker
-        self.policy = policy
+        self.lifecycle: Lifecycle[S] = tracker.lifecycle
+        self.policy = policy if policy is not None else defaults.policy
         self.retry = retry if retry is not None else RetryPolicy()
         self.clock = clock
         self.grace = grace
+        self.lifetime = defaults.lifetime
         self.has_handler = has_handler
         self.respect_hint = respect_hint
-        self.result = WatchResult(tracker)
+        self.can_locate = can_locate
+        self.can_resume = can_resume
+        self.result: WatchResult[S] = WatchResult(tracker)
         self.started = clock()
         self.user_deadline = self.started + timeout if timeout is not None else None
         self.expires_at: float | None = None
-        self._status: RunStatus | None = None
+        self.sequence: int | None = None
+        """The ``sequence_number`` of the last stream event seen (Responses streams number their events)."""
+        self._stream_events = 0
+        self._object_prefix = f"{self.lifecycle.object_type}." if self.lifecycle.object_type else ""
+        self._status: S | None = None
         self._status_since = self.started
         self._replies_in_status = 0
         self._hint: float | None = None
@@ -175,7 +230,7 @@ class FollowCore:
     @property
     def deadline(self) -> float:
         """When the watch gives up: the caller's timeout, or ``expires_at`` plus the grace period."""
-        expires = self.expires_at if self.expires_at is not None else self.started + DEFAULT_EXPIRY
+        expires = self.expires_at if self.expires_at is not None else self.started + self.lifetime
         run_deadline = expires + self.grace
         return min(run_deadline, self.user_deadline) if self.user_deadline is not None else run_deadline
 
@@ -196,7 +251,7 @@ class FollowCore:
     def _next_retrieve(self, now: float) -> Step:
         if now >= self.deadline:
             raise self._timeout(now)
-        status = self._status if self._status is not None else RunStatus.Queued
+        status = self._status if self._status is not None else created_state(self.lifecycle)
         ctx = PollContext(
             status=status,
             polls=max(self._replies_in_status - 1, 0),
@@ -249,8 +304,8 @@ class FollowCore:
 
     # -- feeding
 
-    def observe(self, value: object, *, hint: float | None = None) -> RunStatus:
-        """Feed one run object or stream event to the tracker; return the status the server reported."""
+    def observe(self, value: object, *, hint: float | None = None) -> S:
+        """Feed one object or stream event to the tracker; return the status the server reported."""
         now = self.clock()
         obs = self.tracker.observe(value, at=now)
         if obs.outcome is Outcome.UNKNOWN_STATUS:
@@ -259,7 +314,7 @@ class FollowCore:
             self.run_id = self.tracker.run_id
         assert obs.status is not None  # only unknown statuses lack one
         status = obs.status
-        if status is not RunStatus.RequiresAction:
+        if not status.is_paused:
             # the round is over (its outputs were taken, or the run moved on without them): a later
             # round with the same tool-call ids is a new round for the handler, never a resend
             self._round, self._rejected = None, None
@@ -284,11 +339,11 @@ class FollowCore:
         status = self.observe(reply.run, hint=reply.hint)
         return self._after(status, reply.run)
 
-    def _after(self, status: RunStatus, run: Any) -> Step:
+    def _after(self, status: S, run: Any) -> Step:
         now = self.clock()
         if status.is_terminal:
             return _DONE
-        if status is RunStatus.RequiresAction:
+        if status.is_paused:
             ids = tool_call_ids(run)
             if self._round is not None and self._round[0] == ids and self._round[1]:
                 if self._rejected is not None:
@@ -303,29 +358,64 @@ class FollowCore:
         return self._next_retrieve(now)
 
     def on_event(self, event: Any) -> Step | None:
-        """One SSE event: run status events feed the tracker; returns None to keep reading the stream."""
-        name = event.get("event") if isinstance(event, Mapping) else getattr(event, "event", None)
-        if not isinstance(name, str) or not name.startswith("thread.run.") or name.startswith("thread.run.step."):
+        """One SSE event: status events feed the tracker; returns None to keep reading the stream.
+
+        A status event is one named in the object's namespace (``thread.run.``, ``response.``)
+        that the lifecycle reads as a status; its others (run steps, text deltas) are skipped,
+        and a name in the namespace that is no known status is an unknown status, as in a poll.
+        """
+        self._stream_events += 1
+        number = _field(event, "sequence_number")
+        if isinstance(number, int) and not isinstance(number, bool):
+            self.sequence = number
+        name = _event_name(event)
+        if not isinstance(name, str) or not name.startswith(self._object_prefix):
             return None
-        data = event.get("data") if isinstance(event, Mapping) else getattr(event, "data", None)
+        try:
+            self.lifecycle.read(event)
+        except NotARunStatus:
+            return None
+        except UnknownStatus:
+            pass  # the tracker reports it: the watch stops with UnexpectedRunStatus
+        data = _field(event, "data")
+        if data is None and self.lifecycle.parser.payload_key is not None:
+            data = _field(event, self.lifecycle.parser.payload_key)
         self._failures = 0
         if data is not None:
             self._run_fields(data)
         status = self.observe(event)
-        if status.is_terminal or status is RunStatus.RequiresAction:
-            return self._after(status, data)
+        if status.is_terminal or status.is_paused:
+            return self._close_stream(self._after(status, data))
         return None
 
+    def _close_stream(self, step: Step) -> Step:
+        self._stream_events = 0
+        return step
+
     def on_stream_end(self, error: ApiError | None = None) -> Step:
-        """A stream ended (or broke) before the run ended or paused: go on by polling."""
+        """A stream ended (or broke) before the object ended or paused: resume it, or go on by polling.
+
+        A stream that can be resumed (``can_resume``) and delivered events since it was opened
+        is opened again after the last one; one that delivered nothing is not tried again.
+        """
+        progress, self._stream_events = self._stream_events, 0
         if error is not None:
             self.result.failures += 1
             if error.kind == "rejected" and self._round is not None:
                 self._rejected = error.message
                 self.result.rejection = error.message
         note = f"stream ended ({error or 'closed early'})"
+        what = self.lifecycle.title.lower() if self.thread_id is None else "run"
         if self.run_id is None and error is not None and error.kind == "rejected":
-            raise self._error(WatchError, f"the API refused to create the run: {error}")
+            raise self._error(WatchError, f"the API refused to create the {what}: {error}")
+        if self.run_id is None and not self.can_locate:
+            return self._lost_create(error, what)
+        if self.run_id is not None and self.can_resume and progress and not self.result.fell_back:
+            if self.clock() >= self.deadline:
+                raise self._timeout(self.clock()) from error
+            after = "the start" if self.sequence is None else f"event {self.sequence}"
+            self.result.notes.append(f"{note}; resuming after {after}")
+            return Step(StepKind.RESUME, wait=(error.retry_after or 0.0) if error is not None else 0.0)
         self.tracker.mode = "poll"
         self.result.fell_back = True
         if self.run_id is None:
@@ -336,6 +426,27 @@ class FollowCore:
         self.result.notes.append(f"{note}; polling")
         self.result.retrieves += 1
         return Step(StepKind.RETRIEVE, wait=(error.retry_after or 0.0) if error is not None else 0.0)
+
+    def _lost_create(self, error: ApiError | None, what: str) -> Step:
+        """The create stream broke before naming the object, and the API cannot list what was created.
+
+        Only a 429 says that nothing was created: the create is sent again after the backoff.
+        Any other break may have created the object, so creating another could duplicate it.
+        """
+        if error is None or error.kind != "rate_limited":
+            raise self._error(
+                WatchError,
+                f"the create stream broke before the {what} was named ({error or 'closed early'}): "
+                f"it may exist; not creating another",
+            ) from error
+        self._failures += 1
+        limit = self.retry.max_consecutive
+        if limit is not None and self._failures > limit:
+            raise self._error(RequestsFailed, f"the create failed {self._failures} times in a row: {error}") from error
+        if self.clock() >= self.deadline:
+            raise self._timeout(self.clock()) from error
+        self.result.notes.append(f"create refused ({error}): creating it again")
+        return Step(StepKind.CREATE, wait=self.retry.wait(self._failures, retry_after=error.retry_after))
 
     def on_located(self, reply: Reply | None) -> Step:
         """The thread's newest run after a broken create stream (None: the thread has none).

@@ -7,7 +7,7 @@ is drawn in :mod:`runfsm.exceptions`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runfsm.exceptions import RunfsmError
 
@@ -26,18 +26,26 @@ __all__ = [
 
 
 class WatchError(RunfsmError):
-    """Following a run ended without a result; ``run_id``, ``thread_id`` and ``tracker`` say where it stood.
+    """Following an object ended without a result; ``run_id``, ``thread_id`` and ``tracker`` say where it stood.
 
-    The run itself is not lost: resume with
-    ``Watcher.poll(err.run_id, thread_id=err.thread_id, tracker=err.tracker)``.
+    ``run_id`` is the followed object's id (a run's, a background response's, a batch's);
+    ``thread_id`` is None for objects that have no thread. The object itself is not lost: resume
+    with ``Watcher.poll(err.run_id, thread_id=err.thread_id, tracker=err.tracker)``.
     """
 
-    def __init__(self, message: str, *, run_id: str | None, thread_id: str, tracker: RunTracker | None) -> None:
+    def __init__(
+        self, message: str, *, run_id: str | None, thread_id: str | None, tracker: RunTracker[Any] | None
+    ) -> None:
         self.run_id = run_id
         self.thread_id = thread_id
         self.tracker = tracker
         state = f", last seen {tracker.state}" if tracker is not None else ""
-        super().__init__(f"run {run_id or '<not created>'} on thread {thread_id}{state}: {message}")
+        if thread_id is not None:
+            where = f"run {run_id or '<not created>'} on thread {thread_id}"
+        else:
+            what = tracker.lifecycle.title.lower() if tracker is not None else "object"
+            where = f"{what} {run_id or '<not created>'}"
+        super().__init__(f"{where}{state}: {message}")
 
 
 class WatchTimeout(WatchError, TimeoutError):

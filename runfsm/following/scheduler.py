@@ -1,4 +1,4 @@
-"""Following many runs under one requests-per-minute budget: :class:`TokenBucket` and :class:`Scheduler`.
+"""Following many runs (or background responses, or batches) under one requests-per-minute budget.
 
 The scheduler keeps one :class:`~runfsm.following.core.FollowCore` per run (the same decisions as the
 watcher) and sends one request at a time, when the budget allows: runs whose tool outputs are
@@ -21,6 +21,11 @@ with a :class:`~runfsm.following.errors.WatchError` whose ``__cause__`` it is.
 The budget is a token bucket holding at most ``burst`` tokens, refilled at
 ``(per_minute - burst) / 60`` tokens a second: any 60 s window then sees at most
 ``burst + (per_minute - burst) = per_minute`` requests, whatever the number of runs.
+
+Objects of several lifecycles can share one budget: ``add(batch)`` follows a batch (the
+lifecycle is read from the object's ``object`` field, or given as ``lifecycle=``) with the batch
+policy, next to runs and background responses. Each lifecycle's API is reached through the same
+client (:func:`~runfsm.following.calls.calls_for`).
 """
 
 from __future__ import annotations
@@ -36,13 +41,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runfsm.exceptions import ApiError, RunfsmError
-from runfsm.following.adapters import POLL_METHODS, async_runs_api, runs_api
-from runfsm.following.backoff import DEFAULT, PollPolicy, RetryPolicy
-from runfsm.following.client import AsyncRunsAPI, Reply, RunsAPI, ToolOutput
-from runfsm.following.core import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
+from runfsm.following.adapters import POLL_METHODS
+from runfsm.following.backoff import PollPolicy, RetryPolicy
+from runfsm.following.calls import ObjectCalls, RunCalls, calls_for
+from runfsm.following.client import Reply, ToolOutput
+from runfsm.following.core import FollowCore, Step, StepKind, WatchResult, follow_tracker
 from runfsm.following.errors import HandlerFailed, HandlerTimeout, WatchError
+from runfsm.following.profile import profile
+from runfsm.lifecycles import RUN_LIFECYCLE, preset_for_object
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import OnIllegal, RunTracker
 
 __all__ = ["AsyncScheduler", "ScheduledHandler", "Scheduler", "TokenBucket"]
@@ -106,7 +117,8 @@ def _check_timeout(value: float | None) -> None:
 class _Job:
     key: tuple[int, float, float, int]
     """(0 for submits / cancels / handlers else 1, due time, expires_at, arrival order)."""
-    core: FollowCore
+    core: FollowCore[Any]
+    calls: RunCalls | ObjectCalls
     step: Step
     on_action: Callable[[Any], Any] | None
     handler_timeout: float | None = None
@@ -122,22 +134,33 @@ class _BaseScheduler:
 
     def __init__(
         self,
+        client: Any,
         *,
+        aio: bool,
+        lifecycle: Lifecycle[Any] | None,
         per_minute: int,
         burst: int | None,
-        policy: PollPolicy,
+        policy: PollPolicy | Mapping[str, PollPolicy] | None,
         retry: RetryPolicy | None,
-        grace: float,
+        grace: float | None,
         on_illegal: OnIllegal,
         clock: Callable[[], float],
         idle_wait: float,
         handler_timeout: float | None,
     ) -> None:
         _check_timeout(handler_timeout)
+        self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+        """The lifecycle of what :meth:`add` is given by id (objects say theirs)."""
+        self._client = client
+        self._aio = aio
+        self._calls: dict[str, RunCalls | ObjectCalls] = {}
+        self.api: Any = self._calls_of(self.lifecycle).api
+        """The adapter of :attr:`lifecycle` in use (a ``RunsAPI`` for runs)."""
         self.handler_timeout = handler_timeout
         self.clock = clock
         self.bucket = TokenBucket(per_minute, burst=burst, now=clock())
         self.policy = policy
+        """One policy for every object, one per lifecycle key, or None: each lifecycle's own."""
         self.retry = retry if retry is not None else RetryPolicy()
         self.grace = grace
         self.on_illegal: OnIllegal = on_illegal
@@ -147,40 +170,73 @@ class _BaseScheduler:
         """The time of every request sent, in order (what the budget property is checked on)."""
         self._jobs: list[_Job] = []
         self._seq = itertools.count()
-        self._results: dict[str, WatchResult | WatchError] = {}
+        self._results: dict[str, WatchResult[Any] | WatchError] = {}
+
+    def _calls_of(self, lifecycle: Lifecycle[Any]) -> RunCalls | ObjectCalls:
+        calls = self._calls.get(lifecycle.name)
+        if calls is None:
+            who = "AsyncScheduler" if self._aio else "Scheduler"
+            calls = calls_for(self._client, lifecycle, who=who, aio=self._aio, methods=POLL_METHODS)
+            self._calls[lifecycle.name] = calls
+        return calls
+
+    def _lifecycle_of(self, obj: object, tracker: RunTracker[Any] | None) -> Lifecycle[Any]:
+        if tracker is not None:
+            return tracker.lifecycle
+        kind = obj.get("object") if isinstance(obj, dict) else getattr(obj, "object", None)
+        found = preset_for_object(kind) if isinstance(kind, str) and not isinstance(obj, str) else None
+        return found if found is not None else self.lifecycle
+
+    def _policy_of(self, lifecycle: Lifecycle[Any]) -> PollPolicy:
+        if self.policy is None:
+            return profile(lifecycle).policy
+        if callable(self.policy):
+            return self.policy
+        policy = self.policy.get(lifecycle.key)
+        return policy if policy is not None else profile(lifecycle).policy
 
     def add(
         self,
         run: object,
         *,
         thread_id: str | None = None,
+        lifecycle: Lifecycle[Any] | None = None,
         on_action: Callable[[Any], Any] | None = None,
-        tracker: RunTracker | None = None,
+        tracker: RunTracker[Any] | None = None,
         timeout: float | None = None,
         handler_timeout: float | None = None,
-    ) -> RunTracker:
-        """Start following a run; returns its tracker (register callbacks on it).
+    ) -> RunTracker[Any]:
+        """Start following a run (or another lifecycle's object); returns its tracker (register callbacks on it).
 
         ``run`` is a run object from ``runs.create`` (observed without a request) or a run id
-        (then ``thread_id=`` is required). ``on_action(run)`` returns the tool outputs, or a
+        (then ``thread_id=`` is required). A background response or a batch is given as the
+        object (its ``object`` field names its lifecycle) or by id with ``lifecycle=``; the
+        scheduler's ``lifecycle`` is assumed for ids otherwise. ``on_action(run)`` returns the tool outputs, or a
         future of them (a ``concurrent.futures.Future``; for the async twin, an awaitable), so
         that slow tools do not hold up the other runs. ``handler_timeout`` (seconds, for this
         run; the scheduler's by default) bounds how long such a future may take. Adding a run
         that is already followed raises ``ValueError``: each run has one result.
         """
-        from runfsm.following.watcher import _split  # noqa: PLC0415 - shared argument parsing, no cycle at import time
-
-        thread, run_id, obj = _split(run, thread_id)
+        followed = lifecycle if lifecycle is not None else self._lifecycle_of(run, tracker)
+        if tracker is not None and tracker.lifecycle is not followed:
+            raise ValueError(f"the tracker follows {tracker.lifecycle.name}, not {followed.name}")
+        calls = self._calls_of(followed)
+        thread, run_id, obj = calls.split(run, thread_id)
         _check_timeout(handler_timeout)
         if run_id in self._results or any(j.core.run_id == run_id for j in self._jobs):
-            raise ValueError(f"run {run_id} is already added to this scheduler")
+            what = "run" if thread is not None else followed.title.lower()
+            raise ValueError(f"{what} {run_id} is already added to this scheduler")
+        if on_action is not None and not any(state.is_paused for state in followed.states):
+            raise TypeError(f"on_action: a {followed.title.lower()} never waits for tool outputs")
         if tracker is None:
-            tracker = follow_tracker(run_id, mode="poll", on_illegal=self.on_illegal, clock=self.clock)
+            tracker = follow_tracker(
+                run_id, mode="poll", on_illegal=self.on_illegal, clock=self.clock, lifecycle=followed
+            )
         core = FollowCore(
             thread,
             run_id,
             tracker=tracker,
-            policy=self.policy,
+            policy=self._policy_of(followed),
             retry=self.retry,
             clock=self.clock,
             timeout=timeout,
@@ -188,7 +244,7 @@ class _BaseScheduler:
             has_handler=on_action is not None,
         )
         limit = handler_timeout if handler_timeout is not None else self.handler_timeout
-        job = _Job((0, 0.0, 0.0, 0), core, Step(StepKind.RETRIEVE), on_action, handler_timeout=limit)
+        job = _Job((0, 0.0, 0.0, 0), core, calls, Step(StepKind.RETRIEVE), on_action, handler_timeout=limit)
         self._advance(job, (lambda: core.on_reply(Reply(obj))) if obj is not None else core.retrieve_now)
         return tracker
 
@@ -353,17 +409,20 @@ class Scheduler(_BaseScheduler):
         *,
         per_minute: int,
         burst: int | None = None,
-        policy: PollPolicy = DEFAULT,
+        lifecycle: Lifecycle[Any] | None = None,
+        policy: PollPolicy | Mapping[str, PollPolicy] | None = None,
         retry: RetryPolicy | None = None,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
         on_illegal: OnIllegal = "log",
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
         idle_wait: float = 0.05,
         handler_timeout: float | None = None,
     ) -> None:
-        self.api: RunsAPI = runs_api(client, who="Scheduler", methods=POLL_METHODS)
         super().__init__(
+            client,
+            aio=False,
+            lifecycle=lifecycle,
             per_minute=per_minute,
             burst=burst,
             policy=policy,
@@ -376,7 +435,7 @@ class Scheduler(_BaseScheduler):
         )
         self.sleep = sleep
 
-    def run(self) -> dict[str, WatchResult | WatchError]:
+    def run(self) -> dict[str, WatchResult[Any] | WatchError]:
         """Follow every added run to its end; results by run id (one per added run)."""
         while self._jobs:
             self._settle_handlers(self.clock())
@@ -409,14 +468,14 @@ class Scheduler(_BaseScheduler):
         return self._results
 
     def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
-        core, step = job.core, job.step
+        core, step, calls = job.core, job.step, job.calls
         assert core.run_id is not None
         try:
             if step.kind is StepKind.RETRIEVE:
-                return self.api.retrieve(core.thread_id, core.run_id), None
+                return calls.retrieve(core), None
             if step.kind is StepKind.SUBMIT:
-                return self.api.submit_tool_outputs(core.thread_id, core.run_id, step.outputs), None
-            return self.api.cancel(core.thread_id, core.run_id), None
+                return calls.submit(core, step.outputs), None
+            return calls.cancel(core), None
         except ApiError as err:
             return None, err
 
@@ -434,17 +493,20 @@ class AsyncScheduler(_BaseScheduler):
         *,
         per_minute: int,
         burst: int | None = None,
-        policy: PollPolicy = DEFAULT,
+        lifecycle: Lifecycle[Any] | None = None,
+        policy: PollPolicy | Mapping[str, PollPolicy] | None = None,
         retry: RetryPolicy | None = None,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
         on_illegal: OnIllegal = "log",
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         idle_wait: float = 0.05,
         handler_timeout: float | None = None,
     ) -> None:
-        self.api: AsyncRunsAPI = async_runs_api(client, who="AsyncScheduler", methods=POLL_METHODS)
         super().__init__(
+            client,
+            aio=True,
+            lifecycle=lifecycle,
             per_minute=per_minute,
             burst=burst,
             policy=policy,
@@ -457,7 +519,7 @@ class AsyncScheduler(_BaseScheduler):
         )
         self.sleep = sleep
 
-    async def run(self) -> dict[str, WatchResult | WatchError]:
+    async def run(self) -> dict[str, WatchResult[Any] | WatchError]:
         """Follow every added run to its end; results by run id (one per added run)."""
         in_flight: dict[asyncio.Task[tuple[Reply | None, ApiError | None]], _Job] = {}
         while self._jobs or in_flight:
@@ -501,13 +563,13 @@ class AsyncScheduler(_BaseScheduler):
             sleeper.cancel()
 
     async def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
-        core, step = job.core, job.step
+        core, step, calls = job.core, job.step, job.calls
         assert core.run_id is not None
         try:
             if step.kind is StepKind.RETRIEVE:
-                return await self.api.retrieve(core.thread_id, core.run_id), None
+                return await calls.retrieve(core), None
             if step.kind is StepKind.SUBMIT:
-                return await self.api.submit_tool_outputs(core.thread_id, core.run_id, step.outputs), None
-            return await self.api.cancel(core.thread_id, core.run_id), None
+                return await calls.submit(core, step.outputs), None
+            return await calls.cancel(core), None
         except ApiError as err:
             return None, err

@@ -1,4 +1,4 @@
-"""Following one run: :class:`Watcher` (sync) and :class:`AsyncWatcher`, twins over one decision core.
+"""Following one run (or a background response, or a batch): :class:`Watcher` (sync) and :class:`AsyncWatcher`.
 
 ``watch`` creates a run with ``stream=True`` and follows its SSE events (zero status retrieves),
 joining the create and submit streams by run id, and falls back to polling if a stream breaks.
@@ -7,6 +7,12 @@ joining the create and submit streams by run id, and falls back to polling if a 
 terminal status really comes. Every observation goes to a :class:`~runfsm.tracker.RunTracker`,
 so its callbacks fire and illegal jumps are caught. What to do after each response is decided
 by :class:`~runfsm.following.core.FollowCore`; the twins differ only in I/O and sleeping.
+
+``lifecycle=`` picks what is followed (the Assistants run by default): ``Watcher(client,
+lifecycle=BATCH_LIFECYCLE).poll(batch)`` follows a batch with the batch policy, and
+``Watcher(client, lifecycle=RESPONSE_LIFECYCLE).watch(model=..., input=...)`` creates a
+background response with ``stream=True`` and resumes its stream (``starting_after``) when it
+breaks. How each API is addressed is :mod:`runfsm.following.calls`'.
 
 >>> from runfsm.following.watcher import Watcher
 >>> Watcher(object())
@@ -21,15 +27,18 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 from runfsm.exceptions import ApiError
-from runfsm.following.adapters import async_runs_api, runs_api
-from runfsm.following.backoff import DEFAULT, PollPolicy, RetryPolicy
-from runfsm.following.client import AsyncRunsAPI, Reply, RunsAPI, ToolOutput
-from runfsm.following.core import DEFAULT_GRACE, FollowCore, Step, StepKind, WatchResult, follow_tracker
+from runfsm.following.backoff import PollPolicy, RetryPolicy
+from runfsm.following.calls import calls_for
+from runfsm.following.client import Reply, ToolOutput
+from runfsm.following.core import FollowCore, S, Step, StepKind, WatchResult, follow_tracker
+from runfsm.following.profile import profile
+from runfsm.lifecycles import RUN_LIFECYCLE
 
 if TYPE_CHECKING:
+    from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import Mode, OnIllegal, RunTracker
 
 __all__ = ["ActionHandler", "AsyncActionHandler", "AsyncWatcher", "Watcher"]
@@ -40,57 +49,52 @@ AsyncActionHandler = Callable[[Any], Sequence[ToolOutput] | Awaitable[Sequence[T
 """The same, for :class:`AsyncWatcher`; may be a coroutine function."""
 
 
-def _split(run: object, thread_id: str | None) -> tuple[str, str, object | None]:
-    """``(thread_id, run_id, run object or None)`` from a run object or a run id."""
-    if isinstance(run, str):
-        if thread_id is None:
-            raise TypeError("thread_id= is required when the run is given by id")
-        return thread_id, run, None
-    run_id = run.get("id") if isinstance(run, dict) else getattr(run, "id", None)
-    owner = run.get("thread_id") if isinstance(run, dict) else getattr(run, "thread_id", None)
-    if not isinstance(run_id, str):
-        raise TypeError(f"expected a run id or a run object with an 'id', got {type(run).__name__}")
-    thread = thread_id if thread_id is not None else owner
-    if not isinstance(thread, str):
-        raise TypeError("thread_id= is required: the run object does not name its thread")
-    return thread, run_id, run
-
-
-class _BaseWatcher:
+class _BaseWatcher(Generic[S]):
     """Settings and the core factory shared by the twins."""
 
     def __init__(
         self,
         *,
-        policy: PollPolicy = DEFAULT,
+        lifecycle: Lifecycle[S] | None,
+        policy: PollPolicy | None,
         retry: RetryPolicy | None = None,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None,
         on_illegal: OnIllegal = "log",
         respect_hint: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.lifecycle: Lifecycle[S] = lifecycle if lifecycle is not None else cast("Lifecycle[S]", RUN_LIFECYCLE)
+        defaults = profile(self.lifecycle)
+        policy = policy if policy is not None else defaults.policy
         if not callable(policy):
             raise TypeError(f"policy must be callable (see runfsm.following.backoff), got {policy!r}")
         self.policy = policy
         self.retry = retry if retry is not None else RetryPolicy()
-        self.grace = grace
+        self.grace = grace if grace is not None else defaults.grace
         self.on_illegal: OnIllegal = on_illegal
         self.respect_hint = respect_hint
         self.clock = clock
+        self._pauses = any(state.is_paused for state in self.lifecycle.states)
 
     def _core(
         self,
-        thread_id: str,
+        thread_id: str | None,
         run_id: str | None,
         *,
-        tracker: RunTracker | None,
+        tracker: RunTracker[S] | None,
         mode: Mode,
         timeout: float | None,
         has_handler: bool,
-    ) -> FollowCore:
+    ) -> FollowCore[S]:
+        if has_handler and not self._pauses:
+            raise TypeError(f"on_action: a {self.lifecycle.title.lower()} never waits for tool outputs")
         if tracker is None:
-            tracker = follow_tracker(run_id, mode=mode, on_illegal=self.on_illegal, clock=self.clock)
+            tracker = follow_tracker(
+                run_id, mode=mode, on_illegal=self.on_illegal, clock=self.clock, lifecycle=self.lifecycle
+            )
         else:
+            if tracker.lifecycle is not self.lifecycle:
+                raise ValueError(f"the tracker follows {tracker.lifecycle.name}, this watcher {self.lifecycle.name}")
             tracker.mode = mode
         return FollowCore(
             thread_id,
@@ -103,11 +107,19 @@ class _BaseWatcher:
             grace=self.grace,
             has_handler=has_handler,
             respect_hint=self.respect_hint,
+            can_locate=self._calls.can_locate,
+            can_resume=self._calls.can_resume,
         )
 
+    _calls: Any  # the twins bind it: RunCalls or ObjectCalls
 
-class Watcher(_BaseWatcher):
+
+class Watcher(_BaseWatcher[S]):
     """Follows runs with a synchronous client: ``openai.OpenAI``, ``azure.ai.agents.AgentsClient`` or a ``RunsAPI``.
+
+    With ``lifecycle=RESPONSE_LIFECYCLE`` or ``BATCH_LIFECYCLE`` it follows background responses
+    or batches (``openai.OpenAI`` or an ``ObjectsAPI``); ``policy`` and ``grace`` default to the
+    lifecycle's (:func:`~runfsm.following.profile.profile`).
 
     ``clock`` (unix seconds, compared with ``expires_at``) and ``sleep`` are injectable, so a
     test drives a watch on a virtual clock. Requests are retried by the watcher, not the SDK
@@ -120,18 +132,27 @@ class Watcher(_BaseWatcher):
         self,
         client: Any,
         *,
-        policy: PollPolicy = DEFAULT,
+        lifecycle: Lifecycle[S] | None = None,
+        policy: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
         on_illegal: OnIllegal = "log",
         respect_hint: bool = True,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         super().__init__(
-            policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, respect_hint=respect_hint, clock=clock
+            lifecycle=lifecycle,
+            policy=policy,
+            retry=retry,
+            grace=grace,
+            on_illegal=on_illegal,
+            respect_hint=respect_hint,
+            clock=clock,
         )
-        self.api: RunsAPI = runs_api(client, who="Watcher")
+        self._calls = calls_for(client, self.lifecycle, who="Watcher", aio=False)
+        self.api: Any = self._calls.api
+        """The adapter in use: a ``RunsAPI`` for runs, an ``ObjectsAPI`` for the other lifecycles."""
         self.sleep = sleep
 
     def poll(
@@ -140,16 +161,16 @@ class Watcher(_BaseWatcher):
         *,
         thread_id: str | None = None,
         on_action: ActionHandler | None = None,
-        tracker: RunTracker | None = None,
+        tracker: RunTracker[S] | None = None,
         timeout: float | None = None,
-    ) -> WatchResult:
+    ) -> WatchResult[S]:
         """Follow a run by polling until it ends (or pauses, when there is no ``on_action`` handler).
 
         ``run`` is the run object returned by ``runs.create`` (observed without a request) or
         a run id (then ``thread_id=`` is required). ``timeout`` (seconds) caps the watch;
         without it the watch lasts until the run's ``expires_at`` plus the grace period.
         """
-        thread, run_id, obj = _split(run, thread_id)
+        thread, run_id, obj = self._calls.split(run, thread_id)
         core = self._core(thread, run_id, tracker=tracker, mode="poll", timeout=timeout, has_handler=bool(on_action))
         step = core.on_reply(Reply(obj)) if obj is not None else core.retrieve_now()
         return self._drive(core, step, on_action)
@@ -159,11 +180,11 @@ class Watcher(_BaseWatcher):
         run: object,
         *,
         thread_id: str | None = None,
-        tracker: RunTracker | None = None,
+        tracker: RunTracker[S] | None = None,
         timeout: float | None = None,
-    ) -> WatchResult:
+    ) -> WatchResult[S]:
         """Ask the server to cancel the run, then follow it to whatever terminal status really comes."""
-        thread, run_id, obj = _split(run, thread_id)
+        thread, run_id, obj = self._calls.split(run, thread_id)
         core = self._core(thread, run_id, tracker=tracker, mode="poll", timeout=timeout, has_handler=False)
         if obj is not None:
             core.on_reply(Reply(obj))
@@ -173,24 +194,30 @@ class Watcher(_BaseWatcher):
 
     def watch(
         self,
-        thread_id: str,
+        thread_id: str | None = None,
         *,
-        assistant_id: str,
+        assistant_id: str | None = None,
         on_action: ActionHandler | None = None,
-        tracker: RunTracker | None = None,
+        tracker: RunTracker[S] | None = None,
         timeout: float | None = None,
         **create_params: Any,
-    ) -> WatchResult:
-        """Create a run with ``stream=True`` and follow it through its SSE streams, polling only if a stream breaks."""
-        core = self._core(thread_id, None, tracker=tracker, mode="stream", timeout=timeout, has_handler=bool(on_action))
-        params = {"assistant_id": assistant_id, **create_params}
+    ) -> WatchResult[S]:
+        """Create a run with ``stream=True`` and follow it through its SSE streams, polling only if a stream breaks.
+
+        A run needs its thread and ``assistant_id=``. A background response takes the create
+        call's parameters only (``watch(model=..., input=...)``, sent with ``background=True,
+        stream=True``); a broken stream is resumed after its last event while resuming yields
+        events, then polled.
+        """
+        thread, create = self._calls.opener(thread_id, assistant_id, create_params)
+        core = self._core(thread, None, tracker=tracker, mode="stream", timeout=timeout, has_handler=bool(on_action))
         core.result.streams += 1
-        step = self._consume(core, self.api.create_stream(thread_id, params))
-        return self._drive(core, step, on_action, stream=True, create=lambda: self.api.create_stream(thread_id, params))
+        step = self._consume(core, create())
+        return self._drive(core, step, on_action, stream=True, create=create)
 
     # -- the loop
 
-    def _consume(self, core: FollowCore, events: Iterator[Any]) -> Step:
+    def _consume(self, core: FollowCore[S], events: Iterator[Any]) -> Step:
         try:
             for event in events:
                 step = core.on_event(event)
@@ -205,13 +232,13 @@ class Watcher(_BaseWatcher):
 
     def _drive(
         self,
-        core: FollowCore,
+        core: FollowCore[S],
         step: Step,
         on_action: ActionHandler | None,
         *,
         stream: bool = False,
         create: Callable[[], Iterator[Any]] | None = None,
-    ) -> WatchResult:
+    ) -> WatchResult[S]:
         while step.kind is not StepKind.DONE:
             if step.kind is StepKind.CREATE:
                 assert create is not None  # only a watch that created its run is told to create it again
@@ -220,6 +247,12 @@ class Watcher(_BaseWatcher):
                 core.result.streams += 1
                 step = self._consume(core, create())
                 continue
+            if step.kind is StepKind.RESUME:
+                if step.wait > 0:
+                    self.sleep(step.wait)
+                core.result.streams += 1
+                step = self._consume(core, self._calls.resume_stream(core))
+                continue
             if step.kind is StepKind.HANDLE:
                 assert on_action is not None  # the core asks only when there is a handler
                 step = core.handled(on_action(step.run))
@@ -227,52 +260,61 @@ class Watcher(_BaseWatcher):
             if step.kind is StepKind.SUBMIT and stream and not core.result.fell_back:
                 assert core.run_id is not None
                 core.result.streams += 1
-                step = self._consume(core, self.api.submit_stream(core.thread_id, core.run_id, step.outputs))
+                step = self._consume(core, self._calls.submit_stream(core, step.outputs))
                 continue
             if step.wait > 0:
                 self.sleep(step.wait)
             step = self._request(core, step)
         return core.result
 
-    def _request(self, core: FollowCore, step: Step) -> Step:
+    def _request(self, core: FollowCore[S], step: Step) -> Step:
         if step.kind is StepKind.LOCATE:
             try:
-                found = self.api.latest_run(core.thread_id)
+                found = self._calls.locate(core)
             except ApiError as err:
                 return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
         try:
             if step.kind is StepKind.RETRIEVE:
-                reply = self.api.retrieve(core.thread_id, core.run_id)
+                reply = self._calls.retrieve(core)
             elif step.kind is StepKind.SUBMIT:
-                reply = self.api.submit_tool_outputs(core.thread_id, core.run_id, step.outputs)
+                reply = self._calls.submit(core, step.outputs)
             else:
-                reply = self.api.cancel(core.thread_id, core.run_id)
+                reply = self._calls.cancel(core)
         except ApiError as err:
             return core.on_failure(err, request=step.kind)
         return core.on_reply(reply)
 
 
-class AsyncWatcher(_BaseWatcher):
+class AsyncWatcher(_BaseWatcher[S]):
     """The asyncio twin of :class:`Watcher`: ``openai.AsyncOpenAI``, the aio ``AgentsClient`` or an ``AsyncRunsAPI``."""
 
     def __init__(
         self,
         client: Any,
         *,
-        policy: PollPolicy = DEFAULT,
+        lifecycle: Lifecycle[S] | None = None,
+        policy: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
         on_illegal: OnIllegal = "log",
         respect_hint: bool = True,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         super().__init__(
-            policy=policy, retry=retry, grace=grace, on_illegal=on_illegal, respect_hint=respect_hint, clock=clock
+            lifecycle=lifecycle,
+            policy=policy,
+            retry=retry,
+            grace=grace,
+            on_illegal=on_illegal,
+            respect_hint=respect_hint,
+            clock=clock,
         )
-        self.api: AsyncRunsAPI = async_runs_api(client, who="AsyncWatcher")
+        self._calls = calls_for(client, self.lifecycle, who="AsyncWatcher", aio=True)
+        self.api: Any = self._calls.api
+        """The adapter in use: an ``AsyncRunsAPI`` for runs, an ``AsyncObjectsAPI`` for the other lifecycles."""
         self.sleep = sleep
 
     async def poll(
@@ -281,11 +323,11 @@ class AsyncWatcher(_BaseWatcher):
         *,
         thread_id: str | None = None,
         on_action: AsyncActionHandler | None = None,
-        tracker: RunTracker | None = None,
+        tracker: RunTracker[S] | None = None,
         timeout: float | None = None,
-    ) -> WatchResult:
+    ) -> WatchResult[S]:
         """See :meth:`Watcher.poll`; ``on_action`` may be a coroutine function."""
-        thread, run_id, obj = _split(run, thread_id)
+        thread, run_id, obj = self._calls.split(run, thread_id)
         core = self._core(thread, run_id, tracker=tracker, mode="poll", timeout=timeout, has_handler=bool(on_action))
         step = core.on_reply(Reply(obj)) if obj is not None else core.retrieve_now()
         return await self._drive(core, step, on_action)
@@ -295,11 +337,11 @@ class AsyncWatcher(_BaseWatcher):
         run: object,
         *,
         thread_id: str | None = None,
-        tracker: RunTracker | None = None,
+        tracker: RunTracker[S] | None = None,
         timeout: float | None = None,
-    ) -> WatchResult:
+    ) -> WatchResult[S]:
         """See :meth:`Watcher.cancel`."""
-        thread, run_id, obj = _split(run, thread_id)
+        thread, run_id, obj = self._calls.split(run, thread_id)
         core = self._core(thread, run_id, tracker=tracker, mode="poll", timeout=timeout, has_handler=False)
         if obj is not None:
             core.on_reply(Reply(obj))
@@ -309,24 +351,22 @@ class AsyncWatcher(_BaseWatcher):
 
     async def watch(
         self,
-        thread_id: str,
+        thread_id: str | None = None,
         *,
-        assistant_id: str,
+        assistant_id: str | None = None,
         on_action: AsyncActionHandler | None = None,
-        tracker: RunTracker | None = None,
+        tracker: RunTracker[S] | None = None,
         timeout: float | None = None,
         **create_params: Any,
-    ) -> WatchResult:
+    ) -> WatchResult[S]:
         """See :meth:`Watcher.watch`."""
-        core = self._core(thread_id, None, tracker=tracker, mode="stream", timeout=timeout, has_handler=bool(on_action))
-        params = {"assistant_id": assistant_id, **create_params}
+        thread, create = self._calls.opener(thread_id, assistant_id, create_params)
+        core = self._core(thread, None, tracker=tracker, mode="stream", timeout=timeout, has_handler=bool(on_action))
         core.result.streams += 1
-        step = await self._consume(core, self.api.create_stream(thread_id, params))
-        return await self._drive(
-            core, step, on_action, stream=True, create=lambda: self.api.create_stream(thread_id, params)
-        )
+        step = await self._consume(core, create())
+        return await self._drive(core, step, on_action, stream=True, create=create)
 
-    async def _consume(self, core: FollowCore, events: AsyncIterator[Any]) -> Step:
+    async def _consume(self, core: FollowCore[S], events: AsyncIterator[Any]) -> Step:
         try:
             async for event in events:
                 step = core.on_event(event)
@@ -341,13 +381,13 @@ class AsyncWatcher(_BaseWatcher):
 
     async def _drive(
         self,
-        core: FollowCore,
+        core: FollowCore[S],
         step: Step,
         on_action: AsyncActionHandler | None,
         *,
         stream: bool = False,
         create: Callable[[], AsyncIterator[Any]] | None = None,
-    ) -> WatchResult:
+    ) -> WatchResult[S]:
         while step.kind is not StepKind.DONE:
             if step.kind is StepKind.CREATE:
                 assert create is not None  # only a watch that created its run is told to create it again
@@ -355,6 +395,12 @@ class AsyncWatcher(_BaseWatcher):
                     await self.sleep(step.wait)
                 core.result.streams += 1
                 step = await self._consume(core, create())
+                continue
+            if step.kind is StepKind.RESUME:
+                if step.wait > 0:
+                    await self.sleep(step.wait)
+                core.result.streams += 1
+                step = await self._consume(core, self._calls.resume_stream(core))
                 continue
             if step.kind is StepKind.HANDLE:
                 assert on_action is not None  # the core asks only when there is a handler
@@ -366,7 +412,7 @@ class AsyncWatcher(_BaseWatcher):
             if step.kind is StepKind.SUBMIT and stream and not core.result.fell_back:
                 assert core.run_id is not None
                 core.result.streams += 1
-                events = self.api.submit_stream(core.thread_id, core.run_id, step.outputs)
+                events = self._calls.submit_stream(core, step.outputs)
                 step = await self._consume(core, events)
                 continue
             if step.wait > 0:
@@ -374,21 +420,21 @@ class AsyncWatcher(_BaseWatcher):
             step = await self._request(core, step)
         return core.result
 
-    async def _request(self, core: FollowCore, step: Step) -> Step:
+    async def _request(self, core: FollowCore[S], step: Step) -> Step:
         if step.kind is StepKind.LOCATE:
             try:
-                found = await self.api.latest_run(core.thread_id)
+                found = await self._calls.locate(core)
             except ApiError as err:
                 return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
         try:
             if step.kind is StepKind.RETRIEVE:
-                reply = await self.api.retrieve(core.thread_id, core.run_id)
+                reply = await self._calls.retrieve(core)
             elif step.kind is StepKind.SUBMIT:
-                reply = await self.api.submit_tool_outputs(core.thread_id, core.run_id, step.outputs)
+                reply = await self._calls.submit(core, step.outputs)
             else:
-                reply = await self.api.cancel(core.thread_id, core.run_id)
+                reply = await self._calls.cancel(core)
         except ApiError as err:
             return core.on_failure(err, request=step.kind)
         return core.on_reply(reply)

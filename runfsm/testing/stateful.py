@@ -286,7 +286,9 @@ class RunLifecycleMachine(RuleBasedStateMachine):
             if fault.route == "retrieve_run" and fault.kind != "slow" and pending + fault.times > _SDK_RETRIES:
                 continue  # more failed polls in a row than the SDK retries: no client could pass
             if self._live_run() is not None:
-                self.fake.inject(Fault(**{**_fields(fault), "next_run": False, "run_id": self.run_id}))
+                self.fake.inject(
+                    Fault(**{**_fields(fault), "next_run": False, "next_object": None, "run_id": self.run_id})
+                )
             else:
                 self.fake.inject(fault)
         self._check()

@@ -43,7 +43,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runfsm.commands.main import main
 from runfsm.lifecycles import RUN_LIFECYCLE
@@ -220,10 +220,11 @@ def duckdb_floor(path: Path) -> int:
     import duckdb
 
     from runfsm.validation.engines.duckdb import _columns
+    from runfsm.validation.engines.sql import sql_for
 
     con = duckdb.connect()
     try:
-        columns = _columns(None)
+        columns = _columns(None, sql_for())
         reader = f"read_json('{path}', columns = {{{columns}}}, format = 'newline_delimited', ignore_errors = true)"
         found = con.execute(f"SELECT count(*), count(id), count(status), count(run_id) FROM {reader}").fetchone()
         return int(found[0]) if found is not None else 0
@@ -354,13 +355,14 @@ def split_corpus(path: Path, parts: int) -> list[Path]:
 
 def spark_section(args: argparse.Namespace, big: Path, events: int) -> None:
     """The spark engine in local[2] on the corpus cut in parts: throughput, agreement, per-partition costs."""
+    from runfsm.lifecycles import RUN_LIFECYCLE
     from runfsm.validation.engines import spark as spark_engine
 
     parts = split_corpus(big, args.spark_parts)
     session = spark_engine.spark_session("local[2]", "runfsm-bench")
-    tasks = [(k, str(f), None, "auto", True) for k, f in enumerate(parts)]
+    tasks = [(k, str(f), None, "auto", True, RUN_LIFECYCLE) for k, f in enumerate(parts)]
 
-    def timed(task: tuple[int, str, str | None, str, bool]) -> tuple[int, float]:
+    def timed(task: tuple[int, str, str | None, str, bool, Any]) -> tuple[int, float]:
         start = time.perf_counter()
         rows = sum(1 for _ in spark_engine._read_file(task))
         return rows, time.perf_counter() - start

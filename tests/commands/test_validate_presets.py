@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from typing import TYPE_CHECKING
 
@@ -60,8 +61,21 @@ def test_an_unknown_preset_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert "invalid choice: 'fine_tuning'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
-def test_engines_that_read_runs_only_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str) -> None:
-    """--engine duckdb or spark with batch records is a usage error naming the python engine."""
-    assert main(["validate", "--engine", engine, "--lifecycle", "batch", _write(tmp_path, BATCHES)]) == 2
-    assert "reads run records only; use --engine python" in capsys.readouterr().err
+@pytest.mark.skipif(importlib.util.find_spec("duckdb") is None, reason="the [duckdb] extra is not installed")
+@pytest.mark.parametrize("engine", ["auto", "duckdb"])
+@pytest.mark.parametrize("lifecycle", ["auto", "batch"])
+def test_the_duckdb_engine_prints_the_python_engines_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str, lifecycle: str
+) -> None:
+    """Batches through --engine duckdb (auto picks it for a regular file): the python engine's report and exit code.
+
+    Before the engines took the lifecycle, duckdb refused batches and auto fell back to python.
+    """
+    path = _write(tmp_path, [*BATCHES, {"object": "batch", "id": "batch_3", "status": "warp"}])
+    reports = []
+    for name in ("python", engine):
+        code = main(["validate", "--engine", name, "--lifecycle", lifecycle, "--format", "json", path])
+        reports.append((code, json.loads(capsys.readouterr().out)))
+    assert reports[1] == reports[0]
+    assert reports[0][0] == 2  # an unknown status: exit 2
+    assert (reports[0][1]["summary"]["illegal"], reports[0][1]["summary"]["unknown_status"]) == (1, 1)

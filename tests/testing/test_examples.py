@@ -11,18 +11,19 @@ from hypothesis.errors import InvalidArgument
 
 from runfsm import RunStatus
 from runfsm.testing.examples import FAULT_KINDS, FakeAPI, fake_apis, fault_plans, run_scripts, virtual_time
-from runfsm.testing.fake import RunScript
+from runfsm.testing.fake import FakeAssistants, RunScript
 from runfsm.testing.fake.conduct import ClientBug
 
-SEEN: set[int] = set()
+SEEN: list[FakeAssistants] = []
+"""The fakes of earlier examples, kept alive (an ``id`` is only unique among live objects)."""
 
 
 @virtual_time(max_examples=20)
 @given(api=fake_apis(faults=True, user_cancels=True, transport="in-process"))
 def test_each_example_gets_a_fresh_fake(api: FakeAPI) -> None:
     """A new fake per example: no runs, no requests, its own faults waiting for the client's run."""
-    assert id(api.fake) not in SEEN
-    SEEN.add(id(api.fake))
+    assert all(api.fake is not earlier for earlier in SEEN)
+    SEEN.append(api.fake)
     assert api.fake.run_ids() == []
     assert api.fake.requests == []
     assert all(f.next_run and f.run_id is None for f in api.fake.pending_faults())

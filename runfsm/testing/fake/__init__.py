@@ -34,13 +34,17 @@ The pieces
   status)`` takes one (use ``STUCK`` scripts so nothing else moves the run).
 - Real API behaviour: ``expires_at = created_at + 600`` (runs expire when the clock passes it; a
   submit does not extend it); the API's 400 errors for submit outside requires_action, cancel of
-  a finished run, a message or run on a thread with an active run; ``openai-poll-after-ms`` on run
-  responses (``poll_after_ms=None`` to omit); SSE streams (``stream=True`` on create and
-  submit_tool_outputs) in the lifecycle's event order, ending ``event: done`` / ``data: [DONE]``
-  when the run pauses or ends; a stream plays in virtual time (the clock advances to each event).
+  a finished run, a message or run on a thread with an active run; ``openai-poll-after-ms`` on
+  every answer that is one run, background response or batch (``poll_after_ms=None`` to omit);
+  SSE streams (``stream=True`` on create and submit_tool_outputs) in the lifecycle's event order,
+  ending ``event: done`` / ``data: [DONE]`` when the run pauses or ends; a stream plays in
+  virtual time (the clock advances to each event).
 - Faults: ``fake.fail_next(429, retry_after=2)``, ``fake.fail_next(500, route="retrieve_run")``,
   ``fake.drop_next(processed=True)``, ``fake.slow_next(5.0)``; each takes ``route=``, ``run_id=``,
-  ``times=``. A run stuck in a status is a script step ``("in_progress", STUCK)``.
+  ``times=``, ``next_object=`` (``"run"``, ``"response"``, ``"batch"``: the next one created).
+  They hit background responses and batches as they hit runs (``route="retrieve_batch"``), and
+  the conduct rules judge those objects too. A run stuck in a status is a script step
+  ``("in_progress", STUCK)``.
   For watchers: ``fake.garble_next("paused")`` answers a status no client knows;
   ``fake.cut_stream_next(events=3)`` ends an SSE stream early, with no ``done``.
 - Records: ``fake.requests`` (:class:`RecordedRequest`: method, path, route, status_code, at,
@@ -61,7 +65,8 @@ The pieces
   answers and bad signatures, retrying any non-2xx (not imported here).
 
 Route names: create_thread, retrieve_thread, delete_thread, create_message, list_messages, create_run,
-list_runs, retrieve_run, submit_tool_outputs, cancel_run, list_run_steps.
+list_runs, retrieve_run, submit_tool_outputs, cancel_run, list_run_steps; create_response,
+retrieve_response, cancel_response, create_batch, list_batches, retrieve_batch, cancel_batch.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from runfsm.testing.fake.background import Background
 from runfsm.testing.fake.checks import DEFAULT_MAX_BODY_BYTES, check_body, check_size, parse_body
 from runfsm.testing.fake.clock import VirtualClock
 from runfsm.testing.fake.conduct import Conduct
-from runfsm.testing.fake.faults import Fault, FaultInjection, status_fault
+from runfsm.testing.fake.faults import CREATE_ROUTES, Fault, FaultInjection, ObjectKind, status_fault
 from runfsm.testing.fake.objects import thread_object
 from runfsm.testing.fake.objects import tool_calls as objects_tool_calls
 from runfsm.testing.fake.runs import RunEngine, _Run, _Thread
@@ -48,12 +48,16 @@ from runfsm.vocabulary import Trigger
 if TYPE_CHECKING:
     import openai
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import RunTracker
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["DEFAULT_SCRIPT", "FakeAssistants"]
 
 DEFAULT_SCRIPT: tuple[tuple[str, float], ...] = (("queued", 1.0), ("in_progress", 2.0), ("completed", 0.0))
 """What a run plays when no script was queued for it."""
+
+_CREATED: dict[Route, ObjectKind] = {route: kind for kind, route in CREATE_ROUTES.items()}
 
 
 class FakeAssistants(FaultInjection, Conduct, RunEngine):
@@ -62,11 +66,11 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
     Every status a run enters is fed to its own ``RunTracker(mode="stream", on_illegal="raise")``
     (in :attr:`trackers`), so the fake cannot serve an illegal lifecycle: it would raise instead.
 
-    ``poll_after_ms`` is sent as the ``openai-poll-after-ms`` header on run responses (None:
-    no header). ``max_requests`` bounds a runaway client: past that many requests about one run
-    (or about no run: threads, messages) the next ones get a 500 with ``x-should-retry: false``
-    and :attr:`budget_exceeded` is set. Counting per run lets one fake serve many runs (one
-    server for all of a property test's examples).
+    ``poll_after_ms`` is sent as the ``openai-poll-after-ms`` header on every answer that is one
+    run, background response or batch (None: no header). ``max_requests`` bounds a runaway
+    client: past that many requests about one object (or about none: threads, messages) the next
+    ones get a 500 with ``x-should-retry: false`` and :attr:`budget_exceeded` is set. Counting per
+    object lets one fake serve many runs (one server for all of a property test's examples).
 
     Every request is judged as it is answered (:mod:`~runfsm.testing.fake.conduct`: tools
     answered, retry-after and the poll hint honoured, no outputs re-sent, no terminal run
@@ -161,6 +165,36 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
         """Ids of every run created, in creation order."""
         with self._lock:
             return list(self._runs)
+
+    def object_ids(self) -> list[str]:
+        """Ids of every object created (runs, then background responses and batches), in creation order each."""
+        with self._lock:
+            return [*self._runs, *self.background.objects]
+
+    def object_status(self, object_id: str) -> LifecycleState:
+        """The status now of the run, background response or batch ``object_id``."""
+        with self._lock:
+            if object_id in self._runs:
+                return self.status(object_id)
+            return self.background.status(object_id)
+
+    def lifecycle_of(self, object_id: str | None) -> Lifecycle[Any] | None:
+        """The lifecycle preset of the object ``object_id`` (None: the fake has no such object)."""
+        if object_id is None:
+            return None
+        with self._lock:
+            if object_id in self._runs:
+                return RUN_LIFECYCLE
+            obj = self.background.objects.get(object_id)
+            return obj.lifecycle if obj is not None else None
+
+    def play_out(self) -> None:
+        """Let virtual time run until every run and background object has ended (see :meth:`RunEngine.play_out`)."""
+        with self._lock:
+            end = self.background.end_time()
+            if end is not None:
+                self.clock.advance_to(end)
+            super().play_out()
 
     def status(self, run_id: str) -> RunStatus:
         """The run's status now (time-driven moves applied)."""
@@ -271,7 +305,7 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
                     about = f"run {run_id}" if run_id is not None else "threads and messages"
                     self._violate("busy", run_id, now, f"more than {self.max_requests} requests about {about}")
                 return early
-            runs_before = len(self._runs)
+            made_before = len(self._runs) + len(self.background.objects)
             fault = self._take_fault(route, run_id)
             if fault is not None and fault.kind == "slow":
                 self.clock.advance(fault.seconds)
@@ -294,12 +328,12 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
                     response.body = b"".join(chunk + b"\n\n" for chunk in chunks)
             if fault is not None and fault.kind == "slow":
                 response.real_delay = fault.real_seconds
-            if route == "create_run" and len(self._runs) > runs_before:  # name the run it created
-                run_id = next(reversed(self._runs))
-                self._bind_next_run(run_id)
+            kind = _CREATED.get(route)
+            if kind is not None and len(self._runs) + len(self.background.objects) > made_before:
+                run_id = next(reversed(self._runs)) if kind == "run" else next(reversed(self.background.objects))
+                self._bind_next(kind, run_id)  # name the object it created
             served = fault is None or fault.kind == "slow" or (fault.kind == "drop" and fault.processed)
-            run = self._runs.get(run_id) if run_id is not None and served else None
-            run_status = run.status.wire if run is not None else None
+            run_status = self._status_wire(run_id) if served else None
             fault_name = None
             if fault is not None:
                 fault_name = str(fault.status_code) if fault.kind == "status" else fault.kind
@@ -317,6 +351,15 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
             )
             self._judge(record, response, index=len(self.requests) - 1, answered_at=self.clock.now(), body=body)
             return azure_answer(response) if azure else response
+
+    def _status_wire(self, object_id: str | None) -> str | None:
+        """The wire status of the run or background object ``object_id`` now (None: no such object)."""
+        run = self._runs.get(object_id) if object_id is not None else None
+        if run is not None:
+            return run.status.wire
+        if object_id is not None and object_id in self.background.objects:
+            return str(self.background.status(object_id).wire)
+        return None
 
     def _log(
         self,
@@ -415,26 +458,26 @@ class FakeAssistants(FaultInjection, Conduct, RunEngine):
             obj, stream = bg.create_response(params)
             if stream is not None:
                 return FakeResponse(200, dict(SSE_HEADERS), stream, stream=True)
-            return json_response(bg.response(obj))
+            return self._hinted(json_response(bg.response(obj)))
         if route == "create_batch":
-            return json_response(bg.batch(bg.create_batch(params)))
+            return self._hinted(json_response(bg.batch(bg.create_batch(params))))
         if route == "list_batches":
             return json_response(bg.list_batches(q))
         if route in ("retrieve_response", "cancel_response"):
             obj = bg.get(RESPONSE_LIFECYCLE, object_id)
             if route == "cancel_response":
-                return json_response(bg.cancel_response(obj))
+                return self._hinted(json_response(bg.cancel_response(obj)))
             if q.get("stream") == "true":
                 try:
                     after = int(q.get("starting_after", "-1"))
                 except ValueError:
                     raise HTTPError(400, f"Invalid 'starting_after': {q.get('starting_after')!r}.") from None
                 return FakeResponse(200, dict(SSE_HEADERS), bg.stream(obj, after=after), stream=True)
-            return json_response(bg.response(obj))
+            return self._hinted(json_response(bg.response(obj)))
         obj = bg.get(BATCH_LIFECYCLE, object_id)
         if route == "cancel_batch":
-            return json_response(bg.cancel_batch(obj))
-        return json_response(bg.batch(obj))
+            return self._hinted(json_response(bg.cancel_batch(obj)))
+        return self._hinted(json_response(bg.batch(obj)))
 
     # ------------------------------------------------------------------ resources
 

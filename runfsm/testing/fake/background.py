@@ -21,6 +21,7 @@ event: the Responses stream has no ``response.cancelled`` [R1].
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -136,6 +137,22 @@ class Background:
         obj = self.objects[object_id]
         self._play(obj)
         return [s for s, _ in obj.steps[: obj.at(self.clock.now()) + 1]]
+
+    def end_time(self) -> float | None:
+        """When the last live object enters its final scripted status (None: none live, or none ends)."""
+        now = self.clock.now()
+        ends = [
+            obj.steps[-1][1]
+            for obj in self.objects.values()
+            if obj.steps[-1][1] > now and math.isfinite(obj.steps[-1][1])
+        ]
+        return max(ends, default=None)
+
+    def timeline(self, object_id: str) -> list[tuple[LifecycleState, float]]:
+        """The statuses the object has entered so far, each with the virtual time it entered it."""
+        obj = self.objects[object_id]
+        self._play(obj)
+        return list(obj.steps[: obj.at(self.clock.now()) + 1])
 
     def _play(self, obj: _Object) -> None:
         """Feed the tracker (and the response's event log) every step entered by now."""

@@ -1,13 +1,17 @@
 """How the client behaved: the fake judges every request as it answers it, and can stop a client it has judged.
 
-The rules, each named by the property it checks (:data:`PROPERTIES`):
+The rules, each named by the property it checks (:data:`PROPERTIES`). They judge every object the
+fake serves, of every lifecycle preset: runs, background responses and batches (``run`` in the
+rules below is any of them; the ``tools`` and ``resend`` rules only concern runs, the one
+lifecycle with a paused status):
 
 - ``tools``: a paused run is answered: the client neither polls one ``requires_action`` round
   again and again without submitting or cancelling (``paused_polls`` retrieves), nor lets a round
   it was shown expire, nor submits outputs that leave calls of the round unanswered (the API's 400);
 - ``retry_after``: after a 429 carrying ``retry-after`` / ``retry-after-ms``, the client's next
   request about that run comes no sooner;
-- ``poll_hint``: two polls of a run, with nothing else sent about it in between, are at least
+- ``poll_hint``: two polls of a run (``retrieve_run``, ``retrieve_response`` without ``stream``,
+  ``retrieve_batch``), with nothing else sent about it in between, are at least
   ``openai-poll-after-ms`` apart (a poll after an error answer is a retry, not judged here);
 - ``resend``: tool outputs the server accepted are never sent again (they are, typically, when
   a connection drops after the server took the submit and the client retries blindly);
@@ -16,8 +20,8 @@ The rules, each named by the property it checks (:data:`PROPERTIES`):
   (``30 + 3 x seconds / hint``), nor more than ``max_requests``;
 - ``rejected``: no other call the API refuses (a message on a thread with an active run, ...);
 - ``cancelling`` / ``abandon``: judged when the client returns (:meth:`Conduct.check_client`):
-  every run it created has ended; a run still ``cancelling`` breaks ``cancelling``, any other
-  live run ``abandon``.
+  every run it created has ended; a run still cancelling (a live status a cancel call leads to:
+  a run's or a batch's ``cancelling``) breaks ``cancelling``, any other live run ``abandon``.
 
 A broken rule is a :class:`Violation`. With ``stop_on_violation`` (the pytest fixtures and
 :func:`runfsm.testing.examples.fake_apis` set it), the first one also stops the client: the
@@ -32,15 +36,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from runfsm.exceptions import RunfsmError
-from runfsm.status import RunStatus, parse_status
+from runfsm.status import RunStatus
 from runfsm.testing.fake.clock import stamp
+from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     import threading
     from collections.abc import Mapping
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.testing.fake.clock import VirtualClock
-    from runfsm.testing.fake.wire import FakeResponse, RecordedRequest
+    from runfsm.testing.fake.wire import FakeResponse, RecordedRequest, Route
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["PROPERTIES", "ClientBug", "ClientStopped", "Conduct", "Rule", "Violation"]
 
@@ -59,6 +66,9 @@ PROPERTIES: Final[dict[Rule, str]] = {
 }
 """Every rule and the property of a client it checks, as the resilience verdict reports them."""
 
+_POLLS: Final[frozenset[Route]] = frozenset({"retrieve_run", "retrieve_response", "retrieve_batch"})
+"""The routes that poll an object (a ``retrieve_response`` with ``stream=true`` resumes a stream: no poll)."""
+_CREATES: Final[frozenset[Route]] = frozenset({"create_run", "create_response", "create_batch"})
 _EPS = 1e-6
 _BUDGET_BASE = 30
 _BUDGET_RATE = 3
@@ -156,7 +166,8 @@ class Conduct:
         self.faults_seen: list[tuple[float, str, str | None, str]] = []
         """Faults as they were injected: (virtual time, route, run id, description)."""
         self.returned_at: float | None = None
-        self.returned_statuses: dict[str, RunStatus] = {}
+        self.returned_statuses: dict[str, LifecycleState] = {}
+        """The status of every object (runs, background responses, batches) when the client returned."""
         self._watch: dict[str | None, _Watch] = {}
 
     # ------------------------------------------------------------------ public
@@ -191,21 +202,22 @@ class Conduct:
                 return
             now = self.clock.now()
             self.returned_at = now
-            for run_id in self.run_ids():
-                self.returned_statuses[run_id] = self.status(run_id)
+            for run_id in self.object_ids():
+                self.returned_statuses[run_id] = self.object_status(run_id)
             if self.stopped is not None:  # stopped, not returned: the runs it left are not the story
                 return
-            for run_id in self.run_ids():
-                status = self.returned_statuses[run_id]
+            for run_id, status in self.returned_statuses.items():
                 if status.is_terminal:
                     continue
-                if status is RunStatus.Cancelling:
+                lifecycle = self.lifecycle_of(run_id)
+                noun = lifecycle.key if lifecycle is not None else "run"
+                if lifecycle is not None and is_cancelling(lifecycle, status):
                     self._violate(
                         "cancelling",
                         run_id,
                         now,
-                        f"the client returned at {stamp(now, self.clock.start)} while run {run_id} was still "
-                        "cancelling (a cancel is done when the run is cancelled, or ends otherwise)",
+                        f"the client returned at {stamp(now, self.clock.start)} while {noun} {run_id} was still "
+                        f"{status.wire} (a cancel is done when the {noun} is cancelled, or ends otherwise)",
                         stop=False,
                     )
                 else:
@@ -213,7 +225,7 @@ class Conduct:
                         "abandon",
                         run_id,
                         now,
-                        f"the client returned at {stamp(now, self.clock.start)} while run {run_id} was still "
+                        f"the client returned at {stamp(now, self.clock.start)} while {noun} {run_id} was still "
                         f"{status.wire} (it had not ended)",
                         stop=False,
                     )
@@ -227,16 +239,14 @@ class Conduct:
     if TYPE_CHECKING:  # provided by the other halves of FakeAssistants (defining them here would shadow those)
         trackers: dict[str, Any]
 
-        def run_ids(self) -> list[str]: ...  # noqa: D102
-        def status(self, run_id: str) -> RunStatus: ...  # noqa: D102
+        def object_ids(self) -> list[str]: ...  # noqa: D102
+        def object_status(self, object_id: str) -> LifecycleState: ...  # noqa: D102
+        def lifecycle_of(self, object_id: str | None) -> Lifecycle[Any] | None: ...  # noqa: D102
         def play_out(self) -> None: ...  # noqa: D102
         def _answered_round(self, run_id: str, call_ids: frozenset[str]) -> tuple[int, float] | None: ...
         def _round_of(self, run_id: str) -> tuple[int, int]: ...
 
     # ------------------------------------------------------------------ judging
-
-    def _known_runs(self) -> dict[str, Any]:
-        return self.trackers
 
     def _violate(self, rule: Rule, run_id: str | None, at: float, message: str, *, stop: bool = True) -> None:
         violation = Violation(rule, run_id, at, message)
@@ -255,7 +265,9 @@ class Conduct:
         watch = self._watch.setdefault(run_id, _Watch())
         start = self.clock.start
         when = stamp(record.at, start)
-        about = f"run {run_id}" if run_id is not None else "threads and messages"
+        lifecycle = self.lifecycle_of(run_id)
+        noun = lifecycle.key if lifecycle is not None else "run"
+        about = f"{noun} {run_id}" if run_id is not None else "threads and messages"
         hint_ms = response.headers.get("openai-poll-after-ms")
         # retry-after
         if watch.wait_until is not None and record.at < watch.wait_until - _EPS:
@@ -287,12 +299,13 @@ class Conduct:
                 f"{watch.count} requests about {about} in {round(elapsed, 3):g} virtual seconds "
                 f"(at the poll hint of {hint_s:g} s a client needs about {1 + int(elapsed / hint_s)})",
             )
-        if run_id is None or record.route == "create_run" or run_id not in self._known_runs():  # 404s included
-            self._judge_rejected(record, response, about)
+        if run_id is None or record.route in _CREATES or lifecycle is None:  # 404s included
+            self._judge_rejected(record, response, about, lifecycle)
             return
-        shown = _shown_status(record)
+        shown = _shown_status(record, lifecycle)
+        polled = record.route in _POLLS and not record.stream
         # poll hint
-        if record.route == "retrieve_run":
+        if polled:
             if watch.last_poll is not None and record.at < watch.last_poll[0] + watch.last_poll[1] - _EPS:
                 gap = record.at - watch.last_poll[0]
                 self._violate(
@@ -307,7 +320,7 @@ class Conduct:
         else:
             watch.last_poll = None
         # terminal re-polls
-        if record.route == "retrieve_run" and watch.terminal_shown is not None:
+        if polled and watch.terminal_shown is not None:
             watch.repolls += 1
             if watch.repolls >= self.repolls:
                 self._violate(
@@ -350,13 +363,17 @@ class Conduct:
                     f"server had accepted them at {stamp(answered[1], start)}",
                 )
                 return
-        self._judge_rejected(record, response, about)
+        self._judge_rejected(record, response, about, lifecycle)
 
-    def _judge_rejected(self, record: RecordedRequest, response: FakeResponse, about: str) -> None:
+    def _judge_rejected(
+        self, record: RecordedRequest, response: FakeResponse, about: str, lifecycle: Lifecycle[Any] | None
+    ) -> None:
         if record.status_code != 400 or record.fault is not None:
             return
         watch = self._watch.get(record.run_id)
-        ended = record.run_status is not None and parse_status(record.run_status).is_terminal
+        ended = (
+            lifecycle is not None and record.run_status is not None and lifecycle.parse(record.run_status).is_terminal
+        )
         if ended and (watch is None or watch.terminal_shown is None):
             return  # the run ended just before the call: a race the API has too, not the client's mistake
         try:
@@ -392,11 +409,17 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def _shown_status(record: RecordedRequest) -> RunStatus | None:
-    """The run status the client read in this answer (None: it read none it could trust)."""
+def is_cancelling(lifecycle: Lifecycle[Any], status: LifecycleState) -> bool:
+    """True if ``status`` is a live status a cancel call leads to (the run's and the batch's ``cancelling``)."""
+    return not status.is_terminal and any(e.dest is status and e.trigger is Trigger.CANCEL for e in lifecycle.edges)
+
+
+def _shown_status(record: RecordedRequest, lifecycle: Lifecycle[Any]) -> LifecycleState | None:
+    """The status the client read in this answer (None: it read none it could trust)."""
     if record.status_code != 200 or record.fault not in (None, "slow") or record.run_status is None:
         return None
-    return parse_status(record.run_status)
+    status: LifecycleState = lifecycle.parse(record.run_status)
+    return status
 
 
 def _call_ids(body: bytes) -> frozenset[str] | None:

@@ -11,7 +11,13 @@ from runfsm.testing.fake.wire import FakeResponse, Route, error_response
 if TYPE_CHECKING:
     import threading
 
-__all__ = ["Fault", "FaultInjection"]
+__all__ = ["CREATE_ROUTES", "Fault", "FaultInjection", "ObjectKind"]
+
+ObjectKind = Literal["run", "response", "batch"]
+"""The objects the fake creates, by lifecycle preset key: what :attr:`Fault.next_object` names."""
+
+CREATE_ROUTES: dict[ObjectKind, Route] = {"run": "create_run", "response": "create_response", "batch": "create_batch"}
+"""The route that creates each kind of object."""
 
 
 @dataclass(slots=True)
@@ -27,11 +33,14 @@ class Fault:
     the client does not know); ``"cut"`` ends an SSE stream after ``events`` events, with no
     ``done`` (a stream broken on the way).
 
-    Which requests: those on ``route`` (None: any kind of request) about run ``run_id`` (None:
-    any run, or none), the next ``times`` of them. ``next_run=True`` ties the fault to the next
-    run the client creates, whatever its id: its ``create_run`` request and every request about
-    it afterwards. A fault lives on the fake it was injected into, so a fresh fake per example
-    (:func:`runfsm.testing.examples.fake_apis`) means no fault outlives its example.
+    Which requests: those on ``route`` (None: any kind of request) about ``run_id`` (a run's,
+    a background response's or a batch's id; None: any object, or none), the next ``times`` of
+    them. ``next_object`` ties the fault to the next object of that lifecycle the client creates
+    (``"run"``, ``"response"``, ``"batch"``), whatever its id: its create request
+    (``create_run``, ``create_response``, ``create_batch``) and every request about it
+    afterwards; ``next_run=True`` is ``next_object="run"``. A fault lives on the fake it was
+    injected into, so a fresh fake per example (:func:`runfsm.testing.examples.fake_apis`)
+    means no fault outlives its example.
     """
 
     kind: Literal["status", "drop", "slow", "garble", "cut"]
@@ -47,13 +56,24 @@ class Fault:
     status: str = ""
     events: int = 0
     next_run: bool = False
+    next_object: ObjectKind | None = None
+
+    def __post_init__(self) -> None:
+        if self.next_object is not None and self.next_object not in CREATE_ROUTES:
+            raise ValueError(f"next_object must be one of {', '.join(CREATE_ROUTES)}, got {self.next_object!r}")
+        if self.next_run:
+            if self.next_object not in (None, "run"):
+                raise ValueError(f"next_run=True ties the fault to a run, not to next_object={self.next_object!r}")
+            self.next_object = "run"
+        elif self.next_object == "run":
+            self.next_run = True
 
     def matches(self, route: Route, run_id: str | None) -> bool:
         """True if this fault applies to a request on ``route`` about ``run_id``."""
         if self.times <= 0 or (self.route is not None and self.route != route):
             return False
-        if self.next_run and self.run_id is None:  # not bound yet: only the create of that run
-            return route == "create_run"
+        if self.next_object is not None and self.run_id is None:  # not bound yet: only the create of that object
+            return route == CREATE_ROUTES[self.next_object]
         return self.run_id is None or self.run_id == run_id
 
     def describe(self) -> str:
@@ -101,6 +121,7 @@ class FaultInjection:
         retry_after: float | None = None,
         retry_after_ms: int | None = None,
         next_run: bool = False,
+        next_object: ObjectKind | None = None,
     ) -> Fault:
         """Answer the next matching requests with ``status_code`` (429: a rate limit, 5xx: a server error)."""
         if not 400 <= status_code <= 599:
@@ -115,6 +136,7 @@ class FaultInjection:
                 retry_after=retry_after,
                 retry_after_ms=retry_after_ms,
                 next_run=next_run,
+                next_object=next_object,
             )
         )
 
@@ -126,10 +148,19 @@ class FaultInjection:
         times: int = 1,
         processed: bool = False,
         next_run: bool = False,
+        next_object: ObjectKind | None = None,
     ) -> Fault:
         """Close the connection on the next matching requests (``processed``: after they took effect)."""
         return self.inject(
-            Fault("drop", route=route, run_id=run_id, times=times, processed=processed, next_run=next_run)
+            Fault(
+                "drop",
+                route=route,
+                run_id=run_id,
+                times=times,
+                processed=processed,
+                next_run=next_run,
+                next_object=next_object,
+            )
         )
 
     def slow_next(
@@ -141,6 +172,7 @@ class FaultInjection:
         times: int = 1,
         real_seconds: float = 0.0,
         next_run: bool = False,
+        next_object: ObjectKind | None = None,
     ) -> Fault:
         """Let ``seconds`` of virtual time (and ``real_seconds`` of real time) pass before answering."""
         if seconds < 0 or real_seconds < 0 or not math.isfinite(seconds) or not math.isfinite(real_seconds):
@@ -154,6 +186,7 @@ class FaultInjection:
                 seconds=seconds,
                 real_seconds=real_seconds,
                 next_run=next_run,
+                next_object=next_object,
             )
         )
 
@@ -165,14 +198,33 @@ class FaultInjection:
         run_id: str | None = None,
         times: int = 1,
         next_run: bool = False,
+        next_object: ObjectKind | None = None,
     ) -> Fault:
-        """Answer the next matching run responses with ``"status": status`` (e.g. a status no client knows)."""
-        return self.inject(Fault("garble", route=route, run_id=run_id, times=times, status=status, next_run=next_run))
+        """Answer the next matching object answers with ``"status": status`` (e.g. a status no client knows).
+
+        ``route`` is ``retrieve_run`` by default; ``retrieve_response`` or ``retrieve_batch`` garble the
+        other lifecycles' objects.
+        """
+        return self.inject(
+            Fault(
+                "garble",
+                route=route,
+                run_id=run_id,
+                times=times,
+                status=status,
+                next_run=next_run,
+                next_object=next_object,
+            )
+        )
 
     def cut_stream_next(
         self, *, events: int = 1, route: Route | None = "create_run", run_id: str | None = None, times: int = 1
     ) -> Fault:
-        """End the next matching SSE streams after ``events`` events, without ``done`` (the run goes on)."""
+        """End the next matching SSE streams after ``events`` events, without ``done`` (the run goes on).
+
+        ``route="create_response"`` or ``"retrieve_response"`` cut a background response's stream
+        (it goes on too: resume it with ``starting_after``).
+        """
         if events < 0:
             raise ValueError(f"cut_stream_next takes events >= 0, got {events}")
         return self.inject(Fault("cut", route=route, run_id=run_id, times=times, events=events))
@@ -191,11 +243,11 @@ class FaultInjection:
                 return fault
         return None
 
-    def _bind_next_run(self, run_id: str) -> None:
-        """A run was created: faults waiting for the next run now target it."""
+    def _bind_next(self, kind: ObjectKind, object_id: str) -> None:
+        """An object of ``kind`` was created: faults waiting for the next one now target it."""
         for fault in self._faults:
-            if fault.next_run and fault.run_id is None:
-                fault.run_id = run_id
+            if fault.next_object == kind and fault.run_id is None:
+                fault.run_id = object_id
 
 
 def status_fault(fault: Fault) -> FakeResponse:

@@ -361,7 +361,10 @@ class RunEngine:
         return self._run_json_as(run, run.status)
 
     def _run_response(self, run: _Run) -> FakeResponse:
-        response = json_response(self._run_json(run))
+        return self._hinted(json_response(self._run_json(run)))
+
+    def _hinted(self, response: FakeResponse) -> FakeResponse:
+        """``response`` (one run, background response or batch) with the ``openai-poll-after-ms`` poll hint."""
         if self.poll_after_ms is not None:
             response.headers["openai-poll-after-ms"] = str(self.poll_after_ms)
         return response

@@ -1,6 +1,7 @@
-"""The story of a counterexample: what each run really did on the server, the faults injected, the client's requests.
+"""The story of a counterexample: what each object really did on the server, the faults injected, the client's requests.
 
-Compact by design: one line per run (its statuses with virtual timestamps), one per fault,
+Compact by design: one line per run, background response or batch (its statuses with virtual
+timestamps), one per fault,
 and the requests with runs of alike requests folded into one line (``t+1s..t+9s retrieve_run
 run_000002 -> 200 in_progress x9``), the middle elided when there are many.
 """
@@ -15,10 +16,12 @@ from runfsm.testing.fake.clock import stamp
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from runfsm.testing.fake.background import Background
     from runfsm.testing.fake.clock import VirtualClock
     from runfsm.testing.fake.faults import Fault
     from runfsm.testing.fake.wire import RecordedRequest
     from runfsm.tracker import RunTracker
+    from runfsm.vocabulary import LifecycleState
 
 __all__ = ["tell"]
 
@@ -31,7 +34,8 @@ class Told(Protocol):
     trackers: dict[str, RunTracker]
     faults_seen: list[tuple[float, str, str | None, str]]
     returned_at: float | None
-    returned_statuses: dict[str, RunStatus]
+    returned_statuses: dict[str, LifecycleState]
+    background: Background
 
     def run_ids(self) -> list[str]: ...
     def round_sizes(self, run_id: str) -> Sequence[int]: ...
@@ -46,12 +50,22 @@ def tell(fake: Told) -> str:
     """The story of everything ``fake`` saw, timestamps relative to its clock's start."""
     start = fake.clock.start
     lines = [f"what happened (virtual time, t+0s = {start:.0f}):"]
-    for run_id in fake.run_ids():
-        lines.append(f"  run {run_id}: {_history(fake, run_id, start)}")
-        returned = fake.returned_statuses.get(run_id)
+    background = fake.background
+    told = [(f"run {run_id}", run_id, _history(fake, run_id, start)) for run_id in fake.run_ids()]
+    told += [
+        (
+            f"{obj.lifecycle.key} {object_id}",
+            object_id,
+            " > ".join(f"{s.wire} {stamp(at, start)}" for s, at in background.timeline(object_id)),
+        )
+        for object_id, obj in background.objects.items()
+    ]
+    for name, object_id, history in told:
+        lines.append(f"  {name}: {history}")
+        returned = fake.returned_statuses.get(object_id)
         if returned is not None and fake.returned_at is not None:
             lines.append(f"    (the client returned or stopped at {stamp(fake.returned_at, start)}: {returned.wire})")
-    if not fake.run_ids():
+    if not told:
         lines.append("  no run was created")
     if fake.faults_seen:
         lines.append("  faults injected:")

@@ -52,31 +52,17 @@ def engine_available(name: str) -> bool:
     return all(importlib.util.find_spec(module) is not None for module in _EXTRAS.get(name, ()))
 
 
-ENGINE_LIFECYCLES: dict[str, frozenset[str] | None] = {
-    "python": None,
-    "duckdb": frozenset({"run"}),
-    "spark": frozenset({"run"}),
-}
-"""The lifecycle presets (keys) each engine reads; None: every lifecycle."""
-
-
-def choose_engine(name: str, paths: Sequence[str], lifecycle: str = "run") -> str:
+def choose_engine(name: str, paths: Sequence[str]) -> str:
     """The engine ``--engine NAME`` means for these inputs (``auto``: duckdb for regular files when installed).
 
-    ``lifecycle`` is the preset's key the inputs hold: ``auto`` picks an engine that reads it.
-    Raises ``ValueError`` (with what to do) for an unknown engine, a missing extra, standard
-    input given to an engine other than ``python``, or a lifecycle the engine does not read.
+    Every engine reads every lifecycle. Raises ``ValueError`` (with what to do) for an unknown
+    engine, a missing extra, or standard input given to an engine other than ``python``.
     """
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
     streams = [p for p in paths if p == "-" or (os.path.exists(p) and not os.path.isfile(p) and not os.path.isdir(p))]
     if name == "auto":
-        reads = ENGINE_LIFECYCLES["duckdb"]
-        usable = reads is None or lifecycle in reads
-        return "duckdb" if usable and not streams and paths and engine_available("duckdb") else "python"
-    reads = ENGINE_LIFECYCLES.get(name)
-    if reads is not None and lifecycle not in reads:
-        raise ValueError(f"the {name} engine reads {', '.join(sorted(reads))} records only; use --engine python")
+        return "duckdb" if not streams and paths and engine_available("duckdb") else "python"
     if name != "python" and streams:
         raise ValueError(f"the {name} engine reads files, not standard input or pipes; use --engine python")
     if not engine_available(name):
@@ -87,7 +73,8 @@ def choose_engine(name: str, paths: Sequence[str], lifecycle: str = "run") -> st
 def summarize_with(engine: str, paths: Sequence[str], **options: Any) -> Summary:
     """:func:`runfsm.validation.summarize_paths` by the named engine (``python``, ``duckdb`` or ``spark``).
 
-    ``options`` are ``summarize_paths``'s, plus the engine's own: ``memory_limit``,
+    ``options`` are ``summarize_paths``'s (``lifecycle`` included: every engine reads every
+    lifecycle preset), plus the engine's own: ``memory_limit``,
     ``temp_directory``, ``threads`` (duckdb), ``master`` (spark). Options an engine does not
     have are refused with ``TypeError``.
     """

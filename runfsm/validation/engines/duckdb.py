@@ -32,24 +32,14 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from runfsm.invariants import RULES, NestedCheck
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
 from runfsm.validation.engines.judging import judge_groups, python_engine
 from runfsm.validation.engines.lingering import within_linger
-from runfsm.validation.engines.sql import (
-    CALL_CODES,
-    FIELD_NAMES,
-    SHAPE_OFFSET,
-    STATUS_CODES,
-    TERMINAL_CODES,
-    case_of,
-    clean_fields,
-    literal,
-)
+from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, case_of, literal, sql_for
 from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, loads_flat
 from runfsm.validation.formats.jsonl import parse_jsonl_line
-from runfsm.validation.records import detect_format, in_time_order, open_decompressed, read_items
-from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_CODE
+from runfsm.validation.records import detect_format, in_time_order, open_decompressed, read_items, resolve_lifecycle
+from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
 from runfsm.validation.summary import LineCounts
 
 if TYPE_CHECKING:
@@ -59,8 +49,10 @@ if TYPE_CHECKING:
     import duckdb as duckdb_
 
     from runfsm.exceptions import InputError
+    from runfsm.lifecycle import Lifecycle
     from runfsm.status import StatusAliases
     from runfsm.validation.engines.judging import ShapeKey
+    from runfsm.validation.engines.sql import LifecycleSQL
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
     from runfsm.validation.summary import Summary
@@ -91,11 +83,16 @@ def _sniff(name: str) -> str | None:
     return None
 
 
-_JSON_COLUMNS: Final = ("id", "status", "object", "event", "data", "run_id", "call", "statuses", *FIELD_NAMES)
+def _json_columns(sql: LifecycleSQL) -> tuple[str, ...]:
+    """The keys the classification reads: the record's shape, the lifecycle's payload key and its fields."""
+    payload = sql.lifecycle.parser.payload_key
+    kinds = ("id", "status", "object", "event", "data", "type", "run_id", "call", "statuses")
+    return tuple(dict.fromkeys((*kinds, *((payload,) if payload else ()), *sql.field_names)))
 
 
-def _columns(sort_by: str | None) -> str:
-    names = _JSON_COLUMNS if sort_by is None or sort_by in _JSON_COLUMNS else (*_JSON_COLUMNS, sort_by)
+def _columns(sort_by: str | None, sql: LifecycleSQL) -> str:
+    columns = _json_columns(sql)
+    names = columns if sort_by is None or sort_by in columns else (*columns, sort_by)
     return ", ".join(f"{literal(c)}: 'JSON'" for c in names)
 
 
@@ -105,32 +102,48 @@ def _unquoted(column: str) -> str:
     return f"(CASE WHEN contains({column}, '\\') THEN {column} ->> '$' ELSE {plain} END)"
 
 
-def _fields_object(get: Callable[[str], str]) -> str:
+def _fields_object(get: Callable[[str], str], names: tuple[str, ...]) -> str:
     """The fields the invariants read, as a JSON object (for a record whose fields may break one)."""
-    return "json_object(" + ", ".join(f"{literal(f)}, {get(f)}" for f in FIELD_NAMES) + ")::VARCHAR"
+    if not names:
+        return "'{}'"
+    return "json_object(" + ", ".join(f"{literal(f)}, {get(f)}" for f in names) + ")::VARCHAR"
 
 
-def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: bool, sort_by: str | None) -> str:
+def _classify_sql(  # noqa: PLR0917  (the query's parts, each named)
+    reader: str, file_index: int, mode: ValidationMode, check: bool, sort_by: str | None, sql: LifecycleSQL
+) -> str:
     """One row per non-blank line: position, run id and code of a plain record (NULL run id: residue).
 
     A plain record whose fields may break an invariant keeps those fields (as a JSON object) for
     the ledger to check; every other plain record keeps none. With ``sort_by``, a record is plain
     only when that field is a JSON number (top level, or in the run object of an event), kept as
     ``ts``; other values (ISO 8601 text...) are for the python reader to read.
+
+    Everything lifecycle-specific (status spellings, the ``object`` type, the payload key of its
+    stream events, the field checks) comes from ``sql``. Lines the python reader reads as
+    something else (a webhook payload, a stream event carrying its object under the payload key)
+    are residue.
     """
-    statuses = case_of("status", STATUS_CODES, quoted=True)
-    events = case_of("event", STATUS_CODES, quoted=True)
+    names = sql.field_names
+    statuses = case_of("status", sql.status_codes, quoted=True)
+    events = case_of("event", sql.status_codes, quoted=True)
     calls = case_of("call", CALL_CODES, quoted=True)
-    data_paths = "[" + ", ".join(literal("$." + f) for f in FIELD_NAMES) + "]"
+    data_fields = f"json_extract(data, [{', '.join(literal('$.' + f) for f in names)}])" if names else "NULL"
+    named = "" if sql.object_type is None else f" OR object = {literal(sql.object_type)}"
+    own_object = f"(object IS NULL{named})"
+    payload = sql.lifecycle.parser.payload_key
+    # an object with a 'type' and the payload key is an event to the python reader (unless it names its object)
+    not_event = "TRUE" if payload is None else f'("type" IS NULL OR "{payload}" IS NULL{named})'
+    in_data = "TRUE" if payload is None else f"json_type(data, {literal('$.' + payload)}) IS NULL"
 
     def top(name: str) -> str:
         return f'"{name}"'
 
     def inner(name: str) -> str:
-        return f"nullif(df[{FIELD_NAMES.index(name) + 1}], 'null')"
+        return f"nullif(df[{names.index(name) + 1}], 'null')"
 
-    run_clean = clean_fields("code", top) if check else "TRUE"
-    event_clean = clean_fields("code", inner) if check else "TRUE"
+    run_clean = sql.clean_fields("code", top) if check else "TRUE"
+    event_clean = sql.clean_fields("code", inner) if check else "TRUE"
     stream = "kind = 'e'" if mode == "auto" else "TRUE" if mode == "stream" else "FALSE"
     if sort_by is None:
         ts = "NULL::DOUBLE"
@@ -144,7 +157,7 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
     else:
         ts, timed = "NULL::DOUBLE", "FALSE"  # an odd field name: the python reader reads every record
     # a record whose fields may break an invariant keeps them, or goes to the python reader whole
-    kept = "rid <> ''" if _FIELDS_SUFFICE else "rid <> '' AND clean"
+    kept = "rid <> ''" if sql.fields_suffice else "rid <> '' AND clean"
     return f"""
     WITH raw AS (
         SELECT row_number() OVER () AS rn, * FROM {reader}
@@ -153,11 +166,12 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
             CASE
                 WHEN event IS NOT NULL THEN
                     CASE WHEN {events} IS NOT NULL AND starts_with(data, '{{')
-                        AND json_type(data, '$.id') = 'VARCHAR' THEN 'e' END
+                        AND json_type(data, '$.id') = 'VARCHAR' AND {in_data}
+                        AND (object IS NULL OR object <> '"event"') THEN 'e' END
                 WHEN starts_with(id, '"') AND id <> '""' AND {statuses} IS NOT NULL
-                    AND (object IS NULL OR object = '"thread.run"') THEN 'r'
+                    AND {own_object} AND {not_event} THEN 'r'
                 WHEN starts_with(run_id, '"') AND run_id <> '""' AND {calls} IS NOT NULL
-                    AND status IS NULL AND statuses IS NULL AND object IS NULL THEN 'c'
+                    AND status IS NULL AND statuses IS NULL AND object IS NULL AND "type" IS NULL THEN 'c'
             END AS kind
         FROM raw
     ), coded AS (
@@ -168,9 +182,8 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
                 WHEN 'c' THEN {_unquoted("run_id")}
                 WHEN 'e' THEN json_extract_string(data, '$.id')
             END AS rid,
-            CASE WHEN kind = 'e' THEN json_extract(data, {data_paths}) END AS df,
-            {ts} AS ts,
-            {", ".join(f'"{f}"' for f in FIELD_NAMES)}
+            CASE WHEN kind = 'e' THEN {data_fields} END AS df,
+            {ts} AS ts{"".join(f', "{f}"' for f in names)}
         FROM kinds
     ), checked AS (
         SELECT *, CASE kind WHEN 'r' THEN {run_clean} WHEN 'e' THEN {event_clean} ELSE TRUE END AS clean
@@ -181,7 +194,7 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
         code::UTINYINT AS code,
         {stream} AS stream,
         CASE WHEN NOT clean THEN
-            CASE kind WHEN 'r' THEN {_fields_object(top)} ELSE {_fields_object(inner)} END
+            CASE kind WHEN 'r' THEN {_fields_object(top, names)} ELSE {_fields_object(inner, names)} END
         END AS fields,
         ts
     FROM checked
@@ -191,9 +204,6 @@ def _classify_sql(reader: str, file_index: int, mode: ValidationMode, check: boo
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER: Final = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
 """A JSON number as DuckDB writes it; ``--sort-by`` reads it as seconds, as Python does."""
-
-_FIELDS_SUFFICE: Final = all(rule.extra is None or isinstance(rule.extra, NestedCheck) for rule in RULES.values())
-"""True when the fields named in :data:`FIELD_NAMES` are all an invariant reads (else such records are residue)."""
 
 
 @dataclass
@@ -221,9 +231,13 @@ class DuckDBEngine:
         threads: int | None = None,
         input_format: str = "auto",
         sort_by: str | None = None,
+        lifecycle: Lifecycle[Any] | None = None,
     ) -> None:
         import duckdb  # noqa: PLC0415  (the duckdb extra)
 
+        self.sql = sql_for(lifecycle)
+        """What the SQL needs of the lifecycle whose records the inputs hold (the Assistants run by default)."""
+        self.lifecycle = self.sql.lifecycle
         self.mode = mode
         self.sort_by = sort_by
         self.strict = strict
@@ -269,6 +283,7 @@ class DuckDBEngine:
             sort_by=self.sort_by,
             compact=False,
             on_counts=self.counts.append,
+            lifecycle=self.lifecycle,
         )
         self.items.extend((base + (_line_of(item) or 0), item) for item in items)
 
@@ -277,13 +292,14 @@ class DuckDBEngine:
         import duckdb  # noqa: PLC0415
 
         reader = (
-            f"read_json({literal(entry.name)}, columns={{{_columns(self.sort_by)}}}, format='newline_delimited', "
+            f"read_json({literal(entry.name)}, columns={{{_columns(self.sort_by, self.sql)}}}, "
+            "format='newline_delimited', "
             f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES + 1})"
         )
         con = self.con
         con.execute("BEGIN")
         try:
-            sql = _classify_sql(reader, entry.index, self.mode, self.check_fields, self.sort_by)
+            sql = _classify_sql(reader, entry.index, self.mode, self.check_fields, self.sort_by, self.sql)
             con.execute(f"INSERT INTO rows {sql}")
         except duckdb.Error:
             con.execute("ROLLBACK")
@@ -320,7 +336,7 @@ class DuckDBEngine:
             if scan is None:
                 con.execute("ROLLBACK")
                 return False
-            src = Source(entry.name, self.sort_by)
+            src = Source(entry.name, self.sort_by, lifecycle=self.lifecycle)
             for n, chunk in scan.texts:  # no error budget: every line is read (and each error reported)
                 found_items = list(parse_jsonl_line(chunk, src, n))
                 src.settle(found_items, 1)
@@ -351,7 +367,7 @@ class DuckDBEngine:
         base = entry.index << _FILE_SHIFT
         rid = f'trim(CAST("{id_column}" AS VARCHAR))'
         cell = "trim(CAST(status AS VARCHAR))"
-        code = case_of(cell, {**STATUS_CODES, **CALL_CODES})
+        code = case_of(cell, {**self.sql.status_codes, **CALL_CODES})
         stream = "TRUE" if self.mode == "stream" else "FALSE"
         unsettled = f"({code} IS NULL OR {rid} IS NULL OR {rid} = '')"
         con.execute(
@@ -362,9 +378,9 @@ class DuckDBEngine:
             f'SELECT file_row_number + 1, CAST(status AS VARCHAR), CAST("{id_column}" AS VARCHAR) '
             f"FROM {source} WHERE {unsettled} ORDER BY 1"
         ).fetchall()
-        src = Source(entry.name, None)
+        src = Source(entry.name, None, lifecycle=self.lifecycle)
         for row, status, run_id in rows:
-            found_items = list(cell_items(entry.name, row, run_id, status))
+            found_items = list(cell_items(entry.name, row, run_id, status, self.lifecycle))
             src.settle(found_items, 1)  # a Parquet input's rows are its lines
             self.items.extend((base + row, item) for item in found_items)
         plain = con.execute(f"SELECT count(*) FROM rows WHERE pos >> {_FILE_SHIFT} = {entry.index}").fetchone()
@@ -384,7 +400,7 @@ class DuckDBEngine:
             )
         else:
             mode = literal(self.mode)
-        terminals = ", ".join(str(c) for c in TERMINAL_CODES)
+        terminals = ", ".join(str(c) for c in self.sql.terminal_codes)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE runs AS
             SELECT rid, {mode} AS mode, string_agg(chr({SHAPE_OFFSET} + code), '' ORDER BY {order}) AS shape,
@@ -435,6 +451,7 @@ class DuckDBEngine:
                 previous = pos
                 if records > 1:
                     extras.append(pos * _SUB + records - 1)
+        is_terminal = self.sql.is_terminal
         if python_ids:
             spans_of_python_runs = (
                 f"SELECT rid, [first_end * {_SUB}, last * {_SUB}] FROM runs SEMI JOIN python_ids USING (rid)"
@@ -448,7 +465,7 @@ class DuckDBEngine:
                     continue
                 at = pos * _SUB + min(sub, _SUB - 1)
                 first, last = known.get(item.run_id) or [None, None]
-                if item.status is not None and IS_TERMINAL[item.status] and (first is None or at < first):
+                if item.status is not None and is_terminal[item.status] and (first is None or at < first):
                     first = at
                 last = at if last is None or at > last else last
                 known[item.run_id] = [first, last]
@@ -509,6 +526,7 @@ class DuckDBEngine:
     def _built(self, cursor: duckdb_.DuckDBPyConnection) -> Iterator[tuple[int, Item]]:
         """The Records of rows read by DuckDB, batch by batch."""
         inputs = self.inputs
+        by_ordinal = self.sql.by_ordinal
         while batch := cursor.fetchmany(10_000):
             for pos, rid, code, stream, fields, ts in batch:
                 source = inputs[pos >> _FILE_SHIFT].name
@@ -517,7 +535,7 @@ class DuckDBEngine:
                     call = CODE_CALL[code]
                     rec = Record(rid, None, call.value, source=source, line=line, mode=None, call=call, timestamp=ts)
                 else:
-                    status = BY_ORDINAL[code]
+                    status = by_ordinal[code]
                     mode: ObservedMode = "stream" if stream else "poll"
                     obj = None if fields is None else loads_flat(fields)  # exact integers beyond 64 bits
                     rec = Record(
@@ -610,8 +628,14 @@ def summarize_paths(
     temp_directory: str | None = None,
     threads: int | None = None,
     aliases: StatusAliases | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
 ) -> Summary:
-    """:func:`runfsm.validation.summarize_paths` with DuckDB reading and grouping: the same summary and verdicts."""
+    """:func:`runfsm.validation.summarize_paths` with DuckDB reading and grouping: the same summary and verdicts.
+
+    ``lifecycle`` is whose records the inputs hold, as for ``summarize_paths``: a Lifecycle, a
+    preset's key, or ``"auto"`` (detected from the records' ``object`` field); the run by default.
+    """
+    lc = resolve_lifecycle(lifecycle, paths)
     engine = DuckDBEngine(
         mode=mode,
         strict=strict,
@@ -622,17 +646,19 @@ def summarize_paths(
         threads=threads,
         input_format=input_format,
         sort_by=sort_by,
+        lifecycle=lc,
     )
     options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
     callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
         engine.read(paths)
         if not engine.group():
-            python = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "aliases": aliases}
+            python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger}
+            python |= {"aliases": aliases, "lifecycle": lc}
             return python_engine(expand_paths(paths), **options, **callbacks, **python)
         # unsorted, no late record comes past its run's window (checked): keep every run to the end
         kept = linger if sort_by is not None else None
-        summary = judge_groups(engine, linger=kept, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        summary = judge_groups(engine, lifecycle=lc, linger=kept, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
         summary.sources = engine.counts
         return summary
     finally:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.validation.formats.base import Record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from runfsm.lifecycle import Lifecycle
     from runfsm.validation.formats.base import Item
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "cell_items", "expand_paths"]
@@ -40,8 +41,12 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     return files
 
 
-def cell_items(source: str, row: int | None, run_id: str | None, cell: str | None) -> Iterator[Item]:
+def cell_items(
+    source: str, row: int | None, run_id: str | None, cell: str | None, lifecycle: Lifecycle[Any] | None = None
+) -> Iterator[Item]:
     """A ``run_id, status`` row an engine did not settle, read by the CSV reader's rules (Parquet, DataFrames).
+
+    ``lifecycle`` reads the status (the Assistants run's by default).
 
     An empty run id or status is an input error; a client call, a status, or an unknown status
     (a record the tracker reports) is a record located at ``source:row``.
@@ -61,7 +66,7 @@ def cell_items(source: str, row: int | None, run_id: str | None, cell: str | Non
         yield InputError("empty status: expected a status (wire value, name or ordinal)", source=source, line=row)
         return
     try:
-        status = status_of(text)
+        status = status_of(text, lifecycle)
     except NotARunStatus as err:
         yield InputError(str(err), source=source, line=row)
         return

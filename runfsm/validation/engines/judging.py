@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from runfsm.validation.engines.sql import decode_shape
 from runfsm.validation.ledger import Ledger, shape_verdict
-from runfsm.validation.shapes import Shape, judge_shape
+from runfsm.validation.shapes import Shape, judge_shape, tables_for
 from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from runfsm.exceptions import InputError
+    from runfsm.lifecycle import Lifecycle
     from runfsm.status import StatusAliases
     from runfsm.tracker import Mode
     from runfsm.validation.formats.base import Item
@@ -57,6 +58,7 @@ class Grouped(Protocol):
 def judge_groups(
     grouped: Grouped,
     *,
+    lifecycle: Lifecycle[Any],
     linger: int | None = None,
     mode: ValidationMode,
     strict: bool,
@@ -69,6 +71,7 @@ def judge_groups(
 ) -> Summary:
     """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does.
 
+    ``lifecycle`` is whose records the groups hold: its tables judge the shapes, its ledger the rest.
     ``linger`` is the python engine's, for an engine whose complex runs come each whole, in
     time order (``--sort-by``): each record is a slot, as in the python engine. None when the
     engine checked that no record comes past its run's window
@@ -77,13 +80,14 @@ def judge_groups(
     those of the shapes the judge cannot settle), reported or not.
     """
     summary = Summary(strict=strict)
+    tables = tables_for(lifecycle)
     worth_reporting = summary.is_worth_reporting
     judged: dict[ShapeKey, Shape] = {}
     unsettled: set[ShapeKey] = set()
     listed: set[ShapeKey] = set()
     for run_mode, text, runs in grouped.shapes():
         key = (run_mode, text)
-        shape = judge_shape(_mode(run_mode), bytearray(decode_shape(text)))
+        shape = judge_shape(_mode(run_mode), bytearray(decode_shape(text)), tables)
         if shape is None or shape.notes:
             unsettled.add(key)  # the ledger replays these runs: a tracker, or notes with their locations
             continue
@@ -108,7 +112,8 @@ def judge_groups(
     # comes past its run's window, so the python engine lets no run go before its last record
     # either: keep every run to the end. Else each run comes whole and each record is a slot
     tally = not every_verdict and on_replayed is None
-    ledger = Ledger(mode, strict, sys.maxsize if linger is None else linger, check_fields, tally=tally, aliases=aliases)
+    window = sys.maxsize if linger is None else linger
+    ledger = Ledger(mode, strict, window, check_fields, tally=tally, aliases=aliases, lifecycle=lifecycle)
     for verdict in ledger.consume(grouped.complex_items(unsettled), counted):
         if on_replayed is not None:
             on_replayed(verdict)

@@ -32,9 +32,10 @@ from runfsm.validation.engines.inputs import cell_items, expand_paths
 from runfsm.validation.engines.judging import judge_groups, python_engine
 from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.results import VERDICT_COLUMNS, verdict_row
-from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, STATUS_CODES, TERMINAL_CODES
+from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, sql_for
 from runfsm.validation.formats.base import Record
-from runfsm.validation.shapes import BY_ORDINAL, CODE_CALL, IS_TERMINAL, SUBMIT_CODE, call_code
+from runfsm.validation.records import resolve_lifecycle
+from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE, call_code
 from runfsm.validation.summary import LineCounts
 
 if TYPE_CHECKING:
@@ -43,8 +44,10 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from runfsm.exceptions import InputError
+    from runfsm.lifecycle import Lifecycle
     from runfsm.status import StatusAliases
     from runfsm.validation.engines.judging import ShapeKey
+    from runfsm.validation.engines.sql import LifecycleSQL
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
     from runfsm.validation.summary import Summary
@@ -97,10 +100,10 @@ class SparkValidation:
     """Rows that are no observation (no run id, no status), located."""
 
 
-def _code_map() -> Any:
+def _code_map(sql: LifecycleSQL) -> Any:
     from pyspark.sql import functions as F  # noqa: PLC0415
 
-    return F.create_map(*[F.lit(x) for pair in {**STATUS_CODES, **CALL_CODES}.items() for x in pair])
+    return F.create_map(*[F.lit(x) for pair in {**sql.status_codes, **CALL_CODES}.items() for x in pair])
 
 
 _SHAPE_SQL: Final = (
@@ -111,10 +114,14 @@ _SHAPE_SQL: Final = (
 class _Groups:
     """The :class:`~runfsm.validation.engines.judging.Grouped` of Spark DataFrames."""
 
-    def __init__(self, spark: SparkSession, rows: DataFrame, items: list[tuple[int, Item]], mode: str) -> None:
+    def __init__(
+        self, spark: SparkSession, rows: DataFrame, items: list[tuple[int, Item]], mode: str, sql: LifecycleSQL
+    ) -> None:
         from pyspark.sql import functions as F  # noqa: PLC0415
 
         self.spark = spark
+        self.sql = sql
+        """The lifecycle whose records the rows hold, as SQL needs it."""
         self.rows = rows.cache()
         """Plain records: rid, code, ord (sortable), stream, src, line."""
         self.items = items
@@ -124,7 +131,7 @@ class _Groups:
             if mode == "auto"
             else F.lit(mode)
         )
-        terminals = ", ".join(str(c) for c in TERMINAL_CODES)
+        terminals = ", ".join(str(c) for c in sql.terminal_codes)
         self.runs = (
             self.rows.groupBy("rid")
             .agg(
@@ -165,7 +172,7 @@ class _Groups:
         unsettled = self.runs.join(self._keys(keys), ["mode", "shape"], "left_semi").select("rid")
         wanted = unsettled.unionByName(self.complex)
         rows = self.rows.join(F.broadcast(wanted), "rid", "left_semi").orderBy("ord").toLocalIterator()
-        built = ((r["ord"], _record(r)) for r in rows)
+        built = ((r["ord"], _record(r, self.sql.by_ordinal)) for r in rows)
         import heapq  # noqa: PLC0415
 
         self.items.sort(key=lambda pair: pair[0])
@@ -183,11 +190,12 @@ class _Groups:
         late = spans.select("first_end", "last").collect()
         python_spans: dict[str, list[Any]] = {}
         extras = [at for at, item in self.items if type(item) is Record and at % _SUB]  # not first on their line
+        is_terminal = self.sql.is_terminal
         for at, item in self.items:
             if type(item) is not Record:
                 continue
             span = python_spans.setdefault(item.run_id, [None, at])
-            if item.status is not None and IS_TERMINAL[item.status]:
+            if item.status is not None and is_terminal[item.status]:
                 span[0] = at if span[0] is None else min(span[0], at)
             span[1] = max(span[1], at)
         if python_spans:
@@ -207,13 +215,13 @@ class _Groups:
         return within_linger(firsts, lasts, extras, lines, linger, shift=_FILE_SHIFT, sub=_SUB)
 
 
-def _record(row: Any) -> Record:
-    """The Record of a plain row."""
+def _record(row: Any, by_ordinal: tuple[Any, ...]) -> Record:
+    """The Record of a plain row (``by_ordinal``: the lifecycle's states by code)."""
     code, source, line = row["code"], row["src"], row["line"]
     if code >= SUBMIT_CODE:
         call = CODE_CALL[code]
         return Record(row["rid"], None, call.value, source=source, line=line, mode=None, call=call)
-    status = BY_ORDINAL[code]
+    status = by_ordinal[code]
     return Record(row["rid"], status, status.wire, source=source, line=line, mode="stream" if row["stream"] else "poll")
 
 
@@ -232,6 +240,7 @@ def _judge(
 ) -> Summary:
     return judge_groups(
         groups,
+        lifecycle=groups.sql.lifecycle,
         linger=linger,
         mode=mode,
         strict=strict,
@@ -258,6 +267,7 @@ def validate_dataframe(
     mode: ValidationMode = "poll",
     strict: bool = False,
     aliases: StatusAliases | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
 ) -> SparkValidation:
     """Judge every run of a DataFrame of observations; verdicts as a DataFrame, and the summary.
 
@@ -268,9 +278,13 @@ def validate_dataframe(
     or ``stream`` (every change is in the data); ``auto`` is ``poll`` here, as for CSV logs.
     Rows without a run id or with an unknown status are judged as the python engine judges such
     CSV rows: an input error, or an unknown status of its run (unless ``aliases`` names it).
+    ``lifecycle`` is whose observations they are: a Lifecycle or a preset's key (``run``,
+    ``response``, ``batch``); the Assistants run by default. Its statuses, client calls and
+    terminal states are read and judged.
     """
     from pyspark.sql import functions as F  # noqa: PLC0415
 
+    sql = sql_for(resolve_lifecycle(lifecycle))
     spark = df.sparkSession
     missing = [c for c in (run_id, status, order, source, line) if c is not None and c not in df.columns]
     if missing:
@@ -282,7 +296,7 @@ def validate_dataframe(
         F.monotonically_increasing_id().alias("seq"),
         (F.col(source).cast("string") if source is not None else F.lit("<dataframe>")).alias("src"),
         (F.col(line).cast("int") if line is not None else F.lit(None).cast("int")).alias("line"),
-    ).withColumn("code", _code_map()[F.col("cell")])
+    ).withColumn("code", _code_map(sql)[F.col("cell")])
     # one sortable order per row: rank by (key, seq) within the run
     from pyspark.sql import Window  # noqa: PLC0415
 
@@ -293,8 +307,8 @@ def validate_dataframe(
     items: list[tuple[int, Item]] = []
     odd = ordered.where("NOT (code IS NOT NULL AND rid IS NOT NULL AND rid <> '')").orderBy("rid", "ord")
     for r in odd.toLocalIterator():
-        items.extend((r["ord"], item) for item in cell_items(r["src"], r["line"], r["rid"], r["cell"]))
-    groups = _Groups(spark, plain, items, "stream" if mode == "stream" else "poll")
+        items.extend((r["ord"], item) for item in cell_items(r["src"], r["line"], r["rid"], r["cell"], sql.lifecycle))
+    groups = _Groups(spark, plain, items, "stream" if mode == "stream" else "poll", sql)
     reported: list[Verdict] = []
     errors: list[InputError] = []
     replayed: list[Verdict] = []
@@ -320,11 +334,12 @@ def _verdict_frame(groups: _Groups, summary: Summary, replayed: list[Verdict], *
 
     from runfsm.validation.engines.sql import decode_shape  # noqa: PLC0415
     from runfsm.validation.ledger import shape_verdict  # noqa: PLC0415
-    from runfsm.validation.shapes import judge_shape  # noqa: PLC0415
+    from runfsm.validation.shapes import judge_shape, tables_for  # noqa: PLC0415
 
     judged = []
+    tables = tables_for(groups.sql.lifecycle)
     for run_mode, text, _runs in groups.shapes():
-        shape = judge_shape("stream" if run_mode == "stream" else "poll", bytearray(decode_shape(text)))
+        shape = judge_shape("stream" if run_mode == "stream" else "poll", bytearray(decode_shape(text)), tables)
         if shape is None or shape.notes:
             continue
         row = verdict_row(shape_verdict(None, shape, [], strict=strict), summary)
@@ -343,12 +358,12 @@ def _verdict_frame(groups: _Groups, summary: Summary, replayed: list[Verdict], *
 # ----------------------------------------------------------------------------- files
 
 
-def _read_file(task: tuple[int, str, str | None, str, bool]) -> Iterator[tuple[Any, ...]]:
+def _read_file(task: tuple[int, str, str | None, str, bool, Lifecycle[Any]]) -> Iterator[tuple[Any, ...]]:
     """Executor side: one file read by the python engine's reader, as rows (plain or for the driver)."""
-    from runfsm.invariants import check_fields  # noqa: PLC0415
     from runfsm.validation.records import read_items  # noqa: PLC0415
 
-    index, name, sort_by, input_format, fields_on = task
+    index, name, sort_by, input_format, fields_on, lifecycle = task
+    check_fields = lifecycle.check_fields
     previous, sub = -1, 0
     counts: list[LineCounts] = []
     items = read_items(
@@ -357,6 +372,7 @@ def _read_file(task: tuple[int, str, str | None, str, bool]) -> Iterator[tuple[A
         sort_by=sort_by,
         compact=False,
         on_counts=counts.append,
+        lifecycle=lifecycle,
     )
     for item in items:
         line = item.line if item.line is not None else 0  # type: ignore[union-attr]
@@ -382,14 +398,14 @@ def _read_file(task: tuple[int, str, str | None, str, bool]) -> Iterator[tuple[A
         yield ("n", None, None, (index + 1 << _FILE_SHIFT) * _SUB - 1, name, None, False, payload, None)
 
 
-def _item_of(row: Any) -> Item:
-    """Driver side: the Record or InputError an executor described."""
+def _item_of(row: Any, by_ordinal: tuple[Any, ...]) -> Item:
+    """Driver side: the Record or InputError an executor described (``by_ordinal``: the lifecycle's states)."""
     from runfsm.exceptions import InputError  # noqa: PLC0415
 
     if row[0] == "e":
         return InputError(row[7], source=row[4], line=row[5])
     payload = json.loads(row[7])
-    status = None if row[2] is None else BY_ORDINAL[row[2]]
+    status = None if row[2] is None else by_ordinal[row[2]]
     return Record(row[1], status, payload["raw"], source=row[4], line=row[5], mode=row[8], fields=payload["fields"])
 
 
@@ -407,13 +423,18 @@ def summarize_paths(
     check_fields: bool = True,
     master: str = "local[*]",
     aliases: StatusAliases | None = None,
+    lifecycle: Lifecycle[Any] | str | None = None,
 ) -> Summary:
-    """:func:`runfsm.validation.summarize_paths` with Spark reading (one task per file) and grouping."""
+    """:func:`runfsm.validation.summarize_paths` with Spark reading (one task per file) and grouping.
+
+    ``lifecycle`` is whose records the files hold, as for ``summarize_paths`` (``"auto"``: detected).
+    """
     if sort_by is not None:
         raise ValueError("--sort-by is not available with the spark engine: use the duckdb or the python engine")
+    sql = sql_for(resolve_lifecycle(lifecycle, paths))
     spark = spark_session(master)
     files = expand_paths(paths)
-    tasks = [(k, name, sort_by, input_format, check_fields) for k, name in enumerate(files)]
+    tasks = [(k, name, sort_by, input_format, check_fields, sql.lifecycle) for k, name in enumerate(files)]
     schema = (
         "kind STRING, rid STRING, code INT, ord LONG, src STRING, line INT, stream BOOLEAN, payload STRING, m STRING"
     )
@@ -427,13 +448,13 @@ def summarize_paths(
         if r["kind"] == "n":
             sources.append(LineCounts(**json.loads(r["payload"])))
         else:
-            items.append((r["ord"], _item_of(r)))
-    groups = _Groups(spark, plain, items, mode)
+            items.append((r["ord"], _item_of(r, sql.by_ordinal)))
+    groups = _Groups(spark, plain, items, mode, sql)
     options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
     callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
         if not groups.late_records_in_reach(linger, [c.lines for c in sources]):
-            python = {"input_format": input_format, "linger": linger, "aliases": aliases}
+            python = {"input_format": input_format, "linger": linger, "aliases": aliases, "lifecycle": sql.lifecycle}
             return python_engine(files, **options, **callbacks, **python)
         # no record comes past its run's window (checked): keep every run to the end
         summary = _judge(groups, linger=None, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]

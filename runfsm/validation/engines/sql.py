@@ -1,73 +1,124 @@
-"""SQL derived from the declaration: status spellings as codes, and the field invariants' clean case.
+"""SQL derived from a lifecycle's declaration: status spellings as codes, and the field invariants' clean case.
 
 Engines that read logs with a query engine (DuckDB, Spark) need, per record, the code of its
 status (see :mod:`runfsm.validation.shapes`) and whether its fields certainly break no invariant.
-Both are derived here from the same sources the Python reader and the ledger use
-(:func:`~runfsm.validation.formats.base.status_of`, :data:`runfsm.invariants.RULES`), never
-written by hand: a status spelling is in :data:`STATUS_CODES` only if ``status_of`` reads it as
-that status, and the clean-case predicate of each rule is generated from the rule's fields.
+Both are derived, per lifecycle, by :func:`sql_for` from the same sources the Python reader and
+the ledger use (:func:`~runfsm.validation.formats.base.status_of` with the lifecycle, and the
+lifecycle's :attr:`~runfsm.lifecycle.Lifecycle.field_checks`), never written by hand: a status
+spelling is in :attr:`LifecycleSQL.status_codes` only if ``status_of`` reads it as that status,
+and the clean-case predicate of each rule is generated from the rule's fields.
 
-The predicate is *conservative*: true only when :func:`~runfsm.invariants.check_fields` certainly
-finds nothing. A record it does not clear is read again by the Python reader, which gives the
-exact warnings; so the engines agree with the ledger whatever the predicate misses.
+The predicate is *conservative*: true only when the lifecycle's field checks certainly find
+nothing. A record it does not clear is read again by the Python reader, which gives the exact
+warnings; so the engines agree with the ledger whatever the predicate misses.
+
+>>> from runfsm.lifecycles import BATCH_LIFECYCLE
+>>> batch = sql_for(BATCH_LIFECYCLE)
+>>> batch.status_codes["finalizing"], batch.terminal_codes, batch.object_type
+(4, (2, 5, 6, 8), '"batch"')
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from runfsm.invariants import RULES, NestedCheck
-from runfsm.status import RunStatus
+from runfsm.fields import NestedCheck
+from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.validation.formats.base import CALLS, status_of
-from runfsm.validation.shapes import CANCEL_CODE, IS_TERMINAL, SUBMIT_CODE
+from runfsm.validation.shapes import CANCEL_CODE, SUBMIT_CODE, tables_for
 from runfsm.vocabulary import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+    from runfsm.fields import FieldRule
+    from runfsm.lifecycle import Lifecycle
+
 __all__ = [
     "CALL_CODES",
-    "FIELD_NAMES",
     "SHAPE_OFFSET",
-    "STATUS_CODES",
-    "TERMINAL_CODES",
+    "LifecycleSQL",
     "case_of",
-    "clean_fields",
     "decode_shape",
     "literal",
+    "sql_for",
 ]
 
 SHAPE_OFFSET: Final = 48
 """A shape travels through SQL as text: code ``c`` is the character ``chr(SHAPE_OFFSET + c)``."""
 
+CALL_CODES: Final[dict[str, int]] = {
+    name: SUBMIT_CODE if trigger is Trigger.SUBMIT_TOOL_OUTPUTS else CANCEL_CODE for name, trigger in CALLS.items()
+}
+"""Client calls as written in logs, with their shape code: read in every lifecycle's logs, as the
+python reader reads them (the judge notes a call no edge of the lifecycle needs)."""
 
-def _spellings() -> dict[str, int]:
+
+class LifecycleSQL:
+    """What an engine's SQL needs of one lifecycle, derived from its declaration (see :func:`sql_for`)."""
+
+    def __init__(self, lifecycle: Lifecycle[Any]) -> None:
+        self.lifecycle = lifecycle
+        tables = tables_for(lifecycle)
+        self.by_ordinal: tuple[Any, ...] = tables.by_ordinal
+        """The states indexed by code."""
+        self.is_terminal: tuple[bool, ...] = tables.is_terminal
+        """Whether the state of each code is terminal."""
+        self.status_codes: dict[str, int] = _spellings(lifecycle)
+        """Status strings the engines read themselves, with their code: each one ``status_of`` reads so."""
+        self.terminal_codes: tuple[int, ...] = tuple(code for code, end in enumerate(tables.is_terminal) if end)
+        self.object_type: str | None = None if lifecycle.object_type is None else json.dumps(lifecycle.object_type)
+        """The lifecycle's ``object`` field as JSON text (``'"thread.run"'``), as a JSON reader gives it."""
+        self.rules: dict[int, FieldRule] = {int(s): r for s, r in lifecycle.field_checks.rules.items()}
+        self.field_names: tuple[str, ...] = _fields_of_rules(self.rules.values())
+        """The object fields some invariant reads (the columns an engine must read for the checks)."""
+        self.fields_suffice = all(r.extra is None or isinstance(r.extra, NestedCheck) for r in self.rules.values())
+        """True when :attr:`field_names` are all an invariant reads (else a record that may break one is
+        for the python reader, whole)."""
+
+    def __repr__(self) -> str:
+        return f"<LifecycleSQL {self.lifecycle.key}>"
+
+    def clean_fields(self, code: str, get: Callable[[str], str]) -> str:
+        """SQL true when a record of status ``code`` certainly breaks no field invariant.
+
+        ``get(name)`` is the SQL of field ``name`` as minified JSON text (as DuckDB's JSON reader and
+        ``json_extract`` give it), NULL when absent or null (as ``fields.get(name) is None`` in Python).
+        Statuses without a rule and client calls (codes 16, 17) have nothing to check.
+        """
+        whens = " ".join(f"WHEN {ordinal} THEN {_rule_clean(rule, get)}" for ordinal, rule in self.rules.items())
+        return f"(CASE {code} {whens} ELSE TRUE END)" if whens else "TRUE"
+
+
+_BY_LIFECYCLE: dict[int, LifecycleSQL] = {}
+
+
+def sql_for(lifecycle: Lifecycle[Any] | None = None) -> LifecycleSQL:
+    """The :class:`LifecycleSQL` of ``lifecycle`` (the Assistants run by default), built once and shared."""
+    lc = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+    found = _BY_LIFECYCLE.get(id(lc))
+    if found is None or found.lifecycle is not lc:
+        found = _BY_LIFECYCLE[id(lc)] = LifecycleSQL(lc)
+    return found
+
+
+def _spellings(lifecycle: Lifecycle[Any]) -> dict[str, int]:
     # wire values first, then event names: a CASE tries its WHENs in order, and logs mostly hold these
-    members = list(RunStatus)
+    members = list(lifecycle.states)
     candidates = [m.wire for m in members if m.wire is not None] + [m.event for m in members if m.event is not None]
+    candidates += list(lifecycle.webhooks)
     for member in members:
         candidates += [member.name, member.name.upper(), member.name.lower(), str(int(member))]
     codes: dict[str, int] = {}
     for text in candidates:
         try:
-            status = status_of(text)
+            status = status_of(text, lifecycle)
         except ValueError:  # NotARunStatus
             continue
         if status is not None:
             codes[text] = int(status)
     return codes
-
-
-STATUS_CODES: Final[dict[str, int]] = _spellings()
-"""Status strings the engines read themselves, with their ordinal: each one ``status_of`` reads so."""
-
-CALL_CODES: Final[dict[str, int]] = {
-    name: SUBMIT_CODE if trigger is Trigger.SUBMIT_TOOL_OUTPUTS else CANCEL_CODE for name, trigger in CALLS.items()
-}
-"""Client calls as written in logs, with their shape code."""
-
-TERMINAL_CODES: Final[tuple[int, ...]] = tuple(code for code, terminal in enumerate(IS_TERMINAL) if terminal)
 
 
 def literal(text: str) -> str:
@@ -91,19 +142,15 @@ def decode_shape(text: str) -> bytes:
     return bytes(ord(c) - SHAPE_OFFSET for c in text)
 
 
-def _fields_of_rules() -> tuple[str, ...]:
+def _fields_of_rules(rules: Iterable[FieldRule]) -> tuple[str, ...]:
     names: list[str] = []
-    for rule in RULES.values():
+    for rule in rules:
         names += [*rule.must_set, *rule.must_be_null]
         if rule.window is not None:
             names += rule.window[:2]
         if isinstance(rule.extra, NestedCheck):
             names.append(rule.extra.field)
     return tuple(dict.fromkeys(names))
-
-
-FIELD_NAMES: Final[tuple[str, ...]] = _fields_of_rules()
-"""The run-object fields some invariant reads (the columns an engine must read for the checks)."""
 
 
 def _is_int(value: str) -> str:
@@ -128,8 +175,7 @@ def _nested(check: NestedCheck, get: Callable[[str], str]) -> str:
     return f"({base} AND {inner} IN ({allowed}))"
 
 
-def _rule_clean(status: RunStatus, get: Callable[[str], str]) -> str:
-    rule = RULES[status]
+def _rule_clean(rule: FieldRule, get: Callable[[str], str]) -> str:
     terms = [f"{get(f)} IS NOT NULL" for f in rule.must_set]
     terms += [f"{get(f)} IS NULL" for f in rule.must_be_null]
     if rule.window is not None:
@@ -143,14 +189,3 @@ def _rule_clean(status: RunStatus, get: Callable[[str], str]) -> str:
     if rule.extra is not None:
         terms.append(_nested(rule.extra, get) if isinstance(rule.extra, NestedCheck) else "FALSE")
     return "coalesce(" + (" AND ".join(terms) or "TRUE") + ", FALSE)"
-
-
-def clean_fields(code: str, get: Callable[[str], str], statuses: Iterable[RunStatus] = RunStatus) -> str:
-    """SQL true when a record of status ``code`` certainly breaks no field invariant.
-
-    ``get(name)`` is the SQL of field ``name`` as minified JSON text (as DuckDB's JSON reader and
-    ``json_extract`` give it), NULL when absent or null (as ``fields.get(name) is None`` in Python).
-    Client calls (codes 16, 17) have no fields.
-    """
-    whens = " ".join(f"WHEN {int(s)} THEN {_rule_clean(s, get)}" for s in statuses)
-    return f"(CASE {code} {whens} ELSE TRUE END)"
