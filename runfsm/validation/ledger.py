@@ -30,6 +30,7 @@ the summary needs of it. That is what makes ``runfsm validate`` fast on large lo
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
@@ -145,6 +146,9 @@ _UNJUDGED: Final = object()
 
 _NO_LINE: Final = -1
 """How an unknown line (``None``) is stored in a run's lines."""
+
+_NO_RUN: Final = sys.maxsize
+"""The oldest end slot when no ended run lingers."""
 
 
 class _Run:
@@ -295,6 +299,8 @@ class Ledger:
         :meth:`consume` counts the items it reads (a :class:`RecordCount`)."""
         self.ended_at: dict[str, int] = {}
         """The end slot of each lingering run (in :attr:`closed`)."""
+        self.oldest_end = _NO_RUN
+        """The end slot of the oldest lingering run (``_NO_RUN`` when none lingers)."""
         self.released: list[Verdict] = []
         """Verdicts of runs let go of, not yet handed out by :meth:`consume`."""
         self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
@@ -530,7 +536,10 @@ class Ledger:
         else:
             run.shape = shape
             closed[run_id] = run  # its codes and locations: a late repeat only extends them
-        self._release(now)
+        if self.oldest_end == _NO_RUN:
+            self.oldest_end = now
+        elif self.oldest_end < now - self.linger:
+            self._release(now)
 
     # -- the slow path: a real tracker
 
@@ -618,7 +627,10 @@ class Ledger:
             self.closed[run.run_id] = _Closed(self._verdict(run), len(run.tracker.history))
         else:
             self.closed[run.run_id] = run  # its codes: a late repeat only extends them
-        self._release(now)
+        if self.oldest_end == _NO_RUN:
+            self.oldest_end = now
+        elif self.oldest_end < now - self.linger:
+            self._release(now)
 
     # -- lingering: how long an ended run waits for late records
 
@@ -642,12 +654,15 @@ class Ledger:
         limit = now - self.linger
         while closed:
             run_id = next(iter(closed))
-            if ended_at[run_id] >= limit:
+            end = ended_at[run_id]
+            if end >= limit:
+                self.oldest_end = end
                 return
             del ended_at[run_id]
             verdict = self._let_go(run_id, closed.pop(run_id))
             if verdict is not None:
                 self.released.append(verdict)
+        self.oldest_end = _NO_RUN
 
     def _let_go(self, run_id: str, entry: _Run | _Closed | Shape) -> Verdict | None:
         """The verdict of a run leaving the ledger; None when it was only counted in the tally."""
@@ -734,3 +749,4 @@ class Ledger:
         self.closed.clear()
         self.open.clear()
         self.ended_at.clear()
+        self.oldest_end = _NO_RUN

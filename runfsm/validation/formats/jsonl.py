@@ -307,8 +307,10 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                     status = fast.get(text)
                     if status is not None and obj.get("object", object_type) == object_type:
                         window = windows[status]
-                        if window is not None and (rounded(obj.get(window[0])) or rounded(obj.get(window[1]))):
-                            obj = _exact(chunk) or obj  # orjson rounded an integer an invariant subtracts
+                        if window is not None:
+                            since, until = obj.get(window[0]), obj.get(window[1])
+                            if (type(since) is float or type(until) is float) and (rounded(since) or rounded(until)):
+                                obj = _exact(chunk) or obj  # orjson rounded an integer an invariant subtracts
                         if owner or owns(run_id, partition):
                             taken += 1
                             if compact:
