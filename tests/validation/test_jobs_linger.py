@@ -121,7 +121,7 @@ def test_a_late_record_past_the_window_starts_a_new_history_in_every_worker(tmp_
 def test_the_command_with_jobs_prints_what_one_process_prints_past_the_default_linger(tmp_path: Path) -> None:
     """``runfsm validate --jobs 2``: a late record past the default window starts a new history, as with ``--jobs 1``.
 
-    Run ``a`` ends; 100,001 lines of runs of the other worker follow; then a late ``in_progress``
+    Run ``a`` ends; ``DEFAULT_LINGER + 1`` lines of runs of the other worker follow; then a late ``in_progress``
     of ``a``, and a late ``in_progress`` of ``c`` (whose end is only 3 lines before: judged with it).
     """
     others = [f"b{i}" for i in range(300_000) if owns(f"b{i}", (0, 2))][: DEFAULT_LINGER + 1]
