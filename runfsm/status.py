@@ -7,7 +7,7 @@ lifecycle (``lifecycle=RESPONSE_LIFECYCLE``) they use that lifecycle's parser.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from runfsm.exceptions import NotARunStatus, UnknownStatus
 from runfsm.parsing import Snapshot, StatusParser
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RUN_PARSER",
+    "TOOL_CALLS_FIELD",
     "RunSnapshot",
     "RunStatus",
     "parse_status",
@@ -159,6 +160,10 @@ def _get(value: Any, name: str) -> Any:
     return getattr(value, name, None)
 
 
+TOOL_CALLS_FIELD: Final = "required_action"
+"""The field of a paused run object that names the tool calls it waits for (read by :func:`tool_call_ids`)."""
+
+
 def tool_call_ids(fields: Any) -> frozenset[str] | None:
     """The ids of the tool calls a ``requires_action`` run object asks for; None when it names none.
 
@@ -171,7 +176,7 @@ def tool_call_ids(fields: Any) -> frozenset[str] | None:
     >>> tool_call_ids({"status": "requires_action"}) is None
     True
     """
-    action = _get(fields, "required_action")
+    action = _get(fields, TOOL_CALLS_FIELD)
     submit = _get(action, "submit_tool_outputs") if action is not None else None
     calls = _get(submit, "tool_calls") if submit is not None else None
     if not calls or isinstance(calls, (str, bytes)):
@@ -184,10 +189,21 @@ StatusAliases = Mapping[str, Any]
 """Misspelled status constants some clients wrote, mapped to the status meant (see :func:`status_aliases`)."""
 
 
-def alias_key(text: str) -> str:
-    """How an alias is looked up: lower case, stripped, without a ``thread.run.`` event prefix."""
+def alias_key(text: str, lifecycle: Lifecycle[Any] | None = None) -> str:
+    """How an alias is looked up: lower case, stripped, without the lifecycle's event prefix.
+
+    The prefix is one of the lifecycle's status event and webhook names' (``thread.run.`` for
+    the run, the default; ``response.``; ``batch.``), so ``thread.run.canceled``,
+    ``response.canceled`` and ``batch.canceled`` are each looked up as ``canceled`` by their
+    own lifecycle.
+
+    >>> from runfsm.lifecycles import BATCH_LIFECYCLE
+    >>> alias_key(" Thread.Run.Canceled "), alias_key("batch.canceled", BATCH_LIFECYCLE)
+    ('canceled', 'canceled')
+    """
     key = text.strip().lower()
-    return key.removeprefix("thread.run.")
+    parser = RUN_PARSER if lifecycle is None else lifecycle.parser
+    return parser.strip_event_prefix(key)
 
 
 def status_aliases(
@@ -195,7 +211,8 @@ def status_aliases(
 ) -> dict[str, Any]:
     """Aliases for statuses some clients misspelled: ``{"canceled": "cancelled"}`` or ``["canceled=cancelled"]``.
 
-    An alias applies where a status is unknown (a wire value or a ``thread.run.*`` event name);
+    An alias applies where a status is unknown: a wire value, or a status event or webhook
+    name of the lifecycle (``thread.run.*``, ``response.*``, ``batch.*``: see :func:`alias_key`);
     it never renames a status runfsm knows. ``lifecycle``: whose statuses (the run's by
     default). Raises ``ValueError`` for a malformed pair, an
     alias that is already a status, or a target that is not one.
@@ -208,7 +225,7 @@ def status_aliases(
     known = RUN_PARSER.known if lifecycle is None else lifecycle.parser.known
     out: dict[str, Any] = {}
     for alias, target in items:
-        key = alias_key(str(alias))
+        key = alias_key(str(alias), lifecycle)
         if not key:
             raise ValueError(f"status alias {alias!r}: the alias is empty")
         try:
@@ -233,11 +250,28 @@ def _split_alias(text: str) -> tuple[str, str]:
     return alias, target.strip()
 
 
-def aliased_snapshot(value: object, status: _S) -> Snapshot[_S]:
-    """The snapshot of ``value`` (whose status was unknown) read with ``status`` in its place."""
-    if isinstance(value, Mapping):
-        data = value.get("data") if "event" in value and "status" not in value else value
-        if isinstance(data, Mapping):
-            run_id = data.get("id")
-            return Snapshot(status, run_id if isinstance(run_id, str) else None, data)
-    return Snapshot(status)
+def aliased_snapshot(value: object, status: _S, lifecycle: Lifecycle[Any] | None = None) -> Snapshot[_S]:
+    """The snapshot of ``value`` (whose status was unknown) read with ``status`` in its place.
+
+    ``value`` as the lifecycle's parser reads it: an object; an SSE log's ``{"event": ..., "data":
+    {...}}``; a Responses stream event ``{"type": ..., "response": {...}}``; a webhook payload
+    ``{"type": ..., "data": {"id": ...}}`` (thin: the id, no fields to check).
+    """
+    if not isinstance(value, Mapping):
+        return Snapshot(status)
+    payload_key = (RUN_PARSER if lifecycle is None else lifecycle.parser).payload_key
+    data: object = value
+    thin = False
+    if "event" in value and "status" not in value:
+        data = value.get("data")
+        if payload_key is not None and isinstance(data, Mapping) and payload_key in data:
+            data = data[payload_key]
+    elif "type" in value and "status" not in value:
+        if payload_key is not None and payload_key in value:
+            data = value[payload_key]
+        elif "data" in value:
+            data, thin = value["data"], True
+    if not isinstance(data, Mapping):
+        return Snapshot(status)
+    run_id = data.get("id")
+    return Snapshot(status, run_id if isinstance(run_id, str) else None, None if thin else data)

@@ -94,6 +94,8 @@ class Tables:
         self.initial = lifecycle.initial
         self.is_terminal: tuple[bool, ...] = tuple(s in lifecycle.terminal for s in self.by_ordinal)
         self.is_paused: tuple[bool, ...] = tuple(s.is_paused for s in self.by_ordinal)
+        self.client_calls: frozenset[Trigger] = frozenset(lifecycle.client_calls)
+        """The client calls some edge needs (computed from the edges: once, here)."""
         self.edge_table: tuple[tuple[Edge[Any] | None, ...], ...] = tuple(
             tuple(lifecycle.edge(a, b) for b in self.by_ordinal) for a in self.by_ordinal
         )
@@ -215,7 +217,7 @@ def judge_shape(mode: Mode, codes: bytearray, tables: Tables = RUN_TABLES) -> Sh
             call = CODE_CALL[code]
             if is_terminal[state]:
                 notes.append((index, f"{call.value} recorded after the run ended ({state})"))
-            elif call not in tables.lifecycle.client_calls:
+            elif call not in tables.client_calls:
                 title = tables.lifecycle.title
                 notes.append((index, f"{call.value} recorded, but no edge of the {title} lifecycle needs it"))
             elif code == SUBMIT_CODE and not state.is_paused:

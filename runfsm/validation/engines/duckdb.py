@@ -29,18 +29,21 @@ from __future__ import annotations
 import heapq
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from runfsm.status import TOOL_CALLS_FIELD, tool_call_ids
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
-from runfsm.validation.engines.judging import judge_groups, python_engine
+from runfsm.validation.engines.judging import in_run_order, judge_groups, python_engine
 from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, case_of, literal, sql_for
-from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, loads_flat
+from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, json_parser, loads_flat
 from runfsm.validation.formats.jsonl import parse_jsonl_line
-from runfsm.validation.records import detect_format, in_time_order, open_decompressed, read_items, resolve_lifecycle
+from runfsm.validation.records import detect_format, open_decompressed, read_items, resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
 from runfsm.validation.summary import LineCounts
+from runfsm.verdict import Location
 
 if TYPE_CHECKING:
     import os
@@ -83,16 +86,22 @@ def _sniff(name: str) -> str | None:
     return None
 
 
-def _json_columns(sql: LifecycleSQL) -> tuple[str, ...]:
-    """The keys the classification reads: the record's shape, the lifecycle's payload key and its fields."""
+def _kinds(sql: LifecycleSQL) -> tuple[str, ...]:
+    """The keys that tell what a line is (a run object, a stream event, a client call...) for this lifecycle."""
     payload = sql.lifecycle.parser.payload_key
     kinds = ("id", "status", "object", "event", "data", "type", "run_id", "call", "statuses")
-    return tuple(dict.fromkeys((*kinds, *((payload,) if payload else ()), *sql.field_names)))
+    return tuple(dict.fromkeys((*kinds, *((payload,) if payload else ()))))
 
 
-def _columns(sort_by: str | None, sql: LifecycleSQL) -> str:
-    columns = _json_columns(sql)
-    names = columns if sort_by is None or sort_by in columns else (*columns, sort_by)
+def _kept_fields(sql: LifecycleSQL, check: bool) -> tuple[str, ...]:
+    """The fields a record keeps for the ledger: those the invariants read (when checked), and the tool calls."""
+    return tuple(dict.fromkeys((*(sql.field_names if check else ()), TOOL_CALLS_FIELD)))
+
+
+def _columns(sort_by: str | None, sql: LifecycleSQL, check: bool = True) -> str:
+    """The keys DuckDB's reader reads (each as JSON text): the kinds, the kept fields, the sort field."""
+    names = tuple(dict.fromkeys((*_kinds(sql), *_kept_fields(sql, check))))
+    names = names if sort_by is None or sort_by in names else (*names, sort_by)
     return ", ".join(f"{literal(c)}: 'JSON'" for c in names)
 
 
@@ -103,19 +112,18 @@ def _unquoted(column: str) -> str:
 
 
 def _fields_object(get: Callable[[str], str], names: tuple[str, ...]) -> str:
-    """The fields the invariants read, as a JSON object (for a record whose fields may break one)."""
+    """The kept fields, as a JSON object (for a record whose fields may break one, or that names tool calls)."""
     if not names:
         return "'{}'"
     return "json_object(" + ", ".join(f"{literal(f)}, {get(f)}" for f in names) + ")::VARCHAR"
 
 
-def _classify_sql(  # noqa: PLR0917  (the query's parts, each named)
-    reader: str, file_index: int, mode: ValidationMode, check: bool, sort_by: str | None, sql: LifecycleSQL
-) -> str:
-    """One row per non-blank line: position, run id and code of a plain record (NULL run id: residue).
+def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | None, sql: LifecycleSQL) -> str:
+    """One row per non-blank line, in input order: run id and code of a plain record (NULL run id: residue).
 
-    A plain record whose fields may break an invariant keeps those fields (as a JSON object) for
-    the ledger to check; every other plain record keeps none. With ``sort_by``, a record is plain
+    A plain record whose fields may break an invariant (``unclean``) keeps those fields (as a JSON
+    object) for the ledger to check, as does a paused record naming tool calls (the ledger tells a
+    stale view of an answered round by them); every other plain record keeps none. With ``sort_by``, a record is plain
     only when that field is a JSON number (top level, or in the run object of an event), kept as
     ``ts``; other values (ISO 8601 text...) are for the python reader to read.
 
@@ -124,10 +132,11 @@ def _classify_sql(  # noqa: PLR0917  (the query's parts, each named)
     something else (a webhook payload, a stream event carrying its object under the payload key)
     are residue.
     """
-    names = sql.field_names
+    names = _kept_fields(sql, check)
     statuses = case_of("status", sql.status_codes, quoted=True)
     events = case_of("event", sql.status_codes, quoted=True)
     calls = case_of("call", CALL_CODES, quoted=True)
+    paused = ", ".join(str(code) for code, pause in enumerate(sql.is_paused) if pause) or "NULL"
     data_fields = f"json_extract(data, [{', '.join(literal('$.' + f) for f in names)}])" if names else "NULL"
     named = "" if sql.object_type is None else f" OR object = {literal(sql.object_type)}"
     own_object = f"(object IS NULL{named})"
@@ -141,6 +150,8 @@ def _classify_sql(  # noqa: PLR0917  (the query's parts, each named)
 
     def inner(name: str) -> str:
         return f"nullif(df[{names.index(name) + 1}], 'null')"
+
+    calls_named = f"(CASE kind WHEN 'r' THEN {top(TOOL_CALLS_FIELD)} ELSE {inner(TOOL_CALLS_FIELD)} END) IS NOT NULL"
 
     run_clean = sql.clean_fields("code", top) if check else "TRUE"
     event_clean = sql.clean_fields("code", inner) if check else "TRUE"
@@ -160,23 +171,27 @@ def _classify_sql(  # noqa: PLR0917  (the query's parts, each named)
     kept = "rid <> ''" if sql.fields_suffice else "rid <> '' AND clean"
     return f"""
     WITH raw AS (
-        SELECT row_number() OVER () AS rn, * FROM {reader}
+        SELECT *,  -- each spelling looked up once, and only where it can be what the line is
+            CASE WHEN event IS NOT NULL THEN {events} END AS ecode,
+            CASE WHEN event IS NULL THEN {statuses} END AS scode,
+            CASE WHEN event IS NULL AND status IS NULL THEN {calls} END AS ccode
+        FROM {reader}
     ), kinds AS (
         SELECT *,
             CASE
                 WHEN event IS NOT NULL THEN
-                    CASE WHEN {events} IS NOT NULL AND starts_with(data, '{{')
+                    CASE WHEN ecode IS NOT NULL AND starts_with(data, '{{')
                         AND json_type(data, '$.id') = 'VARCHAR' AND {in_data}
                         AND (object IS NULL OR object <> '"event"') THEN 'e' END
-                WHEN starts_with(id, '"') AND id <> '""' AND {statuses} IS NOT NULL
+                WHEN starts_with(id, '"') AND id <> '""' AND scode IS NOT NULL
                     AND {own_object} AND {not_event} THEN 'r'
-                WHEN starts_with(run_id, '"') AND run_id <> '""' AND {calls} IS NOT NULL
-                    AND status IS NULL AND statuses IS NULL AND object IS NULL AND "type" IS NULL THEN 'c'
+                WHEN starts_with(run_id, '"') AND run_id <> '""' AND ccode IS NOT NULL
+                    AND statuses IS NULL AND object IS NULL AND "type" IS NULL THEN 'c'
             END AS kind
         FROM raw
     ), coded AS (
-        SELECT rn, kind,
-            CASE kind WHEN 'r' THEN {statuses} WHEN 'c' THEN {calls} WHEN 'e' THEN {events} END AS code,
+        SELECT kind,
+            CASE kind WHEN 'r' THEN scode WHEN 'c' THEN ccode WHEN 'e' THEN ecode END AS code,
             CASE kind
                 WHEN 'r' THEN {_unquoted("id")}
                 WHEN 'c' THEN {_unquoted("run_id")}
@@ -189,14 +204,14 @@ def _classify_sql(  # noqa: PLR0917  (the query's parts, each named)
         SELECT *, CASE kind WHEN 'r' THEN {run_clean} WHEN 'e' THEN {event_clean} ELSE TRUE END AS clean
         FROM coded
     )
-    SELECT ({file_index}::BIGINT << {_FILE_SHIFT}) + rn AS pos,
-        CASE WHEN {kept} AND {timed} THEN rid END AS rid,
+    SELECT CASE WHEN {kept} AND {timed} THEN rid END AS rid,
         code::UTINYINT AS code,
         {stream} AS stream,
-        CASE WHEN NOT clean THEN
+        CASE WHEN NOT clean OR (code IN ({paused}) AND {calls_named}) THEN
             CASE kind WHEN 'r' THEN {_fields_object(top, names)} ELSE {_fields_object(inner, names)} END
         END AS fields,
-        ts
+        ts,
+        NOT clean AS unclean
     FROM checked
     """
 
@@ -248,15 +263,21 @@ class DuckDBEngine:
         self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self.con.execute(f"SET temp_directory = {literal(temp_directory or tempfile.gettempdir())}")
         self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = false")  # a library's queries draw nothing on the terminal
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         self.con.execute(
-            "CREATE TEMP TABLE rows (pos BIGINT, rid VARCHAR, code UTINYINT, stream BOOLEAN, fields VARCHAR, ts DOUBLE)"
+            "CREATE TEMP TABLE rows (pos BIGINT, rid VARCHAR, code UTINYINT, stream BOOLEAN, fields VARCHAR, "
+            "ts DOUBLE, unclean BOOLEAN)"
         )
         self.inputs: list[_Input] = []
         self.items: list[tuple[int, Item]] = []
         """Items the python reader gave (residue lines, inputs DuckDB does not read), by position."""
         self.counts: list[LineCounts] = []
+        self.histories: dict[ShapeKey, list[list[int]]] = {}
+        """The histories (flagged codes) of the simple runs, by their shape."""
+        self.complex_histories: list[list[int]] = []
+        """The histories of runs with fields to check (the ledger judges them)."""
         """Where each input's lines went (the python engine's counts), in input order."""
 
     # -- reading
@@ -292,58 +313,63 @@ class DuckDBEngine:
         import duckdb  # noqa: PLC0415
 
         reader = (
-            f"read_json({literal(entry.name)}, columns={{{_columns(self.sort_by, self.sql)}}}, "
+            f"read_json({literal(entry.name)}, columns={{{_columns(self.sort_by, self.sql, self.check_fields)}}}, "
             "format='newline_delimited', "
             f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES + 1})"
         )
         con = self.con
-        con.execute("BEGIN")
-        try:
-            sql = _classify_sql(reader, entry.index, self.mode, self.check_fields, self.sort_by, self.sql)
-            con.execute(f"INSERT INTO rows {sql}")
-        except duckdb.Error:
-            con.execute("ROLLBACK")
-            return False  # not UTF-8, an object too large...: the python reader reports it
-        here = f"pos >> {_FILE_SHIFT} = {entry.index}"
+        sql = _classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
+        with ThreadPoolExecutor(1) as pool:
+            counted = pool.submit(_count_lines, entry.name)  # meanwhile (numpy and reads let the GIL go)
+            try:
+                # in parallel, in input order (preserve_insertion_order): a committed row's rowid is its
+                # place among DuckDB's rows (outside a transaction: uncommitted rows have other rowids)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {sql}")
+            except duckdb.Error:
+                return False  # not UTF-8, an object too large...: the python reader reports it
+            try:
+                return self._take_stage(entry, *counted.result())
+            finally:
+                con.execute("DROP TABLE IF EXISTS stage")
+                con.execute("DROP TABLE IF EXISTS stage_lines")
+
+    def _take_stage(self, entry: _Input, total: int, returns: int) -> bool:
+        """Number the staged rows by their lines (``total`` of them), read the residue with the python parser."""
+        con = self.con
         base = entry.index << _FILE_SHIFT
-        found = con.execute(f"SELECT count(*) FROM rows WHERE {here}").fetchone()
+        found = con.execute("SELECT count(*) FROM stage").fetchone()
         rows = found[0] if found is not None else 0
-        total, returns = _count_lines(entry.name)
         if returns:  # a carriage return may end a line for the python reader, never for DuckDB's
-            con.execute("ROLLBACK")
             return False
         counts = LineCounts(entry.name, lines=rows)
+        line = "rowid + 1"
+        staged = "stage"
         if rows != total:
             # blank lines, which DuckDB's rows skip: number the rows by their lines
             scan = _scan_lines(entry.name, None)
             if scan is None or len(scan.blanks) + rows != scan.lines:
-                con.execute("ROLLBACK")  # DuckDB's rows are not the lines: the python reader reads it
-                return False
+                return False  # DuckDB's rows are not the lines: the python reader reads it
             blank = set(scan.blanks)
             counts.lines, counts.skipped = scan.lines, len(blank)
             lines = [n for n in range(1, scan.lines + 1) if n not in blank]
-            con.execute(
-                f"UPDATE rows SET pos = {base} + m.line FROM (SELECT unnest($1::BIGINT[]) AS line, "
-                f"generate_subscripts($1::BIGINT[], 1) AS rn) AS m WHERE rows.pos = {base} + m.rn",
-                [lines],
-            )
-        residue = {
-            n for (n,) in con.execute(f"SELECT pos & {_ROW_MASK} FROM rows WHERE {here} AND rid IS NULL").fetchall()
-        }
+            con.execute("CREATE TEMP TABLE stage_lines AS SELECT unnest($1::BIGINT[]) AS line", [lines])
+            line, staged = "line", "stage POSITIONAL JOIN stage_lines"
+        residue = {n for (n,) in con.execute(f"SELECT {line} FROM {staged} WHERE rid IS NULL").fetchall()}
         counts.in_records = rows - len(residue)  # a plain row is a record
+        items: list[tuple[int, Item]] = []
         if residue:
             scan = _scan_lines(entry.name, residue)
             if scan is None:
-                con.execute("ROLLBACK")
                 return False
             src = Source(entry.name, self.sort_by, lifecycle=self.lifecycle)
             for n, chunk in scan.texts:  # no error budget: every line is read (and each error reported)
                 found_items = list(parse_jsonl_line(chunk, src, n))
                 src.settle(found_items, 1)
-                self.items.extend((base + n, item) for item in found_items)
+                items.extend((base + n, item) for item in found_items)
             counts.merge(src.counts)
-            con.execute(f"DELETE FROM rows WHERE {here} AND rid IS NULL")
-        con.execute("COMMIT")
+        kept = f"SELECT {base} + {line}, rid, code, stream, fields, ts, unclean FROM {staged} WHERE rid IS NOT NULL"
+        con.execute(f"INSERT INTO rows {kept}")
+        self.items.extend(items)
         self.counts.append(counts)
         return True
 
@@ -371,7 +397,8 @@ class DuckDBEngine:
         stream = "TRUE" if self.mode == "stream" else "FALSE"
         unsettled = f"({code} IS NULL OR {rid} IS NULL OR {rid} = '')"
         con.execute(
-            f"INSERT INTO rows SELECT {base} + file_row_number + 1, {rid}, {code}::UTINYINT, {stream}, NULL, NULL "
+            f"INSERT INTO rows SELECT {base} + file_row_number + 1, {rid}, {code}::UTINYINT, {stream}, "
+            "NULL, NULL, FALSE "
             f"FROM {source} WHERE NOT {unsettled}"
         )
         rows = con.execute(
@@ -391,41 +418,41 @@ class DuckDBEngine:
     # -- grouping
 
     def group(self) -> bool:
-        """Group rows per run; False when a late record comes too late to be sure of its history."""
+        """Group rows per run; False when a late record comes too late to be sure of its history.
+
+        One aggregation: each run's *history*, its codes in order, each with :data:`_STREAM` when
+        the record is a stream event (``--mode auto``: the run's mode is its first status's) and
+        :data:`_FIELDS` when it carries fields to check (the run is for the ledger).
+        """
         con = self.con
-        order = "pos" if self.sort_by is None else "(ts, pos)"
-        if self.mode == "auto":
-            mode = (
-                f"CASE WHEN arg_min(stream, {order}) FILTER (WHERE code < {SUBMIT_CODE}) THEN 'stream' ELSE 'poll' END"
-            )
-        else:
-            mode = literal(self.mode)
+        order = self._order
+        stream = f" + {_STREAM} * stream::UTINYINT" if self.mode == "auto" else ""
         terminals = ", ".join(str(c) for c in self.sql.terminal_codes)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE runs AS
-            SELECT rid, {mode} AS mode, string_agg(chr({SHAPE_OFFSET} + code), '' ORDER BY {order}) AS shape,
-                min(pos) FILTER (WHERE code IN ({terminals})) AS first_end, max(pos) AS last,
-                bool_or(fields IS NOT NULL) AS with_fields
+            SELECT rid, list(code{stream} + {_FIELDS} * unclean::UTINYINT ORDER BY {order}) AS history,
+                min(pos) FILTER (WHERE code IN ({terminals})) AS first_end, max(pos) AS last
             FROM rows GROUP BY rid"""
         )
         python_ids = sorted({item.run_id for _, item in self.items if type(item) is Record})
         con.execute("CREATE OR REPLACE TEMP TABLE python_ids AS SELECT unnest($1::VARCHAR[]) AS rid", [python_ids])
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE complex AS SELECT rid FROM runs WHERE with_fields "
-            "UNION SELECT rid FROM python_ids"
-        )
         if self.sort_by is not None:
             # each run's records come together, in the field's order, and each is a slot: the
             # judge's ledger counts them for the complex runs as the python engine does (see
             # judge_groups); a simple run is judged whole, so none may have a record past its window
             past = con.execute(
                 f"""SELECT 1 FROM (SELECT rid, code, row_number() OVER (PARTITION BY rid ORDER BY ts, pos) AS k
-                    FROM rows ANTI JOIN complex USING (rid))
+                    FROM rows)
                 GROUP BY rid HAVING count(*) - min(k) FILTER (WHERE code IN ({terminals})) > {int(self.linger)}
                 LIMIT 1"""
             ).fetchone()
             return past is None
         return self._late_records_in_reach(python_ids)
+
+    @property
+    def _order(self) -> str:
+        """The order of a run's records: input order, or by ``--sort-by`` (then input order)."""
+        return "pos" if self.sort_by is None else "ts, pos"
 
     def _late_records_in_reach(self, python_ids: list[str]) -> bool:
         """True unless some record comes more than ``linger`` slots after its run's first terminal record.
@@ -436,6 +463,15 @@ class DuckDBEngine:
         import numpy  # noqa: PLC0415  (the duckdb extra)
 
         con = self.con
+        if not self.items:
+            # every record is a line of its own: the slots between a run's end and its last record
+            # are the lines in between (positions of one input are its lines)
+            across = f"last >> {_FILE_SHIFT} <> first_end >> {_FILE_SHIFT}"
+            found = con.execute(
+                f"SELECT max(last - first_end), count(*) FILTER (WHERE {across}) FROM runs WHERE last > first_end"
+            ).fetchone()
+            if found is not None and found[1] == 0 and (found[0] is None or found[0] <= self.linger):
+                return True
         # positions in 1/_SUB of a line: a compact run or a runs.list page is several records on one line
         late = con.execute(
             f"SELECT first_end * {_SUB} AS first, last * {_SUB} AS last FROM runs "
@@ -478,50 +514,126 @@ class DuckDBEngine:
 
     def shapes(self) -> Iterable[tuple[str, str, int]]:
         """(mode, shape, runs) of the simple runs (see :class:`~runfsm.validation.engines.judging.Grouped`)."""
-        return self.con.execute(
-            "SELECT mode, shape, count(*) FROM runs ANTI JOIN complex USING (rid) GROUP BY ALL"
-        ).fetchall()
+        con = self.con
+        distinct = "SELECT history, count(*) FROM runs ANTI JOIN complex_ids USING (rid) GROUP BY ALL"
+        con.execute("CREATE OR REPLACE TEMP TABLE complex_ids AS SELECT rid FROM python_ids")
+        found = con.execute(distinct).fetchall()
+        if self._note_stale_views([h for h, _ in found if _paused_after_submit(h, self.sql.is_paused)]):
+            found = con.execute(distinct).fetchall()
+        counted: dict[ShapeKey, int] = {}
+        self.histories = {}
+        self.complex_histories = []
+        for history, runs in found:
+            if any(code & _FIELDS for code in history):
+                self.complex_histories.append(history)  # fields to check: the ledger judges these runs
+                continue
+            key = self._key(history)
+            self.histories.setdefault(key, []).append(history)
+            counted[key] = counted.get(key, 0) + runs
+        return [(*key, runs) for key, runs in counted.items()]
 
-    def _keys(self, keys: set[ShapeKey]) -> None:
-        modes = [k[0] for k in keys]
-        shapes = [k[1] for k in keys]
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE keys AS SELECT unnest($1::VARCHAR[]) AS mode, unnest($2::VARCHAR[]) AS shape",
-            [modes, shapes],
+    def _note_stale_views(self, histories: list[list[int]]) -> bool:
+        """Make complex the runs of these histories that may hold a stale view of an answered round.
+
+        Only the ledger tells one (a paused record after a submit asking for the tool calls that
+        submit answered): a run is the ledger's when a paused record after a submit names the
+        same tool calls as one before it. True if some run was.
+        """
+        if not histories:
+            return False
+        con = self.con
+        con.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest($1::UTINYINT[][]) AS history", [histories])
+        cursor = con.execute(
+            f"""SELECT rid, code, fields FROM rows SEMI JOIN (SELECT rid FROM runs SEMI JOIN wanted USING (history))
+            USING (rid) WHERE code = {SUBMIT_CODE} OR fields IS NOT NULL ORDER BY rid, {self._order}"""
         )
+        _name, loads = json_parser()
+        paused = self.sql.is_paused
+        stale: list[str] = []
+        run: str | None = None
+        before: set[frozenset[str]] = set()
+        answered: set[frozenset[str]] = set()
+        while batch := cursor.fetchmany(10_000):
+            for rid, code, fields in batch:
+                if rid != run:
+                    run, before, answered = rid, set(), set()
+                if code == SUBMIT_CODE:
+                    answered |= before
+                elif code < SUBMIT_CODE and paused[code] and (ids := tool_call_ids(loads(fields))) is not None:
+                    if ids in answered and (not stale or stale[-1] != rid):
+                        stale.append(rid)
+                    before.add(ids)
+        con.execute("INSERT INTO complex_ids SELECT unnest($1::VARCHAR[])", [stale])
+        return bool(stale)
+
+    def _key(self, history: list[int]) -> ShapeKey:
+        """The (mode, shape) of a history: the mode of its first status, its codes without flags."""
+        if self.mode != "auto":
+            mode = self.mode
+        else:
+            first = next((code for code in history if code & _CODE < SUBMIT_CODE), 0)
+            mode = "stream" if first & _STREAM else "poll"
+        return mode, "".join(chr(SHAPE_OFFSET + (code & _CODE)) for code in history)
+
+    def _histories(self, keys: set[ShapeKey]) -> None:
+        """The table of the histories of these shapes (and of the complex runs)."""
+        wanted = [h for key in keys for h in self.histories.get(key, ())]
+        self.con.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest($1::UTINYINT[][]) AS history", [wanted])
 
     def runs_with(self, keys: set[ShapeKey]) -> Iterable[tuple[str, str, str]]:
         """(run id, mode, shape) of the simple runs of these shapes."""
-        self._keys(keys)
+        self._histories(keys)
         cursor = self.con.execute(
-            "SELECT rid, mode, shape FROM runs SEMI JOIN keys USING (mode, shape) ANTI JOIN complex USING (rid)"
+            "SELECT rid, history FROM runs SEMI JOIN wanted USING (history) ANTI JOIN complex_ids USING (rid)"
+        )
+        key = self._key
+        while batch := cursor.fetchmany(10_000):
+            for rid, history in batch:
+                yield (rid, *key(history))
+
+    def located_runs(self, keys: set[ShapeKey]) -> Iterator[tuple[str, History, list[int]]]:
+        """(run id, history, positions of its records) of the simple runs of these shapes."""
+        self._histories(keys)
+        cursor = self.con.execute(
+            f"""SELECT rid, any_value(simple.history), list(pos ORDER BY {self._order}) FROM rows JOIN (
+                SELECT rid, history FROM runs SEMI JOIN wanted USING (history) ANTI JOIN complex_ids USING (rid)
+            ) AS simple USING (rid) GROUP BY rid"""
         )
         while batch := cursor.fetchmany(10_000):
-            yield from batch
+            for rid, history, positions in batch:
+                yield rid, tuple(history), positions
+
+    def records_of(self, history: History) -> list[Item]:
+        """A history's records, the ``k``-th at ``Location("", k)``: what a template verdict is judged from."""
+        records: list[Item] = []
+        for line, flagged in enumerate(history, 1):
+            code = flagged & _CODE
+            if code >= SUBMIT_CODE:
+                call = CODE_CALL[code]
+                records.append(Record("", None, call.value, source="", line=line, mode=None, call=call))
+            else:
+                status = self.sql.by_ordinal[code]
+                mode: ObservedMode = "stream" if flagged & _STREAM else "poll"
+                records.append(Record("", status, status.wire, source="", line=line, mode=mode))
+        return records
+
+    def location(self, position: int) -> Location:
+        """Where the record at ``position`` is: FILE:LINE."""
+        return Location(self.inputs[position >> _FILE_SHIFT].name, position & _ROW_MASK)
 
     def complex_items(self, keys: set[ShapeKey]) -> Iterator[Item]:
         """The records of the complex runs and of the runs of these shapes, and the input errors, in order."""
-        self._keys(keys)
+        self._histories(keys)
+        self.con.execute("INSERT INTO wanted SELECT unnest($1::UTINYINT[][])", [self.complex_histories])
         cursor = self.con.execute(
             """SELECT pos, rid, code, stream, fields, ts FROM rows SEMI JOIN (
-                SELECT rid FROM complex UNION SELECT rid FROM runs SEMI JOIN keys USING (mode, shape)
+                SELECT rid FROM complex_ids UNION SELECT rid FROM runs SEMI JOIN wanted USING (history)
             ) USING (rid) ORDER BY pos"""
         )
         self.items.sort(key=lambda pair: pair[0])  # stable: a line's records keep their order
         merged = (item for _, item in heapq.merge(self._built(cursor), self.items, key=lambda pair: pair[0]))
-        if self.sort_by is None:
-            yield from merged
-            return
-        # as the python engine: each run's records together, ordered by the field (then input order)
-        groups: dict[str, list[Record]] = {}
-        for item in merged:
-            if type(item) is Record:
-                groups.setdefault(item.run_id, []).append(item)
-            else:
-                yield item
-        for group in groups.values():
-            group[:] = in_time_order(group)
-            yield from group
+        # with --sort-by, as the python engine: each run's records together, ordered by the field
+        yield from merged if self.sort_by is None else in_run_order(merged)
 
     def _built(self, cursor: duckdb_.DuckDBPyConnection) -> Iterator[tuple[int, Item]]:
         """The Records of rows read by DuckDB, batch by batch."""
@@ -549,11 +661,32 @@ class DuckDBEngine:
 
 
 _ROW_MASK: Final = (1 << _FILE_SHIFT) - 1
+_STREAM: Final = 32
+"""A history's flag on a stream event's code (the codes are below 32)."""
+_FIELDS: Final = 64
+"""A history's flag on the code of a record with fields to check."""
+_CODE: Final = _STREAM - 1
+
+
+def _paused_after_submit(history: list[int], is_paused: tuple[bool, ...]) -> bool:
+    """True when a paused status comes after a submit (a stale view of the answered round may be there)."""
+    submitted = False
+    for flagged in history:
+        code = flagged & _CODE
+        if code == SUBMIT_CODE:
+            submitted = True
+        elif submitted and code < SUBMIT_CODE and is_paused[code]:
+            return True
+    return False
+
+
+History = tuple[int, ...]
+"""A run's codes in order, with the flags :data:`_STREAM` and :data:`_FIELDS` (see :meth:`DuckDBEngine.group`)."""
 _SUB: Final = 1 << 12
 
 
 def _count_lines(name: str) -> tuple[int, int]:
-    """Lines in the input as Python's reader numbers them (a last line without newline counts), and its CRs."""
+    """Lines in the input as Python's reader numbers them (a last line without newline counts); nonzero with a CR."""
     if name.endswith((".gz", ".zst")):
         with open_decompressed(name) as stream:
             count, returns, last = 0, 0, b"\n"
@@ -571,10 +704,10 @@ def _count_lines(name: str) -> tuple[int, int]:
     final = 10
     with open(name, "rb", buffering=0) as f:
         while size := f.readinto(buffer):
-            data = view[:size]
-            count += int(numpy.count_nonzero(data == 10))
-            returns += int(numpy.count_nonzero(data == 13))
-            final = int(data[-1])
+            count += int(numpy.count_nonzero(view[:size] == 10))
+            if buffer.find(b"\r", 0, size) >= 0:  # memchr: a carriage return is found, never counted
+                returns += 1
+            final = buffer[size - 1]
     return count + (final != 10), returns
 
 

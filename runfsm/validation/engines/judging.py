@@ -13,16 +13,19 @@ python engine's own. So every verdict is decided by the same code whatever the e
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from runfsm.validation.engines.sql import decode_shape
+from runfsm.validation.formats.base import Record
 from runfsm.validation.ledger import Ledger, shape_verdict
+from runfsm.validation.records import in_time_order
 from runfsm.validation.shapes import Shape, judge_shape, tables_for
 from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Hashable, Iterable, Iterator
 
     from runfsm.exceptions import InputError
     from runfsm.lifecycle import Lifecycle
@@ -30,9 +33,9 @@ if TYPE_CHECKING:
     from runfsm.tracker import Mode
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
-    from runfsm.verdict import Verdict
+    from runfsm.verdict import Location, Verdict
 
-__all__ = ["Grouped", "ShapeKey", "judge_groups", "python_engine"]
+__all__ = ["Grouped", "Located", "ShapeKey", "in_run_order", "judge_groups", "python_engine"]
 
 ShapeKey = tuple[str, str]
 """A run's mode (``"poll"`` or ``"stream"``) and its shape as text (see
@@ -52,6 +55,28 @@ class Grouped(Protocol):
 
     def complex_items(self, keys: set[ShapeKey]) -> Iterable[Item]:
         """Records of the complex runs and of the runs of shapes ``keys``, and input errors, in input order."""
+        ...
+
+
+@runtime_checkable
+class Located(Protocol):
+    """What an engine may give besides: the runs of some shapes with their records' positions.
+
+    The judge then replays one run per *history* (an engine's key for a run's records as the
+    ledger sees them, but for run ids and locations) and gives every run of it that verdict,
+    relocated, instead of replaying each run.
+    """
+
+    def located_runs(self, keys: set[ShapeKey]) -> Iterable[tuple[str, Hashable, list[int]]]:
+        """(run id, history, position of each of its records) of the simple runs of shapes ``keys``."""
+        ...
+
+    def records_of(self, history: Any) -> Iterable[Item]:
+        """The records of a history, the ``k``-th at line ``k`` (of any source): what the ledger judges."""
+        ...
+
+    def location(self, position: int) -> Location:
+        """Where the record at ``position`` is."""
         ...
 
 
@@ -108,6 +133,24 @@ def judge_groups(
         if on_error is not None:
             on_error(error)
 
+    if isinstance(grouped, Located) and unsettled:
+        # the runs of shapes the judge cannot settle, judged by the ledger once per history: the
+        # verdict of a run with that history is the same but for its id and its records' locations
+        templates: dict[Hashable, Verdict] = {}
+        for run_id, history, positions in grouped.located_runs(unsettled):
+            template = templates.get(history)
+            if template is None:
+                alone = Ledger(mode, strict, sys.maxsize, check_fields, aliases=aliases, lifecycle=lifecycle)
+                (template,) = alone.consume(grouped.records_of(history))  # its only run: one verdict
+                templates[history] = template
+            verdict = _relocated(template, run_id, positions, grouped.location)
+            if on_replayed is not None:
+                on_replayed(verdict)
+            summary.add(verdict)
+            if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
+                on_verdict(verdict)
+        unsettled = set()
+
     # linger=None: the complex runs come in input order, and the engine checked that no record
     # comes past its run's window, so the python engine lets no run go before its last record
     # either: keep every run to the end. Else each run comes whole and each record is a slot
@@ -124,6 +167,22 @@ def judge_groups(
     return summary
 
 
+def in_run_order(items: Iterable[Item]) -> Iterator[Item]:
+    """Items in input order as the python engine judges them with ``--sort-by``: each run's records together.
+
+    Input errors come as they are met; then each run's records (runs in order of first
+    appearance), ordered by their timestamps as :func:`~runfsm.validation.records.in_time_order` orders them.
+    """
+    groups: dict[str, list[Record]] = {}
+    for item in items:
+        if type(item) is Record:
+            groups.setdefault(item.run_id, []).append(item)
+        else:
+            yield item
+    for group in groups.values():
+        yield from in_time_order(group)
+
+
 def python_engine(paths: list[str], **options: Any) -> Summary:
     """The python engine's answer: what an engine gives when it cannot be sure to judge an input as it does."""
     from runfsm.validation import summarize_paths  # noqa: PLC0415
@@ -133,3 +192,19 @@ def python_engine(paths: list[str], **options: Any) -> Summary:
 
 def _mode(text: str) -> Mode:
     return "stream" if text == "stream" else "poll"
+
+
+def _relocated(template: Verdict, run_id: str, positions: list[int], location: Callable[[int], Location]) -> Verdict:
+    """A template verdict (its ``k``-th record at line ``k``) for ``run_id``, its ``k``-th at ``positions[k - 1]``."""
+
+    def at(where: Location | None) -> Location | None:
+        return where if where is None or where.line is None else location(positions[where.line - 1])
+
+    changes: dict[str, Any] = {"run_id": run_id}
+    if template.offenses:
+        changes["offenses"] = tuple(dataclasses.replace(o, location=at(o.location)) for o in template.offenses)
+    if template.warnings:
+        changes["warnings"] = tuple((i, at(where), m) for i, where, m in template.warnings)
+    if template.notes:
+        changes["notes"] = tuple((i, at(where), m) for i, where, m in template.notes)
+    return dataclasses.replace(template, **changes)

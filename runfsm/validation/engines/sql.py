@@ -65,6 +65,8 @@ class LifecycleSQL:
         """The states indexed by code."""
         self.is_terminal: tuple[bool, ...] = tables.is_terminal
         """Whether the state of each code is terminal."""
+        self.is_paused: tuple[bool, ...] = tables.is_paused
+        """Whether the state of each code is paused (waits for a client call)."""
         self.status_codes: dict[str, int] = _spellings(lifecycle)
         """Status strings the engines read themselves, with their code: each one ``status_of`` reads so."""
         self.terminal_codes: tuple[int, ...] = tuple(code for code, end in enumerate(tables.is_terminal) if end)
@@ -153,26 +155,27 @@ def _fields_of_rules(rules: Iterable[FieldRule]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _is_int(value: str) -> str:
-    """An integer as DuckDB writes JSON: digits, maybe a minus sign (no '.', no exponent)."""
-    text = f"CAST({value} AS VARCHAR)"
-    return f"(ltrim({text}, '-0123456789') = '' AND {text} NOT IN ('', '-'))"
+def _as_int(value: str) -> str:
+    """An integer as DuckDB writes JSON, as a BIGINT; NULL for anything else (text, objects, beyond the range).
 
-
-def _is_intish(value: str) -> str:
-    """An int to Python: an integer, or a JSON ``true``/``false`` (a bool is an int there)."""
-    return f"({_is_int(value)} OR CAST({value} AS VARCHAR) IN ('true', 'false'))"
+    Used only where an exact int says the record is clean: whatever else it reads (a float such
+    as ``1.5``, a bool) makes no check pass that Python's would not (see :func:`_rule_clean`).
+    """
+    return f"TRY_CAST(CAST({value} AS VARCHAR) AS BIGINT)"
 
 
 def _nested(check: NestedCheck, get: Callable[[str], str]) -> str:
-    value = get(check.field)
-    path = literal("$." + check.key)
-    base = f"starts_with({value}, '{{') AND json_type({value}, {path}) = 'VARCHAR'"
-    inner = f"json_extract_string({value}, {path})"
+    """True when the nested key certainly passes: one ``json_extract`` of the key, compared as JSON text.
+
+    A JSON string of an allowed value (the key of an object; an array or a scalar has no key:
+    NULL), or with ``allowed=None`` a non-empty JSON string. Escaped spellings compare unequal:
+    such a record is for the python reader, which decides.
+    """
+    found = f"json_extract({get(check.field)}, {literal('$.' + check.key)})"
     if check.allowed is None:
-        return f"({base} AND {inner} <> '')"
-    allowed = ", ".join(literal(a) for a in sorted(check.allowed))
-    return f"({base} AND {inner} IN ({allowed}))"
+        return f"(starts_with({found}, '\"') AND {found} <> '\"\"')"
+    allowed = ", ".join(literal(json.dumps(a)) for a in sorted(check.allowed))
+    return f"(CAST({found} AS VARCHAR) IN ({allowed}))"
 
 
 def _rule_clean(rule: FieldRule, get: Callable[[str], str]) -> str:
@@ -181,11 +184,9 @@ def _rule_clean(rule: FieldRule, get: Callable[[str], str]) -> str:
     if rule.window is not None:
         start_field, end_field, seconds = rule.window
         start, end = get(start_field), get(end_field)
-        terms.append(
-            f"(coalesce(NOT ({_is_intish(start)} AND {_is_intish(end)}), TRUE)"
-            f" OR coalesce({_is_int(start)} AND {_is_int(end)}"
-            f" AND TRY_CAST({end} AS HUGEINT) - TRY_CAST({start} AS HUGEINT) = {int(seconds)}, FALSE))"
-        )
+        # clean when either is absent (Python's check needs two ints), or both are ints `seconds` apart:
+        # Python warns only for two ints (bools are ints) not `seconds` apart, which this never passes
+        terms.append(f"({start} IS NULL OR {end} IS NULL OR {_as_int(end)} - {_as_int(start)} = {int(seconds)})")
     if rule.extra is not None:
         terms.append(_nested(rule.extra, get) if isinstance(rule.extra, NestedCheck) else "FALSE")
     return "coalesce(" + (" AND ".join(terms) or "TRUE") + ", FALSE)"

@@ -297,3 +297,31 @@ def test_verdicts_as_an_arrow_table_are_the_same_from_both_engines(tmp_path: Pat
 
     assert rows(duckdb) == rows(python)
     assert python.column("result").to_pylist().count("illegal") == summary.illegal
+
+
+def test_a_stale_view_of_an_answered_round_is_judged_as_the_python_engine_does(tmp_path: Path) -> None:
+    """``requires_action`` seen again after a submit, asking for the same tool call: a repeat, not a new round.
+
+    Only the tool-call ids tell the two apart, so the duckdb engine keeps them for the ledger: it
+    must not read the second ``requires_action`` as a round trip through ``in_progress``.
+    """
+    action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": [{"id": "call_a"}]}}
+    records = [
+        {"id": "run_1", "status": "queued", "created_at": 1, "expires_at": 601},
+        {"id": "run_1", "status": "in_progress", "started_at": 2},
+        {"id": "run_1", "status": "requires_action", "required_action": action},
+        {"run_id": "run_1", "call": "submit_tool_outputs"},
+        {"id": "run_1", "status": "requires_action", "required_action": action},
+        {"id": "run_1", "status": "completed", "completed_at": 5},
+        {"id": "run_2", "status": "requires_action", "required_action": action},  # the same ids, another run
+        {"run_id": "run_2", "call": "submit_tool_outputs"},
+        {"id": "run_2", "status": "requires_action", "required_action": {**action, "submit_tool_outputs": {}}},
+        {"id": "run_2", "status": "completed", "completed_at": 5},
+    ]
+    path = _write(tmp_path / "runs.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    python, duckdb = _both([path], every_verdict=True)
+    assert duckdb == python
+    verdicts: list[Verdict] = []
+    duckdb_engine.summarize_paths([path], on_verdict=verdicts.append, every_verdict=True)
+    (run_1,) = (v for v in verdicts if v.run_id == "run_1")
+    assert [index for index, _states in run_1.inferred] == [5]  # only the completion: the repeat is no round
