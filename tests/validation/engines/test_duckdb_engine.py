@@ -323,3 +323,52 @@ def test_a_stale_view_of_an_answered_round_is_judged_as_the_python_engine_does(t
     duckdb_engine.summarize_paths([path], on_verdict=verdicts.append, every_verdict=True)
     (run_1,) = (v for v in verdicts if v.run_id == "run_1")
     assert [index for index, _states in run_1.inferred] == [5]  # only the completion: the repeat is no round
+
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.integers(0, 700),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "x", "600", "submit_tool_outputs", "submit_tool_approval", "max_tokens"]),
+    st.lists(st.integers(0, 3), max_size=2),
+)
+_TIMES = st.one_of(st.integers(0, 1300), _ODD_VALUES)
+"""``expires_at - created_at`` is checked when both are ints: mostly ints, some 600 apart."""
+_NESTED = st.one_of(
+    _ODD_VALUES,
+    st.dictionaries(st.sampled_from(["type", "reason", "code"]), _ODD_VALUES, max_size=2),
+)
+
+
+@_SLOW
+@given(
+    records=st.lists(
+        st.tuples(
+            st.sampled_from(["queued", "in_progress", "requires_action", "completed", "failed", "incomplete"]),
+            st.fixed_dictionaries(
+                {"created_at": _TIMES, "expires_at": _TIMES},
+                optional=dict.fromkeys(("started_at", "completed_at", "failed_at"), _ODD_VALUES),
+            ),
+            st.dictionaries(st.sampled_from(["required_action", "last_error", "incomplete_details"]), _NESTED),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_field_values_of_every_type_give_the_python_engines_warnings(
+    tmp_path_factory: pytest.TempPathFactory, records: list[tuple[str, dict[str, Any], dict[str, Any]]]
+) -> None:
+    """The SQL that clears a record's fields never clears one Python would warn about (ints, bools, floats, text...).
+
+    Big integers, bools (ints to Python), floats, numeric text and objects with odd keys, on
+    every status with a rule: the duckdb engine must report exactly the python engine's warnings.
+    """
+    lines = [
+        json.dumps({"id": f"run_{k % 3}", "status": status, **times, **nested})
+        for k, (status, times, nested) in enumerate(records)
+    ]
+    path = _write(tmp_path_factory.mktemp("fields") / "runs.jsonl", "\n".join(lines) + "\n")
+    python, duckdb = _both([path], every_verdict=True)
+    assert duckdb == python
