@@ -29,6 +29,7 @@ from runfsm.following.backoff import (
     RetryPolicy,
     Schedule,
 )
+from runfsm.following.budget import TokenBucket
 from runfsm.following.client import (
     AsyncOpenAIRuns,
     AsyncRunsAPI,
@@ -44,6 +45,7 @@ from runfsm.following.errors import (
     HandlerFailed,
     HandlerTimeout,
     RequestsFailed,
+    SubmitInDoubt,
     ToolOutputsRejected,
     UnexpectedRunStatus,
     WatchError,
@@ -61,7 +63,7 @@ from runfsm.following.resources import (
     OpenAIBatches,
     OpenAIResponses,
 )
-from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler, TokenBucket
+from runfsm.following.scheduler import AsyncScheduler, ScheduledHandler, Scheduler
 from runfsm.following.watcher import ActionHandler, AsyncActionHandler, AsyncWatcher, Watcher
 
 __all__ = [
@@ -113,6 +115,7 @@ __all__ = [
     "Schedule",
     "ScheduledHandler",
     "Scheduler",
+    "SubmitInDoubt",
     "TokenBucket",
     "ToolOutput",
     "ToolOutputsRejected",

@@ -18,9 +18,13 @@ Any other exception while following one run (a tracker callback that raises, a t
 ``on_illegal="raise"``, an adapter that raises something other than ``ApiError``) ends that run
 with a :class:`~runfsm.following.errors.WatchError` whose ``__cause__`` it is.
 
-The budget is a token bucket holding at most ``burst`` tokens, refilled at
-``(per_minute - burst) / 60`` tokens a second: any 60 s window then sees at most
-``burst + (per_minute - burst) = per_minute`` requests, whatever the number of runs.
+The budget is a :class:`~runfsm.following.budget.TokenBucket` (re-exported here): never more
+than ``per_minute`` requests in any 60 s window, whatever the number of runs.
+
+>>> Scheduler(object(), per_minute=60)
+Traceback (most recent call last):
+  ...
+TypeError: Scheduler takes an openai.OpenAI, an azure.ai.agents.AgentsClient or a runfsm.following.RunsAPI, got object
 
 Objects of several lifecycles can share one budget: ``add(batch)`` follows a batch (the
 lifecycle is read from the object's ``object`` field, or given as ``lifecycle=``) with the batch
@@ -43,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from runfsm.exceptions import ApiError, RunfsmError
 from runfsm.following.adapters import POLL_METHODS
 from runfsm.following.backoff import PollPolicy, RetryPolicy
+from runfsm.following.budget import WINDOW, TokenBucket
 from runfsm.following.calls import ObjectCalls, RunCalls, calls_for
 from runfsm.following.client import Reply, ToolOutput
 from runfsm.following.core import FollowCore, Step, StepKind, WatchResult, follow_tracker
@@ -60,52 +65,6 @@ __all__ = ["AsyncScheduler", "ScheduledHandler", "Scheduler", "TokenBucket"]
 
 ScheduledHandler = Callable[[Any], "Sequence[ToolOutput] | Future[Sequence[ToolOutput]]"]
 """Gets the ``requires_action`` run; returns the outputs, or a ``Future`` of them (e.g. from a thread pool)."""
-
-_WINDOW = 60.0
-
-
-class TokenBucket:
-    """A request budget: never more than ``per_minute`` requests in any 60 s window.
-
-    >>> bucket = TokenBucket(62, burst=2, now=0.0)  # refilled at (62 - 2) / 60 = 1 token a second
-    >>> bucket.take(0.0), bucket.take(0.0), bucket.take(0.0), bucket.ready_at(0.0)
-    (True, True, False, 1.0)
-    """
-
-    __slots__ = ("_last", "_level", "burst", "per_minute", "rate")
-
-    def __init__(self, per_minute: int, *, burst: int | None = None, now: float = 0.0) -> None:
-        if isinstance(per_minute, bool) or not isinstance(per_minute, int) or per_minute < 2:
-            raise ValueError(f"per_minute must be an integer >= 2, got {per_minute!r}")
-        if burst is None:
-            burst = max(1, per_minute // 10)
-        if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst < per_minute:
-            raise ValueError(f"burst must be an integer in [1, per_minute), got {burst!r}")
-        self.per_minute = per_minute
-        self.burst = burst
-        self.rate = (per_minute - burst) / _WINDOW
-        self._level = float(burst)
-        self._last = now
-
-    def _refill(self, now: float) -> None:
-        if now > self._last:
-            self._level = min(float(self.burst), self._level + (now - self._last) * self.rate)
-            self._last = now
-
-    def ready_at(self, now: float) -> float:
-        """The earliest time (>= ``now``) at which a request may be sent."""
-        self._refill(now)
-        if self._level >= 1.0:
-            return now
-        return now + (1.0 - self._level) / self.rate
-
-    def take(self, now: float) -> bool:
-        """Spend one token at ``now`` if there is one; True if spent."""
-        self._refill(now)
-        if self._level < 1.0 - 1e-6:  # rounding at ready_at() on unix-time clocks; far below one token per window
-            return False
-        self._level -= 1.0
-        return True
 
 
 def _check_timeout(value: float | None) -> None:
@@ -374,10 +333,15 @@ class _BaseScheduler:
             ),
         )
 
-    def _answered(self, job: _Job, reply: Reply | None, failure: ApiError | None) -> None:
+    def _answered(self, job: _Job, reply: Reply | list[Any] | None, failure: ApiError | None) -> None:
         if failure is None:
+            if isinstance(reply, list):  # the run's steps (StepKind.STEPS)
+                steps = reply
+                self._advance(job, lambda: job.core.on_steps(steps))
+                return
             assert reply is not None
-            self._advance(job, lambda: job.core.on_reply(reply))
+            answer = reply
+            self._advance(job, lambda: job.core.on_reply(answer))
             return
         if failure.kind == "rate_limited":
             pause = failure.retry_after if failure.retry_after is not None else self.retry.wait(1)
@@ -385,7 +349,7 @@ class _BaseScheduler:
         kind = job.step.kind
         self._advance(job, lambda: job.core.on_failure(failure, request=kind))
 
-    def max_in_window(self, window: float = _WINDOW) -> int:
+    def max_in_window(self, window: float = WINDOW) -> int:
         """The largest number of requests sent in any ``window`` seconds (closed interval)."""
         best, lo = 0, 0
         for hi, t in enumerate(self.sent):
@@ -467,10 +431,12 @@ class Scheduler(_BaseScheduler):
             self._answered(job, reply, failure)
         return self._results
 
-    def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
+    def _send(self, job: _Job) -> tuple[Reply | list[Any] | None, ApiError | None]:
         core, step, calls = job.core, job.step, job.calls
         assert core.run_id is not None
         try:
+            if step.kind is StepKind.STEPS:
+                return calls.steps(core), None
             if step.kind is StepKind.RETRIEVE:
                 return calls.retrieve(core), None
             if step.kind is StepKind.SUBMIT:
@@ -521,7 +487,7 @@ class AsyncScheduler(_BaseScheduler):
 
     async def run(self) -> dict[str, WatchResult[Any] | WatchError]:
         """Follow every added run to its end; results by run id (one per added run)."""
-        in_flight: dict[asyncio.Task[tuple[Reply | None, ApiError | None]], _Job] = {}
+        in_flight: dict[asyncio.Task[tuple[Reply | list[Any] | None, ApiError | None]], _Job] = {}
         while self._jobs or in_flight:
             self._settle_handlers(self.clock())
             job, wait = self._next(self.clock()) if self._jobs else (None, self.idle_wait)
@@ -562,10 +528,12 @@ class AsyncScheduler(_BaseScheduler):
         if not sleeper.done():
             sleeper.cancel()
 
-    async def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
+    async def _send(self, job: _Job) -> tuple[Reply | list[Any] | None, ApiError | None]:
         core, step, calls = job.core, job.step, job.calls
         assert core.run_id is not None
         try:
+            if step.kind is StepKind.STEPS:
+                return await calls.steps(core), None
             if step.kind is StepKind.RETRIEVE:
                 return await calls.retrieve(core), None
             if step.kind is StepKind.SUBMIT:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from runfsm.following.backoff import Jitter, PollContext, PollPolicy, Schedule
-from runfsm.following.scheduler import TokenBucket
+from runfsm.following.budget import TokenBucket
 from runfsm.webhooks.receiver import read_object
 
 if TYPE_CHECKING:
@@ -73,8 +73,10 @@ class Reconciler:
     """Polls overdue objects through ``policy`` under a ``per_minute`` request budget.
 
     ``policy`` is a polling policy (:mod:`runfsm.following.backoff`), or one per lifecycle (by key or name):
-    :data:`OVERDUE_POLICY` by default; give batches, which take hours, a policy in minutes.
-    (``ByStatus`` policies are keyed by run statuses: use them for runs only.)
+    :data:`OVERDUE_POLICY` by default; give batches, which take hours, a policy in minutes, such
+    as the batch watcher's own: ``policy={"response": OVERDUE_POLICY, "batch": BATCH_DEFAULT}``
+    (:func:`runfsm.following.profile.profile` gives each lifecycle's). A ``ByStatus`` policy
+    names the states of the lifecycle it was built for (``lifecycle=``).
     ``retrieve`` defaults to the receiver's. ``clock`` defaults to the receiver's.
     """
 

@@ -325,3 +325,15 @@ def test_a_watcher_ignoring_the_hint_is_caught() -> None:
     )
     watcher.poll(create(client, RESPONSE_LIFECYCLE))
     assert {v.rule for v in fake.violations} == {"poll_hint"}
+
+
+def test_docstring_examples() -> None:
+    """The examples in the profile and budget modules' docstrings are true."""
+    import doctest
+    import importlib
+
+    for name in ("runfsm.following.profile", "runfsm.following.budget"):
+        module = importlib.import_module(name)  # runfsm.following.profile is also the function's name
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0
+        assert result.failed == 0
