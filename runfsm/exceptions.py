@@ -25,6 +25,7 @@ The tree::
         ├── UnexpectedRunStatus (also ValueError)  the API returned a status runfsm does not know
         ├── ToolOutputsRejected               the API refused the tool outputs and the run did not end
         ├── RequestsFailed                    too many failed requests in a row (the last ApiError is the cause)
+        ├── SubmitInDoubt                     a submit's answer was lost and the run steps could not tell if it applied
         └── HandlerFailed                     the tool handler raised, returned no tool outputs, or its future failed
             └── HandlerTimeout (also TimeoutError)  the handler's future did not complete in time
 

@@ -84,6 +84,12 @@ def _normalize(text: str, prefix: str) -> str:
     return key.replace("_", "").replace("-", "").replace(" ", "")
 
 
+def _prefixes(names: list[str]) -> tuple[str, ...]:
+    """The distinct ``a.b.`` prefixes of dotted event names ``a.b.c``, longest first."""
+    found = {name.lower().rsplit(".", 1)[0] + "." for name in names if "." in name}
+    return tuple(sorted(found, key=lambda p: (-len(p), p)))
+
+
 class StatusParser(Generic[_P]):
     """Turns every way one lifecycle's status is written into a member of its state enum.
 
@@ -98,7 +104,10 @@ class StatusParser(Generic[_P]):
     ``snapshot_events`` are events whose status is read from the object they carry
     (``response.created`` carries a queued or in-progress response). Events in
     ``ignored_events`` or starting with one of ``ignored_prefixes`` are about something
-    else: :class:`~runfsm.exceptions.NotARunStatus`.
+    else: :class:`~runfsm.exceptions.NotARunStatus`, except a name one level under one of
+    :attr:`event_prefixes` (``response.canceled``): that is a status event, and one this
+    lifecycle does not know is an :class:`~runfsm.exceptions.UnknownStatus` (which a status
+    alias can name), not an event about another object (``response.output_text.delta``).
     """
 
     def __init__(
@@ -138,6 +147,11 @@ class StatusParser(Generic[_P]):
                 self._add(text, member)
         for text, member in (names or {}).items():
             self._add(text, member)
+        self.event_prefixes: tuple[str, ...] = _prefixes(
+            [m.event for m in states if m.event is not None] + list(names or ())
+        )
+        """The prefixes of the status event and webhook names (``thread.run.``, ``response.``, ``batch.``),
+        longest first: what a status alias's name is read without (:func:`~runfsm.status.alias_key`)."""
         self._by_ordinal: dict[int, _P] = {int(m): m for m in states}
         self.known: tuple[str, ...] = tuple(m.wire or m.name for m in states)
         """How the statuses are named in error messages."""
@@ -160,9 +174,23 @@ class StatusParser(Generic[_P]):
         if member is not None:
             return member
         lowered = text.strip().lower()
-        if lowered in self.ignored_events or (self.ignored_prefixes and lowered.startswith(self.ignored_prefixes)):
+        if lowered in self.ignored_events or (
+            self.ignored_prefixes and lowered.startswith(self.ignored_prefixes) and not self._status_level(lowered)
+        ):
             raise NotARunStatus(text.strip())
         raise UnknownStatus(text, self.known)
+
+    def strip_event_prefix(self, text: str) -> str:
+        """``text`` without the longest of :attr:`event_prefixes` it starts with (as it is otherwise)."""
+        for prefix in self.event_prefixes:
+            if text.startswith(prefix):
+                return text[len(prefix) :]
+        return text
+
+    def _status_level(self, lowered: str) -> bool:
+        """True for a name one level under a status event prefix (``response.canceled``)."""
+        rest = self.strip_event_prefix(lowered)
+        return rest != lowered and bool(rest) and "." not in rest
 
     def parse(self, value: object) -> _P:
         """The member ``value`` stands for (see the class docstring for what is accepted)."""

@@ -189,10 +189,21 @@ StatusAliases = Mapping[str, Any]
 """Misspelled status constants some clients wrote, mapped to the status meant (see :func:`status_aliases`)."""
 
 
-def alias_key(text: str) -> str:
-    """How an alias is looked up: lower case, stripped, without a ``thread.run.`` event prefix."""
+def alias_key(text: str, lifecycle: Lifecycle[Any] | None = None) -> str:
+    """How an alias is looked up: lower case, stripped, without the lifecycle's event prefix.
+
+    The prefix is one of the lifecycle's status event and webhook names' (``thread.run.`` for
+    the run, the default; ``response.``; ``batch.``), so ``thread.run.canceled``,
+    ``response.canceled`` and ``batch.canceled`` are each looked up as ``canceled`` by their
+    own lifecycle.
+
+    >>> from runfsm.lifecycles import BATCH_LIFECYCLE
+    >>> alias_key(" Thread.Run.Canceled "), alias_key("batch.canceled", BATCH_LIFECYCLE)
+    ('canceled', 'canceled')
+    """
     key = text.strip().lower()
-    return key.removeprefix("thread.run.")
+    parser = RUN_PARSER if lifecycle is None else lifecycle.parser
+    return parser.strip_event_prefix(key)
 
 
 def status_aliases(
@@ -200,7 +211,8 @@ def status_aliases(
 ) -> dict[str, Any]:
     """Aliases for statuses some clients misspelled: ``{"canceled": "cancelled"}`` or ``["canceled=cancelled"]``.
 
-    An alias applies where a status is unknown (a wire value or a ``thread.run.*`` event name);
+    An alias applies where a status is unknown: a wire value, or a status event or webhook
+    name of the lifecycle (``thread.run.*``, ``response.*``, ``batch.*``: see :func:`alias_key`);
     it never renames a status runfsm knows. ``lifecycle``: whose statuses (the run's by
     default). Raises ``ValueError`` for a malformed pair, an
     alias that is already a status, or a target that is not one.
@@ -213,7 +225,7 @@ def status_aliases(
     known = RUN_PARSER.known if lifecycle is None else lifecycle.parser.known
     out: dict[str, Any] = {}
     for alias, target in items:
-        key = alias_key(str(alias))
+        key = alias_key(str(alias), lifecycle)
         if not key:
             raise ValueError(f"status alias {alias!r}: the alias is empty")
         try:
@@ -238,11 +250,28 @@ def _split_alias(text: str) -> tuple[str, str]:
     return alias, target.strip()
 
 
-def aliased_snapshot(value: object, status: _S) -> Snapshot[_S]:
-    """The snapshot of ``value`` (whose status was unknown) read with ``status`` in its place."""
-    if isinstance(value, Mapping):
-        data = value.get("data") if "event" in value and "status" not in value else value
-        if isinstance(data, Mapping):
-            run_id = data.get("id")
-            return Snapshot(status, run_id if isinstance(run_id, str) else None, data)
-    return Snapshot(status)
+def aliased_snapshot(value: object, status: _S, lifecycle: Lifecycle[Any] | None = None) -> Snapshot[_S]:
+    """The snapshot of ``value`` (whose status was unknown) read with ``status`` in its place.
+
+    ``value`` as the lifecycle's parser reads it: an object; an SSE log's ``{"event": ..., "data":
+    {...}}``; a Responses stream event ``{"type": ..., "response": {...}}``; a webhook payload
+    ``{"type": ..., "data": {"id": ...}}`` (thin: the id, no fields to check).
+    """
+    if not isinstance(value, Mapping):
+        return Snapshot(status)
+    payload_key = (RUN_PARSER if lifecycle is None else lifecycle.parser).payload_key
+    data: object = value
+    thin = False
+    if "event" in value and "status" not in value:
+        data = value.get("data")
+        if payload_key is not None and isinstance(data, Mapping) and payload_key in data:
+            data = data[payload_key]
+    elif "type" in value and "status" not in value:
+        if payload_key is not None and payload_key in value:
+            data = value[payload_key]
+        elif "data" in value:
+            data, thin = value["data"], True
+    if not isinstance(data, Mapping):
+        return Snapshot(status)
+    run_id = data.get("id")
+    return Snapshot(status, run_id if isinstance(run_id, str) else None, None if thin else data)

@@ -380,7 +380,7 @@ class RunTracker(Generic[S]):
             aliased = self._alias(err)
             if aliased is None:
                 return self._reject_unknown(value, err, at)
-            snapshot = aliased_snapshot(value, aliased)
+            snapshot = aliased_snapshot(value, aliased, lifecycle)
         if snapshot.run_id is not None:
             if self.run_id is None:
                 self.run_id = snapshot.run_id
@@ -483,7 +483,7 @@ class RunTracker(Generic[S]):
         """The status an unknown one is an alias of, if the tracker was given aliases."""
         if not self.aliases or not isinstance(err.value, str):
             return None
-        return self.aliases.get(alias_key(err.value))
+        return self.aliases.get(alias_key(err.value, self.lifecycle))
 
     # -- rejections
 

@@ -156,7 +156,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="ALIAS=STATUS",
         help="read a misspelled status some client wrote as the status meant, e.g. canceled=cancelled "
-        "(repeatable; without it such a status is unknown)",
+        "(also as an event or webhook name: thread.run.canceled, response.canceled, batch.canceled); "
+        "the statuses of --lifecycle (repeatable; without it such a status is unknown)",
     )
     parser.add_argument(
         "--report",
@@ -499,7 +500,7 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     args.lifecycle = resolve_lifecycle(args.lifecycle, paths).key  # detected once, for every worker
     try:
         engine, engine_options = _engine(args, paths)
-        args.aliases = status_aliases(args.status_alias)
+        args.aliases = status_aliases(args.status_alias, preset(args.lifecycle))
     except ValueError as err:
         print(f"runfsm validate: error: {err}", file=sys.stderr)
         return 2

@@ -35,8 +35,8 @@ __all__ = [
     "runs_api",
 ]
 
-POLL_METHODS = ("retrieve", "submit_tool_outputs", "cancel")
-"""What following by polling needs (the schedulers)."""
+POLL_METHODS = ("retrieve", "submit_tool_outputs", "cancel", "list_run_steps")
+"""What following by polling needs (the schedulers): the run's steps settle a submit whose answer was lost."""
 STREAM_METHODS = (*POLL_METHODS, "create_stream", "submit_stream", "latest_run")
 """What the watchers need: polling, the two SSE streams, and finding a run whose create stream broke."""
 

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from runfsm.exceptions import ApiError
-from runfsm.following.client import Reply, ToolOutput, parse_hint, retry_after
+from runfsm.following.client import STEPS_PAGE, Reply, ToolOutput, parse_hint, retry_after
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -196,6 +196,8 @@ class AzureAgentsRuns:
             raise TypeError(f"AzureAgentsRuns takes an azure.ai.agents.AgentsClient, got {type(client).__name__}")
         self.client = client
         self._runs = client.runs
+        self.steps_page = STEPS_PAGE
+        """Run steps asked for per page by :meth:`list_run_steps`."""
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Reply:
         with _azure_errors():
@@ -222,6 +224,24 @@ class AzureAgentsRuns:
             pages = self._runs.list(thread_id=thread_id, limit=1, order="desc", **_NO_RETRIES)
             newest = next(iter(pages), None)
         return Reply(newest) if newest is not None else None
+
+    def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """``run_steps.list(thread_id, run_id, order="asc")``, page by page until a page is not full.
+
+        The SDK's pager asks for another page whenever a page has a ``last_id`` (it does not read
+        ``has_more``), so it would always end with one request for an empty page; a short page ends here.
+        """
+        steps: list[Any] = []
+        with _azure_errors():
+            listing = self.client.run_steps.list(
+                thread_id=thread_id, run_id=run_id, order="asc", limit=self.steps_page, **_NO_RETRIES
+            )
+            for page in listing.by_page():
+                items = list(page)
+                steps.extend(items)
+                if len(items) < self.steps_page:
+                    break
+        return steps
 
     def _events(self, handler: Any, opened: _Opened) -> Iterator[Any]:
         try:
@@ -274,6 +294,8 @@ class AsyncAzureAgentsRuns:
             )
         self.client = client
         self._runs = client.runs
+        self.steps_page = STEPS_PAGE
+        """Run steps asked for per page by :meth:`list_run_steps`."""
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Reply:
         with _azure_errors():
@@ -300,6 +322,20 @@ class AsyncAzureAgentsRuns:
             async for newest in self._runs.list(thread_id=thread_id, limit=1, order="desc", **_NO_RETRIES):
                 return Reply(newest)
         return None
+
+    async def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """See :meth:`AzureAgentsRuns.list_run_steps`."""
+        steps: list[Any] = []
+        with _azure_errors():
+            listing = self.client.run_steps.list(
+                thread_id=thread_id, run_id=run_id, order="asc", limit=self.steps_page, **_NO_RETRIES
+            )
+            async for page in listing.by_page():
+                items = [step async for step in page]
+                steps.extend(items)
+                if len(items) < self.steps_page:
+                    break
+        return steps
 
     async def _events(self, handler: Any, opened: _Opened) -> AsyncIterator[Any]:
         try:

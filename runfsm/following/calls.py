@@ -78,6 +78,10 @@ class RunCalls:
         """The thread's newest run (after a create stream broke before naming its run)."""
         return self.api.latest_run(core.thread_id)
 
+    def steps(self, core: FollowCore[Any]) -> Any:
+        """The run's steps, oldest first (after a submit whose answer was lost)."""
+        return self.api.list_run_steps(core.thread_id, core.run_id)
+
     def opener(
         self, thread_id: str | None, assistant_id: str | None, params: Mapping[str, Any]
     ) -> tuple[str, Callable[[], Any]]:
@@ -136,6 +140,10 @@ class ObjectCalls:
     def cancel(self, core: FollowCore[Any]) -> Any:
         """Ask for a cancel."""
         return self.api.cancel(core.run_id)
+
+    def steps(self, core: FollowCore[Any]) -> Any:  # pragma: no cover - the core never asks (no submits)
+        """Never asked (see :meth:`submit`)."""
+        raise TypeError(f"a {self._what} has no run steps")
 
     def locate(self, core: FollowCore[Any]) -> Any:  # pragma: no cover - the core never asks (can_locate)
         """Objects addressed by id cannot be looked for."""

@@ -1,8 +1,9 @@
 """The small client protocol the watcher and the scheduler talk to (``RunsAPI``), and its openai adapters.
 
-:class:`RunsAPI` / :class:`AsyncRunsAPI` are the six calls a watcher needs (retrieve, submit
-tool outputs, cancel, the two SSE streams, and the thread's newest run, to find a run whose
-create stream broke before naming it). :class:`OpenAIRuns` / :class:`AsyncOpenAIRuns`
+:class:`RunsAPI` / :class:`AsyncRunsAPI` are the seven calls a watcher needs (retrieve, submit
+tool outputs, cancel, the two SSE streams, the thread's newest run, to find a run whose
+create stream broke before naming it, and the run's steps, to learn whether a submit whose
+answer was lost was applied). :class:`OpenAIRuns` / :class:`AsyncOpenAIRuns`
 implement them with the real ``openai`` client: they read the ``openai-poll-after-ms`` header
 through ``with_raw_response``, and translate the SDK's errors into :class:`~runfsm.exceptions.ApiError`
 with the server's ``retry-after`` in seconds.
@@ -10,7 +11,9 @@ with the server's ``retry-after`` in seconds.
 Who retries: the adapters use ``client.with_options(max_retries=0)``. The watcher retries
 instead, because it must (1) sleep on the injected clock, (2) spend the scheduler's shared
 request budget and pause every run on a 429, and (3) never resend ``submit_tool_outputs`` blindly:
-after a failed submit it retrieves the run first, since the submit may have been applied.
+after a failed submit it retrieves the run first, since the submit may have been applied, and
+when the run still waits for the same call ids it lists the run's steps to tell that round from
+the next one reusing the ids.
 The SDK's retries would do none of that, and would hide each retried request from the budget.
 
 This module imports openai only inside the adapters' constructors.
@@ -29,6 +32,7 @@ __all__ = [
     "AsyncOpenAIRuns",
     "AsyncRunsAPI",
     "OpenAIRuns",
+    "STEPS_PAGE",
     "Reply",
     "RunsAPI",
     "ToolOutput",
@@ -80,6 +84,10 @@ class RunsAPI(Protocol):
         """Submit tool outputs with ``stream=True``; yield the SSE events that follow."""
         ...
 
+    def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """All the run's steps, oldest first (every page): ``GET /threads/{t}/runs/{r}/steps``."""
+        ...
+
 
 class AsyncRunsAPI(Protocol):
     """The calls an asynchronous watcher makes. Each raises :class:`ApiError` on failure."""
@@ -107,6 +115,14 @@ class AsyncRunsAPI(Protocol):
     def submit_stream(self, thread_id: str, run_id: str, outputs: Sequence[ToolOutput]) -> AsyncIterator[Any]:
         """Submit tool outputs with ``stream=True``; yield the SSE events that follow."""
         ...
+
+    async def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """All the run's steps, oldest first (every page): ``GET /threads/{t}/runs/{r}/steps``."""
+        ...
+
+
+STEPS_PAGE = 100
+"""Run steps asked for per page when listing them (the API's largest ``limit``)."""
 
 
 def parse_hint(value: str | None) -> float | None:
@@ -220,6 +236,8 @@ class OpenAIRuns:
             raise TypeError(f"OpenAIRuns takes an openai.OpenAI client, got {type(client).__name__}")
         self.client = client
         self._runs = client.with_options(max_retries=0).beta.threads.runs
+        self.steps_page = STEPS_PAGE
+        """Run steps asked for per page by :meth:`list_run_steps`."""
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Reply:
         return call(fn, *args, **kwargs)
@@ -252,6 +270,11 @@ class OpenAIRuns:
             raise api_error from err
         return Reply(page.data[0]) if page.data else None
 
+    def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """``runs.steps.list(run_id, thread_id=..., order="asc")``, every page (the SDK follows the cursor)."""
+        with _translating():
+            return list(self._runs.steps.list(run_id, thread_id=thread_id, order="asc", limit=self.steps_page))
+
     def _events(self, open_stream: Any) -> Iterator[Any]:
         return events(open_stream)
 
@@ -278,6 +301,8 @@ class AsyncOpenAIRuns:
             raise TypeError(f"AsyncOpenAIRuns takes an openai.AsyncOpenAI client, got {type(client).__name__}")
         self.client = client
         self._runs = client.with_options(max_retries=0).beta.threads.runs
+        self.steps_page = STEPS_PAGE
+        """Run steps asked for per page by :meth:`list_run_steps`."""
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Reply:
         return await acall(fn, *args, **kwargs)
@@ -309,6 +334,12 @@ class AsyncOpenAIRuns:
                 raise
             raise api_error from err
         return Reply(page.data[0]) if page.data else None
+
+    async def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        """``runs.steps.list(run_id, thread_id=..., order="asc")``, every page (the SDK follows the cursor)."""
+        with _translating():
+            pages = self._runs.steps.list(run_id, thread_id=thread_id, order="asc", limit=self.steps_page)
+            return [step async for step in pages]
 
     def _events(self, open_stream: Any) -> AsyncIterator[Any]:
         return aevents(open_stream)

@@ -25,13 +25,22 @@ from typing_extensions import TypeVar
 
 from runfsm.exceptions import NotARunStatus, UnknownStatus
 from runfsm.following.backoff import PollContext, PollPolicy, RetryPolicy
-from runfsm.following.errors import RequestsFailed, ToolOutputsRejected, UnexpectedRunStatus, WatchError, WatchTimeout
+from runfsm.following.errors import (
+    RequestsFailed,
+    SubmitInDoubt,
+    ToolOutputsRejected,
+    UnexpectedRunStatus,
+    WatchError,
+    WatchTimeout,
+)
 from runfsm.following.profile import DEFAULT_EXPIRY, DEFAULT_GRACE, profile
 from runfsm.status import RunStatus
 from runfsm.tracker import Mode, OnIllegal, Outcome, RunTracker
 from runfsm.vocabulary import LifecycleState, Trigger
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from runfsm.exceptions import ApiError
     from runfsm.following.client import Reply, ToolOutput
     from runfsm.lifecycle import Lifecycle
@@ -65,6 +74,8 @@ class StepKind(enum.Enum):
     """Open the create stream again: it failed before naming the run, and the thread has no run made since."""
     RESUME = "resume"
     """Open the object's stream again after the last event seen (:attr:`FollowCore.sequence`)."""
+    STEPS = "list_run_steps"
+    """List the run's steps (:meth:`FollowCore.on_steps`): was a submit whose answer was lost applied?"""
     DONE = "done"
 
 
@@ -94,6 +105,8 @@ class WatchResult(Generic[S]):
     cancels: int = 0
     streams: int = 0
     """SSE streams opened (create, submit and resumed streams)."""
+    step_listings: int = 0
+    """Run-step listings (after a submit whose answer was lost; one per page fetched is not counted apart)."""
     failures: int = 0
     """Requests that failed (429, 5xx, timeouts, dropped connections, rejections)."""
     rejection: str | None = None
@@ -111,13 +124,20 @@ class WatchResult(Generic[S]):
     @property
     def requests(self) -> int:
         """All requests sent."""
-        return self.retrieves + self.submits + self.cancels + self.streams
+        return self.retrieves + self.submits + self.cancels + self.streams + self.step_listings
 
 
 def _field(run: Any, name: str) -> Any:
     if isinstance(run, Mapping):
         return run.get(name)
     return getattr(run, name, None)
+
+
+def _run_of(value: Any) -> Any:
+    """The run in an observed value: a stream event's ``data``, or the value itself (a run object)."""
+    if _field(value, "event") is not None:
+        return _field(value, "data")
+    return value
 
 
 def follow_tracker(
@@ -160,6 +180,32 @@ def tool_call_ids(run: Any) -> tuple[str, ...]:
     submit = _field(action, "submit_tool_outputs") if action is not None else None
     calls = _field(submit, "tool_calls") if submit is not None else None
     return tuple(str(_field(c, "id")) for c in calls or ())
+
+
+def _function_calls(step: Any) -> list[Any]:
+    """The function tool calls of a run step (empty unless it is a ``tool_calls`` step with some)."""
+    if _field(step, "type") != "tool_calls":
+        return []
+    details = _field(step, "step_details")
+    calls = _field(details, "tool_calls") if details is not None else None
+    return [c for c in calls or () if _field(c, "type") == "function"]
+
+
+def _round_steps(steps: Iterable[Any]) -> list[Any]:
+    """The steps that are ``requires_action`` rounds (function tool calls), oldest first."""
+    found = [s for s in steps if _function_calls(s)]
+    found.sort(key=lambda s: _field(s, "created_at") or 0)  # stable: same-second steps keep the listing's order
+    return found
+
+
+def _step_outputs(step: Any) -> dict[str, str | None]:
+    """``{call id: output}`` of a round's step (None: the step shows no output for that call)."""
+    shown: dict[str, str | None] = {}
+    for call in _function_calls(step):
+        function = _field(call, "function")
+        output = _field(function, "output") if function is not None else None
+        shown[str(_field(call, "id"))] = None if output is None else str(output)
+    return shown
 
 
 class FollowCore(Generic[S]):
@@ -221,6 +267,18 @@ class FollowCore(Generic[S]):
         self._failures = 0
         self._round: tuple[tuple[str, ...], tuple[ToolOutput, ...]] | None = None
         self._rejected: str | None = None
+        self._submitting = False
+        """A submit was handed to the shell and neither its answer nor its failure has come back."""
+        self._in_doubt = False
+        """The last submit's answer was lost: the server may or may not have applied it."""
+        self._answered = 0
+        """Rounds of this run whose outputs this core knows were applied."""
+        self._every_round: bool | None = None
+        """True when the run was first seen before it ever started (``queued``, no ``started_at``): every
+        round since was seen here, so the ``_answered + 1``-th round step is the one open."""
+        self._waiting_run: Any = None
+        """The ``requires_action`` run a step listing is deciding about."""
+        self._mismatches = 0
         self._want_cancel = False
         self._cancel_sent = False
         self._stream_error: ApiError | None = None
@@ -279,6 +337,7 @@ class FollowCore(Generic[S]):
         return Step(StepKind.CANCEL, wait=wait)
 
     def _submit_step(self, outputs: tuple[ToolOutput, ...]) -> Step:
+        self._submitting = True
         self.result.submits += 1
         self.tracker.submitted_tool_outputs(at=self.clock())
         return Step(StepKind.SUBMIT, outputs=outputs)
@@ -314,10 +373,18 @@ class FollowCore(Generic[S]):
             self.run_id = self.tracker.run_id
         assert obs.status is not None  # only unknown statuses lack one
         status = obs.status
+        if self._every_round is None:
+            fresh = status in (RunStatus.Created, RunStatus.Queued)
+            self._every_round = fresh and _field(_run_of(value), "started_at") is None
+        if self._submitting:  # the submit's own answer (or its stream's first event): it was applied
+            self._submitting = False
+            self._applied()
         if not status.is_paused:
             # the round is over (its outputs were taken, or the run moved on without them): a later
             # round with the same tool-call ids is a new round for the handler, never a resend
-            self._round, self._rejected = None, None
+            if self._in_doubt and not status.is_terminal:
+                self._applied()  # only the outputs move a run on from requires_action
+            self._round, self._rejected, self._in_doubt = None, None, False
         if status is not self._status:
             self._status, self._status_since, self._replies_in_status = status, now, 0
         self._replies_in_status += 1
@@ -325,6 +392,11 @@ class FollowCore(Generic[S]):
         if hint is not None and self._first_hint is None:
             self._first_hint = hint
         return status
+
+    def _applied(self) -> None:
+        """The outputs of the open round were applied: the next ``requires_action`` is a new round."""
+        self._answered += 1
+        self._round, self._in_doubt = None, False
 
     def _run_fields(self, run: Any) -> None:
         self.result.run = run
@@ -348,14 +420,98 @@ class FollowCore(Generic[S]):
             if self._round is not None and self._round[0] == ids and self._round[1]:
                 if self._rejected is not None:
                     raise self._error(ToolOutputsRejected, f"the API refused the tool outputs: {self._rejected}")
-                return self._submit_step(self._round[1])  # an earlier submit failed in transit: send again
-            if not self.has_handler:
-                return _DONE
-            self._round = (ids, ())
-            return Step(StepKind.HANDLE, run=run)
+                if self._in_doubt:
+                    # The submit's answer was lost and the run waits for the same call ids: the same
+                    # round (not applied) or the next one reusing them (applied). The run object
+                    # cannot tell; its steps can.
+                    self._waiting_run = run
+                    self.result.step_listings += 1
+                    return Step(StepKind.STEPS)
+            elif self._in_doubt:
+                self._applied()  # other call ids: only the outputs could have opened a new round
+            return self._new_round(ids, run)
         if self._want_cancel and not self._cancel_sent:
             return self._cancel_step(0.0)
         return self._next_retrieve(now)
+
+    def _new_round(self, ids: tuple[str, ...], run: Any) -> Step:
+        if not self.has_handler:
+            return _DONE
+        self._round = (ids, ())
+        return Step(StepKind.HANDLE, run=run)
+
+    def on_steps(self, steps: Iterable[Any]) -> Step:
+        """The run's steps, listed after a lost submit (:attr:`StepKind.STEPS`): resend, or hand on a new round.
+
+        The round submitted is round N; the run waits for calls with the same ids. The open round
+        step (the newest, in progress, with those ids) is round N if the submit was not applied,
+        round N+1 if it was; then round N is the step before it, completed, with those ids and
+        (when the server shows them) the outputs sent. So the submit was *not* applied when there
+        is no round step before the open one, or it has other call ids, is not completed, or shows
+        other outputs; it was applied when the steps count one round more than this core answered
+        (known only when the run was followed from before it started). Anything else (or steps
+        that do not show the open round) raises :class:`SubmitInDoubt` rather than guess.
+        """
+        self._failures = 0
+        assert self._round is not None, "on_steps() called with no requires_action round open"
+        assert self._in_doubt, "on_steps() called with no submit in doubt"
+        ids, outputs = self._round
+        rounds = _round_steps(steps)
+        open_round = rounds[-1] if rounds else None
+        if (
+            open_round is None
+            or _field(open_round, "status") != "in_progress"
+            or sorted(_step_outputs(open_round)) != sorted(ids)
+        ):
+            self._mismatches += 1
+            if self._mismatches > 1:
+                raise self._doubt("the run's steps do not show the round the run waits for")
+            self.result.notes.append("the run's steps do not show the open round yet: retrieving again")
+            self.result.retrieves += 1
+            return Step(StepKind.RETRIEVE)  # the run moved on meanwhile (expired, cancelled): see where it is
+        self._mismatches = 0
+        before = rounds[-2] if len(rounds) > 1 else None
+        sent = {str(o.get("tool_call_id")): str(o.get("output")) for o in outputs}
+        shown = _step_outputs(before) if before is not None else {}
+        applied: bool | None = None
+        if (
+            before is None
+            or sorted(shown) != sorted(ids)
+            or _field(before, "status") != "completed"
+            or any(v is not None and v != sent.get(k) for k, v in shown.items())
+        ):
+            applied = False
+        elif self._every_round:
+            applied = {self._answered + 1: False, self._answered + 2: True}.get(len(rounds))
+        if applied is None:
+            raise self._doubt(
+                f"the round step before the open one has the same call ids and outputs, and the steps count "
+                f"{len(rounds)} round(s) where {self._answered} were known answered"
+                if self._every_round
+                else "the round step before the open one has the same call ids and outputs, and this watch did "
+                "not see the run's earlier rounds"
+            )
+        listed = ", ".join(ids)
+        if applied:
+            self.result.notes.append(
+                f"the lost submit for {listed} was applied (its run step is completed): a new round with the same ids"
+            )
+            self._applied()
+            run, self._waiting_run = self._waiting_run, None
+            return self._new_round(ids, run)
+        self.result.notes.append(f"the lost submit for {listed} was not applied (its run step waits): sending again")
+        self._in_doubt = False
+        return self._submit_step(outputs)
+
+    def _doubt(self, why: str) -> WatchError:
+        ids = self._round[0] if self._round is not None else ()
+        message = (
+            f"a submit of tool outputs for {', '.join(ids)} lost its answer and the run waits for the same call ids; "
+            f"{why}: not sending them again (it could answer a new round with the last round's outputs) and not "
+            "calling the handler again (it could run the tools twice); the run is left waiting"
+        )
+        self.result.notes.append(message)
+        return SubmitInDoubt(message, run_id=self.run_id, thread_id=self.thread_id, tracker=self.tracker, call_ids=ids)
 
     def on_event(self, event: Any) -> Step | None:
         """One SSE event: status events feed the tracker; returns None to keep reading the stream.
@@ -399,6 +555,9 @@ class FollowCore(Generic[S]):
         is opened again after the last one; one that delivered nothing is not tried again.
         """
         progress, self._stream_events = self._stream_events, 0
+        if self._submitting:  # a submit stream that brought no event: applied or not, nobody knows yet
+            self._submitting = False
+            self._in_doubt = error is None or error.kind != "rejected"
         if error is not None:
             self.result.failures += 1
             if error.kind == "rejected" and self._round is not None:
@@ -484,7 +643,12 @@ class FollowCore(Generic[S]):
         now = self.clock()
         self.result.failures += 1
         self.result.notes.append(f"{request.value} failed: {error}")
+        if request is StepKind.SUBMIT:
+            self._submitting = False
+            self._in_doubt = error.transient  # a refused submit was not applied; a lost answer may have been
         if not error.transient:
+            if request is StepKind.STEPS:
+                raise self._doubt(f"listing the run's steps was refused ({error})") from error
             if request is StepKind.SUBMIT:
                 self._rejected = error.message  # see what the run really is; never resubmit the same outputs
                 self.result.rejection = error.message
@@ -502,11 +666,16 @@ class FollowCore(Generic[S]):
             raise self._error(RequestsFailed, f"{request.value} was refused: {error}") from error
         self._failures += 1
         limit = self.retry.max_consecutive
+        if request is StepKind.STEPS and ((limit is not None and self._failures > limit) or now >= self.deadline):
+            raise self._doubt(f"listing the run's steps failed {self._failures} time(s) in a row ({error})") from error
         if limit is not None and self._failures > limit:
             raise self._error(RequestsFailed, f"{self._failures} requests failed in a row; last: {error}") from error
         if now >= self.deadline:
             raise self._timeout(now) from error
         wait = self.retry.wait(self._failures, retry_after=error.retry_after)
+        if request is StepKind.STEPS:
+            self.result.step_listings += 1
+            return Step(StepKind.STEPS, wait=wait)  # list again: the decision waits on it
         if request is StepKind.LOCATE:
             return Step(StepKind.LOCATE, wait=wait)  # look again: the run, if any, is still there
         if request is StepKind.CANCEL and self._status is not None and not self._status.is_terminal:

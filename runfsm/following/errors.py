@@ -18,6 +18,7 @@ __all__ = [
     "HandlerFailed",
     "HandlerTimeout",
     "RequestsFailed",
+    "SubmitInDoubt",
     "ToolOutputsRejected",
     "UnexpectedRunStatus",
     "WatchError",
@@ -77,3 +78,31 @@ class HandlerFailed(WatchError):
 
 class HandlerTimeout(HandlerFailed, TimeoutError):
     """The handler's future (or coroutine) did not complete within its timeout, or before the run's deadline."""
+
+
+class SubmitInDoubt(WatchError):
+    """A submit's answer was lost and runfsm could not tell whether the server applied it: the watch stops there.
+
+    The run waits for tool outputs with the same call ids as the round just submitted. That is
+    the same round (the submit never arrived: send it again) or the next round reusing the ids
+    (the submit was applied: it needs new outputs), and the run object looks the same in both
+    cases. runfsm lists the run's steps to tell them apart
+    (:meth:`~runfsm.following.client.RunsAPI.list_run_steps`); this error means the listing
+    failed (the last ``ApiError`` is the ``__cause__``) or did not settle it. Rather than guess,
+    the watch ends: sending the outputs again could answer a new round with the last round's
+    outputs, handing the run to the handler again could run its tools twice, and cancelling
+    would throw the run away. The run is left as it is (waiting until it expires): look at
+    its steps and answer it, or cancel it, with ``run_id`` and ``call_ids``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str | None,
+        thread_id: str | None,
+        tracker: RunTracker[Any] | None,
+        call_ids: tuple[str, ...] = (),
+    ) -> None:
+        self.call_ids = call_ids
+        super().__init__(message, run_id=run_id, thread_id=thread_id, tracker=tracker)

@@ -333,10 +333,15 @@ class _BaseScheduler:
             ),
         )
 
-    def _answered(self, job: _Job, reply: Reply | None, failure: ApiError | None) -> None:
+    def _answered(self, job: _Job, reply: Reply | list[Any] | None, failure: ApiError | None) -> None:
         if failure is None:
+            if isinstance(reply, list):  # the run's steps (StepKind.STEPS)
+                steps = reply
+                self._advance(job, lambda: job.core.on_steps(steps))
+                return
             assert reply is not None
-            self._advance(job, lambda: job.core.on_reply(reply))
+            answer = reply
+            self._advance(job, lambda: job.core.on_reply(answer))
             return
         if failure.kind == "rate_limited":
             pause = failure.retry_after if failure.retry_after is not None else self.retry.wait(1)
@@ -426,10 +431,12 @@ class Scheduler(_BaseScheduler):
             self._answered(job, reply, failure)
         return self._results
 
-    def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
+    def _send(self, job: _Job) -> tuple[Reply | list[Any] | None, ApiError | None]:
         core, step, calls = job.core, job.step, job.calls
         assert core.run_id is not None
         try:
+            if step.kind is StepKind.STEPS:
+                return calls.steps(core), None
             if step.kind is StepKind.RETRIEVE:
                 return calls.retrieve(core), None
             if step.kind is StepKind.SUBMIT:
@@ -480,7 +487,7 @@ class AsyncScheduler(_BaseScheduler):
 
     async def run(self) -> dict[str, WatchResult[Any] | WatchError]:
         """Follow every added run to its end; results by run id (one per added run)."""
-        in_flight: dict[asyncio.Task[tuple[Reply | None, ApiError | None]], _Job] = {}
+        in_flight: dict[asyncio.Task[tuple[Reply | list[Any] | None, ApiError | None]], _Job] = {}
         while self._jobs or in_flight:
             self._settle_handlers(self.clock())
             job, wait = self._next(self.clock()) if self._jobs else (None, self.idle_wait)
@@ -521,10 +528,12 @@ class AsyncScheduler(_BaseScheduler):
         if not sleeper.done():
             sleeper.cancel()
 
-    async def _send(self, job: _Job) -> tuple[Reply | None, ApiError | None]:
+    async def _send(self, job: _Job) -> tuple[Reply | list[Any] | None, ApiError | None]:
         core, step, calls = job.core, job.step, job.calls
         assert core.run_id is not None
         try:
+            if step.kind is StepKind.STEPS:
+                return await calls.steps(core), None
             if step.kind is StepKind.RETRIEVE:
                 return await calls.retrieve(core), None
             if step.kind is StepKind.SUBMIT:

@@ -275,6 +275,12 @@ class Watcher(_BaseWatcher[S]):
                 return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
+        if step.kind is StepKind.STEPS:
+            try:
+                steps = self._calls.steps(core)
+            except ApiError as err:
+                return core.on_failure(err, request=step.kind)
+            return core.on_steps(steps)
         try:
             if step.kind is StepKind.RETRIEVE:
                 reply = self._calls.retrieve(core)
@@ -428,6 +434,12 @@ class AsyncWatcher(_BaseWatcher[S]):
                 return core.on_failure(err, request=step.kind)
             return core.on_located(found)
         assert core.run_id is not None
+        if step.kind is StepKind.STEPS:
+            try:
+                steps = await self._calls.steps(core)
+            except ApiError as err:
+                return core.on_failure(err, request=step.kind)
+            return core.on_steps(steps)
         try:
             if step.kind is StepKind.RETRIEVE:
                 reply = await self._calls.retrieve(core)

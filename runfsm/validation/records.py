@@ -428,7 +428,7 @@ def detect_lifecycle(paths: Iterable[str | os.PathLike[str]]) -> Lifecycle[Any] 
         if name == "-" or not os.path.isfile(name):
             continue
         try:
-            with open(name, "rb") as stream:
+            with open_decompressed(name) as stream:  # .gz and .zst logs name their lifecycle too
                 for _ in range(_DETECT_LINES):
                     line = stream.readline(MAX_LINE_BYTES)
                     if not line:
@@ -444,8 +444,8 @@ def detect_lifecycle(paths: Iterable[str | os.PathLike[str]]) -> Lifecycle[Any] 
                             continue
                     if found is not None:
                         return found
-        except OSError:
-            continue  # the reader reports it
+        except Exception:  # noqa: BLE001  (OSError, EOFError, a zstandard error...: the reader reports it)
+            continue
     return None
 
 

@@ -223,6 +223,9 @@ class SimAPI:
     def latest_run(self, thread_id: str) -> Reply | None:
         raise NotImplementedError("streams never break in this workload")
 
+    def list_run_steps(self, thread_id: str, run_id: str) -> list[Any]:
+        raise NotImplementedError("no submit loses its answer in this workload")
+
     def _events(self, run: SimRun, start: int) -> Iterator[dict[str, Any]]:
         i = start
         while True:

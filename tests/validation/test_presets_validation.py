@@ -156,3 +156,31 @@ def test_auto_detection_falls_back_to_the_run(tmp_path: Path) -> None:
     assert (
         detect_lifecycle([_write(tmp_path / "r.jsonl", [{"event": "thread.run.queued", "data": {}}])]) is RUN_LIFECYCLE
     )
+
+
+def test_a_compressed_log_names_its_lifecycle(tmp_path: Path) -> None:
+    """``lifecycle="auto"`` reads the first records of a ``.gz`` log too (it used to fall back to the run)."""
+    import gzip
+
+    path = tmp_path / "batches.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"object": "batch", "id": "batch_1", "status": "validating"}\n'))
+    assert detect_lifecycle([path]) is BATCH_LIFECYCLE
+    summary = summarize_paths([path], lifecycle="auto")
+    assert (summary.runs, summary.unfinished, summary.input_errors) == (1, 1, 0)
+
+
+def test_list_pages_of_other_objects(tmp_path: Path) -> None:
+    """A list page of another lifecycle's objects is a located error naming the preset (it used to raise).
+
+    A page of the same API's other objects (run steps, messages) is skipped, not judged as runs.
+    """
+    batch = {"object": "batch", "id": "batch_1", "status": "validating"}
+    step = {"object": "thread.run.step", "id": "step_1", "status": "completed"}
+    path = _write(tmp_path / "pages.jsonl", [{"object": "list", "data": [batch]}, {"object": "list", "data": [step]}])
+    errors: list[InputError] = []
+    summary = summarize_paths([path], lifecycle=RUN_LIFECYCLE, on_error=errors.append)
+    assert [str(e) for e in errors] == [
+        f"{path}:1: 'object' is 'batch': expected 'thread.run' (a batch: validate it with --lifecycle batch)"
+    ]
+    assert summary.runs == 0
+    assert (summary.sources[0].errors, summary.sources[0].skipped) == (1, 1)

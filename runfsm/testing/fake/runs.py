@@ -71,6 +71,24 @@ class _Run:
 
 Sink = list[tuple[str, dict[str, Any]]]
 
+_STEP_ENDS = {RunStatus.Expired: "expired", RunStatus.Failed: "failed"}
+"""What a step still in progress becomes when its run ends so (any other end: ``cancelled``)."""
+
+
+def _step_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A round's tool calls as its ``tool_calls`` run step shows them: function calls with ``output: null``.
+
+    Copies, so the step keeps its round's calls (and, once submitted, their outputs) whatever
+    the next rounds ask for; ``required_action`` shows the calls without ``output``, as the API does.
+    """
+    copies = []
+    for call in calls:
+        copy = {**call}
+        if isinstance(call.get("function"), Mapping):
+            copy["function"] = {**call["function"], "output": None}
+        copies.append(copy)
+    return copies
+
 
 class RunEngine:
     """The run half of :class:`~runfsm.testing.fake.api.FakeAssistants`: create, submit, cancel, settle, stream."""
@@ -185,10 +203,15 @@ class RunEngine:
         if given != expected:
             raise HTTPError(400, f"Expected tool outputs for call_ids {expected}, got {given}")
         run.answered[frozenset(expected)] = (len(self.requests), self.clock.now())
+        given_outputs = {str(o.get("tool_call_id")): o.get("output") for o in outputs if isinstance(o, Mapping)}
         for step in run.steps:
             if step["type"] == "tool_calls" and step["status"] == "in_progress":
                 step["status"] = "completed"
                 step["completed_at"] = self._now_int()
+                for call in step["step_details"]["tool_calls"]:  # the API shows each call's output once submitted
+                    if call.get("type") == "function":
+                        output = given_outputs.get(str(call["id"]))
+                        call["function"]["output"] = None if output is None else str(output)
         if not (run.plan and run.plan[0].status is RunStatus.Queued):
             seconds = run.script.steps[0].seconds
             run.plan = deque(
@@ -292,7 +315,7 @@ class RunEngine:
             ] or [tool_call(f"call_{short}_{run.rounds}")]
             run.next_calls = ()
             run.round_sizes.append(len(run.tool_calls))
-            step = self._new_step(run, stamp, {"type": "tool_calls", "tool_calls": run.tool_calls})
+            step = self._new_step(run, stamp, {"type": "tool_calls", "tool_calls": _step_calls(run.tool_calls)})
             events.append(("thread.run.step.created", dict(step)))
         elif status is RunStatus.Completed:
             step = self._new_step(run, stamp, {"type": "message_creation", "message_creation": {"message_id": ""}})
@@ -319,9 +342,11 @@ class RunEngine:
             step["completed_at"] = stamp
             events.append(("thread.run.step.completed", dict(step)))
         if status.is_terminal:
+            ended = _STEP_ENDS.get(status, "cancelled")
             for step in run.steps:
                 if step["status"] == "in_progress":
-                    step["status"] = "expired" if status is RunStatus.Expired else "cancelled"
+                    step["status"] = ended
+                    step[f"{ended}_at"] = stamp
         data = self._run_json(run)
         run.tracker.observe(data, at=at)
         if sink is not None:

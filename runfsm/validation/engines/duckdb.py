@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.status import TOOL_CALLS_FIELD, tool_call_ids
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
-from runfsm.validation.engines.judging import judge_groups, python_engine
+from runfsm.validation.engines.judging import in_run_order, judge_groups, python_engine
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, case_of, literal, sql_for
 from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, json_parser
 from runfsm.validation.formats.jsonl import parse_jsonl_line
-from runfsm.validation.records import detect_format, in_time_order, open_decompressed, read_items, resolve_lifecycle
+from runfsm.validation.records import detect_format, open_decompressed, read_items, resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
 from runfsm.validation.summary import LineCounts
 from runfsm.verdict import Location
@@ -628,19 +628,8 @@ class DuckDBEngine:
         )
         self.items.sort(key=lambda pair: pair[0])  # stable: a line's records keep their order
         merged = (item for _, item in heapq.merge(self._built(cursor), self.items, key=lambda pair: pair[0]))
-        if self.sort_by is None:
-            yield from merged
-            return
-        # as the python engine: each run's records together, ordered by the field (then input order)
-        groups: dict[str, list[Record]] = {}
-        for item in merged:
-            if type(item) is Record:
-                groups.setdefault(item.run_id, []).append(item)
-            else:
-                yield item
-        for group in groups.values():
-            group[:] = in_time_order(group)
-            yield from group
+        # with --sort-by, as the python engine: each run's records together, ordered by the field
+        yield from merged if self.sort_by is None else in_run_order(merged)
 
     def _built(self, cursor: duckdb_.DuckDBPyConnection) -> Iterator[tuple[int, Item]]:
         """The Records of rows read by DuckDB, batch by batch."""

@@ -18,12 +18,14 @@ import sys
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from runfsm.validation.engines.sql import decode_shape
+from runfsm.validation.formats.base import Record
 from runfsm.validation.ledger import Ledger, shape_verdict
+from runfsm.validation.records import in_time_order
 from runfsm.validation.shapes import Shape, judge_shape, tables_for
 from runfsm.validation.summary import Summary
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Iterable
+    from collections.abc import Callable, Hashable, Iterable, Iterator
 
     from runfsm.exceptions import InputError
     from runfsm.lifecycle import Lifecycle
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from runfsm.validation.ledger import ValidationMode
     from runfsm.verdict import Location, Verdict
 
-__all__ = ["Grouped", "Located", "ShapeKey", "judge_groups", "python_engine"]
+__all__ = ["Grouped", "Located", "ShapeKey", "in_run_order", "judge_groups", "python_engine"]
 
 ShapeKey = tuple[str, str]
 """A run's mode (``"poll"`` or ``"stream"``) and its shape as text (see
@@ -162,6 +164,22 @@ def judge_groups(
             on_verdict(verdict)
     summary.add_tally(ledger.tally or {})
     return summary
+
+
+def in_run_order(items: Iterable[Item]) -> Iterator[Item]:
+    """Items in input order as the python engine judges them with ``--sort-by``: each run's records together.
+
+    Input errors come as they are met; then each run's records (runs in order of first
+    appearance), ordered by their timestamps as :func:`~runfsm.validation.records.in_time_order` orders them.
+    """
+    groups: dict[str, list[Record]] = {}
+    for item in items:
+        if type(item) is Record:
+            groups.setdefault(item.run_id, []).append(item)
+        else:
+            yield item
+    for group in groups.values():
+        yield from in_time_order(group)
 
 
 def python_engine(paths: list[str], **options: Any) -> Summary:

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.validation.engines.inputs import cell_items, expand_paths
-from runfsm.validation.engines.judging import judge_groups, python_engine
+from runfsm.validation.engines.judging import in_run_order, judge_groups, python_engine
 from runfsm.validation.engines.results import VERDICT_COLUMNS, verdict_row
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, sql_for
-from runfsm.validation.formats.base import Record
+from runfsm.validation.formats.base import ObservedMode, Record
 from runfsm.validation.records import resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE, call_code
 from runfsm.validation.summary import LineCounts
@@ -106,27 +106,47 @@ def _code_map(sql: LifecycleSQL) -> Any:
 
 
 _SHAPE_SQL: Final = (
-    f"array_join(transform(array_sort(collect_list(struct(ord, code))), x -> chr({SHAPE_OFFSET} + x.code)), '')"
+    f"array_join(transform(array_sort(collect_list(struct(seq, code))), x -> chr({SHAPE_OFFSET} + x.code)), '')"
 )
+_BUCKET_SHIFT: Final = 16 + 12
+"""The late-record check counts terminal records per bucket of 65,536 lines of a file (``ord >> 28``)."""
 
 
 class _Groups:
     """The :class:`~runfsm.validation.engines.judging.Grouped` of Spark DataFrames."""
 
-    def __init__(
-        self, spark: SparkSession, rows: DataFrame, items: list[tuple[int, Item]], mode: str, sql: LifecycleSQL
+    def __init__(  # noqa: PLR0917  (the engine's parts, each named)
+        self,
+        spark: SparkSession,
+        rows: DataFrame,
+        items: list[tuple[int, Item]],
+        mode: str,
+        sql: LifecycleSQL,
+        sorted_by_time: bool = False,
     ) -> None:
+        from pyspark.sql import Window  # noqa: PLC0415
         from pyspark.sql import functions as F  # noqa: PLC0415
 
         self.spark = spark
         self.sql = sql
         """The lifecycle whose records the rows hold, as SQL needs it."""
+        self.sorted_by_time = sorted_by_time
+        """True with ``--sort-by``: each run's records in the order of their ``ts`` (see :func:`in_time_order`)."""
+        if sorted_by_time:
+            # as in_time_order: a record without a timestamp takes the one of the record before it in
+            # its run (-inf before the first), ties keep the input order
+            run = Window.partitionBy("rid")
+            carried = F.last("ts", ignorenulls=True).over(run.orderBy("ord").rowsBetween(Window.unboundedPreceding, 0))
+            rows = rows.withColumn("key", F.coalesce(carried, F.lit(float("-inf"))))
+            rows = rows.withColumn("seq", F.row_number().over(run.orderBy("key", "ord")).cast("long")).drop("key")
+        else:
+            rows = rows.withColumn("seq", F.col("ord"))
         self.rows = rows.cache()
-        """Plain records: rid, code, ord (sortable), stream, src, line."""
+        """Plain records: rid, code, ord (input order), seq (the run's order), stream, src, line, ts."""
         self.items = items
         """Records and errors only Python reads, with their order."""
         run_mode = (
-            F.when(F.expr(f"min_by(stream, ord) FILTER (WHERE code < {SUBMIT_CODE})"), "stream").otherwise("poll")
+            F.when(F.expr(f"min_by(stream, seq) FILTER (WHERE code < {SUBMIT_CODE})"), "stream").otherwise("poll")
             if mode == "auto"
             else F.lit(mode)
         )
@@ -143,6 +163,16 @@ class _Groups:
         )
         ids = sorted({item.run_id for _, item in items if type(item) is Record})
         self.complex = spark.createDataFrame([(i,) for i in ids], "rid STRING")
+        self.files: list[str] = []
+        """The files read (for the python engine, when it must judge them instead)."""
+        self.sources: list[LineCounts] = []
+        """Where each file's lines went."""
+        self.cached: list[DataFrame] = [self.rows, self.runs]
+
+    def close(self) -> None:
+        """Let the cached DataFrames go."""
+        for frame in self.cached:
+            frame.unpersist()
 
     def simple(self) -> DataFrame:
         from pyspark.sql import functions as F  # noqa: PLC0415
@@ -175,55 +205,104 @@ class _Groups:
         import heapq  # noqa: PLC0415
 
         self.items.sort(key=lambda pair: pair[0])
-        for _, item in heapq.merge(built, self.items, key=lambda pair: pair[0]):
-            yield item
+        merged = (item for _, item in heapq.merge(built, self.items, key=lambda pair: pair[0]))
+        yield from in_run_order(merged) if self.sorted_by_time else merged
 
     def late_records_in_reach(self, linger: int) -> bool:
-        """The duckdb engine's check: no record comes ``linger`` terminal records or more after its run ended."""
-        import numpy  # noqa: PLC0415
+        """The duckdb engine's check: no record comes ``linger`` terminal records or more after its run ended.
+
+        Counted in Spark: each run with a record after its first terminal one asks how many
+        terminal records (of any run) come in between. Terminal records are counted per bucket of
+        lines (one count per bucket comes to the driver), then in order within each bucket; only
+        the largest such number comes back. The driver adds the records only Python read.
+        """
+        from pyspark.sql import Window  # noqa: PLC0415
         from pyspark.sql import functions as F  # noqa: PLC0415
 
-        spans = self.runs.join(F.broadcast(self.complex), "rid", "left_anti").where("last > first_end")
-        late = spans.select("first_end", "last").collect()
-        python_spans: dict[str, list[Any]] = {}
-        python_ends: list[int] = []
+        if self.sorted_by_time:
+            # each run's records come together, in the field's order: only linger=0 lets a run go
+            # before its late records (they start a new history): the python engine then
+            return linger > 0
+        python_spans, python_ends = self._python_spans()
+        spark = self.spark
+        spans = (
+            self.runs.join(F.broadcast(self.complex), "rid", "left_anti")
+            .select("rid", "first_end", "last")
+            .unionByName(spark.createDataFrame(python_spans, "rid STRING, first_end LONG, last LONG"))
+            .where("last > first_end")
+        )
+        terminals = ", ".join(str(c) for c in self.sql.terminal_codes)
+        ends = (
+            self.rows.where(f"code IN ({terminals})")
+            .select("ord")
+            .unionByName(spark.createDataFrame([(e,) for e in python_ends], "ord LONG"))
+        )
+        # kind 0: "terminal records before its last record", 1: a terminal record, 2: "up to its first end"
+        events = (
+            ends.select("ord", F.lit(1).alias("kind"), F.lit(None).cast("string").alias("rid"))
+            .unionByName(spans.select(F.col("last").alias("ord"), F.lit(0).alias("kind"), "rid"))
+            .unionByName(spans.select(F.col("first_end").alias("ord"), F.lit(2).alias("kind"), "rid"))
+            .withColumn("bucket", F.shiftright("ord", _BUCKET_SHIFT))
+            .withColumn("end", (F.col("kind") == 1).cast("long"))
+        ).cache()
+        try:
+            per_bucket = sorted(tuple(r) for r in events.groupBy("bucket").agg(F.sum("end")).collect())
+            before, total = [], 0
+            for bucket, count in per_bucket:
+                before.append((bucket, total))
+                total += count
+            offsets = F.broadcast(spark.createDataFrame(before, "bucket LONG, offset LONG"))
+            in_bucket = Window.partitionBy("bucket").orderBy("ord", "kind").rowsBetween(Window.unboundedPreceding, 0)
+            counted = (
+                events.withColumn("running", F.sum("end").over(in_bucket))
+                .where("kind <> 1")
+                .join(offsets, "bucket")
+                .select("rid", "kind", (F.col("offset") + F.col("running")).alias("ends"))
+            )
+            between = counted.groupBy("rid").agg(
+                (
+                    F.max(F.when(F.col("kind") == 0, F.col("ends"))) - F.max(F.when(F.col("kind") == 2, F.col("ends")))
+                ).alias("between")
+            )
+            most = between.agg(F.max("between")).first()
+        finally:
+            events.unpersist()
+        return most is None or most[0] is None or int(most[0]) < linger
+
+    def _python_spans(self) -> tuple[list[tuple[str, int, int]], list[int]]:
+        """(run, first end, last record) of the runs with records only Python read, and those records' ends."""
+        from pyspark.sql import functions as F  # noqa: PLC0415
+
+        spans: dict[str, list[Any]] = {}
+        ends: list[int] = []
         is_terminal = self.sql.is_terminal
         for at, item in self.items:
             if type(item) is not Record:
                 continue
-            span = python_spans.setdefault(item.run_id, [None, at])
+            span = spans.setdefault(item.run_id, [None, at])
             if item.status is not None and is_terminal[item.status]:
-                python_ends.append(at)
+                ends.append(at)
                 span[0] = at if span[0] is None else min(span[0], at)
             span[1] = max(span[1], at)
-        if python_spans:
-            ids = self.spark.createDataFrame([(i,) for i in python_spans], "rid STRING")
+        if spans:
+            ids = self.spark.createDataFrame([(i,) for i in spans], "rid STRING")
             for r in self.runs.join(F.broadcast(ids), "rid", "left_semi").collect():
-                span = python_spans[r["rid"]]
+                span = spans[r["rid"]]
                 if r["first_end"] is not None:
                     span[0] = r["first_end"] if span[0] is None else min(span[0], r["first_end"])
                 span[1] = max(span[1], r["last"])
-        pairs = [(r["first_end"], r["last"]) for r in late]
-        pairs += [(a, b) for a, b in python_spans.values() if a is not None and b > a]
-        if not pairs:
-            return True
-        terminals = ", ".join(str(c) for c in self.sql.terminal_codes)
-        found = [r["ord"] for r in self.rows.where(f"code IN ({terminals})").select("ord").collect()]
-        ends = numpy.sort(numpy.asarray(found + python_ends, dtype=numpy.int64))
-        firsts = numpy.asarray([a for a, _ in pairs], dtype=numpy.int64)
-        lasts = numpy.asarray([b for _, b in pairs], dtype=numpy.int64)
-        between = numpy.searchsorted(ends, lasts, "left") - numpy.searchsorted(ends, firsts, "right")
-        return bool((between < linger).all())
+        return [(rid, a, b) for rid, (a, b) in spans.items() if a is not None and b > a], ends
 
 
 def _record(row: Any, by_ordinal: tuple[Any, ...]) -> Record:
     """The Record of a plain row (``by_ordinal``: the lifecycle's states by code)."""
-    code, source, line = row["code"], row["src"], row["line"]
+    code, source, line, ts = row["code"], row["src"], row["line"], row["ts"]
     if code >= SUBMIT_CODE:
         call = CODE_CALL[code]
-        return Record(row["rid"], None, call.value, source=source, line=line, mode=None, call=call)
+        return Record(row["rid"], None, call.value, source=source, line=line, mode=None, call=call, timestamp=ts)
     status = by_ordinal[code]
-    return Record(row["rid"], status, status.wire, source=source, line=line, mode="stream" if row["stream"] else "poll")
+    mode: ObservedMode = "stream" if row["stream"] else "poll"
+    return Record(row["rid"], status, status.wire, source=source, line=line, mode=mode, timestamp=ts)
 
 
 def _judge(
@@ -303,7 +382,13 @@ def validate_dataframe(
 
     ordered = rows.withColumn("ord", F.row_number().over(Window.partitionBy("rid").orderBy("key", "seq")).cast("long"))
     plain = ordered.where("code IS NOT NULL AND rid IS NOT NULL AND rid <> ''").select(
-        "rid", F.col("code").cast("int").alias("code"), "ord", F.lit(mode == "stream").alias("stream"), "src", "line"
+        "rid",
+        F.col("code").cast("int").alias("code"),
+        "ord",
+        F.lit(mode == "stream").alias("stream"),
+        "src",
+        "line",
+        F.lit(None).cast("double").alias("ts"),  # ordered by ``order`` already
     )
     items: list[tuple[int, Item]] = []
     odd = ordered.where("NOT (code IS NOT NULL AND rid IS NOT NULL AND rid <> '')").orderBy("rid", "ord")
@@ -382,7 +467,7 @@ def _read_file(task: tuple[int, str, str | None, str, bool, Lifecycle[Any]]) -> 
         previous = pos
         at = pos * _SUB + min(sub, _SUB - 1)
         if type(item) is not Record:
-            yield ("e", None, None, at, name, item.line, False, item.detail, None)  # type: ignore[union-attr]
+            yield ("e", None, None, at, name, item.line, False, item.detail, None, None)  # type: ignore[union-attr]
             continue
         warned = (
             item.status is not None and fields_on and item.fields is not None and check_fields(item.status, item.fields)
@@ -390,13 +475,24 @@ def _read_file(task: tuple[int, str, str | None, str, bool, Lifecycle[Any]]) -> 
         if item.call is None and (item.status is None or warned):
             payload = json.dumps({"raw": item.raw, "fields": item.fields if warned else None}, default=str)
             code = None if item.status is None else int(item.status)
-            yield ("x", item.run_id, code, at, name, item.line, item.mode == "stream", payload, item.mode)
+            yield (
+                "x",
+                item.run_id,
+                code,
+                at,
+                name,
+                item.line,
+                item.mode == "stream",
+                payload,
+                item.mode,
+                item.timestamp,
+            )
             continue
         code = call_code(item.call) if item.call is not None else int(item.status)  # type: ignore[arg-type]
-        yield ("r", item.run_id, code, at, name, item.line, item.mode == "stream", None, None)
+        yield ("r", item.run_id, code, at, name, item.line, item.mode == "stream", None, None, item.timestamp)
     for found in counts:  # where the file's lines went, for the summary's line conservation
         payload = json.dumps(dataclasses.asdict(found))
-        yield ("n", None, None, (index + 1 << _FILE_SHIFT) * _SUB - 1, name, None, False, payload, None)
+        yield ("n", None, None, (index + 1 << _FILE_SHIFT) * _SUB - 1, name, None, False, payload, None, None)
 
 
 def _item_of(row: Any, by_ordinal: tuple[Any, ...]) -> Item:
@@ -407,7 +503,47 @@ def _item_of(row: Any, by_ordinal: tuple[Any, ...]) -> Item:
         return InputError(row[7], source=row[4], line=row[5])
     payload = json.loads(row[7])
     status = None if row[2] is None else by_ordinal[row[2]]
-    return Record(row[1], status, payload["raw"], source=row[4], line=row[5], mode=row[8], fields=payload["fields"])
+    fields = payload["fields"]
+    return Record(
+        row[1], status, payload["raw"], source=row[4], line=row[5], mode=row[8], fields=fields, timestamp=row[9]
+    )
+
+
+def _read_groups(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    mode: ValidationMode = "auto",
+    sort_by: str | None = None,
+    input_format: str = "auto",
+    check_fields: bool = True,
+    master: str = "local[*]",
+    lifecycle: Lifecycle[Any] | str | None = None,
+) -> _Groups:
+    """The files read (one executor task each) and grouped per run; :meth:`_Groups.close` lets them go."""
+    paths = list(paths)
+    sql = sql_for(resolve_lifecycle(lifecycle, paths))
+    spark = spark_session(master)
+    files = expand_paths(paths)
+    tasks = [(k, name, sort_by, input_format, check_fields, sql.lifecycle) for k, name in enumerate(files)]
+    schema = (
+        "kind STRING, rid STRING, code INT, ord LONG, src STRING, line INT, stream BOOLEAN, payload STRING, m STRING, "
+        "ts DOUBLE"
+    )
+    read = spark.createDataFrame(
+        spark.sparkContext.parallelize(tasks, max(1, len(tasks))).flatMap(_read_file), schema
+    ).cache()
+    plain = read.where("kind = 'r'").select("rid", "code", "ord", "stream", "src", "line", "ts")
+    items: list[tuple[int, Item]] = []
+    sources: list[LineCounts] = []
+    for r in read.where("kind <> 'r'").orderBy("ord").toLocalIterator():
+        if r["kind"] == "n":
+            sources.append(LineCounts(**json.loads(r["payload"])))
+        else:
+            items.append((r["ord"], _item_of(r, sql.by_ordinal)))
+    groups = _Groups(spark, plain, items, mode, sql, sorted_by_time=sort_by is not None)
+    groups.files, groups.sources = files, sources
+    groups.cached.append(read)
+    return groups
 
 
 def summarize_paths(
@@ -429,38 +565,22 @@ def summarize_paths(
     """:func:`runfsm.validation.summarize_paths` with Spark reading (one task per file) and grouping.
 
     ``lifecycle`` is whose records the files hold, as for ``summarize_paths`` (``"auto"``: detected).
+    ``sort_by`` orders each run's records by that field as the python engine does (the executors
+    read it: finite numbers, ISO 8601 text as UTC when it has no offset, other values reported);
+    a record without it keeps its place right after the record before it in its run.
     """
-    if sort_by is not None:
-        raise ValueError("--sort-by is not available with the spark engine: use the duckdb or the python engine")
-    sql = sql_for(resolve_lifecycle(lifecycle, paths))
-    spark = spark_session(master)
-    files = expand_paths(paths)
-    tasks = [(k, name, sort_by, input_format, check_fields, sql.lifecycle) for k, name in enumerate(files)]
-    schema = (
-        "kind STRING, rid STRING, code INT, ord LONG, src STRING, line INT, stream BOOLEAN, payload STRING, m STRING"
-    )
-    read = spark.createDataFrame(
-        spark.sparkContext.parallelize(tasks, max(1, len(tasks))).flatMap(_read_file), schema
-    ).cache()
-    plain = read.where("kind = 'r'").select("rid", "code", "ord", "stream", "src", "line")
-    items: list[tuple[int, Item]] = []
-    sources: list[LineCounts] = []
-    for r in read.where("kind <> 'r'").orderBy("ord").toLocalIterator():
-        if r["kind"] == "n":
-            sources.append(LineCounts(**json.loads(r["payload"])))
-        else:
-            items.append((r["ord"], _item_of(r, sql.by_ordinal)))
-    groups = _Groups(spark, plain, items, mode, sql)
+    paths = list(paths)
+    reading = {"sort_by": sort_by, "input_format": input_format, "check_fields": check_fields, "master": master}
+    groups = _read_groups(paths, mode=mode, lifecycle=lifecycle, **reading)  # type: ignore[arg-type]
     options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
     callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
         if not groups.late_records_in_reach(linger):
-            python = {"input_format": input_format, "linger": linger, "aliases": aliases, "lifecycle": sql.lifecycle}
-            return python_engine(files, **options, **callbacks, **python)
+            python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger}
+            python |= {"aliases": aliases, "lifecycle": groups.sql.lifecycle}
+            return python_engine(groups.files, **options, **callbacks, **python)
         summary = _judge(groups, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
-        summary.sources = sources
+        summary.sources = groups.sources
         return summary
     finally:
-        read.unpersist()
-        groups.rows.unpersist()
-        groups.runs.unpersist()
+        groups.close()

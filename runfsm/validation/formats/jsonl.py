@@ -146,6 +146,11 @@ def _run_object(obj: object, src: Source, line: int) -> Iterator[Record | InputE
     if not isinstance(obj, dict):
         yield src.error(f"a runs.list page entry is {short(obj)}: expected a run object", line)
         return
+    kind = obj.get("object")
+    if kind is not None and kind != src.lifecycle.object_type:  # a list page of other objects
+        if not (isinstance(kind, str) and kind.startswith(src.lifecycle.parser.related_objects)):
+            yield src.error(object_error(kind, src.lifecycle), line)
+        return  # run steps, messages (the same API's other objects): not about a status
     run_id = obj.get("id")
     if not isinstance(run_id, str) or not run_id:
         what = "has no 'id'" if run_id is None else f"has 'id' {short(run_id)}"
