@@ -597,7 +597,7 @@ class DuckDBEngine:
         cursor = self.con.execute(
             f"""SELECT rid, any_value(simple.history), list(pos ORDER BY {self._order}) FROM rows JOIN (
                 SELECT rid, history FROM runs SEMI JOIN wanted USING (history) ANTI JOIN complex_ids USING (rid)
-            ) AS simple USING (rid) GROUP BY rid"""
+            ) AS simple USING (rid) GROUP BY rid ORDER BY min(pos)"""
         )
         while batch := cursor.fetchmany(10_000):
             for rid, history, positions in batch:

@@ -35,7 +35,11 @@ if TYPE_CHECKING:
     from runfsm.validation.ledger import ValidationMode
     from runfsm.verdict import Location, Verdict
 
-__all__ = ["Grouped", "Located", "ShapeKey", "in_run_order", "judge_groups", "python_engine"]
+__all__ = ["REPLAYED_AT_MOST", "Grouped", "Located", "ShapeKey", "in_run_order", "judge_groups", "python_engine"]
+
+REPLAYED_AT_MOST = 2_000
+"""Runs of unsettled shapes the ledger replays in input order (so they are reported in the python
+engine's order); beyond, an engine that can locate them has each history judged once instead."""
 
 ShapeKey = tuple[str, str]
 """A run's mode (``"poll"`` or ``"stream"``) and its shape as text (see
@@ -110,10 +114,12 @@ def judge_groups(
     judged: dict[ShapeKey, Shape] = {}
     unsettled: set[ShapeKey] = set()
     listed: set[ShapeKey] = set()
+    unsettled_runs = 0
     for run_mode, text, runs in grouped.shapes():
         key = (run_mode, text)
         shape = judge_shape(_mode(run_mode), bytearray(decode_shape(text)), tables)
         if shape is None or shape.notes:
+            unsettled_runs += runs
             unsettled.add(key)  # the ledger replays these runs: a tracker, or notes with their locations
             continue
         judged[key] = shape
@@ -133,7 +139,7 @@ def judge_groups(
         if on_error is not None:
             on_error(error)
 
-    if isinstance(grouped, Located) and unsettled:
+    if isinstance(grouped, Located) and unsettled_runs > REPLAYED_AT_MOST:
         # the runs of shapes the judge cannot settle, judged by the ledger once per history: the
         # verdict of a run with that history is the same but for its id and its records' locations
         templates: dict[Hashable, Verdict] = {}
