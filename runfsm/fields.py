@@ -54,7 +54,8 @@ class NestedCheck:
             return ()
         if value is None:
             return (f"{name}: {self.field} is not set",)
-        if not is_mapping(value) or value.get(self.key) not in self.allowed:
+        found = value.get(self.key) if is_mapping(value) else None
+        if not isinstance(found, str) or found not in self.allowed:  # a list or an object is no allowed value
             kind = value.get(self.key) if is_mapping(value) else type(value).__name__
             return (f"{name}: {self.field}.{self.key} is {kind!r}, expected {self.expected}",)
         return ()

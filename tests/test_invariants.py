@@ -99,3 +99,11 @@ def test_every_status_has_a_rule_named_by_its_wire_value() -> None:
     assert set(RULES) == set(RunStatus)
     nothing: dict[str, Any] = {}
     assert RULES[R.InProgress].messages(nothing.get) == ("in_progress: started_at is not set",)
+
+
+@pytest.mark.parametrize("kind", [[], ["submit_tool_outputs"], {"a": 1}, 7, None])
+def test_a_required_action_type_of_another_json_type_is_a_warning_not_a_crash(kind: object) -> None:
+    """``required_action.type`` as a list or an object (unhashable) is reported like any unexpected type."""
+    fields = {"status": "requires_action", "required_action": {"type": kind}}
+    expected = f"requires_action: required_action.type is {kind!r}, expected submit_tool_outputs"
+    assert check_fields(RunStatus.RequiresAction, fields) == (expected,)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from runfsm.printable import printable
-from runfsm.validation import DEFAULT_LINGER
 from runfsm.validation.summary import Summary
 from runfsm.verdict import OffenseKind, RunResult, StepKind, Verdict
 
@@ -217,18 +216,6 @@ class Spool:
         self.file.close()
 
 
-def beyond_linger_text(s: Summary) -> str:
-    """What ``--jobs`` says of late records that one process may no longer have attached to their run."""
-    where = f" (the first at {printable(s.beyond_linger_at)})" if s.beyond_linger_at else ""
-    return (
-        f"{s.beyond_linger:,} late records{where} came after their run ended and after so many other records "
-        f"that one process may have let the run go already (it keeps an ended run until {DEFAULT_LINGER:,} more runs "
-        "ended): "
-        "with --jobs 1 such a record may start a new history instead, so these runs' verdicts may differ "
-        "from --jobs 1; rerun with --jobs 1 for the single-process verdicts"
-    )
-
-
 def render_text(
     report: ValidationReport,
     out: IO[str],
@@ -261,8 +248,6 @@ def render_text(
         ]
         for label, value in rows:
             out.write(f"{label:<20}{value:>10,}\n")
-        if s.beyond_linger:
-            out.write(f"\n{beyond_linger_text(s)}\n")
         if s.sources:
             out.write(f"\n{'lines':>10}{'in records':>12}{'skipped':>10}{'errors':>10}  input\n")
             for c in s.sources:

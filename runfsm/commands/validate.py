@@ -23,7 +23,6 @@ from runfsm.commands.output import (
     EntryKind,
     Spool,
     ValidationReport,
-    beyond_linger_text,
     render_json,
     render_text,
 )
@@ -455,8 +454,6 @@ def _collect_parallel(
     report.errors.sort(key=lambda e: (e.source, e.line or 0))
     del report.errors[MAX_LISTED_ERRORS:]
     report.records = summary.observations
-    if summary.beyond_linger:
-        print(f"runfsm validate: warning: {beyond_linger_text(summary)}", file=sys.stderr)
     return report
 
 

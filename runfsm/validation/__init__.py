@@ -42,8 +42,14 @@ __all__ = [
 
 _MODES: Final = ("auto", "stream", "poll")
 
-DEFAULT_LINGER: Final = 10_000
-"""How many runs may end after a run before it is forgotten (late records are caught until then)."""
+DEFAULT_LINGER: Final = 50_000
+"""How long an ended run waits for late records: slots of input after the record that ended it.
+
+A slot is a line of the inputs (one per record on a line of several, such as a ``runs.list``
+page), or one record for records given as such (see :mod:`runfsm.validation.ledger`). A record
+of the run at most this many slots later is judged with it; a later one starts a new history.
+50,000 lines is about the last 5,000 to 15,000 runs of a log of ten to three records a run; at
+most 50,000 ended runs are kept (a log of one line a run), each as little as a shared shape."""
 
 
 def _check_mode(mode: str) -> None:
@@ -151,11 +157,12 @@ def validate_many(
     """Judge interleaved records, grouped by run id; yield one verdict per run.
 
     Order within a run is the order of ``records``. Verdicts come as runs end (a little later:
-    see ``linger`` in :mod:`runfsm.validation.ledger`), then those of runs still open at the end of the
-    input (unfinished). ``mode="auto"`` decides per run: stream mode when its first status
-    record is a stream event, poll mode otherwise. ``check_fields=False`` skips the
-    field-invariant warnings. ``lifecycle``: whose records (a Lifecycle or a preset's key; the
-    Assistants run by default). Lazy and pure: it reads nothing but ``records``.
+    an ended run waits ``linger`` records for late records, see :mod:`runfsm.validation.ledger`),
+    then those of runs still open at the end of the input (unfinished). ``mode="auto"``
+    decides per run: stream mode when its first status record is a stream event, poll mode
+    otherwise. ``check_fields=False`` skips the field-invariant warnings. ``lifecycle``: whose
+    records (a Lifecycle or a preset's key; the Assistants run by default). Lazy and pure: it
+    reads nothing but ``records``.
     """
     _check_mode(mode)
     _check_linger(linger)
@@ -210,7 +217,10 @@ def validate_paths(
     that preceded it in the input (records before any timestamped one stay first). ``on_record``
     is called once per record read (for progress display). ``partition=(k, n)`` judges only
     the runs worker ``k`` of ``n`` owns (:func:`~runfsm.validation.records.owns`): n processes,
-    one partition each, judge every run once.
+    one partition each, judge every run once, and exactly as one process does.
+    ``linger`` is how many slots of input an ended run waits for late records: lines of all the
+    inputs, counting a line of several records (a ``runs.list`` page) once per record; with
+    ``sort_by``, records of the run in time order (see :data:`DEFAULT_LINGER`).
     ``on_counts`` receives each input's :class:`~runfsm.validation.summary.LineCounts` once it is
     read: where every line went (in a record, skipped by a documented rule, or an input error).
     ``lifecycle``: whose records the files hold: a Lifecycle, a preset's key, or ``"auto"``
@@ -221,10 +231,17 @@ def validate_paths(
     _check_linger(linger)
     paths = list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
+    position = ReadPosition() if sort_by is None else None  # sorted: each record is a slot
     items = read_items(
-        paths, input_format=input_format, sort_by=sort_by, partition=partition, on_counts=on_counts, lifecycle=lc
+        paths,
+        input_format=input_format,
+        sort_by=sort_by,
+        partition=partition,
+        on_counts=on_counts,
+        lifecycle=lc,
+        position=position,
     )
-    validator = Ledger(mode, strict, linger, check_fields, aliases=aliases, lifecycle=lc)
+    validator = Ledger(mode, strict, linger, check_fields, aliases=aliases, lifecycle=lc, position=position)
     if sort_by is None:
         return validator.consume(items, on_error, on_record)
     return validator.consume(_sorted_by_run(items, on_error, on_record))
@@ -279,9 +296,9 @@ def summarize_paths(
 
     paths = list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
-    # with workers, a late record one process would no longer attach is counted (sorted input
-    # has none: each run's records come together)
-    position = ReadPosition() if partition is not None and partition[1] > 1 and sort_by is None else None
+    # how long ended runs linger is counted in slots of the whole input, the same in every
+    # worker; sorted, each run's records come together, and each record is a slot
+    position = ReadPosition() if sort_by is None else None
     items = read_items(
         paths,
         input_format=input_format,
@@ -304,7 +321,4 @@ def summarize_paths(
         if on_verdict is not None and (every_verdict or worth_reporting(verdict)):
             on_verdict(verdict)
     summary.add_tally(ledger.tally or {})
-    if ledger.beyond_window:
-        summary.beyond_linger = ledger.beyond_window
-        summary.beyond_linger_at = str(ledger.beyond_window_first)
     return summary

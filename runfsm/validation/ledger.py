@@ -8,16 +8,19 @@ checked as records arrive. Only a run that goes wrong (an illegal jump, an unkno
 unrecorded client call) is replayed into a :class:`~runfsm.tracker.RunTracker` and judged by
 :meth:`Verdict.from_tracker`. Both paths give equal verdicts (a tested property).
 
-Memory follows the runs open at once, not the input size: no run object is kept, and a run is
-let go of once it ended and ``linger`` more runs ended after it (meanwhile a run that ended with
-nothing to report keeps nothing of its own: it lingers as its judged shape, shared by every run
-of that shape). Until then a late record of that
-run (one arriving after its terminal status) is still attached to it: a repeat of the terminal
-status is a re-observation, anything else an illegal jump out of the terminal status. A record
-arriving later than that starts a new history under the same id (in stream mode that history
-is itself illegal, since a stream cannot begin mid-run). A ``--jobs`` worker counts only its own
-runs' ends, so it may attach a record one process would not: it counts those it may
-(``position``, see :attr:`Ledger.beyond_window`).
+Memory follows the runs open at once, not the input size: no run object is kept, and an ended
+run *lingers* for ``linger`` slots of input after the record that ended it, then is let go of
+(meanwhile a run that ended with nothing to report keeps nothing of its own: it lingers as its
+judged shape, shared by every run of that shape). A slot is a line of the inputs, or one record
+of a line of several (see :class:`~runfsm.validation.formats.base.ReadPosition`); for records
+given as such (:func:`~runfsm.validation.validate_many`, or each run's records in time order
+with ``--sort-by``) a slot is one record. A late record of a run (one arriving after its
+terminal status) at most ``linger`` slots after the run's end is attached to it: a repeat of
+the terminal status is a re-observation, anything else an illegal jump out of the terminal
+status. A record arriving later than that starts a new history under the same id (in stream
+mode that history is itself illegal, since a stream cannot begin mid-run). Whether a record is
+attached depends only on its slot and its run's end slot, which every ``--jobs`` worker and
+every engine computes alike: they all attach exactly what one process attaches.
 
 With ``tally=True`` the ledger does not build a verdict for a run with nothing to report (legal,
 or unfinished when not strict, with no warning): it counts it in :attr:`Ledger.tally`, by what
@@ -27,8 +30,9 @@ the summary needs of it. That is what makes ``runfsm validate`` fast on large lo
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import RUN_LIFECYCLE
@@ -54,15 +58,41 @@ if TYPE_CHECKING:
 
     from runfsm.lifecycle import Lifecycle
     from runfsm.tracker import Mode
-    from runfsm.validation.formats.base import ReadPosition
     from runfsm.vocabulary import LifecycleState
 
-__all__ = ["Ledger", "Tally", "ValidationMode", "reference_tracker", "shape_verdict"]
+__all__ = ["Clock", "Ledger", "RecordCount", "Tally", "ValidationMode", "reference_tracker", "shape_verdict"]
 
 ValidationMode = Literal["auto", "stream", "poll"]
 
 Tally = tuple[bool, int, int, int]
 """What the summary needs of a quiet run: (ended, observations, inferred jumps, lenient edges)."""
+
+
+class Clock(Protocol):
+    """Where the record just read stands: its slot (see :class:`~runfsm.validation.formats.base.ReadPosition`)."""
+
+    def mark(self, line: int) -> int:
+        """The slot of the record just read, at ``line`` of its input."""
+        ...
+
+
+class RecordCount:
+    """The clock of records given as such: the slot of a record is its index among the items read."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def mark(self, line: int) -> int:
+        """The index of the item just read (``line`` does not matter)."""
+        return self.count
+
+    def counted(self, items: Iterable[Item]) -> Iterator[Item]:
+        """The items, each counted as it is read."""
+        for item in items:
+            self.count += 1
+            yield item
 
 
 def reference_tracker(
@@ -116,6 +146,9 @@ _UNJUDGED: Final = object()
 
 _NO_LINE: Final = -1
 """How an unknown line (``None``) is stored in a run's lines."""
+
+_NO_RUN: Final = sys.maxsize
+"""The oldest end slot when no ended run lingers."""
 
 
 class _Run:
@@ -257,24 +290,19 @@ class Ledger:
         tally: bool = False,
         aliases: StatusAliases | None = None,
         lifecycle: Lifecycle[Any] | None = None,
-        position: ReadPosition | None = None,
+        position: Clock | None = None,
     ) -> None:
         self.aliases = aliases
-        self.position = position
-        """In a ``--jobs`` worker (a partition of the runs): how far the inputs were read, in every worker alike.
-
-        A worker counts only the ends of its own runs, so it may still hold a run that one process
-        let go of (``linger`` runs of all partitions ended after it). With ``position``, each run's end
-        is marked (:attr:`ended_at`), and a late record attached to a run that one process may have
-        let go of by then is counted in :attr:`beyond_window` (its verdict may differ from ``--jobs 1``).
-        """
-        self.ended_at: dict[str, int] = {}
-        """With ``position``: each lingering run's end mark (see :class:`ReadPosition`)."""
-        self.beyond_window = 0
-        """With ``position``: late records attached to a run that one process may have let go of."""
-        self.beyond_window_first: Location | None = None
-        """Where the first of them is."""
         """Misspelled statuses read as the status meant: a record with one goes to the tracker, which maps it."""
+        self.position: Clock = position if position is not None else RecordCount()
+        """The slot of the record just read: the reader's (a ``ReadPosition``); without one,
+        :meth:`consume` counts the items it reads (a :class:`RecordCount`)."""
+        self.ended_at: dict[str, int] = {}
+        """The end slot of each lingering run (in :attr:`closed`)."""
+        self.oldest_end = _NO_RUN
+        """The end slot of the oldest lingering run (``_NO_RUN`` when none lingers)."""
+        self.released: list[Verdict] = []
+        """Verdicts of runs let go of, not yet handed out by :meth:`consume`."""
         self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
         """Whose histories are judged (the Assistants run by default)."""
         self.tables = tables_for(self.lifecycle)
@@ -308,7 +336,11 @@ class Ledger:
         The loop inlines the common record (a known status of an open fast-path run) and
         hands everything else to :meth:`feed`.
         """
+        if type(self.position) is RecordCount:
+            items = self.position.counted(items)
         feed = self.feed
+        released = self.released
+        gone = self._gone
         open_runs = self.open
         get_open = open_runs.get
         terminal = self.tables.is_terminal
@@ -345,14 +377,16 @@ class Ledger:
                         continue
                 elif run is None:
                     ended = closed.get(run_id)
+                    if ended is not None and gone(run_id, line):  # past its window: let go of
+                        ended = None
+                        yield from released
+                        released.clear()
                     if ended is None:
                         run = open_runs[run_id] = _Run(run_id, new_mode, source)
                     elif type(ended) is Shape and ended.codes[-1] == dest:
                         ended = self._revive(run_id, ended)
                     if type(ended) is _Run and ended.codes[-1] == dest:
                         # the common late record: the poller saw the terminal status once more
-                        if self.position is not None:
-                            self._check_window(run_id, source, line)
                         index = ended.add(dest, source, line)
                         ended.shape = None
                         if fields_on:
@@ -377,9 +411,10 @@ class Ledger:
                         # memory is reused while still in the cache (as the reader does on its side)
                         del item, obj
                         if terminal[dest]:
-                            verdict = ended_run(run)
-                            if verdict is not None:
-                                yield verdict
+                            ended_run(run)
+                            if released:
+                                yield from released
+                                released.clear()
                         continue
                 rec = as_record(item)  # type: ignore[arg-type]  # a CompactRecord
             elif kind is not record_type:
@@ -408,31 +443,35 @@ class Ledger:
                     for message in check(status, rec.fields):
                         warn(run, index, rec.location, message)
                 if terminal[status]:
-                    verdict = ended_run(run)
-                    if verdict is not None:
-                        yield verdict
+                    ended_run(run)
+                    if released:
+                        yield from released
+                        released.clear()
                 continue
-            verdict = feed(rec)
-            if verdict is not None:
-                yield verdict
+            feed(rec)
+            if released:
+                yield from released
+                released.clear()
         yield from self.finish()
 
     # -- one record
 
-    def feed(self, rec: Record) -> Verdict | None:
-        """Process one record; return the verdict of a run let go of to make room, if any."""
+    def feed(self, rec: Record) -> None:
+        """Process one record (the verdicts of runs it lets go of are put in :attr:`released`)."""
         run_id = rec.run_id
         run = self.open.get(run_id)
         if run is None:
             ended = self.closed.get(run_id)
-            if ended is not None:
+            if ended is not None and not self._gone(run_id, rec.line):
                 self._late(ended, rec)
-                return None
+                return
             mode = rec.mode if self.mode == "auto" else self.mode
             run = self.open[run_id] = _Run(run_id, mode, rec.source)
         if run.tracker is not None:
             self._feed_tracker(run, rec)
-            return self._close(run) if self.tables.is_terminal[run.tracker.state] else None
+            if self.tables.is_terminal[run.tracker.state]:
+                self._close(run)
+            return
         dest = rec.status
         index = len(run.codes)
         if dest is None:
@@ -440,21 +479,22 @@ class Ledger:
             if call is None:  # an unknown status: the tracker reports it
                 self._to_tracker(run)
                 self._feed_tracker(run, rec)
-                return None
+                return
             run.add(call_code(call), rec.source, rec.line)
             if call is Trigger.SUBMIT_TOOL_OUTPUTS:
                 run.note_submit()
-            return None
+            return
         if run.mode is None:
             run.mode = rec.mode or "poll"
         if self.tables.is_paused[dest] and self._stale(run, rec.fields):
             self._feed_tracker(run, rec)
-            return None
+            return
         run.add(dest, rec.source, rec.line)
         if self.fields and rec.fields is not None:
             for message in self._check(dest, rec.fields):
                 self._warn(run, index, rec.location, message)
-        return self._ended(run) if self.tables.is_terminal[dest] else None
+        if self.tables.is_terminal[dest]:
+            self._ended(run)
 
     @staticmethod
     def _warn(run: _Run, index: int, location: Location, message: str) -> None:
@@ -478,26 +518,28 @@ class Ledger:
         young[key] = shape
         return shape
 
-    def _ended(self, run: _Run) -> Verdict | None:
+    def _ended(self, run: _Run) -> None:
         """A terminal status arrived: close the run if its history really ended there."""
         shape = self._shape(run)
         if shape is None:
             self._to_tracker(run)
             assert run.tracker is not None
-            return self._close(run) if self.tables.is_terminal[run.tracker.state] else None
+            if self.tables.is_terminal[run.tracker.state]:
+                self._close(run)
+            return
         run_id = run.run_id
         del self.open[run_id]
-        if self.position is not None:
-            self._mark_end(run_id, run.lines[-1])
+        now = self.ended_at[run_id] = self.position.mark(run.lines[-1])
         closed = self.closed
         if run.warnings is None and not shape.notes:
             closed[run_id] = shape  # a clean run lingers as its shape, shared: nothing of its own is kept
         else:
             run.shape = shape
             closed[run_id] = run  # its codes and locations: a late repeat only extends them
-        if len(closed) > self.linger:
-            return self._let_go(*closed.popitem(last=False))
-        return None
+        if self.oldest_end == _NO_RUN:
+            self.oldest_end = now
+        elif self.oldest_end < now - self.linger:
+            self._release(now)
 
     # -- the slow path: a real tracker
 
@@ -576,23 +618,54 @@ class Ledger:
     ) -> Verdict:
         return shape_verdict(run_id, shape, warnings, strict=self.strict, notes=notes)
 
-    def _close(self, run: _Run) -> Verdict | None:
+    def _close(self, run: _Run) -> None:
         del self.open[run.run_id]
-        if self.position is not None:
-            end = run.locations[-1] if run.locations else None
-            self._mark_end(run.run_id, end.line if end is not None else None)
+        end = run.locations[-1] if run.locations else None
+        line = end.line if end is not None and end.line is not None else _NO_LINE
+        now = self.ended_at[run.run_id] = self.position.mark(line)
         if run.tracker is not None:
             self.closed[run.run_id] = _Closed(self._verdict(run), len(run.tracker.history))
         else:
             self.closed[run.run_id] = run  # its codes: a late repeat only extends them
-        if len(self.closed) > self.linger:
-            return self._let_go(*self.closed.popitem(last=False))
-        return None
+        if self.oldest_end == _NO_RUN:
+            self.oldest_end = now
+        elif self.oldest_end < now - self.linger:
+            self._release(now)
+
+    # -- lingering: how long an ended run waits for late records
+
+    def _gone(self, run_id: str, line: int | None) -> bool:
+        """A record of the ended run ``run_id``: True when it comes past the run's window (the run is let go of).
+
+        The window is ``linger`` slots after the run's end: a record in it is a late record of
+        the run; a record past it is let go of (with every run that ended before it), and the
+        record starts a new history.
+        """
+        now = self.position.mark(_NO_LINE if line is None else line)
+        if self.ended_at[run_id] >= now - self.linger:
+            return False
+        self._release(now)
+        return True
+
+    def _release(self, now: int) -> None:
+        """Let go of the ended runs whose window closed before slot ``now`` (the oldest first)."""
+        closed = self.closed
+        ended_at = self.ended_at
+        limit = now - self.linger
+        while closed:
+            run_id = next(iter(closed))
+            end = ended_at[run_id]
+            if end >= limit:
+                self.oldest_end = end
+                return
+            del ended_at[run_id]
+            verdict = self._let_go(run_id, closed.pop(run_id))
+            if verdict is not None:
+                self.released.append(verdict)
+        self.oldest_end = _NO_RUN
 
     def _let_go(self, run_id: str, entry: _Run | _Closed | Shape) -> Verdict | None:
         """The verdict of a run leaving the ledger; None when it was only counted in the tally."""
-        if self.position is not None:
-            self.ended_at.pop(run_id, None)
         if type(entry) is Shape:  # not isinstance nor cast: this runs once per run
             if self.tally is not None:
                 self.tally[entry.tally] = self.tally.get(entry.tally, 0) + 1
@@ -609,33 +682,6 @@ class Ledger:
                 return None
         return self._verdict(run)
 
-    # -- --jobs: late records one process may no longer attach
-
-    def _mark_end(self, run_id: str, line: int | None) -> None:
-        """Mark the end of a run (its terminal record, just read): its mark less its line's other records."""
-        position = self.position
-        assert position is not None
-        if line is None or line < 0:
-            self.ended_at.pop(run_id, None)  # no line to mark: every late record of it is counted
-            return
-        self.ended_at[run_id] = position.mark(line) - position.line_extra
-
-    def _check_window(self, run_id: str, source: str, line: int | None) -> None:
-        """A late record is attached: count it if one process may have let its run go already.
-
-        The records of all partitions read between the run's end and this one are at most the
-        difference of their marks (less one); one process lets the run go once ``linger`` of
-        them ended runs. Under that bound, ``--jobs 1`` attaches the record too.
-        """
-        position = self.position
-        assert position is not None
-        end = self.ended_at.get(run_id)
-        if end is not None and line is not None and position.mark(line) - end - 1 < self.linger:
-            return
-        self.beyond_window += 1
-        if self.beyond_window_first is None:
-            self.beyond_window_first = Location(source, line)
-
     def _revive(self, run_id: str, shape: Shape) -> _Run:
         """A late record for a run lingering as its shape: make it a run again, in the same place.
 
@@ -651,8 +697,6 @@ class Ledger:
 
     def _late(self, entry: _Run | _Closed | Shape, rec: Record) -> None:
         """A record of a run that already ended: a repeat, a late call, or an illegal jump."""
-        if self.position is not None:
-            self._check_window(rec.run_id, rec.source, rec.line)
         if isinstance(entry, Shape):
             entry = self._revive(rec.run_id, entry)
         if isinstance(entry, _Run):
@@ -704,3 +748,5 @@ class Ledger:
                 yield verdict
         self.closed.clear()
         self.open.clear()
+        self.ended_at.clear()
+        self.oldest_end = _NO_RUN

@@ -227,7 +227,6 @@ def _read_source(
         counts = src.counts
         if position is not None:
             position.base += counts.lines
-            position.line_extra = 0
         if not first:
             counts.lines = 0  # worker 0 counts the lines read
         if on_counts is not None:
@@ -372,8 +371,9 @@ def read_items(
 
     Building a :class:`Record` costs more than the tuple; bulk validation builds one
     (:func:`as_record`) only for a run that needs it. ``on_counts`` receives each input's
-    :class:`~runfsm.validation.summary.LineCounts` once it is read. ``position`` (with a
-    partition) follows how far the inputs were read, in every worker alike (see ``ReadPosition``).
+    :class:`~runfsm.validation.summary.LineCounts` once it is read. ``position`` follows each
+    record's slot in the whole input, the same in every worker of a partition (see
+    :class:`~runfsm.validation.formats.base.ReadPosition`).
     """
     _check_options(input_format, max_line_bytes, partition)
     return itertools.chain.from_iterable(

@@ -87,11 +87,6 @@ class Summary:
     """Client-call notes: a call recorded after the run ended, or while the run could not take it."""
     input_errors: int = 0
     """Input error messages (an unusable line, an unreadable file); a line may carry several."""
-    beyond_linger: int = 0
-    """With ``--jobs``: late records attached to a run that one process may have let go of already
-    (``linger`` runs of all workers ended between): their runs' verdicts may differ from ``--jobs 1``."""
-    beyond_linger_at: str | None = None
-    """Where the first of them is (``FILE:LINE``)."""
     strict: bool = False
     sources: list[LineCounts] = dataclasses.field(default_factory=list)
     """The line counts of each input, in the order read."""
@@ -152,9 +147,6 @@ class Summary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("inferred_jumps", "lenient_edges", "unrecorded_calls", "warnings", "call_notes", "input_errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.beyond_linger += other.beyond_linger
-        if self.beyond_linger_at is None:
-            self.beyond_linger_at = other.beyond_linger_at
         if not self.sources:
             self.sources = [LineCounts(c.source) for c in other.sources]
         if len(other.sources) != len(self.sources):
@@ -214,9 +206,4 @@ class Summary:
             "input_errors": self.input_errors,
             "strict": self.strict,
             "sources": [c.to_dict() for c in self.sources],
-            **(
-                {"beyond_linger": self.beyond_linger, "beyond_linger_at": self.beyond_linger_at}
-                if self.beyond_linger
-                else {}
-            ),
         }

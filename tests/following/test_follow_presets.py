@@ -17,10 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runfsm import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE, BatchStatus, Lifecycle, ResponseStatus, RunTracker
+from runfsm import BATCH_LIFECYCLE, PRESETS, RESPONSE_LIFECYCLE, BatchStatus, Lifecycle, ResponseStatus, RunTracker
 from runfsm.following import (
+    AsyncScheduler,
     AsyncWatcher,
     Jitter,
+    Scheduler,
     UnexpectedRunStatus,
     Watcher,
     WatchError,
@@ -337,3 +339,34 @@ def test_docstring_examples() -> None:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0
         assert result.failed == 0
+
+
+def _make(client: Any, lifecycle: Lifecycle[Any]) -> Any:
+    """One fresh object of any preset, the run included."""
+    if lifecycle.key == "run":
+        return client.beta.threads.runs.create(client.beta.threads.create().id, assistant_id="asst_1")
+    return create(client, lifecycle)
+
+
+@pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("lifecycle", list(PRESETS.values()), ids=list(PRESETS))
+def test_every_following_class_follows_every_preset(lifecycle: Lifecycle[Any]) -> None:
+    """Watcher, AsyncWatcher, Scheduler and AsyncScheduler, built for each preset, follow its objects to their end."""
+    fake = FakeAssistants()
+    client = fake.client()
+    now, sleep, async_sleep = fake.clock.now, fake.clock.sleep, fake.clock.async_sleep
+    ends = [Watcher(client, lifecycle=lifecycle, clock=now, sleep=sleep).poll(_make(client, lifecycle)).status]
+    scheduler = Scheduler(client, per_minute=60, lifecycle=lifecycle, clock=now, sleep=sleep)
+    scheduler.add(_make(client, lifecycle))
+    ends += [r.tracker.state for r in scheduler.run().values() if r.tracker is not None]
+
+    async def follow() -> list[Any]:
+        async with fake.async_client() as aclient:
+            watcher = AsyncWatcher(aclient, lifecycle=lifecycle, clock=now, sleep=async_sleep)
+            found = [(await watcher.poll(_make(client, lifecycle))).status]
+            twin = AsyncScheduler(aclient, per_minute=60, lifecycle=lifecycle, clock=now, sleep=async_sleep)
+            twin.add(_make(client, lifecycle))
+            return found + [r.tracker.state for r in (await twin.run()).values() if r.tracker is not None]
+
+    ends += asyncio.run(follow())
+    assert ends == [lifecycle.parse("completed")] * 4

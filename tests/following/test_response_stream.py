@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from runfsm import RESPONSE_LIFECYCLE, ResponseStatus, RunTracker
 from runfsm.following import AsyncWatcher, Watcher, WatchError
-from runfsm.testing.fake import FakeAssistants
+from runfsm.testing.fake import FakeAssistants, FakeAssistantsServer
 
 SCRIPT: list[tuple[str, float]] = [("queued", 2), ("in_progress", 30), ("completed", 0)]
 
@@ -139,3 +139,28 @@ def test_the_async_twin_watches_alike(cuts: list[int], seconds: float) -> None:
     assert log(twin_fake) == log(fake)
     assert twin_done == done
     assert done[0] is ResponseStatus.Completed or cuts[0] == 0
+
+
+def test_over_loopback_http_a_cut_stream_is_resumed_sync_and_async() -> None:
+    """Over real HTTP (SSE on 127.0.0.1): a stream cut after two events is resumed, by both twins."""
+    with FakeAssistantsServer() as server:
+        with server.client(max_retries=0) as client:
+            server.background.queue(RESPONSE_LIFECYCLE, SCRIPT)
+            server.cut_stream_next(events=2, route="create_response")
+            watcher = Watcher(client, lifecycle=RESPONSE_LIFECYCLE, clock=server.clock.now, sleep=server.clock.sleep)
+            done = watcher.watch(model="gpt-fake", input="hi")
+
+        async def follow() -> Any:
+            async with server.async_client(max_retries=0) as aclient:
+                server.background.queue(RESPONSE_LIFECYCLE, SCRIPT)
+                server.cut_stream_next(events=2, route="create_response")
+                twin = AsyncWatcher(
+                    aclient, lifecycle=RESPONSE_LIFECYCLE, clock=server.clock.now, sleep=server.clock.async_sleep
+                )
+                return await twin.watch(model="gpt-fake", input="hi")
+
+        twin_done = asyncio.run(follow())
+    for result in (done, twin_done):
+        assert result.status is ResponseStatus.Completed
+        assert statuses(result) == UNCUT
+        assert (result.streams, result.retrieves) == (2, 0)

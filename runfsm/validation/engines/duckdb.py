@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any, Final
 from runfsm.status import TOOL_CALLS_FIELD, tool_call_ids
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
 from runfsm.validation.engines.judging import in_run_order, judge_groups, python_engine
+from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, case_of, literal, sql_for
-from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, json_parser
+from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, json_parser, loads_flat
 from runfsm.validation.formats.jsonl import parse_jsonl_line
 from runfsm.validation.records import detect_format, open_decompressed, read_items, resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
@@ -448,31 +449,35 @@ class DuckDBEngine:
         python_ids = sorted({item.run_id for _, item in self.items if type(item) is Record})
         con.execute("CREATE OR REPLACE TEMP TABLE python_ids AS SELECT unnest($1::VARCHAR[]) AS rid", [python_ids])
         if self.sort_by is not None:
-            # each run's records come together, in the field's order: only linger=0 lets a run go
-            # before its late records (they start a new history): the python engine then
-            return self.linger > 0
-        return self._late_records_in_reach(terminals, python_ids)
+            # each run's records come together, in the field's order, and each is a slot: the
+            # judge's ledger counts them for the complex runs as the python engine does (see
+            # judge_groups); a simple run is judged whole, so none may have a record past its window
+            past = con.execute(
+                f"""SELECT 1 FROM (SELECT rid, code, row_number() OVER (PARTITION BY rid ORDER BY ts, pos) AS k
+                    FROM rows)
+                GROUP BY rid HAVING count(*) - min(k) FILTER (WHERE code IN ({terminals})) > {int(self.linger)}
+                LIMIT 1"""
+            ).fetchone()
+            return past is None
+        return self._late_records_in_reach(python_ids)
 
     @property
     def _order(self) -> str:
         """The order of a run's records: input order, or by ``--sort-by`` (then input order)."""
         return "pos" if self.sort_by is None else "ts, pos"
 
-    def _late_records_in_reach(self, terminals: str, python_ids: list[str]) -> bool:
-        """True unless some record comes after its run's terminal status too late to be sure of its history.
+    def _late_records_in_reach(self, python_ids: list[str]) -> bool:
+        """True unless some record comes more than ``linger`` slots after its run's first terminal record.
 
-        With ``linger`` runs or more possibly ended in between, which history the record belongs
-        to depends on the order in which runs close, and only the python engine follows that order.
-
-        Runs close on terminal records, so fewer terminal records in between than ``linger``
-        means the run was still waiting for late records (what the python ledger does).
+        Such a record may start a new history in the python engine, which lets the run go
+        (:func:`~runfsm.validation.engines.lingering.within_linger`); the python engine then.
         """
         import numpy  # noqa: PLC0415  (the duckdb extra)
 
         con = self.con
         if not self.items:
-            # every record is a line of its own: no more runs ended between a run's end and its last
-            # record than there are lines in between (positions of one input are its lines)
+            # every record is a line of its own: the slots between a run's end and its last record
+            # are the lines in between (positions of one input are its lines)
             across = f"last >> {_FILE_SHIFT} <> first_end >> {_FILE_SHIFT}"
             found = con.execute(
                 f"SELECT max(last - first_end), count(*) FILTER (WHERE {across}) FROM runs WHERE last > first_end"
@@ -486,7 +491,14 @@ class DuckDBEngine:
         ).fetchnumpy()
         firsts = [numpy.asarray(late["first"], dtype=numpy.int64)]
         lasts = [numpy.asarray(late["last"], dtype=numpy.int64)]
-        python_ends: list[int] = []
+        extras: list[int] = []  # records beyond the first of their line (list pages, compact runs)
+        previous, records = -1, 0
+        for pos, item in self.items:
+            if type(item) is Record:
+                records = records + 1 if pos == previous else 1
+                previous = pos
+                if records > 1:
+                    extras.append(pos * _SUB + records - 1)
         is_terminal = self.sql.is_terminal
         if python_ids:
             spans_of_python_runs = (
@@ -501,24 +513,16 @@ class DuckDBEngine:
                     continue
                 at = pos * _SUB + min(sub, _SUB - 1)
                 first, last = known.get(item.run_id) or [None, None]
-                if item.status is not None and is_terminal[item.status]:
-                    python_ends.append(at)
-                    if first is None or at < first:
-                        first = at
+                if item.status is not None and is_terminal[item.status] and (first is None or at < first):
+                    first = at
                 last = at if last is None or at > last else last
                 known[item.run_id] = [first, last]
             spans = [span for span in known.values() if span[0] is not None and span[1] > span[0]]
             firsts.append(numpy.asarray([span[0] for span in spans], dtype=numpy.int64))
             lasts.append(numpy.asarray([span[1] for span in spans], dtype=numpy.int64))
+        lines = [c.lines for c in self.counts]
         first_ends, last_records = numpy.concatenate(firsts), numpy.concatenate(lasts)
-        if not len(first_ends):
-            return True
-        ended = con.execute(f"SELECT pos * {_SUB} AS at FROM rows WHERE code IN ({terminals})").fetchnumpy()["at"]
-        ends = numpy.sort(
-            numpy.concatenate([numpy.asarray(ended, dtype=numpy.int64), numpy.asarray(python_ends, dtype=numpy.int64)])
-        )
-        between = numpy.searchsorted(ends, last_records, "left") - numpy.searchsorted(ends, first_ends, "right")
-        return bool((between < self.linger).all())
+        return within_linger(first_ends, last_records, extras, lines, self.linger, shift=_FILE_SHIFT, sub=_SUB)
 
     def shapes(self) -> Iterable[tuple[str, str, int]]:
         """(mode, shape, runs) of the simple runs (see :class:`~runfsm.validation.engines.judging.Grouped`)."""
@@ -605,7 +609,7 @@ class DuckDBEngine:
         cursor = self.con.execute(
             f"""SELECT rid, any_value(simple.history), list(pos ORDER BY {self._order}) FROM rows JOIN (
                 SELECT rid, history FROM runs SEMI JOIN wanted USING (history) ANTI JOIN complex_ids USING (rid)
-            ) AS simple USING (rid) GROUP BY rid"""
+            ) AS simple USING (rid) GROUP BY rid ORDER BY min(pos)"""
         )
         while batch := cursor.fetchmany(10_000):
             for rid, history, positions in batch:
@@ -647,7 +651,6 @@ class DuckDBEngine:
         """The Records of rows read by DuckDB, batch by batch."""
         inputs = self.inputs
         by_ordinal = self.sql.by_ordinal
-        _name, loads = json_parser()
         while batch := cursor.fetchmany(10_000):
             for pos, rid, code, stream, fields, ts in batch:
                 source = inputs[pos >> _FILE_SHIFT].name
@@ -658,7 +661,7 @@ class DuckDBEngine:
                 else:
                     status = by_ordinal[code]
                     mode: ObservedMode = "stream" if stream else "poll"
-                    obj = None if fields is None else loads(fields)
+                    obj = None if fields is None else loads_flat(fields)  # exact integers beyond 64 bits
                     rec = Record(
                         rid, status, status.wire, source=source, line=line, mode=mode, fields=obj, timestamp=ts
                     )
@@ -798,7 +801,9 @@ def summarize_paths(
             python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger}
             python |= {"aliases": aliases, "lifecycle": lc}
             return python_engine(expand_paths(paths), **options, **callbacks, **python)
-        summary = judge_groups(engine, lifecycle=lc, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        # unsorted, no late record comes past its run's window (checked): keep every run to the end
+        kept = linger if sort_by is not None else None
+        summary = judge_groups(engine, lifecycle=lc, linger=kept, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
         summary.sources = engine.counts
         return summary
     finally:

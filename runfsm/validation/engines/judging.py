@@ -35,7 +35,11 @@ if TYPE_CHECKING:
     from runfsm.validation.ledger import ValidationMode
     from runfsm.verdict import Location, Verdict
 
-__all__ = ["Grouped", "Located", "ShapeKey", "in_run_order", "judge_groups", "python_engine"]
+__all__ = ["REPLAYED_AT_MOST", "Grouped", "Located", "ShapeKey", "in_run_order", "judge_groups", "python_engine"]
+
+REPLAYED_AT_MOST = 2_000
+"""Runs of unsettled shapes the ledger replays in input order (so they are reported in the python
+engine's order); beyond, an engine that can locate them has each history judged once instead."""
 
 ShapeKey = tuple[str, str]
 """A run's mode (``"poll"`` or ``"stream"``) and its shape as text (see
@@ -97,8 +101,10 @@ def judge_groups(
     """Judge an engine's groups; return the summary, passing verdicts as ``summarize_paths`` does.
 
     ``lifecycle`` is whose records the groups hold: its tables judge the shapes, its ledger the rest.
-    ``linger`` is the python engine's (see :func:`runfsm.validation.validate_many`), for an engine
-    whose complex runs come interleaved in input order; None when each comes whole.
+    ``linger`` is the python engine's, for an engine whose complex runs come each whole, in
+    time order (``--sort-by``): each record is a slot, as in the python engine. None when the
+    engine checked that no record comes past its run's window
+    (:func:`~runfsm.validation.engines.lingering.within_linger`): every run is kept to the end.
     ``on_replayed`` receives every verdict of the runs the ledger replays (the complex runs and
     those of the shapes the judge cannot settle), reported or not.
     """
@@ -108,10 +114,12 @@ def judge_groups(
     judged: dict[ShapeKey, Shape] = {}
     unsettled: set[ShapeKey] = set()
     listed: set[ShapeKey] = set()
+    unsettled_runs = 0
     for run_mode, text, runs in grouped.shapes():
         key = (run_mode, text)
         shape = judge_shape(_mode(run_mode), bytearray(decode_shape(text)), tables)
         if shape is None or shape.notes:
+            unsettled_runs += runs
             unsettled.add(key)  # the ledger replays these runs: a tracker, or notes with their locations
             continue
         judged[key] = shape
@@ -131,7 +139,7 @@ def judge_groups(
         if on_error is not None:
             on_error(error)
 
-    if isinstance(grouped, Located) and unsettled:
+    if isinstance(grouped, Located) and unsettled_runs > REPLAYED_AT_MOST:
         # the runs of shapes the judge cannot settle, judged by the ledger once per history: the
         # verdict of a run with that history is the same but for its id and its records' locations
         templates: dict[Hashable, Verdict] = {}
@@ -149,10 +157,9 @@ def judge_groups(
                 on_verdict(verdict)
         unsettled = set()
 
-    # the complex runs come in input order. The engine checked that no late record comes after
-    # ``linger`` runs (or more) may have ended since its run did: so, though this ledger sees
-    # fewer runs end than the python engine's, no run is let go here before its last record
-    # either (``linger=None``: each complex run comes whole, keep every run until the end)
+    # linger=None: the complex runs come in input order, and the engine checked that no record
+    # comes past its run's window, so the python engine lets no run go before its last record
+    # either: keep every run to the end. Else each run comes whole and each record is a slot
     tally = not every_verdict and on_replayed is None
     window = sys.maxsize if linger is None else linger
     ledger = Ledger(mode, strict, window, check_fields, tally=tally, aliases=aliases, lifecycle=lifecycle)

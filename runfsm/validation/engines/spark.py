@@ -209,21 +209,25 @@ class _Groups:
         yield from in_run_order(merged) if self.sorted_by_time else merged
 
     def late_records_in_reach(self, linger: int) -> bool:
-        """The duckdb engine's check: no record comes ``linger`` terminal records or more after its run ended.
+        """The duckdb engine's check: no record comes more than ``linger`` slots after its run's first end.
 
-        Counted in Spark: each run with a record after its first terminal one asks how many
-        terminal records (of any run) come in between. Terminal records are counted per bucket of
-        lines (one count per bucket comes to the driver), then in order within each bucket; only
-        the largest such number comes back. The driver adds the records only Python read.
+        A slot is a line of the inputs, or one record of a line of several (see
+        :func:`~runfsm.validation.engines.lingering.within_linger`). Counted in Spark: each run
+        with a record after its first terminal one counts the lines between the two (of all the
+        files) plus the records in between that are not the first of their line (each a slot of
+        its own; counted per bucket of lines, then in order within each bucket); only the largest
+        such number comes back. The driver adds the records only Python read.
         """
         from pyspark.sql import Window  # noqa: PLC0415
         from pyspark.sql import functions as F  # noqa: PLC0415
 
         if self.sorted_by_time:
-            # each run's records come together, in the field's order: only linger=0 lets a run go
-            # before its late records (they start a new history): the python engine then
-            return linger > 0
-        python_spans, python_ends = self._python_spans()
+            # each run's records come together, in the field's order, each a slot: the judge's
+            # ledger counts them for the complex runs; a simple run is judged whole, so no run
+            # may have more than ``linger`` records (then none comes past its window)
+            most = self.rows.groupBy("rid").count().agg(F.max("count")).first()
+            return most is None or most[0] is None or int(most[0]) <= linger
+        python_spans, python_extras = self._python_spans()
         spark = self.spark
         spans = (
             self.runs.join(F.broadcast(self.complex), "rid", "left_anti")
@@ -231,16 +235,15 @@ class _Groups:
             .unionByName(spark.createDataFrame(python_spans, "rid STRING, first_end LONG, last LONG"))
             .where("last > first_end")
         )
-        terminals = ", ".join(str(c) for c in self.sql.terminal_codes)
-        ends = (
-            self.rows.where(f"code IN ({terminals})")
+        extras = (  # records not the first of their line (a few more: errors before them on it)
+            self.rows.where(f"ord % {_SUB} <> 0")
             .select("ord")
-            .unionByName(spark.createDataFrame([(e,) for e in python_ends], "ord LONG"))
+            .unionByName(spark.createDataFrame([(e,) for e in python_extras], "ord LONG"))
         )
-        # kind 0: "terminal records before its last record", 1: a terminal record, 2: "up to its first end"
+        # kind 1: an extra record, 2: "up to its first end", 3: "up to its last record"
         events = (
-            ends.select("ord", F.lit(1).alias("kind"), F.lit(None).cast("string").alias("rid"))
-            .unionByName(spans.select(F.col("last").alias("ord"), F.lit(0).alias("kind"), "rid"))
+            extras.select("ord", F.lit(1).alias("kind"), F.lit(None).cast("string").alias("rid"))
+            .unionByName(spans.select(F.col("last").alias("ord"), F.lit(3).alias("kind"), "rid"))
             .unionByName(spans.select(F.col("first_end").alias("ord"), F.lit(2).alias("kind"), "rid"))
             .withColumn("bucket", F.shiftright("ord", _BUCKET_SHIFT))
             .withColumn("end", (F.col("kind") == 1).cast("long"))
@@ -261,27 +264,39 @@ class _Groups:
             )
             between = counted.groupBy("rid").agg(
                 (
-                    F.max(F.when(F.col("kind") == 0, F.col("ends"))) - F.max(F.when(F.col("kind") == 2, F.col("ends")))
+                    F.max(F.when(F.col("kind") == 3, F.col("ends"))) - F.max(F.when(F.col("kind") == 2, F.col("ends")))
                 ).alias("between")
             )
-            most = between.agg(F.max("between")).first()
+            offsets_of = [0]
+            for counts in self.sources:
+                offsets_of.append(offsets_of[-1] + counts.lines)
+            offset = F.create_map(*[F.lit(x) for k, v in enumerate(offsets_of) for x in (k, v)])
+
+            def line_of(column: str) -> Any:  # the line in all the files
+                pos = F.shiftright(F.col(column), _SUB.bit_length() - 1)
+                return offset[F.shiftright(pos, _FILE_SHIFT)] + pos.bitwiseAND((1 << _FILE_SHIFT) - 1)
+
+            lines = spans.select("rid", (line_of("last") - line_of("first_end")).alias("lines"))
+            slots = between.join(lines, "rid").select((F.col("lines") + F.col("between")).alias("slots"))
+            most = slots.agg(F.max("slots")).first()
         finally:
             events.unpersist()
-        return most is None or most[0] is None or int(most[0]) < linger
+        return most is None or most[0] is None or int(most[0]) <= linger
 
     def _python_spans(self) -> tuple[list[tuple[str, int, int]], list[int]]:
-        """(run, first end, last record) of the runs with records only Python read, and those records' ends."""
+        """(run, first end, last record) of the runs with records Python read, and its records not first on a line."""
         from pyspark.sql import functions as F  # noqa: PLC0415
 
         spans: dict[str, list[Any]] = {}
-        ends: list[int] = []
+        extras: list[int] = []
         is_terminal = self.sql.is_terminal
         for at, item in self.items:
             if type(item) is not Record:
                 continue
+            if at % _SUB:
+                extras.append(at)
             span = spans.setdefault(item.run_id, [None, at])
             if item.status is not None and is_terminal[item.status]:
-                ends.append(at)
                 span[0] = at if span[0] is None else min(span[0], at)
             span[1] = max(span[1], at)
         if spans:
@@ -291,7 +306,7 @@ class _Groups:
                 if r["first_end"] is not None:
                     span[0] = r["first_end"] if span[0] is None else min(span[0], r["first_end"])
                 span[1] = max(span[1], r["last"])
-        return [(rid, a, b) for rid, (a, b) in spans.items() if a is not None and b > a], ends
+        return [(rid, a, b) for rid, (a, b) in spans.items() if a is not None and b > a], extras
 
 
 def _record(row: Any, by_ordinal: tuple[Any, ...]) -> Record:
@@ -580,7 +595,9 @@ def summarize_paths(
             python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger}
             python |= {"aliases": aliases, "lifecycle": groups.sql.lifecycle}
             return python_engine(groups.files, **options, **callbacks, **python)
-        summary = _judge(groups, linger=linger, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        # unsorted, no record comes past its run's window (checked): keep every run to the end
+        kept = linger if groups.sorted_by_time else None
+        summary = _judge(groups, linger=kept, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
         summary.sources = groups.sources
         return summary
     finally:

@@ -28,6 +28,12 @@ Formats (detected from the first non-blank line of each input)
 In every format a line ends at ``\n``, ``\r\n`` or a lone ``\r``, a byte-order mark opening the
 input is dropped, and every line is counted (:class:`~runfsm.validation.summary.LineCounts`).
 
+JSON (lines, ``data:`` of events): the integers runfsm uses are exact whatever their size (orjson reads those
+beyond 64 bits as floats; a line where such a value is used is read again by the standard
+parser), and an object that names a key twice counts with the key's last value, as Python's
+``json``, orjson and JavaScript's ``JSON.parse`` read it (``"st\u0061tus"`` is ``"status"``).
+The duckdb engine's reader keeps a duplicated key's first value instead (a known difference).
+
 Statuses may be wire strings, member names, the eleven ordinals or stream event names. Inside a
 compact list or a CSV ``status`` cell, ``"submit_tool_outputs"`` and ``"cancel"`` record client calls.
 

@@ -16,7 +16,7 @@ from runfsm.verdict import Location
 from runfsm.vocabulary import LifecycleState, Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from runfsm.lifecycle import Lifecycle
 
@@ -76,13 +76,42 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (JSON has no NaN or Infinity)")
 
 
+MAX_FALLBACK_DEPTH: Final = 500
+"""The deepest nesting the standard parser is given: how deep it can go depends on the caller's
+stack and recursion limit (a ``--jobs`` worker's, a test runner's), so deeper text is refused
+whoever reads it (the fast parser reads 1,024 levels by itself)."""
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def loads_fallback(data: bytes | str) -> Any:
     r"""Parse what the fast parser refused: valid JSON it does not support, or say what is wrong.
 
     orjson refuses some valid JSON (lone surrogate escapes such as ``"\ud800"``, nesting over
-    1,024 levels); the standard parser reads those. A byte-order mark opening the text is
-    dropped. Raises ``ValueError`` with a precise message: not UTF-8, not JSON (with the
-    position), ``NaN``/``Infinity`` (not JSON), or nested deeper than the standard parser's limit.
+    1,024 levels); the standard parser reads those, up to :data:`MAX_FALLBACK_DEPTH` levels
+    (the same answer in every process). A byte-order mark opening the text is dropped. Raises
+    ``ValueError`` with a precise message: not UTF-8, not JSON (with the position),
+    ``NaN``/``Infinity`` (not JSON), or nested too deeply.
     """
     if isinstance(data, bytes):
         try:
@@ -92,12 +121,76 @@ def loads_fallback(data: bytes | str) -> Any:
     else:
         text = data
     text = text.removeprefix("\ufeff").rstrip("\r\n")
+    too_deep = ValueError(
+        f"nested too deeply: the JSON parsers here read at most 1,024 levels ({MAX_FALLBACK_DEPTH:,} for JSON the "
+        "fast parser refuses, such as a lone surrogate escape)"
+    )
+    if text.count("[") + text.count("{") > MAX_FALLBACK_DEPTH and _depth(text) > MAX_FALLBACK_DEPTH:
+        raise too_deep
     try:
         return json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise ValueError("nested too deeply: the JSON parsers here read at most about 1,000 levels") from None
+        raise too_deep from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{err.msg}: column {err.colno} (char {err.pos})") from None
+
+
+_INT64_MIN: Final = -(2**63)
+_UINT64_END: Final = 2**64
+
+
+def rounded(value: object) -> bool:
+    """True for a float orjson may have made of a JSON integer beyond 64 bits.
+
+    orjson reads integers from ``-2**63`` to ``2**64 - 1`` exactly, and larger ones as floats
+    (a changed value). A float outside that range may be one (or a number written as such a
+    float: reading its line again with the standard parser then changes nothing).
+    """
+    return type(value) is float and not _INT64_MIN <= value < _UINT64_END
+
+
+def loads_flat(data: bytes | str) -> Any:
+    """A JSON object of plain fields with exact integers: the fast parser's, or the standard one's if it rounded one."""
+    _name, loads = json_parser()
+    obj = loads(data)
+    if isinstance(obj, dict) and any(rounded(v) for v in obj.values()):
+        return loads_fallback(data)
+    return obj
+
+
+def window_fields(lifecycle: Lifecycle[Any]) -> tuple[tuple[str, str] | None, ...]:
+    """Per state ordinal: the two fields a field invariant subtracts (``FieldRule.window``), or None."""
+    found = _WINDOWS.get(id(lifecycle))
+    if found is None:
+        rules = {int(state): rule for state, rule in lifecycle.field_checks.rules.items()}
+        found = _WINDOWS[id(lifecycle)] = tuple(
+            (rule.window[0], rule.window[1]) if (rule := rules.get(int(m))) and rule.window else None
+            for m in sorted(lifecycle.states, key=int)
+        )
+    return found
+
+
+_WINDOWS: dict[int, tuple[tuple[str, str] | None, ...]] = {}
+
+
+def needs_exact(items: Iterable[Item], windows: Sequence[tuple[str, str] | None]) -> bool:
+    """True when a line's items may depend on an integer orjson rounded: read it again, exactly.
+
+    That is an input error or a record of an unknown status (their messages quote a value), or
+    a record whose fields hold a rounded value an invariant compares (see :func:`rounded`).
+    Other values change no result.
+    """
+    for item in items:
+        if type(item) is not Record:
+            return True
+        fields, status = item.fields, item.status
+        if status is None and item.call is None:
+            return True
+        if fields is not None and status is not None:
+            window = windows[status]
+            if window is not None and (rounded(fields.get(window[0])) or rounded(fields.get(window[1]))):
+                return True
+    return False
 
 
 class Record:
@@ -242,33 +335,43 @@ def short(value: object, limit: int = 80) -> str:
 
 
 class ReadPosition:
-    """How far the inputs were read, the same in every ``--jobs`` worker: lines, plus extra records.
+    """The read position of the record just read: its slot in the whole input, the same everywhere.
 
-    :meth:`mark` is, for the record just yielded, the lines of the earlier inputs plus its line,
-    plus the records beyond the first of every line so far that held several (a list page). Every
-    worker reads every line, so every worker finds the same mark for the same record; the records
-    of all partitions read between two records are at most their marks' difference, plus the
-    extra records of the first one's line (:attr:`line_extra`, see ``Ledger``).
+    The inputs are read as one sequence of *slots*: each line is one slot, except a line that
+    holds several records (a ``runs.list`` page, a compact run), which is one slot per record.
+    :meth:`mark` is the slot of the record just yielded: the slots of the earlier inputs, plus
+    those of the earlier lines of its input, plus its line, plus its index among its line's
+    records. Every ``--jobs`` worker reads every line (and parses every line of several
+    records), so every worker finds the same slot for the same record, and so do the other
+    engines (:mod:`runfsm.validation.engines.lingering`): how long an ended run lingers
+    (``linger``, see :class:`~runfsm.validation.ledger.Ledger`) is counted in slots.
     """
 
-    __slots__ = ("base", "extra", "line_extra")
+    __slots__ = ("base", "sub")
 
     def __init__(self) -> None:
         self.base = 0
-        """Lines of the inputs read completely."""
-        self.extra = 0
-        """Records beyond the first of each line read so far (of every partition)."""
-        self.line_extra = 0
-        """Of those, the last such line's (an upper bound for the current line's)."""
+        """Slots before line 1 of the current input, plus the extra slots of its lines read so far."""
+        self.sub = 0
+        """The index of the record just yielded among its line's records (0 for a line of one)."""
 
     def mark(self, line: int) -> int:
-        """The mark of a record at ``line`` of the current input."""
-        return self.base + line + self.extra
+        """The slot of the record just yielded, at ``line`` of the current input."""
+        return self.base + line + self.sub
 
-    def several(self, records: int) -> None:
-        """The current line holds ``records`` records (called for lines of more than one)."""
-        self.line_extra = records - 1
-        self.extra += records - 1
+    def several(self, records: Iterable[Item], keep: Callable[[Item], bool]) -> Iterator[Item]:
+        """The items of one line of several records, those ``keep`` says, each yielded at its slot."""
+        index = 0
+        for item in records:
+            if type(item) is Record:
+                if keep(item):
+                    self.sub = index
+                    yield item
+                index += 1
+            elif keep(item):
+                yield item
+        self.sub = 0
+        self.base += index - 1
 
 
 class Source:

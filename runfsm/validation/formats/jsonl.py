@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from zlib import crc32
 
 from runfsm.exceptions import InputError, NotARunStatus
@@ -15,11 +15,14 @@ from runfsm.validation.formats.base import (
     json_parser,
     loads_fallback,
     lone_cr,
+    needs_exact,
     object_error,
     owns,
+    rounded,
     short,
     status_of,
     too_long,
+    window_fields,
 )
 
 if TYPE_CHECKING:
@@ -203,7 +206,33 @@ def parse_jsonl_line(chunk: bytes, src: Source, line: int) -> Iterator[Record | 
         except ValueError as why:
             yield _unparsable(chunk, why, src, line)
             return
-    yield from _json_records(obj, src, line)
+        yield from _json_records(obj, src, line)
+        return
+    yield from _exact_records(obj, chunk, src, line)
+
+
+def _exact_records(obj: object, chunk: bytes, src: Source, line: int) -> list[Record | InputError]:
+    """The items of a line orjson parsed; read again by the standard parser if orjson may have rounded a value used.
+
+    orjson turns integers beyond 64 bits into floats (see :func:`~runfsm.validation.formats.base.rounded`).
+    """
+    found = list(_json_records(obj, src, line))
+    if needs_exact(found, window_fields(src.lifecycle)):
+        exact = _exact(chunk)
+        if exact is not None:
+            found = list(_json_records(exact, src, line))
+    return found
+
+
+def _exact(chunk: bytes) -> Any:
+    """The line read by the standard parser (exact integers), or None if it refuses what orjson read.
+
+    It refuses nesting deeper than about 1,000 levels (less the caller's depth); orjson reads 1,024.
+    """
+    try:
+        return loads_fallback(chunk)
+    except ValueError:
+        return None
 
 
 def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
@@ -228,9 +257,10 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     shared = parts > 1  # other workers read this input too
     reporter = part == 0
     compact = src.compact
-    position = src.position  # with --jobs: the marks of late records (see ReadPosition)
+    position = src.position  # each record's slot (see ReadPosition)
     counts = src.counts
     taken = 0  # lines that gave a record this worker yields (counted at the end: the hot loop)
+    windows = window_fields(src.lifecycle)  # per status: the fields an invariant subtracts (exact integers)
     universal = False
     try:
         while True:
@@ -258,6 +288,7 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                     if crc32(chunk[7:end]) % parts != part:
                         continue
                     owner = True
+            exact = False  # read by the standard parser (exact integers)
             try:
                 obj = loads(chunk)
             except ValueError:
@@ -272,6 +303,7 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                         counts.errors += 1
                         yield _unparsable(chunk, why, src, line)
                     continue
+                exact = True
             # the fast path: a run object with a wire status and a string id
             if plain and type(obj) is dict:
                 text = obj.get("status")
@@ -279,6 +311,11 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                 if type(text) is str and type(run_id) is str and run_id:
                     status = fast.get(text)
                     if status is not None and obj.get("object", object_type) == object_type:
+                        window = windows[status]
+                        if window is not None:
+                            since, until = obj.get(window[0]), obj.get(window[1])
+                            if (type(since) is float or type(until) is float) and (rounded(since) or rounded(until)):
+                                obj = _exact(chunk) or obj  # orjson rounded an integer an invariant subtracts
                         if owner or owns(run_id, partition):
                             taken += 1
                             if compact:
@@ -302,11 +339,8 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                                 else:
                                     yield Record(run_id, None, call, source=name, line=line, mode=None, call=trigger)
                             continue
-            found = list(_json_records(obj, src, line))
-            if position is not None and len(found) > 1:
-                records = sum(type(item) is Record for item in found)
-                if records > 1:
-                    position.several(records)
+            found = list(_json_records(obj, src, line)) if exact else _exact_records(obj, chunk, src, line)
+            several = position is not None and len(found) > 1 and sum(type(i) is Record for i in found) > 1
             if owner:
                 if any(type(item) is InputError for item in found):
                     counts.errors += 1
@@ -314,18 +348,29 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                     taken += 1
                 else:
                     counts.skipped += 1
-                yield from found
+                if several:
+                    assert position is not None
+                    yield from position.several(found, _every)
+                else:
+                    yield from found
                 continue
             src.settle(found, 1)
-            for item in found:
-                if type(item) is Record:
-                    if owns(item.run_id, partition):
-                        yield item
-                elif reporter:
-                    yield item
+
+            def mine(item: Item) -> bool:
+                return owns(item.run_id, partition) if type(item) is Record else reporter
+
+            if several:
+                assert position is not None
+                yield from position.several(found, mine)
+            else:
+                yield from filter(mine, found)
     finally:
         counts.lines = line
         counts.in_records += taken
+
+
+def _every(item: Item) -> bool:
+    return True
 
 
 def _routed_by_prefix(chunk: bytes) -> bool:

@@ -21,7 +21,7 @@ pytest.importorskip("duckdb")
 
 from runfsm.validation import summarize_paths
 from runfsm.validation.engines import duckdb as duckdb_engine
-from runfsm.validation.engines import expand_paths
+from runfsm.validation.engines import expand_paths, judging
 from runfsm.verdict import Location, Verdict
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ _ODD_LINES = [
     '{"id": "run_odd", "object": "thread.message", "status": "queued"}',
     '{"id": "run_odd", "status": "InProgress", "started_at": 1}',
     '{"id": "run_q", "status": "queued", "created_at": 1, "expires_at": 5}',
+    '{"id": "run_big", "status": "queued", "created_at": 18446744073709551621, "expires_at": 18446744073709551721}',
+    '{"id": "run_big", "status": 1180591620717411303424}',
 ]
 
 
@@ -97,8 +99,19 @@ def _outcome(fn: Callable[..., Summary], paths: list[Path], **options: Any) -> O
     return summary.to_dict(), sorted((v.run_id or "", repr(v)) for v in verdicts), errors
 
 
-def _both(paths: list[Path], **options: Any) -> tuple[Outcome, Outcome]:
-    return _outcome(summarize_paths, paths, **options), _outcome(duckdb_engine.summarize_paths, paths, **options)
+def _both(paths: list[Path], *, templates: bool = True, **options: Any) -> tuple[Outcome, Outcome]:
+    """Both engines' outcomes; with ``templates``, the duckdb engine judges every unsettled history once.
+
+    Beyond :data:`~runfsm.validation.engines.judging.REPLAYED_AT_MOST` runs to replay it judges
+    each history once and relocates the verdict; small corpora would never take that path.
+    """
+    python = _outcome(summarize_paths, paths, **options)
+    kept = judging.REPLAYED_AT_MOST
+    judging.REPLAYED_AT_MOST = -1 if templates else kept
+    try:
+        return python, _outcome(duckdb_engine.summarize_paths, paths, **options)
+    finally:
+        judging.REPLAYED_AT_MOST = kept
 
 
 @_SLOW
@@ -117,6 +130,7 @@ def _both(paths: list[Path], **options: Any) -> tuple[Outcome, Outcome]:
         }
     ),
     rng=st.randoms(use_true_random=False),
+    templates=st.booleans(),
 )
 def test_duckdb_gives_the_python_engines_answers(
     tmp_path_factory: pytest.TempPathFactory,
@@ -127,12 +141,14 @@ def test_duckdb_gives_the_python_engines_answers(
     suffix: str,
     options: dict[str, Any],
     rng: Any,
+    templates: bool,
 ) -> None:
     """On generated corpora of every format (spoiled with odd lines and late records), both engines agree.
 
     JSON Lines files are read by DuckDB, the others by the python reader inside the duckdb
     engine; their runs are joined by id across the files. Small ``linger`` values make late
-    records start new histories, which the duckdb engine must notice.
+    records start new histories, which the duckdb engine must notice. The runs it cannot judge by
+    shape are replayed in input order, or (``templates``) judged once per history and relocated.
     """
     folder = tmp_path_factory.mktemp("corpus")
     paths = []
@@ -141,7 +157,7 @@ def test_duckdb_gives_the_python_engines_answers(
         if fmt in ("jsonl", "events", "compact"):
             text = _spoiled(text, rng, rate)
         paths.append(_write(folder / f"part{k}.{fmt}{suffix if fmt != 'sse' else ''}", text))
-    python, duckdb = _both(paths, **options)
+    python, duckdb = _both(paths, templates=templates, **options)
     assert duckdb == python
 
 
@@ -323,3 +339,52 @@ def test_a_stale_view_of_an_answered_round_is_judged_as_the_python_engine_does(t
     duckdb_engine.summarize_paths([path], on_verdict=verdicts.append, every_verdict=True)
     (run_1,) = (v for v in verdicts if v.run_id == "run_1")
     assert [index for index, _states in run_1.inferred] == [5]  # only the completion: the repeat is no round
+
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.integers(0, 700),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "x", "600", "submit_tool_outputs", "submit_tool_approval", "max_tokens"]),
+    st.lists(st.integers(0, 3), max_size=2),
+)
+_TIMES = st.one_of(st.integers(0, 1300), _ODD_VALUES)
+"""``expires_at - created_at`` is checked when both are ints: mostly ints, some 600 apart."""
+_NESTED = st.one_of(
+    _ODD_VALUES,
+    st.dictionaries(st.sampled_from(["type", "reason", "code"]), _ODD_VALUES, max_size=2),
+)
+
+
+@_SLOW
+@given(
+    records=st.lists(
+        st.tuples(
+            st.sampled_from(["queued", "in_progress", "requires_action", "completed", "failed", "incomplete"]),
+            st.fixed_dictionaries(
+                {"created_at": _TIMES, "expires_at": _TIMES},
+                optional=dict.fromkeys(("started_at", "completed_at", "failed_at"), _ODD_VALUES),
+            ),
+            st.dictionaries(st.sampled_from(["required_action", "last_error", "incomplete_details"]), _NESTED),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_field_values_of_every_type_give_the_python_engines_warnings(
+    tmp_path_factory: pytest.TempPathFactory, records: list[tuple[str, dict[str, Any], dict[str, Any]]]
+) -> None:
+    """The SQL that clears a record's fields never clears one Python would warn about (ints, bools, floats, text...).
+
+    Big integers, bools (ints to Python), floats, numeric text and objects with odd keys, on
+    every status with a rule: the duckdb engine must report exactly the python engine's warnings.
+    """
+    lines = [
+        json.dumps({"id": f"run_{k % 3}", "status": status, **times, **nested})
+        for k, (status, times, nested) in enumerate(records)
+    ]
+    path = _write(tmp_path_factory.mktemp("fields") / "runs.jsonl", "\n".join(lines) + "\n")
+    python, duckdb = _both([path], every_verdict=True)
+    assert duckdb == python

@@ -191,6 +191,63 @@ def test_valid_json_the_fast_parser_refuses_is_read(log_records: Callable[..., l
     assert rec.fields["instructions"] == "\ud800"
 
 
+_BIG = 2**64 + 5
+"""An integer beyond 64 bits: orjson reads it as a float (a changed value) instead of refusing it."""
+
+
+def test_orjson_rounds_integers_beyond_64_bits() -> None:
+    """Why the reader checks: orjson (3.x) reads ``2**64 + 5`` as the float ``2**64``, and ``2**64 - 1`` exactly."""
+    orjson = pytest.importorskip("orjson")
+    assert orjson.loads(str(_BIG)) == float(2**64) != _BIG
+    assert orjson.loads(str(2**64 - 1)) == 2**64 - 1
+    assert orjson.loads(str(-(2**63))) == -(2**63)
+    assert type(orjson.loads(str(-(2**63) - 1))) is float
+
+
+@pytest.mark.parametrize("shape", ["run object", "stream event", "list page"])
+def test_integers_beyond_64_bits_are_read_exactly(
+    shape: str, log_records: Callable[..., list[Record]], log_errors: Callable[..., list[tuple[int | None, str]]]
+) -> None:
+    """A line where a used value is an integer orjson rounded is read again by the standard parser: exact values.
+
+    The queued invariant subtracts ``created_at`` from ``expires_at``: with the rounded floats it
+    would be skipped (floats) or wrong; an unknown status and an error message quote the exact number.
+    """
+    run = {"id": "r", "object": "thread.run", "status": "queued", "created_at": _BIG, "expires_at": _BIG + 100}
+    line = {
+        "run object": run,
+        "stream event": {"event": "thread.run.queued", "data": run},
+        "list page": {"object": "list", "data": [run, {**run, "id": "s"}]},
+    }[shape]
+    (rec, *_) = log_records(json.dumps(line) + "\n")
+    assert rec.fields is not None
+    assert (rec.fields["created_at"], rec.fields["expires_at"]) == (_BIG, _BIG + 100)
+    from runfsm.invariants import check_fields
+
+    assert check_fields(R.Queued, rec.fields) == ("queued: expires_at - created_at is 100 s, expected 600 s",)
+    (unknown,) = log_records(json.dumps({"id": "r", "status": 2**70}) + "\n")
+    assert isinstance(unknown.raw, dict)
+    assert (unknown.status, unknown.raw["status"]) == (None, 2**70)
+    ((_line, detail),) = log_errors(json.dumps({"id": "r", "status": [2**70]}) + "\n")
+    assert str(2**70) in detail
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id":"r","status":"queued","status":"completed"}',
+        '{"id":"r","st\\u0061tus":"queued","status":"completed"}',  # the same key, spelled with an escape
+        '{"id":"r","status":"queued","status":"completed","s":"\\ud800"}',  # orjson refuses: the standard parser
+        '{"id":"x","id":"r","status":"completed"}',
+        '{"object":"list","data":[{"id":"r","status":"queued","status":"completed"}]}',
+    ],
+)
+def test_a_duplicated_key_keeps_its_last_value(line: str, log_records: Callable[..., list[Record]]) -> None:
+    """A JSON object naming a key twice: its last value counts (as Python's json, orjson and JavaScript read it)."""
+    ((run_id, status),) = [(r.run_id, r.status) for r in log_records(line + "\n")]
+    assert (run_id, status) == ("r", R.Completed)
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
@@ -206,6 +263,29 @@ def test_what_no_parser_reads_is_said_precisely(
     ((line, detail),) = log_errors(text)
     assert line == 1
     assert words in detail
+
+
+@pytest.mark.parametrize("levels", [600, 1100])
+def test_how_deep_the_standard_parser_reads_does_not_depend_on_the_process(
+    levels: int, log_errors: Callable[..., list[tuple[int | None, str]]]
+) -> None:
+    """JSON the fast parser refuses, nested deeper than 500 levels, is an error even where the recursion limit is high.
+
+    The standard parser's reach follows the recursion limit: hypothesis raises it in the test
+    process, a ``--jobs`` worker does not; without a fixed bound one line read as a record
+    here and as an error there (``--jobs`` then printed another summary).
+    """
+    import sys
+
+    text = '{"id":"r","status":"queued","s":"\\ud800","d":' + "[" * levels + "]" * levels + "}\n"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)
+    try:
+        ((line, detail),) = log_errors(text)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert line == 1
+    assert "nested too deeply" in detail
 
 
 def test_carriage_returns_end_json_lines(log_records: Callable[..., list[Record]]) -> None:

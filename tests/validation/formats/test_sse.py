@@ -85,3 +85,9 @@ def test_a_byte_order_mark_opens_an_sse_capture(log_records: Callable[..., list[
     """A UTF-8 BOM before the first ``event:`` line is dropped (issue 11, class 5: it broke the first event)."""
     text = b'\xef\xbb\xbfevent: thread.run.created\ndata: {"id":"r","status":"queued"}\n\n'
     assert [(r.status, r.line) for r in log_records(text)] == [(R.Created, 1)]
+
+
+def test_a_duplicated_key_in_event_data_keeps_its_last_value(log_records: Callable[..., list[Record]]) -> None:
+    """In SSE ``data:`` as in JSON Lines: a key named twice (also spelled with an escape) counts with its last value."""
+    text = 'event: thread.run.created\ndata: {"id":"x","\\u0069d":"r","status":"queued"}\n\n'
+    assert [(r.run_id, r.status) for r in log_records(text)] == [("r", R.Created)]
