@@ -38,7 +38,15 @@ from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, e
 from runfsm.validation.engines.judging import in_run_order, judge_groups, python_engine
 from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, case_of, literal, sql_for
-from runfsm.validation.formats.base import MAX_LINE_BYTES, ObservedMode, Record, Source, json_parser, loads_flat
+from runfsm.validation.formats.base import (
+    MAX_LINE_BYTES,
+    ObservedMode,
+    Record,
+    Source,
+    exact_fields,
+    json_parser,
+    loads_fields,
+)
 from runfsm.validation.formats.jsonl import parse_jsonl_line
 from runfsm.validation.records import detect_format, open_decompressed, read_items, resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
@@ -651,6 +659,7 @@ class DuckDBEngine:
         """The Records of rows read by DuckDB, batch by batch."""
         inputs = self.inputs
         by_ordinal = self.sql.by_ordinal
+        exacts = exact_fields(self.lifecycle)
         while batch := cursor.fetchmany(10_000):
             for pos, rid, code, stream, fields, ts in batch:
                 source = inputs[pos >> _FILE_SHIFT].name
@@ -661,7 +670,7 @@ class DuckDBEngine:
                 else:
                     status = by_ordinal[code]
                     mode: ObservedMode = "stream" if stream else "poll"
-                    obj = None if fields is None else loads_flat(fields)  # exact integers beyond 64 bits
+                    obj = None if fields is None else loads_fields(fields, status, exacts)  # as the python reader
                     rec = Record(
                         rid, status, status.wire, source=source, line=line, mode=mode, fields=obj, timestamp=ts
                     )

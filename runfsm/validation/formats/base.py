@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 from zlib import crc32
 
 from runfsm.exceptions import InputError, NotARunStatus, UnknownStatus
+from runfsm.fields import NestedCheck
 from runfsm.lifecycles import RUN_LIFECYCLE, preset_for_object
 from runfsm.status import RunStatus
 from runfsm.validation.summary import LineCounts
@@ -149,36 +150,82 @@ def rounded(value: object) -> bool:
     return type(value) is float and not _INT64_MIN <= value < _UINT64_END
 
 
-def loads_flat(data: bytes | str) -> Any:
-    """A JSON object of plain fields with exact integers: the fast parser's, or the standard one's if it rounded one."""
+ExactSpec = tuple[tuple[str, str | None], ...]
+"""Per state: ``(field, None)`` for a field whose value an invariant compares or quotes, ``(field, key)`` for
+the nested key a :class:`~runfsm.fields.NestedCheck` reads."""
+
+
+def exact_fields(lifecycle: Lifecycle[Any]) -> tuple[ExactSpec, ...]:
+    """Per state ordinal: the values a field invariant of that state uses (see :data:`ExactSpec`).
+
+    Those are the fields it subtracts (``FieldRule.window``), the must-be-null fields whose value
+    a warning quotes, and the key a nested check compares and quotes. An integer orjson rounded
+    (see :func:`rounded`) in one of them changes a verdict or a message; anywhere else it changes
+    nothing. Derived from the lifecycle's rules; the python readers and the engines share it.
+    """
+    found = _EXACT.get(id(lifecycle))
+    if found is None:
+        rules = {int(state): rule for state, rule in lifecycle.field_checks.rules.items()}
+        specs: list[ExactSpec] = []
+        for member in sorted(lifecycle.states, key=int):
+            rule = rules.get(int(member))
+            spec: list[tuple[str, str | None]] = []
+            if rule is not None:
+                if rule.window is not None:
+                    spec += [(rule.window[0], None), (rule.window[1], None)]
+                # required_action's message quotes no value (see FieldRule.messages)
+                spec += [(name, None) for name in rule.must_be_null if name != "required_action"]
+                if isinstance(rule.extra, NestedCheck):
+                    spec.append((rule.extra.field, rule.extra.key))
+            specs.append(tuple(spec))
+        found = _EXACT[id(lifecycle)] = tuple(specs)
+    return found
+
+
+_EXACT: dict[int, tuple[ExactSpec, ...]] = {}
+
+
+def _holds_rounded(value: object) -> bool:
+    """True if ``value`` is, or holds at any depth, a float orjson may have made of a big integer."""
+    if type(value) is float:
+        return rounded(value)
+    if type(value) is dict:
+        return any(_holds_rounded(v) for v in value.values())
+    if type(value) is list:
+        return any(_holds_rounded(v) for v in value)
+    return False
+
+
+def inexact(fields: Mapping[str, Any], spec: ExactSpec) -> bool:
+    """True when a value ``spec`` names (see :func:`exact_fields`) may be an integer orjson rounded."""
+    for name, key in spec:
+        value = fields.get(name)
+        if value is None or type(value) is int or type(value) is str:
+            continue
+        if key is None:
+            if _holds_rounded(value):
+                return True
+        elif type(value) is dict and _holds_rounded(value.get(key)):
+            return True
+    return False
+
+
+def loads_fields(data: bytes | str, status: LifecycleState, specs: Sequence[ExactSpec]) -> Any:
+    """A record's fields as the python reader reads them: the fast parser's, exact where ``status``'s checks need it."""
     _name, loads = json_parser()
     obj = loads(data)
-    if isinstance(obj, dict) and any(rounded(v) for v in obj.values()):
+    spec = specs[int(status)]
+    if spec and isinstance(obj, dict) and inexact(obj, spec):
         return loads_fallback(data)
     return obj
 
 
-def window_fields(lifecycle: Lifecycle[Any]) -> tuple[tuple[str, str] | None, ...]:
-    """Per state ordinal: the two fields a field invariant subtracts (``FieldRule.window``), or None."""
-    found = _WINDOWS.get(id(lifecycle))
-    if found is None:
-        rules = {int(state): rule for state, rule in lifecycle.field_checks.rules.items()}
-        found = _WINDOWS[id(lifecycle)] = tuple(
-            (rule.window[0], rule.window[1]) if (rule := rules.get(int(m))) and rule.window else None
-            for m in sorted(lifecycle.states, key=int)
-        )
-    return found
-
-
-_WINDOWS: dict[int, tuple[tuple[str, str] | None, ...]] = {}
-
-
-def needs_exact(items: Iterable[Item], windows: Sequence[tuple[str, str] | None]) -> bool:
+def needs_exact(items: Iterable[Item], specs: Sequence[ExactSpec]) -> bool:
     """True when a line's items may depend on an integer orjson rounded: read it again, exactly.
 
     That is an input error or a record of an unknown status (their messages quote a value), or
-    a record whose fields hold a rounded value an invariant compares (see :func:`rounded`).
-    Other values change no result.
+    a record whose fields hold a rounded value one of its status's invariants uses (see
+    :func:`exact_fields`). Other values change no result.
     """
     for item in items:
         if type(item) is not Record:
@@ -187,8 +234,8 @@ def needs_exact(items: Iterable[Item], windows: Sequence[tuple[str, str] | None]
         if status is None and item.call is None:
             return True
         if fields is not None and status is not None:
-            window = windows[status]
-            if window is not None and (rounded(fields.get(window[0])) or rounded(fields.get(window[1]))):
+            spec = specs[status]
+            if spec and inexact(fields, spec):
                 return True
     return False
 

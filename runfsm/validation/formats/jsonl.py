@@ -12,17 +12,17 @@ from runfsm.validation.formats.base import (
     Record,
     UniversalLines,
     event_record,
+    exact_fields,
+    inexact,
     json_parser,
     loads_fallback,
     lone_cr,
     needs_exact,
     object_error,
     owns,
-    rounded,
     short,
     status_of,
     too_long,
-    window_fields,
 )
 
 if TYPE_CHECKING:
@@ -214,10 +214,10 @@ def parse_jsonl_line(chunk: bytes, src: Source, line: int) -> Iterator[Record | 
 def _exact_records(obj: object, chunk: bytes, src: Source, line: int) -> list[Record | InputError]:
     """The items of a line orjson parsed; read again by the standard parser if orjson may have rounded a value used.
 
-    orjson turns integers beyond 64 bits into floats (see :func:`~runfsm.validation.formats.base.rounded`).
+    orjson turns integers beyond 64 bits into floats (see :func:`~runfsm.validation.formats.base.exact_fields`).
     """
     found = list(_json_records(obj, src, line))
-    if needs_exact(found, window_fields(src.lifecycle)):
+    if needs_exact(found, exact_fields(src.lifecycle)):
         exact = _exact(chunk)
         if exact is not None:
             found = list(_json_records(exact, src, line))
@@ -260,7 +260,7 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     position = src.position  # each record's slot (see ReadPosition)
     counts = src.counts
     taken = 0  # lines that gave a record this worker yields (counted at the end: the hot loop)
-    windows = window_fields(src.lifecycle)  # per status: the fields an invariant subtracts (exact integers)
+    exacts = exact_fields(src.lifecycle)  # per status: the values an invariant uses (exact integers)
     universal = False
     try:
         while True:
@@ -311,11 +311,9 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                 if type(text) is str and type(run_id) is str and run_id:
                     status = fast.get(text)
                     if status is not None and obj.get("object", object_type) == object_type:
-                        window = windows[status]
-                        if window is not None:
-                            since, until = obj.get(window[0]), obj.get(window[1])
-                            if (type(since) is float or type(until) is float) and (rounded(since) or rounded(until)):
-                                obj = _exact(chunk) or obj  # orjson rounded an integer an invariant subtracts
+                        spec = exacts[status]
+                        if spec and inexact(obj, spec):
+                            obj = _exact(chunk) or obj  # orjson rounded an integer an invariant uses
                         if owner or owns(run_id, partition):
                             taken += 1
                             if compact:

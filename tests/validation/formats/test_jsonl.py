@@ -294,3 +294,34 @@ def test_carriage_returns_end_json_lines(log_records: Callable[..., list[Record]
     assert [(r.status, r.line) for r in log_records(text)] == [(R.Queued, 1), (R.Completed, 2)]
     text = '{"id":"r","status":"queued"}\r\n{"id":"r","status":"completed"}\r\n'
     assert [(r.status, r.line) for r in log_records(text)] == [(R.Queued, 1), (R.Completed, 2)]
+
+
+@pytest.mark.parametrize(
+    ("fields", "warning"),
+    [
+        (
+            {"status": "completed", "completed_at": 1, "expires_at": _BIG},
+            f"completed: expires_at should be null, got {_BIG}",
+        ),
+        (
+            {"status": "completed", "completed_at": 1, "last_error": {"code": _BIG}},
+            f"completed: last_error should be null, got {{'code': {_BIG}}}",
+        ),
+        (
+            {"status": "requires_action", "required_action": {"type": _BIG}},
+            f"requires_action: required_action.type is {_BIG}, expected",
+        ),
+    ],
+    ids=["must-be-null", "nested in a must-be-null", "nested check"],
+)
+def test_a_warning_quotes_a_big_integer_exactly(
+    fields: dict[str, object], warning: str, log_records: Callable[..., list[Record]]
+) -> None:
+    """A field warning that quotes a value quotes the integer written, not the float orjson rounded it to."""
+    from runfsm.invariants import check_fields
+
+    (rec,) = log_records(json.dumps({"id": "r", "object": "thread.run", **fields}) + "\n")
+    assert rec.fields is not None
+    assert rec.status is not None
+    (found,) = check_fields(rec.status, rec.fields)
+    assert found.startswith(warning)
