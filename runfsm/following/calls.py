@@ -14,22 +14,20 @@ how each preset's API addresses its objects, and the adapter from :mod:`runfsm.f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runfsm.following.adapters import STREAM_METHODS, async_runs_api, objects_api, runs_api
+from runfsm.following.reading import value_of
 from runfsm.lifecycles import RUN_LIFECYCLE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
     from runfsm.following.client import ToolOutput
     from runfsm.following.core import FollowCore
     from runfsm.lifecycle import Lifecycle
 
 __all__ = ["ADDRESSING", "ObjectCalls", "RunCalls", "calls_for", "split_run"]
-
-
-def _field(obj: object, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
 
 def split_run(run: object, thread_id: str | None) -> tuple[str, str, object | None]:
@@ -121,10 +119,10 @@ class ObjectCalls:
             raise TypeError(f"a {self._what} has no thread: thread_id= is for runs")
         if isinstance(obj, str):
             return None, obj, None
-        object_id = _field(obj, "id")
+        object_id = value_of(obj, "id")
         if not isinstance(object_id, str):
             raise TypeError(f"expected a {self._what} id or object with an 'id', got {type(obj).__name__}")
-        kind = _field(obj, "object")
+        kind = value_of(obj, "object")
         if isinstance(kind, str) and kind != self.lifecycle.object_type:
             raise TypeError(f"expected a {self.lifecycle.object_type} object, got a {kind} object ({object_id})")
         return None, object_id, obj

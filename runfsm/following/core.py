@@ -16,9 +16,7 @@ broke (``can_resume``: a background response's ``starting_after``).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
@@ -34,9 +32,18 @@ from runfsm.following.errors import (
     WatchTimeout,
 )
 from runfsm.following.profile import DEFAULT_EXPIRY, DEFAULT_GRACE, profile
+from runfsm.following.reading import (
+    event_name,
+    round_steps,
+    run_of,
+    step_outputs,
+    tool_call_ids,
+    value_of,
+)
+from runfsm.following.steps import DONE, Step, StepKind, WatchResult, created_state, follow_tracker
 from runfsm.status import RunStatus
-from runfsm.tracker import Mode, OnIllegal, Outcome, RunTracker
-from runfsm.vocabulary import LifecycleState, Trigger
+from runfsm.tracker import Outcome, RunTracker
+from runfsm.vocabulary import LifecycleState
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -58,154 +65,6 @@ __all__ = [
 
 S = TypeVar("S", bound=LifecycleState, default=RunStatus)
 """The state enum of the followed lifecycle (run statuses unless told otherwise)."""
-
-
-class StepKind(enum.Enum):
-    """What the I/O shell does next."""
-
-    RETRIEVE = "retrieve"
-    HANDLE = "handle"
-    """Call the user's tool handler with ``Step.run``, then give its outputs to :meth:`FollowCore.handled`."""
-    SUBMIT = "submit"
-    CANCEL = "cancel"
-    LOCATE = "locate"
-    """The create stream broke before naming the run: find the thread's newest run (:meth:`FollowCore.on_located`)."""
-    CREATE = "create"
-    """Open the create stream again: it failed before naming the run, and the thread has no run made since."""
-    RESUME = "resume"
-    """Open the object's stream again after the last event seen (:attr:`FollowCore.sequence`)."""
-    STEPS = "list_run_steps"
-    """List the run's steps (:meth:`FollowCore.on_steps`): was a submit whose answer was lost applied?"""
-    DONE = "done"
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One instruction to the shell: sleep ``wait`` seconds, then do ``kind``."""
-
-    kind: StepKind
-    wait: float = 0.0
-    run: Any = None
-    outputs: tuple[ToolOutput, ...] = ()
-
-
-_DONE = Step(StepKind.DONE)
-
-
-@dataclass(slots=True)
-class WatchResult(Generic[S]):
-    """How a watch ended: the tracker (history, callbacks fired), the last object, and what it cost."""
-
-    tracker: RunTracker[S]
-    run: Any = None
-    """The last object the API returned (an openai ``Run``, ``Response`` or ``Batch``), None if none was seen."""
-    retrieves: int = 0
-    """Status retrieves sent (failed ones included)."""
-    submits: int = 0
-    cancels: int = 0
-    streams: int = 0
-    """SSE streams opened (create, submit and resumed streams)."""
-    step_listings: int = 0
-    """Run-step listings (after a submit whose answer was lost; one per page fetched is not counted apart)."""
-    failures: int = 0
-    """Requests that failed (429, 5xx, timeouts, dropped connections, rejections)."""
-    rejection: str | None = None
-    """The API's message when it refused tool outputs (``Runs in status "expired" ...``)."""
-    fell_back: bool = False
-    """True if a stream broke and the watch went on by polling."""
-    notes: list[str] = field(default_factory=list)
-    """Short notes on what happened besides the statuses (retries, fallbacks), in order."""
-
-    @property
-    def status(self) -> S:
-        """The object's last accepted status."""
-        return self.tracker.state
-
-    @property
-    def requests(self) -> int:
-        """All requests sent."""
-        return self.retrieves + self.submits + self.cancels + self.streams + self.step_listings
-
-
-def _field(run: Any, name: str) -> Any:
-    if isinstance(run, Mapping):
-        return run.get(name)
-    return getattr(run, name, None)
-
-
-def _run_of(value: Any) -> Any:
-    """The run in an observed value: a stream event's ``data``, or the value itself (a run object)."""
-    if _field(value, "event") is not None:
-        return _field(value, "data")
-    return value
-
-
-def follow_tracker(
-    run_id: str | None,
-    *,
-    mode: Mode,
-    on_illegal: OnIllegal,
-    clock: Callable[[], float],
-    lifecycle: Lifecycle[S] | None = None,
-) -> RunTracker[S]:
-    """The tracker a watcher or scheduler creates for an object it follows (a run unless ``lifecycle`` says).
-
-    Another client may cancel or answer the object, so a polled jump that only such a call explains
-    is accepted and marked (``on_missing_call="assume"``) rather than rejected.
-    """
-    return RunTracker(
-        run_id, mode=mode, on_illegal=on_illegal, on_missing_call="assume", clock=clock, lifecycle=lifecycle
-    )
-
-
-def created_state(lifecycle: Lifecycle[S]) -> S:
-    """The active state the lifecycle's create call leads to (``queued``, ``validating``): assumed before any reply."""
-    for edge in lifecycle.edges:
-        if edge.source is lifecycle.initial and edge.trigger is Trigger.CREATE and edge.dest.is_active:
-            return edge.dest
-    return lifecycle.initial
-
-
-def _event_name(event: Any) -> Any:
-    """An SSE event's name: ``event`` (Assistants streams) or ``type`` (Responses streams)."""
-    if isinstance(event, Mapping):
-        return event.get("event", event.get("type"))
-    name = getattr(event, "event", None)
-    return name if name is not None else getattr(event, "type", None)
-
-
-def tool_call_ids(run: Any) -> tuple[str, ...]:
-    """The ids of the tool calls a ``requires_action`` run waits for (empty if none)."""
-    action = _field(run, "required_action")
-    submit = _field(action, "submit_tool_outputs") if action is not None else None
-    calls = _field(submit, "tool_calls") if submit is not None else None
-    return tuple(str(_field(c, "id")) for c in calls or ())
-
-
-def _function_calls(step: Any) -> list[Any]:
-    """The function tool calls of a run step (empty unless it is a ``tool_calls`` step with some)."""
-    if _field(step, "type") != "tool_calls":
-        return []
-    details = _field(step, "step_details")
-    calls = _field(details, "tool_calls") if details is not None else None
-    return [c for c in calls or () if _field(c, "type") == "function"]
-
-
-def _round_steps(steps: Iterable[Any]) -> list[Any]:
-    """The steps that are ``requires_action`` rounds (function tool calls), oldest first."""
-    found = [s for s in steps if _function_calls(s)]
-    found.sort(key=lambda s: _field(s, "created_at") or 0)  # stable: same-second steps keep the listing's order
-    return found
-
-
-def _step_outputs(step: Any) -> dict[str, str | None]:
-    """``{call id: output}`` of a round's step (None: the step shows no output for that call)."""
-    shown: dict[str, str | None] = {}
-    for call in _function_calls(step):
-        function = _field(call, "function")
-        output = _field(function, "output") if function is not None else None
-        shown[str(_field(call, "id"))] = None if output is None else str(output)
-    return shown
 
 
 class FollowCore(Generic[S]):
@@ -375,7 +234,7 @@ class FollowCore(Generic[S]):
         status = obs.status
         if self._every_round is None:
             fresh = status in (RunStatus.Created, RunStatus.Queued)
-            self._every_round = fresh and _field(_run_of(value), "started_at") is None
+            self._every_round = fresh and value_of(run_of(value), "started_at") is None
         if self._submitting:  # the submit's own answer (or its stream's first event): it was applied
             self._submitting = False
             self._applied()
@@ -400,7 +259,7 @@ class FollowCore(Generic[S]):
 
     def _run_fields(self, run: Any) -> None:
         self.result.run = run
-        expires = _field(run, "expires_at")
+        expires = value_of(run, "expires_at")
         if isinstance(expires, (int, float)) and not isinstance(expires, bool):
             self.expires_at = float(expires)
 
@@ -414,7 +273,7 @@ class FollowCore(Generic[S]):
     def _after(self, status: S, run: Any) -> Step:
         now = self.clock()
         if status.is_terminal:
-            return _DONE
+            return DONE
         if status.is_paused:
             ids = tool_call_ids(run)
             if self._round is not None and self._round[0] == ids and self._round[1]:
@@ -436,7 +295,7 @@ class FollowCore(Generic[S]):
 
     def _new_round(self, ids: tuple[str, ...], run: Any) -> Step:
         if not self.has_handler:
-            return _DONE
+            return DONE
         self._round = (ids, ())
         return Step(StepKind.HANDLE, run=run)
 
@@ -456,12 +315,12 @@ class FollowCore(Generic[S]):
         assert self._round is not None, "on_steps() called with no requires_action round open"
         assert self._in_doubt, "on_steps() called with no submit in doubt"
         ids, outputs = self._round
-        rounds = _round_steps(steps)
+        rounds = round_steps(steps)
         open_round = rounds[-1] if rounds else None
         if (
             open_round is None
-            or _field(open_round, "status") != "in_progress"
-            or sorted(_step_outputs(open_round)) != sorted(ids)
+            or value_of(open_round, "status") != "in_progress"
+            or sorted(step_outputs(open_round)) != sorted(ids)
         ):
             self._mismatches += 1
             if self._mismatches > 1:
@@ -472,12 +331,12 @@ class FollowCore(Generic[S]):
         self._mismatches = 0
         before = rounds[-2] if len(rounds) > 1 else None
         sent = {str(o.get("tool_call_id")): str(o.get("output")) for o in outputs}
-        shown = _step_outputs(before) if before is not None else {}
+        shown = step_outputs(before) if before is not None else {}
         applied: bool | None = None
         if (
             before is None
             or sorted(shown) != sorted(ids)
-            or _field(before, "status") != "completed"
+            or value_of(before, "status") != "completed"
             or any(v is not None and v != sent.get(k) for k, v in shown.items())
         ):
             applied = False
@@ -521,10 +380,10 @@ class FollowCore(Generic[S]):
         and a name in the namespace that is no known status is an unknown status, as in a poll.
         """
         self._stream_events += 1
-        number = _field(event, "sequence_number")
+        number = value_of(event, "sequence_number")
         if isinstance(number, int) and not isinstance(number, bool):
             self.sequence = number
-        name = _event_name(event)
+        name = event_name(event)
         if not isinstance(name, str) or not name.startswith(self._object_prefix):
             return None
         try:
@@ -533,9 +392,9 @@ class FollowCore(Generic[S]):
             return None
         except UnknownStatus:
             pass  # the tracker reports it: the watch stops with UnexpectedRunStatus
-        data = _field(event, "data")
+        data = value_of(event, "data")
         if data is None and self.lifecycle.parser.payload_key is not None:
-            data = _field(event, self.lifecycle.parser.payload_key)
+            data = value_of(event, self.lifecycle.parser.payload_key)
         self._failures = 0
         if data is not None:
             self._run_fields(data)
@@ -615,7 +474,7 @@ class FollowCore(Generic[S]):
         ``CREATE`` after the retry backoff (bounded like any retry by ``max_consecutive`` and
         the deadline). A refused create (4xx) was stopped earlier, in :meth:`on_stream_end`.
         """
-        created = _field(reply.run, "created_at") if reply is not None else None
+        created = value_of(reply.run, "created_at") if reply is not None else None
         if reply is None or not isinstance(created, (int, float)) or created < self.started - 2:
             error = self._stream_error
             cause = f": {error}" if error is not None else ""
@@ -633,7 +492,7 @@ class FollowCore(Generic[S]):
             self.result.notes.append("no run on the thread: creating it again")
             retry_after = error.retry_after if error is not None else None
             return Step(StepKind.CREATE, wait=self.retry.wait(self._failures, retry_after=retry_after))
-        run_id = _field(reply.run, "id")
+        run_id = value_of(reply.run, "id")
         self.run_id = run_id if isinstance(run_id, str) else None
         self.result.notes.append(f"found {self.run_id} on the thread; polling")
         return self.on_reply(reply)
