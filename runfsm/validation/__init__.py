@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.formats.base import ReadPosition
-from runfsm.validation.ledger import Ledger, ValidationMode, reference_tracker
+from runfsm.validation.ledger import DEFAULT_LINGER, Ledger, ValidationMode, reference_tracker
 from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items, resolve_lifecycle
 from runfsm.validation.summary import LineCounts, Summary
 from runfsm.verdict import Location, Verdict
@@ -41,15 +41,6 @@ __all__ = [
 ]
 
 _MODES: Final = ("auto", "stream", "poll")
-
-DEFAULT_LINGER: Final = 50_000
-"""How long an ended run waits for late records: slots of input after the record that ended it.
-
-A slot is a line of the inputs (one per record on a line of several, such as a ``runs.list``
-page), or one record for records given as such (see :mod:`runfsm.validation.ledger`). A record
-of the run at most this many slots later is judged with it; a later one starts a new history.
-50,000 lines is about the last 5,000 to 15,000 runs of a log of ten to three records a run; at
-most 50,000 ended runs are kept (a log of one line a run), each as little as a shared shape."""
 
 
 def _check_mode(mode: str) -> None:

@@ -150,6 +150,15 @@ _NO_LINE: Final = -1
 _NO_RUN: Final = sys.maxsize
 """The oldest end slot when no ended run lingers."""
 
+DEFAULT_LINGER: Final = 50_000
+"""How long an ended run waits for late records: slots of input after the record that ended it.
+
+A slot is a line of the inputs (one per record on a line of several, such as a ``runs.list``
+page), or one record for records given as such (see :mod:`runfsm.validation.ledger`). A record
+of the run at most this many slots later is judged with it; a later one starts a new history.
+50,000 lines is about the last 5,000 to 15,000 runs of a log of ten to three records a run; at
+most 50,000 ended runs are kept (a log of one line a run), each as little as a shared shape."""
+
 
 class _Run:
     """One open run: its history shape and where each entry came from (fast path), or its tracker (slow path)."""

@@ -48,6 +48,7 @@ from runfsm.validation.formats.base import (
     loads_fields,
 )
 from runfsm.validation.formats.jsonl import parse_jsonl_line
+from runfsm.validation.ledger import DEFAULT_LINGER
 from runfsm.validation.records import detect_format, open_decompressed, read_items, resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
 from runfsm.validation.summary import LineCounts
@@ -260,7 +261,7 @@ class DuckDBEngine:
         mode: ValidationMode = "auto",
         strict: bool = False,
         check_fields: bool = True,
-        linger: int = 10_000,
+        linger: int = DEFAULT_LINGER,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         temp_directory: str | None = None,
         threads: int | None = None,
@@ -775,7 +776,7 @@ def summarize_paths(
     on_verdict: Callable[[Verdict], object] | None = None,
     every_verdict: bool = False,
     input_format: str = "auto",
-    linger: int = 10_000,
+    linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
     sort_by: str | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,

@@ -33,6 +33,7 @@ from runfsm.validation.engines.judging import in_run_order, judge_groups, python
 from runfsm.validation.engines.results import VERDICT_COLUMNS, verdict_row
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, sql_for
 from runfsm.validation.formats.base import ObservedMode, Record
+from runfsm.validation.ledger import DEFAULT_LINGER
 from runfsm.validation.records import resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE, call_code
 from runfsm.validation.summary import LineCounts
@@ -572,7 +573,7 @@ def summarize_paths(
     on_verdict: Callable[[Verdict], object] | None = None,
     every_verdict: bool = False,
     input_format: str = "auto",
-    linger: int = 10_000,
+    linger: int = DEFAULT_LINGER,
     check_fields: bool = True,
     master: str = "local[*]",
     aliases: StatusAliases | None = None,
