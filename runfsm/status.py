@@ -179,8 +179,8 @@ def tool_call_ids(fields: Any) -> frozenset[str] | None:
     action = _get(fields, TOOL_CALLS_FIELD)
     submit = _get(action, "submit_tool_outputs") if action is not None else None
     calls = _get(submit, "tool_calls") if submit is not None else None
-    if not calls or isinstance(calls, (str, bytes)):
-        return None
+    if not calls or isinstance(calls, (str, bytes, Mapping)) or not isinstance(calls, Iterable):
+        return None  # a number, an object...: no list of calls, so no ids (never a TypeError)
     ids = [_get(call, "id") for call in calls]
     return frozenset(str(i) for i in ids if i is not None) or None
 

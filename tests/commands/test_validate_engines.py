@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,3 +96,48 @@ def test_html_report_from_the_duckdb_engine(tmp_path: Path, capsys: pytest.Captu
     capsys.readouterr()
     assert "run_bad" in pages["duckdb"]
     assert len(pages["duckdb"]) == len(pages["python"])
+
+
+@pytest.mark.parametrize(
+    "tool_calls",
+    [
+        5,
+        True,
+        1.5,
+        "call_1",
+        {"id": "call_1"},
+        [],
+        [{"id": 7}],
+        [{"id": True}],
+        [{"id": "call_1"}, "odd", {"id": None}],
+    ],
+    ids=repr,
+)
+def test_odd_tool_calls_read_as_python_reads_them_in_every_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tool_calls: object
+) -> None:
+    """A paused run asking for tool calls that are no plain list: no traceback, and every engine agrees.
+
+    Each run is paused, answered, then paused again with the same calls (a stale view of the
+    answered round when the calls name ids, a new round when they name none) before it completes.
+    """
+    action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": tool_calls}}
+    paused: dict[str, object] = {"object": "thread.run", "status": "requires_action", "required_action": action}
+    lines: list[dict[str, object]] = []
+    for n in range(3):
+        run = {"id": f"run_{n}"}
+        lines += [
+            {**run, "object": "thread.run", "status": "in_progress"},
+            {**run, **paused},
+            {"run_id": run["id"], "call": "submit_tool_outputs"},
+            {**run, **paused},
+            {**run, "object": "thread.run", "status": "completed"},
+        ]
+    path = tmp_path / "runs.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    engines = ["python", "duckdb"] if engine_available("duckdb") else ["python"]
+    reports = [
+        _lines(partial(main, ["validate", "--engine", e, "--show-warnings", str(path)]), capsys) for e in engines
+    ]
+    assert all(report == reports[0] for report in reports)
+    assert "Traceback" not in reports[0][2]

@@ -29,11 +29,11 @@ from __future__ import annotations
 import heapq
 import re
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from runfsm.status import TOOL_CALLS_FIELD, tool_call_ids
+from runfsm.status import TOOL_CALLS_FIELD
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
 from runfsm.validation.engines.judging import in_run_order, judge_groups, python_engine
 from runfsm.validation.engines.lingering import within_linger
@@ -44,7 +44,6 @@ from runfsm.validation.formats.base import (
     Record,
     Source,
     exact_fields,
-    json_parser,
     loads_fields,
 )
 from runfsm.validation.formats.jsonl import parse_jsonl_line
@@ -268,9 +267,16 @@ class DuckDBEngine:
         input_format: str = "auto",
         sort_by: str | None = None,
         lifecycle: Lifecycle[Any] | None = None,
+        defer_counts: bool = False,
     ) -> None:
         import duckdb  # noqa: PLC0415  (the duckdb extra)
 
+        self.defer_counts = defer_counts
+        """Count an input's lines while the rest of the work goes on, when DuckDB's rows are all records:
+        its rows are taken for its lines, and :meth:`counts_confirmed` says whether they were."""
+        self._pool = ThreadPoolExecutor(1)
+        self._pending: list[tuple[int, Future[tuple[int, int]]]] = []
+        """(rows, lines counted meanwhile) of the inputs whose rows were taken for their lines."""
         self.sql = sql_for(lifecycle)
         """What the SQL needs of the lifecycle whose records the inputs hold (the Assistants run by default)."""
         self.lifecycle = self.sql.lifecycle
@@ -288,9 +294,12 @@ class DuckDBEngine:
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         self.con.execute(
-            "CREATE TEMP TABLE rows (pos BIGINT, rid VARCHAR, code UTINYINT, stream BOOLEAN, fields VARCHAR, "
+            "CREATE TEMP TABLE rows_parquet (pos BIGINT, rid VARCHAR, code UTINYINT, stream BOOLEAN, fields VARCHAR, "
             "ts DOUBLE, unclean BOOLEAN)"
         )
+        self.parts: list[str] = ["SELECT * FROM rows_parquet"]
+        """The queries whose rows are the plain records (``pos`` first), one per JSON Lines input read:
+        the view ``rows`` is their union (see :meth:`group`)."""
         self.inputs: list[_Input] = []
         self.items: list[tuple[int, Item]] = []
         """Items the python reader gave (residue lines, inputs DuckDB does not read), by position."""
@@ -330,41 +339,82 @@ class DuckDBEngine:
         self.items.extend(_in_reading_order(base, items))
 
     def _read_jsonl(self, entry: _Input) -> bool:
-        """Read one JSON Lines input with DuckDB; False if it must be read by the python reader."""
+        """Read one JSON Lines input with DuckDB; False if it must be read by the python reader.
+
+        The first pass does not tolerate errors (DuckDB's reader is about a fifth slower when it
+        does); an input with a line that is not a JSON object is read once more, tolerating
+        errors, so that such lines become residue rows for the python parser to report.
+        """
         import duckdb  # noqa: PLC0415
 
-        reader = (
-            f"read_json({literal(entry.name)}, columns={{{_columns(self.sort_by, self.sql, self.check_fields)}}}, "
-            "format='newline_delimited', "
-            f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES + 1})"
-        )
+        columns = _columns(self.sort_by, self.sql, self.check_fields)
         con = self.con
-        sql = _classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
-        with ThreadPoolExecutor(1) as pool:
-            counted = pool.submit(_count_lines, entry.name)  # meanwhile (numpy and reads let the GIL go)
+        stage = f"stage_{entry.index}"
+        # counted meanwhile, unless counted later (defer_counts): numpy and reads let the GIL go
+        counted = None if self.defer_counts else self._pool.submit(_count_lines, entry.name)
+        for tolerant in (False, True):
+            reader = (
+                f"read_json({literal(entry.name)}, columns={{{columns}}}, format='newline_delimited', "
+                f"ignore_errors={str(tolerant).lower()}, maximum_object_size={MAX_LINE_BYTES + 1})"
+            )
+            sql = _classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
             try:
                 # in parallel, in input order (preserve_insertion_order): a committed row's rowid is its
                 # place among DuckDB's rows (outside a transaction: uncommitted rows have other rowids)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {sql}")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {sql}")
+                break
             except duckdb.Error:
-                return False  # not UTF-8, an object too large...: the python reader reports it
-            try:
-                return self._take_stage(entry, *counted.result())
-            finally:
-                con.execute("DROP TABLE IF EXISTS stage")
-                con.execute("DROP TABLE IF EXISTS stage_lines")
+                if tolerant:
+                    if counted is not None:
+                        counted.result()
+                    return False  # not UTF-8, an object too large...: the python reader reports it
+        found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE rid IS NULL) FROM {stage}").fetchone()
+        rows, residue = found if found is not None else (0, 0)
+        if counted is None and residue == 0:
+            # every row a record, each taken for a line (so no line is blank): checked once counted
+            self._pending.append((rows, self._pool.submit(_count_lines, entry.name)))
+            self.parts.append(self._part(entry, stage, "rowid + 1", stage))
+            self.counts.append(LineCounts(entry.name, lines=rows, in_records=rows))
+            return True
+        total, returns = counted.result() if counted is not None else _count_lines(entry.name)
+        taken = False
+        try:
+            taken = self._take_stage(entry, stage, rows, total, returns)
+            return taken
+        finally:
+            if not taken:
+                con.execute(f"DROP TABLE IF EXISTS {stage}")
+                con.execute(f"DROP TABLE IF EXISTS {stage}_lines")
 
-    def _take_stage(self, entry: _Input, total: int, returns: int) -> bool:
-        """Number the staged rows by their lines (``total`` of them), read the residue with the python parser."""
+    def counts_confirmed(self) -> bool:
+        """True when each input whose rows were taken for its lines has as many lines (see ``defer_counts``).
+
+        False when one has a blank line (DuckDB's rows skip it) or a carriage return: its rows
+        were not its lines, so the work must be done again without ``defer_counts``.
+        """
+        pending, self._pending = self._pending, []
+        return all(total == rows and not returns for rows, (total, returns) in ((r, f.result()) for r, f in pending))
+
+    @staticmethod
+    def _part(entry: _Input, stage: str, line: str, staged: str) -> str:
+        """The plain records of a staged input, each at its position (``line``: the SQL of its line)."""
+        base = entry.index << _FILE_SHIFT
+        return (
+            f"SELECT {base} + {line} AS pos, rid, code, stream, fields, ts, unclean FROM {staged} WHERE rid IS NOT NULL"
+        )
+
+    def _take_stage(self, entry: _Input, stage: str, rows: int, total: int, returns: int) -> bool:
+        """Number the ``rows`` staged rows by their lines (``total`` of them), read the residue with the python parser.
+
+        The staged table stays: its plain rows are the input's part of :attr:`parts` (no copy).
+        """
         con = self.con
         base = entry.index << _FILE_SHIFT
-        found = con.execute("SELECT count(*) FROM stage").fetchone()
-        rows = found[0] if found is not None else 0
         if returns:  # a carriage return may end a line for the python reader, never for DuckDB's
             return False
         counts = LineCounts(entry.name, lines=rows)
         line = "rowid + 1"
-        staged = "stage"
+        staged = stage
         if rows != total:
             # blank lines, which DuckDB's rows skip: number the rows by their lines
             scan = _scan_lines(entry.name, None)
@@ -373,8 +423,8 @@ class DuckDBEngine:
             blank = set(scan.blanks)
             counts.lines, counts.skipped = scan.lines, len(blank)
             lines = [n for n in range(1, scan.lines + 1) if n not in blank]
-            con.execute("CREATE TEMP TABLE stage_lines AS SELECT unnest($1::BIGINT[]) AS line", [lines])
-            line, staged = "line", "stage POSITIONAL JOIN stage_lines"
+            con.execute(f"CREATE TEMP TABLE {stage}_lines AS SELECT unnest($1::BIGINT[]) AS line", [lines])
+            line, staged = "line", f"{stage} POSITIONAL JOIN {stage}_lines"
         residue = {n for (n,) in con.execute(f"SELECT {line} FROM {staged} WHERE rid IS NULL").fetchall()}
         counts.in_records = rows - len(residue)  # a plain row is a record
         items: list[tuple[int, Item]] = []
@@ -388,8 +438,7 @@ class DuckDBEngine:
                 src.settle(found_items, 1)
                 items.extend((base + n, item) for item in found_items)
             counts.merge(src.counts)
-        kept = f"SELECT {base} + {line}, rid, code, stream, fields, ts, unclean FROM {staged} WHERE rid IS NOT NULL"
-        con.execute(f"INSERT INTO rows {kept}")
+        self.parts.append(self._part(entry, stage, line, staged))
         self.items.extend(items)
         self.counts.append(counts)
         return True
@@ -418,7 +467,7 @@ class DuckDBEngine:
         stream = "TRUE" if self.mode == "stream" else "FALSE"
         unsettled = f"({code} IS NULL OR {rid} IS NULL OR {rid} = '')"
         con.execute(
-            f"INSERT INTO rows SELECT {base} + file_row_number + 1, {rid}, {code}::UTINYINT, {stream}, "
+            f"INSERT INTO rows_parquet SELECT {base} + file_row_number + 1, {rid}, {code}::UTINYINT, {stream}, "
             "NULL, NULL, FALSE "
             f"FROM {source} WHERE NOT {unsettled}"
         )
@@ -431,7 +480,7 @@ class DuckDBEngine:
             found_items = list(cell_items(entry.name, row, run_id, status, self.lifecycle))
             src.settle(found_items, 1)  # a Parquet input's rows are its lines
             self.items.extend((base + row, item) for item in found_items)
-        plain = con.execute(f"SELECT count(*) FROM rows WHERE pos >> {_FILE_SHIFT} = {entry.index}").fetchone()
+        plain = con.execute(f"SELECT count(*) FROM rows_parquet WHERE pos >> {_FILE_SHIFT} = {entry.index}").fetchone()
         src.counts.in_records += plain[0] if plain is not None else 0
         src.counts.lines = src.counts.in_records + src.counts.skipped + src.counts.errors
         self.counts.append(src.counts)
@@ -446,14 +495,24 @@ class DuckDBEngine:
         :data:`_FIELDS` when it carries fields to check (the run is for the ledger).
         """
         con = self.con
-        order = self._order
+        con.execute("CREATE OR REPLACE TEMP VIEW rows AS " + " UNION ALL ".join(self.parts))
         stream = f" + {_STREAM} * stream::UTINYINT" if self.mode == "auto" else ""
         terminals = ", ".join(str(c) for c in self.sql.terminal_codes)
+        flagged = f"code{stream} + {_FIELDS} * unclean::UTINYINT"
+        if self.sort_by is None:
+            # in input order: sorting each run's (position, code) pairs costs less than an ordered
+            # aggregate, and they are its records' positions too (see located_runs)
+            packed = f"list_sort(list(pos * {_PACK} + {flagged}))"
+        else:
+            packed = f"list({flagged} ORDER BY {self._order})"  # no positions: codes only
+        history = f"list_transform(packed, lambda x: (x % {_PACK})::UTINYINT)"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE runs AS
-            SELECT rid, list(code{stream} + {_FIELDS} * unclean::UTINYINT ORDER BY {order}) AS history,
-                min(pos) FILTER (WHERE code IN ({terminals})) AS first_end, max(pos) AS last
-            FROM rows GROUP BY rid"""
+            SELECT rid, {history} AS history, packed, first_end, last FROM (
+                SELECT rid, {packed} AS packed,
+                    min(pos) FILTER (WHERE code IN ({terminals})) AS first_end, max(pos) AS last
+                FROM rows GROUP BY rid
+            )"""
         )
         python_ids = sorted({item.run_id for _, item in self.items if type(item) is Record})
         con.execute("CREATE OR REPLACE TEMP TABLE python_ids AS SELECT unnest($1::VARCHAR[]) AS rid", [python_ids])
@@ -536,11 +595,18 @@ class DuckDBEngine:
     def shapes(self) -> Iterable[tuple[str, str, int]]:
         """(mode, shape, runs) of the simple runs (see :class:`~runfsm.validation.engines.judging.Grouped`)."""
         con = self.con
-        distinct = "SELECT history, count(*) FROM runs ANTI JOIN complex_ids USING (rid) GROUP BY ALL"
         con.execute("CREATE OR REPLACE TEMP TABLE complex_ids AS SELECT rid FROM python_ids")
-        found = con.execute(distinct).fetchall()
+        found = con.execute(
+            "SELECT history, count(*) FROM runs ANTI JOIN complex_ids USING (rid) GROUP BY ALL"
+        ).fetchall()
         if self._note_stale_views([h for h, _ in found if _paused_after_submit(h, self.sql.is_paused)]):
-            found = con.execute(distinct).fetchall()
+            # the runs made complex leave their histories' counts (a history with none left is dropped)
+            left = {tuple(h): n for h, n in found}
+            for history, runs in con.execute(
+                "SELECT history, count(*) FROM runs SEMI JOIN stale_ids USING (rid) GROUP BY ALL"
+            ).fetchall():
+                left[tuple(history)] -= runs
+            found = [(list(h), n) for h, n in left.items() if n]
         counted: dict[ShapeKey, int] = {}
         self.histories = {}
         self.complex_histories = []
@@ -558,33 +624,36 @@ class DuckDBEngine:
 
         Only the ledger tells one (a paused record after a submit asking for the tool calls that
         submit answered): a run is the ledger's when a paused record after a submit names the
-        same tool calls as one before it. True if some run was.
+        same tool calls as one before it, or when a paused record's tool calls are not a plain
+        list of calls with string ids (the ledger reads those its own way). True if some run was.
         """
         if not histories:
             return False
         con = self.con
         con.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest($1::UTINYINT[][]) AS history", [histories])
-        cursor = con.execute(
-            f"""SELECT rid, code, fields FROM rows SEMI JOIN (SELECT rid FROM runs SEMI JOIN wanted USING (history))
-            USING (rid) WHERE code = {SUBMIT_CODE} OR fields IS NOT NULL ORDER BY rid, {self._order}"""
-        )
-        _name, loads = json_parser()
-        paused = self.sql.is_paused
-        stale: list[str] = []
-        run: str | None = None
-        before: set[frozenset[str]] = set()
-        answered: set[frozenset[str]] = set()
-        while batch := cursor.fetchmany(10_000):
-            for rid, code, fields in batch:
-                if rid != run:
-                    run, before, answered = rid, set(), set()
-                if code == SUBMIT_CODE:
-                    answered |= before
-                elif code < SUBMIT_CODE and paused[code] and (ids := tool_call_ids(loads(fields))) is not None:
-                    if ids in answered and (not stale or stale[-1] != rid):
-                        stale.append(rid)
-                    before.add(ids)
-        con.execute("INSERT INTO complex_ids SELECT unnest($1::VARCHAR[])", [stale])
+        paused = ", ".join(str(code) for code, pause in enumerate(self.sql.is_paused) if pause) or "NULL"
+        calls = f"json_extract(fields, {literal('$.' + TOOL_CALLS_FIELD + '.submit_tool_outputs.tool_calls')})"
+        found = con.execute(
+            f"""WITH kept AS (
+                SELECT rid, row_number() OVER (PARTITION BY rid ORDER BY {self._order}) AS k, code,
+                    CASE WHEN code <> {SUBMIT_CODE} THEN {calls} END AS calls
+                FROM rows SEMI JOIN (
+                    SELECT rid FROM runs SEMI JOIN wanted USING (history) ANTI JOIN complex_ids USING (rid)
+                ) USING (rid)
+                WHERE code = {SUBMIT_CODE} OR (code IN ({paused}) AND fields IS NOT NULL)
+            ), named AS (
+                SELECT *, {_CALL_IDS} AS ids, {_PLAIN_CALLS} AS plain FROM kept
+            ), windowed AS (
+                SELECT rid, ids, plain, max(CASE WHEN code = {SUBMIT_CODE} THEN k END)
+                    OVER (PARTITION BY rid ORDER BY k ROWS UNBOUNDED PRECEDING) AS submitted,
+                    min(k) OVER (PARTITION BY rid, ids) AS first_asked
+                FROM named
+            )
+            SELECT DISTINCT rid FROM windowed WHERE NOT plain OR (ids IS NOT NULL AND submitted > first_asked)"""
+        ).fetchall()
+        stale = [rid for (rid,) in found]
+        con.execute("CREATE OR REPLACE TEMP TABLE stale_ids AS SELECT unnest($1::VARCHAR[]) AS rid", [stale])
+        con.execute("INSERT INTO complex_ids SELECT rid FROM stale_ids")
         return bool(stale)
 
     def _key(self, history: list[int]) -> ShapeKey:
@@ -615,11 +684,16 @@ class DuckDBEngine:
     def located_runs(self, keys: set[ShapeKey]) -> Iterator[tuple[str, History, list[int]]]:
         """(run id, history, positions of its records) of the simple runs of these shapes."""
         self._histories(keys)
-        cursor = self.con.execute(
-            f"""SELECT rid, any_value(simple.history), list(pos ORDER BY {self._order}) FROM rows JOIN (
-                SELECT rid, history FROM runs SEMI JOIN wanted USING (history) ANTI JOIN complex_ids USING (rid)
+        simple = "runs SEMI JOIN wanted USING (history) ANTI JOIN complex_ids USING (rid)"
+        if self.sort_by is None:  # the positions are packed with the codes (see group)
+            query = (
+                f"SELECT rid, history, list_transform(packed, lambda x: x // {_PACK}) FROM {simple} ORDER BY packed[1]"
+            )
+        else:
+            query = f"""SELECT rid, any_value(simple.history), list(pos ORDER BY {self._order}) FROM rows JOIN (
+                SELECT rid, history FROM {simple}
             ) AS simple USING (rid) GROUP BY rid ORDER BY min(pos)"""
-        )
+        cursor = self.con.execute(query)
         while batch := cursor.fetchmany(10_000):
             for rid, history, positions in batch:
                 yield rid, tuple(history), positions
@@ -679,15 +753,27 @@ class DuckDBEngine:
 
     def close(self) -> None:
         """Let DuckDB go (its temporary tables and spill files with it)."""
+        self._pool.shutdown(cancel_futures=True)
         self.con.close()
 
 
 _ROW_MASK: Final = (1 << _FILE_SHIFT) - 1
+_PACK: Final = 256
+"""A record's position and its flagged code, packed in one BIGINT as ``pos * _PACK + code`` (files < 2**23)."""
 _STREAM: Final = 32
 """A history's flag on a stream event's code (the codes are below 32)."""
 _FIELDS: Final = 64
 """A history's flag on the code of a record with fields to check."""
 _CODE: Final = _STREAM - 1
+
+
+_PLAIN_CALLS: Final = """(calls IS NULL OR json_type(calls) <> 'ARRAY'
+    OR len(list_filter(json_extract(calls, '$[*].id'), lambda i: json_type(i) NOT IN ('VARCHAR', 'NULL'))) = 0)"""
+"""True when ``tool_call_ids`` reads these tool calls as :data:`_CALL_IDS` does: no value, not a list
+(an object, a string, ``0``: no ids, as in Python), or a list whose calls' ids are strings (or absent)."""
+_CALL_IDS: Final = """(CASE WHEN json_type(calls) = 'ARRAY' THEN nullif(list_sort(list_distinct(
+    list_filter(json_extract_string(calls, '$[*].id'), lambda i: i IS NOT NULL))), []) END)"""
+"""The ids of the tool calls (sorted, each once), NULL when none: ``tool_call_ids`` as a set."""
 
 
 def _paused_after_submit(history: list[int], is_paused: tuple[bool, ...]) -> bool:
@@ -791,30 +877,66 @@ def summarize_paths(
     preset's key, or ``"auto"`` (detected from the records' ``object`` field); the run by default.
     """
     lc = resolve_lifecycle(lifecycle, paths)
-    engine = DuckDBEngine(
-        mode=mode,
-        strict=strict,
-        check_fields=check_fields,
-        linger=linger,
-        memory_limit=memory_limit,
-        temp_directory=temp_directory,
-        threads=threads,
-        input_format=input_format,
-        sort_by=sort_by,
-        lifecycle=lc,
-    )
-    options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
-    callbacks = {"on_verdict": on_verdict, "on_error": on_error}
-    try:
-        engine.read(paths)
-        if not engine.group():
-            python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger}
-            python |= {"aliases": aliases, "lifecycle": lc}
-            return python_engine(expand_paths(paths), **options, **callbacks, **python)
-        # unsorted, no late record comes past its run's window (checked): keep every run to the end
-        kept = linger if sort_by is not None else None
-        summary = judge_groups(engine, lifecycle=lc, linger=kept, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
-        summary.sources = engine.counts
-        return summary
-    finally:
-        engine.close()
+    settings: dict[str, Any] = {"mode": mode, "strict": strict, "check_fields": check_fields, "linger": linger}
+    settings |= {"memory_limit": memory_limit, "temp_directory": temp_directory, "threads": threads}
+    settings |= {"input_format": input_format, "sort_by": sort_by, "lifecycle": lc}
+    options: dict[str, Any] = {"mode": mode, "strict": strict, "check_fields": check_fields}
+    options |= {"every_verdict": every_verdict, "aliases": aliases}
+    python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "lifecycle": lc}
+    # lines are counted while the runs are judged, and what the judge reports is held until they are
+    # (not with every verdict: so many are not held); if an input's rows were not its lines (a blank
+    # line), it is all done again, counting first
+    deferred = not every_verdict
+    for defer_counts in (True, False) if deferred else (False,):
+        held = _Held(on_verdict, on_error, hold=defer_counts)
+        engine = DuckDBEngine(**settings, defer_counts=defer_counts)
+        try:
+            engine.read(paths)
+            if not engine.group():
+                return python_engine(expand_paths(paths), **options, **python, on_verdict=on_verdict, on_error=on_error)
+            # unsorted, no late record comes past its run's window (checked): keep every run to the end
+            kept = linger if sort_by is not None else None
+            summary = judge_groups(
+                engine, lifecycle=lc, linger=kept, on_verdict=held.verdict, on_error=held.error, **options
+            )
+            if engine.counts_confirmed():
+                summary.sources = engine.counts
+                held.release()
+                return summary
+        finally:
+            engine.close()
+    raise AssertionError("counting first, rows are always numbered by their lines")  # pragma: no cover
+
+
+class _Held:
+    """The judge's callbacks, held (in order) until the lines are counted, or passed on at once."""
+
+    def __init__(
+        self,
+        on_verdict: Callable[[Verdict], object] | None,
+        on_error: Callable[[InputError], object] | None,
+        *,
+        hold: bool,
+    ) -> None:
+        self.on_verdict, self.on_error, self.hold = on_verdict, on_error, hold
+        self.calls: list[tuple[Callable[[Any], object], Any]] = []
+
+    def verdict(self, verdict: Verdict) -> None:
+        if self.on_verdict is not None:
+            self._call(self.on_verdict, verdict)
+
+    def error(self, error: InputError) -> None:
+        if self.on_error is not None:
+            self._call(self.on_error, error)
+
+    def _call(self, callback: Callable[[Any], object], value: Any) -> None:
+        if self.hold:
+            self.calls.append((callback, value))
+        else:
+            callback(value)
+
+    def release(self) -> None:
+        """Pass on what was held, in the order the judge gave it."""
+        calls, self.calls = self.calls, []
+        for callback, value in calls:
+            callback(value)

@@ -186,6 +186,39 @@ def test_sort_by_gives_the_python_engines_answers(
     assert duckdb == python
 
 
+@_SLOW
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    blanks=st.lists(st.tuples(st.floats(0, 1), st.sampled_from(["", "   ", "\t"])), max_size=4),
+    files=st.integers(1, 2),
+    every_verdict=st.booleans(),
+    templates=st.booleans(),
+)
+def test_blank_lines_alone_give_the_python_engines_answers(
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    blanks: list[tuple[float, str]],
+    files: int,
+    every_verdict: bool,
+    templates: bool,
+) -> None:
+    """Blank lines and nothing else odd: DuckDB skips them, so its rows are not the lines.
+
+    The engine takes the rows for the lines and counts the lines while it judges (holding what it
+    reports); when the count finds a blank line it does it all again, counting first. Either way
+    every verdict comes once, at its FILE:LINE, and the blank lines are counted as skipped.
+    """
+    folder = tmp_path_factory.mktemp("blank")
+    paths = []
+    for k in range(files):
+        lines = _corpus("jsonl", seed + k, runs=12, illegal=0.4).splitlines()
+        for where, blank in blanks:
+            lines.insert(int(where * len(lines)), blank)
+        paths.append(_write(folder / f"part{k}.jsonl", "\n".join(lines) + "\n"))
+    python, duckdb = _both(paths, templates=templates, every_verdict=every_verdict)
+    assert duckdb == python
+
+
 def _as_parquet(csv_path: Path, parquet_path: Path) -> None:
     import duckdb
 
