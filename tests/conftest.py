@@ -1,4 +1,7 @@
-"""Shared test configuration: hypothesis profiles, fixtures that read text as a log, a webhook receiver.
+"""Shared test configuration: hypothesis profiles, fixtures that read or write logs, a webhook receiver.
+
+The log fixtures read text as a log, mutate simulated logs, write a log whose late record comes
+far after its run's end (``late_record_log``), and run ``runfsm validate`` for its JSON report.
 
 ``quick`` (default) keeps the suite fast while developing; ``ci`` (chosen when ``CI`` is set)
 explores more examples. Pick one explicitly with ``HYPOTHESIS_PROFILE=...``.
@@ -273,3 +276,54 @@ def _write_logs(folder: str, logs: list[tuple[str, bytes]]) -> list[str]:
 def write_logs() -> Callable[[str, list[tuple[str, bytes]]], list[str]]:
     """``write_logs(folder, [(fmt, bytes), ...])``: write each log as ``folder/logN.fmt``; return the paths."""
     return _write_logs
+
+
+# ----------------------------------------------------------------------------- late records
+
+_FILLER_RUNS = 6_700
+_FILLER_STATUSES = ("queued", "in_progress", "completed")
+
+
+def _polled(run_id: str, status: str, t: int) -> str:
+    """A JSON Lines run object as polled, with the timestamps its status promises (no field warnings)."""
+    fields = {
+        "queued": "",
+        "in_progress": f', "started_at": {t}',
+        "completed": f', "started_at": {t}, "completed_at": {t + 1}',
+    }
+    return f'{{"id": "{run_id}", "status": "{status}"{fields[status]}}}\n'
+
+
+@pytest.fixture
+def late_record_log(tmp_path: Path) -> Path:
+    """A JSON Lines log whose last line is a record of a run that ended 20,101 lines before.
+
+    ``run_late`` is queued (line 1) and completed (line 2); 6,700 legal runs follow, three lines
+    each (queued, in_progress, completed); then, on line 20,103, ``run_late`` is seen
+    ``in_progress`` again. That is past 10,000 slots (what the duckdb and spark engines once
+    defaulted to) and within ``DEFAULT_LINGER`` (50,000 slots): judged with ``run_late``, it is an
+    illegal jump out of ``completed``; past the window it would start a second, unfinished history.
+    """
+    path = tmp_path / "late.jsonl"
+    with path.open("w") as out:
+        out.write(_polled("run_late", "queued", 1) + _polled("run_late", "completed", 1))
+        out.writelines(_polled(f"run_{n:05d}", status, n) for n in range(_FILLER_RUNS) for status in _FILLER_STATUSES)
+        out.write(_polled("run_late", "in_progress", 1))
+    return path
+
+
+@pytest.fixture
+def validate_json(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, dict[str, Any]]]:
+    """``validate_json(*arguments)``: the exit status and report of ``runfsm validate --format json ARGUMENTS``.
+
+    The report's runs are sorted by run id (the engines list them in other orders).
+    """
+    from runfsm.commands.main import main
+
+    def validate(*arguments: str) -> tuple[int, dict[str, Any]]:
+        code = main(["validate", "--format", "json", *arguments])
+        report = json.loads(capsys.readouterr().out)
+        report["runs"].sort(key=lambda run: run["run_id"])
+        return code, report
+
+    return validate

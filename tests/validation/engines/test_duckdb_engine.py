@@ -8,6 +8,7 @@ runs joined across files, directories and globs, Parquet, the fallbacks to the p
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import json
 from pathlib import Path
@@ -19,9 +20,9 @@ from hypothesis import strategies as st
 
 pytest.importorskip("duckdb")
 
-from runfsm.validation import summarize_paths
+from runfsm.validation import DEFAULT_LINGER, summarize_paths
 from runfsm.validation.engines import duckdb as duckdb_engine
-from runfsm.validation.engines import expand_paths, judging
+from runfsm.validation.engines import expand_paths, judging, summarize_with
 from runfsm.verdict import Location, Verdict
 
 if TYPE_CHECKING:
@@ -282,6 +283,37 @@ def test_the_bench_corpus_shape_runs_agree_on_a_larger_simulated_log(tmp_path: P
     python, duckdb = _both([path])
     assert duckdb == python
     assert python[0]["runs"] > 3000
+
+
+def test_a_late_record_waits_as_long_as_in_the_python_engine_by_default(
+    late_record_log: Path, validate_json: Callable[..., tuple[int, dict[str, Any]]]
+) -> None:
+    """Given no ``linger``, the engine keeps an ended run ``DEFAULT_LINGER`` slots, as the python engine does.
+
+    ``run_late``'s last record comes 20,101 lines after its ``completed`` (``late_record_log``):
+    past the 10,000 slots this engine once defaulted to, which let the run go (``run_late`` legal,
+    the late record a second history, unfinished: a run more, no illegal run, exit status 0).
+    Within the default it is judged with the run: ``run_late`` illegal, ``completed`` to
+    ``in_progress`` on the last line, exit status 1. From the library and from
+    ``runfsm validate --engine duckdb`` alike, every verdict is the python engine's.
+    """
+    python = _outcome(functools.partial(summarize_with, "python"), [late_record_log], every_verdict=True)
+    duckdb = _outcome(functools.partial(summarize_with, "duckdb"), [late_record_log], every_verdict=True)
+    assert duckdb == python
+    last_line = python[0]["sources"][0]["lines"]
+    assert 10_000 < last_line - 2 <= DEFAULT_LINGER
+    assert (python[0]["runs"], python[0]["illegal"], python[0]["unfinished"]) == (6_701, 1, 0)
+
+    code, report = validate_json("--engine", "python", str(late_record_log))
+    assert validate_json("--engine", "duckdb", str(late_record_log)) == (code, report)
+    late = next(run for run in report["runs"] if run["run_id"] == "run_late")
+    offense = late["first_offense"]
+    assert (code, late["result"], late["observations"]) == (1, "illegal", 3)
+    assert (offense["from"], offense["to"], offense["location"]) == (
+        "completed",
+        "in_progress",
+        f"{late_record_log}:{last_line}",
+    )
 
 
 def test_runs_are_joined_across_files_directories_and_globs(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from runfsm.validation.engines import spark as spark_engine
 from runfsm.verdict import Location, Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from pyspark.sql import SparkSession
 
@@ -269,6 +269,26 @@ def test_the_command_reads_every_preset(
         reports.append((code, report))
     assert reports[1] == reports[0]
     assert (reports[0][0], reports[0][1]["summary"]["illegal"], reports[0][1]["summary"]["legal"]) == (1, 1, 2)
+
+
+def test_the_command_waits_for_a_late_record_as_long_as_the_python_engine(
+    spark: SparkSession, late_record_log: Path, validate_json: Callable[..., tuple[int, dict[str, Any]]]
+) -> None:
+    """``runfsm validate --engine spark`` keeps an ended run ``DEFAULT_LINGER`` slots, as ``--engine python`` does.
+
+    The command gives the engine no ``linger``: its default decides. ``run_late``'s last record
+    comes 20,101 lines after its ``completed`` (``late_record_log``), past the 10,000 slots the
+    engine once defaulted to (then ``run_late`` was legal and the record a second, unfinished
+    history). Within the default it is judged with the run: illegal, on the last line, exit status 1.
+    """
+    del spark  # the session the engine finds active
+    path = str(late_record_log)
+    code, report = validate_json("--engine", "python", path)
+    assert validate_json("--engine", "spark", "--spark-master", "local[2]", path) == (code, report)
+    late = next(run for run in report["runs"] if run["run_id"] == "run_late")
+    last_line = report["summary"]["sources"][0]["lines"]
+    assert (code, report["summary"]["unfinished"], late["result"]) == (1, 0, "illegal")
+    assert late["first_offense"]["location"] == f"{path}:{last_line}"
 
 
 @pytest.mark.parametrize("seed", [3, 5])  # each with an object whose events came out of timeline order
