@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 
     from runfsm.lifecycle import Lifecycle
 
-pytestmark = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:The Assistants API is deprecated:DeprecationWarning"),
+]
 
 EVERY_PRESET = pytest.mark.parametrize("lifecycle", list(PRESETS.values()), ids=list(PRESETS))
 ENGINES_INSTALLED = [e for e in ENGINES if e != "auto" and engine_available(e)]

@@ -226,12 +226,12 @@ def duckdb_floor(path: Path, *, check_fields: bool = True) -> int:
     """
     import duckdb
 
-    from runfsm.validation.engines.duckdb import _columns
+    from runfsm.validation.engines.jsonl_sql import reader_columns
     from runfsm.validation.engines.sql import sql_for
 
     con = duckdb.connect()
     try:
-        columns = _columns(None, sql_for(), check_fields)
+        columns = reader_columns(None, sql_for(), check_fields)
         names = [column.split(":")[0].strip() for column in columns.split(", ")]
         counted = ", ".join(f'count("{name[1:-1]}")' for name in names)
         reader = (

@@ -1,15 +1,22 @@
 """The ``duckdb`` engine: DuckDB reads and groups, runfsm's judge decides (the ``[duckdb]`` extra).
 
 For each JSON Lines input (plain, ``.gz`` or ``.zst``) DuckDB's JSON reader reads the fields a
-verdict needs, and each line is classified in SQL: a *plain* record (a run object, a stream
-event of a run or a client call, whose status spelling and field invariants the SQL derived in
-:mod:`runfsm.validation.engines.sql` settles), or *residue*: anything else (malformed JSON,
-compact runs, ``runs.list`` pages, other events, unknown statuses, fields that may break an
-invariant). Residue lines are read again, with their text, by the python engine's own line
-parser, so that their records and their ``FILE:LINE`` errors are exactly the python engine's.
-A second, cheap pass counts the lines and finds the blank ones, so that every row has its line
-number; when the two passes disagree (a line DuckDB's reader splits or skips where Python's
-does not), the input is read by the python reader instead.
+verdict needs (:mod:`~runfsm.validation.engines.jsonl_sql`), and each line is classified in SQL:
+a *plain* record (a run object, a stream event of a run or a client call, whose status spelling
+and field invariants the SQL derived in :mod:`runfsm.validation.engines.sql` settles), or
+*residue*: anything else (malformed JSON, compact runs, ``runs.list`` pages, other events,
+unknown statuses, fields that may break an invariant). Residue lines are read again, with their
+text, by the python engine's own line parser, so that their records and their ``FILE:LINE``
+errors are exactly the python engine's. The first read does not tolerate errors (DuckDB's reader
+is about a fifth faster so); an input with a line that is no JSON object is read once more,
+tolerating them.
+
+Every row must have its line number, and DuckDB's rows skip blank lines: the lines are counted
+(:mod:`~runfsm.validation.engines.lines`) and the blank ones found when the counts differ. When
+DuckDB's rows are all plain records, they are taken for the lines and counted while the runs are
+judged; what the judge reports is held until the count agrees, and when it does not (a blank
+line) the validation is done again, counting first. When the two disagree otherwise (a line
+DuckDB's reader splits or skips where Python's does not), the input is read by the python reader.
 
 Runs are then grouped in SQL in input order; :func:`~runfsm.validation.engines.judging.judge_groups`
 judges each distinct shape once and replays the few complex runs through the ledger. Inputs the
@@ -27,17 +34,18 @@ read (Python reports the line).
 from __future__ import annotations
 
 import heapq
-import re
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.status import TOOL_CALLS_FIELD
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
-from runfsm.validation.engines.judging import in_run_order, judge_groups, python_engine
+from runfsm.validation.engines.jsonl_sql import classify_sql, reader_columns
+from runfsm.validation.engines.judging import HeldCallbacks, in_run_order, judge_groups, python_engine
+from runfsm.validation.engines.lines import count_lines, ends_blank, in_reading_order, scan_lines, sniff
 from runfsm.validation.engines.lingering import within_linger
-from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET, case_of, literal, sql_for
+from runfsm.validation.engines.sql import CALL_CODES, case_of, encode_shape, literal, sql_for
 from runfsm.validation.formats.base import (
     MAX_LINE_BYTES,
     ObservedMode,
@@ -48,7 +56,7 @@ from runfsm.validation.formats.base import (
 )
 from runfsm.validation.formats.jsonl import parse_jsonl_line
 from runfsm.validation.ledger import DEFAULT_LINGER
-from runfsm.validation.records import detect_format, open_decompressed, read_items, resolve_lifecycle
+from runfsm.validation.records import read_items, resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
 from runfsm.validation.summary import LineCounts
 from runfsm.verdict import Location
@@ -63,7 +71,6 @@ if TYPE_CHECKING:
     from runfsm.lifecycle import Lifecycle
     from runfsm.status import StatusAliases
     from runfsm.validation.engines.judging import ShapeKey
-    from runfsm.validation.engines.sql import LifecycleSQL
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
     from runfsm.validation.summary import Summary
@@ -74,171 +81,6 @@ __all__ = ["DuckDBEngine", "summarize_paths"]
 
 _FILE_SHIFT: Final = 32
 """A record's position is ``file index << 32 | row``: input order across files."""
-
-
-def _in_reading_order(base: int, items: Iterable[Item]) -> Iterator[tuple[int, Item]]:
-    """Positions for the items of an input the python reader read: by line, and never before the item read before.
-
-    The same as the line for every reader that yields in line order; a webhook log's records come
-    ordered by each object's timeline, and keep that order.
-    """
-    last = base
-    for item in items:
-        last = max(last, base + (_line_of(item) or 0))
-        yield last, item
-
-
-def _sniff(name: str) -> str | None:
-    """``"jsonl"``, ``"parquet"``, another format name, or None (the python reader reports it)."""
-    try:
-        with open(name, "rb") as raw:
-            if raw.read(4) == b"PAR1":
-                return "parquet"
-        with open_decompressed(name) as stream:
-            for _ in range(1000):
-                line = stream.readline(MAX_LINE_BYTES + 1)
-                if not line:
-                    return None
-                if line.strip():
-                    return detect_format(line)
-    except (OSError, EOFError, ValueError, ImportError):
-        return None
-    return None
-
-
-def _kinds(sql: LifecycleSQL) -> tuple[str, ...]:
-    """The keys that tell what a line is (a run object, a stream event, a client call...) for this lifecycle."""
-    payload = sql.lifecycle.parser.payload_key
-    kinds = ("id", "status", "object", "event", "data", "type", "run_id", "call", "statuses")
-    return tuple(dict.fromkeys((*kinds, *((payload,) if payload else ()))))
-
-
-def _kept_fields(sql: LifecycleSQL, check: bool) -> tuple[str, ...]:
-    """The fields a record keeps for the ledger: those the invariants read (when checked), and the tool calls."""
-    return tuple(dict.fromkeys((*(sql.field_names if check else ()), TOOL_CALLS_FIELD)))
-
-
-def _columns(sort_by: str | None, sql: LifecycleSQL, check: bool = True) -> str:
-    """The keys DuckDB's reader reads (each as JSON text): the kinds, the kept fields, the sort field."""
-    names = tuple(dict.fromkeys((*_kinds(sql), *_kept_fields(sql, check))))
-    names = names if sort_by is None or sort_by in names else (*names, sort_by)
-    return ", ".join(f"{literal(c)}: 'JSON'" for c in names)
-
-
-def _unquoted(column: str) -> str:
-    """The value of a JSON string as DuckDB writes it (minified), without decoding when it has no escape."""
-    plain = f"substring({column}, 2, length({column}) - 2)"
-    return f"(CASE WHEN contains({column}, '\\') THEN {column} ->> '$' ELSE {plain} END)"
-
-
-def _fields_object(get: Callable[[str], str], names: tuple[str, ...]) -> str:
-    """The kept fields, as a JSON object (for a record whose fields may break one, or that names tool calls)."""
-    if not names:
-        return "'{}'"
-    return "json_object(" + ", ".join(f"{literal(f)}, {get(f)}" for f in names) + ")::VARCHAR"
-
-
-def _classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | None, sql: LifecycleSQL) -> str:
-    """One row per non-blank line, in input order: run id and code of a plain record (NULL run id: residue).
-
-    A plain record whose fields may break an invariant (``unclean``) keeps those fields (as a JSON
-    object) for the ledger to check, as does a paused record naming tool calls (the ledger tells a
-    stale view of an answered round by them); every other plain record keeps none. With ``sort_by``, a record is plain
-    only when that field is a JSON number (top level, or in the run object of an event), kept as
-    ``ts``; other values (ISO 8601 text...) are for the python reader to read.
-
-    Everything lifecycle-specific (status spellings, the ``object`` type, the payload key of its
-    stream events, the field checks) comes from ``sql``. Lines the python reader reads as
-    something else (a webhook payload, a stream event carrying its object under the payload key)
-    are residue.
-    """
-    names = _kept_fields(sql, check)
-    statuses = case_of("status", sql.status_codes, quoted=True)
-    events = case_of("event", sql.status_codes, quoted=True)
-    calls = case_of("call", CALL_CODES, quoted=True)
-    paused = ", ".join(str(code) for code, pause in enumerate(sql.is_paused) if pause) or "NULL"
-    data_fields = f"json_extract(data, [{', '.join(literal('$.' + f) for f in names)}])" if names else "NULL"
-    named = "" if sql.object_type is None else f" OR object = {literal(sql.object_type)}"
-    own_object = f"(object IS NULL{named})"
-    payload = sql.lifecycle.parser.payload_key
-    # an object with a 'type' and the payload key is an event to the python reader (unless it names its object)
-    not_event = "TRUE" if payload is None else f'("type" IS NULL OR "{payload}" IS NULL{named})'
-    in_data = "TRUE" if payload is None else f"json_type(data, {literal('$.' + payload)}) IS NULL"
-
-    def top(name: str) -> str:
-        return f'"{name}"'
-
-    def inner(name: str) -> str:
-        return f"nullif(df[{names.index(name) + 1}], 'null')"
-
-    calls_named = f"(CASE kind WHEN 'r' THEN {top(TOOL_CALLS_FIELD)} ELSE {inner(TOOL_CALLS_FIELD)} END) IS NOT NULL"
-
-    run_clean = sql.clean_fields("code", top) if check else "TRUE"
-    event_clean = sql.clean_fields("code", inner) if check else "TRUE"
-    stream = "kind = 'e'" if mode == "auto" else "TRUE" if mode == "stream" else "FALSE"
-    if sort_by is None:
-        ts = "NULL::DOUBLE"
-        timed = "TRUE"
-    elif _IDENTIFIER.fullmatch(sort_by):
-        value = f"coalesce(\"{sort_by}\", CASE WHEN kind = 'e' THEN json_extract(data, {literal('$.' + sort_by)}) END)"
-        # a finite number only: the python reader reports nan and infinities (1e999 too)
-        number = f"regexp_full_match({value}, '{_NUMBER}') AND isfinite(TRY_CAST({value} AS DOUBLE))"
-        ts = f"(CASE WHEN {number} THEN CAST({value} AS DOUBLE) END)"
-        timed = "ts IS NOT NULL"
-    else:
-        ts, timed = "NULL::DOUBLE", "FALSE"  # an odd field name: the python reader reads every record
-    # a record whose fields may break an invariant keeps them, or goes to the python reader whole
-    kept = "rid <> ''" if sql.fields_suffice else "rid <> '' AND clean"
-    return f"""
-    WITH raw AS (
-        SELECT *,  -- each spelling looked up once, and only where it can be what the line is
-            CASE WHEN event IS NOT NULL THEN {events} END AS ecode,
-            CASE WHEN event IS NULL THEN {statuses} END AS scode,
-            CASE WHEN event IS NULL AND status IS NULL THEN {calls} END AS ccode
-        FROM {reader}
-    ), kinds AS (
-        SELECT *,
-            CASE
-                WHEN event IS NOT NULL THEN
-                    CASE WHEN ecode IS NOT NULL AND starts_with(data, '{{')
-                        AND json_type(data, '$.id') = 'VARCHAR' AND {in_data}
-                        AND (object IS NULL OR object <> '"event"') THEN 'e' END
-                WHEN starts_with(id, '"') AND id <> '""' AND scode IS NOT NULL
-                    AND {own_object} AND {not_event} THEN 'r'
-                WHEN starts_with(run_id, '"') AND run_id <> '""' AND ccode IS NOT NULL
-                    AND statuses IS NULL AND object IS NULL AND "type" IS NULL THEN 'c'
-            END AS kind
-        FROM raw
-    ), coded AS (
-        SELECT kind,
-            CASE kind WHEN 'r' THEN scode WHEN 'c' THEN ccode WHEN 'e' THEN ecode END AS code,
-            CASE kind
-                WHEN 'r' THEN {_unquoted("id")}
-                WHEN 'c' THEN {_unquoted("run_id")}
-                WHEN 'e' THEN json_extract_string(data, '$.id')
-            END AS rid,
-            CASE WHEN kind = 'e' THEN {data_fields} END AS df,
-            {ts} AS ts{"".join(f', "{f}"' for f in names)}
-        FROM kinds
-    ), checked AS (
-        SELECT *, CASE kind WHEN 'r' THEN {run_clean} WHEN 'e' THEN {event_clean} ELSE TRUE END AS clean
-        FROM coded
-    )
-    SELECT CASE WHEN {kept} AND {timed} THEN rid END AS rid,
-        code::UTINYINT AS code,
-        {stream} AS stream,
-        CASE WHEN NOT clean OR (code IN ({paused}) AND {calls_named}) THEN
-            CASE kind WHEN 'r' THEN {_fields_object(top, names)} ELSE {_fields_object(inner, names)} END
-        END AS fields,
-        ts,
-        NOT clean AS unclean
-    FROM checked
-    """
-
-
-_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER: Final = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
-"""A JSON number as DuckDB writes it; ``--sort-by`` reads it as seconds, as Python does."""
 
 
 @dataclass
@@ -275,8 +117,8 @@ class DuckDBEngine:
         """Count an input's lines while the rest of the work goes on, when DuckDB's rows are all records:
         its rows are taken for its lines, and :meth:`counts_confirmed` says whether they were."""
         self._pool = ThreadPoolExecutor(1)
-        self._pending: list[tuple[int, Future[tuple[int, int]]]] = []
-        """(rows, lines counted meanwhile) of the inputs whose rows were taken for their lines."""
+        self._pending: list[tuple[_Input, LineCounts, Future[tuple[int, int]]]] = []
+        """The inputs whose rows were taken for their lines, their counts, and their lines counted meanwhile."""
         self.sql = sql_for(lifecycle)
         """What the SQL needs of the lifecycle whose records the inputs hold (the Assistants run by default)."""
         self.lifecycle = self.sql.lifecycle
@@ -317,7 +159,7 @@ class DuckDBEngine:
         for name in expand_paths(paths):
             entry = _Input(len(self.inputs), name)
             self.inputs.append(entry)
-            kind = _sniff(name) if self.input_format in ("auto", "jsonl") else None
+            kind = sniff(name) if self.input_format in ("auto", "jsonl") else None
             if kind == "jsonl" and self._read_jsonl(entry):
                 continue
             if kind == "parquet" and self.input_format == "auto":
@@ -336,7 +178,7 @@ class DuckDBEngine:
             on_counts=self.counts.append,
             lifecycle=self.lifecycle,
         )
-        self.items.extend(_in_reading_order(base, items))
+        self.items.extend(in_reading_order(base, items))
 
     def _read_jsonl(self, entry: _Input) -> bool:
         """Read one JSON Lines input with DuckDB; False if it must be read by the python reader.
@@ -347,17 +189,17 @@ class DuckDBEngine:
         """
         import duckdb  # noqa: PLC0415
 
-        columns = _columns(self.sort_by, self.sql, self.check_fields)
+        columns = reader_columns(self.sort_by, self.sql, self.check_fields)
         con = self.con
         stage = f"stage_{entry.index}"
         # counted meanwhile, unless counted later (defer_counts): numpy and reads let the GIL go
-        counted = None if self.defer_counts else self._pool.submit(_count_lines, entry.name)
+        counted = None if self.defer_counts else self._pool.submit(count_lines, entry.name)
         for tolerant in (False, True):
             reader = (
                 f"read_json({literal(entry.name)}, columns={{{columns}}}, format='newline_delimited', "
                 f"ignore_errors={str(tolerant).lower()}, maximum_object_size={MAX_LINE_BYTES + 1})"
             )
-            sql = _classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
+            sql = classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
             try:
                 # in parallel, in input order (preserve_insertion_order): a committed row's rowid is its
                 # place among DuckDB's rows (outside a transaction: uncommitted rows have other rowids)
@@ -372,11 +214,12 @@ class DuckDBEngine:
         rows, residue = found if found is not None else (0, 0)
         if counted is None and residue == 0:
             # every row a record, each taken for a line (so no line is blank): checked once counted
-            self._pending.append((rows, self._pool.submit(_count_lines, entry.name)))
+            counts = LineCounts(entry.name, lines=rows, in_records=rows)
+            self._pending.append((entry, counts, self._pool.submit(count_lines, entry.name)))
             self.parts.append(self._part(entry, stage, "rowid + 1", stage))
-            self.counts.append(LineCounts(entry.name, lines=rows, in_records=rows))
+            self.counts.append(counts)
             return True
-        total, returns = counted.result() if counted is not None else _count_lines(entry.name)
+        total, returns = counted.result() if counted is not None else count_lines(entry.name)
         taken = False
         try:
             taken = self._take_stage(entry, stage, rows, total, returns)
@@ -387,13 +230,22 @@ class DuckDBEngine:
                 con.execute(f"DROP TABLE IF EXISTS {stage}_lines")
 
     def counts_confirmed(self) -> bool:
-        """True when each input whose rows were taken for its lines has as many lines (see ``defer_counts``).
+        """True when each input whose rows were taken for its lines has those lines (see ``defer_counts``).
 
-        False when one has a blank line (DuckDB's rows skip it) or a carriage return: its rows
-        were not its lines, so the work must be done again without ``defer_counts``.
+        Blank lines at the very end of the last input are fine (no row comes after them): they are
+        counted as skipped. False when an input has another blank line (DuckDB's rows skip it, so
+        the rows after it are not at their lines) or a carriage return: the work must be done
+        again without ``defer_counts``.
         """
         pending, self._pending = self._pending, []
-        return all(total == rows and not returns for rows, (total, returns) in ((r, f.result()) for r, f in pending))
+        last = len(self.inputs) - 1
+        for entry, counts, future in pending:
+            total, returns = future.result()
+            blank = total - counts.lines
+            if returns or blank < 0 or (blank and (entry.index != last or not ends_blank(entry.name, blank))):
+                return False
+            counts.lines, counts.skipped = total, blank
+        return True
 
     @staticmethod
     def _part(entry: _Input, stage: str, line: str, staged: str) -> str:
@@ -417,7 +269,7 @@ class DuckDBEngine:
         staged = stage
         if rows != total:
             # blank lines, which DuckDB's rows skip: number the rows by their lines
-            scan = _scan_lines(entry.name, None)
+            scan = scan_lines(entry.name, None)
             if scan is None or len(scan.blanks) + rows != scan.lines:
                 return False  # DuckDB's rows are not the lines: the python reader reads it
             blank = set(scan.blanks)
@@ -429,7 +281,7 @@ class DuckDBEngine:
         counts.in_records = rows - len(residue)  # a plain row is a record
         items: list[tuple[int, Item]] = []
         if residue:
-            scan = _scan_lines(entry.name, residue)
+            scan = scan_lines(entry.name, residue)
             if scan is None:
                 return False
             src = Source(entry.name, self.sort_by, lifecycle=self.lifecycle)
@@ -663,7 +515,7 @@ class DuckDBEngine:
         else:
             first = next((code for code in history if code & _CODE < SUBMIT_CODE), 0)
             mode = "stream" if first & _STREAM else "poll"
-        return mode, "".join(chr(SHAPE_OFFSET + (code & _CODE)) for code in history)
+        return mode, encode_shape(bytes(history).translate(_UNFLAGGED))
 
     def _histories(self, keys: set[ShapeKey]) -> None:
         """The table of the histories of these shapes (and of the complex runs)."""
@@ -765,6 +617,8 @@ _STREAM: Final = 32
 _FIELDS: Final = 64
 """A history's flag on the code of a record with fields to check."""
 _CODE: Final = _STREAM - 1
+_UNFLAGGED: Final = bytes(b & _CODE for b in range(256))
+"""Flagged codes to codes (a ``bytes.translate`` table)."""
 
 
 _PLAIN_CALLS: Final = """(calls IS NULL OR json_type(calls) <> 'ARRAY'
@@ -791,66 +645,6 @@ def _paused_after_submit(history: list[int], is_paused: tuple[bool, ...]) -> boo
 History = tuple[int, ...]
 """A run's codes in order, with the flags :data:`_STREAM` and :data:`_FIELDS` (see :meth:`DuckDBEngine.group`)."""
 _SUB: Final = 1 << 12
-
-
-def _count_lines(name: str) -> tuple[int, int]:
-    """Lines in the input as Python's reader numbers them (a last line without newline counts); nonzero with a CR."""
-    if name.endswith((".gz", ".zst")):
-        with open_decompressed(name) as stream:
-            count, returns, last = 0, 0, b"\n"
-            while chunk := stream.read(1 << 22):
-                count += chunk.count(b"\n")
-                returns += chunk.count(b"\r")
-                last = chunk
-            return count + (not last.endswith(b"\n")), returns
-    import numpy  # noqa: PLC0415  (the duckdb extra)
-
-    # a fixed buffer, not a map of the file: memory stays flat however large the input
-    buffer = bytearray(1 << 24)
-    view = numpy.frombuffer(buffer, dtype=numpy.uint8)
-    count = returns = 0
-    final = 10
-    with open(name, "rb", buffering=0) as f:
-        while size := f.readinto(buffer):
-            count += int(numpy.count_nonzero(view[:size] == 10))
-            if buffer.find(b"\r", 0, size) >= 0:  # memchr: a carriage return is found, never counted
-                returns += 1
-            final = buffer[size - 1]
-    return count + (final != 10), returns
-
-
-@dataclass
-class _Scan:
-    """What one pass over an input's lines found: their number, the blank ones, the wanted ones' bytes."""
-
-    lines: int = 0
-    blanks: list[int] = field(default_factory=list)
-    texts: list[tuple[int, bytes]] = field(default_factory=list)
-
-
-def _scan_lines(name: str, wanted: set[int] | None) -> _Scan | None:
-    """Count lines and find the blank ones (``wanted=None``), or fetch the wanted lines' bytes.
-
-    None when a wanted line is longer than the python reader reads (it reports such lines itself).
-    """
-    scan = _Scan()
-    with open_decompressed(name) as stream:
-        for number, chunk in enumerate(stream, 1):
-            scan.lines = number
-            if wanted is None:
-                if not chunk.strip():
-                    scan.blanks.append(number)
-            elif number in wanted:
-                if len(chunk) > MAX_LINE_BYTES:
-                    return None
-                scan.texts.append((number, chunk))
-    return scan
-
-
-def _line_of(item: Item) -> int | None:
-    if type(item) is tuple:
-        return item[3]
-    return item.line  # type: ignore[union-attr]  # a Record or an InputError
 
 
 def summarize_paths(
@@ -888,7 +682,7 @@ def summarize_paths(
     # line), it is all done again, counting first
     deferred = not every_verdict
     for defer_counts in (True, False) if deferred else (False,):
-        held = _Held(on_verdict, on_error, hold=defer_counts)
+        held = HeldCallbacks(on_verdict, on_error, hold=defer_counts)
         engine = DuckDBEngine(**settings, defer_counts=defer_counts)
         try:
             engine.read(paths)
@@ -906,37 +700,3 @@ def summarize_paths(
         finally:
             engine.close()
     raise AssertionError("counting first, rows are always numbered by their lines")  # pragma: no cover
-
-
-class _Held:
-    """The judge's callbacks, held (in order) until the lines are counted, or passed on at once."""
-
-    def __init__(
-        self,
-        on_verdict: Callable[[Verdict], object] | None,
-        on_error: Callable[[InputError], object] | None,
-        *,
-        hold: bool,
-    ) -> None:
-        self.on_verdict, self.on_error, self.hold = on_verdict, on_error, hold
-        self.calls: list[tuple[Callable[[Any], object], Any]] = []
-
-    def verdict(self, verdict: Verdict) -> None:
-        if self.on_verdict is not None:
-            self._call(self.on_verdict, verdict)
-
-    def error(self, error: InputError) -> None:
-        if self.on_error is not None:
-            self._call(self.on_error, error)
-
-    def _call(self, callback: Callable[[Any], object], value: Any) -> None:
-        if self.hold:
-            self.calls.append((callback, value))
-        else:
-            callback(value)
-
-    def release(self) -> None:
-        """Pass on what was held, in the order the judge gave it."""
-        calls, self.calls = self.calls, []
-        for callback, value in calls:
-            callback(value)

@@ -36,7 +36,16 @@ if TYPE_CHECKING:
     from runfsm.validation.ledger import ValidationMode
     from runfsm.verdict import Location
 
-__all__ = ["REPLAYED_AT_MOST", "Grouped", "Located", "ShapeKey", "in_run_order", "judge_groups", "python_engine"]
+__all__ = [
+    "REPLAYED_AT_MOST",
+    "Grouped",
+    "HeldCallbacks",
+    "Located",
+    "ShapeKey",
+    "in_run_order",
+    "judge_groups",
+    "python_engine",
+]
 
 REPLAYED_AT_MOST = 2_000
 """Runs of unsettled shapes the ledger replays in input order (so they are reported in the python
@@ -228,3 +237,39 @@ def _relocated(template: Verdict, run_id: str, positions: list[int], location: C
         notes=notes,
         strict=t.strict,
     )
+
+
+class HeldCallbacks:
+    """The judge's callbacks, held in order until the engine is sure of its answer (:meth:`release`), or passed on."""
+
+    def __init__(
+        self,
+        on_verdict: Callable[[Verdict], object] | None,
+        on_error: Callable[[InputError], object] | None,
+        *,
+        hold: bool,
+    ) -> None:
+        self.on_verdict, self.on_error, self.hold = on_verdict, on_error, hold
+        self.calls: list[tuple[Callable[[Any], object], Any]] = []
+
+    def verdict(self, verdict: Verdict) -> None:
+        """The judge's ``on_verdict``."""
+        if self.on_verdict is not None:
+            self._call(self.on_verdict, verdict)
+
+    def error(self, error: InputError) -> None:
+        """The judge's ``on_error``."""
+        if self.on_error is not None:
+            self._call(self.on_error, error)
+
+    def _call(self, callback: Callable[[Any], object], value: Any) -> None:
+        if self.hold:
+            self.calls.append((callback, value))
+        else:
+            callback(value)
+
+    def release(self) -> None:
+        """Pass on what was held, in the order the judge gave it."""
+        calls, self.calls = self.calls, []
+        for callback, value in calls:
+            callback(value)

@@ -41,7 +41,9 @@ __all__ = [
     "LifecycleSQL",
     "case_of",
     "decode_shape",
+    "encode_shape",
     "literal",
+    "sql_fields_of",
     "sql_for",
 ]
 
@@ -140,19 +142,35 @@ def case_of(expr: str, table: Mapping[str, int], *, quoted: bool = False) -> str
 
 
 def decode_shape(text: str) -> bytes:
-    """The codes of a shape that came back from SQL as text."""
-    return bytes(ord(c) - SHAPE_OFFSET for c in text)
+    """The codes of a shape that came back from SQL as text.
+
+    >>> list(decode_shape("234")), encode_shape(bytes([2, 3, 4]))
+    ([2, 3, 4], '234')
+    """
+    return text.encode("latin-1").translate(_DECODED)
+
+
+def encode_shape(codes: bytes) -> str:
+    """A shape's codes as text (code ``c`` as ``chr(SHAPE_OFFSET + c)``), as the SQL writes it."""
+    return codes.translate(_ENCODED).decode("latin-1")
+
+
+_DECODED: Final = bytes((b - SHAPE_OFFSET) % 256 for b in range(256))
+_ENCODED: Final = bytes((b + SHAPE_OFFSET) % 256 for b in range(256))
+
+
+def sql_fields_of(rule: FieldRule) -> tuple[str, ...]:
+    """The object fields one invariant reads (its ``extra`` check's only when it is a :class:`NestedCheck`)."""
+    names = [*rule.must_set, *rule.must_be_null]
+    if rule.window is not None:
+        names += rule.window[:2]
+    if isinstance(rule.extra, NestedCheck):
+        names.append(rule.extra.field)
+    return tuple(dict.fromkeys(names))
 
 
 def _fields_of_rules(rules: Iterable[FieldRule]) -> tuple[str, ...]:
-    names: list[str] = []
-    for rule in rules:
-        names += [*rule.must_set, *rule.must_be_null]
-        if rule.window is not None:
-            names += rule.window[:2]
-        if isinstance(rule.extra, NestedCheck):
-            names.append(rule.extra.field)
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(name for rule in rules for name in sql_fields_of(rule)))
 
 
 def _as_int(value: str) -> str:

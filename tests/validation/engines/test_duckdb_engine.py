@@ -195,8 +195,11 @@ def test_sort_by_gives_the_python_engines_answers(
     every_verdict=st.booleans(),
     templates=st.booleans(),
 )
+@example(seed=1, blanks=[(1.0, ""), (1.0, "   ")], files=1, every_verdict=False, templates=True)  # at the end
+@example(seed=1, blanks=[(1.0, "")], files=2, every_verdict=False, templates=True)  # at the end of each file
 def test_blank_lines_alone_give_the_python_engines_answers(
     tmp_path_factory: pytest.TempPathFactory,
+    *,
     seed: int,
     blanks: list[tuple[float, str]],
     files: int,
@@ -206,8 +209,9 @@ def test_blank_lines_alone_give_the_python_engines_answers(
     """Blank lines and nothing else odd: DuckDB skips them, so its rows are not the lines.
 
     The engine takes the rows for the lines and counts the lines while it judges (holding what it
-    reports); when the count finds a blank line it does it all again, counting first. Either way
-    every verdict comes once, at its FILE:LINE, and the blank lines are counted as skipped.
+    reports); when the count finds a blank line it does it all again, counting first, unless the
+    blank lines end the last input (no row comes after them). Either way every verdict comes
+    once, at its FILE:LINE, and the blank lines are counted as skipped.
     """
     folder = tmp_path_factory.mktemp("blank")
     paths = []

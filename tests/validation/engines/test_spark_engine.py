@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 # py4j leaves its gateway sockets to the garbage collector
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
