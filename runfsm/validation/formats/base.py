@@ -163,26 +163,30 @@ def exact_fields(lifecycle: Lifecycle[Any]) -> tuple[ExactSpec, ...]:
     (see :func:`rounded`) in one of them changes a verdict or a message; anywhere else it changes
     nothing. Derived from the lifecycle's rules; the python readers and the engines share it.
     """
-    found = _EXACT.get(id(lifecycle))
-    if found is None:
-        rules = {int(state): rule for state, rule in lifecycle.field_checks.rules.items()}
-        specs: list[ExactSpec] = []
-        for member in sorted(lifecycle.states, key=int):
-            rule = rules.get(int(member))
-            spec: list[tuple[str, str | None]] = []
-            if rule is not None:
-                if rule.window is not None:
-                    spec += [(rule.window[0], None), (rule.window[1], None)]
-                # required_action's message quotes no value (see FieldRule.messages)
-                spec += [(name, None) for name in rule.must_be_null if name != "required_action"]
-                if isinstance(rule.extra, NestedCheck):
-                    spec.append((rule.extra.field, rule.extra.key))
-            specs.append(tuple(spec))
-        found = _EXACT[id(lifecycle)] = tuple(specs)
+    cached = _EXACT.get(id(lifecycle))
+    if cached is not None and cached[0] is lifecycle:
+        return cached[1]
+    rules = {int(state): rule for state, rule in lifecycle.field_checks.rules.items()}
+    specs: list[ExactSpec] = []
+    for member in sorted(lifecycle.states, key=int):
+        rule = rules.get(int(member))
+        spec: list[tuple[str, str | None]] = []
+        if rule is not None:
+            if rule.window is not None:
+                spec += [(rule.window[0], None), (rule.window[1], None)]
+            # required_action's message quotes no value (see FieldRule.messages)
+            spec += [(name, None) for name in rule.must_be_null if name != "required_action"]
+            if isinstance(rule.extra, NestedCheck):
+                spec.append((rule.extra.field, rule.extra.key))
+        specs.append(tuple(spec))
+    found = tuple(specs)
+    _EXACT[id(lifecycle)] = (lifecycle, found)
     return found
 
 
-_EXACT: dict[int, tuple[ExactSpec, ...]] = {}
+_EXACT: dict[int, tuple[Lifecycle[Any], tuple[ExactSpec, ...]]] = {}
+"""By the lifecycle's id, with the lifecycle (kept alive, and compared: a lifecycle unpickled in a
+Spark worker is a new object, and another one's id may be an old one's)."""
 
 
 def _holds_rounded(value: object) -> bool:
@@ -316,14 +320,17 @@ def as_record(item: CompactRecord) -> Record:
 CALLS: Final[dict[str, Trigger]] = {t.value: t for t in Trigger if t.is_client_call}
 FAST_STATUS: Final[dict[str, RunStatus]] = {m.wire: m for m in RunStatus if m.wire is not None}
 """The run's wire values (the common case of the readers' fast paths)."""
-_FAST: dict[int, dict[str, Any]] = {id(RUN_LIFECYCLE): FAST_STATUS}
+_FAST: dict[int, tuple[Lifecycle[Any], dict[str, Any]]] = {id(RUN_LIFECYCLE): (RUN_LIFECYCLE, FAST_STATUS)}
+"""By the lifecycle's id, with the lifecycle (kept alive, and compared, as for ``_EXACT``)."""
 
 
 def fast_status(lifecycle: Lifecycle[Any]) -> dict[str, Any]:
     """A lifecycle's wire values and their states, for the readers' fast paths."""
-    found = _FAST.get(id(lifecycle))
-    if found is None:
-        found = _FAST[id(lifecycle)] = {m.wire: m for m in lifecycle.states if m.wire is not None}
+    cached = _FAST.get(id(lifecycle))
+    if cached is not None and cached[0] is lifecycle:
+        return cached[1]
+    found = {m.wire: m for m in lifecycle.states if m.wire is not None}
+    _FAST[id(lifecycle)] = (lifecycle, found)
     return found
 
 

@@ -36,3 +36,26 @@ def test_sort_by_field_is_read(read_log: Callable[..., list[Record | InputError]
         sort_by="polled_at",
     )
     assert [(type(i).__name__, getattr(i, "timestamp", None)) for i in items] == [("Record", 5.0), ("Record", None)]
+
+
+def test_a_lifecycle_unpickled_where_another_one_was_gets_its_own_tables() -> None:
+    """Spark workers unpickle a new lifecycle object for each task; one may get a freed one's address.
+
+    The readers' caches are by ``id``: each must still give the lifecycle it is asked about its
+    own wire values and exact-field specs, not those of the object that had the address before.
+    """
+    import gc
+    import pickle
+
+    from runfsm.lifecycles import PRESETS
+    from runfsm.validation.formats.base import exact_fields, fast_status
+
+    presets = list(PRESETS.values())
+    for k in range(60):
+        lifecycle = pickle.loads(pickle.dumps(presets[k % len(presets)]))  # noqa: S301  (our own object)
+        wires = {m.wire for m in lifecycle.states if m.wire is not None}
+        assert set(fast_status(lifecycle)) == wires
+        assert all(member in lifecycle.states for member in fast_status(lifecycle).values())
+        assert len(exact_fields(lifecycle)) == len(lifecycle.states)
+        del lifecycle
+        gc.collect()
