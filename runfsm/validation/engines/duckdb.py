@@ -216,7 +216,7 @@ class DuckDBEngine:
             # every row a record, each taken for a line (so no line is blank): checked once counted
             counts = LineCounts(entry.name, lines=rows, in_records=rows)
             self._pending.append((entry, counts, self._pool.submit(count_lines, entry.name)))
-            self.parts.append(self._part(entry, stage, "rowid + 1", stage))
+            self.parts.append(self._part(entry, "rowid + 1", stage))
             self.counts.append(counts)
             return True
         total, returns = counted.result() if counted is not None else count_lines(entry.name)
@@ -248,7 +248,7 @@ class DuckDBEngine:
         return True
 
     @staticmethod
-    def _part(entry: _Input, stage: str, line: str, staged: str) -> str:
+    def _part(entry: _Input, line: str, staged: str) -> str:
         """The plain records of a staged input, each at its position (``line``: the SQL of its line)."""
         base = entry.index << _FILE_SHIFT
         return (
@@ -290,7 +290,7 @@ class DuckDBEngine:
                 src.settle(found_items, 1)
                 items.extend((base + n, item) for item in found_items)
             counts.merge(src.counts)
-        self.parts.append(self._part(entry, stage, line, staged))
+        self.parts.append(self._part(entry, line, staged))
         self.items.extend(items)
         self.counts.append(counts)
         return True

@@ -52,7 +52,7 @@ def test_a_lifecycle_unpickled_where_another_one_was_gets_its_own_tables() -> No
 
     presets = list(PRESETS.values())
     for k in range(60):
-        lifecycle = pickle.loads(pickle.dumps(presets[k % len(presets)]))  # noqa: S301  (our own object)
+        lifecycle = pickle.loads(pickle.dumps(presets[k % len(presets)]))
         wires = {m.wire for m in lifecycle.states if m.wire is not None}
         assert set(fast_status(lifecycle)) == wires
         assert all(member in lifecycle.states for member in fast_status(lifecycle).values())
