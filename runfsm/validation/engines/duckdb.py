@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final
 from runfsm.status import TOOL_CALLS_FIELD
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
 from runfsm.validation.engines.jsonl_sql import classify_sql, reader_columns
-from runfsm.validation.engines.judging import HeldCallbacks, in_run_order, judge_groups, python_engine
+from runfsm.validation.engines.judging import HeldCallbacks, Unsettled, in_run_order, judge_groups, python_engine
 from runfsm.validation.engines.lines import count_lines, ends_blank, in_reading_order, scan_lines, sniff
 from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.sql import CALL_CODES, case_of, encode_shape, literal, sql_for
@@ -678,12 +678,11 @@ def summarize_paths(
     options |= {"every_verdict": every_verdict, "aliases": aliases}
     python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "lifecycle": lc}
     # lines are counted while the runs are judged, and what the judge reports is held until they are
-    # (not with every verdict: so many are not held); if an input's rows were not its lines (a blank
+    # (not with every verdict: so many would be held); if an input's rows were not its lines (a blank
     # line), it is all done again, counting first
-    deferred = not every_verdict
-    for defer_counts in (True, False) if deferred else (False,):
-        held = HeldCallbacks(on_verdict, on_error, hold=defer_counts)
+    for defer_counts in (True, False) if not every_verdict else (False,):
         engine = DuckDBEngine(**settings, defer_counts=defer_counts)
+        held = HeldCallbacks(on_verdict, on_error, settle=engine.counts_confirmed if defer_counts else None)
         try:
             engine.read(paths)
             if not engine.group():
@@ -697,6 +696,8 @@ def summarize_paths(
                 summary.sources = engine.counts
                 held.release()
                 return summary
+        except Unsettled:
+            pass  # more to report than is held, and the rows were not the lines: again, counting first
         finally:
             engine.close()
     raise AssertionError("counting first, rows are always numbered by their lines")  # pragma: no cover

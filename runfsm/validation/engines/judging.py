@@ -51,6 +51,9 @@ REPLAYED_AT_MOST = 2_000
 """Runs of unsettled shapes the ledger replays in input order (so they are reported in the python
 engine's order); beyond, an engine that can locate them has each history judged once instead."""
 
+HELD_AT_MOST = 10_000
+"""Reports (verdicts, input errors) an engine holds until it is sure of its answer (see :class:`HeldCallbacks`)."""
+
 ShapeKey = tuple[str, str]
 """A run's mode (``"poll"`` or ``"stream"``) and its shape as text (see
 :func:`~runfsm.validation.engines.sql.decode_shape`)."""
@@ -240,16 +243,24 @@ def _relocated(template: Verdict, run_id: str, positions: list[int], location: C
 
 
 class HeldCallbacks:
-    """The judge's callbacks, held in order until the engine is sure of its answer (:meth:`release`), or passed on."""
+    """The judge's callbacks, held in order until the engine is sure of its answer, or passed on at once.
+
+    At most ``limit`` calls are held (:data:`HELD_AT_MOST`: memory must not grow with the failing runs): the next one
+    asks ``settle`` whether the engine is sure now. If it is, what was held is passed on and the
+    rest goes straight through; if not, :class:`Unsettled` is raised (the engine does its work
+    again, surely). Without ``settle`` nothing is held.
+    """
 
     def __init__(
         self,
         on_verdict: Callable[[Verdict], object] | None,
         on_error: Callable[[InputError], object] | None,
         *,
-        hold: bool,
+        settle: Callable[[], bool] | None = None,
+        limit: int | None = None,
     ) -> None:
-        self.on_verdict, self.on_error, self.hold = on_verdict, on_error, hold
+        self.on_verdict, self.on_error, self.settle = on_verdict, on_error, settle
+        self.limit = HELD_AT_MOST if limit is None else limit
         self.calls: list[tuple[Callable[[Any], object], Any]] = []
 
     def verdict(self, verdict: Verdict) -> None:
@@ -263,13 +274,21 @@ class HeldCallbacks:
             self._call(self.on_error, error)
 
     def _call(self, callback: Callable[[Any], object], value: Any) -> None:
-        if self.hold:
-            self.calls.append((callback, value))
-        else:
+        if self.settle is not None and len(self.calls) >= self.limit:
+            if not self.settle():
+                raise Unsettled
+            self.release()
+        if self.settle is None:
             callback(value)
+        else:
+            self.calls.append((callback, value))
 
     def release(self) -> None:
-        """Pass on what was held, in the order the judge gave it."""
-        calls, self.calls = self.calls, []
+        """Pass on what was held, in the order the judge gave it; from now on, pass each call on at once."""
+        calls, self.calls, self.settle = self.calls, [], None
         for callback, value in calls:
             callback(value)
+
+
+class Unsettled(Exception):
+    """Raised by :class:`HeldCallbacks` when the engine, asked whether it is sure of its answer, is not."""

@@ -194,9 +194,10 @@ def test_sort_by_gives_the_python_engines_answers(
     files=st.integers(1, 2),
     every_verdict=st.booleans(),
     templates=st.booleans(),
+    held=st.sampled_from([0, 3, judging.HELD_AT_MOST]),
 )
-@example(seed=1, blanks=[(1.0, ""), (1.0, "   ")], files=1, every_verdict=False, templates=True)  # at the end
-@example(seed=1, blanks=[(1.0, "")], files=2, every_verdict=False, templates=True)  # at the end of each file
+@example(seed=1, blanks=[(1.0, ""), (1.0, "   ")], files=1, every_verdict=False, templates=True, held=3)  # at the end
+@example(seed=1, blanks=[(1.0, "")], files=2, every_verdict=False, templates=True, held=3)  # at the end of each file
 def test_blank_lines_alone_give_the_python_engines_answers(
     tmp_path_factory: pytest.TempPathFactory,
     *,
@@ -205,13 +206,15 @@ def test_blank_lines_alone_give_the_python_engines_answers(
     files: int,
     every_verdict: bool,
     templates: bool,
+    held: int,
 ) -> None:
     """Blank lines and nothing else odd: DuckDB skips them, so its rows are not the lines.
 
     The engine takes the rows for the lines and counts the lines while it judges (holding what it
-    reports); when the count finds a blank line it does it all again, counting first, unless the
-    blank lines end the last input (no row comes after them). Either way every verdict comes
-    once, at its FILE:LINE, and the blank lines are counted as skipped.
+    reports, ``held`` of them at most: then it waits for the count); when the count finds a blank
+    line it does it all again, counting first, unless the blank lines end the last input (no row
+    comes after them). Either way every verdict comes once, at its FILE:LINE, and the blank lines
+    are counted as skipped.
     """
     folder = tmp_path_factory.mktemp("blank")
     paths = []
@@ -220,7 +223,12 @@ def test_blank_lines_alone_give_the_python_engines_answers(
         for where, blank in blanks:
             lines.insert(int(where * len(lines)), blank)
         paths.append(_write(folder / f"part{k}.jsonl", "\n".join(lines) + "\n"))
-    python, duckdb = _both(paths, templates=templates, every_verdict=every_verdict)
+    kept = judging.HELD_AT_MOST
+    judging.HELD_AT_MOST = held
+    try:
+        python, duckdb = _both(paths, templates=templates, every_verdict=every_verdict)
+    finally:
+        judging.HELD_AT_MOST = kept
     assert duckdb == python
 
 

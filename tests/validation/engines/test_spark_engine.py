@@ -197,10 +197,11 @@ def test_sort_by_gives_the_python_engines_answers(spark: SparkSession, tmp_path:
 
 
 def test_late_records_are_counted_in_spark(spark: SparkSession, tmp_path: Path) -> None:
-    """A record after its run ended is in reach while fewer than ``linger`` runs ended in between.
+    """A record after its run ended is in reach when it comes at most ``linger`` slots after the end.
 
-    Run ``a`` ends, then three runs end (one of them in a second file, one read by Python only
-    because of a field warning), then a late record of ``a``: 3 terminal records in between.
+    Run ``a`` ends on line 2 of the first file; its late record is line 2 of the second file, 4
+    slots (lines) later. The lines in between end other runs, one of them read by Python only
+    because of a field warning.
     """
     lines = [
         {"id": "a", "status": "in_progress", "started_at": 1},
