@@ -23,7 +23,7 @@ from runfsm.parsing import Snapshot, StatusParser
 from runfsm.vocabulary import LifecycleState, StateKind, Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from transitions import Machine
 
@@ -32,12 +32,14 @@ __all__ = [
     "Edge",
     "EdgeKind",
     "Lifecycle",
+    "PerLifecycle",
     "Route",
     "Source",
     "edges_from_table",
 ]
 
 S = TypeVar("S", bound=LifecycleState)
+T = TypeVar("T")
 
 ENTER_HOOK = "_runfsm_entered"
 """Name of the model method every state of the shared machine calls on entering."""
@@ -360,3 +362,32 @@ class Lifecycle(Generic[S]):
     def by_name(self) -> Mapping[str, S]:
         """States keyed by member name."""
         return {s.name: s for s in self.states}
+
+
+class PerLifecycle(Generic[T]):
+    """What a layer derives from a lifecycle (tables, SQL...): built once per lifecycle object, then shared.
+
+    Kept by the object's ``id`` together with the object (kept alive, and compared): a lifecycle
+    unpickled in a worker process (a Spark worker, reused across tasks) is a new object, and its
+    ``id`` may be that of one freed before, whose derivations are not its own.
+
+    >>> from runfsm.lifecycles import RUN_LIFECYCLE
+    >>> names = PerLifecycle(lambda lc: [s.name for s in lc.states])
+    >>> names(RUN_LIFECYCLE) is names(RUN_LIFECYCLE)
+    True
+    """
+
+    __slots__ = ("_build", "_found")
+
+    def __init__(self, build: Callable[[Lifecycle[Any]], T]) -> None:
+        self._build = build
+        self._found: dict[int, tuple[Lifecycle[Any], T]] = {}
+
+    def __call__(self, lifecycle: Lifecycle[Any]) -> T:
+        """The derivation for ``lifecycle``, built now if this object has none yet."""
+        found = self._found.get(id(lifecycle))
+        if found is not None and found[0] is lifecycle:
+            return found[1]
+        value = self._build(lifecycle)
+        self._found[id(lifecycle)] = (lifecycle, value)
+        return value

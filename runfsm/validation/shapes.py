@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.exceptions import LifecycleError
-from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
+from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, PerLifecycle, Route
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.verdict import Step, StepKind
 from runfsm.vocabulary import LifecycleState, Trigger
@@ -114,15 +114,12 @@ class Tables:
         return tuple(None if route is None else _Path(route) for route in routes)
 
 
-_TABLES: dict[int, Tables] = {}
+_TABLES: Final[PerLifecycle[Tables]] = PerLifecycle(Tables)
 
 
 def tables_for(lifecycle: Lifecycle[Any]) -> Tables:
     """The precomputed :class:`Tables` of ``lifecycle`` (built on first use, then shared)."""
-    found = _TABLES.get(id(lifecycle))
-    if found is None or found.lifecycle is not lifecycle:
-        found = _TABLES[id(lifecycle)] = Tables(lifecycle)
-    return found
+    return _TABLES(lifecycle)
 
 
 def shared_step(table: StepCache, source: LifecycleState, dest: LifecycleState, lenient: bool, index: int) -> Step:

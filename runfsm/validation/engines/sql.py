@@ -24,6 +24,7 @@ import json
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.fields import NestedCheck
+from runfsm.lifecycle import PerLifecycle
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.validation.formats.base import CALLS, status_of
 from runfsm.validation.shapes import CANCEL_CODE, SUBMIT_CODE, tables_for
@@ -95,16 +96,12 @@ class LifecycleSQL:
         return f"(CASE {code} {whens} ELSE TRUE END)" if whens else "TRUE"
 
 
-_BY_LIFECYCLE: dict[int, LifecycleSQL] = {}
+_BY_LIFECYCLE: Final[PerLifecycle[LifecycleSQL]] = PerLifecycle(LifecycleSQL)
 
 
 def sql_for(lifecycle: Lifecycle[Any] | None = None) -> LifecycleSQL:
     """The :class:`LifecycleSQL` of ``lifecycle`` (the Assistants run by default), built once and shared."""
-    lc = lifecycle if lifecycle is not None else RUN_LIFECYCLE
-    found = _BY_LIFECYCLE.get(id(lc))
-    if found is None or found.lifecycle is not lc:
-        found = _BY_LIFECYCLE[id(lc)] = LifecycleSQL(lc)
-    return found
+    return _BY_LIFECYCLE(lifecycle if lifecycle is not None else RUN_LIFECYCLE)
 
 
 def _spellings(lifecycle: Lifecycle[Any]) -> dict[str, int]:

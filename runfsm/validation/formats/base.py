@@ -10,6 +10,7 @@ from zlib import crc32
 
 from runfsm.exceptions import InputError, NotARunStatus, UnknownStatus
 from runfsm.fields import NestedCheck
+from runfsm.lifecycle import PerLifecycle
 from runfsm.lifecycles import RUN_LIFECYCLE, preset_for_object
 from runfsm.status import RunStatus
 from runfsm.validation.summary import LineCounts
@@ -163,9 +164,10 @@ def exact_fields(lifecycle: Lifecycle[Any]) -> tuple[ExactSpec, ...]:
     (see :func:`rounded`) in one of them changes a verdict or a message; anywhere else it changes
     nothing. Derived from the lifecycle's rules; the python readers and the engines share it.
     """
-    cached = _EXACT.get(id(lifecycle))
-    if cached is not None and cached[0] is lifecycle:
-        return cached[1]
+    return _EXACT(lifecycle)
+
+
+def _exact_specs(lifecycle: Lifecycle[Any]) -> tuple[ExactSpec, ...]:
     rules = {int(state): rule for state, rule in lifecycle.field_checks.rules.items()}
     specs: list[ExactSpec] = []
     for member in sorted(lifecycle.states, key=int):
@@ -179,14 +181,10 @@ def exact_fields(lifecycle: Lifecycle[Any]) -> tuple[ExactSpec, ...]:
             if isinstance(rule.extra, NestedCheck):
                 spec.append((rule.extra.field, rule.extra.key))
         specs.append(tuple(spec))
-    found = tuple(specs)
-    _EXACT[id(lifecycle)] = (lifecycle, found)
-    return found
+    return tuple(specs)
 
 
-_EXACT: dict[int, tuple[Lifecycle[Any], tuple[ExactSpec, ...]]] = {}
-"""By the lifecycle's id, with the lifecycle (kept alive, and compared: a lifecycle unpickled in a
-Spark worker is a new object, and another one's id may be an old one's)."""
+_EXACT: Final[PerLifecycle[tuple[ExactSpec, ...]]] = PerLifecycle(_exact_specs)
 
 
 def _holds_rounded(value: object) -> bool:
@@ -320,18 +318,14 @@ def as_record(item: CompactRecord) -> Record:
 CALLS: Final[dict[str, Trigger]] = {t.value: t for t in Trigger if t.is_client_call}
 FAST_STATUS: Final[dict[str, RunStatus]] = {m.wire: m for m in RunStatus if m.wire is not None}
 """The run's wire values (the common case of the readers' fast paths)."""
-_FAST: dict[int, tuple[Lifecycle[Any], dict[str, Any]]] = {id(RUN_LIFECYCLE): (RUN_LIFECYCLE, FAST_STATUS)}
-"""By the lifecycle's id, with the lifecycle (kept alive, and compared, as for ``_EXACT``)."""
+_FAST: Final[PerLifecycle[dict[str, Any]]] = PerLifecycle(
+    lambda lc: FAST_STATUS if lc is RUN_LIFECYCLE else {m.wire: m for m in lc.states if m.wire is not None}
+)
 
 
 def fast_status(lifecycle: Lifecycle[Any]) -> dict[str, Any]:
     """A lifecycle's wire values and their states, for the readers' fast paths."""
-    cached = _FAST.get(id(lifecycle))
-    if cached is not None and cached[0] is lifecycle:
-        return cached[1]
-    found = {m.wire: m for m in lifecycle.states if m.wire is not None}
-    _FAST[id(lifecycle)] = (lifecycle, found)
-    return found
+    return _FAST(lifecycle)
 
 
 def status_of(value: object, lifecycle: Lifecycle[Any] | None = None) -> Any:
