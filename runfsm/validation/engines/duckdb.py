@@ -207,8 +207,6 @@ class DuckDBEngine:
                 break
             except duckdb.Error:
                 if tolerant:
-                    if counted is not None:
-                        counted.result()
                     return False  # not UTF-8, an object too large...: the python reader reports it
         found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE rid IS NULL) FROM {stage}").fetchone()
         rows, residue = found if found is not None else (0, 0)
@@ -678,9 +676,9 @@ def summarize_paths(
     options |= {"every_verdict": every_verdict, "aliases": aliases}
     python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "lifecycle": lc}
     # lines are counted while the runs are judged, and what the judge reports is held until they are
-    # (not with every verdict: so many would be held); if an input's rows were not its lines (a blank
-    # line), it is all done again, counting first
-    for defer_counts in (True, False) if not every_verdict else (False,):
+    # (HELD_AT_MOST of it: then the count is waited for); if an input's rows were not its lines (a
+    # blank line), it is all done again, counting first
+    for defer_counts in (True, False):
         engine = DuckDBEngine(**settings, defer_counts=defer_counts)
         held = HeldCallbacks(on_verdict, on_error, settle=engine.counts_confirmed if defer_counts else None)
         try:
