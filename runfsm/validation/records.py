@@ -416,7 +416,7 @@ def _lifecycle_of_json(obj: object) -> Lifecycle[Any] | None:
         return None
     if not isinstance(obj, dict):
         return None
-    if "event" in obj:
+    if obj.get("event") is not None:  # JSON null reads as absent, as the readers read it
         return _lifecycle_of_event(obj["event"])
     kind = obj.get("object")
     if kind == "list" and isinstance(obj.get("data"), list) and obj["data"]:

@@ -90,13 +90,15 @@ def _json_records(obj: object, src: Source, line: int) -> Iterator[Record | Inpu
         yield src.error(f"got {short(obj)}; {_EXPECTED_LINE}", line)
         return
     lc = src.lifecycle
-    if "event" in obj:
+    # a key that tells a line's kind counts when it has a value: JSON null reads as absent (logs of
+    # a fixed schema write every key), as DuckDB's reader and the fast path of read_jsonl read it
+    if obj.get("event") is not None:
         rec = event_record(obj, src, line)
         if rec is not None:
             yield rec
         return
     kind = obj.get("object")
-    if "type" in obj and kind != lc.object_type and (kind == "event" or lc.parser.payload_key in obj):
+    if _typed_event(obj, kind, lc.object_type, lc.parser.payload_key):
         # a webhook payload, or a Responses stream event as the SDK gives it
         data_key = "data" if kind == "event" else lc.parser.payload_key or "data"
         rec = event_record(obj, src, line, name_key="type", data_key=data_key)
@@ -112,12 +114,12 @@ def _json_records(obj: object, src: Source, line: int) -> Iterator[Record | Inpu
             return  # other objects of the same API (run steps, messages): not about a status
         yield src.error(object_error(kind, lc), line)
         return
-    if "type" in obj and "status" not in obj:
+    if obj.get("type") is not None and obj.get("status") is None:
         rec = event_record(obj, src, line, name_key="type", data_key=lc.parser.payload_key or "data")
         if rec is not None:
             yield rec
         return
-    if "status" in obj or kind == lc.object_type:
+    if obj.get("status") is not None or kind == lc.object_type:
         yield from _run_object(obj, src, line)
         return
     if "run_id" in obj:
@@ -130,10 +132,10 @@ def _json_records(obj: object, src: Source, line: int) -> Iterator[Record | Inpu
         except ValueError as err:
             yield src.error(str(err), line)
             return
-        if "statuses" in obj:
+        if obj.get("statuses") is not None:
             yield from _compact(obj["statuses"], run_id, src, line, stamp)
             return
-        if "call" in obj:
+        if obj.get("call") is not None:
             call = obj["call"]
             if not isinstance(call, str) or call not in CALLS:
                 yield src.error(f"'call' is {short(call)}: expected 'submit_tool_outputs' or 'cancel'", line)
@@ -143,6 +145,17 @@ def _json_records(obj: object, src: Source, line: int) -> Iterator[Record | Inpu
         yield src.error("a record with 'run_id' needs 'statuses' (a list) or 'call'", line)
         return
     yield src.error(_EXPECTED_LINE, line)
+
+
+def _typed_event(obj: dict[str, Any], kind: object, object_type: str | None, payload_key: str | None) -> bool:
+    """True for an object the python reader reads as an event named by its ``type``.
+
+    A webhook payload (``"object": "event"``), or a stream event carrying its object under the
+    lifecycle's payload key (a Responses stream event as the SDK gives it).
+    """
+    if obj.get("type") is None or kind == object_type:
+        return False
+    return kind == "event" or (payload_key is not None and obj.get(payload_key) is not None)
 
 
 def _run_object(obj: object, src: Source, line: int) -> Iterator[Record | InputError]:
@@ -248,6 +261,7 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
     name = src.name
     fast = src.fast
     object_type = src.lifecycle.object_type
+    payload = src.lifecycle.parser.payload_key
     plain = src.sort_by is None  # no sort field to read: a run object can take the fast path
     readline = stream.readline
     size = limit + 1
@@ -310,7 +324,12 @@ def read_jsonl(stream: Lines, src: Source, limit: int) -> Iterator[Item]:
                 run_id = obj.get("id")
                 if type(text) is str and type(run_id) is str and run_id:
                     status = fast.get(text)
-                    if status is not None and obj.get("object", object_type) == object_type:
+                    if (
+                        status is not None
+                        and obj.get("object", object_type) == object_type
+                        and obj.get("event") is None  # else a stream event, as _json_records reads it
+                        and (payload is None or not _typed_event(obj, obj.get("object"), object_type, payload))
+                    ):
                         spec = exacts[status]
                         if spec and inexact(obj, spec):
                             obj = _exact(chunk) or obj  # orjson rounded an integer an invariant uses
