@@ -25,10 +25,9 @@ reader; their runs are judged with the rest. Parquet inputs are read as rows of 
 ``id``) and ``status`` columns (a status, or a client call), located as ``FILE:ROW``.
 
 Memory: DuckDB works within ``memory_limit`` and spills to ``temp_directory``, so inputs larger
-than memory are fine. Known differences from the python engine, on input no API writes: a key
-present with JSON ``null`` reads as absent (``event``, ``status`` of a client call), a duplicate
-key keeps its first value (Python its last), and numbers beyond a double's range or ``NaN`` are
-read (Python reports the line).
+than memory are fine. Known differences from the python engine, on input no API writes: a
+duplicate key keeps its first value (Python its last), and ``NaN`` or ``Infinity`` (not JSON)
+are read (Python reports the line).
 """
 
 from __future__ import annotations
@@ -146,16 +145,22 @@ class DuckDBEngine:
         self.items: list[tuple[int, Item]] = []
         """Items the python reader gave (residue lines, inputs DuckDB does not read), by position."""
         self.counts: list[LineCounts] = []
+        """Where each input's lines went (the python engine's counts), in input order."""
         self.histories: dict[ShapeKey, list[list[int]]] = {}
         """The histories (flagged codes) of the simple runs, by their shape."""
         self.complex_histories: list[list[int]] = []
         """The histories of runs with fields to check (the ledger judges them)."""
-        """Where each input's lines went (the python engine's counts), in input order."""
 
     # -- reading
 
-    def read(self, paths: Iterable[str | os.PathLike[str]]) -> None:
-        """Read the inputs (files, directories, globs) into the rows table and the python items."""
+    def read(self, paths: Iterable[str | os.PathLike[str]], *, unless_python_only: bool = False) -> None:
+        """Read the inputs (files, directories, globs) into the rows table and the python items.
+
+        The inputs DuckDB does not read are read by the python reader, last. With
+        ``unless_python_only``, not when DuckDB read none of the inputs (:attr:`read_none`): the
+        python engine's answer is then the one to give, and this engine would only cost more.
+        """
+        postponed: list[_Input] = []
         for name in expand_paths(paths):
             entry = _Input(len(self.inputs), name)
             self.inputs.append(entry)
@@ -165,10 +170,21 @@ class DuckDBEngine:
             if kind == "parquet" and self.input_format == "auto":
                 self._read_parquet(entry)
                 continue
-            self._read_python(entry)
+            entry.rows = False
+            postponed.append(entry)
+        if postponed and not (unless_python_only and self.read_none):
+            read_by_duckdb = iter(self.counts)  # one LineCounts per input, in input order
+            for entry in postponed:
+                self._read_python(entry)
+            by_python = iter(self.counts[len(self.inputs) - len(postponed) :])
+            self.counts = [next(read_by_duckdb) if entry.rows else next(by_python) for entry in self.inputs]
+
+    @property
+    def read_none(self) -> bool:
+        """True when there are inputs and DuckDB read none of them (each one the python reader's)."""
+        return bool(self.inputs) and not any(entry.rows for entry in self.inputs)
 
     def _read_python(self, entry: _Input) -> None:
-        entry.rows = False
         base = entry.index << _FILE_SHIFT
         items = read_items(
             [entry.name],
@@ -232,7 +248,7 @@ class DuckDBEngine:
 
         Blank lines at the very end of the last input are fine (no row comes after them): they are
         counted as skipped. False when an input has another blank line (DuckDB's rows skip it, so
-        the rows after it are not at their lines) or a carriage return: the work must be done
+        the rows after it are not at their lines) or a lone carriage return: the work must be done
         again without ``defer_counts``.
         """
         pending, self._pending = self._pending, []
@@ -260,7 +276,7 @@ class DuckDBEngine:
         """
         con = self.con
         base = entry.index << _FILE_SHIFT
-        if returns:  # a carriage return may end a line for the python reader, never for DuckDB's
+        if returns:  # a lone carriage return ends a line for the python reader, never for DuckDB's
             return False
         counts = LineCounts(entry.name, lines=rows)
         line = "rowid + 1"
@@ -682,8 +698,10 @@ def summarize_paths(
         engine = DuckDBEngine(**settings, defer_counts=defer_counts)
         held = HeldCallbacks(on_verdict, on_error, settle=engine.counts_confirmed if defer_counts else None)
         try:
-            engine.read(paths)
-            if not engine.group():
+            engine.read(paths, unless_python_only=True)
+            # the python engine's answer when DuckDB read no input (it would only hand the records on,
+            # at more cost), or when a late record comes too late to be sure of a history
+            if engine.read_none or not engine.group():
                 return python_engine(expand_paths(paths), **options, **python, on_verdict=on_verdict, on_error=on_error)
             # unsorted, no late record comes past its run's window (checked): keep every run to the end
             kept = linger if sort_by is not None else None

@@ -1,8 +1,8 @@
 """An input's lines as the python reader numbers them: what the duckdb engine checks its rows against.
 
 DuckDB's JSON reader skips blank lines, so its rows are the input's lines only when none is
-blank. :func:`count_lines` counts the lines (and tells a carriage return, which may end a line
-for the python reader), :func:`scan_lines` finds the blank ones or fetches some lines' bytes
+blank. :func:`count_lines` counts the lines (and tells a lone carriage return, which ends a line
+for the python reader only), :func:`scan_lines` finds the blank ones or fetches some lines' bytes
 (the residue the python parser reads), and :func:`sniff` tells an input's format from its first
 line. Positions of the items the python reader gives come from :func:`in_reading_order`.
 """
@@ -53,30 +53,45 @@ def sniff(name: str) -> str | None:
     return None
 
 
-def count_lines(name: str) -> tuple[int, int]:
-    """Lines in the input as Python's reader numbers them (a last line without newline counts); nonzero with a CR."""
+def count_lines(name: str, *, chunk_size: int = 1 << 24) -> tuple[int, int]:
+    r"""Lines in the input as Python's reader numbers them (a last line without newline counts), and its lone CRs.
+
+    A carriage return that is not part of a ``\r\n`` (a *lone* one) ends a line for the python
+    reader, never for DuckDB's: nonzero second value, the two do not number the lines alike. A
+    ``\r\n`` ends a line for both (a Windows-written log is read by DuckDB). The input is read
+    ``chunk_size`` bytes at a time (memory stays flat however large it is).
+    """
     if name.endswith((".gz", ".zst")):
         with open_decompressed(name) as stream:
-            count, returns, last = 0, 0, b"\n"
-            while chunk := stream.read(1 << 22):
+            count, lone, last = 0, 0, b"\n"
+            while chunk := stream.read(chunk_size):
                 count += chunk.count(b"\n")
-                returns += chunk.count(b"\r")
+                if b"\r" in chunk or last.endswith(b"\r"):
+                    lone += _lone_returns(chunk, len(chunk), last.endswith(b"\r"))
                 last = chunk
-            return count + (not last.endswith(b"\n")), returns
+            return count + (not last.endswith(b"\n")), lone + last.endswith(b"\r")
     import numpy  # noqa: PLC0415  (the duckdb extra)
 
-    # a fixed buffer, not a map of the file: memory stays flat however large the input
-    buffer = bytearray(1 << 24)
+    buffer = bytearray(chunk_size)
     view = numpy.frombuffer(buffer, dtype=numpy.uint8)
-    count = returns = 0
+    count = lone = 0
     final = 10
     with open(name, "rb", buffering=0) as f:
         while size := f.readinto(buffer):
             count += int(numpy.count_nonzero(view[:size] == 10))
-            if buffer.find(b"\r", 0, size) >= 0:  # memchr: a carriage return is found, never counted
-                returns += 1
+            if final == 13 or buffer.find(b"\r", 0, size) >= 0:  # memchr: most inputs have none
+                lone += _lone_returns(buffer, size, final == 13)
             final = buffer[size - 1]
-    return count + (final != 10), returns
+    return count + (final != 10), lone + (final == 13)
+
+
+def _lone_returns(data: bytes | bytearray, size: int, after_return: bool) -> int:
+    r"""The carriage returns of ``data[:size]`` not followed by ``\n``, a final one aside (its ``\n`` may come next).
+
+    ``after_return``: the data before ended with a ``\r``, lone unless this opens with ``\n``.
+    """
+    lone = data.count(b"\r", 0, size) - data.count(b"\r\n", 0, size) - data.endswith(b"\r", 0, size)
+    return lone + (after_return and not data.startswith(b"\n", 0, size))
 
 
 def ends_blank(name: str, lines: int) -> bool:

@@ -62,6 +62,11 @@ _ODD_LINES = [
     '{"id": "run_q", "status": "queued", "created_at": 1, "expires_at": 5}',
     '{"id": "run_big", "status": "queued", "created_at": 18446744073709551621, "expires_at": 18446744073709551721}',
     '{"id": "run_big", "status": 1180591620717411303424}',
+    '{"id": "run_cr", "status": "queued"}\r{"id": "run_cr", "status": "expired"}',  # a lone CR ends a line in Python
+    '{"run_id": "run_odd", "call": "cancel", "status": null}',  # JSON null: no such key
+    '{"run_id": "run_odd", "call": "submit_tool_outputs", "statuses": null, "object": null, "type": null}',
+    '{"id": "run_odd", "status": "completed", "completed_at": 9, "event": null, "type": null}',
+    '{"event": "thread.run.created", "id": "run_odd", "status": "queued"}',  # a stream event without its data
 ]
 
 
@@ -132,6 +137,7 @@ def _both(paths: list[Path], *, templates: bool = True, **options: Any) -> tuple
     ),
     rng=st.randoms(use_true_random=False),
     templates=st.booleans(),
+    newline=st.sampled_from(["\n", "\r\n"]),
 )
 def test_duckdb_gives_the_python_engines_answers(
     tmp_path_factory: pytest.TempPathFactory,
@@ -143,8 +149,12 @@ def test_duckdb_gives_the_python_engines_answers(
     options: dict[str, Any],
     rng: Any,
     templates: bool,
+    newline: str,
 ) -> None:
-    """On generated corpora of every format (spoiled with odd lines and late records), both engines agree.
+    r"""On generated corpora of every format (spoiled with odd lines and late records), both engines agree.
+
+    Lines end with ``newline`` (``\r\n``: written on Windows), and an odd line may hold a lone
+    carriage return, which ends a line for the python reader only.
 
     JSON Lines files are read by DuckDB, the others by the python reader inside the duckdb
     engine; their runs are joined by id across the files. Small ``linger`` values make late
@@ -156,7 +166,7 @@ def test_duckdb_gives_the_python_engines_answers(
     for k, fmt in enumerate(fmts):
         text = _corpus(fmt, seed + k, runs=10, illegal=0.3)
         if fmt in ("jsonl", "events", "compact"):
-            text = _spoiled(text, rng, rate)
+            text = _spoiled(text, rng, rate).replace("\n", newline)
         paths.append(_write(folder / f"part{k}.{fmt}{suffix if fmt != 'sse' else ''}", text))
     python, duckdb = _both(paths, templates=templates, **options)
     assert duckdb == python
@@ -340,6 +350,30 @@ def test_runs_are_joined_across_files_directories_and_globs(tmp_path: Path) -> N
     summary = duckdb_engine.summarize_paths([tmp_path / "logs"], on_error=lambda e: None)
     assert (summary.runs, summary.legal, summary.input_errors) == (1, 1, 0)
     assert summary == summarize_paths(files)
+
+
+@pytest.mark.parametrize(
+    ("newline", "read_by_duckdb"),
+    [("\n", True), ("\r\n", True), ("\r", False)],
+    ids=["unix", "windows", "lone-carriage-returns"],
+)
+def test_a_windows_written_log_is_read_by_duckdb(tmp_path: Path, newline: str, read_by_duckdb: bool) -> None:
+    r"""Lines ending ``\r\n`` are DuckDB's to read; a lone ``\r`` ends a line for the python reader only.
+
+    So a log with lone carriage returns goes to the python reader, whose lines those are. Either
+    way the answers are the python engine's, at the same FILE:LINE.
+    """
+    lines = _corpus("jsonl", 11, runs=20, illegal=0.5).splitlines()
+    path = _write(tmp_path / "runs.jsonl", newline.join(lines) + newline)
+    engine = duckdb_engine.DuckDBEngine()
+    try:
+        engine.read([path])
+        assert engine.inputs[0].rows is read_by_duckdb
+    finally:
+        engine.close()
+    python, duckdb = _both([path])
+    assert duckdb == python
+    assert python[0]["illegal"] > 0
 
 
 def test_unreadable_inputs_are_reported_like_the_python_engine(tmp_path: Path) -> None:

@@ -1,0 +1,49 @@
+"""Counting an input's lines as the python reader numbers them, and telling the carriage returns that end lines."""
+
+from __future__ import annotations
+
+import gzip
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("numpy")
+
+from runfsm.validation.engines.lines import count_lines
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _lines_and_lone_returns(data: bytes) -> tuple[int, int]:
+    r"""What count_lines must say, the plain way: lines split at ``\n``, and each ``\r`` no ``\n`` follows."""
+    lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
+    lone = sum(1 for i, byte in enumerate(data) if byte == 13 and data[i + 1 : i + 2] != b"\n")
+    return lines, lone
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.lists(st.sampled_from([b"{}", b"x", b" ", b"\n", b"\r", b"\r\n"]), max_size=40).map(b"".join),
+    chunk_size=st.integers(1, 9),
+    compressed=st.booleans(),
+)
+@example(data=b"a\r", chunk_size=1, compressed=False)  # a final lone CR
+@example(data=b"a\r\nb\r\n", chunk_size=2, compressed=False)  # a CRLF split between two reads
+@example(data=b"a\rb", chunk_size=2, compressed=True)  # a lone CR at the end of a read
+def test_lines_and_lone_carriage_returns_are_counted_across_reads(
+    tmp_path: Path, data: bytes, chunk_size: int, compressed: bool
+) -> None:
+    r"""Whatever the reads' size, the lines are counted, and a ``\r`` is lone unless a ``\n`` follows it.
+
+    A lone one ends a line for the python reader and not for DuckDB's, so the duckdb engine goes by
+    the python reader then; ``\r\n`` ends a line for both (a Windows-written log is DuckDB's).
+    """
+    path = tmp_path / ("log.jsonl.gz" if compressed else "log.jsonl")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    lines, lone = count_lines(str(path), chunk_size=chunk_size)
+    expected_lines, expected_lone = _lines_and_lone_returns(data)
+    assert lines == expected_lines
+    assert lone == expected_lone
