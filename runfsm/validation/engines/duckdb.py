@@ -42,7 +42,14 @@ from runfsm.status import TOOL_CALLS_FIELD
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
 from runfsm.validation.engines.jsonl_sql import classify_sql, reader_columns
 from runfsm.validation.engines.judging import HeldCallbacks, Unsettled, in_run_order, judge_groups, python_engine
-from runfsm.validation.engines.lines import count_lines, ends_blank, in_reading_order, scan_lines, sniff
+from runfsm.validation.engines.lines import (
+    count_lines,
+    ends_blank,
+    ends_with_object,
+    in_reading_order,
+    scan_lines,
+    sniff,
+)
 from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.sql import CALL_CODES, case_of, encode_shape, literal, sql_for
 from runfsm.validation.formats.base import (
@@ -201,16 +208,19 @@ class DuckDBEngine:
 
         The first pass does not tolerate errors (DuckDB's reader is about a fifth slower when it
         does); an input with a line that is not a JSON object is read once more, tolerating
-        errors, so that such lines become residue rows for the python parser to report.
+        errors, so that such lines become residue rows for the python parser to report. An input
+        whose last line is no JSON object (a log cut while it was written) is read tolerating
+        errors at once, its lines counted meanwhile (they will be: the bad line is residue).
         """
         import duckdb  # noqa: PLC0415
 
         columns = reader_columns(self.sort_by, self.sql, self.check_fields)
         con = self.con
         stage = f"stage_{entry.index}"
+        whole = ends_with_object(entry.name)
         # counted meanwhile, unless counted later (defer_counts): numpy and reads let the GIL go
-        counted = None if self.defer_counts else self._pool.submit(count_lines, entry.name)
-        for tolerant in (False, True):
+        counted = None if self.defer_counts and whole else self._pool.submit(count_lines, entry.name)
+        for tolerant in (False, True) if whole else (True,):
             reader = (
                 f"read_json({literal(entry.name)}, columns={{{columns}}}, format='newline_delimited', "
                 f"ignore_errors={str(tolerant).lower()}, maximum_object_size={MAX_LINE_BYTES + 1})"
@@ -224,6 +234,8 @@ class DuckDBEngine:
             except duckdb.Error:
                 if tolerant:
                     return False  # not UTF-8, an object too large...: the python reader reports it
+                if counted is None:  # a line that is no JSON object: residue, so the lines are counted
+                    counted = self._pool.submit(count_lines, entry.name)
         found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE rid IS NULL) FROM {stage}").fetchone()
         rows, residue = found if found is not None else (0, 0)
         if counted is None and residue == 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from runfsm.validation.formats.base import MAX_LINE_BYTES
+from runfsm.validation.formats.base import MAX_LINE_BYTES, json_parser
 from runfsm.validation.records import detect_format, open_decompressed
 
 if TYPE_CHECKING:
@@ -20,7 +20,16 @@ if TYPE_CHECKING:
 
     from runfsm.validation.formats.base import Item
 
-__all__ = ["LineScan", "count_lines", "ends_blank", "in_reading_order", "line_of", "scan_lines", "sniff"]
+__all__ = [
+    "LineScan",
+    "count_lines",
+    "ends_blank",
+    "ends_with_object",
+    "in_reading_order",
+    "line_of",
+    "scan_lines",
+    "sniff",
+]
 
 
 def in_reading_order(base: int, items: Iterable[Item]) -> Iterator[tuple[int, Item]]:
@@ -114,6 +123,31 @@ def ends_blank(name: str, lines: int) -> bool:
     return len(parts) > lines and all(not part.strip() for part in parts[len(parts) - lines :])
 
 
+def ends_with_object(name: str) -> bool:
+    """False when the last line of a plain file is certainly no JSON object (a log cut while it was written).
+
+    Read from the end of the file (the last megabyte); True when that cannot tell (a compressed
+    input, a last line longer than that). Only a guess of which way to read an input first.
+    """
+    if name.endswith((".gz", ".zst")):
+        return True
+    try:
+        with open(name, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - (1 << 20)))
+            tail = f.read().rstrip()
+    except OSError:
+        return True
+    cut = tail.rfind(b"\n")
+    if cut < 0 and size > 1 << 20:
+        return True  # the last line began before: not read
+    _name, loads = json_parser()
+    try:
+        return type(loads(tail[cut + 1 :])) is dict
+    except ValueError:
+        return False
+
+
 @dataclass
 class LineScan:
     """What one pass over an input's lines found: their number, the blank ones, the wanted ones' bytes."""
@@ -123,11 +157,15 @@ class LineScan:
     texts: list[tuple[int, bytes]] = field(default_factory=list)
 
 
-def scan_lines(name: str, wanted: set[int] | None) -> LineScan | None:
+def scan_lines(name: str, wanted: set[int] | None, *, chunk_size: int = 1 << 24) -> LineScan | None:
     """Count lines and find the blank ones (``wanted=None``), or fetch the wanted lines' bytes.
 
     None when a wanted line is longer than the python reader reads (it reports such lines itself).
+    The wanted lines of a plain file are found by their newlines (``chunk_size`` bytes at a time),
+    and only they are read.
     """
+    if wanted is not None and not name.endswith((".gz", ".zst")):
+        return _fetch_lines(name, sorted(wanted), chunk_size)
     scan = LineScan()
     with open_decompressed(name) as stream:
         for number, chunk in enumerate(stream, 1):
@@ -139,6 +177,53 @@ def scan_lines(name: str, wanted: set[int] | None) -> LineScan | None:
                 if len(chunk) > MAX_LINE_BYTES:
                     return None
                 scan.texts.append((number, chunk))
+    return scan
+
+
+def _fetch_lines(name: str, wanted: list[int], chunk_size: int) -> LineScan | None:
+    """The wanted lines of a plain file (sorted numbers), each with its newline if it has one."""
+    import numpy  # noqa: PLC0415  (the duckdb extra)
+
+    spans: list[tuple[int, int, int]] = []  # (line, first byte, byte after its newline or the end)
+    # where the wanted lines not yet ended start (the first line at the first byte)
+    starts = {1: 0} if wanted[:1] == [1] else {}
+    buffer = bytearray(chunk_size)
+    view = numpy.frombuffer(buffer, dtype=numpy.uint8)
+    scan = LineScan()
+    ended = 0  # lines ended by a newline so far
+    offset = 0  # of the chunk in the file
+    final = 10  # the last byte read
+    k = 0  # the next wanted line
+    with open(name, "rb", buffering=0) as f:
+        while size := f.readinto(buffer):
+            newlines = int(numpy.count_nonzero(view[:size] == 10))
+            # the lines whose newline is in this chunk: ended + 1 .. ended + newlines
+            if k < len(wanted) and wanted[k] - 1 <= ended + newlines:
+                at = numpy.flatnonzero(view[:size] == 10) + offset
+                while k < len(wanted) and wanted[k] - 1 <= ended + newlines:
+                    line = wanted[k]
+                    start = starts.pop(line, None)
+                    if start is None:  # its previous line ends in this chunk
+                        start = int(at[line - 2 - ended]) + 1
+                    if line <= ended + newlines:  # it ends here too
+                        spans.append((line, start, int(at[line - 1 - ended]) + 1))
+                        k += 1
+                    else:  # it ends in a later chunk (or is the last, without newline)
+                        starts[line] = start
+                        break
+            ended += newlines
+            offset += size
+            final = buffer[size - 1]
+        last = ended + (final != 10)
+        for line, start in starts.items():
+            if line <= last:  # the last line, without its newline
+                spans.append((line, start, offset))
+        scan.lines = last
+        for line, start, end in sorted(spans):
+            if end - start > MAX_LINE_BYTES:
+                return None
+            f.seek(start)
+            scan.texts.append((line, f.read(end - start)))
     return scan
 
 

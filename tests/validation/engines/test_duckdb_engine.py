@@ -376,6 +376,24 @@ def test_a_windows_written_log_is_read_by_duckdb(tmp_path: Path, newline: str, r
     assert python[0]["illegal"] > 0
 
 
+@pytest.mark.parametrize(
+    ("tail", "errors"),
+    [
+        ('{"id": "run_cut", "status": "in_pro', 1),
+        ("not json\n", 1),
+        ('["queued", "cancelled"]\n', 0),
+        ('{"id": "run_cut", "status": "queued"}\n', 0),
+    ],
+    ids=["cut-while-written", "bad-last-line", "compact-last-line", "whole"],
+)
+def test_a_log_cut_while_written_is_judged_as_the_python_engine_does(tmp_path: Path, tail: str, errors: int) -> None:
+    """A last line that is no JSON object: the engine reads tolerating errors at once, and reports it at its line."""
+    path = _write(tmp_path / "runs.jsonl", _corpus("jsonl", 12, runs=20, illegal=0.4) + tail)
+    python, duckdb = _both([path])
+    assert duckdb == python
+    assert python[0]["input_errors"] == errors
+
+
 def test_unreadable_inputs_are_reported_like_the_python_engine(tmp_path: Path) -> None:
     """A missing file, an empty file, binary data and a non-UTF-8 line: the python reader's errors, FILE:LINE."""
     _write(tmp_path / "empty.jsonl", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("numpy")
 
-from runfsm.validation.engines.lines import count_lines
+from runfsm.validation.engines.lines import count_lines, ends_with_object, scan_lines
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,3 +48,43 @@ def test_lines_and_lone_carriage_returns_are_counted_across_reads(
     expected_lines, expected_lone = _lines_and_lone_returns(data)
     assert lines == expected_lines
     assert lone == expected_lone
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(st.sampled_from([b"", b" ", b"{}", b"x" * 7, b"\r"]), max_size=12),
+    ends_with_newline=st.booleans(),
+    picks=st.sets(st.integers(1, 14), max_size=5),
+    chunk_size=st.integers(1, 9),
+    compressed=st.booleans(),
+)
+def test_the_wanted_lines_are_fetched_as_python_numbers_them(
+    tmp_path: Path, *, lines: list[bytes], ends_with_newline: bool, picks: set[int], chunk_size: int, compressed: bool
+) -> None:
+    """The lines the engine hands to the python parser: each with its newline, at its number, whatever the reads."""
+    data = b"\n".join(lines) + (b"\n" if ends_with_newline and lines else b"")
+    path = tmp_path / ("log.jsonl.gz" if compressed else "log.jsonl")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    numbered = list(enumerate(io.BytesIO(data), 1))  # lines as Python's binary reader gives them
+    wanted = {n for n in picks if n <= len(numbered)}
+    scan = scan_lines(str(path), wanted, chunk_size=chunk_size)
+    assert scan is not None
+    assert scan.texts == [(n, chunk) for n, chunk in numbered if n in wanted]
+    assert scan.lines == len(numbered)
+
+
+@pytest.mark.parametrize(
+    ("tail", "whole"),
+    [
+        (b'{"id": "r", "status": "queued"}\n', True),
+        (b'{"id": "r", "status": "queued"}\n\n  \n', True),  # blank lines after it
+        (b'{"id": "r", "stat', False),  # cut while written
+        (b'["queued", "completed"]\n', False),  # a compact run: JSON, but no object
+        (b"not json\n", False),
+    ],
+)
+def test_a_log_cut_while_written_is_told_from_its_end(tmp_path: Path, tail: bytes, whole: bool) -> None:
+    """Whether the last line is a JSON object, read from the end: the duckdb engine then reads tolerating errors."""
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b'{"id": "r", "status": "in_progress"}\n' * 3 + tail)
+    assert ends_with_object(str(path)) is whole
