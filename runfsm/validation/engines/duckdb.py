@@ -1,28 +1,12 @@
 """The ``duckdb`` engine: DuckDB reads and groups, runfsm's judge decides (the ``[duckdb]`` extra).
 
-For each JSON Lines input (plain, ``.gz`` or ``.zst``) DuckDB's JSON reader reads the fields a
-verdict needs (:mod:`~runfsm.validation.engines.jsonl_sql`), and each line is classified in SQL:
-a *plain* record (a run object, a stream event of a run or a client call, whose status spelling
-and field invariants the SQL derived in :mod:`runfsm.validation.engines.sql` settles), or
-*residue*: anything else (malformed JSON, compact runs, ``runs.list`` pages, other events,
-unknown statuses, fields that may break an invariant). Residue lines are read again, with their
-text, by the python engine's own line parser, so that their records and their ``FILE:LINE``
-errors are exactly the python engine's. The first read does not tolerate errors (DuckDB's reader
-is about a fifth faster so); an input with a line that is no JSON object is read once more,
-tolerating them.
-
-Every row must have its line number, and DuckDB's rows skip blank lines: the lines are counted
-(:mod:`~runfsm.validation.engines.lines`) and the blank ones found when the counts differ. When
-DuckDB's rows are all plain records, they are taken for the lines and counted while the runs are
-judged; what the judge reports is held until the count agrees, and when it does not (a blank
-line) the validation is done again, counting first. When the two disagree otherwise (a line
-DuckDB's reader splits or skips where Python's does not), the input is read by the python reader.
-
-Runs are then grouped in SQL in input order; :func:`~runfsm.validation.engines.judging.judge_groups`
-judges each distinct shape once and replays the few complex runs through the ledger. Inputs the
-engine does not read itself (CSV, SSE, unknown formats, unreadable files) go through the python
-reader; their runs are judged with the rest. Parquet inputs are read as rows of ``run_id`` (or
-``id``) and ``status`` columns (a status, or a client call), located as ``FILE:ROW``.
+The inputs are read into DuckDB (:mod:`~runfsm.validation.engines.staging`: plain records as
+staged rows, the rest by the python engine's own reader, at the same ``FILE:LINE``). Runs are
+then grouped in SQL in input order, each run's *history* its codes in order packed with its
+records' positions; :func:`~runfsm.validation.engines.judging.judge_groups` judges each distinct
+shape once and replays the few complex runs through the ledger. When the lines were counted
+while the runs were judged, what the judge reports is held until the count agrees, and when it
+does not (a blank line) the validation is done again, counting first.
 
 Memory: DuckDB works within ``memory_limit`` and spills to ``temp_directory``, so inputs larger
 than memory are fine. Known differences from the python engine, on input no API writes: a
@@ -33,45 +17,25 @@ are read (Python reports the line).
 from __future__ import annotations
 
 import heapq
-import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.status import TOOL_CALLS_FIELD
-from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
-from runfsm.validation.engines.jsonl_sql import classify_sql, reader_columns
+from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, expand_paths
 from runfsm.validation.engines.judging import HeldCallbacks, Unsettled, in_run_order, judge_groups, python_engine
-from runfsm.validation.engines.lines import (
-    count_lines,
-    ends_blank,
-    ends_with_object,
-    in_reading_order,
-    scan_lines,
-    sniff,
-)
 from runfsm.validation.engines.lingering import within_linger
-from runfsm.validation.engines.sql import CALL_CODES, case_of, encode_shape, literal, sql_for
-from runfsm.validation.formats.base import (
-    MAX_LINE_BYTES,
-    ObservedMode,
-    Record,
-    Source,
-    exact_fields,
-    loads_fields,
-)
-from runfsm.validation.formats.jsonl import parse_jsonl_line
+from runfsm.validation.engines.sql import encode_shape, literal
+from runfsm.validation.engines.staging import FILE_SHIFT, ROW_MASK, StagedInputs, StagingOptions
+from runfsm.validation.formats.base import ObservedMode, Record, exact_fields, loads_fields
 from runfsm.validation.ledger import DEFAULT_LINGER
-from runfsm.validation.records import read_items, resolve_lifecycle
+from runfsm.validation.records import resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
-from runfsm.validation.summary import LineCounts
-from runfsm.verdict import Location
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterable, Iterator
 
     import duckdb as duckdb_
+    from typing_extensions import Unpack
 
     from runfsm.exceptions import InputError
     from runfsm.lifecycle import Lifecycle
@@ -85,283 +49,24 @@ if TYPE_CHECKING:
 __all__ = ["DuckDBEngine", "summarize_paths"]
 
 
-_FILE_SHIFT: Final = 32
-"""A record's position is ``file index << 32 | row``: input order across files."""
+class DuckDBEngine(StagedInputs):
+    """One validation on a DuckDB connection: the inputs staged (:class:`StagedInputs`), grouped per run in SQL.
 
-
-@dataclass
-class _Input:
-    """One input file, and whether DuckDB read it."""
-
-    index: int
-    name: str
-    rows: bool = True
-    """True when DuckDB read it (False: the python reader did)."""
-
-
-class DuckDBEngine:
-    """One validation on a DuckDB connection (in memory, spilling to ``temp_directory``)."""
+    It gives :func:`~runfsm.validation.engines.judging.judge_groups` what the judge needs
+    (the :class:`~runfsm.validation.engines.judging.Grouped` and ``Located`` protocols).
+    """
 
     def __init__(
-        self,
-        *,
-        mode: ValidationMode = "auto",
-        strict: bool = False,
-        check_fields: bool = True,
-        linger: int = DEFAULT_LINGER,
-        memory_limit: str = DEFAULT_MEMORY_LIMIT,
-        temp_directory: str | None = None,
-        threads: int | None = None,
-        input_format: str = "auto",
-        sort_by: str | None = None,
-        lifecycle: Lifecycle[Any] | None = None,
-        defer_counts: bool = False,
+        self, *, strict: bool = False, linger: int = DEFAULT_LINGER, **staging: Unpack[StagingOptions]
     ) -> None:
-        import duckdb  # noqa: PLC0415  (the duckdb extra)
-
-        self.defer_counts = defer_counts
-        """Count an input's lines while the rest of the work goes on, when DuckDB's rows are all records:
-        its rows are taken for its lines, and :meth:`counts_confirmed` says whether they were."""
-        self._pool = ThreadPoolExecutor(1)
-        self._pending: list[tuple[_Input, LineCounts, Future[tuple[int, int]]]] = []
-        """The inputs whose rows were taken for their lines, their counts, and their lines counted meanwhile."""
-        self.sql = sql_for(lifecycle)
-        """What the SQL needs of the lifecycle whose records the inputs hold (the Assistants run by default)."""
-        self.lifecycle = self.sql.lifecycle
-        self.mode = mode
-        self.sort_by = sort_by
+        """``strict`` and ``linger`` as for ``summarize_paths``; ``staging``: see :class:`StagedInputs`."""
+        super().__init__(**staging)
         self.strict = strict
-        self.check_fields = check_fields
         self.linger = linger
-        self.input_format = input_format
-        self.con: duckdb_.DuckDBPyConnection = duckdb.connect(":memory:")
-        self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
-        self.con.execute(f"SET temp_directory = {literal(temp_directory or tempfile.gettempdir())}")
-        self.con.execute("SET preserve_insertion_order = true")
-        self.con.execute("SET enable_progress_bar = false")  # a library's queries draw nothing on the terminal
-        if threads is not None:
-            self.con.execute(f"SET threads = {int(threads)}")
-        self.con.execute(
-            "CREATE TEMP TABLE rows_parquet (pos BIGINT, rid VARCHAR, code UTINYINT, stream BOOLEAN, fields VARCHAR, "
-            "ts DOUBLE, unclean BOOLEAN)"
-        )
-        self.parts: list[str] = ["SELECT * FROM rows_parquet"]
-        """The queries whose rows are the plain records (``pos`` first), one per JSON Lines input read:
-        the view ``rows`` is their union (see :meth:`group`)."""
-        self.inputs: list[_Input] = []
-        self.items: list[tuple[int, Item]] = []
-        """Items the python reader gave (residue lines, inputs DuckDB does not read), by position."""
-        self.counts: list[LineCounts] = []
-        """Where each input's lines went (the python engine's counts), in input order."""
         self.histories: dict[ShapeKey, list[list[int]]] = {}
         """The histories (flagged codes) of the simple runs, by their shape."""
         self.complex_histories: list[list[int]] = []
         """The histories of runs with fields to check (the ledger judges them)."""
-
-    # -- reading
-
-    def read(self, paths: Iterable[str | os.PathLike[str]], *, unless_python_only: bool = False) -> None:
-        """Read the inputs (files, directories, globs) into the rows table and the python items.
-
-        The inputs DuckDB does not read are read by the python reader, last. With
-        ``unless_python_only``, not when DuckDB read none of the inputs (:attr:`read_none`): the
-        python engine's answer is then the one to give, and this engine would only cost more.
-        """
-        postponed: list[_Input] = []
-        for name in expand_paths(paths):
-            entry = _Input(len(self.inputs), name)
-            self.inputs.append(entry)
-            kind = sniff(name) if self.input_format in ("auto", "jsonl") else None
-            if kind == "jsonl" and self._read_jsonl(entry):
-                continue
-            if kind == "parquet" and self.input_format == "auto":
-                self._read_parquet(entry)
-                continue
-            entry.rows = False
-            postponed.append(entry)
-        if postponed and not (unless_python_only and self.read_none):
-            read_by_duckdb = iter(self.counts)  # one LineCounts per input, in input order
-            for entry in postponed:
-                self._read_python(entry)
-            by_python = iter(self.counts[len(self.inputs) - len(postponed) :])
-            self.counts = [next(read_by_duckdb) if entry.rows else next(by_python) for entry in self.inputs]
-
-    @property
-    def read_none(self) -> bool:
-        """True when there are inputs and DuckDB read none of them (each one the python reader's)."""
-        return bool(self.inputs) and not any(entry.rows for entry in self.inputs)
-
-    def _read_python(self, entry: _Input) -> None:
-        base = entry.index << _FILE_SHIFT
-        items = read_items(
-            [entry.name],
-            input_format=self.input_format,  # type: ignore[arg-type]  # checked by the caller
-            sort_by=self.sort_by,
-            compact=False,
-            on_counts=self.counts.append,
-            lifecycle=self.lifecycle,
-        )
-        self.items.extend(in_reading_order(base, items))
-
-    def _read_jsonl(self, entry: _Input) -> bool:
-        """Read one JSON Lines input with DuckDB; False if it must be read by the python reader.
-
-        The first pass does not tolerate errors (DuckDB's reader is about a fifth slower when it
-        does); an input with a line that is not a JSON object is read once more, tolerating
-        errors, so that such lines become residue rows for the python parser to report. An input
-        whose last line is no JSON object (a log cut while it was written) is read tolerating
-        errors at once, its lines counted meanwhile (they will be: the bad line is residue).
-        """
-        import duckdb  # noqa: PLC0415
-
-        columns = reader_columns(self.sort_by, self.sql, self.check_fields)
-        con = self.con
-        stage = f"stage_{entry.index}"
-        whole = ends_with_object(entry.name)
-        # counted meanwhile, unless counted later (defer_counts): numpy and reads let the GIL go
-        counted = None if self.defer_counts and whole else self._pool.submit(count_lines, entry.name)
-        for tolerant in (False, True) if whole else (True,):
-            reader = (
-                f"read_json({literal(entry.name)}, columns={{{columns}}}, format='newline_delimited', "
-                f"ignore_errors={str(tolerant).lower()}, maximum_object_size={MAX_LINE_BYTES + 1})"
-            )
-            sql = classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
-            try:
-                # in parallel, in input order (preserve_insertion_order): a committed row's rowid is its
-                # place among DuckDB's rows (outside a transaction: uncommitted rows have other rowids)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {sql}")
-                break
-            except duckdb.Error:
-                if tolerant:
-                    return False  # not UTF-8, an object too large...: the python reader reports it
-                if counted is None:  # a line that is no JSON object: residue, so the lines are counted
-                    counted = self._pool.submit(count_lines, entry.name)
-        found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE rid IS NULL) FROM {stage}").fetchone()
-        rows, residue = found if found is not None else (0, 0)
-        if counted is None and residue == 0:
-            # every row a record, each taken for a line (so no line is blank): checked once counted
-            counts = LineCounts(entry.name, lines=rows, in_records=rows)
-            self._pending.append((entry, counts, self._pool.submit(count_lines, entry.name)))
-            self.parts.append(self._part(entry, "rowid + 1", stage))
-            self.counts.append(counts)
-            return True
-        total, returns = counted.result() if counted is not None else count_lines(entry.name)
-        taken = False
-        try:
-            taken = self._take_stage(entry, stage, rows, total, returns)
-            return taken
-        finally:
-            if not taken:
-                con.execute(f"DROP TABLE IF EXISTS {stage}")
-                con.execute(f"DROP TABLE IF EXISTS {stage}_lines")
-
-    def counts_confirmed(self) -> bool:
-        """True when each input whose rows were taken for its lines has those lines (see ``defer_counts``).
-
-        Blank lines at the very end of the last input are fine (no row comes after them): they are
-        counted as skipped. False when an input has another blank line (DuckDB's rows skip it, so
-        the rows after it are not at their lines) or a lone carriage return: the work must be done
-        again without ``defer_counts``.
-        """
-        pending, self._pending = self._pending, []
-        last = len(self.inputs) - 1
-        for entry, counts, future in pending:
-            total, returns = future.result()
-            blank = total - counts.lines
-            if returns or blank < 0 or (blank and (entry.index != last or not ends_blank(entry.name, blank))):
-                return False
-            counts.lines, counts.skipped = total, blank
-        return True
-
-    @staticmethod
-    def _part(entry: _Input, line: str, staged: str) -> str:
-        """The plain records of a staged input, each at its position (``line``: the SQL of its line)."""
-        base = entry.index << _FILE_SHIFT
-        return (
-            f"SELECT {base} + {line} AS pos, rid, code, stream, fields, ts, unclean FROM {staged} WHERE rid IS NOT NULL"
-        )
-
-    def _take_stage(self, entry: _Input, stage: str, rows: int, total: int, returns: int) -> bool:
-        """Number the ``rows`` staged rows by their lines (``total`` of them), read the residue with the python parser.
-
-        The staged table stays: its plain rows are the input's part of :attr:`parts` (no copy).
-        """
-        con = self.con
-        base = entry.index << _FILE_SHIFT
-        if returns:  # a lone carriage return ends a line for the python reader, never for DuckDB's
-            return False
-        counts = LineCounts(entry.name, lines=rows)
-        line = "rowid + 1"
-        staged = stage
-        if rows != total:
-            # blank lines, which DuckDB's rows skip: number the rows by their lines
-            scan = scan_lines(entry.name, None)
-            if scan is None or len(scan.blanks) + rows != scan.lines:
-                return False  # DuckDB's rows are not the lines: the python reader reads it
-            blank = set(scan.blanks)
-            counts.lines, counts.skipped = scan.lines, len(blank)
-            lines = [n for n in range(1, scan.lines + 1) if n not in blank]
-            con.execute(f"CREATE TEMP TABLE {stage}_lines AS SELECT unnest($1::BIGINT[]) AS line", [lines])
-            line, staged = "line", f"{stage} POSITIONAL JOIN {stage}_lines"
-        residue = {n for (n,) in con.execute(f"SELECT {line} FROM {staged} WHERE rid IS NULL").fetchall()}
-        counts.in_records = rows - len(residue)  # a plain row is a record
-        items: list[tuple[int, Item]] = []
-        if residue:
-            scan = scan_lines(entry.name, residue)
-            if scan is None:
-                return False
-            src = Source(entry.name, self.sort_by, lifecycle=self.lifecycle)
-            for n, chunk in scan.texts:  # no error budget: every line is read (and each error reported)
-                found_items = list(parse_jsonl_line(chunk, src, n))
-                src.settle(found_items, 1)
-                items.extend((base + n, item) for item in found_items)
-            counts.merge(src.counts)
-        self.parts.append(self._part(entry, line, staged))
-        self.items.extend(items)
-        self.counts.append(counts)
-        return True
-
-    def _read_parquet(self, entry: _Input) -> None:
-        """Rows of ``run_id`` (or ``id``) and ``status`` (a status or a client call), located as FILE:ROW."""
-        from runfsm.exceptions import InputError  # noqa: PLC0415
-
-        con = self.con
-        source = f"read_parquet({literal(entry.name)}, file_row_number = true)"
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(entry.name)})").fetchall()]
-        id_column = "run_id" if "run_id" in names else "id" if "id" in names else None
-        if id_column is None or "status" not in names or self.sort_by is not None:
-            message = (
-                "--sort-by is not available for Parquet inputs; order the rows instead"
-                if self.sort_by is not None
-                else f"a Parquet input needs a 'run_id' (or 'id') and a 'status' column; it has {', '.join(names)}"
-            )
-            self.items.append((entry.index << _FILE_SHIFT, InputError(message, source=entry.name)))
-            self.counts.append(LineCounts(entry.name))
-            return
-        base = entry.index << _FILE_SHIFT
-        rid = f'trim(CAST("{id_column}" AS VARCHAR))'
-        cell = "trim(CAST(status AS VARCHAR))"
-        code = case_of(cell, {**self.sql.status_codes, **CALL_CODES})
-        stream = "TRUE" if self.mode == "stream" else "FALSE"
-        unsettled = f"({code} IS NULL OR {rid} IS NULL OR {rid} = '')"
-        con.execute(
-            f"INSERT INTO rows_parquet SELECT {base} + file_row_number + 1, {rid}, {code}::UTINYINT, {stream}, "
-            "NULL, NULL, FALSE "
-            f"FROM {source} WHERE NOT {unsettled}"
-        )
-        rows = con.execute(
-            f'SELECT file_row_number + 1, CAST(status AS VARCHAR), CAST("{id_column}" AS VARCHAR) '
-            f"FROM {source} WHERE {unsettled} ORDER BY 1"
-        ).fetchall()
-        src = Source(entry.name, None, lifecycle=self.lifecycle)
-        for row, status, run_id in rows:
-            found_items = list(cell_items(entry.name, row, run_id, status, self.lifecycle))
-            src.settle(found_items, 1)  # a Parquet input's rows are its lines
-            self.items.extend((base + row, item) for item in found_items)
-        plain = con.execute(f"SELECT count(*) FROM rows_parquet WHERE pos >> {_FILE_SHIFT} = {entry.index}").fetchone()
-        src.counts.in_records += plain[0] if plain is not None else 0
-        src.counts.lines = src.counts.in_records + src.counts.skipped + src.counts.errors
-        self.counts.append(src.counts)
 
     # -- grouping
 
@@ -424,7 +129,7 @@ class DuckDBEngine:
         if not self.items:
             # every record is a line of its own: the slots between a run's end and its last record
             # are the lines in between (positions of one input are its lines)
-            across = f"last >> {_FILE_SHIFT} <> first_end >> {_FILE_SHIFT}"
+            across = f"last >> {FILE_SHIFT} <> first_end >> {FILE_SHIFT}"
             found = con.execute(
                 f"SELECT max(last - first_end), count(*) FILTER (WHERE {across}) FROM runs WHERE last > first_end"
             ).fetchone()
@@ -468,7 +173,7 @@ class DuckDBEngine:
             lasts.append(numpy.asarray([span[1] for span in spans], dtype=numpy.int64))
         lines = [c.lines for c in self.counts]
         first_ends, last_records = numpy.concatenate(firsts), numpy.concatenate(lasts)
-        return within_linger(first_ends, last_records, extras, lines, self.linger, shift=_FILE_SHIFT, sub=_SUB)
+        return within_linger(first_ends, last_records, extras, lines, self.linger, shift=FILE_SHIFT, sub=_SUB)
 
     def shapes(self) -> Iterable[tuple[str, str, int]]:
         """(mode, shape, runs) of the simple runs (see :class:`~runfsm.validation.engines.judging.Grouped`)."""
@@ -590,10 +295,6 @@ class DuckDBEngine:
                 records.append(Record("", status, status.wire, source="", line=line, mode=mode))
         return records
 
-    def location(self, position: int) -> Location:
-        """Where the record at ``position`` is: FILE:LINE."""
-        return Location(self.inputs[position >> _FILE_SHIFT].name, position & _ROW_MASK)
-
     def complex_items(self, keys: set[ShapeKey]) -> Iterator[Item]:
         """The records of the complex runs and of the runs of these shapes, and the input errors, in order."""
         self._histories(keys)
@@ -615,8 +316,8 @@ class DuckDBEngine:
         exacts = exact_fields(self.lifecycle)
         while batch := cursor.fetchmany(10_000):
             for pos, rid, code, stream, fields, ts in batch:
-                source = inputs[pos >> _FILE_SHIFT].name
-                line = pos & _ROW_MASK
+                source = inputs[pos >> FILE_SHIFT].name
+                line = pos & ROW_MASK
                 if code >= SUBMIT_CODE:
                     call = CODE_CALL[code]
                     rec = Record(rid, None, call.value, source=source, line=line, mode=None, call=call, timestamp=ts)
@@ -629,13 +330,7 @@ class DuckDBEngine:
                     )
                 yield pos, rec
 
-    def close(self) -> None:
-        """Let DuckDB go (its temporary tables and spill files with it)."""
-        self._pool.shutdown(cancel_futures=True)
-        self.con.close()
 
-
-_ROW_MASK: Final = (1 << _FILE_SHIFT) - 1
 _PACK: Final = 256
 """A record's position and its flagged code, packed in one BIGINT as ``pos * _PACK + code`` (files < 2**23)."""
 _STREAM: Final = 32

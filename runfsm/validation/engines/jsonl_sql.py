@@ -4,7 +4,7 @@
 fields the lifecycle's invariants read, the tool calls and the ``--sort-by`` field.
 :func:`classify_sql` turns each row into a plain record (run id, status code, stream or not, the
 fields a ledger needs of it) or residue for the python parser; see
-:mod:`runfsm.validation.engines.duckdb`. Everything lifecycle-specific comes from the
+:mod:`runfsm.validation.engines.staging`. Everything lifecycle-specific comes from the
 :class:`~runfsm.validation.engines.sql.LifecycleSQL` derived from the declaration.
 """
 

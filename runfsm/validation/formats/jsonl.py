@@ -204,7 +204,7 @@ def parse_jsonl_line(chunk: bytes, src: Source, line: int) -> Iterator[Record | 
     """The items of one JSON Lines line (newline included when it had one), as :func:`read_jsonl` reads it.
 
     Other engines read most lines themselves and hand the rest to this (see
-    :mod:`runfsm.validation.engines.duckdb`); the fast path of :func:`read_jsonl` gives the same records.
+    :mod:`runfsm.validation.engines.staging`); the fast path of :func:`read_jsonl` gives the same records.
     Nothing for a blank line; a byte-order mark opening the line is dropped, and JSON the fast
     parser refuses is read by the standard one, as :func:`read_jsonl` does.
     """
