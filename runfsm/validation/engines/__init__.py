@@ -6,10 +6,12 @@
 ``duckdb``
     :mod:`runfsm.validation.engines.duckdb` (the ``[duckdb]`` extra): DuckDB reads JSON Lines
     (plain, ``.gz``, ``.zst``) and Parquet, groups the records per run and hands the distinct
-    shapes to the judge. The default for regular files when installed.
+    shapes to the judge (how it reads: :mod:`~runfsm.validation.engines.staging`). The default
+    for regular files when installed.
 ``spark``
     :mod:`runfsm.validation.engines.spark` (the ``[spark]`` extra): the same on a Spark
-    DataFrame, for logs that outgrow one machine.
+    DataFrame, for logs that outgrow one machine (its groups:
+    :mod:`~runfsm.validation.engines.spark_groups`).
 
 Every engine ends in :func:`~runfsm.validation.engines.judging.judge_groups` or the ledger
 itself, so verdicts are decided by the same code (and property-tested equal).
