@@ -5,8 +5,10 @@ staged rows, the rest by the python engine's own reader, at the same ``FILE:LINE
 then grouped in SQL in input order, each run's *history* its codes in order packed with its
 records' positions; :func:`~runfsm.validation.engines.judging.judge_groups` judges each distinct
 shape once and replays the few complex runs through the ledger. When the lines were counted
-while the runs were judged, what the judge reports is held until the count agrees, and when it
-does not (a blank line) the validation is done again, counting first.
+while the runs were judged, what the judge reports is held until the count agrees; when it does
+not (a blank line), the staged rows are numbered by their lines and the runs grouped and judged
+again (DuckDB does not read the input again), and with a lone carriage return the validation is
+done again, counting first.
 
 Memory: DuckDB works within ``memory_limit`` and spills to ``temp_directory``, so inputs larger
 than memory are fine. Known differences from the python engine, on input no API writes: a
@@ -398,29 +400,52 @@ def summarize_paths(
     options: dict[str, Any] = {"mode": mode, "strict": strict, "check_fields": check_fields}
     options |= {"every_verdict": every_verdict, "aliases": aliases}
     python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "lifecycle": lc}
-    # lines are counted while the runs are judged, and what the judge reports is held until they are
-    # (HELD_AT_MOST of it: then the count is waited for); if an input's rows were not its lines (a
-    # blank line), it is all done again, counting first
-    for defer_counts in (True, False):
-        engine = DuckDBEngine(**settings, defer_counts=defer_counts)
-        held = HeldCallbacks(on_verdict, on_error, settle=engine.counts_confirmed if defer_counts else None)
-        try:
-            engine.read(paths, unless_python_only=True)
-            # the python engine's answer when DuckDB read no input (it would only hand the records on,
-            # at more cost), or when a late record comes too late to be sure of a history
-            if engine.read_none or not engine.group():
-                return python_engine(expand_paths(paths), **options, **python, on_verdict=on_verdict, on_error=on_error)
-            # unsorted, no late record comes past its run's window (checked): keep every run to the end
-            kept = linger if sort_by is not None else None
-            summary = judge_groups(
-                engine, lifecycle=lc, linger=kept, on_verdict=held.verdict, on_error=held.error, **options
-            )
-            if engine.counts_confirmed():
-                summary.sources = engine.counts
-                held.release()
-                return summary
-        except Unsettled:
-            pass  # more to report than is held, and the rows were not the lines: again, counting first
-        finally:
-            engine.close()
-    raise AssertionError("counting first, rows are always numbered by their lines")  # pragma: no cover
+    # unsorted, no late record comes past its run's window (checked): keep every run to the end
+    kept = linger if sort_by is not None else None
+
+    def judged(engine: DuckDBEngine, held: HeldCallbacks) -> Summary | None:
+        """The summary; None when the python engine's answer is the one to give.
+
+        That is when DuckDB read no input (the engine would only hand the records on, at more
+        cost), or when a late record comes too late to be sure of a history.
+        """
+        if engine.read_none or not engine.group():
+            return None
+        return judge_groups(engine, lifecycle=lc, linger=kept, on_verdict=held.verdict, on_error=held.error, **options)
+
+    def python_answer() -> Summary:
+        return python_engine(expand_paths(paths), **options, **python, on_verdict=on_verdict, on_error=on_error)
+
+    # the lines are counted while the runs are judged, and what the judge reports is held until they
+    # are (HELD_AT_MOST of it: then the count is waited for); if an input's rows were not its lines
+    # (a blank line), they are numbered by their lines and the runs judged again
+    engine = DuckDBEngine(**settings, defer_counts=True)
+    try:
+        engine.read(paths, unless_python_only=True)
+        for _ in range(2):  # after renumber(), every count is confirmed
+            held = HeldCallbacks(on_verdict, on_error, settle=engine.counts_confirmed)
+            try:
+                summary = judged(engine, held)
+                if summary is None:
+                    return python_answer()
+                if engine.counts_confirmed():
+                    summary.sources = engine.counts
+                    held.release()
+                    return summary
+            except Unsettled:
+                pass  # more to report than is held, and the rows were not the lines
+            if not engine.renumber():
+                break
+    finally:
+        engine.close()
+    # rows that cannot be numbered by their lines (a lone carriage return): again, counting first
+    engine = DuckDBEngine(**settings)
+    try:
+        engine.read(paths, unless_python_only=True)
+        summary = judged(engine, HeldCallbacks(on_verdict, on_error))
+        if summary is None:
+            return python_answer()
+        summary.sources = engine.counts
+        return summary
+    finally:
+        engine.close()

@@ -10,7 +10,7 @@ line. Positions of the items the python reader gives come from :func:`in_reading
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runfsm.validation.formats.base import MAX_LINE_BYTES, json_parser
 from runfsm.validation.records import detect_format, open_decompressed
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from runfsm.validation.formats.base import Item
 
 __all__ = [
+    "SHORT_LINE",
     "LineScan",
+    "blank_lines",
     "count_lines",
     "ends_blank",
     "ends_with_object",
@@ -225,6 +227,59 @@ def _fetch_lines(name: str, wanted: list[int], chunk_size: int) -> LineScan | No
             f.seek(start)
             scan.texts.append((line, f.read(end - start)))
     return scan
+
+
+def blank_lines(name: str, *, chunk_size: int = 1 << 24) -> LineScan:
+    """The lines of a plain file and its blank ones, found by their newlines: the short lines only.
+
+    A line of at most :data:`SHORT_LINE` bytes is looked at; a longer one is taken for a line with
+    something on it. So each blank line found is blank, but a long line of white space is missed:
+    the caller checks the number found (:func:`scan_lines` looks at every line).
+    """
+    import numpy  # noqa: PLC0415  (the duckdb extra)
+
+    scan = LineScan()
+    buffer = bytearray(chunk_size)
+    view = numpy.frombuffer(buffer, dtype=numpy.uint8)
+    number = 0  # lines ended so far
+    start = 0  # the first byte of the line not ended yet, in the file
+    carry: bytes | None = b""  # its bytes in the chunks before (None: more than SHORT_LINE of them)
+    offset = 0  # of the chunk, in the file
+    with open(name, "rb", buffering=0) as f:
+        while size := f.readinto(buffer):
+            ends = numpy.flatnonzero(view[:size] == 10)
+            if len(ends):
+                starts = numpy.concatenate([[0], ends[:-1] + 1])  # in the chunk (the first line may start before)
+                lengths = ends - starts
+                lengths[0] += offset - start
+                for k in numpy.flatnonzero(lengths <= SHORT_LINE).tolist():
+                    text = bytes(buffer[int(starts[k]) : int(ends[k])])
+                    if _blank(text if k else (carry or b"") + text):
+                        scan.blanks.append(number + k + 1)
+                number += len(ends)
+                start = offset + int(ends[-1]) + 1
+                carry = b""
+            if carry is not None:
+                opened = buffer[max(start - offset, 0) : size]
+                carry = carry + bytes(opened) if len(carry) + len(opened) <= SHORT_LINE else None
+            offset += size
+    scan.lines = number + (offset > start)  # a last line without its newline counts
+    if offset > start and carry is not None and _blank(carry):
+        scan.blanks.append(scan.lines)
+    return scan
+
+
+SHORT_LINE: Final = 64
+"""The longest line :func:`blank_lines` looks at (a blank line is almost always empty)."""
+
+
+def _blank(text: bytes) -> bool:
+    """True for a line of white space only: DuckDB's reader skips it, the python reader skips it as blank.
+
+    (A byte-order mark before the white space makes a line the python reader skips but DuckDB's
+    reads, as a row it cannot parse: not blank here.)
+    """
+    return not text.strip()
 
 
 def line_of(item: Item) -> int | None:

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Final, TypedDict
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
 from runfsm.validation.engines.jsonl_sql import classify_sql, reader_columns
 from runfsm.validation.engines.lines import (
+    LineScan,
+    blank_lines,
     count_lines,
     ends_blank,
     ends_with_object,
@@ -72,6 +74,8 @@ class _Input:
     name: str
     rows: bool = True
     """True when DuckDB read it (False: the python reader did)."""
+    part: int = -1
+    """Its place in :attr:`StagedInputs.parts` (when DuckDB read it)."""
 
 
 class StagingOptions(TypedDict, total=False):
@@ -116,6 +120,8 @@ class StagedInputs:
         self._pool = ThreadPoolExecutor(1)
         self._pending: list[tuple[_Input, LineCounts, Future[tuple[int, int]]]] = []
         """The inputs whose rows were taken for their lines, their counts, and their lines counted meanwhile."""
+        self._unconfirmed: list[tuple[_Input, LineCounts, int]] = []
+        """Of those, the ones whose count did not confirm it, with their lines' count and whether a lone CR."""
         self.sql = sql_for(lifecycle)
         """What the SQL needs of the lifecycle whose records the inputs hold (the Assistants run by default)."""
         self.lifecycle = self.sql.lifecycle
@@ -226,6 +232,7 @@ class StagedInputs:
             # every row a record, each taken for a line (so no line is blank): checked once counted
             counts = LineCounts(entry.name, lines=rows, in_records=rows)
             self._pending.append((entry, counts, self._pool.submit(count_lines, entry.name)))
+            entry.part = len(self.parts)
             self.parts.append(self._part(entry, "rowid + 1", stage))
             self.counts.append(counts)
             return True
@@ -244,8 +251,8 @@ class StagedInputs:
 
         Blank lines at the very end of the last input are fine (no row comes after them): they are
         counted as skipped. False when an input has another blank line (DuckDB's rows skip it, so
-        the rows after it are not at their lines) or a lone carriage return: the work must be done
-        again without ``defer_counts``.
+        the rows after it are not at their lines) or a lone carriage return: the rows are then
+        numbered again (:meth:`renumber`), or the work done again without ``defer_counts``.
         """
         pending, self._pending = self._pending, []
         last = len(self.inputs) - 1
@@ -253,9 +260,43 @@ class StagedInputs:
             total, returns = future.result()
             blank = total - counts.lines
             if returns or blank < 0 or (blank and (entry.index != last or not ends_blank(entry.name, blank))):
-                return False
+                self._unconfirmed.append((entry, counts, returns))
+                continue
             counts.lines, counts.skipped = total, blank
+        return not self._unconfirmed
+
+    def renumber(self) -> bool:
+        """Number by their lines the rows of the inputs :meth:`counts_confirmed` found blank lines in.
+
+        Their staged rows stay (DuckDB does not read them again): each row's line is its place
+        among the rows plus the blank lines before it. False when some input cannot be numbered
+        so (a lone carriage return, or DuckDB's rows are not the lines that are not blank): the
+        work must be done again without ``defer_counts``. Group and judge again after it.
+        """
+        unconfirmed, self._unconfirmed = self._unconfirmed, []
+        for entry, counts, returns in unconfirmed:
+            blanks = None if returns else _blank_lines(entry.name, counts.in_records)
+            if blanks is None:
+                return False
+            line, staged = self._numbered(entry, blanks)
+            self.parts[entry.part] = self._part(entry, line, staged)
+            counts.lines, counts.skipped = blanks.lines, len(blanks.blanks)
         return True
+
+    def _numbered(self, entry: _Input, scan: LineScan) -> tuple[str, str]:
+        """The SQL of a staged row's line, and of the rows it is of, given the input's blank lines.
+
+        A few blank lines: the row's place plus the blank lines before it (the ``k``-th blank
+        line, from 0, comes before the rows from ``blank - k`` on). Many: a table of the lines.
+        """
+        stage = f"stage_{entry.index}"
+        if len(scan.blanks) <= _FEW_BLANKS:
+            after = (blank - k for k, blank in enumerate(scan.blanks))
+            return "rowid + 1" + "".join(f" + (rowid + 1 >= {n})::BIGINT" for n in after), stage
+        blank = set(scan.blanks)
+        lines = [n for n in range(1, scan.lines + 1) if n not in blank]
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_lines AS SELECT unnest($1::BIGINT[]) AS line", [lines])
+        return "line", f"{stage} POSITIONAL JOIN {stage}_lines"
 
     @staticmethod
     def _part(entry: _Input, line: str, staged: str) -> str:
@@ -279,14 +320,11 @@ class StagedInputs:
         staged = stage
         if rows != total:
             # blank lines, which DuckDB's rows skip: number the rows by their lines
-            scan = scan_lines(entry.name, None)
-            if scan is None or len(scan.blanks) + rows != scan.lines:
+            scan = _blank_lines(entry.name, rows)
+            if scan is None:
                 return False  # DuckDB's rows are not the lines: the python reader reads it
-            blank = set(scan.blanks)
-            counts.lines, counts.skipped = scan.lines, len(blank)
-            lines = [n for n in range(1, scan.lines + 1) if n not in blank]
-            con.execute(f"CREATE TEMP TABLE {stage}_lines AS SELECT unnest($1::BIGINT[]) AS line", [lines])
-            line, staged = "line", f"{stage} POSITIONAL JOIN {stage}_lines"
+            counts.lines, counts.skipped = scan.lines, len(scan.blanks)
+            line, staged = self._numbered(entry, scan)
         residue = {n for (n,) in con.execute(f"SELECT {line} FROM {staged} WHERE rid IS NULL").fetchall()}
         counts.in_records = rows - len(residue)  # a plain row is a record
         items: list[tuple[int, Item]] = []
@@ -300,6 +338,7 @@ class StagedInputs:
                 src.settle(found_items, 1)
                 items.extend((base + n, item) for item in found_items)
             counts.merge(src.counts)
+        entry.part = len(self.parts)
         self.parts.append(self._part(entry, line, staged))
         self.items.extend(items)
         self.counts.append(counts)
@@ -355,3 +394,21 @@ class StagedInputs:
         """Let DuckDB go (its temporary tables and spill files with it)."""
         self._pool.shutdown(cancel_futures=True)
         self.con.close()
+
+
+_FEW_BLANKS: Final = 32
+"""Up to this many blank lines, a row's line is computed from its place (else a table of the lines)."""
+
+
+def _blank_lines(name: str, rows: int) -> LineScan | None:
+    """The lines and blank lines of an input whose ``rows`` staged rows are its other lines; None if they are not.
+
+    The short lines are looked at first (:func:`~runfsm.validation.engines.lines.blank_lines`),
+    every line when that does not account for the rows.
+    """
+    if not name.endswith((".gz", ".zst")):
+        scan = blank_lines(name)
+        if len(scan.blanks) + rows == scan.lines:
+            return scan
+    every = scan_lines(name, None)
+    return every if every is not None and len(every.blanks) + rows == every.lines else None

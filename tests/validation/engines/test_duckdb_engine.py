@@ -208,6 +208,7 @@ def test_sort_by_gives_the_python_engines_answers(
 )
 @example(seed=1, blanks=[(1.0, ""), (1.0, "   ")], files=1, every_verdict=False, templates=True, held=3)  # at the end
 @example(seed=1, blanks=[(1.0, "")], files=2, every_verdict=False, templates=True, held=3)  # at the end of each file
+@example(seed=2, blanks=[(k / 40, "") for k in range(40)], files=1, every_verdict=True, templates=True, held=3)  # many
 def test_blank_lines_alone_give_the_python_engines_answers(
     tmp_path_factory: pytest.TempPathFactory,
     *,
@@ -240,6 +241,45 @@ def test_blank_lines_alone_give_the_python_engines_answers(
     finally:
         judging.HELD_AT_MOST = kept
     assert duckdb == python
+
+
+def test_a_blank_line_is_numbered_without_reading_the_input_again(tmp_path: Path) -> None:
+    """A blank line in the middle, and the rows were taken for the lines: they are numbered again.
+
+    DuckDB does not read the input again: the staged rows get their lines, and the runs are
+    grouped and judged again, every verdict at its FILE:LINE.
+    """
+    lines = _corpus("jsonl", 3, runs=30, illegal=0.5).splitlines()
+    text = "\n".join([*lines[:7], "", *lines[7:20], "  ", "", *lines[20:]]) + "\n"
+    path = _write(tmp_path / "runs.jsonl", text)
+    expected = _outcome(summarize_paths, [path])
+    engine = duckdb_engine.DuckDBEngine(defer_counts=True)
+    try:
+        engine.read([path])
+        assert engine.group()
+        assert not engine.counts_confirmed()  # the rows are not the lines
+        assert engine.renumber()
+        assert engine.group()
+        numbered = [
+            engine.location(pos).line for (pos,) in engine.con.execute("SELECT pos FROM rows ORDER BY pos").fetchall()
+        ]
+        assert numbered == [n for n, line in enumerate(text.splitlines(), 1) if line.strip()]  # each row at its line
+        verdicts: list[Verdict] = []
+        errors: list[str] = []
+        options: dict[str, Any] = {"mode": "auto", "strict": False, "check_fields": True, "every_verdict": False}
+        summary = judging.judge_groups(
+            engine,
+            lifecycle=engine.lifecycle,
+            on_verdict=verdicts.append,
+            on_error=lambda e: errors.append(str(e)),
+            **options,
+        )
+        assert engine.counts_confirmed()
+        summary.sources = engine.counts
+    finally:
+        engine.close()
+    assert (summary.to_dict(), sorted((v.run_id or "", repr(v)) for v in verdicts), errors) == expected
+    assert expected[0]["sources"][0]["skipped"] == 3
 
 
 def _as_parquet(csv_path: Path, parquet_path: Path) -> None:

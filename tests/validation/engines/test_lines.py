@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("numpy")
 
-from runfsm.validation.engines.lines import count_lines, ends_with_object, scan_lines
+from runfsm.validation.engines.lines import SHORT_LINE, blank_lines, count_lines, ends_with_object, scan_lines
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -88,3 +88,32 @@ def test_a_log_cut_while_written_is_told_from_its_end(tmp_path: Path, tail: byte
     path = tmp_path / "log.jsonl"
     path.write_bytes(b'{"id": "r", "status": "in_progress"}\n' * 3 + tail)
     assert ends_with_object(str(path)) is whole
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(
+        st.sampled_from(
+            [b"", b" ", b"\t \r", b"\x0b\x0c", b"{}", b"x" * 9, b" " * (SHORT_LINE + 3), b"\xef\xbb\xbf", b"\r"]
+        ),
+        max_size=12,
+    ),
+    ends_with_newline=st.booleans(),
+    chunk_size=st.integers(1, 80),
+)
+def test_blank_lines_are_found_by_their_newlines(
+    tmp_path: Path, lines: list[bytes], ends_with_newline: bool, chunk_size: int
+) -> None:
+    """Each blank line found is one DuckDB and the python reader skip; the short ones are all found, whatever the reads.
+
+    A long line of white space is missed (the engine then looks at every line): the count tells.
+    """
+    data = b"\n".join(lines) + (b"\n" if ends_with_newline and lines else b"")
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(data)
+    found = blank_lines(str(path), chunk_size=chunk_size)
+    every = scan_lines(str(path), None)
+    assert every is not None
+    assert found.lines == every.lines
+    short = [n for n in every.blanks if len(lines[n - 1]) <= SHORT_LINE]
+    assert found.blanks == short
