@@ -30,8 +30,10 @@ find the same illegal runs), DuckDB's parse-only floor (its JSON reader reading 
 engine reads, nothing else) and orjson's parse-only floor. Goals: duckdb >= 1.0x the anchor,
 >= 4x the python engine, >= 0.7 of DuckDB's floor. Then time and peak memory of the duckdb engine
 at ``--big-events`` (10x), to check that time is linear and memory bounded by ``--memory-limit``.
-With pyspark installed (``--spark``), the spark engine in ``local[2]`` on the same file: its
-throughput, its agreement, and its per-partition costs.
+With ``--odd-inputs``, the duckdb engine on the corpus as users' logs come (written on Windows,
+with a blank or a bad line in the middle, cut in its last line, with a lone carriage return),
+each against the clean corpus in the same rounds. With pyspark installed (``--spark``), the spark
+engine in ``local[2]`` on the same file: its throughput, its agreement, and its per-partition costs.
 """
 
 from __future__ import annotations
@@ -357,6 +359,59 @@ def scaling_section(args: argparse.Namespace, small: Path, events: int) -> None:
     )
 
 
+def odd_variants(path: Path) -> dict[str, Path]:
+    """The corpus as a log reaches a user: written on Windows, with a blank line, cut while written..., cached."""
+    variants: dict[str, tuple[str, Callable[[list[bytes]], list[bytes]]]] = {
+        "lines ending \\r\\n (Windows)": ("crlf", lambda lines: [line.replace(b"\n", b"\r\n") for line in lines]),
+        "a blank line in the middle": (
+            "blank",
+            lambda lines: [*lines[: len(lines) // 2], b"\n", *lines[len(lines) // 2 :]],
+        ),
+        "the last line cut (written meanwhile)": ("cut", lambda lines: [*lines[:-1], lines[-1][: len(lines[-1]) // 2]]),
+        "a bad line in the middle": (
+            "bad",
+            lambda lines: [*lines[: len(lines) // 2], b"not json\n", *lines[len(lines) // 2 :]],
+        ),
+        "a lone carriage return (python reader)": (
+            "cr",
+            lambda lines: [
+                *lines[: len(lines) // 2],
+                lines[len(lines) // 2].rstrip(b"\n") + b"\r" + lines[len(lines) // 2 + 1],  # two lines for Python
+                *lines[len(lines) // 2 + 2 :],
+            ],
+        ),
+    }
+    out: dict[str, Path] = {}
+    lines: list[bytes] | None = None
+    for what, (tag, change) in variants.items():
+        target = path.with_name(f"{path.stem}-{tag}.jsonl")
+        if not target.exists():
+            if lines is None:
+                lines = path.read_bytes().splitlines(keepends=True)
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(b"".join(change(lines)))
+            tmp.rename(target)
+        out[what] = target
+    return out
+
+
+def odd_inputs_section(args: argparse.Namespace, big: Path, events: int) -> None:
+    """The duckdb engine on the corpus as users' logs come, against the same corpus clean, in alternating rounds."""
+    variants = odd_variants(big)
+    times: dict[str, list[float]] = {}
+    for _ in range(max(1, args.repeat // 2)):
+        best(times, "clean", lambda: validate_cli(big, engine="duckdb"))
+        for what, path in variants.items():
+            best(times, what, lambda path=path: validate_cli(path, engine="duckdb"))  # type: ignore[misc]
+    print()
+    print(f"duckdb engine on odd inputs ({events:,} events; {len(times['clean'])} alternating rounds)")
+    print(f"{'':42}{'seconds':>10}{'x the clean log':>18}{'(range)':>14}")
+    print(f"{'the clean log':42}{min(times['clean']):>10.2f}")
+    for what in variants:
+        ratios = paired_ratios(times, what, "clean")
+        print(f"{what:42}{min(times[what]):>10.2f}{statistics.median(ratios):>18.2f}{ratios[0]:>8.2f}-{ratios[-1]:.2f}")
+
+
 def split_corpus(path: Path, parts: int) -> list[Path]:
     """The corpus cut into ``parts`` files of consecutive lines (a log directory), cached beside it."""
     folder = path.with_suffix(f".{parts}-parts")
@@ -436,6 +491,9 @@ def run(argv: list[str] | None = None) -> None:
         help="also time the duckdb engine at about this size (10000000: 10 renamed copies of the corpus)",
     )
     parser.add_argument("--memory-limit", default="1GB", help="the duckdb engine's --memory-limit for the peak")
+    parser.add_argument(
+        "--odd-inputs", action="store_true", help="also the duckdb engine on odd variants of the corpus (CRLF...)"
+    )
     parser.add_argument("--spark", action=argparse.BooleanOptionalAction, default=_has("pyspark"))
     parser.add_argument("--spark-parts", type=int, default=8, help="files the corpus is cut into for Spark")
     args = parser.parse_args(argv)
@@ -451,6 +509,8 @@ def run(argv: list[str] | None = None) -> None:
         ledger_section(args, big, small, events)
     if args.engines:
         engines_section(args, big, events)
+    if args.odd_inputs:
+        odd_inputs_section(args, big, events)
     if args.spark:
         spark_section(args, big, events)
 
