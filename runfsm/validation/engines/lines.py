@@ -90,8 +90,12 @@ def count_lines(name: str, *, chunk_size: int = 1 << 24) -> tuple[int, int]:
     with open(name, "rb", buffering=0) as f:
         while size := f.readinto(buffer):
             count += int(numpy.count_nonzero(view[:size] == 10))
-            if final == 13 or buffer.find(b"\r", 0, size) >= 0:  # memchr: most inputs have none
-                lone += _lone_returns(buffer, size, final == 13)
+            if final == 13 and buffer[0] != 10:  # the last byte before was a lone carriage return
+                lone += 1
+            if buffer.find(b"\r", 0, size) >= 0:  # memchr: most inputs have none
+                # each carriage return but a last one (its newline may open the next read), by its next byte
+                after = numpy.flatnonzero(view[: size - 1] == 13) + 1
+                lone += int(numpy.count_nonzero(view[after] != 10))
             final = buffer[size - 1]
     return count + (final != 10), lone + (final == 13)
 
