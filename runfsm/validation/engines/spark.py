@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runfsm.validation.engines.inputs import cell_items, expand_paths
-from runfsm.validation.engines.judging import python_engine
-from runfsm.validation.engines.spark_groups import FILE_SHIFT, SUB, SparkGroups, code_map, judge_spark, verdict_frame
+from runfsm.validation.engines.judging import judge_groups, python_engine
+from runfsm.validation.engines.spark_groups import FILE_SHIFT, SUB, SparkGroups, code_map, verdict_frame
 from runfsm.validation.engines.sql import sql_for
 from runfsm.validation.formats.base import Record
 from runfsm.validation.ledger import DEFAULT_LINGER
@@ -159,8 +159,9 @@ def validate_dataframe(
     reported: list[Verdict] = []
     errors: list[InputError] = []
     replayed: list[Verdict] = []
-    summary = judge_spark(
+    summary = judge_groups(
         groups,
+        lifecycle=sql.lifecycle,
         mode=mode,
         strict=strict,
         check_fields=False,
@@ -316,7 +317,8 @@ def summarize_paths(
             return python_engine(groups.files, **options, **callbacks, **python)
         # unsorted, no record comes past its run's window (checked): keep every run to the end
         kept = linger if groups.sorted_by_time else None
-        summary = judge_spark(groups, linger=kept, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
+        lc = groups.sql.lifecycle
+        summary = judge_groups(groups, lifecycle=lc, linger=kept, aliases=aliases, **options, **callbacks)  # type: ignore[arg-type]
         summary.sources = groups.sources
         return summary
     finally:

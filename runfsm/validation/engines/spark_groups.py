@@ -3,7 +3,7 @@
 :class:`SparkGroups` is the :class:`~runfsm.validation.engines.judging.Grouped` of Spark
 DataFrames, whichever way the rows came in (a user's DataFrame, or files read by the executors,
 see :mod:`runfsm.validation.engines.spark`): the distinct shapes are collected to the driver and
-judged once by :func:`~runfsm.validation.engines.judging.judge_groups` (:func:`judge_spark`), the
+judged once by :func:`~runfsm.validation.engines.judging.judge_groups`, the
 few runs they cannot settle collected and replayed through the ledger. :func:`verdict_frame`
 gives one verdict row per run as a DataFrame, the judged shapes broadcast and joined with the runs.
 """
@@ -12,27 +12,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from runfsm.validation.engines.judging import in_run_order, judge_groups
+from runfsm.validation.engines.judging import in_run_order
 from runfsm.validation.engines.results import VERDICT_COLUMNS, verdict_row
 from runfsm.validation.engines.sql import CALL_CODES, SHAPE_OFFSET
 from runfsm.validation.formats.base import ObservedMode, Record
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator
 
     from pyspark.sql import DataFrame, SparkSession
 
-    from runfsm.exceptions import InputError
-    from runfsm.status import StatusAliases
     from runfsm.validation.engines.judging import ShapeKey
     from runfsm.validation.engines.sql import LifecycleSQL
     from runfsm.validation.formats.base import Item
-    from runfsm.validation.ledger import ValidationMode
     from runfsm.validation.summary import LineCounts, Summary
     from runfsm.verdict import Verdict
 
-__all__ = ["FILE_SHIFT", "SUB", "SparkGroups", "code_map", "judge_spark", "verdict_frame"]
+__all__ = ["FILE_SHIFT", "SUB", "SparkGroups", "code_map", "verdict_frame"]
 
 FILE_SHIFT: Final = 32
 SUB: Final = 1 << 12
@@ -260,35 +257,6 @@ def _record(row: Any, by_ordinal: tuple[Any, ...]) -> Record:
     status = by_ordinal[code]
     mode: ObservedMode = "stream" if row["stream"] else "poll"
     return Record(row["rid"], status, status.wire, source=source, line=line, mode=mode, timestamp=ts)
-
-
-def judge_spark(
-    groups: SparkGroups,
-    *,
-    mode: ValidationMode,
-    strict: bool,
-    check_fields: bool,
-    linger: int | None,
-    every_verdict: bool,
-    on_verdict: Callable[[Verdict], object] | None,
-    on_error: Callable[[InputError], object] | None,
-    on_replayed: Callable[[Verdict], object] | None = None,
-    aliases: StatusAliases | None = None,
-) -> Summary:
-    """:func:`~runfsm.validation.engines.judging.judge_groups` on Spark's groups, with their lifecycle."""
-    return judge_groups(
-        groups,
-        lifecycle=groups.sql.lifecycle,
-        linger=linger,
-        mode=mode,
-        strict=strict,
-        check_fields=check_fields,
-        every_verdict=every_verdict,
-        on_verdict=on_verdict,
-        on_error=on_error,
-        on_replayed=on_replayed,
-        aliases=aliases,
-    )
 
 
 def verdict_frame(groups: SparkGroups, summary: Summary, replayed: list[Verdict], *, strict: bool) -> DataFrame:
