@@ -18,6 +18,9 @@ from runfsm.validation.records import detect_format, open_decompressed
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    import numpy
+    import numpy.typing as npt
+
     from runfsm.validation.formats.base import Item
 
 __all__ = [
@@ -72,41 +75,51 @@ def count_lines(name: str, *, chunk_size: int = 1 << 24) -> tuple[int, int]:
     ``\r\n`` ends a line for both (a Windows-written log is read by DuckDB). The input is read
     ``chunk_size`` bytes at a time (memory stays flat however large it is).
     """
-    if name.endswith((".gz", ".zst")):
-        with open_decompressed(name) as stream:
-            count, lone, last = 0, 0, b"\n"
-            while chunk := stream.read(chunk_size):
-                count += chunk.count(b"\n")
-                if b"\r" in chunk or last.endswith(b"\r"):
-                    lone += _lone_returns(chunk, len(chunk), last.endswith(b"\r"))
-                last = chunk
-            return count + (not last.endswith(b"\n")), lone + last.endswith(b"\r")
     import numpy  # noqa: PLC0415  (the duckdb extra)
 
-    buffer = bytearray(chunk_size)
-    view = numpy.frombuffer(buffer, dtype=numpy.uint8)
     count = lone = 0
-    final = 10
-    with open(name, "rb", buffering=0) as f:
-        while size := f.readinto(buffer):
-            count += int(numpy.count_nonzero(view[:size] == 10))
-            if final == 13 and buffer[0] != 10:  # the last byte before was a lone carriage return
-                lone += 1
-            if buffer.find(b"\r", 0, size) >= 0:  # memchr: most inputs have none
-                # each carriage return but a last one (its newline may open the next read), by its next byte
-                after = numpy.flatnonzero(view[: size - 1] == 13) + 1
-                lone += int(numpy.count_nonzero(view[after] != 10))
-            final = buffer[size - 1]
+    final = 10  # the last byte read
+    for data, view in _reads(name, chunk_size):
+        count += int(numpy.count_nonzero(view == 10))
+        if final == 13 and view[0] != 10:  # the last byte before was a lone carriage return
+            lone += 1
+        if data.find(b"\r", 0, len(view)) >= 0:  # memchr: most inputs have none
+            # each carriage return but a last one (its newline may open the next read), by its next byte
+            after = numpy.flatnonzero(view[:-1] == 13) + 1
+            lone += int(numpy.count_nonzero(view[after] != 10))
+        final = int(view[-1])
     return count + (final != 10), lone + (final == 13)
 
 
-def _lone_returns(data: bytes | bytearray, size: int, after_return: bool) -> int:
-    r"""The carriage returns of ``data[:size]`` not followed by ``\n``, a final one aside (its ``\n`` may come next).
+def _reads(name: str, chunk_size: int) -> Iterator[tuple[bytes | bytearray, npt.NDArray[numpy.uint8]]]:
+    """An input's bytes (decompressed), ``chunk_size`` at a time, each read with a numpy view of it.
 
-    ``after_return``: the data before ended with a ``\r``, lone unless this opens with ``\n``.
+    A plain file is read into one buffer: a read's bytes are good until the next one (``data``
+    may be longer than the read; its view is not). Memory stays flat however large the input.
     """
-    lone = data.count(b"\r", 0, size) - data.count(b"\r\n", 0, size) - data.endswith(b"\r", 0, size)
-    return lone + (after_return and not data.startswith(b"\n", 0, size))
+    import numpy  # noqa: PLC0415  (the duckdb extra)
+
+    if name.endswith((".gz", ".zst")):
+        with open_decompressed(name) as stream:
+            while chunk := stream.read(chunk_size):
+                yield chunk, numpy.frombuffer(chunk, dtype=numpy.uint8)
+        return
+    buffer = bytearray(chunk_size)
+    view = numpy.frombuffer(buffer, dtype=numpy.uint8)
+    with open(name, "rb", buffering=0) as f:
+        while size := f.readinto(buffer):
+            yield buffer, view[:size]
+
+
+def _tail(name: str) -> tuple[int, bytes]:
+    """The size of a plain file and its last megabyte (what is read of it to tell how it ends)."""
+    with open(name, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(max(0, size - _TAIL))
+        return size, f.read()
+
+
+_TAIL: Final = 1 << 20
 
 
 def ends_blank(name: str, lines: int) -> bool:
@@ -118,10 +131,7 @@ def ends_blank(name: str, lines: int) -> bool:
     """
     if name.endswith((".gz", ".zst")):
         return False
-    with open(name, "rb") as f:
-        size = f.seek(0, 2)
-        f.seek(max(0, size - (1 << 20)))
-        tail = f.read()
+    _size, tail = _tail(name)
     parts = tail.split(b"\n")
     if tail.endswith(b"\n"):
         parts.pop()  # after the last newline: no line
@@ -138,14 +148,12 @@ def ends_with_object(name: str) -> bool:
     if name.endswith((".gz", ".zst")):
         return True
     try:
-        with open(name, "rb") as f:
-            size = f.seek(0, 2)
-            f.seek(max(0, size - (1 << 20)))
-            tail = f.read().rstrip()
+        size, tail = _tail(name)
     except OSError:
         return True
+    tail = tail.rstrip()
     cut = tail.rfind(b"\n")
-    if cut < 0 and size > 1 << 20:
+    if cut < 0 and size > _TAIL:
         return True  # the last line began before: not read
     _name, loads = json_parser()
     try:
@@ -193,38 +201,37 @@ def _fetch_lines(name: str, wanted: list[int], chunk_size: int) -> LineScan | No
     spans: list[tuple[int, int, int]] = []  # (line, first byte, byte after its newline or the end)
     # where the wanted lines not yet ended start (the first line at the first byte)
     starts = {1: 0} if wanted[:1] == [1] else {}
-    buffer = bytearray(chunk_size)
-    view = numpy.frombuffer(buffer, dtype=numpy.uint8)
     scan = LineScan()
     ended = 0  # lines ended by a newline so far
-    offset = 0  # of the chunk in the file
+    offset = 0  # of the read, in the file
     final = 10  # the last byte read
     k = 0  # the next wanted line
-    with open(name, "rb", buffering=0) as f:
-        while size := f.readinto(buffer):
-            newlines = int(numpy.count_nonzero(view[:size] == 10))
-            # the lines whose newline is in this chunk: ended + 1 .. ended + newlines
-            if k < len(wanted) and wanted[k] - 1 <= ended + newlines:
-                at = numpy.flatnonzero(view[:size] == 10) + offset
-                while k < len(wanted) and wanted[k] - 1 <= ended + newlines:
-                    line = wanted[k]
-                    start = starts.pop(line, None)
-                    if start is None:  # its previous line ends in this chunk
-                        start = int(at[line - 2 - ended]) + 1
-                    if line <= ended + newlines:  # it ends here too
-                        spans.append((line, start, int(at[line - 1 - ended]) + 1))
-                        k += 1
-                    else:  # it ends in a later chunk (or is the last, without newline)
-                        starts[line] = start
-                        break
-            ended += newlines
-            offset += size
-            final = buffer[size - 1]
-        last = ended + (final != 10)
-        for line, start in starts.items():
-            if line <= last:  # the last line, without its newline
-                spans.append((line, start, offset))
-        scan.lines = last
+    for _data, view in _reads(name, chunk_size):
+        newline = view == 10
+        newlines = int(numpy.count_nonzero(newline))
+        # the lines whose newline is in this read: ended + 1 .. ended + newlines
+        if k < len(wanted) and wanted[k] - 1 <= ended + newlines:
+            at = numpy.flatnonzero(newline) + offset
+            while k < len(wanted) and wanted[k] - 1 <= ended + newlines:
+                line = wanted[k]
+                start = starts.pop(line, None)
+                if start is None:  # its previous line ends in this read
+                    start = int(at[line - 2 - ended]) + 1
+                if line <= ended + newlines:  # it ends here too
+                    spans.append((line, start, int(at[line - 1 - ended]) + 1))
+                    k += 1
+                else:  # it ends in a later read (or is the last, without newline)
+                    starts[line] = start
+                    break
+        ended += newlines
+        offset += len(view)
+        final = int(view[-1])
+    last = ended + (final != 10)
+    for line, start in starts.items():
+        if line <= last:  # the last line, without its newline
+            spans.append((line, start, offset))
+    scan.lines = last
+    with open(name, "rb") as f:
         for line, start, end in sorted(spans):
             if end - start > MAX_LINE_BYTES:
                 return None
@@ -234,7 +241,7 @@ def _fetch_lines(name: str, wanted: list[int], chunk_size: int) -> LineScan | No
 
 
 def blank_lines(name: str, *, chunk_size: int = 1 << 24) -> LineScan:
-    """The lines of a plain file and its blank ones, found by their newlines: the short lines only.
+    """The lines of an input and its blank ones, found by their newlines: the short lines only.
 
     A line of at most :data:`SHORT_LINE` bytes is looked at; a longer one is taken for a line with
     something on it. So each blank line found is blank, but a long line of white space is missed:
@@ -243,30 +250,28 @@ def blank_lines(name: str, *, chunk_size: int = 1 << 24) -> LineScan:
     import numpy  # noqa: PLC0415  (the duckdb extra)
 
     scan = LineScan()
-    buffer = bytearray(chunk_size)
-    view = numpy.frombuffer(buffer, dtype=numpy.uint8)
     number = 0  # lines ended so far
-    start = 0  # the first byte of the line not ended yet, in the file
-    carry: bytes | None = b""  # its bytes in the chunks before (None: more than SHORT_LINE of them)
-    offset = 0  # of the chunk, in the file
-    with open(name, "rb", buffering=0) as f:
-        while size := f.readinto(buffer):
-            ends = numpy.flatnonzero(view[:size] == 10)
-            if len(ends):
-                starts = numpy.concatenate([[0], ends[:-1] + 1])  # in the chunk (the first line may start before)
-                lengths = ends - starts
-                lengths[0] += offset - start
-                for k in numpy.flatnonzero(lengths <= SHORT_LINE).tolist():
-                    text = bytes(buffer[int(starts[k]) : int(ends[k])])
-                    if _blank(text if k else (carry or b"") + text):
-                        scan.blanks.append(number + k + 1)
-                number += len(ends)
-                start = offset + int(ends[-1]) + 1
-                carry = b""
-            if carry is not None:
-                opened = buffer[max(start - offset, 0) : size]
-                carry = carry + bytes(opened) if len(carry) + len(opened) <= SHORT_LINE else None
-            offset += size
+    start = 0  # the first byte of the line not ended yet, in the input
+    carry: bytes | None = b""  # its bytes in the reads before (None: more than SHORT_LINE of them)
+    offset = 0  # of the read, in the input
+    for data, view in _reads(name, chunk_size):
+        size = len(view)
+        ends = numpy.flatnonzero(view == 10)
+        if len(ends):
+            starts = numpy.concatenate([[0], ends[:-1] + 1])  # in the read (the first line may start before)
+            lengths = ends - starts
+            lengths[0] += offset - start
+            for k in numpy.flatnonzero(lengths <= SHORT_LINE).tolist():
+                text = bytes(data[int(starts[k]) : int(ends[k])])
+                if _blank(text if k else (carry or b"") + text):
+                    scan.blanks.append(number + k + 1)
+            number += len(ends)
+            start = offset + int(ends[-1]) + 1
+            carry = b""
+        if carry is not None:
+            opened = data[max(start - offset, 0) : size]
+            carry = carry + bytes(opened) if len(carry) + len(opened) <= SHORT_LINE else None
+        offset += size
     scan.lines = number + (offset > start)  # a last line without its newline counts
     if offset > start and carry is not None and _blank(carry):
         scan.blanks.append(scan.lines)

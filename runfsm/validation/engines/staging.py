@@ -406,9 +406,8 @@ def _blank_lines(name: str, rows: int) -> LineScan | None:
     The short lines are looked at first (:func:`~runfsm.validation.engines.lines.blank_lines`),
     every line when that does not account for the rows.
     """
-    if not name.endswith((".gz", ".zst")):
-        scan = blank_lines(name)
-        if len(scan.blanks) + rows == scan.lines:
-            return scan
+    scan = blank_lines(name)
+    if len(scan.blanks) + rows == scan.lines:
+        return scan
     every = scan_lines(name, None)
     return every if every is not None and len(every.blanks) + rows == every.lines else None

@@ -100,17 +100,18 @@ def test_a_log_cut_while_written_is_told_from_its_end(tmp_path: Path, tail: byte
     ),
     ends_with_newline=st.booleans(),
     chunk_size=st.integers(1, 80),
+    compressed=st.booleans(),
 )
 def test_blank_lines_are_found_by_their_newlines(
-    tmp_path: Path, lines: list[bytes], ends_with_newline: bool, chunk_size: int
+    tmp_path: Path, *, lines: list[bytes], ends_with_newline: bool, chunk_size: int, compressed: bool
 ) -> None:
     """Each blank line found is one DuckDB and the python reader skip; the short ones are all found, whatever the reads.
 
     A long line of white space is missed (the engine then looks at every line): the count tells.
     """
     data = b"\n".join(lines) + (b"\n" if ends_with_newline and lines else b"")
-    path = tmp_path / "log.jsonl"
-    path.write_bytes(data)
+    path = tmp_path / ("log.jsonl.gz" if compressed else "log.jsonl")
+    path.write_bytes(gzip.compress(data) if compressed else data)
     found = blank_lines(str(path), chunk_size=chunk_size)
     every = scan_lines(str(path), None)
     assert every is not None
