@@ -37,11 +37,13 @@ if TYPE_CHECKING:
     from runfsm.verdict import Location
 
 __all__ = [
+    "HELD_AT_MOST",
     "REPLAYED_AT_MOST",
     "Grouped",
     "HeldCallbacks",
     "Located",
     "ShapeKey",
+    "Unsettled",
     "in_run_order",
     "judge_groups",
     "python_engine",
@@ -247,8 +249,8 @@ class HeldCallbacks:
 
     At most ``limit`` calls are held (:data:`HELD_AT_MOST`: memory must not grow with the failing runs): the next one
     asks ``settle`` whether the engine is sure now. If it is, what was held is passed on and the
-    rest goes straight through; if not, :class:`Unsettled` is raised (the engine does its work
-    again, surely). Without ``settle`` nothing is held.
+    rest goes straight through; if not, :class:`Unsettled` is raised (the engine mends what it
+    was unsure of, or does its work again, and judges anew). Without ``settle`` nothing is held.
     """
 
     def __init__(
