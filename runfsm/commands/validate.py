@@ -32,7 +32,14 @@ from runfsm.lifecycles import PRESETS, preset
 from runfsm.printable import printable
 from runfsm.status import status_aliases
 from runfsm.validation import summarize_paths
-from runfsm.validation.engines import DEFAULT_MEMORY_LIMIT, ENGINES, choose_engine, expand_paths, summarize_with
+from runfsm.validation.engines import (
+    DEFAULT_MEMORY_LIMIT,
+    ENGINES,
+    check_memory_limit,
+    choose_engine,
+    expand_paths,
+    summarize_with,
+)
 from runfsm.validation.records import FORMATS, resolve_lifecycle
 from runfsm.validation.summary import Summary
 from runfsm.verdict import RunResult
@@ -487,7 +494,8 @@ def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, 
     engine = choose_engine(args.engine, paths)
     if engine == "duckdb":
         threads = args.jobs if args.jobs > 1 else None
-        return engine, {"memory_limit": args.memory_limit, "temp_directory": args.temp_directory, "threads": threads}
+        limit = check_memory_limit(args.memory_limit)
+        return engine, {"memory_limit": limit, "temp_directory": args.temp_directory, "threads": threads}
     if engine == "spark":
         return engine, {"master": args.spark_master}
     return engine, {}

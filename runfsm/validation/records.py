@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "MAX_LINE_BYTES",
+    "PARQUET_MAGIC",
     "CompactRecord",
     "InputFormat",
     "Item",
@@ -271,8 +272,14 @@ def _reader(stream: IO[bytes], src: Source, input_format: InputFormat, limit: in
             return iter((error,))
         kind = detect_format(head)
         if kind is None:
+            if len(lines) == 1 and head.startswith(PARQUET_MAGIC):
+                return _unknown_format(ahead, src, _PARQUET, 1)
             why = "binary data" if b"\x00" in head or not _is_utf8(head) else f"{short(head.strip())}"
-            return _unknown_format(ahead, src, why, len(lines))
+            problem = (
+                f"{why}: not a known format; expected JSON Lines (run objects, stream events, compact runs), "
+                "SSE text (event:/data: lines) or CSV with a 'run_id,status' header"
+            )
+            return _unknown_format(ahead, src, problem, len(lines))
         if start is not None:
             stream.seek(start)
         else:
@@ -283,8 +290,16 @@ def _reader(stream: IO[bytes], src: Source, input_format: InputFormat, limit: in
     return items
 
 
-def _unknown_format(rest: Lines, src: Source, why: str, head_line: int) -> Iterator[Item]:
-    """The error of an input in no known format; its lines are counted (blank ones skipped), not judged."""
+PARQUET_MAGIC: Final = b"PAR1"
+"""The first bytes of a Parquet file."""
+_PARQUET: Final = (
+    "a Parquet file: the python engine reads text logs; the duckdb engine reads Parquet "
+    "(pip install 'runfsm[duckdb]', then --engine duckdb or auto)"
+)
+
+
+def _unknown_format(rest: Lines, src: Source, problem: str, head_line: int) -> Iterator[Item]:
+    """The error (``problem``) of an input in no known format; its lines are counted (blank ones skipped)."""
     src.skip(head_line - 1)
     after = 0
     while rest.readline(1 << 20):
@@ -294,11 +309,7 @@ def _unknown_format(rest: Lines, src: Source, why: str, head_line: int) -> Itera
     if not src.reporter:
         return
     tail = f"; its {after:,} other lines are not read" if after else ""
-    yield src.error(
-        f"{why}: not a known format; expected JSON Lines (run objects, stream events, compact runs), "
-        f"SSE text (event:/data: lines) or CSV with a 'run_id,status' header{tail}",
-        head_line,
-    )
+    yield src.error(problem + tail, head_line)
 
 
 def _partitioned(items: Iterator[Item], partition: tuple[int, int]) -> Iterator[Item]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from runfsm.commands.main import main
-from runfsm.validation.engines import choose_engine, engine_available
+from runfsm.validation.engines import check_memory_limit, choose_engine, engine_available
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,6 +81,45 @@ def test_a_missing_extra_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsy
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "duckdb" else real(name, *a))
     assert main(["validate", "--engine", "duckdb", "runs.jsonl"]) == 2
     assert "pip install 'runfsm[duckdb]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("limit", ["1GB", "1 gb", "512MiB", "1.5GB", "2G", "50%", "100%", "1MB"])
+def test_a_memory_limit_is_a_size_with_its_unit_or_a_share(limit: str) -> None:
+    """DuckDB's units (powers of 1000 and of 1024, the B optional) or a percentage of the memory."""
+    assert check_memory_limit(limit) == limit.strip()
+
+
+_MISREAD = ["1ZB", "1024", "", "abc", "-1GB", "0GB", "999KB", "1 KiB", "0%", "101%", "none"]
+
+
+@pytest.mark.parametrize("limit", _MISREAD)
+def test_a_memory_limit_duckdb_would_misread_is_refused(limit: str) -> None:
+    """No unit, an unknown one, nothing, less than 1MB: refused, saying what to give.
+
+    DuckDB itself reads ``none`` and negative sizes as no limit, and a few bytes as a limit it
+    cannot start under: such text is not passed on to it.
+    """
+    with pytest.raises(ValueError, match="not a memory size to run with; give a number with a unit"):
+        check_memory_limit(limit)
+
+
+@needs_duckdb
+@pytest.mark.parametrize("limit", ["1ZB", "none", "1024"])
+def test_a_bad_memory_limit_is_a_usage_error(limit: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command says it in one line (exit 2) before reading any input, and the library raises ValueError."""
+    from runfsm.validation.engines import duckdb as duckdb_engine
+
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"id": "run_1", "status": "queued"}\n')
+    assert main(["validate", "--engine", "duckdb", "--memory-limit", limit, str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"runfsm validate: error: memory limit {limit!r} is not a memory size to run with; " + (
+        "give a number with a unit (KB, MB, GB, TB or KiB, MiB, GiB, TiB), at least 1MB, "
+        "or a percentage of the memory up to 100%: e.g. 1GB, 512MiB, 50%\n"
+    )
+    with pytest.raises(ValueError, match="not a memory size"):
+        duckdb_engine.summarize_paths([path], memory_limit=limit)
 
 
 @needs_duckdb

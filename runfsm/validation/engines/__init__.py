@@ -23,7 +23,7 @@ import importlib.util
 import os
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, expand_paths
+from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, check_memory_limit, expand_paths
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "ENGINES",
     "EngineName",
+    "check_memory_limit",
     "choose_engine",
     "engine_available",
     "expand_paths",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.validation.formats.base import Record
@@ -14,12 +15,36 @@ if TYPE_CHECKING:
     from runfsm.lifecycle import Lifecycle
     from runfsm.validation.formats.base import Item
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "cell_items", "expand_paths"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "cell_items", "check_memory_limit", "expand_paths"]
 
 DEFAULT_MEMORY_LIMIT: Final = "1GB"
 """The duckdb engine's memory limit unless told otherwise; beyond it, DuckDB spills to its temporary directory."""
 
 _GLOB_CHARS: Final = frozenset("*?[")
+_MEMORY: Final = re.compile(r"\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT]i?B|[KMGT]|%)\s*", re.IGNORECASE)
+_POWERS: Final = {"K": 1, "M": 2, "G": 3, "T": 4}
+
+
+def check_memory_limit(text: str) -> str:
+    """A memory limit for DuckDB as given (``1GB``, ``500MiB``, ``2.5 GB``, ``80%`` of the memory); ValueError if none.
+
+    Units: KB, MB, GB, TB (powers of 1000) and KiB, MiB, GiB, TiB (powers of 1024), the ``B``
+    optional after K, M, G, T; or a percentage of the machine's memory. At least 1MB: DuckDB
+    cannot even start with less. (DuckDB itself reads some other text as no limit at all,
+    ``none`` or a negative size, or as a few bytes: neither is a limit to run with.)
+    """
+    found = _MEMORY.fullmatch(text)
+    if found is not None:
+        number, unit = float(found["number"]), found["unit"].upper()
+        if unit == "%":
+            if 0 < number <= 100:
+                return text.strip()
+        elif number * (1024 if "I" in unit else 1000) ** _POWERS[unit[0]] >= 1_000_000:
+            return text.strip()
+    raise ValueError(
+        f"memory limit {text!r} is not a memory size to run with; give a number with a unit (KB, MB, GB, TB "
+        "or KiB, MiB, GiB, TiB), at least 1MB, or a percentage of the memory up to 100%: e.g. 1GB, 512MiB, 50%"
+    )
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from runfsm.validation.formats.base import MAX_LINE_BYTES, json_parser
-from runfsm.validation.records import detect_format, open_decompressed
+from runfsm.validation.records import PARQUET_MAGIC, detect_format, open_decompressed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -53,7 +53,7 @@ def sniff(name: str) -> str | None:
     """``"jsonl"``, ``"parquet"``, another format name, or None (the python reader reports it)."""
     try:
         with open(name, "rb") as raw:
-            if raw.read(4) == b"PAR1":
+            if raw.read(4) == PARQUET_MAGIC:
                 return "parquet"
         with open_decompressed(name) as stream:
             for _ in range(1000):

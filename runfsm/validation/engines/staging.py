@@ -28,7 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 
-from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, expand_paths
+from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, check_memory_limit, expand_paths
 from runfsm.validation.engines.jsonl_sql import classify_sql, reader_columns
 from runfsm.validation.engines.lines import (
     LineScan,
@@ -114,6 +114,7 @@ class StagedInputs:
     ) -> None:
         import duckdb  # noqa: PLC0415  (the duckdb extra)
 
+        limit = check_memory_limit(memory_limit)  # before DuckDB reads its own meaning into it
         self.defer_counts = defer_counts
         """Count an input's lines while the rest of the work goes on, when DuckDB's rows are all records:
         its rows are taken for its lines, and :meth:`counts_confirmed` says whether they were."""
@@ -130,7 +131,7 @@ class StagedInputs:
         self.check_fields = check_fields
         self.input_format = input_format
         self.con: duckdb_.DuckDBPyConnection = duckdb.connect(":memory:")
-        self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        self.con.execute(f"SET memory_limit = {literal(limit)}")
         self.con.execute(f"SET temp_directory = {literal(temp_directory or tempfile.gettempdir())}")
         self.con.execute("SET preserve_insertion_order = true")
         self.con.execute("SET enable_progress_bar = false")  # a library's queries draw nothing on the terminal
@@ -345,7 +346,25 @@ class StagedInputs:
         return True
 
     def _read_parquet(self, entry: _Input) -> None:
-        """Rows of ``run_id`` (or ``id``) and ``status`` (a status or a client call), located as FILE:ROW."""
+        """Rows of ``run_id`` (or ``id``) and ``status`` (a status or a client call), located as FILE:ROW.
+
+        A file DuckDB cannot read as Parquet (cut short, damaged) is an input error, its rows not read.
+        """
+        import duckdb  # noqa: PLC0415
+
+        from runfsm.exceptions import InputError  # noqa: PLC0415
+
+        try:
+            self._read_parquet_rows(entry)
+        except duckdb.Error as err:
+            base = entry.index << FILE_SHIFT
+            self.con.execute(f"DELETE FROM rows_parquet WHERE pos >> {FILE_SHIFT} = {entry.index}")
+            self.items = [(pos, item) for pos, item in self.items if pos >> FILE_SHIFT != entry.index]
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+            self.items.append((base, InputError(f"cannot read as Parquet: {message}", source=entry.name)))
+            self.counts.append(LineCounts(entry.name))
+
+    def _read_parquet_rows(self, entry: _Input) -> None:
         from runfsm.exceptions import InputError  # noqa: PLC0415
 
         con = self.con

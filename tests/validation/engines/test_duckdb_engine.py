@@ -457,6 +457,44 @@ def test_a_parquet_file_without_the_columns_is_an_input_error(tmp_path: Path) ->
     assert errors == [f"{path}: a Parquet input needs a 'run_id' (or 'id') and a 'status' column; it has x"]
 
 
+def test_a_damaged_parquet_file_is_an_input_error_and_the_rest_is_read(tmp_path: Path) -> None:
+    """A Parquet file cut short (or only its magic bytes): reported as DuckDB says it, the other inputs judged."""
+    import duckdb
+
+    good = tmp_path / "good.parquet"
+    rows = "SELECT * FROM (VALUES ('run_1', 'queued'), ('run_1', 'completed')) AS t(run_id, status)"
+    duckdb.connect().execute(f"COPY ({rows}) TO '{good}' (FORMAT parquet)")
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(good.read_bytes()[:100])
+    magic = tmp_path / "magic.parquet"
+    magic.write_bytes(b"PAR1 and nothing else")
+    errors: list[str] = []
+    summary = duckdb_engine.summarize_paths([cut, good, magic], on_error=lambda e: errors.append(str(e)))
+    assert (summary.runs, summary.legal, summary.input_errors) == (1, 1, 2)
+    assert [e.split(": Invalid Input Error: ")[0] for e in errors] == [
+        f"{cut}: cannot read as Parquet",
+        f"{magic}: cannot read as Parquet",
+    ]
+    assert [(c.source, c.lines, c.in_records) for c in summary.sources] == [
+        (str(cut), 0, 0),
+        (str(good), 2, 2),
+        (str(magic), 0, 0),
+    ]
+
+
+def test_the_python_engine_says_who_reads_parquet(tmp_path: Path) -> None:
+    """The python engine reads text logs: a Parquet file is one input error naming the duckdb engine."""
+    import duckdb
+
+    path = tmp_path / "runs.parquet"
+    duckdb.connect().execute(f"COPY (SELECT 'run_1' AS run_id, 'queued' AS status) TO '{path}' (FORMAT parquet)")
+    errors: list[str] = []
+    summary = summarize_paths([path], on_error=lambda e: errors.append(str(e)))
+    assert (summary.runs, summary.input_errors) == (0, 1)
+    assert errors[0].startswith(f"{path}:1: a Parquet file: the python engine reads text logs; the duckdb engine ")
+    assert "pip install 'runfsm[duckdb]'" in errors[0]
+
+
 def test_the_engine_spills_within_its_memory_limit(tmp_path: Path) -> None:
     """A small memory limit and a temporary directory of our own: the answers do not change."""
     path = _write(tmp_path / "runs.jsonl", _corpus("jsonl", 5, runs=200, illegal=0.1))
