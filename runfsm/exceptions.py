@@ -47,6 +47,7 @@ __all__ = [
     "BadSignature",
     "CallbackError",
     "DiagramError",
+    "EngineError",
     "GraphvizMissing",
     "IllegalTransition",
     "InputError",
@@ -206,6 +207,13 @@ class SavedTrackerError(RunfsmError, ValueError):
         self.field = field
         self.detail = message
         super().__init__(f"saved tracker: {field}: {message}")
+
+
+# ----------------------------------------------------------------------------- engines (issue 12)
+
+
+class EngineError(RunfsmError, RuntimeError):
+    """An engine could not do its work: Spark could not be started or reached at the master given."""
 
 
 # ----------------------------------------------------------------------------- diagrams (issue 4)

@@ -497,7 +497,9 @@ def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, 
         limit = check_memory_limit(args.memory_limit)
         return engine, {"memory_limit": limit, "temp_directory": args.temp_directory, "threads": threads}
     if engine == "spark":
-        return engine, {"master": args.spark_master}
+        from runfsm.validation.engines.spark import check_master  # noqa: PLC0415  (the spark extra)
+
+        return engine, {"master": check_master(args.spark_master)}
     return engine, {}
 
 

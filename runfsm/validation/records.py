@@ -293,8 +293,8 @@ def _reader(stream: IO[bytes], src: Source, input_format: InputFormat, limit: in
 PARQUET_MAGIC: Final = b"PAR1"
 """The first bytes of a Parquet file."""
 _PARQUET: Final = (
-    "a Parquet file: the python engine reads text logs; the duckdb engine reads Parquet "
-    "(pip install 'runfsm[duckdb]', then --engine duckdb or auto)"
+    "a Parquet file: the duckdb engine reads Parquet (pip install 'runfsm[duckdb]', then --engine duckdb or auto); "
+    "the python and spark engines read text logs"
 )
 
 

@@ -122,6 +122,48 @@ def test_a_bad_memory_limit_is_a_usage_error(limit: str, tmp_path: Path, capsys:
         duckdb_engine.summarize_paths([path], memory_limit=limit)
 
 
+@pytest.mark.parametrize("master", ["local", "local[2]", "local[*]", "local[4,2]", "spark://host:7077", "yarn"])
+def test_spark_master_urls_spark_takes(master: str) -> None:
+    """Local (with threads, and a retry count), a standalone cluster, YARN: passed on as given."""
+    from runfsm.validation.engines.spark import check_master
+
+    assert check_master(master) == master
+
+
+@pytest.mark.skipif(not engine_available("spark"), reason="the [spark] extra is not installed")
+@pytest.mark.parametrize("master", ["bogus://x", "local[0]", "local[*", ""])
+def test_a_spark_master_spark_does_not_take_is_a_usage_error(
+    master: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Said in one line (exit 2) before any Java process is started for it."""
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"id": "run_1", "status": "queued"}\n')
+    assert main(["validate", "--engine", "spark", "--spark-master", master, str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"runfsm validate: error: Spark master {master!r} is not one Spark takes; give ")
+
+
+@pytest.mark.skipif(not engine_available("spark"), reason="the [spark] extra is not installed")
+def test_spark_without_a_java_runtime_is_one_clear_error(tmp_path: Path) -> None:
+    """Spark's JVM cannot start (JAVA_HOME names no Java): exit 2, what is missing said, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"id": "run_1", "status": "queued"}\n')
+    env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java")}
+    command = [sys.executable, "-m", "runfsm", "validate", "--engine", "spark", "--spark-master", "local[1]", str(path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("runfsm validate: error: cannot start Spark at master 'local[1]': ")
+    assert "Spark needs a Java runtime" in last
+    assert "Traceback" not in done.stderr
+
+
 @needs_duckdb
 def test_html_report_from_the_duckdb_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--report takes the duckdb engine's verdicts: the same runs drawn as from the python engine."""

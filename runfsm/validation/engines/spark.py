@@ -24,10 +24,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from runfsm.exceptions import EngineError
 from runfsm.validation.engines.inputs import cell_items, expand_paths
 from runfsm.validation.engines.judging import judge_groups, python_engine
 from runfsm.validation.engines.spark_groups import FILE_SHIFT, SUB, SparkGroups, code_map, verdict_frame
@@ -51,16 +53,40 @@ if TYPE_CHECKING:
     from runfsm.validation.summary import Summary
     from runfsm.verdict import Verdict
 
-__all__ = ["SparkValidation", "spark_session", "summarize_paths", "validate_dataframe"]
+__all__ = ["SparkValidation", "check_master", "spark_session", "summarize_paths", "validate_dataframe"]
+
+_MASTER: Final = re.compile(
+    r"local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|local-cluster\[[0-9]+, *[0-9]+, *[0-9]+\]|yarn|(spark|k8s)://\S+"
+)
+"""The master URLs Spark takes (see :func:`check_master`)."""
+
+
+def check_master(master: str) -> str:
+    """The master URL, when of a form Spark takes; ValueError otherwise, before a Java process is started for it.
+
+    The forms: ``local``, ``local[N]``, ``local[*]`` (also with a retry count, ``local[N,F]``),
+    ``local-cluster[...]``, ``spark://HOST:PORT`` (a standalone cluster), ``yarn``, ``k8s://URL``.
+    """
+    if _MASTER.fullmatch(master) is None:
+        raise ValueError(
+            f"Spark master {master!r} is not one Spark takes; give local, local[N], local[*], spark://HOST:PORT "
+            "(a standalone cluster), yarn or k8s://URL"
+        )
+    return master
 
 
 def spark_session(master: str = "local[*]", app_name: str = "runfsm") -> SparkSession:
-    """A Spark session (the active one when there is one), with settings for small local jobs."""
+    """A Spark session (the active one when there is one), with settings for small local jobs.
+
+    ValueError for a master URL Spark does not take (:func:`check_master`); :class:`~runfsm.exceptions.EngineError`
+    when Spark cannot be started or reached at it.
+    """
     from pyspark.sql import SparkSession  # noqa: PLC0415  (the spark extra)
 
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    check_master(master)
     builder: Any = SparkSession.builder
     if master.startswith("local"):
         # local executors run this interpreter (the one with runfsm and its parser installed),
@@ -68,15 +94,22 @@ def spark_session(master: str = "local[*]", app_name: str = "runfsm") -> SparkSe
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-    session: SparkSession = (
+    builder = (
         builder.master(master)
         .appName(app_name)
         .config("spark.sql.shuffle.partitions", os.cpu_count() or 2)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
     )
+    try:
+        session: SparkSession = builder.getOrCreate()
+    except Exception as err:  # pyspark's own errors, py4j's, a Java that is not there: none is ours to show
+        lines = str(err).strip().splitlines()
+        why = lines[0] if lines else type(err).__name__
+        if "JAVA_GATEWAY_EXITED" in why:  # Spark's JVM did not start: most often no Java runtime
+            why += " Spark needs a Java runtime: java on PATH or JAVA_HOME (e.g. apt-get install default-jre-headless)"
+        raise EngineError(f"cannot start Spark at master {master!r}: {why}") from err
     session.sparkContext.setLogLevel("ERROR")
     return session
 

@@ -483,7 +483,7 @@ def test_a_damaged_parquet_file_is_an_input_error_and_the_rest_is_read(tmp_path:
 
 
 def test_the_python_engine_says_who_reads_parquet(tmp_path: Path) -> None:
-    """The python engine reads text logs: a Parquet file is one input error naming the duckdb engine."""
+    """The python engine reads text logs: a Parquet file is one input error saying which engine reads it."""
     import duckdb
 
     path = tmp_path / "runs.parquet"
@@ -491,8 +491,8 @@ def test_the_python_engine_says_who_reads_parquet(tmp_path: Path) -> None:
     errors: list[str] = []
     summary = summarize_paths([path], on_error=lambda e: errors.append(str(e)))
     assert (summary.runs, summary.input_errors) == (0, 1)
-    assert errors[0].startswith(f"{path}:1: a Parquet file: the python engine reads text logs; the duckdb engine ")
-    assert "pip install 'runfsm[duckdb]'" in errors[0]
+    reads = "the duckdb engine reads Parquet (pip install 'runfsm[duckdb]', then --engine duckdb or auto)"
+    assert errors[0].startswith(f"{path}:1: a Parquet file: {reads}; the python and spark engines read text logs")
 
 
 def test_the_engine_spills_within_its_memory_limit(tmp_path: Path) -> None:
