@@ -10,7 +10,6 @@ source, the line and what was expected, and go on with the next line.
 from __future__ import annotations
 
 import errno
-import gzip
 import itertools
 import os
 import stat
@@ -19,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, Literal, cast
 
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import PRESETS, RUN_LIFECYCLE, preset, preset_for_object, preset_for_webhook
+from runfsm.validation.compressed import READ_ERRORS, open_decompressed, read_error
 from runfsm.validation.formats.base import (
     BOM,
     MAX_LINE_BYTES,
@@ -98,23 +98,6 @@ def detect_format(first_line: bytes) -> Literal["jsonl", "sse", "csv", "webhooks
 
 
 _READERS: Final = {"jsonl": read_jsonl, "sse": read_sse, "csv": read_csv, "webhooks": read_webhooks}
-
-
-def open_decompressed(name: str) -> IO[bytes]:
-    """A file's bytes, decompressed when its name ends in ``.gz`` (gzip) or ``.zst`` (Zstandard).
-
-    Reading ``.zst`` needs the ``zstandard`` package (in the ``duckdb`` extra); without it the
-    file cannot be read (an ``OSError`` the readers report).
-    """
-    if name.endswith(".gz"):
-        return gzip.open(name, "rb")  # type: ignore[return-value]  # a GzipFile reads bytes
-    if name.endswith(".zst"):
-        try:
-            import zstandard  # noqa: PLC0415  (optional: the duckdb extra)
-        except ImportError:
-            raise OSError(f"reading {name} needs the zstandard package: python -m pip install zstandard") from None
-        return zstandard.open(name, "rb")  # type: ignore[no-any-return]
-    return open(name, "rb")
 
 
 def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[str, IO[bytes], bool]:
@@ -219,9 +202,10 @@ def _read_source(
             yield from items
         else:  # errors about the whole input: worker 0 reports them
             yield from (i for i in items if type(i) is not InputError or i.line is not None)
-    except OSError as err:
+    except READ_ERRORS as err:  # the lines read before are judged; where it broke is said
         if first:
-            yield InputError(f"read error: {err.strerror or err}", source=src.name)
+            after = f" after line {src.counts.lines:,}" if src.counts.lines else ""
+            yield InputError(f"read error{after}: {read_error(err)}", source=src.name)
     finally:
         if owned:
             stream.close()
@@ -467,7 +451,7 @@ def detect_lifecycle(paths: Iterable[str | os.PathLike[str]]) -> Lifecycle[Any] 
                             continue
                     if found is not None:
                         return found
-        except Exception:  # noqa: BLE001  (OSError, EOFError, a zstandard error...: the reader reports it)
+        except READ_ERRORS:  # the reader reports it
             continue
     return None
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from runfsm.validation.compressed import READ_ERRORS, open_decompressed
 from runfsm.validation.formats.base import MAX_LINE_BYTES, json_parser
-from runfsm.validation.records import PARQUET_MAGIC, detect_format, open_decompressed
+from runfsm.validation.records import PARQUET_MAGIC, detect_format
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -62,7 +63,7 @@ def sniff(name: str) -> str | None:
                     return None
                 if line.strip():
                     return detect_format(line)
-    except (OSError, EOFError, ValueError, ImportError):
+    except (*READ_ERRORS, ValueError):
         return None
     return None
 

@@ -28,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 
+from runfsm.validation.compressed import READ_ERRORS
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, check_memory_limit, expand_paths
 from runfsm.validation.engines.jsonl_sql import classify_sql, reader_columns
 from runfsm.validation.engines.lines import (
@@ -122,7 +123,7 @@ class StagedInputs:
         self._pending: list[tuple[_Input, LineCounts, Future[tuple[int, int]]]] = []
         """The inputs whose rows were taken for their lines, their counts, and their lines counted meanwhile."""
         self._unconfirmed: list[tuple[_Input, LineCounts, int]] = []
-        """Of those, the ones whose count did not confirm it, with their lines' count and whether a lone CR."""
+        """Of those, the ones whose count did not confirm it, and whether a lone CR (-1: its bytes cannot be read)."""
         self.sql = sql_for(lifecycle)
         """What the SQL needs of the lifecycle whose records the inputs hold (the Assistants run by default)."""
         self.lifecycle = self.sql.lifecycle
@@ -237,11 +238,13 @@ class StagedInputs:
             self.parts.append(self._part(entry, "rowid + 1", stage))
             self.counts.append(counts)
             return True
-        total, returns = counted.result() if counted is not None else count_lines(entry.name)
         taken = False
         try:
+            total, returns = counted.result() if counted is not None else count_lines(entry.name)
             taken = self._take_stage(entry, stage, rows, total, returns)
             return taken
+        except READ_ERRORS:  # its bytes cannot all be read (cut short, damaged): the python reader says where
+            return False
         finally:
             if not taken:
                 con.execute(f"DROP TABLE IF EXISTS {stage}")
@@ -258,7 +261,11 @@ class StagedInputs:
         pending, self._pending = self._pending, []
         last = len(self.inputs) - 1
         for entry, counts, future in pending:
-            total, returns = future.result()
+            try:
+                total, returns = future.result()
+            except READ_ERRORS:  # its bytes cannot all be read: it is the python reader's (see renumber)
+                self._unconfirmed.append((entry, counts, -1))
+                continue
             blank = total - counts.lines
             if returns or blank < 0 or (blank and (entry.index != last or not ends_blank(entry.name, blank))):
                 self._unconfirmed.append((entry, counts, returns))
@@ -276,7 +283,10 @@ class StagedInputs:
         """
         unconfirmed, self._unconfirmed = self._unconfirmed, []
         for entry, counts, returns in unconfirmed:
-            blanks = None if returns else _blank_lines(entry.name, counts.in_records)
+            try:
+                blanks = None if returns else _blank_lines(entry.name, counts.in_records)
+            except READ_ERRORS:
+                blanks = None
             if blanks is None:
                 return False
             line, staged = self._numbered(entry, blanks)

@@ -445,6 +445,36 @@ def test_unreadable_inputs_are_reported_like_the_python_engine(tmp_path: Path) -
     assert len(python[2]) == 4
 
 
+def _broken(data: bytes, how: str) -> bytes:
+    """``data`` compressed, then cut in half, its gzip checksum spoiled, or a deflate block damaged."""
+    import zstandard
+
+    packed = bytearray(zstandard.ZstdCompressor().compress(data) if how.endswith("zst") else gzip.compress(data))
+    if how.startswith("cut"):
+        return bytes(packed[: len(packed) // 2])
+    packed[-6 if how == "checksum gz" else 30] ^= 0xFF
+    return bytes(packed)
+
+
+@pytest.mark.parametrize("how", ["cut gz", "cut zst", "checksum gz", "damaged gz"])
+def test_a_cut_or_damaged_compressed_log_gives_the_python_engines_answer(tmp_path: Path, how: str) -> None:
+    """DuckDB may read such a file further than Python's gzip, or not at all: the python reader's answer is given.
+
+    The lines before the break are judged, one error names the file and the last line read,
+    and the other inputs are judged (a failed checksum no longer stops the whole validation).
+    """
+    text = _corpus("jsonl", 3, runs=300, illegal=0.1)
+    broken = tmp_path / f"broken.jsonl.{how.split()[1]}"
+    broken.write_bytes(_broken(text.encode(), how))
+    other = _write(tmp_path / "other.jsonl.gz", _corpus("jsonl", 4, runs=20, illegal=0.1))
+    python, duckdb = _both([broken, other])
+    assert duckdb == python
+    summary, _verdicts, errors = python
+    assert [e for e in errors if ": read error" in e] == [errors[-1]]
+    assert errors[-1].startswith(f"{broken}: read error")
+    assert summary["sources"][1]["in_records"] > 0
+
+
 def test_a_parquet_file_without_the_columns_is_an_input_error(tmp_path: Path) -> None:
     """Parquet needs ``run_id`` (or ``id``) and ``status``: otherwise the file is reported, not guessed at."""
     import duckdb
