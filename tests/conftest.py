@@ -327,3 +327,19 @@ def validate_json(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int
         return code, report
 
     return validate
+
+
+@pytest.fixture
+def surrogate_ids() -> str:
+    """Run ids JSON escapes make lone surrogates of (two of them distinct runs), and a pair that is one character.
+
+    As JSON Lines: run objects, a stream event, a compact run joining one of them, a plain run.
+    """
+    return (
+        '{"id": "\\ud800", "status": "queued"}\n'
+        '{"id": "\\udc80", "status": "queued"}\n'
+        '{"event": "thread.run.queued", "data": {"id": "\\udc80x", "status": "queued"}}\n'
+        '{"run_id": "\\ud800", "statuses": ["queued", "completed"]}\n'
+        '{"id": "\\ud83d\\ude00", "status": "queued"}\n'
+        '{"id": "run_1", "status": "queued"}\n{"id": "run_1", "status": "completed"}\n'
+    )

@@ -22,7 +22,7 @@ import heapq
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.status import TOOL_CALLS_FIELD
-from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, expand_paths
+from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, expand_paths, utf8_text
 from runfsm.validation.engines.judging import HeldCallbacks, Unsettled, in_run_order, judge_groups, python_engine
 from runfsm.validation.engines.lingering import within_linger
 from runfsm.validation.engines.sql import encode_shape, literal
@@ -75,6 +75,9 @@ class DuckDBEngine(StagedInputs):
     def group(self) -> bool:
         """Group rows per run; False when a late record comes too late to be sure of its history.
 
+        False too when a run id the python reader read is no UTF-8 text (a lone surrogate escape,
+        which DuckDB's reader refuses: that line is residue): the python engine's answer then.
+
         One aggregation: each run's *history*, its codes in order, each with :data:`_STREAM` when
         the record is a stream event (``--mode auto``: the run's mode is its first status's) and
         :data:`_FIELDS` when it carries fields to check (the run is for the ledger).
@@ -100,6 +103,8 @@ class DuckDBEngine(StagedInputs):
             )"""
         )
         python_ids = sorted({item.run_id for _, item in self.items if type(item) is Record})
+        if not utf8_text(python_ids):
+            return False  # a lone surrogate (JSON "\ud800"): DuckDB holds UTF-8 text only, Python any str
         con.execute("CREATE OR REPLACE TEMP TABLE python_ids AS SELECT unnest($1::VARCHAR[]) AS rid", [python_ids])
         if self.sort_by is not None:
             # each run's records come together, in the field's order, and each is a slot: the
@@ -407,7 +412,8 @@ def summarize_paths(
         """The summary; None when the python engine's answer is the one to give.
 
         That is when DuckDB read no input (the engine would only hand the records on, at more
-        cost), or when a late record comes too late to be sure of a history.
+        cost), when a late record comes too late to be sure of a history, or when a run id is no
+        UTF-8 text (see :meth:`DuckDBEngine.group`).
         """
         if engine.read_none or not engine.group():
             return None

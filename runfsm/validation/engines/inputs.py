@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from runfsm.lifecycle import Lifecycle
     from runfsm.validation.formats.base import Item
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "cell_items", "check_memory_limit", "expand_paths"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "cell_items", "check_memory_limit", "expand_paths", "utf8_text"]
 
 DEFAULT_MEMORY_LIMIT: Final = "1GB"
 """The duckdb engine's memory limit unless told otherwise; beyond it, DuckDB spills to its temporary directory."""
@@ -96,3 +96,16 @@ def cell_items(
         yield InputError(str(err), source=source, line=row)
         return
     yield Record(rid, status, text, source=source, line=row)
+
+
+def utf8_text(texts: Iterable[str]) -> bool:
+    r"""True when every text is UTF-8 text: no lone surrogate, which a JSON escape (``"\ud800"``) gives Python.
+
+    DuckDB and Spark hold UTF-8 text only (Spark turns a lone surrogate into U+FFFD, so two such
+    run ids would be one): an engine that meets a run id that is not gives the python engine's answer.
+    """
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

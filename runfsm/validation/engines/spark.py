@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.exceptions import EngineError
-from runfsm.validation.engines.inputs import cell_items, expand_paths
+from runfsm.validation.engines.inputs import cell_items, expand_paths, utf8_text
 from runfsm.validation.engines.judging import judge_groups, python_engine
 from runfsm.validation.engines.spark_groups import FILE_SHIFT, SUB, SparkGroups, code_map, verdict_frame
 from runfsm.validation.engines.sql import sql_for
@@ -238,6 +238,9 @@ def _read_file(task: tuple[int, str, str | None, str, bool, Lifecycle[Any]]) -> 
         if type(item) is not Record:
             yield ("e", None, None, at, name, item.line, False, item.detail, None, None)  # type: ignore[union-attr]
             continue
+        if not utf8_text((item.run_id,)):  # Spark would make it U+FFFD: the python engine judges the files
+            yield ("u", None, None, at, name, item.line, False, None, None, None)
+            continue
         warned = (
             item.status is not None and fields_on and item.fields is not None and check_fields(item.status, item.fields)
         )
@@ -304,13 +307,16 @@ def _read_groups(
     plain = read.where("kind = 'r'").select("rid", "code", "ord", "stream", "src", "line", "ts")
     items: list[tuple[int, Item]] = []
     sources: list[LineCounts] = []
+    python_only = False
     for r in read.where("kind <> 'r'").orderBy("ord").toLocalIterator():
         if r["kind"] == "n":
             sources.append(LineCounts(**json.loads(r["payload"])))
+        elif r["kind"] == "u":
+            python_only = True
         else:
             items.append((r["ord"], _item_of(r, sql.by_ordinal)))
     groups = SparkGroups(spark, plain, items, mode, sql, sorted_by_time=sort_by is not None)
-    groups.files, groups.sources = files, sources
+    groups.files, groups.sources, groups.python_only = files, sources, python_only
     groups.cached.append(read)
     return groups
 
@@ -344,7 +350,7 @@ def summarize_paths(
     options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}
     callbacks = {"on_verdict": on_verdict, "on_error": on_error}
     try:
-        if not groups.late_records_in_reach(linger):
+        if groups.python_only or not groups.late_records_in_reach(linger):
             python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger}
             python |= {"aliases": aliases, "lifecycle": groups.sql.lifecycle}
             return python_engine(groups.files, **options, **callbacks, **python)

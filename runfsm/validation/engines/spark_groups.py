@@ -105,6 +105,8 @@ class SparkGroups:
         """The files read (for the python engine, when it must judge them instead)."""
         self.sources: list[LineCounts] = []
         """Where each file's lines went."""
+        self.python_only = False
+        """True when the python engine must judge the files (a run id Spark cannot hold as it is)."""
         self.cached: list[DataFrame] = [self.rows, self.runs]
 
     def close(self) -> None:

@@ -475,6 +475,19 @@ def test_a_cut_or_damaged_compressed_log_gives_the_python_engines_answer(tmp_pat
     assert summary["sources"][1]["in_records"] > 0
 
 
+def test_run_ids_with_lone_surrogates_are_judged_as_python_judges_them(tmp_path: Path, surrogate_ids: str) -> None:
+    r"""``"\ud800"`` in a run id: DuckDB's reader refuses the line, Python reads it (DuckDB holds UTF-8 only).
+
+    Such runs, two of them distinct, a compact run joining one of them, and a surrogate pair
+    (one character, which both read): the python engine's answer, whole.
+    """
+    path = tmp_path / "ids.jsonl"
+    path.write_text(surrogate_ids)
+    python, duckdb = _both([path])
+    assert duckdb == python
+    assert python[0]["runs"] == 5
+
+
 def test_a_parquet_file_without_the_columns_is_an_input_error(tmp_path: Path) -> None:
     """Parquet needs ``run_id`` (or ``id``) and ``status``: otherwise the file is reported, not guessed at."""
     import duckdb

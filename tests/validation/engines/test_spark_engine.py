@@ -77,6 +77,18 @@ def test_files_give_the_python_engines_answers(spark: SparkSession, tmp_path: Pa
     assert expected[0]["input_errors"] > 0
 
 
+def test_run_ids_no_utf8_text_holds_are_the_python_engines(
+    spark: SparkSession, tmp_path: Path, surrogate_ids: str
+) -> None:
+    """Spark would read each lone surrogate as U+FFFD (two runs as one): the python engine judges such files."""
+    del spark
+    path = tmp_path / "ids.jsonl"
+    path.write_text(surrogate_ids)
+    expected = _verdicts(summarize_paths, [path])
+    assert expected[0]["runs"] == 5
+    assert _verdicts(spark_engine.summarize_paths, [path], master="local[2]") == expected
+
+
 def test_dataframe_verdicts_equal_the_csv_verdicts(spark: SparkSession, tmp_path: Path) -> None:
     """A DataFrame of the rows of a CSV log: the verdicts DataFrame and the summary are the python engine's."""
     text = simulated_log("csv", 7, runs=30, illegal=0.3)
