@@ -23,6 +23,8 @@ not read (CSV, SSE, unknown formats, unreadable files). Parquet inputs are read 
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,7 +51,6 @@ from runfsm.validation.summary import LineCounts
 from runfsm.verdict import Location
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Iterable
 
     import duckdb as duckdb_
@@ -77,6 +78,8 @@ class _Input:
     """True when DuckDB read it (False: the python reader did)."""
     part: int = -1
     """Its place in :attr:`StagedInputs.parts` (when DuckDB read it)."""
+    path: str = ""
+    """The name DuckDB opens it by (a link without glob characters when its own name has some)."""
 
 
 class StagingOptions(TypedDict, total=False):
@@ -133,7 +136,10 @@ class StagedInputs:
         self.input_format = input_format
         self.con: duckdb_.DuckDBPyConnection = duckdb.connect(":memory:")
         self.con.execute(f"SET memory_limit = {literal(limit)}")
-        self.con.execute(f"SET temp_directory = {literal(temp_directory or tempfile.gettempdir())}")
+        self.temp_directory = temp_directory or tempfile.gettempdir()
+        self.con.execute(f"SET temp_directory = {literal(self.temp_directory)}")
+        self._links: str | None = None
+        """The directory of links to inputs whose names DuckDB would read as patterns (see _openable)."""
         self.con.execute("SET preserve_insertion_order = true")
         self.con.execute("SET enable_progress_bar = false")  # a library's queries draw nothing on the terminal
         if threads is not None:
@@ -164,6 +170,9 @@ class StagedInputs:
             entry = _Input(len(self.inputs), name)
             self.inputs.append(entry)
             kind = sniff(name) if self.input_format in ("auto", "jsonl") else None
+            if kind in ("jsonl", "parquet"):
+                entry.path = self._openable(entry)
+                kind = kind if entry.path else None  # no link to it could be made: the python reader's
             if kind == "jsonl" and self._read_jsonl(entry):
                 continue
             if kind == "parquet" and self.input_format == "auto":
@@ -182,6 +191,28 @@ class StagedInputs:
     def read_none(self) -> bool:
         """True when there are inputs and DuckDB read none of them (each one the python reader's)."""
         return bool(self.inputs) and not any(entry.rows for entry in self.inputs)
+
+    def _openable(self, entry: _Input) -> str:
+        """The name DuckDB is to open an input by: its own, or a link to it when that has glob characters.
+
+        DuckDB reads ``*``, ``?`` and ``[`` in a file name as a pattern (``runs[1].jsonl`` would
+        read ``runs1.jsonl``) and cannot be told otherwise, so such a file is read through a
+        symbolic link in a directory of this engine's (named with its compression's suffix, which
+        tells DuckDB how to read it).
+        "" when no link can be made.
+        """
+        name = entry.name
+        if not _GLOB_CHARS & set(name):
+            return name
+        try:
+            if self._links is None:
+                self._links = tempfile.mkdtemp(prefix="runfsm-inputs-", dir=self.temp_directory)
+            compression = next((c for c in (".gz", ".zst") if name.endswith(c)), "")
+            link = os.path.join(self._links, f"{entry.index}.input{compression}")
+            os.symlink(os.path.abspath(name), link)
+        except OSError:
+            return ""
+        return link
 
     def _read_python(self, entry: _Input) -> None:
         base = entry.index << FILE_SHIFT
@@ -214,7 +245,7 @@ class StagedInputs:
         counted = None if self.defer_counts and whole else self._pool.submit(count_lines, entry.name)
         for tolerant in (False, True) if whole else (True,):
             reader = (
-                f"read_json({literal(entry.name)}, columns={{{columns}}}, format='newline_delimited', "
+                f"read_json({literal(entry.path)}, columns={{{columns}}}, format='newline_delimited', "
                 f"ignore_errors={str(tolerant).lower()}, maximum_object_size={MAX_LINE_BYTES + 1})"
             )
             sql = classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
@@ -378,8 +409,8 @@ class StagedInputs:
         from runfsm.exceptions import InputError  # noqa: PLC0415
 
         con = self.con
-        source = f"read_parquet({literal(entry.name)}, file_row_number = true)"
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(entry.name)})").fetchall()]
+        source = f"read_parquet({literal(entry.path)}, file_row_number = true)"
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(entry.path)})").fetchall()]
         id_column = "run_id" if "run_id" in names else "id" if "id" in names else None
         if id_column is None or "status" not in names or self.sort_by is not None:
             message = (
@@ -423,8 +454,12 @@ class StagedInputs:
         """Let DuckDB go (its temporary tables and spill files with it)."""
         self._pool.shutdown(cancel_futures=True)
         self.con.close()
+        if self._links is not None:
+            shutil.rmtree(self._links, ignore_errors=True)
 
 
+_GLOB_CHARS: Final = frozenset("*?[")
+"""What makes DuckDB read a file name as a pattern."""
 _FEW_BLANKS: Final = 32
 """Up to this many blank lines, a row's line is computed from its place (else a table of the lines)."""
 

@@ -488,6 +488,42 @@ def test_run_ids_with_lone_surrogates_are_judged_as_python_judges_them(tmp_path:
     assert python[0]["runs"] == 5
 
 
+def test_file_names_duckdb_would_read_as_patterns_are_read_as_names(tmp_path: Path) -> None:
+    """``runs[1].jsonl`` is itself, not ``runs1.jsonl``; ``x?.parquet`` is not ``xy.parquet`` too.
+
+    DuckDB reads such names as globs: the engine opens them through links of its own (under
+    its temporary directory, removed afterwards). Plain, compressed and Parquet inputs.
+    """
+    import duckdb
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    _write(inputs / "runs[1].jsonl", '{"id": "run_a", "status": "queued"}\n')
+    _write(inputs / "runs1.jsonl", '{"id": "run_b", "status": "queued"}\n')
+    _write(inputs / "more*.jsonl.gz", '{"id": "run_c", "status": "queued"}\n')
+    _write(inputs / "more1.jsonl.gz", '{"id": "run_d", "status": "queued"}\n')
+    con = duckdb.connect()
+    for name, run in (("x?.parquet", "run_e"), ("xy.parquet", "run_f")):
+        rows = f"SELECT * FROM (VALUES ('{run}', 'queued'), ('{run}', 'completed')) AS t(run_id, status)"
+        con.execute(f"COPY ({rows}) TO '{inputs / name}' (FORMAT parquet)")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    verdicts: list[Verdict] = []
+    summary = duckdb_engine.summarize_paths(
+        [inputs], on_verdict=verdicts.append, every_verdict=True, temp_directory=str(spill)
+    )
+    assert sorted(v.run_id for v in verdicts) == ["run_a", "run_b", "run_c", "run_d", "run_e", "run_f"]
+    assert [(Path(c.source).name, c.in_records) for c in summary.sources] == [
+        ("more*.jsonl.gz", 1),
+        ("more1.jsonl.gz", 1),
+        ("runs1.jsonl", 1),
+        ("runs[1].jsonl", 1),
+        ("x?.parquet", 2),
+        ("xy.parquet", 2),
+    ]
+    assert list(spill.iterdir()) == []
+
+
 def test_a_parquet_file_without_the_columns_is_an_input_error(tmp_path: Path) -> None:
     """Parquet needs ``run_id`` (or ``id``) and ``status``: otherwise the file is reported, not guessed at."""
     import duckdb
