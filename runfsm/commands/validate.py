@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from runfsm.commands.output import (
     MAX_LISTED_ERRORS,
@@ -65,6 +65,9 @@ __all__ = [
     "unshareable",
 ]
 # ValidationReport, render_json and render_text live in runfsm.commands.output; they are re-exported here
+
+MAX_JOBS: Final = 1024
+"""The most ``--jobs`` may ask for (each a process of the python engine, or a DuckDB thread)."""
 
 _PROGRESS_EVERY = 10_000
 
@@ -176,7 +179,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="worker processes (default: 1; see the README for when it helps)",
+        help=f"worker processes, or the duckdb engine's threads (1 to {MAX_JOBS:,}; default: 1; see the README "
+        "for when it helps)",
     )
 
 
@@ -477,8 +481,8 @@ def run(args: argparse.Namespace) -> int:
     if paths is None:
         print("runfsm validate: error: no input; give FILE... ('-' for standard input) or --sample", file=sys.stderr)
         return 2
-    if args.jobs < 1:
-        print(f"runfsm validate: error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+    if not 1 <= args.jobs <= MAX_JOBS:
+        print(f"runfsm validate: error: --jobs must be from 1 to {MAX_JOBS:,}, got {args.jobs:,}", file=sys.stderr)
         return 2
     # what is alive now (modules, tables) outlives the command: keep the collector's full passes
     # off it while the records stream by (about 8% of the time on a large input)

@@ -161,6 +161,18 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("jobs", ["0", "-3", "1025", "99999999999"])
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_jobs_out_of_range_is_a_usage_error(jobs: str, engine: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """From 1 to MAX_JOBS: a huge --jobs would fork that many workers or ask DuckDB for that many threads."""
+    from runfsm.commands.validate import MAX_JOBS
+
+    assert main(["validate", "--engine", engine, "--jobs", jobs, "x.jsonl"]) == 2
+    assert capsys.readouterr().err == (
+        f"runfsm validate: error: --jobs must be from 1 to {MAX_JOBS:,}, got {int(jobs):,}\n"
+    )
+
+
 def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Progress is drawn only on a terminal: redirected stderr stays empty."""
     path = _write(tmp_path, "l.jsonl", "".join('["queued", "completed"]\n' for _ in range(20_000)))

@@ -512,7 +512,7 @@ def test_file_names_duckdb_would_read_as_patterns_are_read_as_names(tmp_path: Pa
     summary = duckdb_engine.summarize_paths(
         [inputs], on_verdict=verdicts.append, every_verdict=True, temp_directory=str(spill)
     )
-    assert sorted(v.run_id for v in verdicts) == ["run_a", "run_b", "run_c", "run_d", "run_e", "run_f"]
+    assert sorted(v.run_id or "" for v in verdicts) == ["run_a", "run_b", "run_c", "run_d", "run_e", "run_f"]
     assert [(Path(c.source).name, c.in_records) for c in summary.sources] == [
         ("more*.jsonl.gz", 1),
         ("more1.jsonl.gz", 1),
