@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         default=None,
         help="mermaid (default), dot, svg or png; svg and png need Graphviz. Default: from -o's extension "
-        "(.mmd, .dot, .gv, .svg, .png; any other is an error)",
+        "(.mmd, .dot, .gv, .svg, .png; any other needs --format, and one naming another format is an error)",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     parser.add_argument(
@@ -124,14 +124,28 @@ def _overlay(args: argparse.Namespace) -> tuple[Diagram, int]:
 
 
 def _format(args: argparse.Namespace) -> Format:
-    """The output format: ``--format`` if given, else from ``-o``'s extension (an unknown one is an error)."""
+    """The output format: from ``-o``'s extension, or ``--format``; they must agree when both say one.
+
+    An unknown extension needs ``--format`` (``-o lifecycle.txt --format dot``); a known one that
+    names another format (``-o x.png --format svg``) is an error, never SVG in a ``.png``.
+    """
     if args.output is None or args.output == "-":
         return cast("Format", args.format or "mermaid")
     named = format_for(args.output, default=None)
-    known = ", ".join(EXTENSIONS)
-    if args.format is None and named is None:
+    if named is None and args.format is None:
+        known = ", ".join(EXTENSIONS)
         raise DiagramError(f"-o {args.output}: unknown extension; use one of {known}, or say the format with --format")
+    if named is not None and args.format is not None and named != args.format:
+        raise DiagramError(
+            f"-o {args.output}: the extension says {named}, --format says {args.format}; "
+            f"name the file for {args.format} ({_extensions(args.format)}), or leave --format out"
+        )
     return cast("Format", args.format or named)
+
+
+def _extensions(fmt: str) -> str:
+    """The extensions a format is written under: ``.dot or .gv``."""
+    return " or ".join(suffix for suffix, named in EXTENSIONS.items() if named == fmt)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,8 @@ Exit codes (:mod:`runfsm.commands.exits`): 0 success; 1 the input was read but s
 failed (an illegal run); 2 unusable input or a usage error; 3 the output could not be written;
 130 interrupted. Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; they are imported only when needed. Every failure is one line on standard
-error, never a traceback.
+error, never a traceback; a character the standard streams' encoding cannot represent (``é``
+under ``LC_ALL=C``) is written as an escape (:mod:`runfsm.commands.streams`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from typing import TYPE_CHECKING, Protocol, cast
 
 from runfsm.commands.exits import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, epilog
+from runfsm.commands.streams import escape_unencodable
 from runfsm.commands.target import TargetError
 from runfsm.exceptions import RunfsmError
 from runfsm.printable import printable
@@ -104,6 +106,7 @@ def _fail(command: str, message: str, code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    escape_unencodable(sys.stdout, sys.stderr)  # before anything is written, usage errors included
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

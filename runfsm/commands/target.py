@@ -51,7 +51,11 @@ class Target:
 
     @contextlib.contextmanager
     def text(self) -> Iterator[IO[str]]:
-        """The file as UTF-8 text with no newline translation, to stream into; write errors name the file."""
+        """The file as UTF-8 text with no newline translation, to stream into; write errors name the file.
+
+        A failed write (a full disk) abandons the file, closing it under the text stream, which
+        is then left alone: detaching it would flush it, into a closed file.
+        """
         wrapper = io.TextIOWrapper(self._handle, encoding="utf-8", newline="")
         try:
             yield wrapper
@@ -59,7 +63,9 @@ class Target:
         except OSError as err:
             raise self._error(err) from err
         finally:
-            wrapper.detach()
+            if not self._handle.closed:
+                with contextlib.suppress(OSError):  # stopped by something else: the caller abandons the file
+                    wrapper.detach()
 
     def commit(self, *, command: str, what: str) -> None:
         """Close the file, move it onto the target, and say on standard error which file was written."""

@@ -469,9 +469,18 @@ def _collect_parallel(
 
 
 def _display_paths(args: argparse.Namespace) -> list[str] | None:
-    paths: list[str] = [p for entry in args.files for p in (["-"] if entry == "-" else expand_paths([entry]))]
-    if args.sample:
-        paths = sample_paths() + paths
+    """The files to read, each directory and glob expanded; None when nothing was given.
+
+    A directory, or a glob, that stands for no file is an :class:`InputError` naming it, said
+    before anything is read.
+    """
+    paths = sample_paths() if args.sample else []
+    for entry in args.files:
+        found = ["-"] if entry == "-" else expand_paths([entry])
+        if not found:
+            what = "the directory holds" if os.path.isdir(entry) else "the pattern matches"
+            raise InputError(f"{what} no files to read (names starting with a dot are left out)", source=entry)
+        paths += found
     return paths or None
 
 

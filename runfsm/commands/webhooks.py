@@ -9,7 +9,8 @@ under ``--budget`` requests a minute.
 ``runfsm webhooks state --store hooks.sqlite [ID]`` prints JSON: the store's counts, or one object
 (state, tracker, every event with its verdict and deliveries, the states entered). Exit 1 if ID is
 unknown, 2 if the store cannot be read. ``runfsm webhooks log --store hooks.sqlite`` prints every
-event body received, once each, in arrival order: a JSON Lines log ``runfsm validate`` reads.
+event body received, once each, in arrival order: a JSON Lines log ``runfsm validate`` reads
+(on a standard output that is not UTF-8, with non-ASCII characters in JSON's escapes).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runfsm.commands.main import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from runfsm.commands.streams import json_for
 
 if TYPE_CHECKING:
     import argparse
@@ -149,7 +151,7 @@ def _state(args: argparse.Namespace) -> int:
             if args.action == "log":
                 name = preset(args.lifecycle).name if args.lifecycle is not None else None
                 for body in store.bodies(lifecycle=name):
-                    sys.stdout.write(body + "\n")
+                    sys.stdout.write(json_for(sys.stdout, body) + "\n")  # valid JSON whatever the encoding
                 return EXIT_OK
             data = store.summary() if args.id is None else store.object(args.id)
     except (sqlite3.Error, ValueError) as err:

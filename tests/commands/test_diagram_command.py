@@ -52,12 +52,26 @@ def test_default_is_the_mermaid_lifecycle(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_output_format_follows_the_extension(tmp_path: Path) -> None:
-    """-o x.svg writes SVG, -o x.png PNG, -o x.dot DOT; --format wins over the extension."""
+    """-o x.svg writes SVG, -o x.png PNG, -o x.dot DOT; a --format that agrees with the extension changes nothing."""
     for name, start in (("a.svg", b"<?xml"), ("a.png", b"\x89PNG"), ("a.dot", b"digraph"), ("a.mmd", b"---")):
         assert main(["diagram", "-o", str(tmp_path / name)]) == 0
         assert (tmp_path / name).read_bytes().startswith(start), name
-    assert main(["diagram", "--format", "dot", "-o", str(tmp_path / "b.svg")]) == 0
-    assert (tmp_path / "b.svg").read_bytes().startswith(b"digraph")
+    assert main(["diagram", "--format", "dot", "-o", str(tmp_path / "b.gv")]) == 0
+    assert (tmp_path / "b.gv").read_bytes().startswith(b"digraph")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "named"),
+    [("svg", "x.png", ".svg"), ("png", "x.SVG", ".png"), ("mermaid", "x.dot", ".mmd or .mermaid")],
+)
+def test_format_the_extension_contradicts_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, name: str, named: str
+) -> None:
+    """--format svg -o x.png does not write SVG into a .png: exit 2, saying which names fit, and no file."""
+    assert main(["diagram", "--format", fmt, "-o", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert f"--format says {fmt}; name the file for {fmt} ({named}), or leave --format out" in err
+    assert not (tmp_path / name).exists()
 
 
 def test_title_option(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,6 +19,7 @@ import pytest
 
 from runfsm.commands.exits import EXIT_CODES, EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE
 from runfsm.commands.main import main
+from runfsm.drawing.diagram import graphviz_available
 
 RUNFSM = [sys.executable, "-m", "runfsm"]
 LEGAL = '{"run_id": "r%d", "statuses": ["queued", "in_progress", "completed"]}\n'
@@ -61,6 +62,52 @@ def test_full_disk_is_exit_3(tmp_path: Path, command: str) -> None:
     done = _shell(f"runfsm {command} > /dev/full", tmp_path)
     assert done.returncode == EXIT_OUTPUT, done.stderr
     assert "No space left on device" in _one_line_error(done.stderr)
+
+
+needs_graphviz = pytest.mark.skipif(not graphviz_available(), reason="needs Graphviz (dot)")
+TO_FILE = [
+    "diagram --format mermaid",
+    pytest.param("diagram --format svg", marks=needs_graphviz),
+    pytest.param("diagram --format png", marks=needs_graphviz),
+    "simulate --runs 2000",
+    "simulate --runs 2000 --format csv",
+    "simulate --events 5000 --format sse",
+    pytest.param("validate corpus-2000.jsonl --quiet --report", marks=needs_graphviz),
+    pytest.param("validate corpus-2000.jsonl --quiet --format json --report", marks=needs_graphviz),
+    pytest.param("validate corpus-2000.jsonl --quiet --format jsonl --report", marks=needs_graphviz),
+]
+"""Every command writing a file it is given (``-o FILE``, ``--report FILE``), in each of its formats.
+
+``validate`` is quiet: its report to standard output is :func:`test_full_disk_is_exit_3`'s.
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("command", TO_FILE)
+def test_full_output_file_is_exit_3(tmp_path: Path, command: str) -> None:
+    """``-o /dev/full`` or ``--report /dev/full``: one line naming the file and the cause, exit 3."""
+    _corpus(tmp_path, 2000)
+    option = "" if "--report" in command else "-o"
+    done = _shell(f"runfsm {command} {option} /dev/full > /dev/null", tmp_path)
+    assert done.returncode == EXIT_OUTPUT, done.stderr
+    assert _one_line_error(done.stderr).endswith("error: cannot write /dev/full: No space left on device")
+
+
+@pytest.mark.parametrize("command", TO_FILE)
+def test_output_file_too_large_leaves_the_old_one(tmp_path: Path, command: str) -> None:
+    """A regular file that cannot be written whole (``ulimit -f 1``: File too large): exit 3, the old file intact.
+
+    Nothing half-written is left behind: no partial target, no temporary ``.runfsm-*.part``.
+    """
+    _corpus(tmp_path, 2000)
+    name = "out.png" if "png" in command else "out.svg" if "svg" in command else "out.txt"
+    (tmp_path / name).write_text("the previous file\n")
+    option = "" if "--report" in command else "-o"
+    done = _shell(f"ulimit -f 1; runfsm {command} {option} {name} > /dev/null", tmp_path)
+    assert done.returncode == EXIT_OUTPUT, done.stderr
+    assert _one_line_error(done.stderr).endswith(f"error: cannot write {name}: File too large")
+    assert (tmp_path / name).read_text() == "the previous file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "corpus-2000.jsonl"])
 
 
 def test_closed_stdout_is_exit_3(tmp_path: Path) -> None:

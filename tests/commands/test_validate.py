@@ -173,6 +173,22 @@ def test_jobs_out_of_range_is_a_usage_error(jobs: str, engine: str, capsys: pyte
     )
 
 
+def test_directory_with_no_files_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A directory holding no file to read (empty, or hidden files only) is named, not taken for no input: exit 2."""
+    empty = tmp_path / "logs"
+    (empty / "2024").mkdir(parents=True)
+    (empty / ".hidden.jsonl").write_text(LEGAL)
+    legal = _write(tmp_path, "legal.jsonl", LEGAL)
+    for argv in ([str(empty)], [legal, str(empty)]):
+        assert main(["validate", *argv]) == 2
+        out, err = capsys.readouterr()
+        said = f"{empty}: the directory holds no files to read (names starting with a dot are left out)"
+        assert err == f"runfsm validate: error: {said}\n"
+        assert out == ""
+    assert main(["validate", str(tmp_path / "logs" / "*")]) == 2  # a glob matching only a directory
+    assert "/*: the pattern matches no files to read" in capsys.readouterr().err
+
+
 def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Progress is drawn only on a terminal: redirected stderr stays empty."""
     path = _write(tmp_path, "l.jsonl", "".join('["queued", "completed"]\n' for _ in range(20_000)))
