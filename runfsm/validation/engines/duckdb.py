@@ -7,13 +7,14 @@ records' positions; :func:`~runfsm.validation.engines.judging.judge_groups` judg
 shape once and replays the few complex runs through the ledger. When the lines were counted
 while the runs were judged, what the judge reports is held until the count agrees; when it does
 not (a blank line), the staged rows are numbered by their lines and the runs grouped and judged
-again (DuckDB does not read the input again), and with a lone carriage return the validation is
-done again, counting first.
+again (DuckDB does not read the input again), and with odd lines (a lone carriage return, a line
+longer than the python reader reads) the validation is done again, counting first.
 
 Memory: DuckDB works within ``memory_limit`` and spills to ``temp_directory``, so inputs larger
 than memory are fine. Known differences from the python engine, on input no API writes: a
-duplicate key keeps its first value (Python its last), and ``NaN`` or ``Infinity`` (not JSON)
-are read (Python reports the line).
+duplicate key keeps its first value (Python its last), and ``NaN`` or ``Infinity`` (not JSON),
+integers of more than 4,300 digits and nesting deeper than 1,024 levels (Python's limits) are
+read where Python reports the line.
 """
 
 from __future__ import annotations
@@ -444,7 +445,8 @@ def summarize_paths(
                 break
     finally:
         engine.close()
-    # rows that cannot be numbered by their lines (a lone carriage return): again, counting first
+    # rows that cannot be numbered by their lines (odd lines: a lone carriage return, a line too long): again,
+    # counting first (the python reader then reads such an input)
     engine = DuckDBEngine(**settings)
     try:
         engine.read(paths, unless_python_only=True)

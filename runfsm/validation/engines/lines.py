@@ -1,10 +1,11 @@
 """An input's lines as the python reader numbers them: what the duckdb engine checks its rows against.
 
 DuckDB's JSON reader skips blank lines, so its rows are the input's lines only when none is
-blank. :func:`count_lines` counts the lines (and tells a lone carriage return, which ends a line
-for the python reader only), :func:`scan_lines` finds the blank ones or fetches some lines' bytes
-(the residue the python parser reads), and :func:`sniff` tells an input's format from its first
-line. Positions of the items the python reader gives come from :func:`in_reading_order`.
+blank. :func:`count_lines` counts the lines (and tells those DuckDB's reader reads otherwise: a
+lone carriage return ends a line for the python reader only, and a line too long for it DuckDB's
+may read), :func:`scan_lines` finds the blank ones or fetches some lines' bytes (the residue the
+python parser reads), and :func:`sniff` tells an input's format from its first line. Positions
+of the items the python reader gives come from :func:`in_reading_order`.
 """
 
 from __future__ import annotations
@@ -68,28 +69,50 @@ def sniff(name: str) -> str | None:
     return None
 
 
-def count_lines(name: str, *, chunk_size: int = 1 << 24) -> tuple[int, int]:
-    r"""Lines in the input as Python's reader numbers them (a last line without newline counts), and its lone CRs.
+def count_lines(name: str, *, chunk_size: int = 1 << 24, longest: int = MAX_LINE_BYTES) -> tuple[int, int]:
+    r"""Lines in the input as Python's reader numbers them (a last line without newline counts), and its *odd* lines.
 
-    A carriage return that is not part of a ``\r\n`` (a *lone* one) ends a line for the python
-    reader, never for DuckDB's: nonzero second value, the two do not number the lines alike. A
-    ``\r\n`` ends a line for both (a Windows-written log is read by DuckDB). The input is read
-    ``chunk_size`` bytes at a time (memory stays flat however large it is).
+    An odd line is one DuckDB's reader does not read as the python reader does: nonzero second
+    value, the two do not number or read the lines alike. That is a carriage return that is not
+    part of a ``
+    `` (a *lone* one: it ends a line for the python reader, never for DuckDB's),
+    and a line of more than ``longest`` bytes, its newline included (the python reader reports
+    it, DuckDB's may read it). A ``
+    `` ends a line for both (a Windows-written log is read by
+    DuckDB). The input is read ``chunk_size`` bytes at a time (memory stays flat however large).
     """
     import numpy  # noqa: PLC0415  (the duckdb extra)
 
-    count = lone = 0
+    count = odd = 0
     final = 10  # the last byte read
+    start = 0  # where the line not ended yet starts, in the input
+    offset = 0  # of the read, in the input
     for data, view in _reads(name, chunk_size):
-        count += int(numpy.count_nonzero(view == 10))
+        size = len(view)
+        if chunk_size <= longest:
+            # a line within one read is shorter than that: only one ending at a read's first newline may be long
+            count += int(numpy.count_nonzero(view == 10))
+            first = data.find(b"\n", 0, size)  # memchr, as rfind
+            if first >= 0:
+                odd += offset + first + 1 - start > longest
+                start = offset + data.rfind(b"\n", 0, size) + 1
+        else:
+            ends = numpy.flatnonzero(view == 10)
+            count += len(ends)
+            if len(ends):
+                # each line's length with its newline: from the byte after the newline before it
+                odd += int(numpy.count_nonzero(numpy.diff(ends, prepend=start - offset - 1) > longest))
+                start = offset + int(ends[-1]) + 1
         if final == 13 and view[0] != 10:  # the last byte before was a lone carriage return
-            lone += 1
+            odd += 1
         if data.find(b"\r", 0, len(view)) >= 0:  # memchr: most inputs have none
             # each carriage return but a last one (its newline may open the next read), by its next byte
             after = numpy.flatnonzero(view[:-1] == 13) + 1
-            lone += int(numpy.count_nonzero(view[after] != 10))
+            odd += int(numpy.count_nonzero(view[after] != 10))
         final = int(view[-1])
-    return count + (final != 10), lone + (final == 13)
+        offset += size
+    odd += offset - start > longest  # the last line, without its newline
+    return count + (final != 10), odd + (final == 13)
 
 
 def _reads(name: str, chunk_size: int) -> Iterator[tuple[bytes | bytearray, npt.NDArray[numpy.uint8]]]:

@@ -15,7 +15,8 @@ Every row must have its line number, and DuckDB's rows skip blank lines: the lin
 (:mod:`~runfsm.validation.engines.lines`) and the blank ones found when the counts differ. When
 DuckDB's rows are all plain records, they may be taken for the lines and counted while the runs
 are judged (``defer_counts``; :meth:`StagedInputs.counts_confirmed` says whether they were).
-When the two disagree otherwise (a lone carriage return, a line DuckDB's reader splits or skips
+When the two disagree otherwise (a lone carriage return, a line longer than the python reader
+reads, a line DuckDB's reader splits or skips
 where Python's does not), the input is read by the python reader, as are the inputs DuckDB does
 not read (CSV, SSE, unknown formats, unreadable files). Parquet inputs are read as rows of
 ``run_id`` (or ``id``) and ``status`` columns (a status, or a client call), located as ``FILE:ROW``.
@@ -126,7 +127,7 @@ class StagedInputs:
         self._pending: list[tuple[_Input, LineCounts, Future[tuple[int, int]]]] = []
         """The inputs whose rows were taken for their lines, their counts, and their lines counted meanwhile."""
         self._unconfirmed: list[tuple[_Input, LineCounts, int]] = []
-        """Of those, the ones whose count did not confirm it, and whether a lone CR (-1: its bytes cannot be read)."""
+        """Of those, the ones whose count did not confirm it, and their odd lines (-1: its bytes cannot be read)."""
         self.sql = sql_for(lifecycle)
         """What the SQL needs of the lifecycle whose records the inputs hold (the Assistants run by default)."""
         self.lifecycle = self.sql.lifecycle
@@ -271,8 +272,8 @@ class StagedInputs:
             return True
         taken = False
         try:
-            total, returns = counted.result() if counted is not None else count_lines(entry.name)
-            taken = self._take_stage(entry, stage, rows, total, returns)
+            total, odd = counted.result() if counted is not None else count_lines(entry.name)
+            taken = self._take_stage(entry, stage, rows, total, odd)
             return taken
         except READ_ERRORS:  # its bytes cannot all be read (cut short, damaged): the python reader says where
             return False
@@ -286,20 +287,21 @@ class StagedInputs:
 
         Blank lines at the very end of the last input are fine (no row comes after them): they are
         counted as skipped. False when an input has another blank line (DuckDB's rows skip it, so
-        the rows after it are not at their lines) or a lone carriage return: the rows are then
+        the rows after it are not at their lines) or odd lines (a lone carriage return, a line too
+        long for the python reader; see :func:`~runfsm.validation.engines.lines.count_lines`): the rows are then
         numbered again (:meth:`renumber`), or the work done again without ``defer_counts``.
         """
         pending, self._pending = self._pending, []
         last = len(self.inputs) - 1
         for entry, counts, future in pending:
             try:
-                total, returns = future.result()
+                total, odd = future.result()
             except READ_ERRORS:  # its bytes cannot all be read: it is the python reader's (see renumber)
                 self._unconfirmed.append((entry, counts, -1))
                 continue
             blank = total - counts.lines
-            if returns or blank < 0 or (blank and (entry.index != last or not ends_blank(entry.name, blank))):
-                self._unconfirmed.append((entry, counts, returns))
+            if odd or blank < 0 or (blank and (entry.index != last or not ends_blank(entry.name, blank))):
+                self._unconfirmed.append((entry, counts, odd))
                 continue
             counts.lines, counts.skipped = total, blank
         return not self._unconfirmed
@@ -309,13 +311,13 @@ class StagedInputs:
 
         Their staged rows stay (DuckDB does not read them again): each row's line is its place
         among the rows plus the blank lines before it. False when some input cannot be numbered
-        so (a lone carriage return, or DuckDB's rows are not the lines that are not blank): the
+        so (odd lines, or DuckDB's rows are not the lines that are not blank): the
         work must be done again without ``defer_counts``. Group and judge again after it.
         """
         unconfirmed, self._unconfirmed = self._unconfirmed, []
-        for entry, counts, returns in unconfirmed:
+        for entry, counts, odd in unconfirmed:
             try:
-                blanks = None if returns else _blank_lines(entry.name, counts.in_records)
+                blanks = None if odd else _blank_lines(entry.name, counts.in_records)
             except READ_ERRORS:
                 blanks = None
             if blanks is None:
@@ -348,14 +350,14 @@ class StagedInputs:
             f"SELECT {base} + {line} AS pos, rid, code, stream, fields, ts, unclean FROM {staged} WHERE rid IS NOT NULL"
         )
 
-    def _take_stage(self, entry: _Input, stage: str, rows: int, total: int, returns: int) -> bool:
+    def _take_stage(self, entry: _Input, stage: str, rows: int, total: int, odd: int) -> bool:
         """Number the ``rows`` staged rows by their lines (``total`` of them), read the residue with the python parser.
 
         The staged table stays: its plain rows are the input's part of :attr:`parts` (no copy).
         """
         con = self.con
         base = entry.index << FILE_SHIFT
-        if returns:  # a lone carriage return ends a line for the python reader, never for DuckDB's
+        if odd:  # a lone CR ends a line for the python reader, never for DuckDB's; a long line it reports
             return False
         counts = LineCounts(entry.name, lines=rows)
         line = "rowid + 1"

@@ -524,6 +524,19 @@ def test_file_names_duckdb_would_read_as_patterns_are_read_as_names(tmp_path: Pa
     assert list(spill.iterdir()) == []
 
 
+def test_a_line_longer_than_the_python_reader_reads_is_reported_by_both(tmp_path: Path) -> None:
+    """Past MAX_LINE_BYTES the python reader reports the line (and skips it); DuckDB's would read it: it does not."""
+    from runfsm.validation.formats.base import MAX_LINE_BYTES
+
+    path = tmp_path / "long.jsonl"
+    long_run = {"id": "run_long", "status": "queued", "metadata": {"note": "x" * MAX_LINE_BYTES}}
+    line = json.dumps(long_run) + "\n"
+    path.write_text(line + '{"id": "run_1", "status": "queued"}\n')
+    python, duckdb = _both([path])
+    assert duckdb == python
+    assert python[2] == [f"{path}:1: line is longer than {MAX_LINE_BYTES} bytes (at least {len(line)}); skipped"]
+
+
 def test_a_parquet_file_without_the_columns_is_an_input_error(tmp_path: Path) -> None:
     """Parquet needs ``run_id`` (or ``id``) and ``status``: otherwise the file is reported, not guessed at."""
     import duckdb

@@ -18,36 +18,43 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def _lines_and_lone_returns(data: bytes) -> tuple[int, int]:
-    r"""What count_lines must say, the plain way: lines split at ``\n``, and each ``\r`` no ``\n`` follows."""
-    lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
-    lone = sum(1 for i, byte in enumerate(data) if byte == 13 and data[i + 1 : i + 2] != b"\n")
-    return lines, lone
+def _long_lines(data: bytes, longest: int) -> int:
+    """Lines (split at newlines only) longer than ``longest`` bytes with their newline."""
+    parts = data.split(b"\n")
+    lengths = [len(p) + 1 for p in parts[:-1]] + ([len(parts[-1])] if parts[-1] else [])
+    return sum(1 for n in lengths if n > longest)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    data=st.lists(st.sampled_from([b"{}", b"x", b" ", b"\n", b"\r", b"\r\n"]), max_size=40).map(b"".join),
+    data=st.lists(st.sampled_from([b"{}", b"x", b"xyzxyz", b" ", b"\n", b"\r", b"\r\n"]), max_size=40).map(b"".join),
     chunk_size=st.integers(1, 9),
     compressed=st.booleans(),
+    longest=st.sampled_from([3, 8, 10**6]),
 )
-@example(data=b"a\r", chunk_size=1, compressed=False)  # a final lone CR
-@example(data=b"a\r\nb\r\n", chunk_size=2, compressed=False)  # a CRLF split between two reads
-@example(data=b"a\rb", chunk_size=2, compressed=True)  # a lone CR at the end of a read
-def test_lines_and_lone_carriage_returns_are_counted_across_reads(
-    tmp_path: Path, data: bytes, chunk_size: int, compressed: bool
+@example(data=b"a\r", chunk_size=1, compressed=False, longest=10**6)  # a final lone CR
+@example(data=b"a\r\nb\r\n", chunk_size=2, compressed=False, longest=10**6)  # a CRLF split between two reads
+@example(data=b"a\rb", chunk_size=2, compressed=True, longest=10**6)  # a lone CR at the end of a read
+@example(
+    data=b"abcd\nab\nabcde", chunk_size=2, compressed=False, longest=3
+)  # long lines across reads, the last one too
+def test_lines_and_odd_ones_are_counted_across_reads(
+    tmp_path: Path, data: bytes, chunk_size: int, compressed: bool, longest: int
 ) -> None:
-    r"""Whatever the reads' size, the lines are counted, and a ``\r`` is lone unless a ``\n`` follows it.
+    r"""Whatever the reads' size, the lines are counted, and the odd ones: a ``\r`` no ``\n`` follows, a long line.
 
-    A lone one ends a line for the python reader and not for DuckDB's, so the duckdb engine goes by
-    the python reader then; ``\r\n`` ends a line for both (a Windows-written log is DuckDB's).
+    A lone ``\r`` ends a line for the python reader and not for DuckDB's, and a line longer than
+    the python reader reads (``longest`` bytes, its newline included) is reported by it and may be
+    read by DuckDB's: the duckdb engine goes by the python reader then. ``\r\n`` ends a line for
+    both (a Windows-written log is DuckDB's).
     """
     path = tmp_path / ("log.jsonl.gz" if compressed else "log.jsonl")
     path.write_bytes(gzip.compress(data) if compressed else data)
-    lines, lone = count_lines(str(path), chunk_size=chunk_size)
-    expected_lines, expected_lone = _lines_and_lone_returns(data)
-    assert lines == expected_lines
-    assert lone == expected_lone
+    assert count_lines(str(path), chunk_size=chunk_size, longest=longest) == (
+        data.count(b"\n") + (bool(data) and not data.endswith(b"\n")),
+        sum(1 for i, byte in enumerate(data) if byte == 13 and data[i + 1 : i + 2] != b"\n")
+        + _long_lines(data, longest),
+    )
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
