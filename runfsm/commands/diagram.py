@@ -79,7 +79,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overlay",
         nargs="+",
         metavar="FILE",
-        help="draw the runs in these logs on the lifecycle (any input `runfsm validate` reads; - for stdin)",
+        help="draw the runs in these logs on the lifecycle (the text logs `runfsm validate` reads, plain, .gz or "
+        ".zst; directories and globs; - for stdin)",
     )
     parser.add_argument(
         "--mode",
@@ -112,11 +113,14 @@ def _overlay(args: argparse.Namespace) -> tuple[Diagram, int]:
         errors += 1
         print(f"runfsm diagram: {printable(str(err))}", file=sys.stderr)
 
+    from runfsm.validation.engines.inputs import expand_paths  # noqa: PLC0415
     from runfsm.validation.records import resolve_lifecycle  # noqa: PLC0415
 
-    lifecycle = resolve_lifecycle(args.lifecycle, args.overlay)
+    # directories and globs stand for their files, as for validate (standard input stays itself)
+    paths = [path for entry in args.overlay for path in (["-"] if entry == "-" else expand_paths([entry]))]
+    lifecycle = resolve_lifecycle(args.lifecycle, paths)
     overlay = Overlay(highlight=args.run, lifecycle=lifecycle)
-    verdicts = validate_paths(args.overlay, mode=args.mode, strict=args.strict, on_error=on_error, lifecycle=lifecycle)
+    verdicts = validate_paths(paths, mode=args.mode, strict=args.strict, on_error=on_error, lifecycle=lifecycle)
     overlay.update(verdicts)
     if args.run is not None and overlay.highlighted is None:
         raise DiagramError(f"--run {args.run}: no run with this id in {', '.join(args.overlay)}")

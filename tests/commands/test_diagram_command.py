@@ -209,6 +209,21 @@ def test_overlay_reads_every_input_format_and_highlights_a_run(tmp_path: Path) -
     assert "ILLEGAL" in texts  # the samples contain illegal jumps
 
 
+def test_overlay_of_a_directory_draws_its_files(tmp_path: Path) -> None:
+    """A directory stands for its files, as for validate: the same drawing as the files named one by one."""
+    import shutil
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for path in sample_paths():
+        shutil.copy(path, folder)
+    named, whole = tmp_path / "named.dot", tmp_path / "whole.dot"
+    assert main(["diagram", "--overlay", *sorted(str(p) for p in folder.iterdir()), "-o", str(named)]) == 0
+    assert main(["diagram", "--overlay", str(folder), "-o", str(whole)]) == 0
+    assert whole.read_text() == named.read_text()
+    assert "ILLEGAL" in whole.read_text()
+
+
 def test_overlay_of_unknown_run_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--run with an id not in the input exits 2 naming it."""
     assert main(["diagram", "--overlay", *sample_paths(), "--run", "run_nope"]) == 2
