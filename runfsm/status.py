@@ -215,7 +215,7 @@ def status_aliases(
     name of the lifecycle (``thread.run.*``, ``response.*``, ``batch.*``: see :func:`alias_key`);
     it never renames a status runfsm knows. ``lifecycle``: whose statuses (the run's by
     default). Raises ``ValueError`` for a malformed pair, an
-    alias that is already a status, or a target that is not one.
+    alias that is already a status, a target that is not one, or an alias given two targets.
 
     >>> status_aliases(["canceled=cancelled"])
     {'canceled': <RunStatus.Cancelled: 8>}
@@ -235,11 +235,17 @@ def status_aliases(
         else:
             raise ValueError(f"status alias {alias!r}: {key!r} is already a status; an alias only names an unknown one")
         try:
-            out[key] = parse(target)
+            status = parse(target)
         except UnknownStatus:
             raise ValueError(
                 f"status alias {alias!r}={target!r}: {target!r} is not a status (expected one of {', '.join(known)})"
             ) from None
+        if out.get(key, status) is not status:
+            raise ValueError(
+                f"status alias {alias!r}={target!r}: {key!r} is already an alias of {out[key].wire!r}; "
+                "an alias names one status"
+            )
+        out[key] = status
     return out
 
 

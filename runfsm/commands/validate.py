@@ -490,6 +490,11 @@ def run(args: argparse.Namespace) -> int:
     if paths is None:
         print("runfsm validate: error: no input; give FILE... ('-' for standard input) or --sample", file=sys.stderr)
         return 2
+    for option, value in (("--sort-by", args.sort_by), ("--report", args.report)):
+        if value is not None and not value.strip():  # an empty shell variable, most often
+            what = "a field name" if option == "--sort-by" else "a file name"
+            print(f"runfsm validate: error: {option} needs {what}, got {value!r}", file=sys.stderr)
+            return 2
     if not 1 <= args.jobs <= MAX_JOBS:
         print(f"runfsm validate: error: --jobs must be from 1 to {MAX_JOBS:,}, got {args.jobs:,}", file=sys.stderr)
         return 2

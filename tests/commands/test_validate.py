@@ -161,6 +161,16 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("option", "what"), [("--sort-by", "a field name"), ("--report", "a file name")])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_field_or_file_name_is_a_usage_error(
+    option: str, what: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--sort-by "$FIELD"`` with FIELD unset would sort by nothing, ``--report ""`` write nowhere: said, exit 2."""
+    assert main(["validate", option, value, "--sample"]) == 2
+    assert capsys.readouterr().err == f"runfsm validate: error: {option} needs {what}, got {value!r}\n"
+
+
 @pytest.mark.parametrize("jobs", ["0", "-3", "1025", "99999999999"])
 @pytest.mark.parametrize("engine", ["python", "duckdb"])
 def test_jobs_out_of_range_is_a_usage_error(jobs: str, engine: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -213,3 +213,12 @@ def test_a_status_alias_names_an_unknown_status_and_a_known_target() -> None:
     with pytest.raises(ValueError, match="expected ALIAS=STATUS"):
         status_aliases(["canceled"])
     assert main(["validate", "--status-alias", "cancelled=failed", "--sample"]) == 2
+
+
+def test_an_alias_names_one_status() -> None:
+    """The same alias twice for one status is fine (any spelling of it); for two statuses, a usage error."""
+    assert status_aliases(["canceled=cancelled", "canceled=Cancelled"]) == {"canceled": RunStatus.Cancelled}
+    with pytest.raises(ValueError, match="'canceled' is already an alias of 'cancelled'; an alias names one status"):
+        status_aliases(["canceled=cancelled", "canceled=failed"])
+    argv = ["validate", "--status-alias", "canceled=cancelled", "--status-alias", "canceled=failed", "--sample"]
+    assert main(argv) == 2
