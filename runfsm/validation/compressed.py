@@ -49,6 +49,8 @@ def open_decompressed(name: str) -> IO[bytes]:
 
 
 _CHUNK: Final = 1 << 20
+_COMPRESSED_CHUNK: Final = 1 << 16
+"""Compressed bytes decompressed at a time: a log's text may be a hundred times as large (memory stays small)."""
 
 
 class ZstdReader(io.RawIOBase):
@@ -79,7 +81,7 @@ class ZstdReader(io.RawIOBase):
     def readinto(self, buffer: WriteableBuffer) -> int:
         """Decompressed bytes into ``buffer``; 0 at the end of the last frame."""
         while not self._out:
-            data = self._file.read(_CHUNK)
+            data = self._file.read(_COMPRESSED_CHUNK)
             if not data:
                 if self._in_frame:
                     raise EOFError("the file ended inside a Zstandard frame")
