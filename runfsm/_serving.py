@@ -1,5 +1,7 @@
 """An ASGI app served by uvicorn in a background thread, on a socket bound here (the fake server, the receiver).
 
+:func:`listen` binds that socket; ``runfsm webhooks serve`` binds its own with it before serving in
+the foreground, so an address it cannot listen on is said before anything claims to be receiving.
 uvicorn is imported when a server starts, not with this module.
 """
 
@@ -12,9 +14,33 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["ThreadedServer"]
+__all__ = ["ThreadedServer", "listen"]
 
 START_TIMEOUT_S = 10.0
+BACKLOG = 2048
+"""Connections the kernel queues before the server accepts them (uvicorn's default)."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: a free one) and listening.
+
+    Raises :class:`OSError` when it cannot be: the port is taken or not allowed, the address is not
+    one of this host's, or the host is no name at all (:class:`socket.gaierror`, also for a name
+    holding a NUL or a character no host name can hold).
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls per response
+        try:
+            sock.bind((host, port))
+        except (TypeError, UnicodeError) as err:  # a NUL, a lone surrogate, a label over 63 characters
+            raise socket.gaierror(socket.EAI_NONAME, f"not a host name ({err})") from None
+        sock.listen(BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class ThreadedServer:
@@ -40,10 +66,7 @@ class ThreadedServer:
 
         if self._server is not None:
             raise RuntimeError(f"{self.name} is already running")
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls per response
-        sock.bind((self.host, self.port))
+        sock = listen(self.host, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="critical", lifespan="off", access_log=False)
         server = uvicorn.Server(config)

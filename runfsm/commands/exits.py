@@ -9,7 +9,11 @@ EXIT_OK = 0
 EXIT_FAILURES = 1
 """The input was read, and some of it failed (an illegal run, for example)."""
 EXIT_USAGE = 2
-"""Unusable input (an unreadable file or line, an unknown status) or a usage error."""
+"""Unusable input (an unreadable file or line, an unknown status) or a usage error.
+
+Also a webhook store that cannot be read, and an address ``webhooks serve`` cannot listen on: what
+was given cannot be used, as for an unreadable input file.
+"""
 EXIT_OUTPUT = 3
 """The output could not be written: a full disk, a closed standard output, a reader that stopped early.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Literal, cast
 
+from runfsm.commands.options import ranged
 from runfsm.commands.target import claim
 from runfsm.testing.simulate import CORPUS_FORMATS, CorpusFormat, simulate_runs, write_corpus
 
@@ -14,28 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["add_arguments", "run"]
 
 
-def _fraction(text: str) -> float:
-    import argparse  # noqa: PLC0415
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
-    return value
-
-
-def _positive(text: str) -> int:
-    import argparse  # noqa: PLC0415
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
+_fraction = ranged(float, lambda v: 0.0 <= v <= 1.0, kind="a number", wanted="is not a fraction between 0 and 1")
+_positive = ranged(int, lambda n: n >= 1, kind="an integer", wanted="must be at least 1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,45 @@ def _required(data: Mapping[str, Any], key: str, kind: str, where: str) -> Any:
         raise MalformedWebhook(f"{where} has no {key!r}")
     if not isinstance(value, _KINDS[kind]) or isinstance(value, bool):
         raise MalformedWebhook(f"{where}: {key!r} must be {kind}, got {type(value).__name__}")
+    return _text(value, f"{where}: {key!r}") if isinstance(value, str) else value
+
+
+def _text(value: str, what: str) -> str:
+    r"""``value``, if it is Unicode text: JSON's ``"\udc80"`` reads as a lone surrogate, which no UTF-8 holds."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise MalformedWebhook(f"{what} is not Unicode text: it holds a lone surrogate {value[err.start]!r}") from None
     return value
+
+
+def _json(convert: Callable[[Any], Any], value: Any) -> Any:
+    """``convert(value)`` (JSON read or written), MalformedWebhook for what Python's JSON cannot convert."""
+    try:
+        return convert(value)
+    except json.JSONDecodeError as err:
+        raise MalformedWebhook(f"the body is not JSON: {err}") from None
+    except RecursionError:
+        raise MalformedWebhook("the body is nested too deeply to be a webhook event") from None
+    except ValueError:  # an integer of more digits than Python converts
+        limit = sys.get_int_max_str_digits()
+        raise MalformedWebhook(
+            f"the body holds a number runfsm cannot read: an integer of over {limit} digits"
+        ) from None
+
+
+def _unix_time(value: float, where: str) -> float:
+    try:
+        at = float(value)
+    except OverflowError:  # an integer too large for any float
+        raise MalformedWebhook(f"{where} must be a Unix time, got a number too large for one") from None
+    if not math.isfinite(at) or at < 0:
+        raise MalformedWebhook(f"{where} must be a Unix time, got {value!r}")
+    return at
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"))
 
 
 def read_event(body: bytes | str | Mapping[str, Any], *, webhook_id: str | None = None) -> WebhookEvent:
@@ -69,30 +108,28 @@ def read_event(body: bytes | str | Mapping[str, Any], *, webhook_id: str | None 
     """
     if isinstance(body, Mapping):
         data: object = body
-        text = json.dumps(body, separators=(",", ":"))
+        text = _json(_compact, body)
     else:
         try:
             text = body.decode("utf-8") if isinstance(body, bytes) else body
-            data = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        except UnicodeDecodeError as err:
             raise MalformedWebhook(f"the body is not JSON: {err}") from None
+        data = _json(json.loads, text)
     if not isinstance(data, Mapping):
         raise MalformedWebhook(f"the body must be a JSON object, got {type(data).__name__}")
     event_id = _required(data, "id", "a string", "the event")
     kind = _required(data, "type", "a string", "the event")
-    created = _required(data, "created_at", "a number", "the event")
-    if not math.isfinite(created) or created < 0:
-        raise MalformedWebhook(f"the event's 'created_at' must be a Unix time, got {created!r}")
+    created = _unix_time(_required(data, "created_at", "a number", "the event"), "the event's 'created_at'")
     payload = _required(data, "data", "an object", "the event")
     object_id = _required(payload, "id", "a string", "the event's 'data'")
     if data.get("object", "event") != "event":
         raise MalformedWebhook(f"the body's 'object' must be 'event', got {data.get('object')!r}")
     return WebhookEvent(
-        webhook_id=webhook_id if webhook_id is not None else event_id,
+        webhook_id=_text(webhook_id, "the webhook-id header") if webhook_id is not None else event_id,
         event_id=event_id,
         type=kind,
         object_id=object_id,
-        created_at=float(created),
+        created_at=created,
         body=text,
     )
 

@@ -8,21 +8,42 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runfsm._serving import ThreadedServer
+from runfsm._serving import ThreadedServer, listen
 
 if TYPE_CHECKING:
+    import socket
     from types import TracebackType
 
     from runfsm.webhooks.receiver import Receiver
 
-__all__ = ["ReceiverServer", "serve"]
+__all__ = ["ReceiverServer", "listen", "serve"]
 
 
-def serve(receiver: Receiver, *, host: str = "127.0.0.1", port: int = 8000, path: str = "/") -> None:
-    """Serve ``receiver`` with uvicorn until interrupted (Ctrl-C / SIGTERM); the worker stops with it."""
+def serve(
+    receiver: Receiver,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    path: str = "/",
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve ``receiver`` with uvicorn until interrupted (Ctrl-C / SIGTERM); the worker stops with it.
+
+    ``sock`` is a socket already listening (:func:`listen`; ``host`` and ``port`` are then unused),
+    as ``runfsm webhooks serve`` binds it before saying where it receives. Without one, ``host:port``
+    is bound here: an :class:`OSError` from :func:`listen` before anything is served. ``sock`` is
+    closed when serving ends.
+    """
     import uvicorn  # noqa: PLC0415  (the [webhooks] extra)
 
-    uvicorn.run(receiver.asgi(path=path), host=host, port=port, log_level="warning", access_log=False)
+    listening = sock if sock is not None else listen(host, port)
+    try:
+        config = uvicorn.Config(receiver.asgi(path=path), log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[listening])
+    except KeyboardInterrupt:  # Ctrl-C is how a foreground server is stopped: not a failure
+        pass
+    finally:
+        listening.close()
 
 
 class ReceiverServer:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["EnteredRow", "ObjectRow", "PendingRow", "Processed", "WebhookStore"]
 
 SCHEMA_VERSION = "1"
+_TABLES = ("runfsm_meta", "events", "objects", "entered")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runfsm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -181,30 +182,60 @@ class WebhookStore:
     ``synchronous`` is SQLite's: ``"FULL"`` (the default) makes every commit survive a power cut;
     ``"NORMAL"`` skips the flush per commit and still survives a crash of the process (SQLite's WAL
     guarantee), for a several times higher event rate on slow disks (``tests/benchmarks/bench_webhooks.py``).
+    ``read_only`` opens the file as it is (SQLite's ``mode=ro``), for what only reads (``runfsm webhooks
+    state`` and ``log``): nothing is created or written, a missing file is :class:`sqlite3.OperationalError`,
+    and a database without the store's tables is a ValueError saying so.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, timeout: float = 5.0, synchronous: Literal["FULL", "NORMAL"] = "FULL"
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 5.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        read_only: bool = False,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
         self.path = Path(path)
         self.timeout = timeout
         self.synchronous = synchronous
+        self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._group = threading.Condition()
         self._queue: list[_Accept] = []
         self._committing = False
+        try:
+            found = self._schema(self._conn()) if read_only else self._create()
+            if found != SCHEMA_VERSION:
+                raise ValueError(f"{self.path}: webhook store schema {found!r}, this runfsm reads {SCHEMA_VERSION!r}")
+        except BaseException:
+            self.close()
+            raise
+
+    def _create(self) -> object:
+        """Create the tables the file lacks; the schema version it holds."""
         with self._write() as db:  # one transaction: processes opening the file at once take turns
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
             db.execute("INSERT OR IGNORE INTO runfsm_meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            found = db.execute("SELECT value FROM runfsm_meta WHERE key = 'schema'").fetchone()[0]
-        if found != SCHEMA_VERSION:
-            raise ValueError(f"{self.path}: webhook store schema {found!r}, this runfsm reads {SCHEMA_VERSION!r}")
+            return self._schema(db)
+
+    def _schema(self, db: sqlite3.Connection) -> object:
+        """The schema version the file holds; ValueError if it is not a webhook store (it lacks its tables)."""
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [name for name in _TABLES if name not in tables]
+        if len(missing) == len(_TABLES):
+            raise ValueError(
+                f"{self.path} is not a runfsm webhook store (it has none of its tables: {', '.join(_TABLES)})"
+            )
+        if missing:
+            raise ValueError(f"{self.path} is not a whole runfsm webhook store (it lacks {', '.join(missing)})")
+        found = db.execute("SELECT value FROM runfsm_meta WHERE key = 'schema'").fetchone()
+        return found[0] if found is not None else None
 
     def __repr__(self) -> str:
         return f"<WebhookStore {str(self.path)!r}>"
@@ -214,9 +245,15 @@ class WebhookStore:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            if self.read_only:  # mode=ro: SQLite neither creates the file nor writes to it
+                where = f"{self.path.resolve().as_uri()}?mode=ro"
+                conn = sqlite3.connect(
+                    where, timeout=self.timeout, isolation_level=None, check_same_thread=False, uri=True
+                )
+            else:
+                conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA synchronous={self.synchronous}")
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)

@@ -1,4 +1,4 @@
-"""The receiver as an ASGI app: mounted in a Starlette application, served by uvicorn on loopback."""
+"""The receiver as an ASGI app: mounted in Starlette, served by uvicorn on loopback, bad bodies refused as 400."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import time
 from typing import TYPE_CHECKING
 
 import httpx2
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
-from runfsm.testing.fake.webhooks import signed_event
+from runfsm.testing.fake.webhooks import TEST_SECRET, sign, signed_event
+from runfsm.webhooks.service import ReceiverServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,3 +65,50 @@ def test_mounted_in_starlette_it_receives_and_applies(make_receiver: Callable[..
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+_EVENT = b'"object":"event","type":"response.completed","created_at":100,"data":{"id":"resp_1"}'
+MALFORMED = {
+    "nested 100,000 levels deep": (
+        b'{"id":"evt_1",' + _EVENT + b',"extra":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "the body is nested too deeply to be a webhook event",
+    ),
+    "an integer of 5,000 digits": (
+        b'{"id":"evt_1",' + _EVENT + b',"extra":' + b"9" * 5000 + b"}",
+        "the body holds a number runfsm cannot read: an integer of over 4300 digits",
+    ),
+    "a created_at too large for a float": (
+        b'{"id":"evt_1","object":"event","type":"response.completed","created_at":1'
+        + b"0" * 400
+        + b',"data":{"id":"resp_1"}}',
+        "the event's 'created_at' must be a Unix time, got a number too large for one",
+    ),
+    "an id holding a lone surrogate": (
+        b'{"id":"\\udc80",' + _EVENT + b"}",
+        "the event: 'id' is not Unicode text: it holds a lone surrogate '\\udc80'",
+    ),
+    "a data.id holding a lone surrogate": (
+        b'{"id":"evt_1","object":"event","type":"response.completed","created_at":100,"data":{"id":"resp_\\ud800"}}',
+        "the event's 'data': 'id' is not Unicode text: it holds a lone surrogate '\\ud800'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_signed_body_python_cannot_read_is_malformed_not_a_server_error(
+    make_receiver: Callable[..., Receiver], case: str
+) -> None:
+    r"""A correctly signed body that Python's JSON or SQLite cannot take is answered 400, as a malformed event.
+
+    Over loopback HTTP to the real server: bodies nested 100,000 levels deep, an integer of 5,000 digits
+    (over Python's 4,300), a ``created_at`` no float holds, an id that is a lone surrogate (``"\udc80"``,
+    which no UTF-8 text can store). Nothing is stored, and the server still takes the next good event.
+    """
+    body, error = MALFORMED[case]
+    receiver = make_receiver()
+    with ReceiverServer(receiver) as server, httpx2.Client() as client:
+        answer = client.post(server.url, content=body, headers=sign(TEST_SECRET, "msg_bad", time.time(), body))
+        assert (answer.status_code, answer.json()) == (400, {"error": error})
+        assert receiver.store.summary()["distinct_events"] == 0
+        headers, good = signed_event("msg_good", "response.completed", "resp_1", 100)
+        assert client.post(server.url, content=good, headers=headers).status_code == 200

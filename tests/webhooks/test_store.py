@@ -1,8 +1,9 @@
-"""The SQLite store: group commit under many threads, several processes on one file, reopening resumes."""
+"""The SQLite store: group commit under many threads, several processes on one file, reopening resumes, read-only."""
 
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 from typing import TYPE_CHECKING
 
@@ -89,3 +90,71 @@ def test_synchronous_must_be_full_or_normal(tmp_path: Path) -> None:
     """Only SQLite's two settings that keep a committed event across a crash are accepted."""
     with pytest.raises(ValueError, match="FULL"):
         WebhookStore(tmp_path / "hooks.sqlite", synchronous="OFF")  # type: ignore[arg-type]
+
+
+def _users_database(path: Path) -> Path:
+    """A SQLite database of someone else's: one ``users`` table, one row."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE users (name TEXT)")
+    db.execute("INSERT INTO users VALUES ('ada')")
+    db.commit()
+    db.close()
+    return path
+
+
+def test_read_only_reads_a_store_as_it_is_and_cannot_write_to_it(tmp_path: Path) -> None:
+    """``read_only=True`` reads what a store holds, with SQLite's ``mode=ro``: the file's bytes stay as they were."""
+    path = tmp_path / "hooks.sqlite"
+    with WebhookStore(path) as store:
+        _accept_all(store, ["msg_1"], [])
+    before = path.read_bytes()
+    with WebhookStore(path, read_only=True) as store:
+        assert store.summary()["distinct_events"] == 1
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            _accept_all(store, ["msg_2"], [])
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["users", "empty"])
+def test_read_only_refuses_a_database_that_is_not_a_store_and_leaves_it_alone(tmp_path: Path, kind: str) -> None:
+    """Another program's SQLite database, or an empty file, is said not to be a webhook store.
+
+    No table of the store is created in it: its bytes are unchanged.
+    """
+    path = tmp_path / "other.db"
+    if kind == "users":
+        _users_database(path)
+    else:
+        path.touch()
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"other\.db is not a runfsm webhook store \(it has none of its tables"):
+        WebhookStore(path, read_only=True)
+    assert path.read_bytes() == before
+
+
+def test_read_only_refuses_a_store_missing_some_of_its_tables(tmp_path: Path) -> None:
+    """A file with some of the store's tables and not the others is named as an incomplete store."""
+    path = tmp_path / "hooks.sqlite"
+    with WebhookStore(path) as store:
+        store._conn().execute("DROP TABLE entered")
+    with pytest.raises(ValueError, match=r"is not a whole runfsm webhook store \(it lacks entered\)"):
+        WebhookStore(path, read_only=True)
+
+
+def test_read_only_does_not_create_a_missing_file(tmp_path: Path) -> None:
+    """A store opened read-only where there is no file is SQLite's error, and no file is created."""
+    path = tmp_path / "nope.sqlite"
+    with pytest.raises(sqlite3.OperationalError):
+        WebhookStore(path, read_only=True)
+    assert not path.exists()
+
+
+def test_another_schema_version_names_the_file_once(tmp_path: Path) -> None:
+    """The schema mismatch, read-only or not, says the file's name once, then both versions."""
+    path = tmp_path / "hooks.sqlite"
+    with WebhookStore(path) as store:
+        store._conn().execute("UPDATE runfsm_meta SET value = '2' WHERE key = 'schema'")
+    for read_only in (False, True):
+        with pytest.raises(ValueError, match="schema") as refused:
+            WebhookStore(path, read_only=read_only)
+        assert str(refused.value) == f"{path}: webhook store schema '2', this runfsm reads '1'"
