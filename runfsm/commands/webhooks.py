@@ -262,7 +262,10 @@ def _state(args: argparse.Namespace) -> int:
         with WebhookStore(args.store, read_only=True) as store:
             if args.action == "log":
                 for body in store.bodies(lifecycle=lifecycle):
-                    sys.stdout.write(json_for(sys.stdout, body) + "\n")  # valid JSON whatever the encoding
+                    # one line each: a line break in a JSON body is white space between its tokens
+                    # (one inside a string is escaped), so a space stands for it and the JSON is the same
+                    line = body.replace("\r", " ").replace("\n", " ")
+                    sys.stdout.write(json_for(sys.stdout, line) + "\n")  # valid JSON whatever the encoding
                 return EXIT_OK
             data = store.summary() if args.id is None else store.object(args.id)
     except sqlite3.Error as err:  # SQLite's messages do not name the file

@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import httpx2
@@ -95,6 +96,23 @@ def test_log_prints_each_event_body_once_in_arrival_order(tmp_path: Path, capsys
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["type"] for line in lines] == ["batch.completed"]
     assert json.loads(lines[0])["data"] == {"id": "batch_1"}
+
+
+def test_log_writes_a_body_sent_over_several_lines_on_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sender that pretty-prints its JSON (CRLF or LF): one line of the log each, the same JSON."""
+    from runfsm.testing.fake.webhooks import sign
+
+    path = tmp_path / "hooks.sqlite"
+    event = {"id": "evt_1", "object": "event", "type": "batch.completed", "created_at": 200, "data": {"id": "b_1"}}
+    bodies = [json.dumps(event, indent=2), json.dumps({**event, "id": "evt_2"}, indent=1).replace("\n", "\r\n")]
+    with Receiver(path, secret=TEST_SECRET) as receiver:
+        for k, body in enumerate(bodies):
+            data = body.encode()
+            assert receiver.handle(sign(TEST_SECRET, f"msg_{k}", time.time(), data), data).status < 300
+        receiver.drain()
+    assert main(["webhooks", "log", "--store", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line) for line in lines] == [event, {**event, "id": "evt_2"}]
 
 
 def _error_line(err: str) -> str:
