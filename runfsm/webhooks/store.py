@@ -216,13 +216,34 @@ class WebhookStore:
             raise
 
     def _create(self) -> object:
-        """Create the tables the file lacks; the schema version it holds."""
+        """Create the tables the file lacks; the schema version it holds.
+
+        ValueError for a database of something else (tables, none of the store's): it is not
+        written to, as a store needs a file of its own.
+        """
+        self._refuse_foreign()
         with self._write() as db:  # one transaction: processes opening the file at once take turns
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
             db.execute("INSERT OR IGNORE INTO runfsm_meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             return self._schema(db)
+
+    def _refuse_foreign(self) -> None:
+        """ValueError for a file that is a database of something else, looked at read-only (nothing set or written)."""
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return
+        probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", timeout=self.timeout, uri=True)
+        try:
+            tables = sorted(name for (name,) in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        finally:
+            probe.close()
+        if tables and not set(_TABLES) & set(tables):
+            shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+            raise ValueError(
+                f"{self.path} is a SQLite database of something else (tables: {shown}); "
+                "a runfsm webhook store needs a file of its own"
+            )
 
     def _schema(self, db: sqlite3.Connection) -> object:
         """The schema version the file holds; ValueError if it is not a webhook store (it lacks its tables)."""

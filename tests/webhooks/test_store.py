@@ -132,6 +132,23 @@ def test_read_only_refuses_a_database_that_is_not_a_store_and_leaves_it_alone(tm
     assert path.read_bytes() == before
 
 
+def test_a_store_is_not_made_in_another_programs_database(tmp_path: Path) -> None:
+    """Opened to write (``serve``), a database with tables and none of the store's is refused, left as it was.
+
+    An empty file, or a new one, becomes a store.
+    """
+    path = tmp_path / "other.db"
+    _users_database(path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"other\.db is a SQLite database of something else \(tables: users\)"):
+        WebhookStore(path)
+    assert path.read_bytes() == before
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with WebhookStore(empty) as store:
+        assert store.summary()["deliveries"] == 0
+
+
 def test_read_only_refuses_a_store_missing_some_of_its_tables(tmp_path: Path) -> None:
     """A file with some of the store's tables and not the others is named as an incomplete store."""
     path = tmp_path / "hooks.sqlite"
