@@ -9,18 +9,20 @@ their own, which the parent appends in partition order.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from runfsm.commands.target import TargetError
 from runfsm.printable import printable
 from runfsm.validation.summary import Summary
 from runfsm.verdict import OffenseKind, RunResult, StepKind, Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from runfsm.exceptions import InputError
 
@@ -173,6 +175,7 @@ class Spool:
         }
         """How entries are rendered (see :func:`entry_renderer`): what a worker's spool needs to match."""
         self.render = entry_renderer(kind, strict=strict, **self.options)
+        self.path = path
         self.file: IO[str] = (
             tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115  (closed by close())
             if path is None
@@ -187,9 +190,22 @@ class Spool:
             self._write(text)
 
     def _write(self, text: str) -> None:
-        self._separate()
-        self.file.write(text)
+        with self._writing():
+            self._separate()
+            self.file.write(text)
         self.entries += 1
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write to the spool that fails (a full disk, a file size limit) is a :class:`TargetError` naming it.
+
+        Without a file name in it, the command would take it for standard output's failure.
+        """
+        try:
+            yield
+        except OSError as err:
+            where = self.path or f"a temporary file in {tempfile.gettempdir()}"
+            raise TargetError(f"cannot write the kept runs' spool ({where}): {err.strerror or err}") from err
 
     def _separate(self) -> None:
         """Before another entry: JSON entries are separated by a comma and a newline."""
@@ -200,14 +216,16 @@ class Spool:
         """Append another spool's file (a worker's) holding ``entries`` entries."""
         if not entries:
             return
-        self._separate()
-        with open(path, encoding="utf-8") as other:
-            shutil.copyfileobj(other, self.file)
+        with self._writing():
+            self._separate()
+            with open(path, encoding="utf-8") as other:
+                shutil.copyfileobj(other, self.file)
         self.entries += entries
 
     def copy_to(self, out: IO[str]) -> None:
         """Write the entries to ``out``."""
-        self.file.flush()
+        with self._writing():
+            self.file.flush()
         self.file.seek(0)
         shutil.copyfileobj(self.file, out)
 

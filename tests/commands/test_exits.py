@@ -110,6 +110,18 @@ def test_output_file_too_large_leaves_the_old_one(tmp_path: Path, command: str) 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "corpus-2000.jsonl"])
 
 
+def test_a_spool_that_cannot_be_written_is_named(tmp_path: Path) -> None:
+    """The failing runs are spooled to a temporary file as they come: when it cannot grow, that file is named (exit 3).
+
+    Not "cannot write to standard output": standard output was fine.
+    """
+    _corpus(tmp_path, 2000)
+    done = _shell(f"ulimit -f 1; TMPDIR={tmp_path} runfsm validate corpus-2000.jsonl > /dev/null", tmp_path)
+    assert done.returncode == EXIT_OUTPUT, done.stderr
+    said = f"error: cannot write the kept runs' spool (a temporary file in {tmp_path}): File too large"
+    assert _one_line_error(done.stderr).endswith(said)
+
+
 def test_closed_stdout_is_exit_3(tmp_path: Path) -> None:
     """Standard output closed (``>&-``) on a failing corpus: exit 3, not 1 (nobody saw the verdict)."""
     _corpus(tmp_path, 10)
