@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import importlib.resources
+import pkgutil
 import re
 from pathlib import Path
 
@@ -27,6 +29,20 @@ def test_module_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)  # type: ignore[arg-type]
     assert result.failed == 0
     assert result.attempted > 0
+
+
+_EVERY_MODULE = sorted(m.name for m in pkgutil.walk_packages(runfsm.__path__, "runfsm.") if m.name != "runfsm.__main__")
+
+
+@pytest.mark.parametrize("name", _EVERY_MODULE)
+def test_every_modules_doctests(name: str) -> None:
+    """Every example in every module's docstrings is true (a module of an extra not installed is skipped)."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError as err:  # pragma: no cover - CI installs every extra
+        pytest.skip(f"{name} needs {err.name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
 
 
 def test_readme_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

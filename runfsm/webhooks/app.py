@@ -1,6 +1,6 @@
 """The receiver as an ASGI application (Starlette): mount it in Starlette or FastAPI, or serve it with uvicorn.
 
->>> # app.mount("/webhooks/openai", Receiver("hooks.sqlite", secret=...).asgi())   # doctest: +SKIP
+>>> app.mount("/webhooks/openai", Receiver("hooks.sqlite", secret=...).asgi())  # doctest: +SKIP
 
 ``POST`` to the mounted path hands the raw body and headers to :meth:`Receiver.handle` (in a
 worker thread: the SQLite commit is not run on the event loop) and sends its answer; other

@@ -64,8 +64,9 @@ class StandardWebhooks:
     def __init__(self, secret: str) -> None:
         from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook  # noqa: PLC0415  (not in `import runfsm`)
 
+        checked = _check_secret(secret)  # its own ValueError: no secret at all
         try:
-            self._webhook = Webhook(_check_secret(secret))
+            self._webhook = Webhook(checked)
         except (ValueError, EmptyWebhookSecretError) as err:  # binascii.Error, or nothing left after decoding
             raise ValueError(f"the webhook secret is not base64 after its whsec_ prefix: {err}") from None
 
