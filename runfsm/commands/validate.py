@@ -66,6 +66,8 @@ __all__ = [
 ]
 # ValidationReport, render_json and render_text live in runfsm.commands.output; they are re-exported here
 
+DEFAULT_MASTER: Final = "local[*]"
+"""The spark engine's master unless ``--spark-master`` says otherwise: every core of this machine."""
 MAX_JOBS: Final = 1024
 """The most ``--jobs`` may ask for (each a process of the python engine, or a DuckDB thread)."""
 
@@ -122,7 +124,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"duckdb engine: memory it may use before spilling to --temp-directory (default: {DEFAULT_MEMORY_LIMIT})",
     )
     parser.add_argument(
-        "--spark-master", default="local[*]", metavar="URL", help="spark engine: the master URL (default: local[*])"
+        "--spark-master",
+        default=DEFAULT_MASTER,
+        metavar="URL",
+        help=f"spark engine: the master URL (default: {DEFAULT_MASTER})",
     )
     parser.add_argument(
         "--temp-directory",
@@ -508,8 +513,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace, paths: list[str]) -> tuple[str, dict[str, Any]]:
-    """The engine ``--engine`` chooses for these inputs, and its options; ValueError for a usage error."""
+    """The engine ``--engine`` chooses for these inputs, and its options; ValueError for a usage error.
+
+    An option of another engine than the one chosen is said to be unused (a note on stderr).
+    """
     engine = choose_engine(args.engine, paths)
+    given = {
+        "--memory-limit": ("duckdb", args.memory_limit != DEFAULT_MEMORY_LIMIT),
+        "--temp-directory": ("duckdb", args.temp_directory is not None),
+        "--spark-master": ("spark", args.spark_master != DEFAULT_MASTER),
+    }
+    for option, (owner, set_) in given.items():
+        if set_ and owner != engine:
+            note = f"runfsm validate: note: {option} is the {owner} engine's; the {engine} engine reads these inputs"
+            print(note, file=sys.stderr)
     if engine == "duckdb":
         threads = args.jobs if args.jobs > 1 else None
         limit = check_memory_limit(args.memory_limit)

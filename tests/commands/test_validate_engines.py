@@ -164,6 +164,23 @@ def test_spark_without_a_java_runtime_is_one_clear_error(tmp_path: Path) -> None
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("options", "unused"),
+    [
+        (["--engine", "python", "--memory-limit", "2GB"], "--memory-limit is the duckdb engine's"),
+        (["--engine", "python", "--temp-directory", "/tmp"], "--temp-directory is the duckdb engine's"),
+        (["--engine", "python", "--spark-master", "local[2]"], "--spark-master is the spark engine's"),
+    ],
+)
+def test_an_option_of_another_engine_is_said_to_be_unused(
+    options: list[str], unused: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A note on stderr (the report is unchanged): the option was meant for an engine that does not run."""
+    assert main(["validate", *options, "--sample"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"runfsm validate: note: {unused}; the python engine reads these inputs\n"
+
+
 @needs_duckdb
 def test_html_report_from_the_duckdb_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--report takes the duckdb engine's verdicts: the same runs drawn as from the python engine."""
