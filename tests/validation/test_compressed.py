@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from runfsm.commands.validate import sample_paths
 from runfsm.validation import summarize_paths
 from runfsm.validation.compressed import open_decompressed
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 
 zstandard = pytest.importorskip("zstandard")
 
-SAMPLE = Path(__file__).parents[2] / "runfsm" / "samples" / "runs.jsonl"
+SAMPLE = Path(next(p for p in sample_paths() if p.endswith("runs.jsonl")))
+"""The bundled sample of run objects (from the installed package: the tests also run against the wheel)."""
 
 
 def _zst(data: bytes) -> bytes:
