@@ -170,8 +170,10 @@ class StatusParser(Generic[_P]):
         member = self._exact.get(text)
         if member is not None:
             return member
-        member = self._loose.get(_normalize(text, self._prefix))
-        if member is not None:
+        key = _normalize(text, self._prefix)
+        member = self._loose.get(key)
+        # an ordinal is spelled by its digits alone: "-1", "1_0" or "1 0" is no ordinal spelled loosely
+        if member is not None and (not key.isdigit() or text.strip() == key):
             return member
         lowered = text.strip().lower()
         if lowered in self.ignored_events or (

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runfsm import NotARunStatus, RunStatus, StateKind, UnknownStatus, parse_status, read_run
+from runfsm.lifecycles import PRESETS
 
 
 def test_eleven_members_with_the_published_ordinals() -> None:
@@ -94,7 +95,9 @@ def test_run_step_and_message_events_are_not_run_statuses(event: str) -> None:
     assert info.value.event == event
 
 
-@pytest.mark.parametrize("value", ["finished", "in progress please", 11, -1, "", 3.0, None, True, b"queued"])
+@pytest.mark.parametrize(
+    "value", ["finished", "in progress please", 11, -1, "", 3.0, None, True, b"queued", "-1", "1_0", "1 0"]
+)
 def test_unknown_values_raise_unknown_status_naming_value_and_known(value: object) -> None:
     """An unknown status is a ValueError that names the value and lists the known statuses."""
     with pytest.raises(UnknownStatus) as info:
@@ -105,6 +108,18 @@ def test_unknown_values_raise_unknown_status_naming_value_and_known(value: objec
     assert "in_progress" in err.known
     assert "incomplete" in str(err)
     assert repr(value) in str(err)
+
+
+@pytest.mark.parametrize("lifecycle", sorted(PRESETS), ids=str)
+def test_an_ordinal_is_spelled_by_its_digits_alone(lifecycle: str) -> None:
+    """``"3"`` and ``" 3 "`` are the ordinal 3; ``"-3"``, ``"3_"`` or ``"+3"`` are none (``"-3"`` once read as 3)."""
+    lc = PRESETS[lifecycle]
+    for member in lc.states:
+        assert parse_status(str(int(member)), lc) is member
+        assert parse_status(f" {int(member)} ", lc) is member
+        for odd in (f"-{int(member)}", f"{int(member)}_", f"+{int(member)}"):
+            with pytest.raises(UnknownStatus):
+                parse_status(odd, lc)
 
 
 @given(st.text(max_size=30))

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Final
 from runfsm.exceptions import InputError, NotARunStatus
 from runfsm.validation.formats.base import ReadPosition
 from runfsm.validation.ledger import DEFAULT_LINGER, Ledger, ValidationMode, reference_tracker
-from runfsm.validation.records import InputFormat, Item, Record, as_record, in_time_order, read_items, resolve_lifecycle
+from runfsm.validation.records import (
+    InputFormat,
+    Item,
+    Record,
+    as_record,
+    in_time_order,
+    path_list,
+    read_items,
+    resolve_lifecycle,
+)
 from runfsm.validation.summary import LineCounts, Summary
 from runfsm.verdict import Location, Verdict
 from runfsm.vocabulary import Trigger
@@ -220,7 +229,7 @@ def validate_paths(
     """
     _check_mode(mode)
     _check_linger(linger)
-    paths = list(paths)
+    paths = path_list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
     position = ReadPosition() if sort_by is None else None  # sorted: each record is a slot
     items = read_items(
@@ -285,7 +294,7 @@ def summarize_paths(
         if on_error is not None:
             on_error(error)
 
-    paths = list(paths)
+    paths = path_list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
     # how long ended runs linger is counted in slots of the whole input, the same in every
     # worker; sorted, each run's records come together, and each record is a slot

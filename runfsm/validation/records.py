@@ -56,6 +56,7 @@ __all__ = [
     "as_record",
     "detect_format",
     "detect_lifecycle",
+    "path_list",
     "resolve_lifecycle",
     "in_time_order",
     "json_parser",
@@ -454,6 +455,20 @@ def detect_lifecycle(paths: Iterable[str | os.PathLike[str]]) -> Lifecycle[Any] 
         except READ_ERRORS:  # the reader reports it
             continue
     return None
+
+
+def path_list(paths: Iterable[str | os.PathLike[str]]) -> list[str | os.PathLike[str]]:
+    """The inputs as a list; ``TypeError`` for one path given alone (a string would be read letter by letter).
+
+    >>> path_list("runs.jsonl")
+    Traceback (most recent call last):
+      ...
+    TypeError: paths is one path ('runs.jsonl'): give a list of paths, such as ['runs.jsonl']
+    """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        shown = os.fsdecode(paths)
+        raise TypeError(f"paths is one path ({shown!r}): give a list of paths, such as [{shown!r}]")
+    return list(paths)
 
 
 def resolve_lifecycle(

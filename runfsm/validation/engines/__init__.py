@@ -73,30 +73,37 @@ def choose_engine(name: str, paths: Sequence[str]) -> str:
     return name
 
 
-def summarize_with(engine: str, paths: Sequence[str], **options: Any) -> Summary:
+def summarize_with(engine: str, paths: Sequence[str | os.PathLike[str]], **options: Any) -> Summary:
     """:func:`runfsm.validation.summarize_paths` by the named engine (``python``, ``duckdb`` or ``spark``).
 
     ``options`` are ``summarize_paths``'s (``lifecycle`` included: every engine reads every
     lifecycle preset), plus the engine's own: ``memory_limit``,
     ``temp_directory``, ``threads`` (duckdb), ``master`` (spark). Options an engine does not
-    have are refused with ``TypeError``.
+    have are refused with ``TypeError``. ``engine`` may be ``auto`` (see :func:`choose_engine`).
     """
+    from runfsm.validation.records import path_list  # noqa: PLC0415
+
+    names = [os.fspath(p) for p in path_list(paths)]
+    if engine == "auto":
+        engine = choose_engine(engine, names)
     if engine == "python":
         from runfsm.validation import summarize_paths  # noqa: PLC0415
 
-        return summarize_paths(paths, **options)
+        return summarize_paths(names, **options)
     if engine == "duckdb":
         from runfsm.validation.engines.duckdb import summarize_paths as duckdb_summarize  # noqa: PLC0415
 
-        return duckdb_summarize(paths, **options)
+        return duckdb_summarize(names, **options)
     if engine == "spark":
         from runfsm.validation.engines.spark import summarize_paths as spark_summarize  # noqa: PLC0415
 
-        return spark_summarize(paths, **options)
-    raise ValueError(f"unknown engine {engine!r}: expected one of python, duckdb, spark")
+        return spark_summarize(names, **options)
+    raise ValueError(f"unknown engine {engine!r}: expected one of auto, python, duckdb, spark")
 
 
-def verdict_table(paths: Sequence[str], *, engine: str = "python", **options: Any) -> tuple[pyarrow.Table, Summary]:
+def verdict_table(
+    paths: Sequence[str | os.PathLike[str]], *, engine: str = "python", **options: Any
+) -> tuple[pyarrow.Table, Summary]:
     """Judge ``paths`` with ``engine`` (``python``, ``duckdb``, ``spark``); every run as a row, and the summary.
 
     ``options`` are :func:`runfsm.validation.summarize_paths`'s and the engine's.

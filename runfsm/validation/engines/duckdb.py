@@ -30,7 +30,7 @@ from runfsm.validation.engines.sql import encode_shape, literal
 from runfsm.validation.engines.staging import FILE_SHIFT, ROW_MASK, StagedInputs, StagingOptions
 from runfsm.validation.formats.base import ObservedMode, Record, exact_fields, loads_fields
 from runfsm.validation.ledger import DEFAULT_LINGER
-from runfsm.validation.records import resolve_lifecycle
+from runfsm.validation.records import path_list, resolve_lifecycle
 from runfsm.validation.shapes import CODE_CALL, SUBMIT_CODE
 
 if TYPE_CHECKING:
@@ -399,6 +399,7 @@ def summarize_paths(
     ``lifecycle`` is whose records the inputs hold, as for ``summarize_paths``: a Lifecycle, a
     preset's key, or ``"auto"`` (detected from the records' ``object`` field); the run by default.
     """
+    paths = path_list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
     settings: dict[str, Any] = {"mode": mode, "strict": strict, "check_fields": check_fields, "linger": linger}
     settings |= {"memory_limit": memory_limit, "temp_directory": temp_directory, "threads": threads}

@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     from runfsm.lifecycle import Lifecycle
     from runfsm.validation.formats.base import Item
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "cell_items", "check_memory_limit", "expand_paths", "utf8_text"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "MAX_THREADS", "cell_items", "check_memory_limit", "expand_paths", "utf8_text"]
 
 DEFAULT_MEMORY_LIMIT: Final = "1GB"
 """The duckdb engine's memory limit unless told otherwise; beyond it, DuckDB spills to its temporary directory."""
 
+MAX_THREADS: Final = 1024
+"""The most threads the duckdb engine asks DuckDB for (``--jobs`` takes as many)."""
 _GLOB_CHARS: Final = frozenset("*?[")
 _MEMORY: Final = re.compile(r"\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT]i?B|[KMGT]|%)\s*", re.IGNORECASE)
 _POWERS: Final = {"K": 1, "M": 2, "G": 3, "T": 4}

@@ -36,7 +36,7 @@ from runfsm.validation.engines.spark_groups import FILE_SHIFT, SUB, SparkGroups,
 from runfsm.validation.engines.sql import sql_for
 from runfsm.validation.formats.base import Record
 from runfsm.validation.ledger import DEFAULT_LINGER
-from runfsm.validation.records import resolve_lifecycle
+from runfsm.validation.records import path_list, resolve_lifecycle
 from runfsm.validation.shapes import call_code
 from runfsm.validation.summary import LineCounts
 
@@ -344,7 +344,7 @@ def summarize_paths(
     read it: finite numbers, ISO 8601 text as UTC when it has no offset, other values reported);
     a record without it keeps its place right after the record before it in its run.
     """
-    paths = list(paths)
+    paths = path_list(paths)
     reading = {"sort_by": sort_by, "input_format": input_format, "check_fields": check_fields, "master": master}
     groups = _read_groups(paths, mode=mode, lifecycle=lifecycle, **reading)  # type: ignore[arg-type]
     options = {"mode": mode, "strict": strict, "check_fields": check_fields, "every_verdict": every_verdict}

@@ -32,7 +32,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from runfsm.validation.compressed import READ_ERRORS
-from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, cell_items, check_memory_limit, expand_paths
+from runfsm.validation.engines.inputs import (
+    DEFAULT_MEMORY_LIMIT,
+    MAX_THREADS,
+    cell_items,
+    check_memory_limit,
+    expand_paths,
+)
 from runfsm.validation.engines.jsonl_sql import classify_sql, reader_columns
 from runfsm.validation.engines.lines import (
     LineScan,
@@ -120,6 +126,8 @@ class StagedInputs:
         import duckdb  # noqa: PLC0415  (the duckdb extra)
 
         limit = check_memory_limit(memory_limit)  # before DuckDB reads its own meaning into it
+        if threads is not None and (type(threads) is not int or not 1 <= threads <= MAX_THREADS):
+            raise ValueError(f"threads must be an integer from 1 to {MAX_THREADS:,}, got {threads!r}")
         self.defer_counts = defer_counts
         """Count an input's lines while the rest of the work goes on, when DuckDB's rows are all records:
         its rows are taken for its lines, and :meth:`counts_confirmed` says whether they were."""
@@ -170,7 +178,9 @@ class StagedInputs:
         for name in expand_paths(paths):
             entry = _Input(len(self.inputs), name)
             self.inputs.append(entry)
-            kind = sniff(name) if self.input_format in ("auto", "jsonl") else None
+            # a pipe or a device can be read once: by the python reader (sniffing would eat its start)
+            regular = os.path.isfile(name)
+            kind = sniff(name) if regular and self.input_format in ("auto", "jsonl") else None
             if kind in ("jsonl", "parquet"):
                 entry.path = self._openable(entry)
                 kind = kind if entry.path else None  # no link to it could be made: the python reader's

@@ -537,6 +537,59 @@ def test_a_line_longer_than_the_python_reader_reads_is_reported_by_both(tmp_path
     assert python[2] == [f"{path}:1: line is longer than {MAX_LINE_BYTES} bytes (at least {len(line)}); skipped"]
 
 
+def test_one_path_given_alone_is_a_type_error(tmp_path: Path) -> None:
+    """A string is one path, not a list of them: read letter by letter, ``"/"`` would be the whole disk."""
+    from runfsm.validation import validate_paths
+
+    path = str(_write(tmp_path / "runs.jsonl", '{"id": "run_1", "status": "queued"}\n'))
+    said = rf"paths is one path \('{path}'\): give a list of paths, such as \['{path}'\]"
+    for call in (
+        lambda: summarize_paths(path),
+        lambda: list(validate_paths(path)),
+        lambda: duckdb_engine.summarize_paths(path),
+        lambda: summarize_with("duckdb", path),
+        lambda: summarize_with("auto", Path(path)),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match=said):
+            call()
+
+
+def test_auto_picks_the_engine_as_the_command_does(tmp_path: Path) -> None:
+    """``summarize_with("auto", ...)``: duckdb for files (when installed), the same answer as the python engine."""
+    path = _write(tmp_path / "runs.jsonl", _corpus("jsonl", 8, runs=40, illegal=0.2))
+    assert summarize_with("auto", [path]).to_dict() == summarize_with("python", [path]).to_dict()
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1025, 1.5, "2", True])
+def test_threads_is_a_number_of_threads(tmp_path: Path, threads: object) -> None:
+    """From 1 to MAX_THREADS: DuckDB refuses 0, hangs on a billion, and ``int()`` would read 1.5 or "2"."""
+    path = _write(tmp_path / "runs.jsonl", '{"id": "run_1", "status": "queued"}\n')
+    with pytest.raises(ValueError, match=rf"threads must be an integer from 1 to 1,024, got {threads!r}"):
+        duckdb_engine.summarize_paths([path], threads=threads)  # type: ignore[arg-type]
+
+
+def test_a_named_pipe_is_read_once_by_the_python_reader(tmp_path: Path) -> None:
+    """A FIFO is no file DuckDB can read twice (sniffing it would eat its start): the python reader reads it."""
+    import os
+    import threading
+
+    text = _corpus("jsonl", 6, runs=30, illegal=0.2)
+    fifo = tmp_path / "runs.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("w") as out:
+            out.write(text)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    got = _outcome(duckdb_engine.summarize_paths, [fifo])
+    writer.join(timeout=10)
+    expected = _outcome(summarize_paths, [_write(tmp_path / "runs.jsonl", text)])
+    assert got[0]["runs"] == expected[0]["runs"] > 0
+    assert {**got[0], "sources": None} == {**expected[0], "sources": None}
+
+
 def test_a_parquet_file_without_the_columns_is_an_input_error(tmp_path: Path) -> None:
     """Parquet needs ``run_id`` (or ``id``) and ``status``: otherwise the file is reported, not guessed at."""
     import duckdb
