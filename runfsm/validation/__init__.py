@@ -43,6 +43,7 @@ __all__ = [
     "LineCounts",
     "Summary",
     "ValidationMode",
+    "check_options",
     "summarize_paths",
     "validate",
     "validate_many",
@@ -60,6 +61,12 @@ def _check_mode(mode: str) -> None:
 def _check_linger(linger: int) -> None:
     if not isinstance(linger, int) or isinstance(linger, bool) or linger < 0:
         raise ValueError(f"linger must be a non-negative int, got {linger!r}")
+
+
+def check_options(*, mode: str, linger: int) -> None:
+    """ValueError unless ``mode`` is auto, poll or stream and ``linger`` an int, 0 or more (all engines check)."""
+    _check_mode(mode)
+    _check_linger(linger)
 
 
 def _call_of(item: object) -> Trigger | None:

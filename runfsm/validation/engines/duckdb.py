@@ -399,6 +399,9 @@ def summarize_paths(
     ``lifecycle`` is whose records the inputs hold, as for ``summarize_paths``: a Lifecycle, a
     preset's key, or ``"auto"`` (detected from the records' ``object`` field); the run by default.
     """
+    from runfsm.validation import check_options  # noqa: PLC0415
+
+    check_options(mode=mode, linger=linger)
     paths = path_list(paths)
     lc = resolve_lifecycle(lifecycle, paths)
     settings: dict[str, Any] = {"mode": mode, "strict": strict, "check_fields": check_fields, "linger": linger}

@@ -344,6 +344,9 @@ def summarize_paths(
     read it: finite numbers, ISO 8601 text as UTC when it has no offset, other values reported);
     a record without it keeps its place right after the record before it in its run.
     """
+    from runfsm.validation import check_options  # noqa: PLC0415
+
+    check_options(mode=mode, linger=linger)
     paths = path_list(paths)
     reading = {"sort_by": sort_by, "input_format": input_format, "check_fields": check_fields, "master": master}
     groups = _read_groups(paths, mode=mode, lifecycle=lifecycle, **reading)  # type: ignore[arg-type]

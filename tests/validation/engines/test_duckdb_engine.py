@@ -560,6 +560,19 @@ def test_auto_picks_the_engine_as_the_command_does(tmp_path: Path) -> None:
     assert summarize_with("auto", [path]).to_dict() == summarize_with("python", [path]).to_dict()
 
 
+@pytest.mark.parametrize(
+    ("option", "said"), [({"mode": "bogus"}, "mode must be one of"), ({"linger": 2.5}, "linger must be")]
+)
+def test_the_engines_check_the_options_as_the_python_engine_does(
+    tmp_path: Path, option: dict[str, Any], said: str
+) -> None:
+    """The same ValueError from every engine (the duckdb engine raised a KeyError deep in the ledger for a bad mode)."""
+    path = _write(tmp_path / "runs.jsonl", '{"id": "run_1", "status": "queued"}\n')
+    for engine in ("python", "duckdb"):
+        with pytest.raises(ValueError, match=said):
+            summarize_with(engine, [path], **option)
+
+
 @pytest.mark.parametrize("threads", [0, -1, 1025, 1.5, "2", True])
 def test_threads_is_a_number_of_threads(tmp_path: Path, threads: object) -> None:
     """From 1 to MAX_THREADS: DuckDB refuses 0, hangs on a billion, and ``int()`` would read 1.5 or "2"."""
