@@ -9,28 +9,67 @@ These are plain data, saved and restored with the tracker (:mod:`runfsm.saved`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, cast
 
 from typing_extensions import TypeVar
 
+from runfsm.lifecycle import Lifecycle
 from runfsm.lifecycles import RUN_LIFECYCLE
 from runfsm.saved import Step, read_entry
 from runfsm.status import RunStatus
 from runfsm.vocabulary import LifecycleState, Trigger
 
 if TYPE_CHECKING:
-    from runfsm.lifecycle import Edge, Lifecycle
+    from runfsm.lifecycle import Edge
 
 __all__ = ["Observation", "Outcome"]
 
+T = TypeVar("T")
 S = TypeVar("S", bound=LifecycleState, default=RunStatus)
 """The state enum of the tracked lifecycle (run statuses unless told otherwise)."""
 
 
-def lifecycle_or_run(lifecycle: Lifecycle[S] | None) -> Lifecycle[S]:
-    return lifecycle if lifecycle is not None else cast("Lifecycle[S]", RUN_LIFECYCLE)
+def lifecycle_or_run(lifecycle: Lifecycle[S] | object) -> Lifecycle[S]:
+    """``lifecycle``, or the Assistants run's for None; ``TypeError`` for anything but a Lifecycle.
+
+    >>> lifecycle_or_run("batch")
+    Traceback (most recent call last):
+      ...
+    TypeError: lifecycle takes a Lifecycle, got 'batch': for a preset give runfsm.preset('batch')
+    """
+    if lifecycle is None:
+        return cast("Lifecycle[S]", RUN_LIFECYCLE)
+    if not isinstance(lifecycle, Lifecycle):
+        hint = f": for a preset give runfsm.preset({lifecycle!r})" if isinstance(lifecycle, str) else ""
+        raise TypeError(f"lifecycle takes a Lifecycle, got {lifecycle!r}{hint}")
+    return lifecycle
+
+
+def history_list(values: Iterable[T], name: str = "history") -> list[T]:
+    """``values`` as a list; ``TypeError`` for one item given alone, which would be read piece by piece.
+
+    A string or bytes would be read letter by letter, a mapping (a run object, an event) by its
+    keys, an API object (anything with a ``status``) by its fields.
+
+    >>> history_list("queued")
+    Traceback (most recent call last):
+      ...
+    TypeError: history is one str ('queued'), not a sequence of observations: give a list, such as ['queued']
+    """
+    check_not_one(values, name)
+    return list(values)
+
+
+def check_not_one(values: object, name: str) -> None:
+    """``TypeError`` when ``values``, meant to be many, is one item alone (see :func:`history_list`)."""
+    if isinstance(values, (str, bytes, bytearray, Mapping)) or hasattr(values, "status"):
+        shown = repr(values) if len(repr(values)) <= 60 else f"{repr(values)[:57]}..."
+        raise TypeError(
+            f"{name} is one {type(values).__name__} ({shown}), not a sequence of observations: "
+            f"give a list, such as [{shown}]"
+        )
 
 
 class Outcome(enum.Enum):

@@ -21,6 +21,7 @@ __all__ = [
     "TOOL_CALLS_FIELD",
     "RunSnapshot",
     "RunStatus",
+    "checked_aliases",
     "parse_status",
     "read_run",
     "status_aliases",
@@ -254,6 +255,28 @@ def _split_alias(text: str) -> tuple[str, str]:
     if not sep or not alias.strip() or not target.strip():
         raise ValueError(f"status alias {text!r}: expected ALIAS=STATUS, as in canceled=cancelled")
     return alias, target.strip()
+
+
+def checked_aliases(aliases: object, lifecycle: Lifecycle[Any] | None = None) -> StatusAliases:
+    """``aliases`` as a tracker reads them: built by :func:`status_aliases` unless they already were.
+
+    A plain mapping of names (``{"canceled": "cancelled"}``) is read by :func:`status_aliases`
+    (its ``ValueError`` for a bad pair); anything but a mapping is a ``TypeError``.
+
+    >>> checked_aliases({"Canceled": "cancelled"})
+    {'canceled': <RunStatus.Cancelled: 8>}
+    """
+    if aliases is None:
+        return {}
+    if not isinstance(aliases, Mapping):
+        raise TypeError(
+            "aliases is a mapping of alias to status, such as {'canceled': 'cancelled'}; "
+            f"got {type(aliases).__name__}"
+        )
+    state_type = RunStatus if lifecycle is None else lifecycle.state_type
+    if all(isinstance(status, state_type) for status in aliases.values()):
+        return aliases
+    return status_aliases(aliases, lifecycle)
 
 
 def aliased_snapshot(value: object, status: _S, lifecycle: Lifecycle[Any] | None = None) -> Snapshot[_S]:

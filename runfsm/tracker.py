@@ -68,6 +68,7 @@ from runfsm.lifecycle import DOCUMENTED, LENIENT, SAME, Edge, Lifecycle, Route
 from runfsm.observation import (
     Observation,
     Outcome,
+    history_list,
     lifecycle_or_run,
     observation_from_step,
 )
@@ -77,6 +78,7 @@ from runfsm.status import (
     StatusAliases,
     alias_key,
     aliased_snapshot,
+    checked_aliases,
     tool_call_ids,
 )
 from runfsm.vocabulary import LifecycleState, Trigger
@@ -237,9 +239,9 @@ class RunTracker(Generic[S]):
         self.on_illegal: OnIllegal = on_illegal
         self.on_missing_call: OnMissingCall = on_missing_call
         self.keep_raw = keep_raw
-        self.aliases: StatusAliases = aliases or {}
-        """Misspelled statuses read as the status meant (:func:`~runfsm.status.status_aliases`); none by default."""
         self.lifecycle: Lifecycle[S] = lifecycle_or_run(lifecycle)
+        self.aliases: StatusAliases = checked_aliases(aliases, self.lifecycle)
+        """Misspelled statuses read as the status meant (:func:`~runfsm.status.status_aliases`); none by default."""
         self.state: S = self.lifecycle.initial
         self.history: list[Observation[S]] = []
         self._pending: frozenset[Trigger] = _NO_CALLS
@@ -694,5 +696,5 @@ class RunTracker(Generic[S]):
     # -- convenience
 
     def observe_all(self, values: Iterable[object]) -> list[Observation[S]]:
-        """Observe each value in order; return their history entries."""
-        return [self.observe(v) for v in values]
+        """Observe each value in order; return their history entries (``TypeError`` for one string or object alone)."""
+        return [self.observe(v) for v in history_list(values, "values")]

@@ -46,6 +46,10 @@ def test_auto_detection_by_object_type() -> None:
     """An API object's ``object`` field picks its preset; anything else picks none."""
     assert preset_for_object("thread.run") is RUN_LIFECYCLE
     assert preset_for_object("response") is RESPONSE_LIFECYCLE
+    # an object's "object" field as an API (or a damaged log) may hold it: anything but a string names no preset
+    odd_values: list[object] = [{}, ["batch"], None, 3]
+    for odd in odd_values:
+        assert preset_for_object(odd) is None
     assert preset_for_object("batch") is BATCH_LIFECYCLE
     assert preset_for_object("thread.run.step") is None
 

@@ -495,3 +495,58 @@ def test_clock_is_injected() -> None:
     assert tracker.observe("queued").time == 10.0
     assert tracker.observe("in_progress", at=15.5).time == 15.5
     assert tracker.observe("completed").time == 20.0
+
+
+@pytest.mark.parametrize(
+    "alone",
+    ["queued", b"queued", {"id": "run_1", "status": "queued"}],
+    ids=["a string", "bytes", "a run object"],
+)
+def test_one_item_given_as_a_history_is_refused_not_read_piece_by_piece(alone: object) -> None:
+    """observe_all("queued") would observe 'q', 'u', 'e'...: a TypeError says to give a list."""
+    tracker = RunTracker("run_1")
+    with pytest.raises(TypeError, match=r"values is one .*give a list, such as \["):
+        tracker.observe_all(alone)  # type: ignore[arg-type]
+    assert tracker.history == []
+
+
+def test_a_lifecycle_given_by_its_presets_key_is_refused_with_the_call_that_gives_it() -> None:
+    """RunTracker(lifecycle="batch") failed later on 'str' object has no attribute 'initial'."""
+    with pytest.raises(TypeError, match=r"got 'batch': for a preset give runfsm.preset\('batch'\)"):
+        RunTracker("batch_1", lifecycle="batch")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"lifecycle takes a Lifecycle, got 3$"):
+        RunTracker("run_1", lifecycle=3)  # type: ignore[arg-type]
+
+
+_MISSPELLINGS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8).filter(
+    lambda word: word.strip("_") != "" and word not in {s.wire for s in RunStatus if s.wire}
+)
+
+
+@given(
+    pairs=st.dictionaries(_MISSPELLINGS, st.sampled_from([s.wire for s in RunStatus if s.wire]), max_size=3),
+    picks=st.lists(st.integers(min_value=0, max_value=20), max_size=12),
+)
+def test_aliases_given_as_plain_names_read_as_status_aliases_builds_them(
+    pairs: dict[str, str], picks: list[int]
+) -> None:
+    """{'canceled': 'cancelled'} works as is: the tracker reads it as status_aliases would."""
+    from runfsm.status import status_aliases
+
+    words = [*pairs, *(s.wire for s in RunStatus if s.wire)]
+    history = [words[k % len(words)] for k in picks]
+    plain = RunTracker("run_1", mode="poll", on_illegal="record", clock=None, aliases=dict(pairs))
+    built = RunTracker("run_1", mode="poll", on_illegal="record", clock=None, aliases=status_aliases(pairs))
+    assert [(o.outcome, o.state) for o in plain.observe_all(history)] == [
+        (o.outcome, o.state) for o in built.observe_all(history)
+    ]
+
+
+def test_aliases_that_are_no_mapping_or_name_a_status_are_refused() -> None:
+    """What status_aliases refuses, the tracker refuses, with its message."""
+    with pytest.raises(TypeError, match=r"aliases is a mapping of alias to status.*got list"):
+        RunTracker("run_1", aliases=["canceled=cancelled"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'cancelled' is already a status"):
+        RunTracker("run_1", aliases={"cancelled": "failed"})
+    with pytest.raises(ValueError, match="'nope' is not a status"):
+        RunTracker("run_1", aliases={"canceled": "nope"})

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from runfsm.lifecycles import BATCH_LIFECYCLE, RESPONSE_LIFECYCLE, RUN_LIFECYCLE
+from runfsm.observation import lifecycle_or_run
 
 if TYPE_CHECKING:
     from runfsm.lifecycle import Lifecycle
@@ -54,6 +55,7 @@ __all__ = [
     "PollPolicy",
     "RetryPolicy",
     "Schedule",
+    "policy_wait",
 ]
 
 
@@ -76,6 +78,23 @@ class PollContext(NamedTuple):
 
 PollPolicy = Callable[[PollContext], float]
 """A polling policy: seconds to wait before the next retrieve."""
+
+
+def policy_wait(policy: PollPolicy, ctx: PollContext) -> float:
+    """The seconds ``policy`` says to wait in ``ctx``; ``ValueError`` for a wait that is no finite number >= 0.
+
+    A policy of your own that returned NaN would otherwise poll without pause (and ``inf`` never again).
+
+    >>> from runfsm import RunStatus
+    >>> policy_wait(lambda ctx: float("nan"), PollContext(RunStatus.Queued))
+    Traceback (most recent call last):
+      ...
+    ValueError: the polling policy returned nan: a wait is a finite number of seconds >= 0
+    """
+    wait = policy(ctx)
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < math.inf:
+        raise ValueError(f"the polling policy returned {wait!r}: a wait is a finite number of seconds >= 0")
+    return float(wait)
 
 
 def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
@@ -166,7 +185,7 @@ class ByStatus:
     def __init__(
         self, default: PollPolicy, /, *, lifecycle: Lifecycle[Any] | None = None, **by_name: PollPolicy
     ) -> None:
-        lc = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+        lc = lifecycle_or_run(lifecycle)
         states = lc.by_name()
         overrides: dict[LifecycleState, PollPolicy] = {}
         for name, policy in by_name.items():

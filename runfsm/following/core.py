@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypeVar
 
 from runfsm.exceptions import NotARunStatus, UnknownStatus
-from runfsm.following.backoff import PollContext, PollPolicy, RetryPolicy
+from runfsm.following.backoff import PollContext, PollPolicy, RetryPolicy, policy_wait
 from runfsm.following.errors import (
     RequestsFailed,
     SubmitInDoubt,
@@ -177,7 +177,7 @@ class FollowCore(Generic[S]):
             hint=self._hint,
             first_hint=self._first_hint,
         )
-        wait = max(self.policy(ctx), 0.0)
+        wait = policy_wait(self.policy, ctx)
         if self.respect_hint and self._hint is not None:
             wait = max(wait, self._hint)  # the server's openai-poll-after-ms: a lower bound on every response
         wait = min(wait, self.deadline - now)

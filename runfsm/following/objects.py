@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runfsm.exceptions import RunfsmError
-from runfsm.following.backoff import BY_LIFECYCLE, PollContext
-from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.following.backoff import BY_LIFECYCLE, PollContext, policy_wait
+from runfsm.observation import lifecycle_or_run
 from runfsm.tracker import RunTracker
 
 if TYPE_CHECKING:
@@ -72,13 +72,15 @@ class ObjectPoller:
         tracker: RunTracker[Any] | None = None,
         timeout: float | None = None,
     ) -> None:
-        self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+        self.lifecycle: Lifecycle[Any] = lifecycle_or_run(lifecycle)
         self.policy: PollPolicy = policy if policy is not None else BY_LIFECYCLE[self.lifecycle.key]
         self.tracker: RunTracker[Any] = (
             tracker if tracker is not None else RunTracker(mode="poll", lifecycle=self.lifecycle, clock=None)
         )
         if self.tracker.lifecycle is not self.lifecycle:
             raise ValueError(f"the tracker follows {self.tracker.lifecycle.name}, not {self.lifecycle.name}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
         self.timeout = timeout
         self.retrieves = 0
         self._start: float | None = None
@@ -102,7 +104,7 @@ class ObjectPoller:
         context = PollContext(
             status=state, polls=self._polls, since_change=now - self._changed_at, elapsed=now - self._start
         )
-        wait = max(0.0, float(self.policy(context)))
+        wait = policy_wait(self.policy, context)
         if self.timeout is not None and now + wait - self._start > self.timeout:
             raise PollTimeout(self.tracker.run_id, self.tracker, self.timeout)
         return wait

@@ -53,7 +53,8 @@ from runfsm.following.client import Reply, ToolOutput
 from runfsm.following.core import FollowCore, Step, StepKind, WatchResult, follow_tracker
 from runfsm.following.errors import HandlerFailed, HandlerTimeout, WatchError
 from runfsm.following.profile import profile
-from runfsm.lifecycles import RUN_LIFECYCLE, preset_for_object
+from runfsm.lifecycles import preset_for_object
+from runfsm.observation import lifecycle_or_run
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -108,7 +109,7 @@ class _BaseScheduler:
         handler_timeout: float | None,
     ) -> None:
         _check_timeout(handler_timeout)
-        self.lifecycle: Lifecycle[Any] = lifecycle if lifecycle is not None else RUN_LIFECYCLE
+        self.lifecycle: Lifecycle[Any] = lifecycle_or_run(lifecycle)
         """The lifecycle of what :meth:`add` is given by id (objects say theirs)."""
         self._client = client
         self._aio = aio
@@ -176,7 +177,7 @@ class _BaseScheduler:
         run; the scheduler's by default) bounds how long such a future may take. Adding a run
         that is already followed raises ``ValueError``: each run has one result.
         """
-        followed = lifecycle if lifecycle is not None else self._lifecycle_of(run, tracker)
+        followed = lifecycle_or_run(lifecycle) if lifecycle is not None else self._lifecycle_of(run, tracker)
         if tracker is not None and tracker.lifecycle is not followed:
             raise ValueError(f"the tracker follows {tracker.lifecycle.name}, not {followed.name}")
         calls = self._calls_of(followed)

@@ -27,7 +27,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, cast
+from typing import TYPE_CHECKING, Any, Generic
 
 from runfsm.exceptions import ApiError
 from runfsm.following.backoff import PollPolicy, RetryPolicy
@@ -35,7 +35,7 @@ from runfsm.following.calls import calls_for
 from runfsm.following.client import Reply, ToolOutput
 from runfsm.following.core import FollowCore, S, Step, StepKind, WatchResult, follow_tracker
 from runfsm.following.profile import profile
-from runfsm.lifecycles import RUN_LIFECYCLE
+from runfsm.observation import lifecycle_or_run
 
 if TYPE_CHECKING:
     from runfsm.lifecycle import Lifecycle
@@ -63,7 +63,7 @@ class _BaseWatcher(Generic[S]):
         respect_hint: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.lifecycle: Lifecycle[S] = lifecycle if lifecycle is not None else cast("Lifecycle[S]", RUN_LIFECYCLE)
+        self.lifecycle: Lifecycle[S] = lifecycle_or_run(lifecycle)
         defaults = profile(self.lifecycle)
         policy = policy if policy is not None else defaults.policy
         if not callable(policy):

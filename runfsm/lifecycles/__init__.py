@@ -67,9 +67,13 @@ def preset(name: str) -> Lifecycle[Any]:
     raise LifecycleError(f"no lifecycle preset {name!r}; the presets are {', '.join(PRESETS)}")
 
 
-def preset_for_object(object_type: str) -> Lifecycle[Any] | None:
-    """The preset whose API objects carry ``"object": object_type``, or None."""
-    return _BY_OBJECT.get(object_type)
+def preset_for_object(object_type: object) -> Lifecycle[Any] | None:
+    """The preset whose API objects carry ``"object": object_type``, or None (also for a value that is no string).
+
+    >>> preset_for_object("batch").key, preset_for_object({"nested": 1})
+    ('batch', None)
+    """
+    return _BY_OBJECT.get(object_type) if isinstance(object_type, str) else None
 
 
 def preset_for_webhook(event_type: str) -> tuple[Lifecycle[Any], Any] | None:

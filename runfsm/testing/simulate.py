@@ -218,6 +218,10 @@ def simulate_runs(
     fmt: str = "compact",
 ) -> Iterator[SimulatedRun]:
     """``runs`` runs (or endlessly with ``runs=-1``); ``illegal`` and ``unfinished`` are fractions."""
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < -1:
+        raise ValueError(f"runs must be a count >= 0, or -1 for endless runs; got {runs!r}")
+    if mode not in ("stream", "poll"):
+        raise ValueError(f"mode must be 'stream' or 'poll', got {mode!r}")
     for name, value in (("illegal", illegal), ("unfinished", unfinished), ("record_calls", record_calls)):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be a fraction between 0 and 1, got {value!r}")
@@ -323,6 +327,11 @@ def _snapshots(run: SimulatedRun) -> list[dict[str, Any]]:
 
 def _lines(run: SimulatedRun, fmt: str, rng: random.Random) -> list[list[str]]:
     """The text each observed item becomes (one entry per item; stream noise attached to items)."""
+    if fmt in _STREAM_FORMATS and run.mode != "stream":
+        raise ValueError(
+            f"run {run.run_id} was simulated in {run.mode} mode; the {fmt} format is a stream capture, "
+            "which shows every status: simulate its runs with mode='stream'"
+        )
     if fmt == "compact":
         entries = [i.value if isinstance(i, Trigger) else _status_text(i, rng) for i in run.observed]
         return [[json.dumps({"run_id": run.run_id, "statuses": entries}) + "\n"]]

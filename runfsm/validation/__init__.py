@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final
 
 from runfsm.exceptions import InputError, NotARunStatus
+from runfsm.observation import check_not_one, history_list
 from runfsm.validation.formats.base import ReadPosition
 from runfsm.validation.ledger import DEFAULT_LINGER, Ledger, ValidationMode, reference_tracker
 from runfsm.validation.records import (
@@ -133,7 +134,7 @@ def validate(
     wrote (``canceled``) as the status meant; without them such a status stays unknown.
     """
     _check_mode(mode)
-    items = list(history)
+    items = history_list(history)
     locs = list(locations) if locations is not None else None
     if locs is not None and len(locs) != len(items):
         raise ValueError(f"locations has {len(locs)} entries for a history of {len(items)}")
@@ -171,6 +172,7 @@ def validate_many(
     records (a Lifecycle or a preset's key; the Assistants run by default). Lazy and pure: it
     reads nothing but ``records``.
     """
+    check_not_one(records, "records")
     _check_mode(mode)
     _check_linger(linger)
     ledger = Ledger(mode, strict, linger, check_fields, aliases=aliases, lifecycle=resolve_lifecycle(lifecycle))

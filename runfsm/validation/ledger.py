@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
 from runfsm.exceptions import InputError
 from runfsm.lifecycles import RUN_LIFECYCLE
-from runfsm.status import StatusAliases, tool_call_ids
+from runfsm.status import StatusAliases, checked_aliases, tool_call_ids
 from runfsm.tracker import RunTracker
 from runfsm.validation.records import Item, Record, as_record
 from runfsm.validation.shapes import (
@@ -301,7 +301,7 @@ class Ledger:
         lifecycle: Lifecycle[Any] | None = None,
         position: Clock | None = None,
     ) -> None:
-        self.aliases = aliases
+        self.aliases = checked_aliases(aliases, lifecycle) if aliases else None
         """Misspelled statuses read as the status meant: a record with one goes to the tracker, which maps it."""
         self.position: Clock = position if position is not None else RecordCount()
         """The slot of the record just read: the reader's (a ``ReadPosition``); without one,

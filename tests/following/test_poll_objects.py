@@ -153,3 +153,27 @@ def test_a_deadline_raises_with_the_tracker() -> None:
     with pytest.raises(PollTimeout, match="batch obj_1: still in_progress after 3600 s") as info:
         poll_object(batch.retrieve, lifecycle=BATCH_LIFECYCLE, timeout=3600, clock=lambda: batch.now, sleep=batch.sleep)
     assert info.value.tracker.state is BatchStatus.InProgress
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan")])
+def test_a_timeout_that_is_no_positive_number_is_refused_before_any_retrieve(timeout: float) -> None:
+    """timeout=0 or NaN: a ValueError before the first retrieve (0 timed out at once, NaN never)."""
+    batch = Timeline("batch", [BatchStatus.InProgress], [10.0])
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds or None"):
+        poll_object(batch.retrieve, lifecycle=BATCH_LIFECYCLE, timeout=timeout, sleep=batch.sleep)
+    assert batch.retrieves == 0
+
+
+@pytest.mark.parametrize("wait", [float("nan"), float("inf"), -1.0, "1"], ids=["nan", "inf", "negative", "text"])
+def test_a_policy_of_your_own_that_says_no_wait_is_an_error_not_a_tight_loop(wait: object) -> None:
+    """A NaN wait was read as 0 s: polling without pause, what following runs is meant to prevent."""
+    batch = Timeline("batch", [BatchStatus.Validating, BatchStatus.InProgress, BatchStatus.Completed], [5.0] * 3)
+    with pytest.raises(ValueError, match=r"the polling policy returned .*: a wait is a finite number of seconds >= 0"):
+        poll_object(batch.retrieve, lifecycle=BATCH_LIFECYCLE, policy=lambda ctx: wait, sleep=batch.sleep)  # type: ignore[arg-type,return-value]
+    assert batch.retrieves == 1
+
+
+def test_a_lifecycle_given_by_its_key_is_refused_with_the_call_that_gives_it() -> None:
+    """The following API takes Lifecycle objects; a preset's key gets the call that gives one."""
+    with pytest.raises(TypeError, match=r"for a preset give runfsm.preset\('batch'\)"):
+        poll_object(lambda: "completed", lifecycle="batch")  # type: ignore[arg-type]

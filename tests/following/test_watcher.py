@@ -86,6 +86,18 @@ class TestPoll:
         assert gaps
         assert min(gaps) >= 4.0
 
+    def test_a_policy_that_says_no_wait_is_an_error_not_a_tight_loop(self, fake: FakeAssistants) -> None:
+        """A policy of your own returning NaN: a clear ValueError after one retrieve, never a burst of them."""
+        watcher = Watcher(fake.client(), policy=lambda ctx: float("nan"), clock=fake.clock.now, sleep=fake.clock.sleep)
+        run = start(fake, ["queued", ("in_progress", 30), "completed"])
+        with pytest.raises(ValueError, match="the polling policy returned nan"):
+            watcher.poll(run.id, thread_id=run.thread_id)
+        assert fake.count("retrieve_run", run_id=run.id) == 1
+
+    def test_a_lifecycle_given_by_its_key_is_refused(self, fake: FakeAssistants) -> None:
+        with pytest.raises(TypeError, match=r"for a preset give runfsm.preset\('response'\)"):
+            Watcher(fake.client(), lifecycle="response")  # type: ignore[arg-type]
+
     def test_retries_429_honouring_retry_after_and_5xx(self, fake: FakeAssistants, watcher: Watcher) -> None:
         """A 429 with retry-after: 7 delays the next retrieve by at least 7 s; 500s are retried; the run is followed."""
         run = start(fake, TOOL_RUN)

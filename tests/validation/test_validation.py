@@ -153,6 +153,26 @@ def test_step_events_are_skipped() -> None:
     assert validate(history).observations == 2
 
 
+@pytest.mark.parametrize(
+    "alone",
+    ["queued", b"completed", {"id": "run_1", "status": "queued"}],
+    ids=["a string", "bytes", "a run object"],
+)
+def test_one_item_given_as_a_history_is_refused_not_read_piece_by_piece(alone: object) -> None:
+    """validate("queued") judged the letters 'q', 'u', 'e'... as six unknown statuses; now it names the mistake."""
+    with pytest.raises(TypeError, match=r"history is one .*give a list, such as \["):
+        validate(alone)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"records is one .*give a list"):
+        validate_many(alone)  # type: ignore[arg-type]
+
+
+def test_aliases_may_be_given_as_plain_names() -> None:
+    """aliases={"canceled": "cancelled"} is read as status_aliases reads it (it failed deep in the tracker)."""
+    verdict = validate(["queued", "cancelling", "canceled"], aliases={"canceled": "cancelled"})
+    assert verdict.final is RunStatus.Cancelled
+    assert verdict.result is RunResult.LEGAL
+
+
 def test_validate_checks_its_arguments() -> None:
     """Bad options raise ValueError naming the option."""
     with pytest.raises(ValueError, match="mode"):

@@ -92,6 +92,13 @@ class RunScript:
         _check_duration(cancel_seconds, "cancel_seconds", None)
         if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in < 1:
             raise ScriptError(f"expires_in must be an int number of seconds >= 1, got {expires_in!r}")
+        for name, value in (("history", history), ("tool_calls", tool_calls), ("tool_rounds", tool_rounds)):
+            if isinstance(value, (str, bytes, Mapping)):
+                raise ScriptError(f"{name} is one {type(value).__name__} ({value!r:.60}): give a list")
+        if any(not isinstance(call, Mapping) for call in tool_calls):
+            raise ScriptError(
+                f"tool_calls is a list of tool calls (mappings: see tool_calls()), got {tool_calls!r:.80}"
+            )
         for number, calls in enumerate(tool_rounds, 1):
             if isinstance(calls, Mapping) or not calls:
                 raise ScriptError(f"tool_rounds[{number - 1}]: each round is a non-empty list of tool calls")

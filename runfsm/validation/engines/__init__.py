@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from runfsm.validation.engines.inputs import DEFAULT_MEMORY_LIMIT, check_memory_limit, expand_paths
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import pyarrow
 
@@ -106,14 +106,25 @@ def verdict_table(
 ) -> tuple[pyarrow.Table, Summary]:
     """Judge ``paths`` with ``engine`` (``python``, ``duckdb``, ``spark``); every run as a row, and the summary.
 
-    ``options`` are :func:`runfsm.validation.summarize_paths`'s and the engine's.
+    ``options`` are :func:`runfsm.validation.summarize_paths`'s and the engine's; an ``on_verdict``
+    among them is called with each verdict too (``every_verdict`` is always on: a row per run).
     """
+    if options.get("every_verdict", True) is not True:
+        raise TypeError("verdict_table has a row for every run: every_verdict cannot be turned off")
+    options.pop("every_verdict", None)
+    also: Callable[[Verdict], object] | None = options.pop("on_verdict", None)
     import pyarrow  # noqa: PLC0415  (the duckdb and spark extras)
 
     from runfsm.validation.engines.results import ARROW_TYPES, VERDICT_COLUMNS, verdict_row  # noqa: PLC0415
 
     verdicts: list[Verdict] = []
-    summary = summarize_with(engine, paths, on_verdict=verdicts.append, every_verdict=True, **options)
+
+    def keep(verdict: Verdict) -> None:
+        verdicts.append(verdict)
+        if also is not None:
+            also(verdict)
+
+    summary = summarize_with(engine, paths, on_verdict=keep, every_verdict=True, **options)
     names = [column.split()[0] for column in VERDICT_COLUMNS.split(", ")]
     types = [getattr(pyarrow, ARROW_TYPES[column.split()[1]])() for column in VERDICT_COLUMNS.split(", ")]
     rows = [verdict_row(v, summary) for v in verdicts]

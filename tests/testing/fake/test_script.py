@@ -63,3 +63,20 @@ def test_a_string_is_not_a_history() -> None:
     """coerce() refuses a bare string rather than reading it letter by letter."""
     with pytest.raises(ScriptError, match="list of statuses"):
         RunScript.coerce("queued")
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "message"),
+    [
+        ("history", "queued", r"history is one str \('queued'\): give a list"),
+        ("tool_calls", "abc", r"tool_calls is one str \('abc'\): give a list"),
+        ("tool_calls", {"id": "call_1"}, r"tool_calls is one dict"),
+        ("tool_calls", ["call_1"], r"tool_calls is a list of tool calls \(mappings: see tool_calls\(\)\)"),
+        ("tool_rounds", "ab", r"tool_rounds is one str"),
+    ],
+)
+def test_one_value_where_a_list_belongs_is_a_script_error(keyword: str, value: object, message: str) -> None:
+    """RunScript("queued") or tool_calls="abc" was read letter by letter; now it is refused by name."""
+    arguments: dict[str, object] = {"history": ["queued", "requires_action"], keyword: value}
+    with pytest.raises(ScriptError, match=message):
+        RunScript(**arguments)  # type: ignore[arg-type]

@@ -677,6 +677,13 @@ def test_verdicts_as_an_arrow_table_are_the_same_from_both_engines(tmp_path: Pat
     assert rows(duckdb) == rows(python)
     assert python.column("result").to_pylist().count("illegal") == summary.illegal
 
+    # an on_verdict of your own sees every verdict the table holds (it was a TypeError: given twice)
+    seen: list[str] = []
+    table, _ = verdict_table([str(path)], engine="duckdb", on_verdict=lambda v: seen.append(str(v.run_id)))
+    assert sorted(seen) == sorted(table.column("run_id").to_pylist())
+    with pytest.raises(TypeError, match="every_verdict cannot be turned off"):
+        verdict_table([str(path)], every_verdict=False)
+
 
 def test_a_stale_view_of_an_answered_round_is_judged_as_the_python_engine_does(tmp_path: Path) -> None:
     """``requires_action`` seen again after a submit, asking for the same tool call: a repeat, not a new round.
