@@ -83,6 +83,12 @@ class Overlay:
         """Count one run's steps (the verdict itself is not kept)."""
         if not isinstance(verdict, Verdict):
             raise TypeError(f"Overlay.add takes a Verdict, got {type(verdict).__name__}")
+        if not isinstance(verdict.final, self.lifecycle.state_type):
+            raise ValueError(
+                f"run {verdict.run_id}'s verdict is of {type(verdict.final).__name__} statuses; this overlay draws "
+                f"the {self.lifecycle.name} lifecycle ({self.lifecycle.state_type.__name__}): give the lifecycle "
+                "the verdicts were judged by"
+            )
         self.runs += 1
         self._results[verdict.result] = self._results.get(verdict.result, 0) + 1
         counts = self._counts
@@ -111,6 +117,11 @@ class Overlay:
         """
         if not isinstance(other, Overlay):
             raise TypeError(f"Overlay.merge takes an Overlay, got {type(other).__name__}")
+        # by name: an overlay from another process holds a copy of the lifecycle
+        if (other.lifecycle.key, other.lifecycle.name) != (self.lifecycle.key, self.lifecycle.name):
+            raise ValueError(
+                f"cannot merge an overlay of the {other.lifecycle.name} lifecycle into one of {self.lifecycle.name}"
+            )
         self.runs += other.runs
         for result, n in other._results.items():
             self._results[result] = self._results.get(result, 0) + n

@@ -102,6 +102,19 @@ def test_add_rejects_what_is_not_a_verdict() -> None:
         Overlay(highlight=3)  # type: ignore[arg-type]
 
 
+def test_verdicts_of_another_lifecycle_are_refused_not_drawn_by_their_ordinals() -> None:
+    """A batch's verdicts on the run's diagram were counted as the run states of the same numbers."""
+    from runfsm.lifecycles import BATCH_LIFECYCLE
+    from runfsm.validation import validate
+
+    batch = validate(["validating", "in_progress", "finalizing", "completed"], lifecycle="batch")
+    with pytest.raises(ValueError, match=r"verdict is of BatchStatus statuses; this overlay draws .* \(RunStatus\)"):
+        overlay_diagram([batch])
+    assert overlay_diagram([batch], lifecycle=BATCH_LIFECYCLE).title
+    with pytest.raises(ValueError, match="cannot merge an overlay of the"):
+        Overlay().merge(Overlay(lifecycle=BATCH_LIFECYCLE))
+
+
 # ----------------------------------------------------------------------------- drawing
 
 
