@@ -40,7 +40,7 @@ from runfsm.validation.engines import (
     expand_paths,
     summarize_with,
 )
-from runfsm.validation.records import FORMATS, resolve_lifecycle
+from runfsm.validation.records import FORMATS, resolve_lifecycle, sort_field_sampled
 from runfsm.validation.summary import Summary
 from runfsm.verdict import RunResult
 
@@ -546,6 +546,8 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     except ValueError as err:
         print(f"runfsm validate: error: {err}", file=sys.stderr)
         return 2
+    if args.sort_by is not None:
+        _note_sort_field(args.sort_by, paths)
     if engine == "python":
         args.jobs = _usable_jobs(args.jobs, paths)  # the command's own options: the workers' count as used
     html = _html_report(paths, strict=args.strict, lifecycle=preset(args.lifecycle)) if args.report else None
@@ -557,6 +559,18 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
     finally:
         if target is not None:
             target.abandon()  # nothing left behind when the work stopped early
+
+
+def _note_sort_field(field: str, paths: list[str]) -> None:
+    """A note on stderr when the inputs' first JSON lines never hold the ``--sort-by`` field (a typo, most often)."""
+    objects, holding, files = sort_field_sampled(paths, field)
+    if objects and not holding:
+        where = printable(files[0]) + (f" and {len(files) - 1:,} more files" if len(files) > 1 else "")
+        print(
+            f"runfsm validate: note: --sort-by {printable(field)}: none of the first {objects:,} JSON records "
+            f"({where}) has a field {printable(repr(field))}; a record without it keeps its place in the file",
+            file=sys.stderr,
+        )
 
 
 def _usable_jobs(jobs: int, paths: list[str]) -> int:

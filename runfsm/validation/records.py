@@ -422,6 +422,27 @@ def _lifecycle_of_json(obj: object) -> Lifecycle[Any] | None:
     return preset_for_object(kind) if isinstance(kind, str) else None
 
 
+def _first_lines(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, bytes]]:
+    """Up to 64 lines of each regular file in turn (``.gz``/``.zst`` decompressed), stripped, with the file's name.
+
+    Never standard input or a pipe, which cannot be read twice; a file that cannot be read is
+    skipped (the reader reports it).
+    """
+    for path in paths:
+        name = os.fspath(path)
+        if name == "-" or not os.path.isfile(name):
+            continue
+        try:
+            with open_decompressed(name) as stream:
+                for _ in range(_DETECT_LINES):
+                    line = stream.readline(MAX_LINE_BYTES)
+                    if not line:
+                        break
+                    yield name, line.strip().lstrip(b"\xef\xbb\xbf")
+        except READ_ERRORS:
+            continue
+
+
 def detect_lifecycle(paths: Iterable[str | os.PathLike[str]]) -> Lifecycle[Any] | None:
     """The preset the inputs' first records name, or None: auto-detection for ``--lifecycle auto``.
 
@@ -431,30 +452,58 @@ def detect_lifecycle(paths: Iterable[str | os.PathLike[str]]) -> Lifecycle[Any] 
     compact records name none.
     """
     _name, loads = json_parser()
-    for path in paths:
-        name = os.fspath(path)
-        if name == "-" or not os.path.isfile(name):
+    for _path, text in _first_lines(paths):
+        found: Lifecycle[Any] | None = None
+        if text.startswith(b"event:"):
+            found = _lifecycle_of_event(text[6:].strip().decode("utf-8", "replace"))
+        elif text.startswith((b"{", b"[")):
+            try:
+                found = _lifecycle_of_json(loads(text))
+            except ValueError:
+                continue
+        if found is not None:
+            return found
+    return None
+
+
+def sort_field_sampled(paths: Iterable[str | os.PathLike[str]], field: str) -> tuple[int, int, list[str]]:
+    """How the first lines of the JSON inputs hold ``field``: (JSON objects read, those holding it, files read).
+
+    Reads what :func:`detect_lifecycle` reads (64 lines a file; SSE ``data:`` lines too). An object
+    holds the field when it is a key of the object or of an object or list element inside it, at
+    most two levels down: everywhere the readers look for ``--sort-by`` (the top level, an event's
+    ``data`` or ``response``, a list page's runs) and a little more, so (n, 0, ...) means no record
+    of the sample can have had it.
+
+    >>> _holds_key({"object": "list", "data": [{"id": "run_1", "ts": 3}]}, "ts")
+    True
+    """
+    _name, loads = json_parser()
+    objects = holding = 0
+    files: list[str] = []
+    for path, line in _first_lines(paths):
+        text = line[5:].strip() if line.startswith(b"data:") else line
+        if not text.startswith(b"{"):
             continue
         try:
-            with open_decompressed(name) as stream:  # .gz and .zst logs name their lifecycle too
-                for _ in range(_DETECT_LINES):
-                    line = stream.readline(MAX_LINE_BYTES)
-                    if not line:
-                        break
-                    text = line.strip().lstrip(b"\xef\xbb\xbf")
-                    found: Lifecycle[Any] | None = None
-                    if text.startswith(b"event:"):
-                        found = _lifecycle_of_event(text[6:].strip().decode("utf-8", "replace"))
-                    elif text.startswith((b"{", b"[")):
-                        try:
-                            found = _lifecycle_of_json(loads(text))
-                        except ValueError:
-                            continue
-                    if found is not None:
-                        return found
-        except READ_ERRORS:  # the reader reports it
+            obj = loads(text)
+        except ValueError:
             continue
-    return None
+        if not isinstance(obj, dict):
+            continue
+        objects += 1
+        holding += _holds_key(obj, field)
+        if path not in files:
+            files.append(path)
+    return objects, holding, files
+
+
+def _holds_key(value: object, field: str, depth: int = 2) -> bool:
+    if isinstance(value, list):
+        return any(_holds_key(item, field, depth) for item in value[:_DETECT_LINES])
+    if not isinstance(value, dict) or depth == 0:
+        return False
+    return field in value or any(_holds_key(item, field, depth - 1) for item in value.values())
 
 
 def path_list(paths: Iterable[str | os.PathLike[str]]) -> list[str | os.PathLike[str]]:

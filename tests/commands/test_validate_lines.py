@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -81,6 +82,39 @@ def test_sort_by_keeps_the_records_without_the_field(tmp_path: Path, capsys: pyt
     assert (sorted_code, by_time["summary"]) == (code, plain["summary"])
     assert by_time["input_errors"] == []
     assert sorted(by_time["runs"], key=repr) == sorted(plain["runs"], key=repr)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "events", "sse"])
+def test_sort_by_a_field_no_record_has_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """``--sort-by created`` for ``created_at``: the records keep file order, as the rule says, and a note says why.
+
+    The verdicts are those of file order; the note names the field and how much of the input was looked at.
+    """
+    corpus = _simulated(tmp_path, 20, fmt)
+    capsys.readouterr()
+    code, plain = _json(capsys, str(corpus))
+    assert main(["validate", "--format", "json", "--sort-by", "created", str(corpus)]) == code
+    out, err = capsys.readouterr()
+    assert json.loads(out)["summary"] == plain["summary"]
+    assert re.search(rf"note: --sort-by created: none of the first \d+ JSON records \({re.escape(str(corpus))}\) ", err)
+    assert "has a field 'created'; a record without it keeps its place in the file" in err
+    # a field the records hold, here or in an event's data, gets no note
+    assert main(["validate", "--quiet", "--sort-by", "created_at", str(corpus)]) in (0, 1)
+    assert "note" not in capsys.readouterr().err
+
+
+def test_the_sort_field_is_looked_for_where_the_readers_look() -> None:
+    """Top level, an event's data or response, a list page's runs: any of these holds the field."""
+    from runfsm.validation.records import _holds_key
+
+    for holder in (
+        {"id": "r", "ts": 1},
+        {"event": "thread.run.queued", "data": {"id": "r", "ts": 1}},
+        {"type": "response.completed", "response": {"id": "r", "ts": 1}},
+        {"object": "list", "data": [{"id": "r1"}, {"id": "r2", "ts": 1}]},
+    ):
+        assert _holds_key(holder, "ts"), holder
+    assert not _holds_key({"id": "r", "data": {"x": {"ts": 1}}}, "ts")  # deeper than any reader looks
 
 
 def test_sort_by_refuses_nan_and_infinity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
