@@ -9,6 +9,7 @@ response's and the batch's rules live in their preset modules; :func:`check_fiel
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from runfsm.fields import FieldChecks, FieldRule, NestedCheck, incomplete_reason
@@ -16,7 +17,7 @@ from runfsm.status import RunStatus
 from runfsm.vocabulary import LifecycleState
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
     from runfsm.lifecycle import Lifecycle
 
@@ -82,5 +83,7 @@ def check_fields(status: Any, fields: Mapping[str, Any], lifecycle: Lifecycle[An
     >>> check_fields(RunStatus.Failed, {"status": "failed", "failed_at": 1})
     ('failed: last_error is not set',)
     """
+    if not isinstance(fields, Mapping):
+        raise TypeError(f"check_fields takes the object as a mapping (its JSON), got {type(fields).__name__}")
     checks = RUN_CHECKS if lifecycle is None else lifecycle.field_checks
     return checks.check(status, fields)

@@ -211,20 +211,43 @@ class Lifecycle(Generic[S]):
 
     # -- queries
 
+    def _check_states(self, method: str, *states: object) -> None:
+        """``TypeError`` for what is no state of this lifecycle: a string, another lifecycle's member.
+
+        The queries take the lifecycle's own members (or their ordinals): a status in another
+        spelling would be no key (``edge("queued", "in_progress")`` was None, an edge missing in
+        silence), and another lifecycle's member would be read by its ordinal.
+        """
+        for state in states:
+            if type(state) is self.state_type or (isinstance(state, int) and not isinstance(state, (bool, enum.Enum))):
+                continue
+            kind = type(state).__name__
+            hint = f": parse_status({state!r}, lifecycle) reads a spelling" if isinstance(state, str) else ""
+            raise TypeError(
+                f"{self.name}: {method} takes {self.state_type.__name__} members, got {kind} {state!r}{hint}"
+            )
+
     def edge(self, source: S, dest: S) -> Edge[S] | None:
         """The direct edge from ``source`` to ``dest``, or None."""
+        if type(source) is not self.state_type or type(dest) is not self.state_type:
+            self._check_states("edge", source, dest)
         return self._edge_map.get((source, dest))
 
     def successors(self, state: S) -> tuple[S, ...]:
         """The states reachable from ``state`` by one edge, in ordinal order."""
+        if type(state) is not self.state_type:
+            self._check_states("successors", state)
         return self._successors[state]
 
     def is_legal(self, source: S, dest: S) -> bool:
         """True if ``source -> dest`` is a direct edge (documented or lenient)."""
+        if type(source) is not self.state_type or type(dest) is not self.state_type:
+            self._check_states("is_legal", source, dest)
         return self.lookup[source][dest] in (DOCUMENTED, LENIENT)
 
     def reachable(self, state: S) -> frozenset[S]:
         """Every state reachable from ``state`` by one or more edges."""
+        self._check_states("reachable", state)
         seen: set[S] = set()
         todo = list(self._successors[state])
         while todo:
@@ -277,6 +300,8 @@ class Lifecycle(Generic[S]):
         least one edge. Among the shortest paths, the one with fewest lenient edges wins.
         Returns None when no such path exists.
         """
+        if type(source) is not self.state_type or type(dest) is not self.state_type:
+            self._check_states("route", source, dest)
         allowed = frozenset(c for c in calls if c.is_client_call)
         return self._routes.get((source, dest, allowed))
 

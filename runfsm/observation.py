@@ -56,7 +56,7 @@ def history_list(values: Iterable[T], name: str = "history") -> list[T]:
     >>> history_list("queued")
     Traceback (most recent call last):
       ...
-    TypeError: history is one str ('queued'), not a sequence of observations: give a list, such as ['queued']
+    TypeError: history is one str ('queued'), where a sequence belongs: give a list, such as ['queued']
     """
     check_not_one(values, name)
     return list(values)
@@ -67,8 +67,7 @@ def check_not_one(values: object, name: str) -> None:
     if isinstance(values, (str, bytes, bytearray, Mapping)) or hasattr(values, "status"):
         shown = repr(values) if len(repr(values)) <= 60 else f"{repr(values)[:57]}..."
         raise TypeError(
-            f"{name} is one {type(values).__name__} ({shown}), not a sequence of observations: "
-            f"give a list, such as [{shown}]"
+            f"{name} is one {type(values).__name__} ({shown}), where a sequence belongs: give a list, such as [{shown}]"
         )
 
 

@@ -221,6 +221,8 @@ def status_aliases(
     >>> status_aliases(["canceled=cancelled"])
     {'canceled': <RunStatus.Cancelled: 8>}
     """
+    if isinstance(pairs, (str, bytes)):
+        raise TypeError(f"status_aliases takes a list of pairs, such as [{pairs!r}], or a mapping; got one string")
     items = pairs.items() if isinstance(pairs, Mapping) else (_split_alias(text) for text in pairs)
     parse = RUN_PARSER.parse if lifecycle is None else lifecycle.parser.parse
     known = RUN_PARSER.known if lifecycle is None else lifecycle.parser.known

@@ -234,6 +234,8 @@ class RunTracker(Generic[S]):
             raise ValueError(f"on_illegal must be one of {_ON_ILLEGAL}, got {on_illegal!r}")
         if on_missing_call not in _ON_MISSING:
             raise ValueError(f"on_missing_call must be one of {_ON_MISSING}, got {on_missing_call!r}")
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a function returning the time (time.time) or None, got {clock!r}")
         self.run_id = run_id
         self.mode: Mode = mode
         self.on_illegal: OnIllegal = on_illegal

@@ -107,3 +107,9 @@ def test_a_required_action_type_of_another_json_type_is_a_warning_not_a_crash(ki
     fields = {"status": "requires_action", "required_action": {"type": kind}}
     expected = f"requires_action: required_action.type is {kind!r}, expected submit_tool_outputs"
     assert check_fields(RunStatus.RequiresAction, fields) == (expected,)
+
+
+def test_fields_that_are_no_mapping_are_a_type_error() -> None:
+    """check_fields(status, "...") failed on 'str' object has no attribute 'get'."""
+    with pytest.raises(TypeError, match=r"takes the object as a mapping .*got str"):
+        check_fields(RunStatus.Completed, '{"status": "completed"}')  # type: ignore[call-overload]

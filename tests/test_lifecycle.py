@@ -222,3 +222,19 @@ def test_inconsistent_declarations_are_refused() -> None:
         with pytest.raises(LifecycleError) as info:
             Lifecycle("bad", RunStatus, edges, initial=R.Null)
         assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("query", ["edge", "route", "is_legal", "successors", "reachable"])
+def test_a_query_given_a_spelling_or_another_lifecycles_state_is_a_type_error(query: str) -> None:
+    """edge("queued", "in_progress") was None, an edge missing in silence; a batch's state was read by its ordinal."""
+    from runfsm import BatchStatus
+
+    method = getattr(RUN_LIFECYCLE, query)
+    two = query in ("edge", "route", "is_legal")
+    for wrong, named in (("queued", "str 'queued': parse_status"), (BatchStatus.InProgress, "BatchStatus")):
+        arguments = (wrong, RunStatus.Completed) if two else (wrong,)
+        with pytest.raises(TypeError, match=rf"{query} takes RunStatus members, got {named}"):
+            method(*arguments)
+    # the lifecycle's own members, and their ordinals, are answered as before
+    own = (RunStatus.InProgress, RunStatus.Completed) if two else (RunStatus.InProgress,)
+    assert method(*own) == method(*(int(s) for s in own))

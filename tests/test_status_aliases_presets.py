@@ -127,3 +127,9 @@ def test_the_cli_takes_aliases_of_the_lifecycle_it_validates(lifecycle: Lifecycl
     assert main([*args, str(log)]) == 2
     alias = f"{PREFIX[lifecycle.key]}canceled=cancelled"
     assert main([*args, "--status-alias", alias, str(log)]) == 0
+
+
+def test_one_pair_given_as_a_string_is_a_type_error() -> None:
+    """status_aliases("canceled=cancelled") read its letters as pairs ("status alias 'c': expected ALIAS=STATUS")."""
+    with pytest.raises(TypeError, match=r"takes a list of pairs, such as \['canceled=cancelled'\], or a mapping"):
+        status_aliases("canceled=cancelled")

@@ -518,9 +518,15 @@ def test_a_lifecycle_given_by_its_presets_key_is_refused_with_the_call_that_give
         RunTracker("run_1", lifecycle=3)  # type: ignore[arg-type]
 
 
-_MISSPELLINGS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8).filter(
-    lambda word: word.strip("_") != "" and word not in {s.wire for s in RunStatus if s.wire}
-)
+def _is_no_status(word: str) -> bool:
+    try:
+        RunStatus.parse(word)
+    except UnknownStatus:
+        return word.strip("_") != ""
+    return False
+
+
+_MISSPELLINGS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8).filter(_is_no_status)
 
 
 @given(
@@ -550,3 +556,9 @@ def test_aliases_that_are_no_mapping_or_name_a_status_are_refused() -> None:
         RunTracker("run_1", aliases={"cancelled": "failed"})
     with pytest.raises(ValueError, match="'nope' is not a status"):
         RunTracker("run_1", aliases={"canceled": "nope"})
+
+
+def test_a_clock_that_is_no_function_is_refused_when_the_tracker_is_made() -> None:
+    """RunTracker(clock=time.time()) (the time, not the function) failed at the first observation."""
+    with pytest.raises(TypeError, match="clock must be a function returning the time"):
+        RunTracker("run_1", clock=1_700_000_000.0)  # type: ignore[arg-type]

@@ -73,6 +73,8 @@ class ObjectPoller:
         timeout: float | None = None,
     ) -> None:
         self.lifecycle: Lifecycle[Any] = lifecycle_or_run(lifecycle)
+        if policy is not None and not callable(policy):
+            raise TypeError(f"policy must be callable (see runfsm.following.backoff), got {policy!r}")
         self.policy: PollPolicy = policy if policy is not None else BY_LIFECYCLE[self.lifecycle.key]
         self.tracker: RunTracker[Any] = (
             tracker if tracker is not None else RunTracker(mode="poll", lifecycle=self.lifecycle, clock=None)
@@ -114,6 +116,14 @@ class ObjectPoller:
         return PollResult(final, self.tracker, self.retrieves, now - (self._start if self._start is not None else now))
 
 
+def _check_retrieve(retrieve: object) -> None:
+    if not callable(retrieve):
+        raise TypeError(
+            f"retrieve is what fetches the object, a function of no arguments "
+            f"(lambda: client.batches.retrieve(batch_id)); got {retrieve!r}"
+        )
+
+
 def poll_object(
     retrieve: Callable[[], object],
     *,
@@ -133,6 +143,7 @@ def poll_object(
     (4, <BatchStatus.Completed: 5>)
     """
     poller = ObjectPoller(lifecycle=lifecycle, policy=policy, tracker=tracker, timeout=timeout)
+    _check_retrieve(retrieve)
     while True:
         obj = retrieve()
         wait = poller.seen(obj, clock())
@@ -157,6 +168,7 @@ async def apoll_object(
 
         sleep = asyncio.sleep
     poller = ObjectPoller(lifecycle=lifecycle, policy=policy, tracker=tracker, timeout=timeout)
+    _check_retrieve(retrieve)
     while True:
         obj = await retrieve()
         wait = poller.seen(obj, clock())

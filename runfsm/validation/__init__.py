@@ -135,6 +135,8 @@ def validate(
     """
     _check_mode(mode)
     items = history_list(history)
+    if locations is not None:
+        check_not_one(locations, "locations")
     locs = list(locations) if locations is not None else None
     if locs is not None and len(locs) != len(items):
         raise ValueError(f"locations has {len(locs)} entries for a history of {len(items)}")

@@ -177,3 +177,11 @@ def test_a_lifecycle_given_by_its_key_is_refused_with_the_call_that_gives_it() -
     """The following API takes Lifecycle objects; a preset's key gets the call that gives one."""
     with pytest.raises(TypeError, match=r"for a preset give runfsm.preset\('batch'\)"):
         poll_object(lambda: "completed", lifecycle="batch")  # type: ignore[arg-type]
+
+
+def test_what_is_not_callable_is_refused_by_name() -> None:
+    """retrieve=client.batches.retrieve(batch_id) (an object, not a function), or policy=3: named, before any call."""
+    with pytest.raises(TypeError, match=r"retrieve is what fetches the object, a function of no arguments"):
+        poll_object({"object": "batch", "status": "completed"}, lifecycle=BATCH_LIFECYCLE)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="policy must be callable"):
+        poll_object(lambda: "completed", lifecycle=BATCH_LIFECYCLE, policy=3)  # type: ignore[arg-type]

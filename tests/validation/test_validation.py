@@ -164,6 +164,8 @@ def test_one_item_given_as_a_history_is_refused_not_read_piece_by_piece(alone: o
         validate(alone)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"records is one .*give a list"):
         validate_many(alone)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"locations is one .*give a list"):
+        validate(["queued"], locations=alone)  # type: ignore[arg-type]
 
 
 def test_aliases_may_be_given_as_plain_names() -> None:
