@@ -40,7 +40,7 @@ from runfsm.validation.engines import (
     expand_paths,
     summarize_with,
 )
-from runfsm.validation.records import FORMATS, resolve_lifecycle, sort_field_sampled
+from runfsm.validation.records import FORMATS, resolve_lifecycle, sort_field_missing
 from runfsm.validation.summary import Summary
 from runfsm.verdict import RunResult
 
@@ -563,8 +563,9 @@ def _validate(args: argparse.Namespace, paths: list[str]) -> int:
 
 def _note_sort_field(field: str, paths: list[str]) -> None:
     """A note on stderr when the inputs' first JSON lines never hold the ``--sort-by`` field (a typo, most often)."""
-    objects, holding, files = sort_field_sampled(paths, field)
-    if objects and not holding:
+    missing = sort_field_missing(paths, field)
+    if missing is not None and missing[0]:
+        objects, files = missing
         where = printable(files[0]) + (f" and {len(files) - 1:,} more files" if len(files) > 1 else "")
         print(
             f"runfsm validate: note: --sort-by {printable(field)}: none of the first {objects:,} JSON records "

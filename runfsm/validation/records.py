@@ -466,21 +466,22 @@ def detect_lifecycle(paths: Iterable[str | os.PathLike[str]]) -> Lifecycle[Any] 
     return None
 
 
-def sort_field_sampled(paths: Iterable[str | os.PathLike[str]], field: str) -> tuple[int, int, list[str]]:
-    """How the first lines of the JSON inputs hold ``field``: (JSON objects read, those holding it, files read).
+def sort_field_missing(paths: Iterable[str | os.PathLike[str]], field: str) -> tuple[int, list[str]] | None:
+    """Whether the first lines of the JSON inputs lack ``field``: (JSON objects read, their files), or None.
 
-    Reads what :func:`detect_lifecycle` reads (64 lines a file; SSE ``data:`` lines too). An object
-    holds the field when it is a key of the object or of an object or list element inside it, at
-    most two levels down: everywhere the readers look for ``--sort-by`` (the top level, an event's
-    ``data`` or ``response``, a list page's runs) and a little more, so (n, 0, ...) means no record
-    of the sample can have had it.
+    Reads what :func:`detect_lifecycle` reads (64 lines a file; SSE ``data:`` lines too) and stops
+    at the first object holding the field (None). An object holds it when it is a key of the
+    object or of an object or list element inside it, at most two levels down: everywhere the
+    readers look for ``--sort-by`` (the top level, an event's ``data`` or ``response``, a list
+    page's runs) and a little more, so an answer other than None means no record of the sample
+    can have had it.
 
     >>> _holds_key({"object": "list", "data": [{"id": "run_1", "ts": 3}]}, "ts")
     True
     """
     _name, loads = json_parser()
-    objects = holding = 0
-    files: list[str] = []
+    objects = 0
+    files: dict[str, None] = {}  # in order, each once
     for path, line in _first_lines(paths):
         text = line[5:].strip() if line.startswith(b"data:") else line
         if not text.startswith(b"{"):
@@ -491,11 +492,11 @@ def sort_field_sampled(paths: Iterable[str | os.PathLike[str]], field: str) -> t
             continue
         if not isinstance(obj, dict):
             continue
+        if _holds_key(obj, field):
+            return None
         objects += 1
-        holding += _holds_key(obj, field)
-        if path not in files:
-            files.append(path)
-    return objects, holding, files
+        files[path] = None
+    return objects, list(files)
 
 
 def _holds_key(value: object, field: str, depth: int = 2) -> bool:
