@@ -38,6 +38,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 pytest_plugins = ["pytester"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``coverage run``, coverage measures the pytest processes, never the programs tests start.
+
+    ``patch = subprocess`` (pyproject.toml) has coverage start in every Python process begun with
+    ``COVERAGE_PROCESS_CONFIG`` set, which is how pytest-xdist's workers are measured. Every process
+    but the one that starts the workers drops it at once: the CLI runs, inner pytest sessions and
+    Spark's Python workers the tests start stay unmeasured, as in a run without workers.
+    """
+    starts_workers = not os.environ.get("PYTEST_XDIST_WORKER") and bool(config.getoption("numprocesses", None))
+    if not starts_workers:
+        os.environ.pop("COVERAGE_PROCESS_CONFIG", None)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """Async tests run on asyncio: the openai client, httpx2 and runfsm's async twins are asyncio code.

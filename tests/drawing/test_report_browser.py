@@ -37,7 +37,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-pytestmark = pytest.mark.skipif(not graphviz_available(), reason="the report draws with Graphviz")
+pytestmark = [
+    pytest.mark.skipif(not graphviz_available(), reason="the report draws with Graphviz"),
+    pytest.mark.xdist_group("browser"),  # one worker, one Chromium (--dist loadgroup)
+]
 
 # ----------------------------------------------------------------------------- the browser
 # Debian's chromium (.ci/install installs it) with --remote-debugging-pipe: it reads DevTools

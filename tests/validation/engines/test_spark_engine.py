@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # py4j leaves its gateway sockets to the garbage collector
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.xdist_group("spark"),  # one worker, one SparkSession (--dist loadgroup)
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
