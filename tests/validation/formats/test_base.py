@@ -51,11 +51,15 @@ def test_a_lifecycle_unpickled_where_another_one_was_gets_its_own_tables() -> No
     from runfsm.validation.formats.base import exact_fields, fast_status
 
     presets = list(PRESETS.values())
-    for k in range(60):
-        lifecycle = pickle.loads(pickle.dumps(presets[k % len(presets)]))
-        wires = {m.wire for m in lifecycle.states if m.wire is not None}
-        assert set(fast_status(lifecycle)) == wires
-        assert all(member in lifecycle.states for member in fast_status(lifecycle).values())
-        assert len(exact_fields(lifecycle)) == len(lifecycle.states)
-        del lifecycle
-        gc.collect()
+    gc.freeze()  # each collection below looks at the new objects only, not at all a long test session holds
+    try:
+        for k in range(60):
+            lifecycle = pickle.loads(pickle.dumps(presets[k % len(presets)]))
+            wires = {m.wire for m in lifecycle.states if m.wire is not None}
+            assert set(fast_status(lifecycle)) == wires
+            assert all(member in lifecycle.states for member in fast_status(lifecycle).values())
+            assert len(exact_fields(lifecycle)) == len(lifecycle.states)
+            del lifecycle
+            gc.collect()
+    finally:
+        gc.unfreeze()
