@@ -16,6 +16,7 @@ import json
 import tempfile
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +65,7 @@ def _expected_exit(summary: dict[str, Any]) -> int:
     return 0
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(st.data(), _FLAGS)
 def test_the_command_survives_mutated_logs(

@@ -331,6 +331,7 @@ def _summary(result: WatchResult) -> tuple[list[RunStatus], int, int, int]:
     return statuses(result), result.retrieves, result.submits, result.failures
 
 
+@pytest.mark.slow
 @pytest.mark.runfsm_fake(poll_after_ms=None)  # Azure sends no polling hint: neither side gets one
 @settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])  # one server, many runs
 @given(case=RUNS)

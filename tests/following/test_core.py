@@ -54,6 +54,7 @@ def policy() -> Any:
     return Jitter(ByStatus(Schedule(((0, 1.0), (10, 3.0))), Queued=Fixed(0.5)), fraction=0.2, rng=random.Random(7))
 
 
+@pytest.mark.slow
 @settings(max_examples=25)
 @given(scripts())
 def test_any_legal_run_is_followed_to_its_real_end(script: list[Any]) -> None:
@@ -71,6 +72,7 @@ def test_any_legal_run_is_followed_to_its_real_end(script: list[Any]) -> None:
     assert result.retrieves <= (DEFAULT_EXPIRY + DEFAULT_GRACE) / 1.9 + 5
 
 
+@pytest.mark.slow
 @settings(max_examples=15)
 @given(scripts())
 def test_sync_and_async_twins_make_the_same_decisions(script: list[Any]) -> None:

@@ -133,6 +133,7 @@ def test_an_unknown_status_ends_the_watch_with_a_clear_error(lifecycle: Lifecycl
         watcher.poll(obj.id)
 
 
+@pytest.mark.slow
 @OBJECTS
 def test_a_stuck_object_ends_at_the_lifecycles_deadline(lifecycle: Lifecycle[Any]) -> None:
     """An object that never ends is given up on at its lifetime (a batch's expires_at) plus the grace, not before."""
@@ -180,6 +181,7 @@ def _timelines(lifecycle: Lifecycle[Any]) -> st.SearchStrategy[list[tuple[str, f
     )
 
 
+@pytest.mark.slow
 @OBJECTS
 @settings(max_examples=20, deadline=None)
 @given(data=st.data())
@@ -220,6 +222,7 @@ def test_the_watcher_sends_the_requests_poll_object_sends(lifecycle: Lifecycle[A
     assert watched() == reference()
 
 
+@pytest.mark.slow
 @OBJECTS
 @settings(max_examples=15, deadline=None)
 @given(data=st.data(), faults=st.lists(st.sampled_from(["429", "500", "drop"]), max_size=3))

@@ -118,6 +118,7 @@ def _play(
 RUNS = st.tuples(stream_histories(cancel=False, max_length=12, depth=2), st.integers(0, 40))
 
 
+@pytest.mark.slow
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])  # one server, many runs
 @given(case=RUNS)
 def test_careful_loop_has_no_problem(
@@ -135,6 +136,7 @@ def _problems_or_none(
     return problems + [f"the API refused a {r.route}" for r in rejected]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("problem", "expected"),
     [

@@ -138,6 +138,7 @@ def shows(
     return predicate
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("problem", "expected"),
     [
@@ -179,6 +180,7 @@ def _watch(server: FakeAssistantsServer, client: AgentsClient, operator: Operato
     return run.id, watcher.poll(run, on_action=tools)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])  # one server, many runs
 @given(case=RUNS)
 def test_the_watcher_follows_the_same_runs_to_their_end(

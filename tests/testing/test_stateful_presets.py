@@ -161,6 +161,7 @@ def test_a_tight_polling_loop_is_caught(lifecycle: Lifecycle[Any]) -> None:
     assert f"polled {lifecycle.key} " in message, message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lifecycle", LIFECYCLES, ids=IDS)
 def test_polling_a_finished_object_again_and_again_is_caught(lifecycle: Lifecycle[Any]) -> None:
     """Three more polls after a terminal status: 'stops on every terminal status', for every preset."""

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,6 +119,7 @@ def test_a_late_record_past_the_window_starts_a_new_history_in_every_worker(tmp_
         assert merged.to_dict() == whole.to_dict()
 
 
+@pytest.mark.slow
 def test_the_command_with_jobs_prints_what_one_process_prints_past_the_default_linger(tmp_path: Path) -> None:
     """``runfsm validate --jobs 2``: a late record past the default window starts a new history, as with ``--jobs 1``.
 

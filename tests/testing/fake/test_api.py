@@ -329,6 +329,7 @@ def _play_as_scripted(
     raise AssertionError("the run did not end within 1000 polls")
 
 
+@pytest.mark.slow
 @settings(max_examples=30)
 @given(history=stream_histories(cancel=False), seconds=st.integers(0, 30))
 def test_played_histories_are_legal_and_consistent(history: list[RunStatus], seconds: int) -> None:
