@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+import openai
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
@@ -29,8 +30,6 @@ from runfsm.testing.stateful import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    import openai
 
     from runfsm.lifecycle import Lifecycle
 
@@ -69,8 +68,9 @@ def follow(
 ) -> Any:
     """A blocking client for any preset: create, poll at the hint until ended, answer tool calls where paused.
 
-    The correct one has ``ended`` = the lifecycle's terminal statuses, honours the hint and polls
-    no more once it ended; the bugs are its options.
+    The correct one has ``ended`` = the lifecycle's terminal statuses, honours the hint, looks again
+    when its tool outputs are refused (the object moved on meanwhile) and polls no more once it
+    ended; the bugs are its options.
     """
     is_ended = ended if ended is not None else (lambda lc, status: lc.parse(status).is_terminal)
     resource, create = _resource(client, lifecycle, thread_id)
@@ -81,9 +81,13 @@ def follow(
         if obj.status == "requires_action":
             calls = obj.required_action.submit_tool_outputs.tool_calls
             outputs = [{"tool_call_id": c.id, "output": "42"} for c in calls]
-            obj = resource.submit_tool_outputs(obj.id, tool_outputs=outputs, **extra)
-            continue
-        sleep(hint if honour_hint else 0.05)
+            try:
+                obj = resource.submit_tool_outputs(obj.id, tool_outputs=outputs, **extra)
+                continue
+            except openai.BadRequestError:
+                pass  # it moved on since we looked (someone else cancelled, it expired): look again
+        else:
+            sleep(hint if honour_hint else 0.05)
         raw = resource.with_raw_response.retrieve(obj.id, **extra)
         hint = int(raw.headers.get("openai-poll-after-ms", 1000)) / 1000
         obj = raw.parse()

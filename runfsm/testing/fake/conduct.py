@@ -135,6 +135,8 @@ class _Watch:
     wait_asked: float = 0.0
     last_poll: tuple[float, float] | None = None
     terminal_shown: tuple[float, str] | None = None
+    last_shown: str | None = None
+    """The status the client read last (a trusted answer), to tell a race from a stale view."""
     repolls: int = 0
     paused_round: int = 0
     paused_polls: int = 0
@@ -303,6 +305,8 @@ class Conduct:
             self._judge_rejected(record, response, about, lifecycle)
             return
         shown = _shown_status(record, lifecycle)
+        if shown is not None:
+            watch.last_shown = record.run_status
         polled = record.route in _POLLS and not record.stream
         # poll hint
         if polled:
@@ -376,6 +380,8 @@ class Conduct:
         )
         if ended and (watch is None or watch.terminal_shown is None):
             return  # the run ended just before the call: a race the API has too, not the client's mistake
+        if watch is not None and watch.last_shown is not None and record.run_status != watch.last_shown:
+            return  # it moved since the client last read it (someone else cancelled): the same race
         try:
             message = str(json.loads(response.body)["error"]["message"])
         except (ValueError, KeyError, TypeError):  # pragma: no cover - the fake's 400s carry the API's error body

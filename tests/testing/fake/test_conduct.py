@@ -194,6 +194,37 @@ def test_a_correct_client_leaves_no_violation() -> None:
     assert fake.violations == []
 
 
+@pytest.mark.parametrize("stale", [False, True], ids=["moved-since-seen", "seen-and-sent-anyway"])
+def test_a_call_refused_because_someone_else_cancelled_meanwhile_is_a_race(stale: bool) -> None:
+    """The client read requires_action, someone else cancelled, its outputs got the API's 400: no violation.
+
+    The run was cancelling at the call, which the client had not been shown: the API has that race
+    too. Sending them once the client was shown cancelling is its own mistake.
+    """
+    fake, client, thread_id = _fake(
+        script=RunScript(
+            ["queued", "in_progress", "requires_action", "queued", "in_progress", "completed"],
+            tool_rounds=[tool_calls(1)],
+        ),
+        stop_on_violation=False,
+        poll_after_ms=100,
+    )
+    runs = client.beta.threads.runs
+    run = runs.create(thread_id=thread_id, assistant_id="a")
+    while run.status != "requires_action":
+        fake.clock.sleep(1.0)
+        run = runs.retrieve(run.id, thread_id=thread_id)
+    assert run.required_action is not None
+    outputs = [{"tool_call_id": c.id, "output": "x"} for c in run.required_action.submit_tool_outputs.tool_calls]
+    fake.cancel_object(run.id)
+    if stale:
+        fake.clock.sleep(0.1)
+        assert runs.retrieve(run.id, thread_id=thread_id).status == "cancelling"
+    with pytest.raises(openai.BadRequestError, match="cancelling"):
+        runs.submit_tool_outputs(run.id, thread_id=thread_id, tool_outputs=outputs)  # type: ignore[arg-type]
+    assert _rules(fake) == (["tools"] if stale else [])
+
+
 def test_expiry_is_at_expires_at_whatever_the_durations() -> None:
     """A scripted requires_action -> expired waits until created_at + 600, not one step duration."""
     fake, client, thread_id = _fake(
