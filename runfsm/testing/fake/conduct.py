@@ -378,10 +378,11 @@ class Conduct:
         ended = (
             lifecycle is not None and record.run_status is not None and lifecycle.parse(record.run_status).is_terminal
         )
-        if ended and (watch is None or watch.terminal_shown is None):
-            return  # the run ended just before the call: a race the API has too, not the client's mistake
-        if watch is not None and watch.last_shown is not None and record.run_status != watch.last_shown:
-            return  # it moved since the client last read it (someone else cancelled): the same race
+        last = watch.last_shown if watch is not None else None
+        if record.run_status != last and (ended or last is not None):
+            # it moved since the client last read it (it ended, someone else cancelled), or it ended
+            # before the client read it at all: a race the API has too, not the client's mistake
+            return
         try:
             message = str(json.loads(response.body)["error"]["message"])
         except (ValueError, KeyError, TypeError):  # pragma: no cover - the fake's 400s carry the API's error body
