@@ -74,11 +74,9 @@ def count_lines(name: str, *, chunk_size: int = 1 << 24, longest: int = MAX_LINE
 
     An odd line is one DuckDB's reader does not read as the python reader does: nonzero second
     value, the two do not number or read the lines alike. That is a carriage return that is not
-    part of a ``
-    `` (a *lone* one: it ends a line for the python reader, never for DuckDB's),
+    part of a ``\r\n`` (a *lone* one: it ends a line for the python reader, never for DuckDB's),
     and a line of more than ``longest`` bytes, its newline included (the python reader reports
-    it, DuckDB's may read it). A ``
-    `` ends a line for both (a Windows-written log is read by
+    it, DuckDB's may read it). A ``\r\n`` ends a line for both (a Windows-written log is read by
     DuckDB). The input is read ``chunk_size`` bytes at a time (memory stays flat however large).
     """
     import numpy  # noqa: PLC0415  (the duckdb extra)
