@@ -8,13 +8,14 @@ shape once and replays the few complex runs through the ledger. When the lines w
 while the runs were judged, what the judge reports is held until the count agrees; when it does
 not (a blank line), the staged rows are numbered by their lines and the runs grouped and judged
 again (DuckDB does not read the input again), and with odd lines (a lone carriage return, a line
-longer than the python reader reads) the validation is done again, counting first.
+longer than the python reader reads, ``NaN``) the validation is done again, counting first.
 
 Memory: DuckDB works within ``memory_limit`` and spills to ``temp_directory``, so inputs larger
-than memory are fine. Known differences from the python engine, on input no API writes: a
-duplicate key keeps its first value (Python its last), and ``NaN`` or ``Infinity`` (not JSON),
-integers of more than 4,300 digits and nesting deeper than 1,024 levels (Python's limits) are
-read where Python reports the line.
+than memory are fine. Known differences from the python engine, on input no API or JSON library
+writes: a duplicate key keeps its first value (Python its last), and integers of more than 4,300
+digits and nesting deeper than 1,024 levels (Python's limits) are read where Python reports the
+line. (``NaN`` and ``Infinity``, which Python's ``json.dumps`` writes, are no difference: such an
+input is the python reader's, see :func:`~runfsm.validation.engines.lines.count_lines`.)
 """
 
 from __future__ import annotations
@@ -449,7 +450,7 @@ def summarize_paths(
                 break
     finally:
         engine.close()
-    # rows that cannot be numbered by their lines (odd lines: a lone carriage return, a line too long): again,
+    # rows that cannot be numbered by their lines (odd lines: a lone carriage return, a line too long, NaN): again,
     # counting first (the python reader then reads such an input)
     engine = DuckDBEngine(**settings)
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from runfsm.validation.compressed import READ_ERRORS, open_decompressed
-from runfsm.validation.formats.base import MAX_LINE_BYTES, json_parser
+from runfsm.validation.formats.base import MAX_LINE_BYTES, json_parser, loads_fallback
 from runfsm.validation.records import PARQUET_MAGIC, detect_format
 
 if TYPE_CHECKING:
@@ -75,9 +75,11 @@ def count_lines(name: str, *, chunk_size: int = 1 << 24, longest: int = MAX_LINE
     An odd line is one DuckDB's reader does not read as the python reader does: nonzero second
     value, the two do not number or read the lines alike. That is a carriage return that is not
     part of a ``\r\n`` (a *lone* one: it ends a line for the python reader, never for DuckDB's),
-    and a line of more than ``longest`` bytes, its newline included (the python reader reports
-    it, DuckDB's may read it). A ``\r\n`` ends a line for both (a Windows-written log is read by
-    DuckDB). The input is read ``chunk_size`` bytes at a time (memory stays flat however large).
+    a line of more than ``longest`` bytes, its newline included (the python reader reports it,
+    DuckDB's may read it), and a line holding ``NaN`` or ``Infinity`` that the python reader
+    refuses (they are not JSON; DuckDB's reader reads them as numbers; see :class:`_NotJSON`). A
+    ``\r\n`` ends a line for both (a Windows-written log is read by DuckDB). The input is read
+    ``chunk_size`` bytes at a time (memory stays flat however large).
     """
     import numpy  # noqa: PLC0415  (the duckdb extra)
 
@@ -85,8 +87,10 @@ def count_lines(name: str, *, chunk_size: int = 1 << 24, longest: int = MAX_LINE
     final = 10  # the last byte read
     start = 0  # where the line not ended yet starts, in the input
     offset = 0  # of the read, in the input
+    not_json = _NotJSON(longest)
     for data, view in _reads(name, chunk_size):
         size = len(view)
+        not_json.feed(data, view)
         if chunk_size <= longest:
             # a line within one read is shorter than that: only one ending at a read's first newline may be long
             count += int(numpy.count_nonzero(view == 10))
@@ -110,7 +114,97 @@ def count_lines(name: str, *, chunk_size: int = 1 << 24, longest: int = MAX_LINE
         final = int(view[-1])
         offset += size
     odd += offset - start > longest  # the last line, without its newline
-    return count + (final != 10), odd + (final == 13)
+    return count + (final != 10), odd + (final == 13) + not_json.finish()
+
+
+_CONSTANTS: Final = (b"NaN", b"Infinity")
+"""What DuckDB's JSON reader reads as numbers and Python's parsers refuse (not JSON); ``-Infinity`` too."""
+
+
+class _NotJSON:
+    """The lines of an input, read by read, that hold ``NaN`` or ``Infinity`` and that the python reader refuses.
+
+    Python's ``json.dumps`` writes a float's NaN as ``NaN`` (not JSON), so a log a Python program
+    wrote may hold one: DuckDB's reader reads it as a number where the python reader reports the
+    line. A line holding either word is parsed as the python reader parses it (the word may be
+    text in a string); each line it refuses counts. A line longer than ``longest`` bytes is not
+    looked at (it is odd already).
+    """
+
+    def __init__(self, longest: int) -> None:
+        self.longest = longest
+        self.refused = 0
+        self.carry: bytearray | None = bytearray()
+        """The bytes of the line not ended yet (None: longer than ``longest``)."""
+
+    def feed(self, data: bytes | bytearray, view: npt.NDArray[numpy.uint8]) -> None:
+        """Look at the lines that end in the next read (``view``, of ``data``); keep the one it leaves open."""
+        size = len(view)
+        first = data.find(b"\n", 0, size)
+        if first >= 0:
+            self._carry(data, 0, first + 1)
+            if self.carry is not None:
+                self._check(bytes(self.carry))
+            last = data.rfind(b"\n", 0, size)
+            self._within(data, view, first + 1, last + 1)
+            self.carry = bytearray()
+            first = last
+        self._carry(data, first + 1, size)
+
+    def finish(self) -> int:
+        """The lines refused, the last one (without its newline) included."""
+        if self.carry:
+            self._check(bytes(self.carry))
+        return self.refused
+
+    def _carry(self, data: bytes | bytearray, start: int, end: int) -> None:
+        if self.carry is not None:
+            if len(self.carry) + end - start > self.longest:
+                self.carry = None
+            else:
+                self.carry += data[start:end]
+
+    def _within(self, data: bytes | bytearray, view: npt.NDArray[numpy.uint8], start: int, end: int) -> None:
+        """Check the lines of ``data[start:end]`` (whole lines, each with its newline) that hold either word.
+
+        Found by numpy, which lets the GIL go: the count runs beside the judge, whose Python it
+        would slow down otherwise (``bytes.find`` holds the GIL, and is slow on text with capitals).
+        """
+        import numpy  # noqa: PLC0415  (the duckdb extra)
+
+        lines: dict[int, int] = {}  # where each such line starts: where it ends
+        for word in _CONSTANTS:
+            begin = data.find(word[:1], start, end)  # memchr: most logs have few capitals, some none
+            if begin < 0:
+                continue
+            segment = view[begin:end]
+            at = numpy.flatnonzero(segment[: max(len(segment) - len(word) + 1, 0)] == word[0])
+            for k in range(1, len(word)):
+                if not len(at):
+                    break
+                at = at[segment[at + k] == word[k]]
+            for found in (at + begin).tolist():
+                first = max(data.rfind(b"\n", start, found) + 1, start)
+                lines[first] = data.find(b"\n", found, end) + 1
+        for first, after in sorted(lines.items()):
+            self._check(bytes(data[first:after]))
+
+    def _check(self, line: bytes) -> None:
+        if len(line) <= self.longest and any(word in line for word in _CONSTANTS) and _refused(line):
+            self.refused += 1
+
+
+def _refused(line: bytes) -> bool:
+    """True when the python reader cannot parse the line (neither the fast parser nor the standard one)."""
+    _name, loads = json_parser()
+    try:
+        loads(line)
+    except ValueError:
+        try:
+            loads_fallback(line)
+        except ValueError:
+            return True
+    return False
 
 
 def _reads(name: str, chunk_size: int) -> Iterator[tuple[bytes | bytearray, npt.NDArray[numpy.uint8]]]:

@@ -16,10 +16,11 @@ Every row must have its line number, and DuckDB's rows skip blank lines: the lin
 DuckDB's rows are all plain records, they may be taken for the lines and counted while the runs
 are judged (``defer_counts``; :meth:`StagedInputs.counts_confirmed` says whether they were).
 When the two disagree otherwise (a lone carriage return, a line longer than the python reader
-reads, a line DuckDB's reader splits or skips
-where Python's does not), the input is read by the python reader, as are the inputs DuckDB does
-not read (CSV, SSE, unknown formats, unreadable files). Parquet inputs are read as rows of
-``run_id`` (or ``id``) and ``status`` columns (a status, or a client call), located as ``FILE:ROW``.
+reads, a line holding ``NaN`` or ``Infinity``, which DuckDB's reader reads as numbers, a line
+DuckDB's reader splits or skips where Python's does not), the input is read by the python
+reader, as are the inputs DuckDB does not read (CSV, SSE, unknown formats, unreadable files).
+Parquet inputs are read as rows of ``run_id`` (or ``id``) and ``status`` columns (a status, or a
+client call), located as ``FILE:ROW``.
 """
 
 from __future__ import annotations
@@ -298,8 +299,8 @@ class StagedInputs:
         Blank lines at the very end of the last input are fine (no row comes after them): they are
         counted as skipped. False when an input has another blank line (DuckDB's rows skip it, so
         the rows after it are not at their lines) or odd lines (a lone carriage return, a line too
-        long for the python reader; see :func:`~runfsm.validation.engines.lines.count_lines`): the rows are then
-        numbered again (:meth:`renumber`), or the work done again without ``defer_counts``.
+        long for the python reader, ``NaN``; see :func:`~runfsm.validation.engines.lines.count_lines`):
+        the rows are then numbered again (:meth:`renumber`), or the work done again without ``defer_counts``.
         """
         pending, self._pending = self._pending, []
         last = len(self.inputs) - 1

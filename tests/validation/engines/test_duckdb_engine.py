@@ -67,6 +67,9 @@ _ODD_LINES = [
     '{"run_id": "run_odd", "call": "submit_tool_outputs", "statuses": null, "object": null, "type": null}',
     '{"id": "run_odd", "status": "completed", "completed_at": 9, "event": null, "type": null}',
     '{"event": "thread.run.created", "id": "run_odd", "status": "queued"}',  # a stream event without its data
+    '{"id": "run_nan", "status": "queued", "temperature": NaN}',  # Python's json.dumps writes a NaN so: not JSON
+    '{"id": "run_nan", "status": "completed", "completed_at": Infinity}',
+    '{"id": "run_nan", "status": "in_progress", "started_at": 1, "instructions": "NaN or -Infinity"}',  # text: JSON
 ]
 
 
@@ -392,6 +395,16 @@ def test_runs_are_joined_across_files_directories_and_globs(tmp_path: Path) -> N
     assert summary == summarize_paths(files)
 
 
+def _read_by_duckdb(path: Path) -> bool:
+    """True when DuckDB reads the input (False: the python reader, inside the duckdb engine)."""
+    engine = duckdb_engine.DuckDBEngine()
+    try:
+        engine.read([path])
+        return engine.inputs[0].rows
+    finally:
+        engine.close()
+
+
 @pytest.mark.parametrize(
     ("newline", "read_by_duckdb"),
     [("\n", True), ("\r\n", True), ("\r", False)],
@@ -405,15 +418,35 @@ def test_a_windows_written_log_is_read_by_duckdb(tmp_path: Path, newline: str, r
     """
     lines = _corpus("jsonl", 11, runs=20, illegal=0.5).splitlines()
     path = _write(tmp_path / "runs.jsonl", newline.join(lines) + newline)
-    engine = duckdb_engine.DuckDBEngine()
-    try:
-        engine.read([path])
-        assert engine.inputs[0].rows is read_by_duckdb
-    finally:
-        engine.close()
+    assert _read_by_duckdb(path) is read_by_duckdb
     python, duckdb = _both([path])
     assert duckdb == python
     assert python[0]["illegal"] > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "read_by_duckdb"),
+    [(1.0, True), ("NaN, Infinity", True), (float("nan"), False), (float("inf"), False), (float("-inf"), False)],
+    ids=["number", "text", "nan", "infinity", "minus-infinity"],
+)
+def test_nan_and_infinity_are_reported_as_the_python_engine_reports_them(
+    tmp_path: Path, value: object, read_by_duckdb: bool
+) -> None:
+    """Python's ``json.dumps`` writes a float's NaN or infinity as ``NaN``/``Infinity``, which are not JSON.
+
+    DuckDB's reader would read them as numbers; the python reader reports the line. So a log
+    holding one goes to the python reader, and the answers are the python engine's (the same
+    words as text in a string are JSON, and the log stays DuckDB's).
+    """
+    lines = _corpus("jsonl", 13, runs=20, illegal=0.3).splitlines()
+    record = {"id": "run_nan", "object": "thread.run", "status": "queued", "temperature": value}
+    lines.insert(len(lines) // 2, json.dumps(record))
+    path = _write(tmp_path / "runs.jsonl", "\n".join(lines) + "\n")
+    assert _read_by_duckdb(path) is read_by_duckdb
+    python, duckdb = _both([path])
+    assert duckdb == python
+    bad = [] if read_by_duckdb else [f"{path}:{len(lines) // 2 + 1}: malformed JSON"]
+    assert [error.split(" (")[0] for error in python[2]] == bad
 
 
 @pytest.mark.parametrize(

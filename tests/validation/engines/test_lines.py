@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,6 +19,25 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+def _not_json(data: bytes, longest: int) -> int:
+    """Lines (split at newlines only, at most ``longest`` bytes) holding NaN or Infinity that Python's json refuses."""
+
+    def refused(line: bytes) -> bool:
+        try:
+            json.loads(line, parse_constant=lambda name: 1 / 0)
+        except (ValueError, ZeroDivisionError):
+            return True
+        return False
+
+    parts = data.split(b"\n")
+    lines = [p + b"\n" for p in parts[:-1]] + [parts[-1]]
+    return sum(
+        1
+        for line in lines
+        if line and len(line) <= longest and (b"NaN" in line or b"Infinity" in line) and refused(line)
+    )
+
+
 def _long_lines(data: bytes, longest: int) -> int:
     """Lines (split at newlines only) longer than ``longest`` bytes with their newline."""
     parts = data.split(b"\n")
@@ -27,7 +47,12 @@ def _long_lines(data: bytes, longest: int) -> int:
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    data=st.lists(st.sampled_from([b"{}", b"x", b"xyzxyz", b" ", b"\n", b"\r", b"\r\n"]), max_size=40).map(b"".join),
+    data=st.lists(
+        st.sampled_from(
+            [b"{}", b"x", b"xyzxyz", b" ", b"\n", b"\r", b"\r\n", b"[NaN]", b'["NaN"]', b"-Infinity", b"N"]
+        ),
+        max_size=40,
+    ).map(b"".join),
     chunk_size=st.integers(1, 9),
     compressed=st.booleans(),
     longest=st.sampled_from([3, 8, 10**6]),
@@ -38,22 +63,26 @@ def _long_lines(data: bytes, longest: int) -> int:
 @example(
     data=b"abcd\nab\nabcde", chunk_size=2, compressed=False, longest=3
 )  # long lines across reads, the last one too
+@example(data=b'{}\n[NaN]\n["NaN"]\n-Infinity', chunk_size=3, compressed=False, longest=10**6)  # not JSON, across reads
+@example(data=b'{}\n[NaN]\n["NaN"]\n[Infinity]\n', chunk_size=1 << 20, compressed=False, longest=10**6)  # in one read
 def test_lines_and_odd_ones_are_counted_across_reads(
     tmp_path: Path, data: bytes, chunk_size: int, compressed: bool, longest: int
 ) -> None:
-    r"""Whatever the reads' size, the lines are counted, and the odd ones: a ``\r`` no ``\n`` follows, a long line.
+    r"""Whatever the reads' size, the lines are counted, and the odd ones: a lone ``\r``, a long line, a ``NaN``.
 
-    A lone ``\r`` ends a line for the python reader and not for DuckDB's, and a line longer than
+    A lone ``\r`` ends a line for the python reader and not for DuckDB's; a line longer than
     the python reader reads (``longest`` bytes, its newline included) is reported by it and may be
-    read by DuckDB's: the duckdb engine goes by the python reader then. ``\r\n`` ends a line for
-    both (a Windows-written log is DuckDB's).
+    read by DuckDB's; DuckDB's reader reads ``NaN`` and ``Infinity`` as numbers, where Python's
+    parsers refuse them (``"NaN"``, a string, is JSON): the duckdb engine goes by the python
+    reader then. ``\r\n`` ends a line for both (a Windows-written log is DuckDB's).
     """
     path = tmp_path / ("log.jsonl.gz" if compressed else "log.jsonl")
     path.write_bytes(gzip.compress(data) if compressed else data)
     assert count_lines(str(path), chunk_size=chunk_size, longest=longest) == (
         data.count(b"\n") + (bool(data) and not data.endswith(b"\n")),
         sum(1 for i, byte in enumerate(data) if byte == 13 and data[i + 1 : i + 2] != b"\n")
-        + _long_lines(data, longest),
+        + _long_lines(data, longest)
+        + _not_json(data, longest),
     )
 
 
