@@ -226,6 +226,48 @@ def _progress(enabled: bool) -> tuple[Callable[[], object] | None, Callable[[], 
     return tick, close
 
 
+def _read_progress(enabled: bool) -> tuple[Callable[[int, int], object] | None, Callable[[], None]]:
+    """An ``on_progress(done, total)`` callback that draws the bytes read on stderr, and a function to close it.
+
+    For the duckdb engine, which reads each input in one query (see
+    :mod:`runfsm.validation.engines.progress`); grouping and judging follow the reading.
+    """
+    if not enabled:
+        return None, lambda: None
+    make: Any
+    try:
+        from tqdm import tqdm as make  # noqa: PLC0415  (optional: the `cli` extra)
+    except ImportError:  # pragma: no cover - tqdm is in the dev install
+        make = None
+    bar: Any = None
+    drawn = False
+
+    def tell(done: int, total: int) -> None:
+        nonlocal bar, drawn
+        stage = "judging" if done >= total else "read"
+        if make is not None:
+            if bar is None:  # drawn once the total is known
+                bar = make(total=total, unit="B", unit_scale=True, desc=stage, file=sys.stderr, leave=False)
+            bar.total = total
+            bar.update(done - bar.n)
+            if bar.desc != stage:
+                bar.set_description(stage, refresh=True)
+            return
+        if total:
+            drawn = True
+            sys.stderr.write(f"\r{100 * done // total}% read" + (", judging" if done >= total else ""))
+            sys.stderr.flush()
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+        elif drawn:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    return tell, close
+
+
 def collect(
     paths: list[str],
     *,
@@ -268,6 +310,8 @@ def collect(
 
     ``engine`` names who reads and groups (see :mod:`runfsm.validation.engines`): ``python``
     (this process, or ``jobs`` processes), ``duckdb`` or ``spark`` (``engine_options`` are theirs).
+    ``progress`` draws a progress bar on stderr: records judged (``python``), bytes read
+    (``duckdb``, then "judging"); none with ``spark``.
     """
     options: dict[str, Any] = {
         "mode": mode,
@@ -297,21 +341,28 @@ def collect(
     # unfinished runs are counted without their verdicts unless they are to be listed
     every_verdict = keep_all or keep_unfinished or on_verdict is not None or report_to is not None
     if engine != "python":
-        report.summary = summarize_with(
-            engine,
-            paths,
-            mode=mode,
-            strict=strict,
-            on_error=report.add_error,
-            on_verdict=on_kept,
-            every_verdict=every_verdict,
-            input_format=input_format,
-            check_fields=check_fields,
-            sort_by=sort_by,
-            aliases=aliases,
-            lifecycle=lifecycle,
-            **(engine_options or {}),
-        )
+        on_progress, close = _read_progress(progress and engine == "duckdb")
+        options = dict(engine_options or {})
+        if on_progress is not None:
+            options["on_progress"] = on_progress
+        try:
+            report.summary = summarize_with(
+                engine,
+                paths,
+                mode=mode,
+                strict=strict,
+                on_error=report.add_error,
+                on_verdict=on_kept,
+                every_verdict=every_verdict,
+                input_format=input_format,
+                check_fields=check_fields,
+                sort_by=sort_by,
+                aliases=aliases,
+                lifecycle=lifecycle,
+                **options,
+            )
+        finally:
+            close()
         report.records = report.summary.observations
         return report
     tick, close = _progress(progress)
@@ -622,7 +673,7 @@ def _judge(
             keep_all=kind == "json" and not args.only_failures,
             keep_unfinished=args.show_unfinished,
             check_fields=not args.no_field_checks,
-            progress=progress and args.jobs == 1,
+            progress=progress and (args.jobs == 1 or engine == "duckdb"),  # duckdb: --jobs are its threads
             jobs=args.jobs,
             report_to=html,
             keep=_discard if streamed and spool is None else None,

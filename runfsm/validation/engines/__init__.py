@@ -78,7 +78,7 @@ def summarize_with(engine: str, paths: Sequence[str | os.PathLike[str]], **optio
 
     ``options`` are ``summarize_paths``'s (``lifecycle`` included: every engine reads every
     lifecycle preset), plus the engine's own: ``memory_limit``,
-    ``temp_directory``, ``threads`` (duckdb), ``master`` (spark). Options an engine does not
+    ``temp_directory``, ``threads``, ``on_progress`` (duckdb), ``master`` (spark). Options an engine does not
     have are refused with ``TypeError``. ``engine`` may be ``auto`` (see :func:`choose_engine`).
     """
     from runfsm.validation.records import path_list  # noqa: PLC0415

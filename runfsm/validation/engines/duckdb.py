@@ -394,11 +394,15 @@ def summarize_paths(
     threads: int | None = None,
     aliases: StatusAliases | None = None,
     lifecycle: Lifecycle[Any] | str | None = None,
+    on_progress: Callable[[int, int], object] | None = None,
 ) -> Summary:
     """:func:`runfsm.validation.summarize_paths` with DuckDB reading and grouping: the same summary and verdicts.
 
     ``lifecycle`` is whose records the inputs hold, as for ``summarize_paths``: a Lifecycle, a
     preset's key, or ``"auto"`` (detected from the records' ``object`` field); the run by default.
+    ``on_progress(done, total)`` is told, a few times a second while the inputs are read (from
+    another thread), how many of their bytes are read (see
+    :mod:`~runfsm.validation.engines.progress`); grouping and judging come after.
     """
     from runfsm.validation import check_options  # noqa: PLC0415
 
@@ -408,6 +412,11 @@ def summarize_paths(
     settings: dict[str, Any] = {"mode": mode, "strict": strict, "check_fields": check_fields, "linger": linger}
     settings |= {"memory_limit": memory_limit, "temp_directory": temp_directory, "threads": threads}
     settings |= {"input_format": input_format, "sort_by": sort_by, "lifecycle": lc}
+    read_progress = None
+    if on_progress is not None:
+        from runfsm.validation.engines.progress import ReadProgress  # noqa: PLC0415
+
+        settings["progress"] = read_progress = ReadProgress(on_progress)
     options: dict[str, Any] = {"mode": mode, "strict": strict, "check_fields": check_fields}
     options |= {"every_verdict": every_verdict, "aliases": aliases}
     python: dict[str, Any] = {"input_format": input_format, "sort_by": sort_by, "linger": linger, "lifecycle": lc}
@@ -426,7 +435,13 @@ def summarize_paths(
         return judge_groups(engine, lifecycle=lc, linger=kept, on_verdict=held.verdict, on_error=held.error, **options)
 
     def python_answer() -> Summary:
-        return python_engine(expand_paths(paths), **options, **python, on_verdict=on_verdict, on_error=on_error)
+        names = expand_paths(paths)
+        summary = python_engine(names, **options, **python, on_verdict=on_verdict, on_error=on_error)
+        if read_progress is not None:  # the python engine read them all (it tells records, not bytes)
+            read_progress.plan(names)
+            for index in range(len(names)):
+                read_progress.read(index)
+        return summary
 
     # the lines are counted while the runs are judged, and what the judge reports is held until they
     # are (HELD_AT_MOST of it: then the count is waited for); if an input's rows were not its lines

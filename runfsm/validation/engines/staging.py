@@ -25,6 +25,7 @@ client call), located as ``FILE:ROW``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     import duckdb as duckdb_
 
     from runfsm.lifecycle import Lifecycle
+    from runfsm.validation.engines.progress import ReadProgress
     from runfsm.validation.formats.base import Item
     from runfsm.validation.ledger import ValidationMode
 
@@ -102,6 +104,7 @@ class StagingOptions(TypedDict, total=False):
     sort_by: str | None
     lifecycle: Lifecycle[Any] | None
     defer_counts: bool
+    progress: ReadProgress | None
 
 
 class StagedInputs:
@@ -123,7 +126,9 @@ class StagedInputs:
         sort_by: str | None = None,
         lifecycle: Lifecycle[Any] | None = None,
         defer_counts: bool = False,
+        progress: ReadProgress | None = None,
     ) -> None:
+        """``progress``: told how far the reading is (see :mod:`~runfsm.validation.engines.progress`)."""
         import duckdb  # noqa: PLC0415  (the duckdb extra)
 
         limit = check_memory_limit(memory_limit)  # before DuckDB reads its own meaning into it
@@ -154,6 +159,9 @@ class StagedInputs:
         self.con.execute("SET enable_progress_bar = false")  # a library's queries draw nothing on the terminal
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
+        self.progress = progress
+        if progress is not None:
+            progress.attach(self.con)
         self.con.execute(
             "CREATE TEMP TABLE rows_parquet (pos BIGINT, rid VARCHAR, code UTINYINT, stream BOOLEAN, fields VARCHAR, "
             "ts DOUBLE, unclean BOOLEAN)"
@@ -176,7 +184,10 @@ class StagedInputs:
         python engine's answer is then the one to give, and this engine would only cost more.
         """
         postponed: list[_Input] = []
-        for name in expand_paths(paths):
+        names = expand_paths(paths)
+        if self.progress is not None:
+            self.progress.plan(names)
+        for name in names:
             entry = _Input(len(self.inputs), name)
             self.inputs.append(entry)
             # a pipe or a device can be read once: by the python reader (sniffing would eat its start)
@@ -185,19 +196,33 @@ class StagedInputs:
             if kind in ("jsonl", "parquet"):
                 entry.path = self._openable(entry)
                 kind = kind if entry.path else None  # no link to it could be made: the python reader's
-            if kind == "jsonl" and self._read_jsonl(entry):
-                continue
-            if kind == "parquet" and self.input_format == "auto":
-                self._read_parquet(entry)
-                continue
+            with self._reading(entry, kind is not None):
+                if kind == "jsonl" and self._read_jsonl(entry):
+                    self._read(entry)
+                    continue
+                if kind == "parquet" and self.input_format == "auto":
+                    self._read_parquet(entry)
+                    self._read(entry)
+                    continue
             entry.rows = False
             postponed.append(entry)
         if postponed and not (unless_python_only and self.read_none):
             read_by_duckdb = iter(self.counts)  # one LineCounts per input, in input order
             for entry in postponed:
                 self._read_python(entry)
+                self._read(entry)
             by_python = iter(self.counts[len(self.inputs) - len(postponed) :])
             self.counts = [next(read_by_duckdb) if entry.rows else next(by_python) for entry in self.inputs]
+
+    def _reading(self, entry: _Input, queried: bool) -> contextlib.AbstractContextManager[None]:
+        """While DuckDB reads an input (``queried``): its progress followed, when it is to be told."""
+        if self.progress is None or not queried:
+            return contextlib.nullcontext()
+        return self.progress.reading(entry.index)
+
+    def _read(self, entry: _Input) -> None:
+        if self.progress is not None:
+            self.progress.read(entry.index)
 
     @property
     def read_none(self) -> bool:
