@@ -113,8 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=ENGINES,
         default="auto",
         help="who reads and groups the records: python (streaming, any input), duckdb (the [duckdb] extra: "
-        "JSON Lines, .gz, .zst, Parquet), spark (the [spark] extra: a local or remote Spark); auto: duckdb for "
-        "files when installed "
+        "JSON Lines, .gz, .zst, Parquet), spark (the [spark] extra: a local or remote Spark); auto: duckdb when "
+        "installed for Parquet and for files large enough to gain by it (40 MB plus 8 MB per file), else python "
         "(default: auto)",
     )
     parser.add_argument(

@@ -7,7 +7,7 @@
     :mod:`runfsm.validation.engines.duckdb` (the ``[duckdb]`` extra): DuckDB reads JSON Lines
     (plain, ``.gz``, ``.zst``) and Parquet, groups the records per run and hands the distinct
     shapes to the judge (how it reads: :mod:`~runfsm.validation.engines.staging`). The default
-    for regular files when installed.
+    when installed for inputs large enough to gain by it, and for Parquet (see :func:`choose_engine`).
 ``spark``
     :mod:`runfsm.validation.engines.spark` (the ``[spark]`` extra): the same on a Spark
     DataFrame, for logs that outgrow one machine (its groups:
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from runfsm.verdict import Verdict
 
 __all__ = [
+    "AUTO_BASE_BYTES",
+    "AUTO_FILE_BYTES",
+    "COMPRESSED_WEIGHT",
     "DEFAULT_MEMORY_LIMIT",
     "ENGINES",
     "EngineName",
@@ -55,22 +58,58 @@ def engine_available(name: str) -> bool:
     return all(importlib.util.find_spec(module) is not None for module in _EXTRAS.get(name, ()))
 
 
-def choose_engine(name: str, paths: Sequence[str]) -> str:
-    """The engine ``--engine NAME`` means for these inputs (``auto``: duckdb for regular files when installed).
+AUTO_BASE_BYTES: Final = 40_000_000
+"""What the duckdb engine costs before it reads (starting DuckDB), in bytes the python engine reads meanwhile."""
+AUTO_FILE_BYTES: Final = 8_000_000
+"""What the duckdb engine costs per input file (planning its query), in bytes the python engine reads meanwhile."""
+COMPRESSED_WEIGHT: Final = 5
+"""A ``.gz`` or ``.zst`` input counts its bytes this many times (JSON Lines shrink five times or more)."""
 
-    Every engine reads every lifecycle. Raises ``ValueError`` (with what to do) for an unknown
-    engine, a missing extra, or standard input given to an engine other than ``python``.
+
+def choose_engine(name: str, paths: Sequence[str]) -> str:
+    """The engine ``--engine NAME`` means for these inputs.
+
+    ``auto`` is duckdb, when installed, for inputs large enough to gain by it, and for any
+    Parquet input (only DuckDB reads Parquet); else python. Large enough: their bytes (a
+    compressed input's counted :data:`COMPRESSED_WEIGHT` times) are at least
+    :data:`AUTO_BASE_BYTES` plus :data:`AUTO_FILE_BYTES` per file. Measured on a 2-core machine
+    (``runfsm validate --quiet``), the duckdb engine took 2.04 times the python engine's time on
+    one 10 MB file, 0.83 on one of 60 MB, 2.24 on 50 files of 2 MB and 0.66 on 8 of 25 MB: it
+    plans one query per file, about 30 ms each. Standard input and pipes are the python engine's.
+
+    Every engine reads every lifecycle and gives the same answers. Raises ``ValueError`` (with
+    what to do) for an unknown engine, a missing extra, or standard input given to an engine
+    other than ``python``.
     """
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
     streams = [p for p in paths if p == "-" or (os.path.exists(p) and not os.path.isfile(p) and not os.path.isdir(p))]
     if name == "auto":
-        return "duckdb" if not streams and paths and engine_available("duckdb") else "python"
+        worth = not streams and paths and engine_available("duckdb") and _worth_duckdb(paths)
+        return "duckdb" if worth else "python"
     if name != "python" and streams:
         raise ValueError(f"the {name} engine reads files, not standard input or pipes; use --engine python")
     if not engine_available(name):
         raise ValueError(f"the {name} engine needs the [{name}] extra: python -m pip install 'runfsm[{name}]'")
     return name
+
+
+def _worth_duckdb(paths: Sequence[str]) -> bool:
+    """True when the inputs hold a Parquet file or are large enough for the duckdb engine (:func:`choose_engine`)."""
+    from runfsm.validation.records import PARQUET_MAGIC  # noqa: PLC0415
+
+    files = expand_paths(paths)
+    weight = 0
+    for name in files:
+        try:
+            with open(name, "rb") as f:
+                if f.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC:
+                    return True
+                size = os.fstat(f.fileno()).st_size
+        except OSError:
+            continue  # the reader reports it
+        weight += size * (COMPRESSED_WEIGHT if name.endswith((".gz", ".zst")) else 1)
+    return weight >= AUTO_BASE_BYTES + AUTO_FILE_BYTES * len(files)
 
 
 def summarize_with(engine: str, paths: Sequence[str | os.PathLike[str]], **options: Any) -> Summary:
