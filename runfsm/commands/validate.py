@@ -340,48 +340,23 @@ def collect(
 
     # unfinished runs are counted without their verdicts unless they are to be listed
     every_verdict = keep_all or keep_unfinished or on_verdict is not None or report_to is not None
+    judging: dict[str, Any] = {"mode": mode, "strict": strict, "sort_by": sort_by, "input_format": input_format}
+    judging |= {"on_error": report.add_error, "on_verdict": on_kept, "every_verdict": every_verdict}
+    judging |= {"check_fields": check_fields, "lifecycle": lifecycle, "aliases": aliases}
     if engine != "python":
         on_progress, close = _read_progress(progress and engine == "duckdb")
-        options = dict(engine_options or {})
+        own = dict(engine_options or {})
         if on_progress is not None:
-            options["on_progress"] = on_progress
+            own["on_progress"] = on_progress
         try:
-            report.summary = summarize_with(
-                engine,
-                paths,
-                mode=mode,
-                strict=strict,
-                on_error=report.add_error,
-                on_verdict=on_kept,
-                every_verdict=every_verdict,
-                input_format=input_format,
-                check_fields=check_fields,
-                sort_by=sort_by,
-                aliases=aliases,
-                lifecycle=lifecycle,
-                **options,
-            )
+            report.summary = summarize_with(engine, paths, **judging, **own)
         finally:
             close()
         report.records = report.summary.observations
         return report
     tick, close = _progress(progress)
     try:
-        report.summary = summarize_paths(
-            paths,
-            mode=mode,  # type: ignore[arg-type]  # checked by argparse choices
-            strict=strict,
-            sort_by=sort_by,
-            on_error=report.add_error,
-            on_verdict=on_kept,
-            every_verdict=every_verdict,
-            input_format=input_format,  # type: ignore[arg-type]  # checked by argparse choices
-            check_fields=check_fields,
-            on_record=tick,
-            partition=partition,
-            lifecycle=lifecycle,
-            aliases=aliases,
-        )
+        report.summary = summarize_paths(paths, **judging, on_record=tick, partition=partition)
     finally:
         close()
     report.records = report.summary.observations
