@@ -74,8 +74,9 @@ def choose_engine(name: str, paths: Sequence[str]) -> str:
     compressed input's counted :data:`COMPRESSED_WEIGHT` times) are at least
     :data:`AUTO_BASE_BYTES` plus :data:`AUTO_FILE_BYTES` per file. Measured on a 2-core machine
     (``runfsm validate --quiet``), the duckdb engine took 2.04 times the python engine's time on
-    one 10 MB file, 0.83 on one of 60 MB, 2.24 on 50 files of 2 MB and 0.66 on 8 of 25 MB: it
-    plans one query per file, about 30 ms each. Standard input and pipes are the python engine's.
+    one 10 MB file, 0.83 on one of 60 MB, 0.95 on 45 files of 2 MB (read in one query, see
+    :mod:`~runfsm.validation.engines.batched`) and 0.66 on 8 of 25 MB. Standard input and pipes
+    are the python engine's.
 
     Every engine reads every lifecycle and gives the same answers. Raises ``ValueError`` (with
     what to do) for an unknown engine, a missing extra, or standard input given to an engine

@@ -69,7 +69,9 @@ def _fields_object(get: Callable[[str], str], sql: LifecycleSQL, check: bool) ->
     return f"(CASE code {' '.join(whens)} ELSE '{{}}' END)::VARCHAR" if whens else "'{}'"
 
 
-def classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | None, sql: LifecycleSQL) -> str:
+def classify_sql(  # noqa: PLR0917  (the reader and what the lines are read for)
+    reader: str, mode: ValidationMode, check: bool, sort_by: str | None, sql: LifecycleSQL, carry: str = ""
+) -> str:
     """One row per non-blank line, in input order: run id and code of a plain record (NULL run id: residue).
 
     A plain record whose fields may break an invariant (``unclean``) keeps those fields (as a JSON
@@ -81,7 +83,8 @@ def classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | 
     Everything lifecycle-specific (status spellings, the ``object`` type, the payload key of its
     stream events, the field checks) comes from ``sql``. Lines the python reader reads as
     something else (a webhook payload, a stream event carrying its object under the payload key)
-    are residue.
+    are residue. ``carry``: a column of the reader's that each row keeps (a virtual one, such as
+    ``file_index``).
     """
     names = kept_fields(sql, check)
     statuses = case_of("status", sql.status_codes, quoted=True)
@@ -122,7 +125,7 @@ def classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | 
     kept = "rid <> ''" if sql.fields_suffice else "rid <> '' AND clean"
     return f"""
     WITH raw AS (
-        SELECT *,  -- each spelling looked up once, and only where it can be what the line is
+        SELECT *{f", {carry}" if carry else ""},  -- each spelling looked up once, only where it can be the line
             CASE WHEN event IS NOT NULL THEN {events} END AS ecode,
             CASE WHEN event IS NULL THEN {statuses} END AS scode,
             CASE WHEN event IS NULL AND status IS NULL THEN {calls} END AS ccode
@@ -149,7 +152,7 @@ def classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | 
                 WHEN 'e' THEN json_extract_string(data, '$.id')
             END AS rid,
             CASE WHEN kind = 'e' THEN {data_fields} END AS df,
-            {ts} AS ts{"".join(f', "{f}"' for f in names)}
+            {ts} AS ts{"".join(f', "{f}"' for f in names)}{f", {carry}" if carry else ""}
         FROM kinds
     ), checked AS (
         SELECT *, CASE kind WHEN 'r' THEN {run_clean} WHEN 'e' THEN {event_clean} ELSE TRUE END AS clean
@@ -162,7 +165,7 @@ def classify_sql(reader: str, mode: ValidationMode, check: bool, sort_by: str | 
             CASE kind WHEN 'r' THEN {_fields_object(top, sql, check)} ELSE {_fields_object(inner, sql, check)} END
         END AS fields,
         ts,
-        NOT clean AS unclean
+        NOT clean AS unclean{f", {carry}" if carry else ""}
     FROM checked
     """
 

@@ -79,9 +79,9 @@ class ReadProgress:
         return sum(self.sizes[k] for k in self.finished)
 
     @contextmanager
-    def reading(self, index: int) -> Iterator[None]:
-        """While DuckDB's queries read input ``index``: a thread asks how far they are every :data:`POLL_SECONDS`."""
-        before, size, con = self._finished_bytes, self.sizes[index], self.con
+    def reading(self, *indices: int) -> Iterator[None]:
+        """While DuckDB's queries read these inputs: a thread asks how far they are every :data:`POLL_SECONDS`."""
+        before, size, con = self._finished_bytes, sum(self.sizes[k] for k in indices), self.con
         stop = threading.Event()
 
         def poll() -> None:
