@@ -17,7 +17,7 @@ own, as before (its blank lines numbered, or the python reader's), so the answer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from runfsm.validation.compressed import READ_ERRORS
 from runfsm.validation.engines.lines import count_lines, ends_with_object
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     import duckdb as duckdb_
 
-__all__ = ["BATCH_FILE_BYTES", "MIN_BATCH", "Batch", "BatchInput", "read_batch"]
+__all__ = ["BATCH_FILE_BYTES", "MIN_BATCH", "Batch", "BatchInput", "BatchRows", "read_batch"]
 
 BATCH_FILE_BYTES: Final = 16 * 2**20
 """Inputs of at most this many bytes are read in one query (a larger one costs far more to read than to plan)."""
@@ -46,26 +46,35 @@ class BatchInput:
     path: str
 
 
+class BatchRows(NamedTuple):
+    """Where an input's rows are in a batch's table: its ``file_index``, rows, first ``rowid`` and residue lines."""
+
+    file_index: int
+    rows: int
+    start: int
+    residue: set[int]
+
+
 @dataclass
 class Batch:
     """The staged rows of a batch (``table``, with ``file_index``), and the inputs whose rows are their lines.
 
-    ``taken`` maps an input's index to its rows, its first ``rowid`` and its residue lines.
+    ``taken`` maps an input's index to where its rows are.
     """
 
     table: str
-    order: list[int]
-    """The inputs' indexes in the order DuckDB read them (a row's ``file_index`` is its place here)."""
-    taken: dict[int, tuple[int, int, set[int]]] = field(default_factory=dict)
+    taken: dict[int, BatchRows] = field(default_factory=dict)
 
     def part(self, con: duckdb_.DuckDBPyConnection, kept: Sequence[int], shift: int) -> str:
         """The SQL of the plain records of the ``kept`` inputs, each at its position (``index << shift | line``)."""
-        offsets = [(index << shift) - self.taken[index][1] + 1 for index in kept]
-        order = {index: k for k, index in enumerate(self.order)}
+        rows = [self.taken[index] for index in kept]
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.table}_files AS "
             "SELECT unnest($1::BIGINT[]) AS file_index, unnest($2::BIGINT[]) AS shift",
-            [[order[index] for index in kept], offsets],
+            [
+                [r.file_index for r in rows],
+                [(index << shift) - r.start + 1 for index, r in zip(kept, rows, strict=True)],
+            ],
         )
         return (
             f"SELECT b.rowid + f.shift AS pos, rid, code, stream, fields, ts, unclean "
@@ -104,7 +113,7 @@ def read_batch(
     rows_of = {
         int(k): (int(n), int(start), {int(r) - int(start) + 1 for r in residue or ()}) for k, n, start, residue in found
     }
-    batch = Batch(table, [entry.index for entry in inputs])
+    batch = Batch(table)
     for k, entry in enumerate(inputs):
         rows, start, residue = rows_of.get(k, (0, 0, set()))
         try:
@@ -112,5 +121,5 @@ def read_batch(
         except READ_ERRORS:
             continue  # its bytes cannot all be read: read alone, the python reader says where
         if not odd and total == rows:
-            batch.taken[entry.index] = (rows, start, residue)
+            batch.taken[entry.index] = BatchRows(k, rows, start, residue)
     return batch

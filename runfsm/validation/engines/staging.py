@@ -238,14 +238,9 @@ class StagedInputs:
         small = [entry for entry in candidates if _size(entry.name) <= BATCH_FILE_BYTES]
         if len(small) < MIN_BATCH:
             return {}
-        columns = reader_columns(self.sort_by, self.sql, self.check_fields)
 
         def classify(names: str, tolerant: bool) -> str:
-            reader = (
-                f"read_json({names}, columns={{{columns}}}, format='newline_delimited', "
-                f"ignore_errors={str(tolerant).lower()}, maximum_object_size={MAX_LINE_BYTES + 1})"
-            )
-            return classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql, carry="file_index")
+            return self._classified(names, tolerant, carry="file_index")
 
         inputs = [BatchInput(entry.index, entry.name, entry.path) for entry in small]
         progress = self.progress.reading(*(e.index for e in small)) if self.progress else contextlib.nullcontext()
@@ -257,10 +252,10 @@ class StagedInputs:
         for entry in small:
             if entry.index not in batch.taken:
                 continue
-            rows, _, residue = batch.taken[entry.index]
-            counts = LineCounts(entry.name, lines=rows, in_records=rows - len(residue))
+            rows = batch.taken[entry.index]
+            counts = LineCounts(entry.name, lines=rows.rows, in_records=rows.rows - len(rows.residue))
             try:
-                items = self._python_lines(entry, residue, counts)
+                items = self._python_lines(entry, rows.residue, counts)
             except READ_ERRORS:
                 items = None
             if items is None:
@@ -331,18 +326,13 @@ class StagedInputs:
         """
         import duckdb  # noqa: PLC0415
 
-        columns = reader_columns(self.sort_by, self.sql, self.check_fields)
         con = self.con
         stage = f"stage_{entry.index}"
         whole = ends_with_object(entry.name)
         # counted meanwhile, unless counted later (defer_counts): numpy and reads let the GIL go
         counted = None if self.defer_counts and whole else self._pool.submit(count_lines, entry.name)
         for tolerant in (False, True) if whole else (True,):
-            reader = (
-                f"read_json({literal(entry.path)}, columns={{{columns}}}, format='newline_delimited', "
-                f"ignore_errors={str(tolerant).lower()}, maximum_object_size={MAX_LINE_BYTES + 1})"
-            )
-            sql = classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql)
+            sql = self._classified(literal(entry.path), tolerant)
             try:
                 # in parallel, in input order (preserve_insertion_order): a committed row's rowid is its
                 # place among DuckDB's rows (outside a transaction: uncommitted rows have other rowids)
@@ -374,6 +364,19 @@ class StagedInputs:
             if not taken:
                 con.execute(f"DROP TABLE IF EXISTS {stage}")
                 con.execute(f"DROP TABLE IF EXISTS {stage}_lines")
+
+    def _classified(self, files: str, tolerant: bool, carry: str = "") -> str:
+        """The SQL of the classified rows DuckDB's JSON reader reads of ``files`` (a file's name, or a list, as SQL).
+
+        ``tolerant``: lines that are no JSON object are rows (residue) instead of errors. ``carry``:
+        see :func:`~runfsm.validation.engines.jsonl_sql.classify_sql`.
+        """
+        columns = reader_columns(self.sort_by, self.sql, self.check_fields)
+        reader = (
+            f"read_json({files}, columns={{{columns}}}, format='newline_delimited', "
+            f"ignore_errors={str(tolerant).lower()}, maximum_object_size={MAX_LINE_BYTES + 1})"
+        )
+        return classify_sql(reader, self.mode, self.check_fields, self.sort_by, self.sql, carry=carry)
 
     def counts_confirmed(self) -> bool:
         """True when each input whose rows were taken for its lines has those lines (see ``defer_counts``).
